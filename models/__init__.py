@@ -1,0 +1,21 @@
+"""Venue-neutral market-data models: frozen pydantic v2, exact ``Decimal`` values, UTC ms times."""
+
+from __future__ import annotations
+
+from ._base import Model, ms_to_datetime, to_ms
+from .book import OrderBook
+from .candle import Candle
+from .instrument import Instrument
+from .ticker import Ticker
+from .trade import Trade
+
+__all__ = [
+    "Candle",
+    "Instrument",
+    "Model",
+    "OrderBook",
+    "Ticker",
+    "Trade",
+    "ms_to_datetime",
+    "to_ms",
+]

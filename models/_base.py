@@ -1,0 +1,62 @@
+"""What every model shares: frozen pydantic, exact decimals, UTC millisecond timestamps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+__all__ = ["Model", "Price", "Size", "TimestampMs", "ms_to_datetime", "to_ms"]
+
+
+def to_ms(value: Any) -> int:
+    """Normalise a timestamp to integer UTC milliseconds; aware datetimes only."""
+    if isinstance(value, bool):
+        raise TypeError("a timestamp must be integer milliseconds or an aware datetime, not bool")
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} is ambiguous; give it a timezone (e.g. UTC)"
+            )
+        return int(value.timestamp() * 1000)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise TypeError(f"a timestamp must be integer milliseconds or an aware datetime, not {value!r}")
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    """Integer UTC milliseconds as an aware datetime."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _to_decimal(value: Any) -> Any:
+    # Floats are refused: their binary value is rarely the price the venue sent.
+    if isinstance(value, float):
+        raise TypeError(f"{value!r} is a float; give prices and sizes as str or Decimal")
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
+
+
+TimestampMs = Annotated[int, BeforeValidator(to_ms)]
+Price = Annotated[Decimal, BeforeValidator(_to_decimal)]
+Size = Annotated[Decimal, BeforeValidator(_to_decimal)]
+
+
+class Model(BaseModel):
+    """Base of every market-data model: immutable, exact, venue-neutral.
+
+    ``exchange`` names the venue, ``symbol`` is the unified symbol (``BTC/USDT``
+    spot, ``BTC/USDT:USDT`` linear perpetual) and ``native_symbol`` the venue's
+    own id for it (``BTCUSDT``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exchange: str
+    symbol: str
+    native_symbol: str

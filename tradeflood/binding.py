@@ -1,0 +1,97 @@
+"""Binding: links a model to a venue's connector: plans its turns and parses their payloads.
+
+Subclassing registers: ``class BitgetTickers(Binding, model=Ticker,
+connector=Bitget)``. A subclass of a registered binding replaces it for the same
+(model, venue), which is how a built-in is changed without editing it::
+
+    class MyBitgetCandles(BitgetCandles):
+        def parse(self, query, turn, payload, ctx):
+            return [c for c in super().parse(query, turn, payload, ctx) if c.volume > 0]
+
+``plan`` declares turns (no I/O); ``parse`` is a pure function of one payload;
+``assemble`` puts the parsed parts of a query together into its result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from . import registry
+from .connector import Connector
+from .turn import Turn
+
+if TYPE_CHECKING:
+    from tradeflood.models import Model
+
+    from .query import Query
+
+__all__ = ["Binding", "ParseContext", "Part"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """What a parse may know besides the payload: the parameters actually sent
+    (derived ones resolved, e.g. the venue's native symbol) and when the reply
+    arrived, in UTC milliseconds."""
+
+    params: Mapping[str, str]
+    received_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """The models parsed from one turn of a query."""
+
+    turn: Turn
+    items: Sequence[Any]
+
+
+class Binding:
+    """Base of every binding. Subclass with ``model=`` and ``connector=`` to register one."""
+
+    model: ClassVar[type[Model]]
+    connector: ClassVar[type[Connector]]
+
+    def __init_subclass__(
+        cls, model: type[Model] | None = None, connector: type[Connector] | None = None, **kw: Any
+    ) -> None:
+        super().__init_subclass__(**kw)
+        if model is not None:
+            cls.model = model
+        if connector is not None:
+            cls.connector = connector
+        if getattr(cls, "model", None) is not None and getattr(cls, "connector", None) is not None:
+            registry.register(cls)
+
+    def __init__(self, api: Connector) -> None:
+        self.api = api
+
+    @classmethod
+    def check(cls, query: Query) -> None:
+        """Validate the venue-specific parameters of a query (interval, depth...).
+
+        Raises a :class:`~tradeflood.errors.QueryError` naming the valid choices.
+        Runs when the query is made, before anything is planned or sent.
+        """
+
+    def plan(self, query: Query, now_ms: int) -> Sequence[Turn]:
+        """The turns whose payloads make up the query's result (dependencies follow from them)."""
+        raise NotImplementedError(f"{type(self).__name__} must define plan()")
+
+    def parse(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Any]:
+        """Models from one payload: pure, no I/O; bad payloads raise PayloadError."""
+        raise NotImplementedError(f"{type(self).__name__} must define parse()")
+
+    def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> Any:
+        """The query's result from its parsed parts; by default every item, in turn order."""
+        return [item for part in parts for item in part.items]
+
+    def repair(self, query: Query, parts: Sequence[Part], now_ms: int) -> Sequence[Turn]:
+        """Turns to send once more when the parts look incomplete (short pages).
+
+        Returns nothing by default. The executor runs them in one more round and
+        ``assemble`` then sees the old parts and the new ones together.
+        """
+        return ()

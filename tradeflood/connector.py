@@ -1,0 +1,135 @@
+"""Connector: a venue's endpoints, base URLs, rate limits and error mapping; nothing else.
+
+A connector declares; it never sends. Endpoints are methods marked
+:func:`~tradeflood.turn.turn`. A regional or testnet variant is a subclass that
+overrides ``urls``; a new endpoint is a new ``@turn`` method on a subclass::
+
+    class BitgetWithOpenInterest(Bitget):
+        @turn("/api/v2/mix/market/open-interest", group="mix-market")
+        def open_interest(self, symbol: Param) -> Params:
+            return {"symbol": symbol, "productType": "USDT-FUTURES"}
+
+Base URLs resolve in this order: the ``urls`` given to the constructor (from
+``Session(urls={"bitget": {"rest": ...}})``), then the environment
+(``TRADEFLOOD_BITGET_REST_URL``; for a secondary API such as Binance's
+``rest.futures``, ``TRADEFLOOD_BINANCE_REST_FUTURES_URL``), then the class's
+``urls``. Overriding ``rest`` (or ``ws``) also overrides every ``rest.*``
+(``ws.*``) API of the venue that is not named itself, so one local simulator
+can stand in for all of a venue's hosts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import orjson
+
+from .errors import ConfigError, PayloadError
+from .ratelimit import Limit
+from .turn import Turn
+
+__all__ = ["Connector", "Reply"]
+
+
+class Reply:
+    """What came back for one request: status, headers and body, before any parsing."""
+
+    __slots__ = ("body", "elapsed", "headers", "status")
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes, elapsed: float = 0.0):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.elapsed = elapsed
+
+
+def _check_url(venue: str, key: str, url: object, source: str) -> str:
+    if not isinstance(url, str):
+        raise ConfigError(f"{source}: the {venue} {key} URL must be a string, not {url!r}")
+    parts = urlsplit(url)
+    allowed = ("http", "https") if key.split(".")[0] == "rest" else ("ws", "wss")
+    if parts.scheme not in allowed or not parts.netloc:
+        raise ConfigError(
+            f"{source}: {url!r} is not a valid {venue} {key} URL; expected "
+            f"{allowed[0]}[s]://host[:port][/prefix]"
+        )
+    return url.rstrip("/")
+
+
+class Connector:
+    """Base of every venue connector. Subclass with ``name="venue"`` to declare a venue."""
+
+    name: ClassVar[str] = ""
+    #: API key -> base URL: ``rest`` (and ``rest.<api>`` for secondary hosts), ``ws``.
+    urls: ClassVar[Mapping[str, str]] = {}
+    #: Rate-limit group -> limit. A ``*`` group, if present, is charged for every request.
+    limits: ClassVar[Mapping[str, Limit]] = {}
+
+    def __init_subclass__(cls, name: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if name is not None:
+            cls.name = name
+
+    def __init__(self, urls: Mapping[str, str] | None = None) -> None:
+        if not self.name:
+            raise TypeError(f"{type(self).__name__} declares no venue name (class X(Connector, name=...))")
+        resolved = dict(self.urls)
+        env_prefix = f"TRADEFLOOD_{self.name.upper()}_"
+        env = {
+            key: os.environ[env_prefix + key.upper().replace(".", "_") + "_URL"]
+            for key in {*resolved, "rest", "ws"}
+            if env_prefix + key.upper().replace(".", "_") + "_URL" in os.environ
+        }
+        for source, given in ((f"environment {env_prefix}*_URL", env), ("Session(urls=...)", urls or {})):
+            for key, url in given.items():
+                if key not in resolved and key.split(".")[0] not in ("rest", "ws"):
+                    raise ConfigError(
+                        f"{source}: {self.name} has no API {key!r}; known: {', '.join(sorted(resolved))}"
+                    )
+                url = _check_url(self.name, key, url, source)
+                resolved[key] = url
+                if "." not in key:  # "rest" stands for every "rest.*" not named itself
+                    for other in self.urls:
+                        if other.startswith(key + ".") and other not in given:
+                            resolved[other] = url
+        self.base_urls: dict[str, str] = resolved
+
+    def url(self, turn: Turn) -> str:
+        """The absolute URL of a turn's endpoint (without the query string)."""
+        try:
+            return self.base_urls[turn.api] + turn.path
+        except KeyError:
+            raise ConfigError(f"{self.name} has no base URL for API {turn.api!r}") from None
+
+    def unwrap(self, turn: Turn, reply: Reply) -> Any:
+        """Turn a reply into the payload, or raise the venue's error as a typed one.
+
+        The default decodes JSON; venues override it to map their error bodies and
+        to strip their envelopes.
+        """
+        return self.decode(turn, reply)
+
+    def decode(self, turn: Turn, reply: Reply) -> Any:
+        """The reply's body as JSON, or a :class:`PayloadError` naming the endpoint."""
+        try:
+            return orjson.loads(reply.body)
+        except orjson.JSONDecodeError:
+            raise PayloadError(
+                self.name, turn.path, f"HTTP {reply.status} body is not JSON", reply.body[:200]
+            ) from None
+
+    def used_weight(self, turn: Turn, reply: Reply) -> tuple[str, int, float] | None:
+        """The venue's own count of the weight used, if it reports one.
+
+        Returns ``(group, used, seconds until the venue's window resets)``.
+        """
+        return None
+
+    def groups(self, turn: Turn) -> tuple[str, ...]:
+        """The rate-limit groups a turn is charged to."""
+        if "*" in self.limits and turn.group != "*":
+            return (turn.group, "*") if turn.group in self.limits else ("*",)
+        return (turn.group,) if turn.group in self.limits else ()

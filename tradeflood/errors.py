@@ -1,0 +1,201 @@
+"""The one error hierarchy of TradeFlood.
+
+::
+
+    TradeFloodError
+    ├── QueryError (ValueError)          the caller asked for something invalid; raised before any request
+    │   ├── UnknownExchangeError
+    │   ├── UnknownModelError
+    │   ├── UnknownSymbolError           (raised once the venue's instrument list is known)
+    │   ├── InvalidIntervalError
+    │   └── InvalidTimeError             malformed, naive or inverted times
+    ├── ConfigError (ValueError)         bad session settings: URLs, environment variables
+    ├── BindingConflictError             two unrelated bindings claim one (model, venue)
+    ├── VenueError                       the venue answered, but not with data
+    │   ├── VenueRejectedError           an error code in the body (Bitget code != "00000", Binance {"code": -1121})
+    │   ├── RateLimitedError             HTTP 429 / 418
+    │   └── VenueUnavailableError        HTTP 5xx
+    ├── PayloadError                     the body could not be understood: not JSON, missing fields, bad values
+    ├── NetworkError                     no answer: connection failures and timeouts
+    │   └── RequestTimeoutError
+    └── FetchError                       a fetch gave up; carries the cause and every result already gathered
+
+Every error says what was asked, what went wrong and, where there is one, what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "BindingConflictError",
+    "ConfigError",
+    "FetchError",
+    "InvalidIntervalError",
+    "InvalidTimeError",
+    "NetworkError",
+    "PayloadError",
+    "QueryError",
+    "RateLimitedError",
+    "RequestTimeoutError",
+    "TradeFloodError",
+    "UnknownExchangeError",
+    "UnknownModelError",
+    "UnknownSymbolError",
+    "VenueError",
+    "VenueRejectedError",
+    "VenueUnavailableError",
+]
+
+
+def _choices(values: Iterable[str], most: int = 12) -> str:
+    items = sorted(values)
+    shown = ", ".join(items[:most])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > most else "")
+
+
+class TradeFloodError(Exception):
+    """Base of every error TradeFlood raises."""
+
+
+class QueryError(TradeFloodError, ValueError):
+    """The caller asked for something invalid; raised before any request is sent."""
+
+
+class UnknownExchangeError(QueryError):
+    def __init__(self, exchange: str, known: Iterable[str], model: str | None = None) -> None:
+        self.exchange = exchange
+        self.known = sorted(known)
+        what = f" for {model}" if model else ""
+        super().__init__(
+            f"unknown exchange {exchange!r}{what}; valid choices: {_choices(self.known) or 'none'}"
+        )
+
+
+class UnknownModelError(QueryError):
+    def __init__(self, model: object, known: Iterable[str]) -> None:
+        self.model = model
+        super().__init__(
+            f"no binding serves {model!r}; models with a binding: {_choices(known) or 'none'}"
+        )
+
+
+class UnknownSymbolError(QueryError):
+    def __init__(self, exchange: str, symbol: str, known: Iterable[str]) -> None:
+        self.exchange = exchange
+        self.symbol = symbol
+        known = sorted(known)
+        near = [k for k in known if k.split("/")[0] == symbol.split("/")[0]]
+        hint = f"; similar: {_choices(near, 6)}" if near else ""
+        super().__init__(
+            f"{exchange} lists no symbol {symbol!r} ({len(known)} symbols listed){hint}. "
+            "Unified symbols are BASE/QUOTE for spot and BASE/QUOTE:SETTLE for perpetuals."
+        )
+
+
+class InvalidIntervalError(QueryError):
+    def __init__(self, interval: object, valid: Iterable[str], exchange: str | None = None) -> None:
+        self.interval = interval
+        where = f" on {exchange}" if exchange else ""
+        super().__init__(
+            f"invalid interval {interval!r}{where}; valid choices: {', '.join(valid)}"
+        )
+
+
+class InvalidTimeError(QueryError):
+    """A time or range the caller gave is malformed, naive, or empty."""
+
+
+class ConfigError(TradeFloodError, ValueError):
+    """A session setting (URL override, environment variable, option) is invalid."""
+
+
+class BindingConflictError(TradeFloodError):
+    """Two bindings, neither derived from the other, claim the same (model, venue)."""
+
+
+class VenueError(TradeFloodError):
+    """The venue answered, but with an error instead of data.
+
+    Carries the venue, the endpoint, the HTTP status, the venue's own error code
+    and message, and the start of the body as it came back.
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        endpoint: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | int | None = None,
+        body: bytes | str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.venue = venue
+        self.endpoint = endpoint
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        self.body = body if isinstance(body, str) else (body or b"").decode("utf-8", "replace")
+        parts = [f"{venue} {endpoint}"]
+        if status is not None:
+            parts.append(f"HTTP {status}")
+        if code is not None:
+            parts.append(f"code {code}")
+        excerpt = self.body[:200]
+        tail = f" (body: {excerpt!r})" if excerpt and excerpt not in message else ""
+        super().__init__(f"{' '.join(parts)}: {message}{tail}")
+
+
+class VenueRejectedError(VenueError):
+    """The venue refused the request with an error code in its body."""
+
+
+class RateLimitedError(VenueError):
+    """HTTP 429 (slow down) or 418 (this IP is banned for a while)."""
+
+
+class VenueUnavailableError(VenueError):
+    """HTTP 5xx: the venue is down or overloaded."""
+
+
+class PayloadError(TradeFloodError):
+    """A body that could not be understood: not JSON, missing fields, values of the wrong type."""
+
+    def __init__(self, venue: str, endpoint: str, detail: str, body: object = None) -> None:
+        self.venue = venue
+        self.endpoint = endpoint
+        self.detail = detail
+        excerpt = repr(body)[:200] if body is not None else ""
+        super().__init__(
+            f"{venue} {endpoint}: unexpected payload: {detail}"
+            + (f" (payload: {excerpt})" if excerpt else "")
+        )
+
+
+class NetworkError(TradeFloodError):
+    """No answer: the connection failed or was cut."""
+
+    def __init__(self, venue: str, endpoint: str, detail: str) -> None:
+        self.venue = venue
+        self.endpoint = endpoint
+        super().__init__(f"{venue} {endpoint}: {detail}")
+
+
+class RequestTimeoutError(NetworkError):
+    """The venue did not answer within the timeout."""
+
+
+class FetchError(TradeFloodError):
+    """A fetch gave up after its retries; nothing gathered before the failure is lost.
+
+    ``partial`` maps each query's position to what had been parsed for it
+    before the failure (possibly empty); ``cause`` is the last error.
+    """
+
+    def __init__(self, message: str, cause: BaseException, partial: Mapping[int, Any]) -> None:
+        self.cause = cause
+        self.partial = dict(partial)
+        super().__init__(f"{message}: {cause}")

@@ -1,0 +1,167 @@
+"""Rate limits: at most ``count`` weight in any window of ``per`` seconds.
+
+Venues count requests in windows (Bitget: 20 per rolling second per endpoint;
+Binance: request weight per minute). A token bucket that allows a full burst
+and refills continuously can put up to twice the limit into one window, so the
+limiter here is a sliding window: each request holds its weight from the moment
+it is sent until ``per`` seconds after its response arrived. The venue counts a
+request somewhere between those two instants, so no window the venue can see
+ever holds more than ``count``: a correct client never provokes a 429.
+
+    limit = Limit(20, per=1.0)
+    window = SlidingWindow(limit, clock)
+    lease = await window.acquire(weight=1)
+    ...send...
+    lease.release()        # the weight now expires ``per`` seconds from here
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from collections import deque
+from dataclasses import dataclass
+
+from .clock import Clock
+
+__all__ = ["Lease", "Limit", "SlidingWindow"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most ``count`` weight in any ``per``-second window."""
+
+    count: int
+    per: float
+
+    def __post_init__(self) -> None:
+        if self.count <= 0 or self.per <= 0:
+            raise ValueError(f"a limit needs a positive count and window, not {self!r}")
+
+    @property
+    def rate(self) -> float:
+        """Sustained weight per second."""
+        return self.count / self.per
+
+
+class Lease:
+    """Weight held in a window by one request; released when its response arrives."""
+
+    __slots__ = ("_window", "released", "weight")
+
+    def __init__(self, window: SlidingWindow, weight: int) -> None:
+        self._window = window
+        self.weight = weight
+        self.released = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self._window._expire_later(self.weight)
+
+
+class SlidingWindow:
+    """A FIFO sliding-window limiter over an injectable clock."""
+
+    def __init__(self, limit: Limit, clock: Clock, *, name: str = "") -> None:
+        self.limit = limit
+        self.name = name
+        self._clock = clock
+        self._held = 0  # weight of requests in flight plus those still inside the window
+        self._expiries: deque[tuple[float, int]] = deque()  # (expires_at, weight), time-ordered
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self.waited_seconds = 0.0
+
+    @property
+    def in_window(self) -> int:
+        """Weight currently counted against the limit."""
+        self._expire_due()
+        return self._held
+
+    def seconds_for(self, total_weight: int) -> float:
+        """Lower bound of the time ``total_weight`` takes through this window, from idle."""
+        windows = -(-total_weight // self.limit.count) - 1
+        return max(0, windows) * self.limit.per
+
+    async def acquire(self, weight: int = 1) -> Lease:
+        """Wait until ``weight`` fits in the window, then hold it."""
+        weight = min(max(1, weight), self.limit.count)
+        self._expire_due()
+        if not self._waiters and self._held + weight <= self.limit.count:
+            self._held += weight
+            return Lease(self, weight)
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((weight, fut))
+        started = self._clock.monotonic()
+        try:
+            while not fut.done():
+                self._grant()
+                if fut.done():
+                    break
+                wake = self._next_expiry()
+                if wake is None:
+                    await fut  # everything held is in flight: a release will wake us
+                else:
+                    sleeper = asyncio.ensure_future(self._clock.sleep(wake))
+                    try:
+                        await asyncio.wait([fut, sleeper], return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        sleeper.cancel()
+        except BaseException:
+            if fut.done() and not fut.cancelled():
+                self._held -= weight  # granted but abandoned
+                self._grant()
+            else:
+                self._waiters = deque(w for w in self._waiters if w[1] is not fut)
+            raise
+        self.waited_seconds += self._clock.monotonic() - started
+        return Lease(self, weight)
+
+    def observe_used(self, used: int, window_reset_in: float) -> None:
+        """Take the venue's own count (Binance ``X-MBX-USED-WEIGHT-1M``) into account.
+
+        If the venue counts more than this window holds (another process on the
+        same IP, or requests made before this session), the surplus is held until
+        the venue's window resets.
+        """
+        self._expire_due()
+        surplus = used - self._held
+        if surplus > 0:
+            self._held += surplus
+            expires = self._clock.monotonic() + max(0.0, window_reset_in)
+            self._insert_expiry(expires, surplus)
+
+    def _expire_later(self, weight: int) -> None:
+        self._insert_expiry(self._clock.monotonic() + self.limit.per, weight)
+        self._grant()
+
+    def _insert_expiry(self, at: float, weight: int) -> None:
+        if not self._expiries or self._expiries[-1][0] <= at:
+            self._expiries.append((at, weight))
+        else:  # rare: a venue-reported reset earlier than a scheduled expiry
+            items = list(self._expiries)
+            bisect.insort(items, (at, weight))
+            self._expiries = deque(items)
+
+    def _expire_due(self) -> None:
+        now = self._clock.monotonic()
+        while self._expiries and self._expiries[0][0] <= now:
+            self._held -= self._expiries.popleft()[1]
+
+    def _next_expiry(self) -> float | None:
+        if not self._expiries:
+            return None
+        return max(0.0, self._expiries[0][0] - self._clock.monotonic())
+
+    def _grant(self) -> None:
+        self._expire_due()
+        while self._waiters:
+            weight, fut = self._waiters[0]
+            if fut.done():
+                self._waiters.popleft()
+                continue
+            if self._held + weight > self.limit.count:
+                break
+            self._waiters.popleft()
+            self._held += weight
+            fut.set_result(None)

@@ -1,0 +1,101 @@
+"""Which binding serves which (model, venue): registration by subclassing, and plugins.
+
+Defining a subclass of :class:`~tradeflood.binding.Binding` with a model and a
+connector registers it. A subclass of a registered binding replaces it for the
+same (model, venue): the most derived wins, so a user changes built-in
+behaviour without editing it. Third-party packages register by naming a module
+in the ``tradeflood.plugins`` entry-point group; it is imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from .errors import BindingConflictError, UnknownExchangeError, UnknownModelError
+
+if TYPE_CHECKING:
+    from tradeflood.models import Model
+
+    from .binding import Binding
+
+__all__ = ["bindings_for", "lookup", "register", "snapshot", "venues"]
+
+log = logging.getLogger("tradeflood")
+_BINDINGS: dict[tuple[type[Model], str], type[Binding]] = {}
+_loaded = False
+
+
+def register(cls: type[Binding]) -> None:
+    """Record ``cls`` as the binding of its (model, venue), unless a subclass already is."""
+    key = (cls.model, cls.connector.name)
+    current = _BINDINGS.get(key)
+    if current is None or issubclass(cls, current) or _same_definition(cls, current):
+        _BINDINGS[key] = cls
+    elif issubclass(current, cls):
+        return  # a more derived binding is already registered
+    else:
+        raise BindingConflictError(
+            f"{cls.__module__}.{cls.__qualname__} and {current.__module__}.{current.__qualname__} "
+            f"both bind {cls.model.__name__} on {cls.connector.name}; to change the built-in one, "
+            f"subclass {current.__qualname__} instead"
+        )
+
+
+def _same_definition(a: type, b: type) -> bool:
+    # A module imported twice (reloads, test collection) defines the same class anew.
+    return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    importlib.import_module("tradeflood.bindings")
+    for ep in entry_points(group="tradeflood.plugins"):
+        try:
+            ep.load()
+        except Exception:
+            log.exception("tradeflood plugin %r (%s) failed to load", ep.name, ep.value)
+
+
+def lookup(model: object, exchange: object) -> type[Binding]:
+    """The binding for (model, exchange), or a :class:`QueryError` naming the choices."""
+    _load()
+    models = {m for m, _ in _BINDINGS}
+    if model not in models:
+        raise UnknownModelError(model, {m.__name__ for m in models})
+    venues_for = {v for m, v in _BINDINGS if m is model}
+    if not isinstance(exchange, str) or exchange.lower() not in venues_for:
+        raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None))
+    return _BINDINGS[(model, exchange.lower())]  # type: ignore[index]
+
+
+def bindings_for(model: type[Model] | None = None) -> dict[tuple[type[Model], str], type[Binding]]:
+    """Every registered binding, optionally for one model."""
+    _load()
+    return {k: v for k, v in _BINDINGS.items() if model is None or k[0] is model}
+
+
+def venues() -> dict[str, list[str]]:
+    """Venue name -> names of the models it serves."""
+    _load()
+    out: dict[str, list[str]] = {}
+    for model, venue in _BINDINGS:
+        out.setdefault(venue, []).append(model.__name__)
+    return {v: sorted(ms) for v, ms in sorted(out.items())}
+
+
+class snapshot:  # noqa: N801 - used as a context manager, reads like a statement
+    """Restore the registry on exit: for tests that define throw-away bindings."""
+
+    def __enter__(self) -> None:
+        _load()
+        self._saved = dict(_BINDINGS)
+
+    def __exit__(self, *exc: object) -> None:
+        _BINDINGS.clear()
+        _BINDINGS.update(self._saved)
