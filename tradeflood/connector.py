@@ -27,11 +27,11 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from .errors import ConfigError, PayloadError
+from .errors import ConfigError, PayloadError, RateLimitedError, VenueUnavailableError
 from .ratelimit import Limit
 from .turn import Turn
 
-__all__ = ["Connector", "Reply"]
+__all__ = ["Connector", "Reply", "retry_after"]
 
 
 class Reply:
@@ -44,6 +44,16 @@ class Reply:
         self.headers = headers
         self.body = body
         self.elapsed = elapsed
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds form), if present and sane."""
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= 3600 else None
 
 
 def _check_url(venue: str, key: str, url: object, source: str) -> str:
@@ -112,6 +122,24 @@ class Connector:
         """
         return self.decode(turn, reply)
 
+    def raise_for_http(self, turn: Turn, reply: Reply) -> None:
+        """Raise the typed error for HTTP 429/418 (rate limited, banned) and 5xx (down).
+
+        Venues call this first in :meth:`unwrap`, then map their own error bodies.
+        """
+        if reply.status in (418, 429):
+            raise RateLimitedError(
+                self.name, turn.path,
+                "IP banned for a while (HTTP 418)" if reply.status == 418 else "too many requests",
+                status=reply.status, body=reply.body[:300],
+                retry_after=retry_after(reply.headers),
+            )
+        if reply.status >= 500:
+            raise VenueUnavailableError(
+                self.name, turn.path, "the venue is unavailable", status=reply.status,
+                body=reply.body[:300], retry_after=retry_after(reply.headers),
+            )
+
     def decode(self, turn: Turn, reply: Reply) -> Any:
         """The reply's body as JSON, or a :class:`PayloadError` naming the endpoint."""
         try:
@@ -121,10 +149,11 @@ class Connector:
                 self.name, turn.path, f"HTTP {reply.status} body is not JSON", reply.body[:200]
             ) from None
 
-    def used_weight(self, turn: Turn, reply: Reply) -> tuple[str, int, float] | None:
+    def used_weight(self, turn: Turn, reply: Reply, now: float) -> tuple[str, int, float] | None:
         """The venue's own count of the weight used, if it reports one.
 
-        Returns ``(group, used, seconds until the venue's window resets)``.
+        ``now`` is the wall-clock time in seconds. Returns ``(group, used, seconds
+        until the venue's window resets)``.
         """
         return None
 
