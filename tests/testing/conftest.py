@@ -1,0 +1,51 @@
+"""Fixtures for the venue simulator tests: a virtual clock and clients over the transport."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+
+from tradeflood.clock import VirtualClock
+from tradeflood.testing import BinanceVenue, BitgetVenue, SimulatorTransport
+
+# 2024-06-01T00:00:30Z: half a minute into a minute, so an open candle exists.
+NOW = 1_717_200_030.0
+BITGET = "https://api.bitget.com"
+BINANCE = "https://api.binance.com"
+FAPI = "https://fapi.binance.com"
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(start=NOW)
+
+
+@pytest.fixture
+def bitget(clock: VirtualClock) -> BitgetVenue:
+    return BitgetVenue(clock=clock)
+
+
+@pytest.fixture
+def binance(clock: VirtualClock) -> BinanceVenue:
+    return BinanceVenue(clock=clock)
+
+
+ClientFactory = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture
+async def client(bitget: BitgetVenue, binance: BinanceVenue) -> AsyncIterator[ClientFactory]:
+    """Make clients over one transport serving both venues; closed after the test."""
+    transport = SimulatorTransport({"bitget": bitget, "binance": binance})
+    made: list[httpx.AsyncClient] = []
+
+    def make(base_url: str = BITGET, **kwargs: object) -> httpx.AsyncClient:
+        c = httpx.AsyncClient(transport=transport, base_url=base_url, **kwargs)  # type: ignore[arg-type]
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        await c.aclose()

@@ -1,0 +1,35 @@
+"""A local venue simulator: Bitget and Binance public REST APIs with their real wire formats.
+
+Venues are deterministic (seeded prices, trades and books; time from a Clock),
+enforce the venues' own rate limits and answer with the venues' own error
+bodies, and can be told to misbehave (5xx, 429, timeouts, malformed bodies,
+short pages, gaps in history). Serve them in-process through
+:class:`SimulatorTransport` or over sockets with :class:`Simulator`.
+"""
+
+from __future__ import annotations
+
+from tradeflood.testing._binance import BinanceVenue
+from tradeflood.testing._bitget import BitgetVenue
+from tradeflood.testing._faults import FaultKind, Faults, Gaps
+from tradeflood.testing._market import Instrument, Market, default_instruments
+from tradeflood.testing._server import Simulator
+from tradeflood.testing._transport import CLIENT_IP_HEADER, SimulatorTransport
+from tradeflood.testing._venue import SimResponse, Venue, VenueStats
+
+__all__ = [
+    "CLIENT_IP_HEADER",
+    "BinanceVenue",
+    "BitgetVenue",
+    "FaultKind",
+    "Faults",
+    "Gaps",
+    "Instrument",
+    "Market",
+    "SimResponse",
+    "Simulator",
+    "SimulatorTransport",
+    "Venue",
+    "VenueStats",
+    "default_instruments",
+]
