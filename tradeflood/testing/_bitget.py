@@ -249,7 +249,7 @@ class BitgetVenue(Venue):
             insts = [self._instrument(call, "perp")] if insts else []
         return [wire.contract(i) for i in insts]
 
-    def _mix_tickers(self, call: Call, one: bool) -> list[dict[str, Any]]:
+    def _mix_tickers(self, call: Call, one: bool) -> list[dict[str, str | None]]:
         insts = self._perps(call)
         if one:
             insts = [self._instrument(call, "perp")]

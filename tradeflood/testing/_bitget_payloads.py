@@ -76,7 +76,7 @@ def spot_ticker(market: Market, inst: Instrument, now_ms: int) -> dict[str, str]
     }
 
 
-def mix_ticker(market: Market, inst: Instrument, now_ms: int) -> dict[str, str]:
+def mix_ticker(market: Market, inst: Instrument, now_ms: int) -> dict[str, str | None]:
     spot = spot_ticker(market, inst, now_ms)
     last = Decimal(spot["lastPr"])
     return {

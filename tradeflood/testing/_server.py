@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
@@ -56,9 +56,7 @@ class Simulator:
     async def start_serving(self) -> None:
         """Open one listening socket per venue in the running loop."""
         for name, venue in self.venues.items():
-            server = await asyncio.start_server(
-                lambda r, w, v=venue: self._connection(v, r, w), self.host, 0
-            )
+            server = await asyncio.start_server(self._handler(venue), self.host, 0)
             self._servers.append(server)
             self.ports[name] = server.sockets[0].getsockname()[1]
 
@@ -114,6 +112,14 @@ class Simulator:
         await self.stop_serving()
 
     # -- HTTP/1.1 ----------------------------------------------------------
+    def _handler(
+        self, venue: Venue
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self._connection(venue, reader, writer)
+
+        return handle
+
     async def _connection(
         self, venue: Venue, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
@@ -164,7 +170,10 @@ class Simulator:
 
     @staticmethod
     def _encode(answer: SimResponse, keep_alive: bool) -> bytes:
-        reason = HTTPStatus(answer.status).phrase if answer.status in HTTPStatus else ""
+        try:
+            reason = HTTPStatus(answer.status).phrase
+        except ValueError:
+            reason = ""
         lines = [f"HTTP/1.1 {answer.status} {reason}"]
         lines += [f"{k}: {v}" for k, v in answer.headers.items()]
         lines.append(f"content-length: {len(answer.body)}")

@@ -67,11 +67,12 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
         query = dict(request.url.params.multi_items())
         answer = venue.handle(request.method, request.url.path, query, ip)
         timeouts = request.extensions.get("timeout") or {}
-        read_timeout = timeouts.get("read")
+        read_timeout: float | None = timeouts.get("read")
         if answer.hang or (read_timeout is not None and answer.delay >= read_timeout):
             if read_timeout is None:
                 await asyncio.Event().wait()  # no timeout configured: never answer
-            await venue.clock.sleep(read_timeout)
+            else:
+                await venue.clock.sleep(read_timeout)
             raise httpx.ReadTimeout("simulated venue did not answer in time", request=request)
         if answer.delay > 0:
             await venue.clock.sleep(answer.delay)

@@ -1,0 +1,26 @@
+"""The public surface of ``tradeflood.testing`` is pinned."""
+
+from __future__ import annotations
+
+import tradeflood.testing as testing
+
+
+def test_public_names() -> None:
+    assert set(testing.__all__) == {
+        "CLIENT_IP_HEADER",
+        "BinanceVenue",
+        "BitgetVenue",
+        "FaultKind",
+        "Faults",
+        "Gaps",
+        "Instrument",
+        "Market",
+        "SimResponse",
+        "Simulator",
+        "SimulatorTransport",
+        "Venue",
+        "VenueStats",
+        "default_instruments",
+    }
+    for name in testing.__all__:
+        assert getattr(testing, name) is not None
