@@ -1,1 +1,86 @@
-"""TradeFlood."""
+"""TradeFlood: market data from trading venues, planned as one deduplicated request graph.
+
+::
+
+    import tradeflood
+    from tradeflood.models import Candle
+
+    candles = tradeflood.fetch(Candle, exchange="bitget", symbol="BTC/USDT",
+                               interval="1h", start="2024-01-01", end="2024-02-01")
+"""
+
+from __future__ import annotations
+
+from .binding import Binding, ParseContext, Part
+from .candles import CandleBinding, CandleSeries, Gap
+from .clock import Clock, LiveClock, VirtualClock
+from .connector import Connector, Reply
+from .errors import (
+    BindingConflictError,
+    ConfigError,
+    FetchError,
+    InvalidIntervalError,
+    InvalidTimeError,
+    NetworkError,
+    PayloadError,
+    QueryError,
+    RateLimitedError,
+    RequestTimeoutError,
+    TradeFloodError,
+    UnknownExchangeError,
+    UnknownModelError,
+    UnknownSymbolError,
+    VenueError,
+    VenueRejectedError,
+    VenueUnavailableError,
+)
+from .planner import Plan
+from .query import Query
+from .ratelimit import Limit
+from .retry import RetryPolicy
+from .session import Session, afetch, fetch
+from .turn import Derived, Turn, turn
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Binding",
+    "BindingConflictError",
+    "CandleBinding",
+    "CandleSeries",
+    "Clock",
+    "ConfigError",
+    "Connector",
+    "Derived",
+    "FetchError",
+    "Gap",
+    "InvalidIntervalError",
+    "InvalidTimeError",
+    "Limit",
+    "LiveClock",
+    "NetworkError",
+    "ParseContext",
+    "Part",
+    "PayloadError",
+    "Plan",
+    "Query",
+    "QueryError",
+    "RateLimitedError",
+    "Reply",
+    "RequestTimeoutError",
+    "RetryPolicy",
+    "Session",
+    "TradeFloodError",
+    "Turn",
+    "UnknownExchangeError",
+    "UnknownModelError",
+    "UnknownSymbolError",
+    "VenueError",
+    "VenueRejectedError",
+    "VenueUnavailableError",
+    "VirtualClock",
+    "__version__",
+    "afetch",
+    "fetch",
+    "turn",
+]

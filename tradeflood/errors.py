@@ -12,13 +12,13 @@
     ├── ConfigError (ValueError)         bad session settings: URLs, environment variables
     ├── BindingConflictError             two unrelated bindings claim one (model, venue)
     ├── VenueError                       the venue answered, but not with data
-    │   ├── VenueRejectedError           an error code in the body (Bitget code != "00000", Binance {"code": -1121})
+    │   ├── VenueRejectedError           an error code in the body (Bitget code != "00000", Binance -1121)
     │   ├── RateLimitedError             HTTP 429 / 418
     │   └── VenueUnavailableError        HTTP 5xx
     ├── PayloadError                     the body could not be understood: not JSON, missing fields, bad values
     ├── NetworkError                     no answer: connection failures and timeouts
     │   └── RequestTimeoutError
-    └── FetchError                       a fetch gave up; carries the cause and every result already gathered
+    └── FetchError                       a fetch gave up; carries the cause and all results gathered
 
 Every error says what was asked, what went wrong and, where there is one, what to do.
 """

@@ -89,7 +89,7 @@ def venues() -> dict[str, list[str]]:
     return {v: sorted(ms) for v, ms in sorted(out.items())}
 
 
-class snapshot:  # noqa: N801 - used as a context manager, reads like a statement
+class snapshot:
     """Restore the registry on exit: for tests that define throw-away bindings."""
 
     def __enter__(self) -> None:

@@ -1,0 +1,232 @@
+"""Executor: runs a plan's DAG on asyncio under each venue's rate limits, with retries.
+
+Each turn starts as soon as the turns it depends on are done; everything else
+runs concurrently, bounded per venue. Each request holds its weight in the
+rate-limit windows of its groups, is retried by the session's
+:class:`~tradeflood.retry.RetryPolicy`, and its reply is unwrapped by its
+connector into a payload or a typed error. Results are kept by turn key; a
+failed turn fails its dependants with the same error, and the other branches
+carry on, so nothing already gathered is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .clock import Clock
+from .connector import Reply
+from .errors import NetworkError, RequestTimeoutError
+from .planner import Plan
+from .ratelimit import SlidingWindow
+from .retry import RetryPolicy
+from .turn import Derived, Turn, TurnKey
+
+__all__ = ["ExecutionStats", "Executor", "RateLimits", "TurnResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """A turn's payload (a list of page payloads for a paginating turn), the
+    parameters actually sent, and when the reply arrived (UTC ms)."""
+
+    payload: Any
+    params: dict[str, str]
+    received_ms: int
+
+
+@dataclass
+class ExecutionStats:
+    """What a run cost: requests sent, retries, 429s seen, time waited on limits."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    failures: int = 0
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+
+
+class RateLimits:
+    """The sliding windows of one client identity, by (venue, group), made on first use."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._windows: dict[tuple[str, str], SlidingWindow] = {}
+
+    def windows(self, turn: Turn) -> list[SlidingWindow]:
+        out = []
+        for group in turn.connector.groups(turn):
+            key = (turn.venue, group)
+            window = self._windows.get(key)
+            if window is None:
+                window = SlidingWindow(turn.connector.limits[group], self._clock, name=f"{key[0]}/{key[1]}")
+                self._windows[key] = window
+            out.append(window)
+        return out
+
+    def get(self, venue: str, group: str) -> SlidingWindow | None:
+        return self._windows.get((venue, group))
+
+
+class Executor:
+    """Runs plans over one HTTP client, one set of rate limits and one clock."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        clock: Clock,
+        *,
+        limits: RateLimits | None = None,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int = 16,
+        cache: dict[TurnKey, TurnResult] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self.limits = limits or RateLimits(clock)
+        self.retry = retry or RetryPolicy()
+        self.cache: dict[TurnKey, TurnResult] = cache if cache is not None else {}
+        self.progress = progress
+        self.stats = ExecutionStats()
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._max_concurrency = max_concurrency
+        self._inflight: dict[tuple[Any, ...], asyncio.Future[TurnResult]] = {}
+
+    async def run(self, plan: Plan) -> tuple[dict[TurnKey, TurnResult], dict[TurnKey, BaseException]]:
+        """Run every turn of ``plan``; returns (results, errors) by turn key."""
+        results: dict[TurnKey, TurnResult] = {}
+        errors: dict[TurnKey, BaseException] = {}
+        derived: dict[Any, Any] = {}
+        futures: dict[TurnKey, asyncio.Future[TurnResult]] = {}
+        total = plan.graph.number_of_nodes()
+        done = 0
+
+        async def run_turn(turn: Turn) -> TurnResult:
+            nonlocal done
+            try:
+                for dep in turn.deps:
+                    await futures[dep.key]
+                params = {name: self._value(v, results, derived) if isinstance(v, Derived) else v
+                          for name, v in turn.params}
+                result = await self._execute(turn, params)
+                results[turn.key] = result
+                return result
+            except BaseException as exc:
+                errors.setdefault(turn.key, exc)
+                raise
+            finally:
+                done += 1
+                if self.progress is not None:
+                    self.progress(done, total)
+
+        for turn in plan.turns:  # topological order: dependencies' futures exist first
+            task = asyncio.ensure_future(run_turn(turn))
+            task.add_done_callback(_silence)
+            futures[turn.key] = task
+        if futures:
+            await asyncio.wait(futures.values())
+        return results, errors
+
+    def _value(self, value: Derived, results: dict[TurnKey, TurnResult], memo: dict[Any, Any]) -> Any:
+        if value.key in memo:
+            return memo[value.key]
+        source = value.source
+        base = (self._value(source, results, memo) if isinstance(source, Derived)
+                else results[source.key].payload)
+        out = value.fn(base, *value.args)
+        memo[value.key] = out
+        return out
+
+    async def _execute(self, turn: Turn, params: dict[str, Any]) -> TurnResult:
+        cached = self.cache.get(turn.key)
+        if cached is not None:
+            return cached
+        if turn.next_page is None:
+            result = await self._send_once_shared(turn, params)
+        else:
+            result = await self._paginate(turn, params)
+        if turn.cache == "session":
+            self.cache[turn.key] = result
+        return result
+
+    async def _paginate(self, first: Turn, params: dict[str, Any]) -> TurnResult:
+        assert first.next_page is not None
+        pages: list[Any] = []
+        current, current_params = first, params
+        while True:
+            result = await self._send_once_shared(current, current_params)
+            pages.append(result.payload)
+            following = first.next_page(current, result.payload)
+            if following is None or len(pages) >= first.max_pages:
+                return TurnResult(pages, params, result.received_ms)
+            current = following
+            current_params = {k: v for k, v in following.params if not isinstance(v, Derived)}
+
+    async def _send_once_shared(self, turn: Turn, params: dict[str, Any]) -> TurnResult:
+        # Two turns that resolve to the same concrete request share one send.
+        concrete = (turn.venue, turn.api, turn.method, turn.path, tuple(sorted(params.items())))
+        pending = self._inflight.get(concrete)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_silence)
+        self._inflight[concrete] = fut
+        try:
+            async def attempt() -> TurnResult:
+                return await self._send(turn, params)
+
+            result = await self.retry.run(attempt, self.clock, on_retry=self._count_retry)
+        except BaseException as exc:
+            fut.set_exception(exc)
+            self.stats.failures += 1
+            raise
+        else:
+            fut.set_result(result)
+            return result
+        finally:
+            del self._inflight[concrete]
+
+    def _count_retry(self, exc: BaseException) -> None:
+        self.stats.retries += 1
+        if getattr(exc, "status", None) in (418, 429):
+            self.stats.rate_limited += 1
+
+    async def _send(self, turn: Turn, params: dict[str, Any]) -> TurnResult:
+        api = turn.connector
+        leases = [await window.acquire(turn.weight) for window in self.limits.windows(turn)]
+        slots = self._slots.setdefault(turn.venue, asyncio.Semaphore(self._max_concurrency))
+        started = self.clock.monotonic()
+        try:
+            async with slots:
+                self.stats.requests += 1
+                self.stats.by_endpoint[turn.path] = self.stats.by_endpoint.get(turn.path, 0) + 1
+                try:
+                    response = await self.client.request(turn.method, api.url(turn), params=params)
+                except httpx.TimeoutException as exc:
+                    raise RequestTimeoutError(turn.venue, turn.path, f"no answer in time ({exc!r})") from exc
+                except httpx.TransportError as exc:
+                    raise NetworkError(turn.venue, turn.path, f"connection failed: {exc!r}") from exc
+        finally:
+            for lease in leases:
+                lease.release()
+        reply = Reply(response.status_code, response.headers, response.content,
+                      self.clock.monotonic() - started)
+        used = api.used_weight(turn, reply, self.clock.time())
+        if used is not None:
+            group, amount, reset_in = used
+            window = self.limits.get(turn.venue, group)
+            if window is not None:
+                window.observe_used(amount, reset_in)
+        payload = api.unwrap(turn, reply)
+        return TurnResult(payload, dict(params), int(self.clock.time() * 1000))
+
+
+def _silence(fut: asyncio.Future[Any]) -> None:
+    # Errors are collected by key and reported by the session; don't log them twice.
+    if not fut.cancelled():
+        fut.exception()

@@ -1,0 +1,159 @@
+"""Planner: the turn graphs of every query of one call, merged into one deduplicated DAG.
+
+Nodes are keyed by turn identity, so a request that several queries need (an
+instrument list, an overlapping page) appears once. A plan can be explained
+before it runs::
+
+    plan = session.plan(q1, q2, q3)
+    print(plan.explain())       # nodes, requests, saved by dedup, weight, estimated seconds
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from .turn import Turn, TurnKey
+
+if TYPE_CHECKING:
+    from .binding import Binding
+    from .query import Query
+    from .ratelimit import Limit
+
+__all__ = ["Plan", "QueryPlan", "build_plan"]
+
+
+@dataclass(slots=True)
+class QueryPlan:
+    """One query's share of a plan: its binding and the turns whose payloads it parses."""
+
+    query: Query
+    binding: Binding
+    turns: list[Turn]
+
+
+@dataclass
+class Plan:
+    """A merged request DAG for a set of queries, ready to run or to explain.
+
+    ``graph`` is a networkx DiGraph keyed by turn identity with an edge from each
+    turn to the turns that depend on its result; each node carries its ``turn``.
+    ``cached`` holds the keys already answered in this session (instrument
+    lists), which will not be sent again. ``declared`` is what the queries
+    would send if each ran on its own.
+    """
+
+    graph: nx.DiGraph
+    queries: list[QueryPlan]
+    declared: int
+    cached: frozenset[TurnKey] = frozenset()
+    limits: Mapping[tuple[str, str], Limit] = field(default_factory=dict)
+
+    def turn(self, key: TurnKey) -> Turn:
+        return self.graph.nodes[key]["turn"]  # type: ignore[no-any-return]
+
+    @property
+    def turns(self) -> list[Turn]:
+        """Every turn, dependencies before dependants."""
+        return [self.turn(k) for k in nx.topological_sort(self.graph)]
+
+    @property
+    def requests(self) -> int:
+        """Requests this plan sends (pagination may add more once running)."""
+        return self.graph.number_of_nodes() - len(self.cached)
+
+    @property
+    def saved(self) -> int:
+        """Requests spared against running each query on its own: shared turns
+        sent once, and session-cached ones not at all."""
+        return self.declared - self.requests
+
+    def weight(self) -> dict[tuple[str, str], int]:
+        """Total weight charged to each (venue, rate-limit group)."""
+        totals: Counter[tuple[str, str]] = Counter()
+        for turn in self.turns:
+            if turn.key in self.cached:
+                continue
+            for group in turn.connector.groups(turn):
+                totals[(turn.venue, group)] += turn.weight
+        return dict(totals)
+
+    def estimated_seconds(self) -> float:
+        """Lower bound of the run time under the venues' rate limits (groups run in parallel)."""
+        best = 0.0
+        for (venue, group), total in self.weight().items():
+            limit = self.limits.get((venue, group))
+            if limit is not None:
+                windows = max(0, -(-total // limit.count) - 1)
+                best = max(best, windows * limit.per)
+        return best
+
+    def explain(self) -> str:
+        """The plan in words and figures, before anything runs."""
+        lines = [
+            f"Plan: {len(self.queries)} quer{'y' if len(self.queries) == 1 else 'ies'}, "
+            f"{self.graph.number_of_nodes()} nodes, {self.graph.number_of_edges()} edges",
+            f"  requests to send   {self.requests}",
+            f"  declared           {self.declared}",
+            f"  saved by dedup     {self.saved}"
+            + (f" (of which {len(self.cached)} answered from the session cache)" if self.cached else ""),
+        ]
+        for (venue, group), total in sorted(self.weight().items()):
+            limit = self.limits.get((venue, group))
+            rate = f" (limit {limit.count} per {limit.per:g}s)" if limit else ""
+            lines.append(f"  weight {venue}/{group:<20} {total}{rate}")
+        lines.append(f"  estimated seconds  {self.estimated_seconds():.1f} (rate-limit bound)")
+        by_endpoint = Counter(
+            (t.venue, t.path) for t in self.turns if t.key not in self.cached
+        )
+        for (venue, path), n in sorted(by_endpoint.items()):
+            lines.append(f"    {n:>6} x {venue} {path}")
+        for qp in self.queries:
+            lines.append(f"  - {qp.query.describe()}: {len(qp.turns)} turns")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.explain()
+
+
+def _add(graph: nx.DiGraph, turn: Turn) -> None:
+    if turn.key in graph:
+        return
+    graph.add_node(turn.key, turn=turn)
+    for dep in turn.deps:
+        _add(graph, dep)
+        graph.add_edge(dep.key, turn.key)
+
+
+def build_plan(
+    planned: Sequence[tuple[Query, Binding, Sequence[Turn]]],
+    *,
+    cached: Mapping[TurnKey, Any] | None = None,
+) -> Plan:
+    """Merge the turns of every query into one DAG keyed by turn identity."""
+    graph = nx.DiGraph()
+    declared = 0
+    queries: list[QueryPlan] = []
+    limits: dict[tuple[str, str], Limit] = {}
+    for query, binding, turns in planned:
+        queries.append(QueryPlan(query, binding, list(turns)))
+        own: set[TurnKey] = set()
+        for turn in turns:
+            _closure(turn, own)
+            _add(graph, turn)
+            for group, limit in turn.connector.limits.items():
+                limits[(turn.venue, group)] = limit
+        declared += len(own)
+    hits = frozenset(k for k in graph.nodes if cached and k in cached)
+    return Plan(graph, queries, declared, hits, limits)
+
+
+def _closure(turn: Turn, into: set[TurnKey]) -> None:
+    if turn.key not in into:
+        into.add(turn.key)
+        for dep in turn.deps:
+            _closure(dep, into)

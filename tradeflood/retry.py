@@ -1,0 +1,76 @@
+"""Retry policy: which failures are worth another try, and how long to wait first.
+
+Timeouts, dropped connections, 5xx, 429/418 and unreadable bodies are retried
+with exponential backoff and full jitter; a venue's ``Retry-After`` is honoured
+(the wait is never shorter). Rejections (bad symbol, bad parameter) are final.
+Sleeps go through the session's clock, so tests never really wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from .clock import Clock
+from .errors import NetworkError, PayloadError, RateLimitedError, VenueUnavailableError
+
+__all__ = ["RETRYABLE", "RetryPolicy"]
+
+T = TypeVar("T")
+RETRYABLE = (NetworkError, RateLimitedError, VenueUnavailableError, PayloadError)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Up to ``attempts`` tries per request, waiting ``backoff * 2**n`` seconds
+    (full jitter, capped at ``max_backoff``) or the venue's Retry-After, whichever is longer."""
+
+    attempts: int = 6
+    backoff: float = 0.25
+    max_backoff: float = 30.0
+    max_retry_after: float = 120.0
+
+    def _wait(self) -> Callable[[RetryCallState], float]:
+        jitter = wait_random_exponential(multiplier=self.backoff, max=self.max_backoff)
+
+        def wait(state: RetryCallState) -> float:
+            delay = jitter(state)
+            exc = state.outcome.exception() if state.outcome else None
+            told = getattr(exc, "retry_after", None)
+            if told is not None:
+                delay = max(delay, min(float(told), self.max_retry_after))
+            return delay
+
+        return wait
+
+    async def run(self, attempt: Callable[[], Awaitable[T]], clock: Clock,
+                  on_retry: Callable[[BaseException], None] | None = None) -> T:
+        """Call ``attempt`` until it succeeds, a final error occurs, or tries run out.
+
+        The last error is raised as it is, so callers see the typed venue error.
+        """
+
+        def before_sleep(state: RetryCallState) -> None:
+            if on_retry is not None and state.outcome is not None:
+                exc = state.outcome.exception()
+                if exc is not None:
+                    on_retry(exc)
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=self._wait(),
+            retry=retry_if_exception_type(RETRYABLE),
+            sleep=clock.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return await retrying(attempt)

@@ -1,0 +1,317 @@
+"""Session: one client identity for fetching, sync or async, with its own limits and caches.
+
+::
+
+    with tradeflood.Session() as s:
+        trades = s.fetch(Trade, exchange="bitget", symbol="ETH/USDT")
+        plan = s.plan(*queries)           # explain before running
+        results = s.gather(*queries)      # one merged plan; results in query order
+
+    async with tradeflood.Session(urls={"bitget": {"rest": "http://127.0.0.1:9000"}}) as s:
+        candles = await s.afetch(Candle, exchange="bitget", symbol="BTC/USDT", interval="1h",
+                                 start="-2d")
+
+A session keeps the venues' rate-limit windows and the instrument lists for its
+lifetime, so queries made through one session share them. The sync methods run
+the async ones on a private event-loop thread; the async ones run on the
+caller's loop (or bridge to the private one if the session already has it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from . import registry
+from .binding import Binding, ParseContext, Part
+from .clock import Clock, LiveClock
+from .connector import Connector
+from .errors import ConfigError, FetchError, QueryError, TradeFloodError
+from .executor import ExecutionStats, Executor, RateLimits, TurnResult
+from .planner import Plan, build_plan
+from .query import Query
+from .retry import RetryPolicy
+from .turn import Turn, TurnKey
+
+if TYPE_CHECKING:
+    from tradeflood.models import Model
+
+__all__ = ["Session", "afetch", "fetch"]
+
+T = TypeVar("T")
+UrlOverrides = Mapping[str, Mapping[str, str]]
+
+
+class Session:
+    """A fetching session: connectors, rate limits, retries and caches shared by its queries.
+
+    ``urls`` overrides base URLs per venue (``{"bitget": {"rest": "http://127.0.0.1:9000"}}``);
+    ``transport`` swaps the HTTP transport under the executor (the simulator's
+    in-process one, or a mock); ``clock`` drives every wait (a ``VirtualClock``
+    in tests); ``progress(done, total)`` is called as requests complete.
+    """
+
+    def __init__(
+        self,
+        *,
+        urls: UrlOverrides | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int = 16,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.clock: Clock = clock or LiveClock()
+        self.retry = retry or RetryPolicy()
+        self._urls = _check_urls(urls or {})
+        self._transport = transport
+        self._timeout = timeout
+        self._max_concurrency = max_concurrency
+        self._progress = progress
+        self._connectors: dict[type[Connector], Connector] = {}
+        self._bindings: dict[type[Binding], Binding] = {}
+        self._cache: dict[TurnKey, TurnResult] = {}
+        self._limits = RateLimits(self.clock)
+        self._executor: Executor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # -- the public API -------------------------------------------------------------
+
+    def query(self, model: type[Model], **params: Any) -> Query:
+        """A :class:`Query` with relative times resolved against this session's clock."""
+        return Query(model, now_ms=self._now_ms(), **params)
+
+    def plan(self, *queries: Query) -> Plan:
+        """The merged, deduplicated request plan of ``queries``; nothing is sent."""
+        now = self._now_ms()
+        planned = []
+        for query in queries:
+            if not isinstance(query, Query):
+                raise QueryError(f"plan() takes Query objects, not {query!r}")
+            binding = self._binding(query)
+            planned.append((query, binding, binding.plan(query, now)))
+        return build_plan(planned, cached=self._cache)
+
+    def fetch(self, model: type[Model], **params: Any) -> Any:
+        """Fetch one query's result (a list of models, or one model for books and tickers)."""
+        query = self.query(model, **params)
+        return self._call(self._agather_one(query))
+
+    async def afetch(self, model: type[Model], **params: Any) -> Any:
+        """Async :meth:`fetch`."""
+        query = self.query(model, **params)
+        return await self._acall(self._agather_one(query))
+
+    def gather(self, *queries: Query) -> list[Any]:
+        """Run every query in ONE merged plan; shared requests run once. Results in query order."""
+        return self._call(self._agather(queries))
+
+    async def agather(self, *queries: Query) -> list[Any]:
+        """Async :meth:`gather`."""
+        return await self._acall(self._agather(queries))
+
+    @property
+    def stats(self) -> ExecutionStats:
+        """Requests sent, retries and rate-limit answers seen so far."""
+        return self._executor.stats if self._executor else ExecutionStats()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is not None and self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._aclose_client(), self._loop).result()
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        if self._thread is not None:
+            await asyncio.to_thread(self.close)
+            return
+        self._closed = True
+        await self._aclose_client()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- planning and running -------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self.clock.time() * 1000)
+
+    def _connector(self, cls: type[Connector]) -> Connector:
+        api = self._connectors.get(cls)
+        if api is None:
+            api = self._connectors[cls] = cls(self._urls.get(cls.name))
+        return api
+
+    def _binding(self, query: Query) -> Binding:
+        cls = registry.lookup(query.model, query.exchange)
+        binding = self._bindings.get(cls)
+        if binding is None:
+            binding = self._bindings[cls] = cls(self._connector(cls.connector))
+        return binding
+
+    def _get_executor(self) -> Executor:
+        if self._closed:
+            raise TradeFloodError("this Session is closed; open a new one")
+        if self._executor is None:
+            client = httpx.AsyncClient(
+                transport=self._transport, timeout=self._timeout,
+                headers={"User-Agent": "tradeflood/0.1"}, follow_redirects=False,
+            )
+            self._executor = Executor(
+                client, self.clock, limits=self._limits, retry=self.retry,
+                max_concurrency=self._max_concurrency, cache=self._cache, progress=self._progress,
+            )
+        return self._executor
+
+    async def _agather_one(self, query: Query) -> Any:
+        try:
+            return (await self._agather((query,)))[0]
+        except FetchError as exc:
+            if isinstance(exc.cause, QueryError):
+                raise exc.cause from None  # an unknown symbol reads best as itself
+            raise
+
+    async def _agather(self, queries: tuple[Query, ...] | list[Query]) -> list[Any]:
+        plan = self.plan(*queries)
+        executor = self._get_executor()
+        results, errors = await executor.run(plan)
+        parts: list[list[Part]] = []
+        failed: dict[int, BaseException] = {}
+        for i, qp in enumerate(plan.queries):
+            parts.append(self._parse(qp.query, qp.binding, qp.turns, results, errors, failed, i))
+        await self._repair(plan, parts, failed)
+        now = self._now_ms()
+        out: list[Any] = []
+        partial: dict[int, Any] = {}
+        for i, qp in enumerate(plan.queries):
+            if i in failed:
+                partial[i] = [item for part in parts[i] for item in part.items]
+                continue
+            try:
+                out.append(qp.binding.assemble(qp.query, parts[i], now))
+            except TradeFloodError as exc:
+                failed[i] = exc
+                partial[i] = [item for part in parts[i] for item in part.items]
+        if failed:
+            for i, qp in enumerate(plan.queries):
+                if i not in partial:
+                    partial[i] = qp.binding.assemble(qp.query, parts[i], now)
+            first = failed[min(failed)]
+            which = ", ".join(plan.queries[i].query.describe() for i in sorted(failed))
+            raise FetchError(f"{len(failed)} of {len(plan.queries)} queries failed ({which})",
+                             first, partial)
+        return out
+
+    @staticmethod
+    def _parse(
+        query: Query, binding: Binding, turns: list[Turn], results: dict[TurnKey, TurnResult],
+        errors: dict[TurnKey, BaseException], failed: dict[int, BaseException], index: int,
+    ) -> list[Part]:
+        parts = []
+        for turn in turns:
+            result = results.get(turn.key)
+            if result is None:
+                failed.setdefault(index, errors.get(turn.key) or TradeFloodError("turn did not run"))
+                continue
+            try:
+                items = binding.parse(query, turn, result.payload,
+                                      ParseContext(result.params, result.received_ms))
+            except TradeFloodError as exc:
+                failed.setdefault(index, exc)
+                continue
+            parts.append(Part(turn, items))
+        return parts
+
+    async def _repair(self, plan: Plan, parts: list[list[Part]], failed: dict[int, BaseException]) -> None:
+        """One more round for turns the bindings found incomplete (short pages)."""
+        now = self._now_ms()
+        wanted = []
+        for i, qp in enumerate(plan.queries):
+            if i not in failed:
+                again = qp.binding.repair(qp.query, parts[i], now)
+                if again:
+                    wanted.append((i, qp, list(again)))
+        if not wanted:
+            return
+        repair_plan = build_plan([(qp.query, qp.binding, turns) for _, qp, turns in wanted],
+                                 cached=self._cache)
+        results, errors = await self._get_executor().run(repair_plan)
+        for i, qp, turns in wanted:
+            parts[i].extend(self._parse(qp.query, qp.binding, turns, results, errors, failed, i))
+
+    async def _aclose_client(self) -> None:
+        if self._executor is not None:
+            await self._executor.client.aclose()
+
+    # -- sync and async are one API -----------------------------------------------------
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                            name="tradeflood-session")
+            self._thread.start()
+        elif self._thread is None:
+            coro.close()
+            raise TradeFloodError(
+                "this Session runs on an event loop; use the async methods (await s.afetch(...))"
+            )
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def _acall(self, coro: Coroutine[Any, Any, T]) -> T:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        if self._loop is loop:
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+
+def _check_urls(urls: UrlOverrides) -> dict[str, dict[str, str]]:
+    if not isinstance(urls, Mapping):
+        raise ConfigError(f"urls must map venue -> {{api: url}}, not {urls!r}")
+    known = registry.venues()
+    out: dict[str, dict[str, str]] = {}
+    for venue, apis in urls.items():
+        if venue not in known:
+            raise ConfigError(f"urls: unknown venue {venue!r}; known: {', '.join(sorted(known))}")
+        if not isinstance(apis, Mapping):
+            raise ConfigError(f"urls[{venue!r}] must map api -> url, e.g. {{'rest': 'http://...'}}")
+        out[venue] = dict(apis)
+        for cls in {b.connector for (_, v), b in registry.bindings_for().items() if v == venue}:
+            cls(out[venue])  # validates the URLs now, before any request
+    return out
+
+
+def fetch(model: type[Model], **params: Any) -> Any:
+    """Fetch one query in a one-off :class:`Session` (see :meth:`Session.fetch`)."""
+    with Session() as session:
+        return session.fetch(model, **params)
+
+
+async def afetch(model: type[Model], **params: Any) -> Any:
+    """Async :func:`fetch`."""
+    async with Session() as session:
+        return await session.afetch(model, **params)
