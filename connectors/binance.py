@@ -1,0 +1,173 @@
+"""Binance: spot (``/api/v3`` on api.binance.com) and USDⓈ-M futures (``/fapi/v1`` on
+fapi.binance.com) public market data over REST. Endpoints, weights and error mapping only.
+
+Binance limits request *weight* per IP per clock minute: 6000 on spot and 2400 on
+USDⓈ-M futures (``rateLimits`` REQUEST_WEIGHT of each ``exchangeInfo``). Each
+reply carries the IP's weight used in the current minute in
+``X-MBX-USED-WEIGHT-1M``; :meth:`Binance.used_weight` hands it to the executor
+so the local limiter follows the venue's own count. Errors come back as
+``{"code": -1121, "msg": "Invalid symbol."}`` (negative codes), usually with
+HTTP 4xx; 429 means slow down and 418 an IP ban, both with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tradeflood.connector import Connector, Reply
+from tradeflood.errors import VenueRejectedError
+from tradeflood.ratelimit import Limit
+from tradeflood.turn import Param, Params, Turn, turn
+
+__all__ = ["FUTURES_DEPTHS", "SPOT_DEPTHS", "Binance"]
+
+#: Depths the order-book endpoints accept. Spot takes any limit up to 5000; these
+#: are the values its weight table is drawn on. Futures accepts exactly these.
+SPOT_DEPTHS = (5, 10, 20, 50, 100, 500, 1000, 5000)
+FUTURES_DEPTHS = (5, 10, 20, 50, 100, 500, 1000)
+
+_USED_WEIGHT = "x-mbx-used-weight-1m"
+
+
+def _limit(params: Mapping[str, Any], default: int) -> int:
+    value = params.get("limit")
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def spot_depth_weight(params: Mapping[str, Any]) -> int:
+    """GET /api/v3/depth: 5 up to 100 levels, 25 up to 500, 50 up to 1000, 250 beyond
+    (default limit 100)."""
+    limit = _limit(params, 100)
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+
+
+def futures_depth_weight(params: Mapping[str, Any]) -> int:
+    """GET /fapi/v1/depth: 2 for 5-50 levels, 5 for 100, 10 for 500, 20 for 1000
+    (default limit 500)."""
+    limit = _limit(params, 500)
+    return 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
+
+
+def futures_klines_weight(params: Mapping[str, Any]) -> int:
+    """GET /fapi/v1/klines: limit in [1,100) 1, [100,500) 2, [500,1000] 5, above 10
+    (default limit 500)."""
+    limit = _limit(params, 500)
+    return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by lower-case name, from httpx.Headers or a plain dict of any case."""
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.upper())
+    if value is None:
+        for key, item in headers.items():
+            if key.lower() == name:
+                return item
+    return value
+
+
+class Binance(Connector, name="binance"):
+    """Binance spot and USDⓈ-M futures market data; futures turns use ``api="rest.futures"``."""
+
+    urls = {
+        "rest": "https://api.binance.com",
+        "rest.futures": "https://fapi.binance.com",
+        "ws": "wss://stream.binance.com:9443",
+        "ws.futures": "wss://fstream.binance.com",
+    }
+    limits = {"spot": Limit(6000, 60.0), "futures": Limit(2400, 60.0)}
+
+    # -- spot (/api/v3) --------------------------------------------------------
+
+    @turn("/api/v3/exchangeInfo", group="spot", weight=20, cache="session")
+    def spot_exchange_info(self) -> Params:
+        return {}
+
+    @turn("/api/v3/klines", group="spot", weight=2)
+    def spot_klines(self, symbol: Param, interval: str, start_time: int | None = None,
+                    end_time: int | None = None, limit: int | None = None) -> Params:
+        return {"symbol": symbol, "interval": interval, "startTime": start_time,
+                "endTime": end_time, "limit": limit}
+
+    @turn("/api/v3/depth", group="spot", weight=spot_depth_weight)
+    def spot_depth(self, symbol: Param, limit: int | None = None) -> Params:
+        return {"symbol": symbol, "limit": limit}
+
+    @turn("/api/v3/trades", group="spot", weight=25)
+    def spot_trades(self, symbol: Param, limit: int | None = None) -> Params:
+        return {"symbol": symbol, "limit": limit}
+
+    @turn("/api/v3/ticker/24hr", group="spot", weight=2)
+    def spot_ticker_24hr(self, symbol: Param) -> Params:
+        return {"symbol": symbol}
+
+    # -- USDⓈ-M futures (/fapi/v1) ---------------------------------------------
+
+    @turn("/fapi/v1/exchangeInfo", api="rest.futures", group="futures", weight=1,
+          cache="session")
+    def futures_exchange_info(self) -> Params:
+        return {}
+
+    @turn("/fapi/v1/klines", api="rest.futures", group="futures", weight=futures_klines_weight)
+    def futures_klines(self, symbol: Param, interval: str, start_time: int | None = None,
+                       end_time: int | None = None, limit: int | None = None) -> Params:
+        return {"symbol": symbol, "interval": interval, "startTime": start_time,
+                "endTime": end_time, "limit": limit}
+
+    @turn("/fapi/v1/depth", api="rest.futures", group="futures", weight=futures_depth_weight)
+    def futures_depth(self, symbol: Param, limit: int | None = None) -> Params:
+        return {"symbol": symbol, "limit": limit}
+
+    @turn("/fapi/v1/trades", api="rest.futures", group="futures", weight=5)
+    def futures_trades(self, symbol: Param, limit: int | None = None) -> Params:
+        return {"symbol": symbol, "limit": limit}
+
+    @turn("/fapi/v1/ticker/24hr", api="rest.futures", group="futures", weight=1)
+    def futures_ticker_24hr(self, symbol: Param) -> Params:
+        return {"symbol": symbol}
+
+    @turn("/fapi/v1/ticker/bookTicker", api="rest.futures", group="futures", weight=2)
+    def futures_book_ticker(self, symbol: Param) -> Params:
+        return {"symbol": symbol}
+
+    # -- replies -----------------------------------------------------------------
+
+    def unwrap(self, turn: Turn, reply: Reply) -> Any:
+        """The JSON payload, or the typed error: 429/418/5xx first, then a body with a
+        negative ``code`` (whatever the HTTP status), then any other HTTP error."""
+        self.raise_for_http(turn, reply)
+        payload = self.decode(turn, reply)
+        if isinstance(payload, dict) and "code" in payload:
+            code = payload["code"]
+            if isinstance(code, int) and not isinstance(code, bool) and code < 0:
+                msg = payload.get("msg")
+                raise VenueRejectedError(
+                    self.name, turn.path, msg if isinstance(msg, str) and msg else "request rejected",
+                    status=reply.status, code=code, body=reply.body[:300],
+                )
+        if reply.status >= 400:
+            raise VenueRejectedError(
+                self.name, turn.path, "request refused without an error code",
+                status=reply.status, body=reply.body[:300],
+            )
+        return payload
+
+    def used_weight(self, turn: Turn, reply: Reply, now: float) -> tuple[str, int, float] | None:
+        """``(group, X-MBX-USED-WEIGHT-1M, seconds to the next UTC minute)``.
+
+        Binance counts weight in fixed clock minutes, so the count resets at the
+        next minute boundary. The futures bookTicker's header is documented as
+        inaccurate, so it is not reported.
+        """
+        if turn.path == "/fapi/v1/ticker/bookTicker":
+            return None
+        raw = _header(reply.headers, _USED_WEIGHT)
+        try:
+            used = int(raw) if raw is not None else None
+        except ValueError:
+            return None
+        if used is None or used < 0:
+            return None
+        return turn.group, used, 60.0 - (now % 60.0)
