@@ -1,0 +1,178 @@
+"""Bitget's public v2 REST API: spot and USDT-margined perpetual market data, declared as turns.
+
+Endpoints only: what is sent where, the rate-limit group each request is
+charged to, and how Bitget's ``{"code", "msg", "requestTime", "data"}``
+envelope maps onto TradeFlood's errors. Parsing lives in
+``tradeflood.bindings.bitget``::
+
+    api = Bitget()
+    page = api.spot_candles("BTCUSDT", "1h", start_time=1704067200000,
+                            end_time=1707667199999, limit=1000)
+    page.path                               # '/api/v2/spot/market/candles'
+
+Sources (Bitget API docs, www.bitget.com/api-doc): every market endpoint
+states its own frequency limit per IP: 20 requests/1s, except spot
+``market/fills`` (Get Recent Trades) at 10 requests/1s. No venue-wide IP
+limit is documented for v2 market data, so there is no ``*`` group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradeflood.connector import Connector, Reply
+from tradeflood.errors import PayloadError, RateLimitedError, VenueRejectedError
+from tradeflood.ratelimit import Limit
+from tradeflood.turn import Param, Params, Turn, turn
+
+__all__ = ["USDT_FUTURES", "Bitget"]
+
+#: The ``productType`` of USDT-margined futures, the only futures family served so far.
+USDT_FUTURES = "USDT-FUTURES"
+
+_PER_SECOND_20 = Limit(20, 1.0)
+
+# What to do about the error codes public market-data requests meet most
+# (Bitget's common error-code table; messages come from the venue itself).
+_HINTS = {
+    "40034": "the venue does not know this symbol or parameter value; check the instrument list",
+    "40019": "a required parameter is missing",
+    "40020": "a parameter has a value the venue refuses",
+    "40808": "a parameter failed the venue's validation",
+    "40404": "the endpoint does not exist; check the base URL override",
+}
+
+
+class Bitget(Connector, name="bitget"):
+    """Bitget v2 public market data: spot under ``/api/v2/spot``, USDT-M perpetuals
+    under ``/api/v2/mix`` with ``productType=USDT-FUTURES``."""
+
+    urls = {"rest": "https://api.bitget.com", "ws": "wss://ws.bitget.com/v2/ws/public"}
+    limits = {
+        "spot-symbols": _PER_SECOND_20,
+        "spot-candles": _PER_SECOND_20,
+        "spot-history-candles": _PER_SECOND_20,
+        "spot-orderbook": _PER_SECOND_20,
+        "spot-fills": Limit(10, 1.0),
+        "spot-tickers": _PER_SECOND_20,
+        "mix-contracts": _PER_SECOND_20,
+        "mix-candles": _PER_SECOND_20,
+        "mix-history-candles": _PER_SECOND_20,
+        "mix-merge-depth": _PER_SECOND_20,
+        "mix-fills": _PER_SECOND_20,
+        "mix-ticker": _PER_SECOND_20,
+    }
+
+    # -- instrument lists --------------------------------------------------
+    @turn("/api/v2/spot/public/symbols", group="spot-symbols", cache="session")
+    def spot_symbols(self) -> Params:
+        return {}
+
+    @turn("/api/v2/mix/market/contracts", group="mix-contracts", cache="session")
+    def contracts(self, product_type: str = USDT_FUTURES) -> Params:
+        return {"productType": product_type}
+
+    # -- candles -----------------------------------------------------------
+    # Recent endpoints: limit up to 1000, reach back a granularity-dependent
+    # window. History endpoints: limit up to 200, any age. Spot history takes
+    # no startTime (endTime is required); mix endpoints take a range of at
+    # most 90 days.
+    @turn("/api/v2/spot/market/candles", group="spot-candles")
+    def spot_candles(
+        self, symbol: Param, granularity: str, start_time: int | None = None,
+        end_time: int | None = None, limit: int | None = None,
+    ) -> Params:
+        return {"symbol": symbol, "granularity": granularity, "startTime": start_time,
+                "endTime": end_time, "limit": limit}
+
+    @turn("/api/v2/spot/market/history-candles", group="spot-history-candles")
+    def spot_history_candles(
+        self, symbol: Param, granularity: str, end_time: int, limit: int | None = None,
+    ) -> Params:
+        return {"symbol": symbol, "granularity": granularity, "endTime": end_time, "limit": limit}
+
+    @turn("/api/v2/mix/market/candles", group="mix-candles")
+    def mix_candles(
+        self, symbol: Param, granularity: str, start_time: int | None = None,
+        end_time: int | None = None, limit: int | None = None,
+        product_type: str = USDT_FUTURES,
+    ) -> Params:
+        return {"symbol": symbol, "productType": product_type, "granularity": granularity,
+                "startTime": start_time, "endTime": end_time, "limit": limit}
+
+    @turn("/api/v2/mix/market/history-candles", group="mix-history-candles")
+    def mix_history_candles(
+        self, symbol: Param, granularity: str, start_time: int | None = None,
+        end_time: int | None = None, limit: int | None = None,
+        product_type: str = USDT_FUTURES,
+    ) -> Params:
+        return {"symbol": symbol, "productType": product_type, "granularity": granularity,
+                "startTime": start_time, "endTime": end_time, "limit": limit}
+
+    # -- order books -------------------------------------------------------
+    @turn("/api/v2/spot/market/orderbook", group="spot-orderbook")
+    def spot_orderbook(
+        self, symbol: Param, limit: int | None = None, step: str | None = None,
+    ) -> Params:
+        """``limit`` 1..150 (default 150); ``step`` merges levels: step0 (none) .. step5."""
+        return {"symbol": symbol, "limit": limit, "type": step}
+
+    @turn("/api/v2/mix/market/merge-depth", group="mix-merge-depth")
+    def mix_merge_depth(
+        self, symbol: Param, limit: str | None = None, precision: str | None = None,
+        product_type: str = USDT_FUTURES,
+    ) -> Params:
+        """``limit`` is one of the fixed levels 1/5/15/50/max (100 when absent);
+        ``precision`` scale0 (not merged, the default) .. scale3."""
+        return {"symbol": symbol, "productType": product_type, "limit": limit,
+                "precision": precision}
+
+    # -- trades and tickers ------------------------------------------------
+    @turn("/api/v2/spot/market/fills", group="spot-fills")
+    def spot_trades(self, symbol: Param, limit: int | None = None) -> Params:
+        """The most recent trades: ``limit`` default 100, at most 500."""
+        return {"symbol": symbol, "limit": limit}
+
+    @turn("/api/v2/mix/market/fills", group="mix-fills")
+    def mix_trades(
+        self, symbol: Param, limit: int | None = None, product_type: str = USDT_FUTURES,
+    ) -> Params:
+        """The most recent trades: ``limit`` default 100, at most 100."""
+        return {"symbol": symbol, "productType": product_type, "limit": limit}
+
+    @turn("/api/v2/spot/market/tickers", group="spot-tickers")
+    def spot_tickers(self, symbol: Param | None = None) -> Params:
+        """One symbol's ticker, or every spot symbol's without ``symbol``."""
+        return {"symbol": symbol}
+
+    @turn("/api/v2/mix/market/ticker", group="mix-ticker")
+    def mix_ticker(self, symbol: Param, product_type: str = USDT_FUTURES) -> Params:
+        return {"symbol": symbol, "productType": product_type}
+
+    # -- replies -----------------------------------------------------------
+    def unwrap(self, turn: Turn, reply: Reply) -> Any:
+        """The envelope's ``data``; a code other than ``"00000"`` is the venue's refusal."""
+        self.raise_for_http(turn, reply)
+        body = self.decode(turn, reply)
+        if not isinstance(body, dict) or "code" not in body:
+            raise PayloadError(
+                self.name, turn.path,
+                f"HTTP {reply.status} body is not Bitget's {{code, msg, data}} envelope",
+                reply.body[:200],
+            )
+        code = str(body["code"])
+        if code != "00000":
+            msg = body.get("msg")
+            message = str(msg) if msg else "the request was refused without a message"
+            if code == "429":
+                raise RateLimitedError(self.name, turn.path, message, status=reply.status,
+                                       code=code, body=reply.body[:300])
+            hint = _HINTS.get(code)
+            raise VenueRejectedError(
+                self.name, turn.path, f"{message} ({hint})" if hint else message,
+                status=reply.status, code=code, body=reply.body[:300],
+            )
+        if "data" not in body:
+            raise PayloadError(self.name, turn.path, "the envelope has no 'data'",
+                               reply.body[:200])
+        return body["data"]
