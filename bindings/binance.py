@@ -373,17 +373,20 @@ def market(query: Any) -> str:
 
 def native_symbol(api: Binance, query: Any) -> Derived:
     """The native id of the query's symbol, derived from its market's exchangeInfo turn."""
-    if market(query) == "spot":
-        return api.spot_exchange_info().derive(spot_symbol_map).derive(native_id, query.symbol)
-    return api.futures_exchange_info().derive(futures_symbol_map).derive(native_id, query.symbol)
+    spot = market(query) == "spot"
+    listing: Turn = api.spot_exchange_info() if spot else api.futures_exchange_info()
+    return listing.derive(spot_symbol_map if spot else futures_symbol_map).derive(
+        native_id, query.symbol)
 
 
 def _native(ctx: ParseContext) -> str:
-    return ctx.params["symbol"]
+    return str(ctx.params["symbol"])
 
 
 class BinanceInstruments(Binding, model=Instrument, connector=Binance):
     """Spot markets and USDⓈ-M linear perpetuals; ``symbol=`` or ``kind=`` narrows the list."""
+
+    api: Binance
 
     @classmethod
     def check(cls, query: Any) -> None:
@@ -417,6 +420,8 @@ class BinanceInstruments(Binding, model=Instrument, connector=Binance):
 class BinanceCandles(CandleBinding, model=Candle, connector=Binance):
     """Klines of spot and USDⓈ-M perpetuals on a 1000-bar grid."""
 
+    api: Binance
+
     intervals = {i: i for i in ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h",
                                 "1d", "1w", "1M")}
 
@@ -433,7 +438,8 @@ class BinanceCandles(CandleBinding, model=Candle, connector=Binance):
         klines = self.api.spot_klines if market(query) == "spot" else self.api.futures_klines
 
         def declare(start_ms: int, end_ms: int, limit: int) -> Turn:
-            return klines(native, interval, start_ms, end_ms - 1, limit)
+            page: Turn = klines(native, interval, start_ms, end_ms - 1, limit)
+            return page
 
         return [PageSource("klines", PAGE_SIZE, declare)]
 
@@ -445,6 +451,8 @@ class BinanceCandles(CandleBinding, model=Candle, connector=Binance):
 
 class BinanceOrderBook(Binding, model=OrderBook, connector=Binance):
     """One depth snapshot; ``depth`` defaults to 100 levels a side."""
+
+    api: Binance
 
     @classmethod
     def check(cls, query: Any) -> None:
@@ -469,6 +477,8 @@ class BinanceOrderBook(Binding, model=OrderBook, connector=Binance):
 class BinanceTrades(Binding, model=Trade, connector=Binance):
     """The most recent trades (``limit``: default 500, at most 1000), oldest first."""
 
+    api: Binance
+
     @classmethod
     def check(cls, query: Any) -> None:
         market(query)
@@ -487,16 +497,23 @@ class BinanceTrades(Binding, model=Trade, connector=Binance):
 
 class BinanceTicker(Binding, model=Ticker, connector=Binance):
     """The 24hr ticker. The futures 24hr ticker has no bid/ask, so futures plan a
-    second turn, the bookTicker (weight 2), and take bid and ask from it."""
+    second turn, the bookTicker (weight 2), and take bid and ask from it;
+    ``bid_ask=False`` skips it and leaves them None."""
+
+    api: Binance
 
     @classmethod
     def check(cls, query: Any) -> None:
         market(query)
+        if not isinstance(query.options.get("bid_ask", True), bool):
+            raise QueryError(f"bid_ask={query.options['bid_ask']!r}: give True or False")
 
     def plan(self, query: Any, now_ms: int) -> Sequence[Turn]:
         native = native_symbol(self.api, query)
         if market(query) == "spot":
             return [self.api.spot_ticker_24hr(native)]
+        if not query.options.get("bid_ask", True):
+            return [self.api.futures_ticker_24hr(native)]
         return [self.api.futures_ticker_24hr(native), self.api.futures_book_ticker(native)]
 
     def parse(self, query: Any, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Any]:

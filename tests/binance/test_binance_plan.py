@@ -213,3 +213,10 @@ def test_instrument_plans(api: Binance) -> None:
     assert btc.native_symbol == "BTCUSDT" and btc.kind == "linear"
     with pytest.raises(QueryError, match="kind='option'"):
         query(Instrument, kind="option")
+
+
+def test_futures_ticker_without_bid_ask(api: Binance) -> None:
+    (turn,) = bb.BinanceTicker(api).plan(query(Ticker, symbol="BTC/USDT:USDT", bid_ask=False), NOW)
+    assert turn.path == "/fapi/v1/ticker/24hr"
+    with pytest.raises(QueryError, match="bid_ask='no'"):
+        query(Ticker, symbol="BTC/USDT:USDT", bid_ask="no")
