@@ -281,10 +281,12 @@ def parse_candles(
     if type(rows) is not list:
         raise _fail(endpoint, f"expected a list of candle rows, got {type(rows).__name__}", rows)
     q = 7 if spot else 6
-    step = INTERVALS.get(interval) if interval != "1M" else None
-    if step is None and interval != "1M":
-        raise ValueError(f"unknown interval {interval!r}")
-    D = Decimal
+    monthly = interval == "1M"
+    # A fixed-length bar has closed when it opened at or before this instant.
+    cutoff = received_ms - interval_ms(interval)
+    D, new, set_dict, set_fields, set_extra, set_private = (
+        Decimal, _new, _set_dict, _set_fields, _set_extra, _set_private)
+    fields, cls = _CANDLE_FIELDS, Candle
     out: list[Candle] = []
     append = out.append
     try:
@@ -296,17 +298,17 @@ def parse_candles(
             if type(row) is not list or "n" in joined or "N" in joined:
                 raise ValueError
             t = int(row[0])
-            m = _new(Candle)
-            _set_dict(m, "__dict__", {
+            m = new(cls)
+            set_dict(m, "__dict__", {
                 "exchange": EXCHANGE, "symbol": symbol, "native_symbol": native_symbol,
                 "interval": interval, "open_time": t, "open": D(row[1]), "high": D(row[2]),
                 "low": D(row[3]), "close": D(row[4]), "volume": D(row[5]),
                 "quote_volume": D(row[q]),
-                "closed": (t + step if step else interval_end(t, interval)) <= received_ms,
+                "closed": interval_end(t, interval) <= received_ms if monthly else t <= cutoff,
             })
-            _set_fields(m, _CANDLE_FIELDS)
-            _set_extra(m, None)
-            _set_private(m, None)
+            set_fields(m, fields)
+            set_extra(m, None)
+            set_private(m, None)
             append(m)
     except (TypeError, ValueError, IndexError, InvalidOperation, OverflowError):
         raise _bad_candle(rows, len(out), q + 1, endpoint) from None
