@@ -423,6 +423,8 @@ def parse_ticker(
 class BitgetInstruments(Binding, model=Instrument, connector=Bitget):
     """Bitget's spot and USDT-M perpetual instruments (one kind only when a symbol is given)."""
 
+    api: Bitget
+
     @classmethod
     def check(cls, query: Query) -> None:
         if query.symbol:
@@ -452,6 +454,8 @@ class BitgetInstruments(Binding, model=Instrument, connector=Bitget):
 class BitgetCandles(CandleBinding, model=Candle, connector=Bitget):
     """Candle histories: the recent endpoint's 1000-row pages inside its look-back
     window, the history endpoint's 200-row pages beyond it."""
+
+    api: Bitget
 
     #: Every interval some Bitget market serves (2h: perpetuals only); spellings per kind below.
     intervals = {**SPOT_GRANULARITY, **MIX_GRANULARITY}
@@ -510,6 +514,8 @@ class BitgetOrderBook(Binding, model=OrderBook, connector=Bitget):
     """An order-book snapshot: spot ``orderbook`` (1..150 levels), perpetual
     ``merge-depth`` (fetched at the next fixed level, 1/5/15/50/100, and cut)."""
 
+    api: Bitget
+
     @classmethod
     def check(cls, query: Query) -> None:
         kind = market_kind(query.symbol, "order books")
@@ -538,11 +544,13 @@ class BitgetOrderBook(Binding, model=OrderBook, connector=Bitget):
                                  depth=query.depth or DEFAULT_DEPTH, endpoint=turn.path)]
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> OrderBook:
-        return _single(parts, "orderbook")  # type: ignore[no-any-return]
+        return _single(parts, "orderbook")
 
 
 class BitgetTrades(Binding, model=Trade, connector=Bitget):
     """The most recent public trades (``limit``: spot up to 500, perpetuals up to 100)."""
+
+    api: Bitget
 
     @classmethod
     def check(cls, query: Query) -> None:
@@ -569,6 +577,8 @@ class BitgetTrades(Binding, model=Trade, connector=Bitget):
 class BitgetTicker(Binding, model=Ticker, connector=Bitget):
     """The latest price, best bid/ask and 24-hour statistics of one symbol."""
 
+    api: Bitget
+
     @classmethod
     def check(cls, query: Query) -> None:
         market_kind(query.symbol, "tickers")
@@ -583,7 +593,7 @@ class BitgetTicker(Binding, model=Ticker, connector=Bitget):
                              endpoint=turn.path)]
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> Ticker:
-        return _single(parts, "ticker")  # type: ignore[no-any-return]
+        return _single(parts, "ticker")
 
 
 def _single(parts: Sequence[Part], endpoint: str) -> Any:
