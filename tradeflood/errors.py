@@ -77,7 +77,8 @@ class UnknownModelError(QueryError):
     def __init__(self, model: object, known: Iterable[str]) -> None:
         self.model = model
         super().__init__(
-            f"no binding serves {model!r}; models with a binding: {_choices(known) or 'none'}"
+            f"no binding serves {getattr(model, '__name__', model)!r}; "
+            f"models with a binding: {_choices(known) or 'none'}"
         )
 
 

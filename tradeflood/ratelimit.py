@@ -70,6 +70,7 @@ class SlidingWindow:
         self._held = 0  # weight of requests in flight plus those still inside the window
         self._expiries: deque[tuple[float, int]] = deque()  # (expires_at, weight), time-ordered
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._timer: asyncio.Future[None] | None = None
         self.waited_seconds = 0.0
 
     @property
@@ -84,7 +85,7 @@ class SlidingWindow:
         return max(0, windows) * self.limit.per
 
     async def acquire(self, weight: int = 1) -> Lease:
-        """Wait until ``weight`` fits in the window, then hold it."""
+        """Wait until ``weight`` fits in the window (first come, first served), then hold it."""
         weight = min(max(1, weight), self.limit.count)
         self._expire_due()
         if not self._waiters and self._held + weight <= self.limit.count:
@@ -93,24 +94,13 @@ class SlidingWindow:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((weight, fut))
         started = self._clock.monotonic()
+        self._schedule()
         try:
-            while not fut.done():
-                self._grant()
-                if fut.done():
-                    break
-                wake = self._next_expiry()
-                if wake is None:
-                    await fut  # everything held is in flight: a release will wake us
-                else:
-                    sleeper = asyncio.ensure_future(self._clock.sleep(wake))
-                    try:
-                        await asyncio.wait([fut, sleeper], return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        sleeper.cancel()
+            await fut
         except BaseException:
             if fut.done() and not fut.cancelled():
-                self._held -= weight  # granted but abandoned
-                self._grant()
+                self._held -= weight  # granted, but the caller went away
+                self._schedule()
             else:
                 self._waiters = deque(w for w in self._waiters if w[1] is not fut)
             raise
@@ -130,10 +120,26 @@ class SlidingWindow:
             self._held += surplus
             expires = self._clock.monotonic() + max(0.0, window_reset_in)
             self._insert_expiry(expires, surplus)
+            self._schedule()
 
     def _expire_later(self, weight: int) -> None:
         self._insert_expiry(self._clock.monotonic() + self.limit.per, weight)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Grant what fits now; if waiters remain, wake them when held weight next expires.
+
+        Weight that is still in flight expires only after its release, which calls
+        this again, so the timer is needed only while there are expiries to wait for.
+        """
         self._grant()
+        if self._waiters and self._expiries and (self._timer is None or self._timer.done()):
+            self._timer = asyncio.ensure_future(self._wake_on_expiry())
+
+    async def _wake_on_expiry(self) -> None:
+        while self._waiters and self._expiries:
+            await self._clock.sleep(self._next_expiry() or 0.0)
+            self._grant()
 
     def _insert_expiry(self, at: float, weight: int) -> None:
         if not self._expiries or self._expiries[-1][0] <= at:

@@ -1,0 +1,8 @@
+"""Venue connectors: each declares a venue's endpoints (``@turn``), base URLs and rate limits."""
+
+from __future__ import annotations
+
+from .binance import Binance
+from .bitget import Bitget
+
+__all__ = ["Binance", "Bitget"]

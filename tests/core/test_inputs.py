@@ -1,0 +1,88 @@
+"""Bad input is refused before any request: times, intervals, exchanges, models, URLs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import toyvenue  # noqa: F401  (registers the toy venue)
+
+import tradeflood
+from tradeflood import Query, Session
+from tradeflood.errors import (
+    ConfigError,
+    InvalidIntervalError,
+    InvalidTimeError,
+    QueryError,
+    UnknownExchangeError,
+    UnknownModelError,
+)
+from tradeflood.models import Candle, Trade
+from tradeflood.timeparse import parse_time
+
+T0 = 1_704_067_200_000
+
+
+@pytest.mark.parametrize("value", [
+    "2024-01-01T00:00:00Z", "2024-01-01T01:00:00+01:00", "2024-01-01", T0,
+    datetime(2024, 1, 1, tzinfo=UTC), "1704067200000",
+])
+def test_time_forms(value: object) -> None:
+    assert parse_time(value) == T0  # type: ignore[arg-type]
+
+
+def test_relative_time() -> None:
+    assert parse_time("-7d", now_ms=T0) == T0 - 7 * 86_400_000
+    assert parse_time("-90m", now_ms=T0) == T0 - 90 * 60_000
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (datetime(2024, 1, 1), "naive datetime"),
+    ("2024-01-01T00:00:00", "no timezone"),
+    ("yesterday-ish", "is not a time"),
+    (1_704_067_200, "looks like seconds"),
+    (True, "bool"),
+    (3.5, "ISO-8601"),
+])
+def test_bad_times(value: object, message: str) -> None:
+    with pytest.raises(InvalidTimeError, match=message):
+        parse_time(value)  # type: ignore[arg-type]
+
+
+def test_query_errors_name_the_choices() -> None:
+    with pytest.raises(UnknownExchangeError, match="valid choices: .*toy"):
+        Query(Candle, exchange="nasdaq", symbol="BTC/USD", interval="1m")
+    with pytest.raises(InvalidIntervalError, match="valid choices: 1m, 1h"):
+        Query(Candle, exchange="toy", symbol="BTC/USD", interval="7m")
+    with pytest.raises(InvalidTimeError, match="must be before end"):
+        Query(Candle, exchange="toy", symbol="BTC/USD", interval="1m", start=T0, end=T0)
+    with pytest.raises(QueryError, match="candles need a symbol"):
+        Query(Candle, exchange="toy", interval="1m")
+    with pytest.raises(QueryError, match="depth=-1"):
+        Query(Candle, exchange="toy", symbol="BTC/USD", interval="1m", depth=-1)
+
+    class Weather(tradeflood.models.Model):
+        pass
+
+    with pytest.raises(UnknownModelError, match="models with a binding: .*Candle"):
+        Query(Weather, exchange="toy")
+    assert issubclass(UnknownExchangeError, ValueError)
+
+
+def test_no_binding_for_this_model_on_this_venue() -> None:
+    with pytest.raises(UnknownExchangeError, match="for Trade"):
+        Query(Trade, exchange="toy", symbol="BTC/USD")
+
+
+def test_url_overrides_are_checked_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="unknown venue 'nowhere'"):
+        Session(urls={"nowhere": {"rest": "http://127.0.0.1:1"}})
+    with pytest.raises(ConfigError, match="not a valid toy rest URL"):
+        Session(urls={"toy": {"rest": "ftp://x"}})
+    monkeypatch.setenv("TRADEFLOOD_TOY_REST_URL", "http://127.0.0.1:9/prefix/")
+    assert toyvenue.Toy().base_urls["rest"] == "http://127.0.0.1:9/prefix"
+    api = toyvenue.Toy(urls={"rest": "http://127.0.0.1:7"})  # the session's override beats the environment
+    assert api.url(api.symbols()) == "http://127.0.0.1:7/symbols"
+    monkeypatch.setenv("TRADEFLOOD_TOY_REST_URL", "not a url")
+    with pytest.raises(ConfigError, match="environment"):
+        toyvenue.Toy()

@@ -1,0 +1,27 @@
+"""The public surface is explicit and pinned."""
+
+from __future__ import annotations
+
+import tradeflood
+
+
+def test_public_names_are_pinned() -> None:
+    assert tradeflood.__all__ == sorted(tradeflood.__all__)
+    assert set(tradeflood.__all__) == {
+        "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
+        "Connector", "Derived", "FetchError", "Gap", "InvalidIntervalError", "InvalidTimeError", "Limit",
+        "LiveClock", "NetworkError", "ParseContext", "Part", "PayloadError", "Plan", "Query", "QueryError",
+        "RateLimitedError", "Reply", "RequestTimeoutError", "RetryPolicy", "Session", "TradeFloodError",
+        "Turn", "UnknownExchangeError", "UnknownModelError", "UnknownSymbolError", "VenueError",
+        "VenueRejectedError", "VenueUnavailableError", "VirtualClock", "__version__", "afetch", "fetch",
+        "turn",
+    }
+    for name in tradeflood.__all__:
+        assert getattr(tradeflood, name) is not None
+
+
+def test_errors_form_one_hierarchy() -> None:
+    for name in tradeflood.__all__:
+        obj = getattr(tradeflood, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, tradeflood.TradeFloodError)
