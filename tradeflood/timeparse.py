@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from .errors import InvalidTimeError
 
-__all__ = ["TimeLike", "parse_time"]
+__all__ = ["RELATIVE", "TimeLike", "parse_time"]
 
 TimeLike = str | int | datetime | date
 
-_RELATIVE = re.compile(r"^-(\d+)([smhdw])$")
+RELATIVE = re.compile(r"^-(\d+)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Integer times below this are taken for seconds by mistake (it is 1973 in milliseconds).
 _SMALLEST_MS = 100_000_000_000
@@ -47,7 +47,7 @@ def parse_time(value: TimeLike, *, name: str = "time", now_ms: int | None = None
             f"{name}={value!r}: give an ISO-8601 string, integer milliseconds or an aware datetime"
         )
     text = value.strip()
-    rel = _RELATIVE.match(text)
+    rel = RELATIVE.match(text)
     if rel:
         if now_ms is None:
             raise InvalidTimeError(f"{name}={value!r}: a relative time needs a reference 'now'")

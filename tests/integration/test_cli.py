@@ -1,0 +1,73 @@
+"""The command line against the simulator over real sockets: CSV and JSON lines out, one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from tradeflood.cli import main
+from tradeflood.testing import BinanceVenue, BitgetVenue, Simulator
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    with Simulator(venues={"bitget": BitgetVenue(), "binance": BinanceVenue()}) as s:
+        yield s
+
+
+def test_fetch_candles_as_csv(sim: Simulator, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fetch", "candle", "--exchange", "bitget", "--symbol", "BTC/USDT", "--interval", "1h",
+                 "--start", "2024-01-01T00:00:00Z", "--end", "2024-01-02T00:00:00Z",
+                 "--url", f"bitget={sim.url('bitget')}"])
+    out = capsys.readouterr().out
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 24
+    assert rows[0]["open_time"] == "1704067200000" and rows[-1]["open_time"] == "1704150000000"
+    assert rows[0]["symbol"] == "BTC/USDT" and rows[0]["native_symbol"] == "BTCUSDT"
+    for r in rows:
+        assert Decimal(r["low"]) <= min(Decimal(r["open"]), Decimal(r["close"]))
+        assert r["closed"] == "True"
+
+
+def test_fetch_book_as_jsonl(sim: Simulator, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fetch", "book", "--exchange", "binance", "--symbol", "BTC/USDT:USDT", "--depth", "20",
+                 "--format", "jsonl", "--url", f"binance={sim.url('binance')}"])
+    line = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert len(line["bids"]) == 20 and len(line["asks"]) == 20
+    assert Decimal(line["bids"][0][0]) < Decimal(line["asks"][0][0])
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--exchange", "nasdaq", "--symbol", "BTC/USDT", "--interval", "1h"], "unknown exchange 'nasdaq'"),
+    (["--exchange", "bitget", "--symbol", "BTC/USDT", "--interval", "7m"], "invalid interval '7m'"),
+    (["--exchange", "bitget", "--symbol", "BTC/USDT", "--interval", "1h", "--start", "soon"],
+     "start='soon' is not a time"),
+    (["--exchange", "bitget", "--symbol", "NOPE/USDT", "--interval", "1h", "--start", "-1d"],
+     "bitget lists no symbol 'NOPE/USDT'"),
+])
+def test_errors_are_one_line_and_exit_2(sim: Simulator, capsys: pytest.CaptureFixture[str],
+                                        args: list[str], message: str) -> None:
+    code = main(["fetch", "candle", *args, "--url", f"bitget={sim.url('bitget')}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_plan_explains_without_sending(sim: Simulator, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["plan", "candle", "--exchange", "binance", "--symbol", "BTC/USDT", "--interval", "1m",
+                 "--start", "2024-01-01T00:00:00Z", "--end", "2024-01-04T00:00:00Z",
+                 "--url", f"binance={sim.url('binance')}"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "requests to send   6" in out  # 5 grid pages of 1000 minutes + the instrument list
+    assert "5 x binance /api/v3/klines" in out
