@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import Model, ms_to_datetime, to_ms
+from ._base import Model, Price, Size, TimestampMs, ms_to_datetime, to_ms
 from .book import OrderBook
 from .candle import Candle
 from .instrument import Instrument
@@ -14,7 +14,10 @@ __all__ = [
     "Instrument",
     "Model",
     "OrderBook",
+    "Price",
+    "Size",
     "Ticker",
+    "TimestampMs",
     "Trade",
     "ms_to_datetime",
     "to_ms",

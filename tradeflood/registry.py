@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 
     from .binding import Binding
 
-__all__ = ["bindings_for", "lookup", "register", "snapshot", "venues"]
+__all__ = ["bindings_for", "load_plugins", "lookup", "register", "snapshot", "venues"]
 
 log = logging.getLogger("tradeflood")
 _BINDINGS: dict[tuple[type[Model], str], type[Binding]] = {}
 _loaded = False
+_plugins_loaded: set[str] = set()
 
 
 def register(cls: type[Binding]) -> None:
@@ -55,11 +56,28 @@ def _load() -> None:
         return
     _loaded = True
     importlib.import_module("tradeflood.bindings")
+    load_plugins()
+
+
+def load_plugins() -> list[str]:
+    """Import every module named in the ``tradeflood.plugins`` entry-point group, once each.
+
+    Runs by itself on the first lookup; call it again after installing a plugin
+    into a running process. Returns the names of the plugins loaded by this call.
+    A plugin that fails to import is logged and skipped, never fatal.
+    """
+    loaded = []
     for ep in entry_points(group="tradeflood.plugins"):
+        if ep.value in _plugins_loaded:
+            continue
+        _plugins_loaded.add(ep.value)
         try:
             ep.load()
         except Exception:
             log.exception("tradeflood plugin %r (%s) failed to load", ep.name, ep.value)
+        else:
+            loaded.append(ep.name)
+    return loaded
 
 
 def lookup(model: object, exchange: object) -> type[Binding]:
