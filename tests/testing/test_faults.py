@@ -14,7 +14,7 @@ from tradeflood.testing import BinanceVenue, BitgetVenue, Faults, SimulatorTrans
 ClientFactory = Callable[..., httpx.AsyncClient]
 BITGET = "https://api.bitget.com"
 BINANCE = "https://api.binance.com"
-KLINES = {"symbol": "BTCUSDT", "interval": "1h", "limit": 10}
+KLINES: dict[str, str | int] = {"symbol": "BTCUSDT", "interval": "1h", "limit": 10}
 
 
 async def test_scheduled_5xx_then_normal(binance: BinanceVenue, client: ClientFactory) -> None:
@@ -47,7 +47,7 @@ async def test_malformed_and_non_json(binance: BinanceVenue, client: ClientFacto
 
 
 async def test_short_page(bitget: BitgetVenue, client: ClientFactory) -> None:
-    params = {"symbol": "BTCUSDT", "granularity": "1h", "limit": 10}
+    params: dict[str, str | int] = {"symbol": "BTCUSDT", "granularity": "1h", "limit": 10}
     bitget.faults.schedule("/api/v2/spot/market/candles", "short_page")
     c = client(BITGET)
     short = (await c.get("/api/v2/spot/market/candles", params=params)).json()["data"]

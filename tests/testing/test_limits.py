@@ -51,6 +51,29 @@ async def test_bitget_window_rolls(clock: VirtualClock, client: ClientFactory) -
     assert (await c.get(TICKERS)).status_code == 200
 
 
+async def test_windows_reset_as_a_shared_virtual_clock_sleeps(
+    clock: VirtualClock, client: ClientFactory
+) -> None:
+    """The venues' "now" is the caller's clock: sleeping on it is what rolls their windows."""
+    c = client(BITGET)
+    for _ in range(20):
+        assert (await c.get(TICKERS)).status_code == 200
+    assert (await c.get(TICKERS)).status_code == 429
+    await clock.sleep(1)
+    assert (await c.get(TICKERS)).status_code == 200
+
+    venue = BinanceVenue(clock=clock, futures_weight_per_minute=4)
+    transport = SimulatorTransport({"binance": venue})
+    async with httpx.AsyncClient(transport=transport, base_url=FAPI) as f:
+        book = {"symbol": "BTCUSDT"}
+        statuses = [
+            (await f.get("/fapi/v1/ticker/bookTicker", params=book)).status_code for _ in range(3)
+        ]
+        assert statuses == [200, 200, 429]
+        await clock.sleep(60 - clock.time() % 60)  # to the next fixed minute
+        assert (await f.get("/fapi/v1/ticker/bookTicker", params=book)).status_code == 200
+
+
 async def test_binance_weight_headers(binance: BinanceVenue, client: ClientFactory) -> None:
     c = client(BINANCE)
     r1 = await c.get("/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1m"})

@@ -3,9 +3,10 @@
 Each API has its own request-weight budget per IP over fixed clock minutes
 (spot 6000, futures 2400), endpoint weights as documented (spot klines 2,
 depth 5/25/50/250 by limit, trades 25; futures klines 1/2/5/10 and depth
-2/5/10/20 by limit, trades 5). Every answer carries ``x-mbx-used-weight`` and
-``x-mbx-used-weight-1m``; a spent budget answers 429 with ``Retry-After`` and
-code -1003, and a client that keeps going is banned with 418.
+2/5/10/20 by limit, trades 5, bookTicker 2 for one symbol and 5 for all).
+Every answer carries ``x-mbx-used-weight`` and ``x-mbx-used-weight-1m``; a
+spent budget answers 429 with ``Retry-After`` and code -1003, and a client that
+keeps going is banned with 418.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ def _fapi_depth_weight(limit: int) -> int:
 
 def _fapi_kline_weight(limit: int) -> int:
     return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
+
+
+def _update_id(now_ms: int) -> int:
+    """The order book's update id at ``now_ms`` (the book changes every 10 ms)."""
+    return now_ms // 10
+
+
+def _transaction_ms(now_ms: int) -> int:
+    """The futures book's last transaction time as of ``now_ms``."""
+    return now_ms - 5
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,7 @@ class BinanceVenue(Venue):
             "/fapi/v1/depth": (lambda c: _fapi_depth_weight(self._peek(c, 500)), self._depth),
             "/fapi/v1/trades": (lambda c: 5, self._trades),
             "/fapi/v1/ticker/24hr": (lambda c: 1 if c.get("symbol") else 40, self._tickers),
+            "/fapi/v1/ticker/bookTicker": (lambda c: 2 if c.get("symbol") else 5, self._tops),
         }
 
     def api(self, path: str) -> _Api:
@@ -275,9 +287,9 @@ class BinanceVenue(Venue):
                 raise self._fail(-4021, f"{limit} is not valid depth limit")
         bids, asks = self.market.book(inst, call.now_ms, limit)
         style = wire.Style(inst, api.spot)
-        body: dict[str, Any] = {"lastUpdateId": call.now_ms // 10}
+        body: dict[str, Any] = {"lastUpdateId": _update_id(call.now_ms)}
         if not api.spot:
-            body.update(E=call.now_ms, T=call.now_ms - 5)
+            body.update(E=call.now_ms, T=_transaction_ms(call.now_ms))
         body.update(bids=wire.levels(style, bids), asks=wire.levels(style, asks))
         return body
 
@@ -292,4 +304,14 @@ class BinanceVenue(Venue):
     def _tickers(self, call: Call, api: _Api) -> Any:
         insts = self._selection(call, api)
         rows = [wire.ticker(self.market, i, wire.Style(i, api.spot), call.now_ms) for i in insts]
+        return rows[0] if call.get("symbol") else rows
+
+    def _tops(self, call: Call, api: _Api) -> Any:
+        """Best bid and ask, the top of the book ``/depth`` would answer at the same moment."""
+        rows = []
+        for inst in self._selection(call, api):
+            bids, asks = self.market.book(inst, call.now_ms, 1)
+            style = wire.Style(inst, api.spot)
+            update, time_ms = _update_id(call.now_ms), _transaction_ms(call.now_ms)
+            rows.append(wire.book_ticker(style, inst, bids[0], asks[0], update, time_ms))
         return rows[0] if call.get("symbol") else rows

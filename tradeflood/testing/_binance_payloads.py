@@ -1,4 +1,4 @@
-"""Binance wire shapes: kline rows, trades, depth, 24h tickers and exchangeInfo records.
+"""Binance wire shapes: kline rows, trades, depth, tickers, book tickers and exchangeInfo.
 
 Spot prints every price and quantity with eight decimals (``"43519.34000000"``);
 USDⓈ-M futures print them at the contract's own precision (``"71481.90"``).
@@ -12,7 +12,7 @@ from typing import Any
 
 from tradeflood.testing._market import Bar, Instrument, Level, Market, Tick
 
-__all__ = ["Style", "info_symbol", "kline", "levels", "ticker", "trade"]
+__all__ = ["Style", "book_ticker", "info_symbol", "kline", "levels", "ticker", "trade"]
 
 _EIGHT = Decimal("0.00000001")
 _QUOTE = Decimal("0.00001")
@@ -70,6 +70,21 @@ def trade(style: Style, tick: Tick) -> dict[str, Any]:
 
 def levels(style: Style, side: list[Level]) -> list[list[str]]:
     return [[style.px(lv.price), style.qty(lv.size)] for lv in side]
+
+
+def book_ticker(
+    style: Style, inst: Instrument, bid: Level, ask: Level, update_id: int, time_ms: int
+) -> dict[str, Any]:
+    """The futures bookTicker: the best bid and ask, in Binance's field order."""
+    return {
+        "symbol": inst.native,
+        "bidPrice": style.px(bid.price),
+        "bidQty": style.qty(bid.size),
+        "askPrice": style.px(ask.price),
+        "askQty": style.qty(ask.size),
+        "time": time_ms,
+        "lastUpdateId": update_id,
+    }
 
 
 def ticker(market: Market, inst: Instrument, style: Style, now_ms: int) -> dict[str, Any]:

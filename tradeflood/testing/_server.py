@@ -1,7 +1,9 @@
 """Serving simulated venues over real sockets: a minimal HTTP/1.1 server on 127.0.0.1.
 
 One port per venue, persistent (keep-alive) connections, the client IP taken
-from the socket peer, so clients bound to 127.0.0.2 and 127.0.0.3 are distinct.
+from the socket peer, so clients bound to 127.0.0.2 and 127.0.0.3 are distinct
+(on Linux any 127.x address can be a client's source address towards 127.0.0.1,
+e.g. ``httpx.AsyncHTTPTransport(local_address="127.0.0.2")``).
 Requests are parsed by hand on asyncio streams so that a path can later be
 handed over to a WebSocket handler on the same connection. Delays use real
 time here (the server may run in its own thread). Example::
@@ -35,6 +37,8 @@ class Simulator:
     Use ``with Simulator() as sim`` from synchronous code (a thread runs the
     server) or ``async with Simulator() as sim`` inside an event loop. ``venues``
     defaults to a fresh :class:`BitgetVenue` and :class:`BinanceVenue`.
+    ``connections_accepted`` counts the TCP connections accepted so far, over all
+    venues, so tests can see whether clients reused kept-alive connections.
     """
 
     def __init__(self, venues: Mapping[str, Venue] | None = None, host: str = "127.0.0.1") -> None:
@@ -43,6 +47,7 @@ class Simulator:
         self.venues = dict(venues)
         self.host = host
         self.ports: dict[str, int] = {}
+        self.connections_accepted = 0
         self._servers: list[asyncio.Server] = []
         self._writers: set[asyncio.StreamWriter] = set()
         self._thread: threading.Thread | None = None
@@ -124,6 +129,7 @@ class Simulator:
         self, venue: Venue, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self._writers.add(writer)
+        self.connections_accepted += 1
         peer = writer.get_extra_info("peername")
         ip = str(peer[0]) if peer else "127.0.0.1"
         try:
