@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from tradeflood.connectors.binance import FUTURES_DEPTHS, SPOT_DEPTHS, Binance
-from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
+from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
 
 from tradeflood.binding import Binding, ParseContext, Part
 from tradeflood.candles import CandleBinding
@@ -39,42 +39,11 @@ VENUE = "binance"
 PAGE_SIZE = 1000
 DEFAULT_DEPTH = 100
 TRADES_DEFAULT, TRADES_MAX = 500, 1000  # GET /api/v3/trades and /fapi/v1/trades
-M = TypeVar("M", bound=BaseModel)
 
 
-def _builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
-    """A constructor for values this module has already checked: what ``model_construct``
-    does, without its per-call overhead (it costs more than the rest of a candle's parse).
-
-    Every instance gets the full field set; pydantic copies that set before changing
-    it (``model_copy``), so one shared set is safe. Falls back to ``model_construct``
-    if pydantic's internals ever stop matching.
-    """
-    fields = set(cls.model_fields)
-    new = object.__new__
-    slots = BaseModel.__dict__
-    set_dict = slots["__dict__"].__set__
-    set_fields = slots["__pydantic_fields_set__"].__set__
-    set_extra = slots["__pydantic_extra__"].__set__
-    set_private = slots["__pydantic_private__"].__set__
-
-    def build(values: dict[str, Any]) -> M:
-        obj = new(cls)
-        set_dict(obj, values)
-        set_fields(obj, fields)
-        set_extra(obj, None)
-        set_private(obj, None)
-        return obj
-
-    def construct(values: dict[str, Any]) -> M:
-        return cls.model_construct(**values)
-
-    return build if cls.__private_attributes__ == {} else construct
-
-
-_candle = _builder(Candle)
-_trade = _builder(Trade)
-_book = _builder(OrderBook)
+_candle = trusted_builder(Candle)
+_trade = trusted_builder(Trade)
+_book = trusted_builder(OrderBook)
 
 
 class _Bad(Exception):

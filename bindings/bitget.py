@@ -32,9 +32,9 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from tradeflood.connectors.bitget import Bitget
-from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
+from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
 
 from tradeflood.binding import Binding, ParseContext, Part
 from tradeflood.candles import CandleBinding
@@ -255,16 +255,10 @@ def parse_contracts(payload: Any, endpoint: str = _CONTRACTS) -> list[Instrument
 
 # -- candles -------------------------------------------------------------------
 
-_CANDLE_FIELDS = frozenset(Candle.model_fields)
 _MIX_COLUMNS = ("open time", "open", "high", "low", "close", "base volume", "quote volume")
 _SPOT_COLUMNS = (*_MIX_COLUMNS[:6], "USDT volume", "quote volume")
-# Candles are built without re-validation (every value is checked here): an
-# instance, its field dict and pydantic's three bookkeeping slots, set directly.
-_new = object.__new__
-_set_dict = object.__setattr__
-_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+# Candles are built without re-validation: every value is checked here.
+_candle = trusted_builder(Candle)
 
 
 def parse_candles(
@@ -284,9 +278,7 @@ def parse_candles(
     monthly = interval == "1M"
     # A fixed-length bar has closed when it opened at or before this instant.
     cutoff = received_ms - interval_ms(interval)
-    D, new, set_dict, set_fields, set_extra, set_private = (
-        Decimal, _new, _set_dict, _set_fields, _set_extra, _set_private)
-    fields, cls = _CANDLE_FIELDS, Candle
+    D, build = Decimal, _candle
     out: list[Candle] = []
     append = out.append
     try:
@@ -298,18 +290,13 @@ def parse_candles(
             if type(row) is not list or "n" in joined or "N" in joined:
                 raise ValueError
             t = int(row[0])
-            m = new(cls)
-            set_dict(m, "__dict__", {
+            append(build({
                 "exchange": EXCHANGE, "symbol": symbol, "native_symbol": native_symbol,
                 "interval": interval, "open_time": t, "open": D(row[1]), "high": D(row[2]),
                 "low": D(row[3]), "close": D(row[4]), "volume": D(row[5]),
                 "quote_volume": D(row[q]),
                 "closed": interval_end(t, interval) <= received_ms if monthly else t <= cutoff,
-            })
-            set_fields(m, fields)
-            set_extra(m, None)
-            set_private(m, None)
-            append(m)
+            }))
     except (TypeError, ValueError, IndexError, InvalidOperation, OverflowError):
         raise _bad_candle(rows, len(out), q + 1, endpoint) from None
     return out

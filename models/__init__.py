@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import Model, Price, Size, TimestampMs, ms_to_datetime, to_ms
+from ._base import Model, Price, Size, TimestampMs, ms_to_datetime, to_ms, trusted_builder
 from .book import OrderBook
 from .candle import Candle
 from .instrument import Instrument
@@ -21,4 +21,5 @@ __all__ = [
     "Trade",
     "ms_to_datetime",
     "to_ms",
+    "trusted_builder",
 ]
