@@ -111,6 +111,10 @@ class Market:
     instruments: list[Instrument] = field(default_factory=default_instruments)
     seed: int = 0
     trade_spacing_ms: int = 1_000
+    # Memos of pure functions of (seed, instrument, time): values are the same, just computed once.
+    _phases: dict[str, tuple[float, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _prices: dict[tuple[str, str, int], Decimal] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def find(self, native: str, kind: str) -> Instrument | None:
         """The instrument with this venue id and kind, if listed."""
@@ -132,15 +136,24 @@ class Market:
     def raw_price(self, inst: Instrument, t_ms: int) -> float:
         """The unrounded price path at ``t_ms``; a pair's spot and perpetual share its waves."""
         pair = f"{inst.base}/{inst.quote}"
+        phases = self._phases.get(pair)
+        if phases is None:
+            phases = tuple(2 * math.pi * self.unit(None, "phase", pair, k) for k in range(len(_WAVES)))
+            self._phases[pair] = phases
         log_move = 0.0
-        for k, (period, amplitude) in enumerate(_WAVES):
-            phase = 2 * math.pi * self.unit(None, "phase", pair, k)
+        for (period, amplitude), phase in zip(_WAVES, phases, strict=True):
             log_move += amplitude * math.sin(2 * math.pi * t_ms / period + phase)
         log_move += 0.0005 * (2 * self.unit(inst, "noise", t_ms) - 1)
         return float(inst.start_price) * math.exp(log_move)
 
     def price(self, inst: Instrument, t_ms: int) -> Decimal:
-        return _round(self.raw_price(inst, t_ms), inst.tick)
+        key = (inst.symbol, inst.kind, t_ms)
+        price = self._prices.get(key)
+        if price is None:
+            if len(self._prices) > 1_000_000:  # a bar's close is the next bar's open: keep recent ones
+                self._prices.clear()
+            price = self._prices[key] = _round(self.raw_price(inst, t_ms), inst.tick)
+        return price
 
     # -- candles ----------------------------------------------------------
     def bar(self, inst: Instrument, grid: Grid, open_ms: int, now_ms: int) -> Bar:
