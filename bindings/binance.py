@@ -19,12 +19,12 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from tradeflood.connectors.binance import FUTURES_DEPTHS, SPOT_DEPTHS, Binance
-from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
 
 from tradeflood.binding import Binding, ParseContext, Part
 from tradeflood.candles import CandleBinding
+from tradeflood.connectors.binance import FUTURES_DEPTHS, SPOT_DEPTHS, Binance
 from tradeflood.errors import PayloadError, QueryError
+from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
 from tradeflood.paging import PageSource
 from tradeflood.symbols import SymbolMap, native_id, split_symbol
 from tradeflood.turn import Derived, Turn

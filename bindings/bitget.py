@@ -33,13 +33,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
-from tradeflood.connectors.bitget import Bitget
-from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
 
 from tradeflood.binding import Binding, ParseContext, Part
 from tradeflood.candles import CandleBinding
+from tradeflood.connectors.bitget import Bitget
 from tradeflood.errors import PayloadError, QueryError, UnknownSymbolError
 from tradeflood.intervals import INTERVALS, interval_end, interval_ms, validate_interval
+from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
 from tradeflood.paging import PageSource
 from tradeflood.query import Query
 from tradeflood.symbols import SymbolMap, native_id, split_symbol

@@ -64,7 +64,8 @@ class Plan:
     @property
     def requests(self) -> int:
         """Requests this plan sends (pagination may add more once running)."""
-        return self.graph.number_of_nodes() - len(self.cached)
+        nodes: int = self.graph.number_of_nodes()
+        return nodes - len(self.cached)
 
     @property
     def saved(self) -> int:

@@ -89,7 +89,7 @@ def lookup(model: object, exchange: object) -> type[Binding]:
     venues_for = {v for m, v in _BINDINGS if m is model}
     if not isinstance(exchange, str) or exchange.lower() not in venues_for:
         raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None))
-    return _BINDINGS[(model, exchange.lower())]  # type: ignore[index]
+    return _BINDINGS[(model, exchange.lower())]
 
 
 def bindings_for(model: type[Model] | None = None) -> dict[tuple[type[Model], str], type[Binding]]:

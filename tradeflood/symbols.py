@@ -76,4 +76,5 @@ class SymbolMap:
 
 def native_id(symbols: SymbolMap, symbol: str) -> str:
     """The venue's id of a unified symbol (a derivation for turn parameters)."""
-    return symbols.instrument(symbol).native_symbol
+    native: str = symbols.instrument(symbol).native_symbol
+    return native

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
+from tradeflood.connector import Reply
 from tradeflood.connectors.binance import (
     Binance,
     futures_depth_weight,
     futures_klines_weight,
     spot_depth_weight,
 )
-
-from tradeflood.connector import Reply
 from tradeflood.errors import (
     PayloadError,
     RateLimitedError,

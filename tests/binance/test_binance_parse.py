@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tradeflood.bindings.binance as bb
-from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
 
+import tradeflood.bindings.binance as bb
 from tradeflood.errors import PayloadError, UnknownSymbolError
+from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binance"
 

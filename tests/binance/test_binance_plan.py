@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tradeflood.bindings.binance as bb
-from tradeflood.connectors.binance import Binance
-from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
 
+import tradeflood.bindings.binance as bb
 from tradeflood.binding import ParseContext, Part
+from tradeflood.connectors.binance import Binance
 from tradeflood.errors import InvalidIntervalError, QueryError, UnknownSymbolError
+from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
 from tradeflood.query import Query
 from tradeflood.turn import Derived, Turn
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-from tradeflood.connectors.bitget import Bitget
 
 from tradeflood.connector import Reply
+from tradeflood.connectors.bitget import Bitget
 from tradeflood.errors import (
     PayloadError,
     RateLimitedError,

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from pydantic import ValidationError
+
 from tradeflood.bindings.bitget import (
     contract_symbol_map,
     parse_candles,
@@ -19,9 +20,8 @@ from tradeflood.bindings.bitget import (
     parse_trades,
     spot_symbol_map,
 )
-from tradeflood.models import Candle
-
 from tradeflood.errors import PayloadError, UnknownSymbolError
+from tradeflood.models import Candle
 from tradeflood.symbols import native_id
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bitget"

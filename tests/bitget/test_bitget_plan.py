@@ -7,7 +7,9 @@ from typing import Any
 
 import orjson
 import pytest
+
 import tradeflood.bindings.bitget  # noqa: F401 - registers the Bitget bindings
+from tradeflood.binding import ParseContext, Part
 from tradeflood.bindings.bitget import (
     BitgetCandles,
     BitgetInstruments,
@@ -18,10 +20,8 @@ from tradeflood.bindings.bitget import (
     spot_symbol_map,
 )
 from tradeflood.connectors.bitget import Bitget
-from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
-
-from tradeflood.binding import ParseContext, Part
 from tradeflood.errors import InvalidIntervalError, QueryError, UnknownSymbolError
+from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
 from tradeflood.query import Query
 from tradeflood.turn import Derived, Turn
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import tradeflood.bindings.bitget  # noqa: F401 - registers the Bitget bindings
-from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
 
+import tradeflood.bindings.bitget  # noqa: F401 - registers the Bitget bindings
 from tradeflood import Query, Session, VirtualClock
 from tradeflood.errors import FetchError, UnknownSymbolError
+from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
 from tradeflood.testing import BitgetVenue, SimulatorTransport
 
 NOW = 1_717_200_030_000  # 2024-06-01T00:00:30Z: the current minute is still forming

@@ -5,11 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 from toyvenue import MINUTE, ToyServer
-from tradeflood.models import Candle, Ticker
 
 import tradeflood
 from tradeflood import Query, RetryPolicy, Session, VirtualClock
 from tradeflood.errors import FetchError, UnknownSymbolError
+from tradeflood.models import Candle, Ticker
 
 NOW = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-import toyvenue  # noqa: F401  (registers the toy venue)
+import toyvenue
 
 import tradeflood
 from tradeflood import Query, Session

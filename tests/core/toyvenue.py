@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from tradeflood.models import Candle, Instrument, Ticker
 
 from tradeflood.binding import Binding, ParseContext
 from tradeflood.candles import CandleBinding
 from tradeflood.connector import Connector, Reply
 from tradeflood.errors import VenueRejectedError
+from tradeflood.models import Candle, Instrument, Ticker
 from tradeflood.paging import PageSource
 from tradeflood.query import Query
 from tradeflood.ratelimit import Limit

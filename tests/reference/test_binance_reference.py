@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 import tradeflood.bindings.binance as bb
 from tradeflood.connectors.binance import Binance
-
 from tradeflood.symbols import split_symbol
 
 

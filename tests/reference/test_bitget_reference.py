@@ -20,9 +20,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 import tradeflood.bindings.bitget as bg
 from tradeflood.connectors.bitget import Bitget
-
 from tradeflood.symbols import split_symbol
 
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import httpx
-from tradeflood.models import Ticker
 
 import tradeflood
 from tradeflood.clock import VirtualClock
+from tradeflood.models import Ticker
 from tradeflood.testing import BinanceVenue, SimulatorTransport
 
 ClientFactory = Callable[..., httpx.AsyncClient]
