@@ -43,7 +43,8 @@ def test_wheel_installs_only_the_tradeflood_namespace(tmp_path: Path) -> None:
         "import importlib.util, sys, sysconfig, tradeflood, tradeflood.models, tradeflood.connectors;"
         "site = sysconfig.get_paths()['purelib'];"
         "assert tradeflood.__file__.startswith(site), tradeflood.__file__;"
-        "assert all(importlib.util.find_spec(n) is None for n in ('models', 'connectors', 'bindings', 'server'));"
+        "generic = ('models', 'connectors', 'bindings', 'server');"
+        "assert all(importlib.util.find_spec(n) is None for n in generic);"
         "from tradeflood.models import Candle; from tradeflood.connectors import Bitget;"
         "print(tradeflood.__version__, Bitget.name)"
     )

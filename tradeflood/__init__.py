@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from . import registry
 from .binding import Binding, ParseContext, Part
 from .candles import CandleBinding, CandleSeries, Gap
 from .clock import Clock, LiveClock, VirtualClock

@@ -15,7 +15,7 @@
     │   ├── VenueRejectedError           an error code in the body (Bitget != "00000", Binance -1121)
     │   ├── RateLimitedError             HTTP 429 / 418
     │   └── VenueUnavailableError        HTTP 5xx
-    ├── PayloadError                     the body could not be understood: not JSON, missing fields, bad values
+    ├── PayloadError                     a body not understood: not JSON, missing fields, bad values
     ├── NetworkError                     no answer: connection failures and timeouts
     │   └── RequestTimeoutError
     └── FetchError                       a fetch gave up; carries the cause and all results gathered

@@ -267,7 +267,13 @@ class Session:
 
     # -- sync and async are one API -----------------------------------------------------
 
+    def _check_open(self, coro: Coroutine[Any, Any, Any]) -> None:
+        if self._closed:
+            coro.close()
+            raise TradeFloodError("this Session is closed; open a new one")
+
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        self._check_open(coro)
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
             self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
@@ -281,6 +287,7 @@ class Session:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     async def _acall(self, coro: Coroutine[Any, Any, T]) -> T:
+        self._check_open(coro)
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop

@@ -105,7 +105,9 @@ def test_a_new_model_and_endpoint_fetch_through_the_public_api() -> None:
     assert dict(oi.calls.last.request.url.params) == {"symbol": "BTCUSDT", "productType": "USDT-FUTURES"}
 
 
-def test_a_plugin_registers_through_the_entry_point_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plugin_registers_through_the_entry_point_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = tmp_path / "tradeflood_weather"
     package.mkdir()
     (package / "__init__.py").write_text(textwrap.dedent('''

@@ -50,7 +50,7 @@ def test_bad_times(value: object, message: str) -> None:
 
 
 def test_query_errors_name_the_choices() -> None:
-    with pytest.raises(UnknownExchangeError, match="valid choices: .*toy"):
+    with pytest.raises(UnknownExchangeError, match=r"valid choices: .*toy"):
         Query(Candle, exchange="nasdaq", symbol="BTC/USD", interval="1m")
     with pytest.raises(InvalidIntervalError, match="valid choices: 1m, 1h"):
         Query(Candle, exchange="toy", symbol="BTC/USD", interval="7m")
@@ -64,7 +64,7 @@ def test_query_errors_name_the_choices() -> None:
     class Weather(tradeflood.models.Model):
         pass
 
-    with pytest.raises(UnknownModelError, match="models with a binding: .*Candle"):
+    with pytest.raises(UnknownModelError, match=r"models with a binding: .*Candle"):
         Query(Weather, exchange="toy")
     assert issubclass(UnknownExchangeError, ValueError)
 

@@ -59,7 +59,8 @@ def next_fills(page: Turn, payload: Any) -> Turn | None:
 
 
 async def test_cursor_pagination_expands_after_each_page() -> None:
-    pages = {None: {"rows": [5, 4], "next": 4}, "4": {"rows": [3, 2], "next": 2}, "2": {"rows": [1], "next": None}}
+    pages = {None: {"rows": [5, 4], "next": 4}, "4": {"rows": [3, 2], "next": 2},
+             "2": {"rows": [1], "next": None}}
     seen: list[str | None] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
