@@ -150,13 +150,17 @@ class CandleBinding(Binding):
         return series
 
     def repair(self, query: Query, parts: Sequence[Part], now_ms: int) -> Sequence[Turn]:
-        """Ask again for pages that came back with some candles but fewer than the grid expects."""
+        """Ask again for pages that came back with some candles, but fewer than the grid
+        expects within the query's range."""
         assert query.interval is not None
+        start, end = self.time_range(query, now_ms)
         again: dict[tuple[object, ...], Turn] = {}
         for page in self.pages(query, now_ms):
-            expected = sum(1 for _ in expected_open_times(page.start, page.end, query.interval, now_ms))
-            got = {c.open_time for p in parts if p.turn.key == page.turn().key for c in p.items}
+            a, b = max(page.start, start), min(page.end, end)
+            expected = sum(1 for _ in expected_open_times(a, b, query.interval, now_ms))
+            turn = page.turn()
+            got = {c.open_time for p in parts if p.turn.key == turn.key for c in p.items
+                   if a <= c.open_time < b}
             if 0 < len(got) < expected:
-                turn = page.turn()
                 again[turn.key] = turn
         return list(again.values())

@@ -11,7 +11,7 @@ before it runs::
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ import networkx as nx
 from .turn import Turn, TurnKey
 
 if TYPE_CHECKING:
-    from .binding import Binding
+    from .binding import Binding, Part
     from .query import Query
     from .ratelimit import Limit
 
@@ -29,11 +29,14 @@ __all__ = ["Plan", "QueryPlan", "build_plan"]
 
 @dataclass(slots=True)
 class QueryPlan:
-    """One query's share of a plan: its binding and the turns whose payloads it parses."""
+    """One query's share of a plan: its binding, the turns whose payloads it parses,
+    the parts the candle store already answered, and how to record what is fetched."""
 
     query: Query
     binding: Binding
     turns: list[Turn]
+    stored: list[Part] = field(default_factory=list)
+    record: Callable[[Sequence[Part]], int] | None = None
 
 
 @dataclass
@@ -113,8 +116,12 @@ class Plan:
         )
         for (venue, path), n in sorted(by_endpoint.items()):
             lines.append(f"    {n:>6} x {venue} {path}")
+        from_store = sum(len(qp.stored) for qp in self.queries)
+        if from_store:
+            lines.append(f"  pages from the store {from_store} (no request)")
         for qp in self.queries:
-            lines.append(f"  - {qp.query.describe()}: {len(qp.turns)} turns")
+            extra = f", {len(qp.stored)} pages from the store" if qp.stored else ""
+            lines.append(f"  - {qp.query.describe()}: {len(qp.turns)} turns{extra}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -131,26 +138,24 @@ def _add(graph: nx.DiGraph, turn: Turn) -> None:
 
 
 def build_plan(
-    planned: Sequence[tuple[Query, Binding, Sequence[Turn]]],
+    queries: Sequence[QueryPlan],
     *,
     cached: Mapping[TurnKey, Any] | None = None,
 ) -> Plan:
     """Merge the turns of every query into one DAG keyed by turn identity."""
     graph = nx.DiGraph()
     declared = 0
-    queries: list[QueryPlan] = []
     limits: dict[tuple[str, str], Limit] = {}
-    for query, binding, turns in planned:
-        queries.append(QueryPlan(query, binding, list(turns)))
+    for qp in queries:
         own: set[TurnKey] = set()
-        for turn in turns:
+        for turn in qp.turns:
             _closure(turn, own)
             _add(graph, turn)
             for group, limit in turn.connector.limits.items():
                 limits[(turn.venue, group)] = limit
         declared += len(own)
     hits = frozenset(k for k in graph.nodes if cached and k in cached)
-    return Plan(graph, queries, declared, hits, limits)
+    return Plan(graph, list(queries), declared, hits, limits)
 
 
 def _closure(turn: Turn, into: set[TurnKey]) -> None:

@@ -20,6 +20,8 @@ caller's loop (or bridge to the private one if the session already has it).
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import threading
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,13 +30,15 @@ import httpx
 
 from . import registry
 from .binding import Binding, ParseContext, Part
+from .candles import CandleBinding
 from .clock import Clock, LiveClock
 from .connector import Connector
 from .errors import ConfigError, FetchError, QueryError, TradeFloodError
 from .executor import ExecutionStats, Executor, RateLimits, TurnResult
-from .planner import Plan, build_plan
+from .planner import Plan, QueryPlan, build_plan
 from .query import Query
 from .retry import RetryPolicy
+from .stored import CandlePages, PageStore
 from .turn import Turn, TurnKey
 
 if TYPE_CHECKING:
@@ -44,6 +48,9 @@ __all__ = ["Session", "afetch", "fetch"]
 
 T = TypeVar("T")
 UrlOverrides = Mapping[str, Mapping[str, str]]
+StoreOption = PageStore | str | os.PathLike[str] | bool | None
+log = logging.getLogger("tradeflood")
+_OFF = {"", "0", "off", "false", "no", "none"}
 
 
 class Session:
@@ -53,6 +60,13 @@ class Session:
     ``transport`` swaps the HTTP transport under the executor (the simulator's
     in-process one, or a mock); ``clock`` drives every wait (a ``VirtualClock``
     in tests); ``progress(done, total)`` is called as requests complete.
+
+    ``store`` keeps closed candles on disk so that a backfill asked for again is
+    answered without requests, and an extended one fetches only the new pages:
+    True (the default) opens the store at ``tradeflood.store.default_store_path()``
+    (``$TRADEFLOOD_STORE``, else the user's cache folder; ``TRADEFLOOD_STORE=off``
+    turns the default off), a path opens one there, a store object is used as it
+    is, and False or None bypasses it.
     """
 
     def __init__(
@@ -65,8 +79,11 @@ class Session:
         retry: RetryPolicy | None = None,
         max_concurrency: int = 16,
         progress: Callable[[int, int], None] | None = None,
+        store: StoreOption = True,
     ) -> None:
         self.clock: Clock = clock or LiveClock()
+        self._store_option = store
+        self._store: PageStore | None = None
         self.retry = retry or RetryPolicy()
         self._urls = _check_urls(urls or {})
         self._transport = transport
@@ -96,8 +113,36 @@ class Session:
             if not isinstance(query, Query):
                 raise QueryError(f"plan() takes Query objects, not {query!r}")
             binding = self._binding(query)
-            planned.append((query, binding, binding.plan(query, now)))
+            store = self.store if isinstance(binding, CandleBinding) else None
+            if store is None:
+                planned.append(QueryPlan(query, binding, list(binding.plan(query, now))))
+                continue
+            assert isinstance(binding, CandleBinding)
+            pages = CandlePages(store, query, binding, now)
+            fetch, stored = pages.split()
+            planned.append(QueryPlan(query, binding, [p.turn() for p in fetch], stored,
+                                     lambda parts, pages=pages, fetch=fetch: pages.record(fetch, parts)))
         return build_plan(planned, cached=self._cache)
+
+    @property
+    def store(self) -> PageStore | None:
+        """The candle store this session reads and records, opened on first use; None if off."""
+        if self._store is None and self._store_option not in (None, False):
+            option = self._store_option
+            if option is True:
+                if os.environ.get("TRADEFLOOD_STORE", "x").strip().lower() in _OFF:
+                    self._store_option = None
+                    return None
+                from .store import CandleStore, default_store_path
+
+                self._store = CandleStore(default_store_path())
+            elif isinstance(option, str | os.PathLike):
+                from .store import CandleStore
+
+                self._store = CandleStore(option)
+            else:
+                self._store = option  # type: ignore[assignment]
+        return self._store
 
     def fetch(self, model: type[Model], **params: Any) -> Any:
         """Fetch one query's result (a list of models, or one model for books and tickers)."""
@@ -200,8 +245,9 @@ class Session:
         parts: list[list[Part]] = []
         failed: dict[int, BaseException] = {}
         for i, qp in enumerate(plan.queries):
-            parts.append(self._parse(qp.query, qp.binding, qp.turns, results, errors, failed, i))
+            parts.append(qp.stored + self._parse(qp.query, qp.binding, qp.turns, results, errors, failed, i))
         await self._repair(plan, parts, failed)
+        self._record(plan, parts)
         now = self._now_ms()
         out: list[Any] = []
         partial: dict[int, Any] = {}
@@ -244,6 +290,16 @@ class Session:
             parts.append(Part(turn, items))
         return parts
 
+    @staticmethod
+    def _record(plan: Plan, parts: list[list[Part]]) -> None:
+        """Hand fetched candle pages to the store; a store failure never fails the fetch."""
+        for qp, query_parts in zip(plan.queries, parts, strict=True):
+            if qp.record is not None:
+                try:
+                    qp.record(query_parts)
+                except TradeFloodError as exc:
+                    log.warning("could not record %s in the candle store: %s", qp.query.describe(), exc)
+
     async def _repair(self, plan: Plan, parts: list[list[Part]], failed: dict[int, BaseException]) -> None:
         """One more round for turns the bindings found incomplete (short pages)."""
         now = self._now_ms()
@@ -255,7 +311,7 @@ class Session:
                     wanted.append((i, qp, list(again)))
         if not wanted:
             return
-        repair_plan = build_plan([(qp.query, qp.binding, turns) for _, qp, turns in wanted],
+        repair_plan = build_plan([QueryPlan(qp.query, qp.binding, turns) for _, qp, turns in wanted],
                                  cached=self._cache)
         results, errors = await self._get_executor().run(repair_plan)
         for i, qp, turns in wanted:

@@ -8,7 +8,7 @@ import httpx
 from toyvenue import Toy, toy_symbols
 
 from tradeflood import Session, VirtualClock
-from tradeflood.planner import build_plan
+from tradeflood.planner import QueryPlan, build_plan
 from tradeflood.symbols import native_id
 from tradeflood.turn import Params, Turn, turn
 
@@ -40,7 +40,7 @@ def test_derived_parameter_makes_an_edge_and_dedups() -> None:
     again = api.symbols().derive(toy_symbols).derive(native_id, "BTC/USD")
     assert api.candles(again, 1, 2, 10) == t1  # same derivation, same node
     assert api.candles(listing.derive(toy_symbols).derive(native_id, "ETH/USD"), 1, 2, 10) != t1
-    plan = build_plan([(None, None, [t1, t2])])  # type: ignore[list-item]
+    plan = build_plan([QueryPlan(None, None, [t1, t2])])  # type: ignore[arg-type]
     assert plan.graph.number_of_nodes() == 3
     assert set(plan.graph.edges) == {(listing.key, t1.key), (listing.key, t2.key)}
     assert plan.turns[0] == listing
@@ -73,7 +73,7 @@ async def test_cursor_pagination_expands_after_each_page() -> None:
     clock = VirtualClock()
     async with Session(transport=httpx.MockTransport(handler), clock=clock) as s:
         executor = s._get_executor()
-        results, errors = await executor.run(build_plan([(None, None, [first])]))  # type: ignore[list-item]
+        results, errors = await executor.run(build_plan([QueryPlan(None, None, [first])]))  # type: ignore[arg-type]
     assert errors == {}
     assert [p["rows"] for p in results[first.key].payload] == [[5, 4], [3, 2], [1]]
     assert seen == [None, "4", "2"]
