@@ -20,6 +20,7 @@ caller's loop (or bridge to the private one if the session already has it).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
@@ -121,7 +122,7 @@ class Session:
             pages = CandlePages(store, query, binding, now)
             fetch, stored = pages.split()
             planned.append(QueryPlan(query, binding, [p.turn() for p in fetch], stored,
-                                     lambda parts, pages=pages, fetch=fetch: pages.record(fetch, parts)))
+                                     functools.partial(pages.record, fetch)))
         return build_plan(planned, cached=self._cache)
 
     @property
