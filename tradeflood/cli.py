@@ -1,8 +1,9 @@
-"""The ``tradeflood`` command: fetch, plan, venues, and an offline demo.
+"""The ``tradeflood`` command: fetch, plan, store, venues, and an offline demo.
 
-    tradeflood fetch candle --exchange bitget --symbol BTC/USDT --interval 1h \\
-        --start 2024-01-01 --end 2024-01-02 > candles.csv
+    tradeflood fetch candle --exchange bitget --symbol BTC/USDT --interval 1h --start 2024-01-01 \\
+        --end 2024-01-02 -o candles.csv
     tradeflood plan candle --exchange binance --symbol BTC/USDT --interval 1m --start -30d
+    tradeflood store info
     tradeflood demo
 
 Errors print one line and exit with status 2; ``--debug`` shows the traceback.
@@ -10,19 +11,23 @@ Errors print one line and exit with status 2; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
 
 from . import registry
 from .errors import TradeFloodError
-from .output import write_csv, write_jsonl
+from .output import check_writable, write_file, write_stream
+from .progress import ProgressLine
 from .session import Session
-from .timeparse import RELATIVE as _RELATIVE
+from .timeparse import RELATIVE
 
 __all__ = ["main"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 MODELS = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
           "instruments": "Instrument"}
 
@@ -30,10 +35,7 @@ MODELS = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": 
 def _model(name: str) -> type[Any]:
     import tradeflood.models as models
 
-    try:
-        return getattr(models, MODELS[name])  # type: ignore[no-any-return]
-    except KeyError:
-        raise TradeFloodError(f"unknown model {name!r}; choose from {', '.join(MODELS)}") from None
+    return getattr(models, MODELS[name])  # type: ignore[no-any-return]
 
 
 def _urls(pairs: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -41,104 +43,136 @@ def _urls(pairs: Sequence[str]) -> dict[str, dict[str, str]]:
     for pair in pairs:
         venue, eq, url = pair.partition("=")
         if not eq:
-            raise TradeFloodError(f"--url {pair!r}: expected VENUE=URL, e.g. bitget=http://127.0.0.1:9000")
+            raise click.BadParameter(f"{pair!r}: expected VENUE=URL, e.g. bitget=http://127.0.0.1:9000",
+                                     param_hint="--url")
         urls.setdefault(venue, {})["rest"] = url
     return urls
 
 
-def _query_params(args: argparse.Namespace) -> dict[str, Any]:
+def query_options(fn: F) -> F:
+    """The options every command that names a query shares."""
+    options = [
+        click.argument("model", type=click.Choice(list(MODELS))),
+        click.option("--exchange", required=True, help="Venue, e.g. bitget or binance."),
+        click.option("--symbol", help="Unified symbol: BTC/USDT spot, BTC/USDT:USDT perpetual."),
+        click.option("--interval", help="Candle interval: 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w 1M."),
+        click.option("--start", help="ISO time with a timezone, a date, ms, or relative like -7d."),
+        click.option("--end", help="As --start; default now."),
+        click.option("--depth", type=int, help="Order book depth."),
+        click.option("--limit", type=int, help="How many (latest candles, recent trades)."),
+        click.option("--url", "urls", multiple=True, metavar="VENUE=URL",
+                     help="Override a venue's REST base URL (repeatable)."),
+        click.option("--no-store", is_flag=True, help="Bypass the on-disk candle store."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _session(urls: Sequence[str], no_store: bool, progress: Any = None) -> Session:
+    return Session(urls=_urls(urls), store=not no_store, progress=progress)
+
+
+def _params(kw: dict[str, Any]) -> dict[str, Any]:
     names = ("exchange", "symbol", "interval", "start", "end", "depth", "limit")
-    params = {k: getattr(args, k) for k in names}
-    return {k: v for k, v in params.items() if v is not None}
+    return {k: kw[k] for k in names if kw.get(k) is not None}
 
 
-def _progress(stream: TextIO) -> Callable[[int, int], None] | None:
-    if not stream.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        stream.write(f"\r{done}/{total} requests")
-        if done == total:
-            stream.write("\n")
-        stream.flush()
-
-    return show
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Market data from trading venues: candles, books, trades, tickers, instruments."""
+    ctx.obj = {"debug": debug}
 
 
-def cmd_fetch(args: argparse.Namespace) -> int:
-    model = _model(args.model)
-    with Session(urls=_urls(args.url), progress=_progress(sys.stderr)) as session:
-        result = session.fetch(model, **_query_params(args))
+@cli.command()
+@query_options
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
+              help="Format on standard output.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to a file instead: .csv, .jsonl or .parquet (needs pyarrow).")
+def fetch(model: str, fmt: str, output: Path | None, urls: Sequence[str], no_store: bool,
+          **kw: Any) -> None:
+    """Fetch data and print it (CSV or JSON lines) or write it to a file."""
+    if output is not None:
+        check_writable(output)
+    with _session(urls, no_store, ProgressLine(sys.stderr)) as session:
+        result = session.fetch(_model(model), **_params(kw))
     rows = result if isinstance(result, list) else [result]
-    (write_jsonl if args.format == "jsonl" else write_csv)(rows, sys.stdout)
+    if output is not None:
+        write_file(rows, output)
+        click.echo(f"wrote {len(rows)} rows to {output}", err=True)
+    else:
+        write_stream(rows, sys.stdout, fmt)
     for gap in getattr(result, "gaps", ()):
-        print(f"gap: {gap}", file=sys.stderr)
-    return 0
+        click.echo(f"gap: {gap}", err=True)
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    model = _model(args.model)
-    with Session(urls=_urls(args.url)) as session:
-        print(session.plan(session.query(model, **_query_params(args))).explain())
-    return 0
+@cli.command()
+@query_options
+def plan(model: str, urls: Sequence[str], no_store: bool, **kw: Any) -> None:
+    """Explain a fetch without running it: requests, savings, weight, estimated time."""
+    with _session(urls, no_store) as session:
+        click.echo(session.plan(session.query(_model(model), **_params(kw))).explain())
 
 
-def cmd_venues(args: argparse.Namespace) -> int:
+@cli.command()
+def venues() -> None:
+    """List venues with their models, candle intervals and rate limits."""
     from .candles import CandleBinding
 
     for venue, models in registry.venues().items():
-        print(f"{venue}: {', '.join(models)}")
+        click.echo(f"{venue}: {', '.join(models)}")
         for (_, v), binding in registry.bindings_for().items():
             if v == venue and issubclass(binding, CandleBinding):
-                print(f"  intervals: {' '.join(binding.intervals)}")
-            if v == venue and binding.model.__name__ == "Candle":
+                click.echo(f"  intervals: {' '.join(binding.intervals)}")
                 limits = binding.connector.limits
-                shown = ", ".join(f"{g} {lim.count}/{lim.per:g}s" for g, lim in limits.items())
-                print(f"  limits: {shown}")
-    return 0
+                click.echo("  limits: " + ", ".join(f"{g} {lim.count}/{lim.per:g}s" for g, lim in limits.items()))
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+@cli.group()
+def store() -> None:
+    """The on-disk candle store ($TRADEFLOOD_STORE, else the user's cache folder)."""
+
+
+@store.command("info")
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Another store file.")
+def store_info(path: Path | None) -> None:
+    """Where the store is, its size, and the series it holds."""
+    from .store import CandleStore, default_store_path
+
+    with CandleStore(path or default_store_path()) as s:
+        click.echo(str(s.info()))
+
+
+@store.command("clear")
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Another store file.")
+@click.option("--exchange", help="Only this venue.")
+@click.option("--symbol", help="Only this symbol.")
+@click.option("--interval", help="Only this interval.")
+@click.confirmation_option(prompt="Delete the stored candles?")
+def store_clear(path: Path | None, exchange: str | None, symbol: str | None, interval: str | None) -> None:
+    """Delete stored candles (all, or one venue, symbol or interval)."""
+    from .store import CandleStore, default_store_path
+
+    with CandleStore(path or default_store_path()) as s:
+        click.echo(f"deleted {s.clear(exchange, symbol, interval)} candles")
+
+
+@cli.command()
+def demo() -> None:
+    """An offline end-to-end run against the built-in simulator."""
     from .demo import run_demo
 
-    return run_demo(sys.stdout)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tradeflood", description="Market data from trading venues.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def query_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("model", choices=list(MODELS), help="what to fetch")
-        p.add_argument("--exchange", required=True, help="venue, e.g. bitget or binance")
-        p.add_argument("--symbol", help="unified symbol: BTC/USDT spot, BTC/USDT:USDT perpetual")
-        p.add_argument("--interval", help="candle interval: 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w 1M")
-        p.add_argument("--start", help="ISO time with timezone, date, ms, or relative like -7d")
-        p.add_argument("--end", help="as --start; default now")
-        p.add_argument("--depth", type=int, help="order book depth")
-        p.add_argument("--limit", type=int, help="how many (latest candles, recent trades)")
-        p.add_argument("--url", action="append", default=[], metavar="VENUE=URL",
-                       help="override a venue's REST base URL (repeatable)")
-
-    fetch = sub.add_parser("fetch", help="fetch data and print it as CSV or JSON lines")
-    query_args(fetch)
-    fetch.add_argument("--format", choices=["csv", "jsonl"], default="csv")
-    fetch.set_defaults(run=cmd_fetch)
-    plan = sub.add_parser("plan", help="explain a fetch without running it")
-    query_args(plan)
-    plan.set_defaults(run=cmd_plan)
-    sub.add_parser("venues", help="venues, models, intervals and rate limits").set_defaults(run=cmd_venues)
-    sub.add_parser("demo", help="an offline end-to-end run against the built-in simulator").set_defaults(
-        run=cmd_demo)
-    return parser
+    sys.exit(run_demo(sys.stdout))
 
 
 def _join_relative_times(argv: Sequence[str]) -> list[str]:
     # "--start -7d" would read as an option named -7d; join it into "--start=-7d".
     out: list[str] = []
     for arg in argv:
-        if out and out[-1] in ("--start", "--end") and _RELATIVE.match(arg):
+        if out and out[-1] in ("--start", "--end") and RELATIVE.match(arg):
             out[-1] = f"{out[-1]}={arg}"
         else:
             out.append(arg)
@@ -146,16 +180,26 @@ def _join_relative_times(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(_join_relative_times(sys.argv[1:] if argv is None else argv))
+    """Run the command line; returns the exit status (0 ok, 2 bad input or a failed fetch)."""
+    args = _join_relative_times(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
     try:
-        return int(args.run(args))
-    except (TradeFloodError, ValueError) as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
+        cli.main(args=args, prog_name="tradeflood", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except (TradeFloodError, ValueError, OSError) as exc:
+        if debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"error: {message}", err=True)
+        return 2
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
 
 
 if __name__ == "__main__":

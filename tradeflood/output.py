@@ -1,15 +1,18 @@
-"""Writing results as CSV or JSON lines, with exact decimals and ISO times kept readable."""
+"""Writing results as CSV, JSON lines or Parquet, with exact decimals kept exact."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 from pydantic import BaseModel
 
-__all__ = ["write_csv", "write_jsonl"]
+from .errors import TradeFloodError
+
+__all__ = ["check_writable", "write_csv", "write_file", "write_jsonl", "write_stream"]
 
 
 def _row(item: BaseModel) -> dict[str, Any]:
@@ -37,3 +40,51 @@ def write_jsonl(items: Sequence[BaseModel], out: TextIO) -> None:
     for item in items:
         out.write(orjson.dumps(item.model_dump(mode="json")).decode())
         out.write("\n")
+
+
+def write_stream(items: Sequence[BaseModel], out: TextIO, fmt: str) -> None:
+    (write_jsonl if fmt == "jsonl" else write_csv)(items, out)
+
+
+def check_writable(path: Path) -> None:
+    """Refuse an output path before any work is done: bad suffix, missing or read-only folder."""
+    if path.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
+        raise TradeFloodError(f"cannot write {path}: use a .csv, .jsonl or .parquet file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise TradeFloodError(f"cannot write {path}: folder {folder} does not exist")
+    import os
+
+    if not os.access(folder, os.W_OK):
+        raise TradeFloodError(f"cannot write {path}: folder {folder} is not writable")
+
+
+def write_file(items: Sequence[BaseModel], path: Path) -> None:
+    """Write by the file's suffix: .csv, .jsonl or .parquet (Parquet needs pyarrow).
+
+    The file is written next to its final name and moved into place, so a failed
+    write never leaves half a file behind.
+    """
+    check_writable(path)
+    suffix = path.suffix.lower()
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        if suffix == ".parquet":
+            _write_parquet(items, tmp)
+        else:
+            with tmp.open("w", newline="") as out:
+                write_stream(items, out, suffix[1:])
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise TradeFloodError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write_parquet(items: Sequence[BaseModel], path: Path) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise TradeFloodError("writing Parquet needs pyarrow: pip install pyarrow") from None
+    rows = [item.model_dump(mode="json") for item in items]
+    pq.write_table(pa.Table.from_pylist(rows), path)

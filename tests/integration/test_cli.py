@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,29 @@ def test_plan_explains_without_sending(sim: Simulator, capsys: pytest.CaptureFix
     assert code == 0
     assert "requests to send   6" in out  # 5 grid pages of 1000 minutes + the instrument list
     assert "5 x binance /api/v3/klines" in out
+
+
+def test_output_files_and_unwritable_paths(sim: Simulator, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["fetch", "candle", "--exchange", "binance", "--symbol", "ETH/USDT", "--interval", "1d",
+            "--start", "2024-01-01", "--end", "2024-01-11", "--url", f"binance={sim.url('binance')}"]
+    assert main([*base, "-o", str(tmp_path / "eth.jsonl")]) == 0
+    lines = (tmp_path / "eth.jsonl").read_text().splitlines()
+    assert len(lines) == 10 and json.loads(lines[0])["open_time"] == 1704067200000
+    assert not list(tmp_path.glob(".*partial"))
+    capsys.readouterr()
+    served = sim.venues["binance"].stats.requests
+    assert main([*base, "-o", str(tmp_path / "missing-dir" / "eth.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "error: cannot write" in err and "missing-dir" in err and err.count("\n") == 1
+    assert sim.venues["binance"].stats.requests == served  # refused before any request
+    assert main([*base, "-o", str(tmp_path / "eth.xlsx")]) == 2
+    assert "use a .csv, .jsonl or .parquet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], ["fetch"], ["plan"], ["venues"], ["demo"], ["store"],
+                                     ["store", "info"], ["store", "clear"]])
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: tradeflood") and len(out.splitlines()) >= 3
