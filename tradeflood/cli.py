@@ -127,8 +127,8 @@ def venues() -> None:
         for (_, v), binding in registry.bindings_for().items():
             if v == venue and issubclass(binding, CandleBinding):
                 click.echo(f"  intervals: {' '.join(binding.intervals)}")
-                limits = binding.connector.limits
-                click.echo("  limits: " + ", ".join(f"{g} {lim.count}/{lim.per:g}s" for g, lim in limits.items()))
+                limits = binding.connector.limits.items()
+                click.echo("  limits: " + ", ".join(f"{g} {lim.count}/{lim.per:g}s" for g, lim in limits))
 
 
 @cli.group()
