@@ -9,35 +9,18 @@ without them the module is skipped.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from reference import load_recordings
 
 import tradeflood.bindings.binance as bb
 from tradeflood.connectors.binance import Binance
 from tradeflood.symbols import split_symbol
 
-
-def _reference_file() -> Path | None:
-    candidates = []
-    if os.environ.get("TRADEFLOOD_REFERENCE_DIR"):
-        root = Path(os.environ["TRADEFLOOD_REFERENCE_DIR"])
-        candidates += [root / "ccxt-static" / "binance.json", root / "binance.json"]
-    candidates.append(Path(__file__).resolve().parents[2].parent
-                      / "shared/reference/ccxt-static/binance.json")
-    return next((p for p in candidates if p.is_file()), None)
-
-
-REFERENCE = _reference_file()
-if REFERENCE is None:
-    pytest.skip("ccxt reference recordings not found (set TRADEFLOOD_REFERENCE_DIR)",
-                allow_module_level=True)
-DATA = json.loads(REFERENCE.read_text())
+DATA = load_recordings("binance")
 METHODS = ("fetchOHLCV", "fetchOrderBook", "fetchTrades", "fetchTicker")
 RECEIVED_MS = 1_900_000_000_000  # after every recording: all bars closed
 

@@ -12,35 +12,18 @@ granularity spellings. The recordings live outside the project
 
 from __future__ import annotations
 
-import json
-import os
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from reference import load_recordings
 
 import tradeflood.bindings.bitget as bg
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.symbols import split_symbol
 
-
-def _reference_file() -> Path | None:
-    candidates = []
-    root = os.environ.get("TRADEFLOOD_REFERENCE_DIR")
-    if root:
-        candidates += [Path(root) / "ccxt-static" / "bitget.json", Path(root) / "bitget.json"]
-    candidates.append(Path(__file__).resolve().parents[2].parent
-                      / "shared/reference/ccxt-static/bitget.json")
-    return next((p for p in candidates if p.is_file()), None)
-
-
-REFERENCE = _reference_file()
-if REFERENCE is None:
-    pytest.skip("ccxt reference recordings for bitget not found (set TRADEFLOOD_REFERENCE_DIR)",
-                allow_module_level=True)
-DATA = json.loads(REFERENCE.read_text())
+DATA = load_recordings("bitget")
 METHODS = ("fetchOHLCV", "fetchOrderBook", "fetchTrades", "fetchTicker")
 RECEIVED_MS = 1_900_000_000_000  # after every recording: every bar has closed
 
