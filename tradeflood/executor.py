@@ -165,7 +165,7 @@ class Executor:
             if following is None or len(pages) >= first.max_pages:
                 return TurnResult(pages, params, result.received_ms)
             current = following
-            current_params = {k: v for k, v in following.params if not isinstance(v, Derived)}
+            current_params = _follow_params(first, params, following)
 
     async def _send_once_shared(self, turn: Turn, params: dict[str, Any]) -> TurnResult:
         # Two turns that resolve to the same concrete request share one send.
@@ -224,6 +224,23 @@ class Executor:
                 window.observe_used(amount, reset_in)
         payload = api.unwrap(turn, reply)
         return TurnResult(payload, dict(params), int(self.clock.time() * 1000))
+
+
+def _follow_params(first: Turn, resolved: dict[str, Any], following: Turn) -> dict[str, Any]:
+    """A following page's parameters: a derived one keeps the value the first page resolved."""
+    out: dict[str, Any] = {}
+    derived = dict(first.derived())
+    for name, value in following.params:
+        if not isinstance(value, Derived):
+            out[name] = value
+        elif name in derived and derived[name].key == value.key:
+            out[name] = resolved[name]
+        else:
+            raise TypeError(
+                f"{first.endpoint}: next_page returned a turn with a new derived parameter {name!r}; "
+                "following pages may only reuse the first page's derived values"
+            )
+    return out
 
 
 def _silence(fut: asyncio.Future[Any]) -> None:

@@ -77,3 +77,27 @@ async def test_cursor_pagination_expands_after_each_page() -> None:
     assert errors == {}
     assert [p["rows"] for p in results[first.key].payload] == [[5, 4], [3, 2], [1]]
     assert seen == [None, "4", "2"]
+
+
+async def test_following_pages_keep_the_first_pages_derived_values() -> None:
+    seen: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(dict(request.url.params))
+        if request.url.path == "/symbols":
+            return httpx.Response(200, json=["BTCUSD"])
+        more = request.url.params.get("start") == "1"
+        return httpx.Response(200, json={"rows": [1], "next": 2 if more else None})
+
+    api = Toy()
+    native = api.symbols().derive(toy_symbols).derive(native_id, "BTC/USD")
+
+    def next_candles(page: Turn, payload: Any) -> Turn | None:
+        return page.with_params(start=payload["next"]) if payload["next"] else None
+
+    first = api.candles(native, 1, 9, 5).paginate(next_candles)
+    async with Session(transport=httpx.MockTransport(handler), clock=VirtualClock()) as s:
+        _, errors = await s._get_executor().run(build_plan([QueryPlan(None, None, [first])]))  # type: ignore[arg-type]
+    assert errors == {}
+    assert [p["symbol"] for p in seen[1:]] == ["BTCUSD", "BTCUSD"]
+    assert [p["start"] for p in seen[1:]] == ["1", "2"]
