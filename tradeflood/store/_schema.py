@@ -1,0 +1,127 @@
+"""Opening the store's SQLite file: recognise it, create it, or refuse it untouched."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ._errors import StoreBusyError, StoreCorruptError, StoreError
+
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "connect", "translate_errors"]
+
+#: ``PRAGMA application_id`` of a TradeFlood store: ASCII "TFcs" (TradeFlood candle store).
+APPLICATION_ID = 0x54466373
+SCHEMA_VERSION = 1
+_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE series (
+    id INTEGER PRIMARY KEY,
+    exchange TEXT NOT NULL, symbol TEXT NOT NULL, interval TEXT NOT NULL,
+    native_symbol TEXT NOT NULL DEFAULT '',
+    UNIQUE (exchange, symbol, interval)
+);
+CREATE TABLE candles (
+    series_id INTEGER NOT NULL REFERENCES series (id),
+    block INTEGER NOT NULL,
+    first_time INTEGER NOT NULL, last_time INTEGER NOT NULL, count INTEGER NOT NULL,
+    open_time BLOB NOT NULL,
+    open BLOB NOT NULL, high BLOB NOT NULL, low BLOB NOT NULL, close BLOB NOT NULL,
+    volume BLOB NOT NULL, quote_volume BLOB NOT NULL,
+    PRIMARY KEY (series_id, block)
+) WITHOUT ROWID;
+CREATE TABLE coverage (
+    series_id INTEGER NOT NULL REFERENCES series (id),
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    PRIMARY KEY (series_id, start)
+) WITHOUT ROWID;
+"""
+
+
+@contextmanager
+def translate_errors(path: Path, timeout: float) -> Iterator[None]:
+    """SQLite's errors as store errors: damage -> StoreCorruptError, locks -> StoreBusyError."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or type(exc) is sqlite3.DatabaseError:
+            raise StoreCorruptError(path, f"SQLite says {exc}") from exc
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc):
+            raise StoreBusyError(path, timeout, str(exc)) from exc
+        raise StoreError(path, f"{path}: the candle store failed: {exc}") from exc
+
+
+def connect(path: Path, timeout: float) -> sqlite3.Connection:
+    """An open connection to the store at ``path``, created if missing; refuses foreign files.
+
+    Nothing is written to a file until it is known to be a TradeFlood store or
+    an empty one (no bytes, or an SQLite database without tables).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "rb") as f:
+            head = f.read(len(_MAGIC))
+    except FileNotFoundError:
+        head = b""
+    except OSError as exc:
+        raise StoreError(path, f"{path}: cannot open the candle store: {exc}") from exc
+    if head and head != _MAGIC:
+        raise StoreCorruptError(path, "it is not an SQLite database")
+    with translate_errors(path, timeout):
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    try:
+        with translate_errors(path, timeout):
+            _check_or_create(conn, path)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("SELECT count(*) FROM series").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _check_or_create(conn: sqlite3.Connection, path: Path) -> None:
+    if _recognised(conn, path):
+        return
+    # A new or empty file: create the schema, once, even if another process races us here.
+    conn.execute("PRAGMA page_size=16384")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _recognised(conn, path):
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                             [("application", "tradeflood candle store"),
+                              ("schema_version", str(SCHEMA_VERSION))])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _recognised(conn: sqlite3.Connection, path: Path) -> bool:
+    """True for a TradeFlood store this code reads; False for an empty database; else raise."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id != APPLICATION_ID:
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id == 0 and tables == 0:
+            return False
+        raise StoreCorruptError(path, f"it is an SQLite database of another application "
+                                      f"(application_id {app_id:#x}, {tables} schema objects)")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row and str(row[0]).isdigit() else None
+    if version is None:
+        raise StoreCorruptError(path, "its schema version is missing")
+    if version > SCHEMA_VERSION:
+        raise StoreCorruptError(path, f"it was written by a newer TradeFlood (schema version "
+                                      f"{version}; this one reads up to {SCHEMA_VERSION}); "
+                                      "upgrade tradeflood to read it")
+    return True
