@@ -1,0 +1,217 @@
+"""Raw venue candle rows straight into Arrow columns, without one Candle per row.
+
+The fast path hands whole columns to Arrow: one string array for all the fields
+read, Arrow's casts check that every open time is an integer and every price or
+volume a finite decimal number, and closed flags and close times are computed
+over the columns. Anything the fast path does not accept (a short row, a number
+where a string belongs, ``NaN``, spellings such as ``" 1.5"`` or ``1e-5``) is
+handed to the venue's model parser: a bad payload raises exactly the
+:class:`~tradeflood.errors.PayloadError` that parser raises (naming the row and
+the field), and an unusual but valid one gives the table of its models. Either
+way the table equals ``to_arrow(parse_candles(...))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain
+from typing import TYPE_CHECKING, Any
+
+from tradeflood.intervals import interval_end, interval_ms
+from tradeflood.models import Candle
+
+from ._arrow import Decimals, check_decimals, require
+from ._schema import columns_of
+from ._tables import arrow_schema, decimal_type, to_arrow
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["candle_columns_binance", "candle_columns_bitget", "concat_candle_tables"]
+
+_FIELDS = [c.name for c in columns_of(Candle)]
+
+
+class _Refused(Exception):
+    """The fast path does not take this payload; the model parser decides."""
+
+
+def _decimals(strings: pa.Array, n: int, decimals: Decimals) -> list[pa.Array]:
+    """Six n-long string columns, end to end, as decimal (or float64) columns."""
+    pa, pc = require("pyarrow"), require("pyarrow.compute")
+    try:
+        if decimals == "float":
+            values = pc.cast(strings, pa.float64())
+            if not pc.all(pc.is_finite(values)).as_py():
+                raise _Refused
+            return [values.slice(i * n, n) for i in range(6)]
+        dot = pc.find_substring(strings, ".")
+        length = pc.binary_length(strings)
+        places = pc.if_else(pc.less(dot, 0), 0, pc.subtract(pc.subtract(length, dot), 1))
+        scales = [pc.max(places.slice(i * n, n)).as_py() for i in range(6)]
+        if pc.max(length).as_py() + max(scales) > 38:
+            raise _Refused  # wide numbers: the model path picks decimal256
+        out: list[pa.Array] = []
+        i = 0
+        while i < 6:  # adjacent columns of one scale (the four prices, usually) cast at once
+            j = i + 1
+            while j < 6 and scales[j] == scales[i]:
+                j += 1
+            run = pc.cast(strings.slice(i * n, (j - i) * n), decimal_type(scales[i]))
+            out.extend(run.slice(k * n, n) for k in range(j - i))
+            i = j
+        return out
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise _Refused from None
+
+
+def _table(open_ms: pa.Array, prices: list[pa.Array], closed: pa.Array, *, exchange: str, symbol: str,
+           native_symbol: str, interval: str) -> pa.Table:
+    pa, pc = require("pyarrow"), require("pyarrow.compute")
+    n = len(open_ms)
+    zeros = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(bytes(4 * n))])
+
+    def constant(value: str) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(zeros, pa.array([value], pa.string()))
+
+    ts = pa.timestamp("ms", tz="UTC")
+    if interval == "1M":
+        ends = pa.array([interval_end(t, interval) for t in open_ms.to_pylist()], pa.int64())
+    else:
+        ends = pc.add(open_ms, interval_ms(interval))
+    arrays = [constant(exchange), constant(symbol), constant(native_symbol), constant(interval),
+              open_ms.cast(ts), *prices, closed, ends.cast(ts)]
+    schema = arrow_schema(Candle)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(
+        [schema.field(name).with_type(a.type) for name, a in zip(_FIELDS, arrays, strict=True)]))
+
+
+def _rows(rows: Any, width: int) -> list[tuple[Any, ...]]:
+    """The payload's columns (the first ``width`` of them), or _Refused."""
+    if type(rows) is not list or set(map(type, rows)) != {list} or min(map(len, rows)) < width:
+        raise _Refused
+    return list(zip(*rows, strict=False))
+
+
+def candle_columns_bitget(
+    rows: Any, *, symbol: str, native_symbol: str, interval: str, received_ms: int, spot: bool,
+    exchange: str = "bitget", endpoint: str = "candles", decimals: Decimals = "exact",
+) -> pa.Table:
+    """Bitget candle rows (spot or mix, as :func:`tradeflood.bindings.bitget.parse_candles`
+    takes them) as a Candle table, in the order sent, every value checked.
+
+    >>> table = candle_columns_bitget(rows, symbol="BTC/USDT", native_symbol="BTCUSDT",
+    ...                               interval="1m", received_ms=now_ms, spot=True)  # doctest: +SKIP
+    """
+    from tradeflood.bindings.bitget import parse_candles
+
+    check_decimals(decimals)
+    names = {"exchange": exchange, "symbol": symbol, "native_symbol": native_symbol, "interval": interval}
+    try:
+        if type(rows) is list and not rows:
+            return arrow_schema(Candle, decimals).empty_table()
+        pa, pc = require("pyarrow"), require("pyarrow.compute")
+        cols = _rows(rows, 8 if spot else 7)
+        n, q = len(rows), 7 if spot else 6
+        # Spot column 6 (the USDT volume) is not kept, but is checked like the rest.
+        extra = cols[6:7] if spot else ()
+        try:
+            strings = pa.array(list(chain(cols[0], *cols[1:6], cols[q], *extra)), pa.string())
+            open_ms = pc.cast(strings.slice(0, n), pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            raise _Refused from None
+        prices = _decimals(strings.slice(n, 6 * n), n, decimals)
+        if extra:
+            _finite(strings.slice(7 * n, n))
+        if interval == "1M":
+            closed = pa.array([interval_end(t, interval) <= received_ms for t in open_ms.to_pylist()])
+        else:
+            closed = pc.less_equal(open_ms, received_ms - interval_ms(interval))
+        return _table(open_ms, prices, closed, **names)
+    except _Refused:
+        candles = parse_candles(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
+                                received_ms=received_ms, spot=spot, endpoint=endpoint)
+        return _retag(to_arrow(candles, decimals=decimals, model=Candle), exchange)
+
+
+def _finite(strings: pa.Array) -> None:
+    pa, pc = require("pyarrow"), require("pyarrow.compute")
+    try:
+        if not pc.all(pc.is_finite(pc.cast(strings, pa.float64()))).as_py():
+            raise _Refused
+    except pa.ArrowInvalid:
+        raise _Refused from None
+
+
+def _retag(table: pa.Table, exchange: str) -> pa.Table:
+    if not len(table) or table.column("exchange")[0].as_py() == exchange:
+        return table
+    pa = require("pyarrow")
+    column = pa.array([exchange] * len(table), pa.string()).dictionary_encode()
+    return table.set_column(0, table.schema.field("exchange"), column)
+
+
+def candle_columns_binance(
+    rows: Any, *, symbol: str, native_symbol: str, interval: str, received_ms: int,
+    exchange: str = "binance", endpoint: str = "/api/v3/klines", decimals: Decimals = "exact",
+) -> pa.Table:
+    """Binance kline rows (spot or futures, as :func:`tradeflood.bindings.binance.parse_klines`
+    takes them) as a Candle table, in the order sent, every value read checked.
+
+    >>> table = candle_columns_binance(klines, symbol="BTC/USDT", native_symbol="BTCUSDT",
+    ...                                interval="1m", received_ms=now_ms)  # doctest: +SKIP
+    """
+    from tradeflood.bindings.binance import parse_klines
+
+    check_decimals(decimals)
+    names = {"exchange": exchange, "symbol": symbol, "native_symbol": native_symbol, "interval": interval}
+    try:
+        if type(rows) is list and not rows:
+            return arrow_schema(Candle, decimals).empty_table()
+        pa, pc = require("pyarrow"), require("pyarrow.compute")
+        cols = _rows(rows, 8)
+        n = len(rows)
+        try:
+            # Inferred, not cast: only an all-int column infers as int64 (floats and
+            # strings do not; bools are refused).
+            times = pa.array(list(chain(cols[0], cols[6])))
+            strings = pa.array(list(chain(*cols[1:6], cols[7])), pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            raise _Refused from None
+        if times.type != pa.int64() or pc.min(times.slice(0, n)).as_py() < 0:
+            raise _Refused
+        prices = _decimals(strings, n, decimals)
+        closed = pc.less(times.slice(n, n), received_ms)
+        return _table(times.slice(0, n), prices, closed, **names)
+    except _Refused:
+        candles = parse_klines(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
+                               received_ms=received_ms, endpoint=endpoint)
+        return _retag(to_arrow(candles, decimals=decimals, model=Candle), exchange)
+
+
+def concat_candle_tables(tables: Sequence[pa.Table]) -> pa.Table:
+    """Candle tables (pages) as one: each open time once (a later table's row wins, as
+    when pages are merged into a CandleSeries), sorted by open time. Decimal columns take
+    the largest scale among the tables (exact).
+
+    >>> concat_candle_tables([page1, page2])  # doctest: +SKIP
+    """
+    pa, pc = require("pyarrow"), require("pyarrow.compute")
+    if not tables:
+        return arrow_schema(Candle).empty_table()
+    fields = []
+    for field in tables[0].schema:
+        types = {t.schema.field(field.name).type for t in tables}
+        if len(types) > 1 and all(pa.types.is_decimal(t) for t in types):
+            scale = max(t.scale for t in types)
+            digits = max(t.precision - t.scale for t in types) + scale
+            field = field.with_type(decimal_type(scale, digits))
+        fields.append(field)
+    schema = pa.schema(fields)
+    table = pa.concat_tables([t.cast(schema) for t in tables])
+    position = pa.array(range(len(table)), pa.int64())
+    last = (table.select(["open_time"]).append_column("_position", position)
+            .group_by("open_time", use_threads=False).aggregate([("_position", "max")]))
+    keep = pc.sort_indices(pc.take(table.column("open_time"), last.column("_position_max")))
+    return table.take(pc.take(last.column("_position_max"), keep)).combine_chunks()
+
