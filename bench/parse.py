@@ -1,0 +1,146 @@
+"""Parse benchmark: CPU per candle of TradeFlood's candle parsers against ccxt's ``parse_ohlcvs``.
+
+Run from the repo root as ``python bench/parse.py`` (``--rounds N`` to change the repetitions).
+
+The payloads are 1000-row 1m candle pages made by the simulator in process (no
+sockets): a Bitget spot ``candles`` reply and a Binance spot ``klines`` reply.
+Each parser turns the whole page into its result, ``--rounds`` times,
+interleaved with the others, with the garbage collector off while timed; the
+best round is reported (the median too), in microseconds per candle.
+
+- TradeFlood: ``parse_candles`` / ``parse_klines``, the functions the Bitget and
+  Binance candle bindings call; rows into ``Candle`` models with exact Decimals,
+  every value checked.
+- ccxt: ``exchange.parse_ohlcvs(rows, market, "1m")`` (rows into lists of
+  floats, then sorted by time and filtered).
+- validated Candle: ``Candle(...)`` per row with full pydantic validation (strings
+  into Decimals by the model's validators), for context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ccxt
+
+from tradeflood.bindings.binance import parse_klines
+from tradeflood.bindings.bitget import parse_candles
+from tradeflood.models import Candle
+from tradeflood.testing import BinanceVenue, BitgetVenue
+
+MINUTE = 60_000
+ROWS = 1000
+
+
+def payloads() -> tuple[list[list[str]], list[list[Any]], int]:
+    """(Bitget spot candle rows, Binance spot kline rows, the time they were made), 1000 each."""
+    bitget, binance = BitgetVenue(), BinanceVenue()
+    now = bitget.now_ms()
+    end = (now // MINUTE - 2) * MINUTE
+    reply = bitget.handle("GET", "/api/v2/spot/market/candles",
+                          {"symbol": "BTCUSDT", "granularity": "1min", "limit": str(ROWS),
+                           "endTime": str(end)}, "127.0.0.1")
+    rows = reply.json()["data"]
+    klines = binance.handle("GET", "/api/v3/klines",
+                            {"symbol": "BTCUSDT", "interval": "1m", "limit": str(ROWS),
+                             "startTime": str(end - ROWS * MINUTE)}, "127.0.0.1").json()
+    if len(rows) != ROWS or len(klines) != ROWS:
+        raise SystemExit(f"expected {ROWS} rows, got bitget {len(rows)}, binance {len(klines)}")
+    return rows, klines, now
+
+
+def ccxt_market(exchange: Any) -> dict[str, Any]:
+    """A ccxt spot market for BTC/USDT; ``parse_ohlcv`` reads only ``inverse`` from it."""
+    return {"id": "BTCUSDT", "symbol": "BTC/USDT", "base": "BTC", "quote": "USDT", "type": "spot",
+            "spot": True, "swap": False, "future": False, "contract": False, "linear": None,
+            "inverse": None}
+
+
+def time_rounds(cases: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of each case, ``rounds`` times, the cases interleaved, GC off while timed."""
+    seconds: dict[str, list[float]] = {name: [] for name in cases}
+    for fn in cases.values():  # warm up: imports, caches, specialisation
+        fn()
+    for _ in range(rounds):
+        for name, fn in cases.items():
+            gc.collect()
+            gc.disable()
+            try:
+                t0 = time.perf_counter()
+                fn()
+                seconds[name].append(time.perf_counter() - t0)
+            finally:
+                gc.enable()
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=30, help="timed repetitions per parser (default 30)")
+    args = parser.parse_args()
+
+    rows, klines, now = payloads()
+    bitget, binance = ccxt.bitget(), ccxt.binance()
+    market_bg, market_bn = ccxt_market(bitget), ccxt_market(binance)
+    names = {"symbol": "BTC/USDT", "native_symbol": "BTCUSDT", "interval": "1m", "received_ms": now}
+
+    def validated(rows_: list[list[Any]], exchange: str) -> list[Candle]:
+        return [Candle(exchange=exchange, symbol="BTC/USDT", native_symbol="BTCUSDT", interval="1m",
+                       open_time=int(r[0]), open=r[1], high=r[2], low=r[3], close=r[4], volume=r[5],
+                       quote_volume=r[7], closed=True) for r in rows_]
+
+    cases: dict[str, Callable[[], object]] = {
+        "bitget tradeflood": lambda: parse_candles(rows, spot=True, **names),
+        "bitget ccxt": lambda: bitget.parse_ohlcvs(rows, market_bg, "1m"),
+        "bitget validated Candle": lambda: validated(rows, "bitget"),
+        "binance tradeflood": lambda: parse_klines(klines, **names),
+        "binance ccxt": lambda: binance.parse_ohlcvs(klines, market_bn, "1m"),
+        "binance validated Candle": lambda: validated(klines, "binance"),
+    }
+
+    # Same numbers out of both parsers, or the comparison means nothing.
+    for venue, ours, theirs in (("bitget", cases["bitget tradeflood"], cases["bitget ccxt"]),
+                                ("binance", cases["binance tradeflood"], cases["binance ccxt"])):
+        a = [(c.open_time, float(c.open), float(c.high), float(c.low), float(c.close), float(c.volume))
+             for c in ours()]  # type: ignore[attr-defined]
+        b = [tuple(r) for r in theirs()]  # type: ignore[attr-defined]
+        if a != b:
+            print(f"{venue}: TradeFlood and ccxt disagree on the parsed values", file=sys.stderr)
+            return 1
+
+    seconds = time_rounds(cases, args.rounds)
+    us = {name: 1e6 * min(s) / ROWS for name, s in seconds.items()}
+    median = {name: 1e6 * statistics.median(s) / ROWS for name, s in seconds.items()}
+
+    print(f"Parse cost per candle: {ROWS}-row 1m spot payloads from the simulator, best of "
+          f"{args.rounds} rounds (median), GC off while timed; Python {sys.version.split()[0]}, "
+          f"ccxt {ccxt.__version__}")
+    print(f"{'venue':<8} {'parser':<38} {'us/candle':>10} {'(median)':>9} {'vs ccxt':>8}")
+    labels = {
+        "tradeflood": "tradeflood parse -> Candle (Decimal)",
+        "ccxt": "ccxt parse_ohlcvs -> [float]",
+        "validated Candle": "Candle(...) validated per row",
+    }
+    for venue in ("bitget", "binance"):
+        base = us[f"{venue} ccxt"]
+        for kind, label in labels.items():
+            name = f"{venue} {kind}"
+            print(f"{venue:<8} {label:<38} {us[name]:>10.2f} {f'({median[name]:.2f})':>9} "
+                  f"{us[name] / base:>7.2f}x")
+    for venue in ("bitget", "binance"):
+        ratio = us[f"{venue} tradeflood"] / us[f"{venue} ccxt"]
+        verdict = "met" if ratio <= 1.0 else "NOT met"
+        print(f"goal ({venue}): TradeFlood no higher than ccxt: {ratio:.2f}x -> {verdict}")
+    print("Both parsers gave the same open times and values (as floats) on both payloads.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
