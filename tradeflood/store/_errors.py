@@ -48,6 +48,6 @@ class StoreBusyError(StoreError):
     def __init__(self, path: Path, timeout: float, detail: str) -> None:
         super().__init__(
             path,
-            f"{path}: the store stayed locked by another process for {timeout:g} s ({detail}); "
+            f"{path}: another process kept the store locked for over {timeout:g} s ({detail}); "
             "try again when that process is done, or give each process its own store path.",
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,13 +77,28 @@ def connect(path: Path, timeout: float) -> sqlite3.Connection:
     try:
         with translate_errors(path, timeout):
             _check_or_create(conn, path)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn, timeout)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("SELECT count(*) FROM series").fetchone()
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    # Switching to WAL needs the file to itself and SQLite does not wait for that by itself:
+    # a store being created by two processes at once gets here busy, so wait our turn.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _check_or_create(conn: sqlite3.Connection, path: Path) -> None:
