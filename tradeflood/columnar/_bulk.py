@@ -199,16 +199,21 @@ def concat_candle_tables(tables: Sequence[pa.Table]) -> pa.Table:
     pa, pc = require("pyarrow"), require("pyarrow.compute")
     if not tables:
         return arrow_schema(Candle).empty_table()
-    fields = []
-    for field in tables[0].schema:
-        types = {t.schema.field(field.name).type for t in tables}
-        if len(types) > 1 and all(pa.types.is_decimal(t) for t in types):
-            scale = max(t.scale for t in types)
-            digits = max(t.precision - t.scale for t in types) + scale
-            field = field.with_type(decimal_type(scale, digits))
-        fields.append(field)
-    schema = pa.schema(fields)
-    table = pa.concat_tables([t.cast(schema) for t in tables])
+    def widest(wide: bool) -> pa.Schema:
+        fields = []
+        for field in tables[0].schema:
+            types = {t.schema.field(field.name).type for t in tables}
+            if len(types) > 1 and all(pa.types.is_decimal(t) for t in types):
+                scale = max(t.scale for t in types)
+                wide = wide or any(pa.types.is_decimal256(t) for t in types)
+                field = field.with_type(decimal_type(scale, 76 if wide else 0))
+            fields.append(field)
+        return pa.schema(fields)
+
+    try:
+        table = pa.concat_tables([t.cast(widest(False)) for t in tables])
+    except pa.ArrowInvalid:  # a larger scale pushed some value past 38 digits
+        table = pa.concat_tables([t.cast(widest(True)) for t in tables])
     position = pa.array(range(len(table)), pa.int64())
     last = (table.select(["open_time"]).append_column("_position", position)
             .group_by("open_time", use_threads=False).aggregate([("_position", "max")]))
