@@ -99,3 +99,22 @@ def test_killed_mid_write_loses_nothing_committed(tmp_path: Path, delay: float) 
         # And the store goes on working.
         end = series.candles * MINUTE
         assert store.write(*KEY, end, end + MINUTE, bars(end, end + MINUTE)) == 1
+
+
+def _opener(path: str, n: int) -> None:
+    with CandleStore(path, timeout=60) as store:
+        store.write(*KEY, n * MINUTE, (n + 1) * MINUTE, bars(n * MINUTE, (n + 1) * MINUTE))
+
+
+def test_processes_creating_one_store_at_once(tmp_path: Path) -> None:
+    for attempt in range(3):
+        path = tmp_path / f"fresh{attempt}.sqlite3"
+        ctx = multiprocessing.get_context("fork")
+        jobs = [ctx.Process(target=_opener, args=(str(path), n)) for n in range(4)]
+        for job in jobs:
+            job.start()
+        for job in jobs:
+            job.join(60)
+        assert [job.exitcode for job in jobs] == [0, 0, 0, 0]
+        with CandleStore(path) as store:
+            assert store.covered(*KEY, 0, 4 * MINUTE)

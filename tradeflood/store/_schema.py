@@ -102,7 +102,12 @@ def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
 
 
 def _check_or_create(conn: sqlite3.Connection, path: Path) -> None:
-    if _recognised(conn, path):
+    conn.execute("BEGIN")  # one snapshot: the header and the schema as one process left them
+    try:
+        known = _recognised(conn, path)
+    finally:
+        conn.execute("COMMIT")
+    if known:
         return
     # A new or empty file: create the schema, once, even if another process races us here.
     conn.execute("PRAGMA page_size=16384")
