@@ -126,7 +126,6 @@ def decode_column(raw: bytes, n: int) -> list[Decimal | None]:
     scale, mixed = raw[1], raw[2]
     mantissas = _ints("q", raw[3 : 3 + 8 * n])
     if not mixed:
-        suffix = f"E-{scale}"
-        return list(map(Decimal, [f"{m}{suffix}" for m in mantissas]))
+        return [Decimal(m).scaleb(-scale) for m in mantissas]
     exps = _ints("b", raw[3 + 8 * n :])
     return [Decimal(m // 10 ** (scale + e)).scaleb(e) for m, e in zip(mantissas, exps, strict=True)]

@@ -100,16 +100,15 @@ class CandleStore:
         """The stored candles with ``start <= open_time < end``, in order (all closed)."""
         with self._use() as conn:
             rows, native = self._blocks(conn, exchange, symbol, interval, start, end)
-        base = {"exchange": exchange, "symbol": symbol, "native_symbol": native,
-                "interval": interval, "closed": True}
         out: list[Candle] = []
-        for times, columns in self._decoded(rows):
-            for i, t in enumerate(times):
+        append, build = out.append, _build
+        for times, (o, h, lo, c, v, q) in self._decoded(rows):
+            for t, o_, h_, l_, c_, v_, q_ in zip(times, o, h, lo, c, v, q, strict=True):
                 if start <= t < end:
-                    out.append(_build({**base, "open_time": t, "open": columns[0][i],
-                                       "high": columns[1][i], "low": columns[2][i],
-                                       "close": columns[3][i], "volume": columns[4][i],
-                                       "quote_volume": columns[5][i]}))
+                    append(build({"exchange": exchange, "symbol": symbol, "native_symbol": native,
+                                  "interval": interval, "open_time": t, "open": o_, "high": h_,
+                                  "low": l_, "close": c_, "volume": v_, "quote_volume": q_,
+                                  "closed": True}))
         return out
 
     def read_arrow(self, exchange: str, symbol: str, interval: str, start: int,
