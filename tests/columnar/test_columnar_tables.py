@@ -153,3 +153,10 @@ def test_pandas_dtypes() -> None:
     assert to_pandas([candle(1704067200000)], decimals="float")["open"].dtype == "float64"
     book = OrderBook(**NAMES, timestamp=1, bids=[("1", "2")], asks=[], sequence=None)
     assert str(to_pandas([book])["sequence"].dtype) == "Int64"
+
+
+def test_a_missing_optional_library_names_the_pip_command() -> None:
+    from tradeflood.columnar._arrow import require
+
+    with pytest.raises(ImportError, match="need polarz, which is not installed: pip install polarz"):
+        require("polarz")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from functools import cache
 from types import ModuleType
 from typing import Literal
 
@@ -14,6 +15,7 @@ Decimals = Literal["exact", "float"]
 _PIP = {"pyarrow": "pyarrow", "pyarrow.compute": "pyarrow", "polars": "polars", "pandas": "pandas"}
 
 
+@cache
 def require(module: str) -> ModuleType:
     """Import an optional dependency, or raise an ImportError that says how to install it.
 

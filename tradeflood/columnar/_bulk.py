@@ -14,6 +14,7 @@ way the table equals ``to_arrow(parse_candles(...))``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ def _decimals(strings: pa.Array, n: int, decimals: Decimals) -> list[pa.Array]:
         scales = [pc.max(places.slice(i * n, n)).as_py() for i in range(6)]
         if pc.max(length).as_py() + max(scales) > 38:
             raise _Refused  # wide numbers: the model path picks decimal256
-        out: list[pa.Array] = []
+        out: list[Any] = []
         i = 0
         while i < 6:  # adjacent columns of one scale (the four prices, usually) cast at once
             j = i + 1
@@ -71,7 +72,7 @@ def _table(open_ms: pa.Array, prices: list[pa.Array], closed: pa.Array, *, excha
     n = len(open_ms)
     zeros = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(bytes(4 * n))])
 
-    def constant(value: str) -> pa.Array:
+    def constant(value: str) -> Any:
         return pa.DictionaryArray.from_arrays(zeros, pa.array([value], pa.string()))
 
     ts = pa.timestamp("ms", tz="UTC")
@@ -81,9 +82,14 @@ def _table(open_ms: pa.Array, prices: list[pa.Array], closed: pa.Array, *, excha
         ends = pc.add(open_ms, interval_ms(interval))
     arrays = [constant(exchange), constant(symbol), constant(native_symbol), constant(interval),
               open_ms.cast(ts), *prices, closed, ends.cast(ts)]
-    schema = arrow_schema(Candle)
+    schema = _candle_schema()
     return pa.Table.from_arrays(arrays, schema=pa.schema(
         [schema.field(name).with_type(a.type) for name, a in zip(_FIELDS, arrays, strict=True)]))
+
+
+@cache
+def _candle_schema() -> pa.Schema:
+    return arrow_schema(Candle)
 
 
 def _rows(rows: Any, width: int) -> list[tuple[Any, ...]]:
@@ -199,7 +205,8 @@ def concat_candle_tables(tables: Sequence[pa.Table]) -> pa.Table:
     pa, pc = require("pyarrow"), require("pyarrow.compute")
     if not tables:
         return arrow_schema(Candle).empty_table()
-    def widest(wide: bool) -> pa.Schema:
+
+    def widest(wide: bool) -> Any:
         fields = []
         for field in tables[0].schema:
             types = {t.schema.field(field.name).type for t in tables}

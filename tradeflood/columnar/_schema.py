@@ -12,7 +12,6 @@ import types
 import typing
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from typing import Annotated, Any, Literal
 
 from tradeflood.models import Model, to_ms
@@ -63,7 +62,9 @@ def _kind(name: str, annotation: Any, metadata: list[Any]) -> tuple[str, bool]:
     raise TypeError(f"field {name!r} ({annotation}) has no columnar form")
 
 
-@cache
+_COLUMNS: dict[type[Model], tuple[Column, ...]] = {}
+
+
 def columns_of(model: type[Model]) -> tuple[Column, ...]:
     """The columns of ``model``'s table, fields first, then computed fields (``close_time``).
 
@@ -73,6 +74,8 @@ def columns_of(model: type[Model]) -> tuple[Column, ...]:
     >>> [(c.name, c.kind) for c in columns_of(Trade)][3:6]
     [('id', 'text'), ('timestamp', 'timestamp'), ('price', 'decimal')]
     """
+    if model in _COLUMNS:
+        return _COLUMNS[model]
     out = []
     for name, info in model.model_fields.items():
         kind, nullable = _kind(name, info.annotation, list(info.metadata))
@@ -82,4 +85,5 @@ def columns_of(model: type[Model]) -> tuple[Column, ...]:
         if kind == "int" and name.endswith("_time"):
             kind = "timestamp"
         out.append(Column(name, kind, nullable, computed=True))
-    return tuple(out)
+    _COLUMNS[model] = tuple(out)
+    return _COLUMNS[model]

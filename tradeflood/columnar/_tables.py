@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["ColumnarMixin", "arrow_schema", "decimal_type", "from_arrow", "pandas_types",
            "table_to_pandas", "to_arrow", "to_pandas", "to_polars"]
 
-_BOOK_COLUMNS = (Column("exchange", "category", False), Column("symbol", "category", False),
+_BOOK_COLUMNS: tuple[Column, ...] = (
+                 Column("exchange", "category", False), Column("symbol", "category", False),
                  Column("native_symbol", "category", False), Column("timestamp", "timestamp", False),
                  Column("sequence", "int", True), Column("side", "category", False),
                  Column("level", "level", False), Column("price", "decimal", False),
@@ -139,7 +140,7 @@ def to_arrow(items: Sequence[Model], *, decimals: Decimals = "exact",
     if model is None:
         return pa.table({})
     if issubclass(model, OrderBook):
-        cols, data = _BOOK_COLUMNS, _book_rows(cast(Sequence[OrderBook], items))
+        cols, data = _BOOK_COLUMNS, _book_rows(items)
     else:
         cols = columns_of(model)
         dicts = [item.__dict__ for item in items]
@@ -154,8 +155,8 @@ def to_polars(items: Sequence[Model], *, decimals: Decimals = "exact",
               model: type[Model] | None = None) -> pl.DataFrame:
     """The models as a Polars frame: ``pl.Decimal(38, s)`` (or ``Float64``), ``Datetime("ms",
     "UTC")``, ``Categorical`` for dictionary columns, ``String``, ``Boolean``, ``Int64``."""
-    pl = require("polars")
-    return cast("pl.DataFrame", pl.from_arrow(to_arrow(items, decimals=decimals, model=model)))
+    frame: pl.DataFrame = require("polars").from_arrow(to_arrow(items, decimals=decimals, model=model))
+    return frame
 
 
 def pandas_types(pa_type: pa.DataType) -> Any:
