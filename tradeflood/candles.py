@@ -120,11 +120,23 @@ class CandleBinding(Binding):
         step = interval_ms(query.interval)
         return (min(end, now_ms) // step - (query.limit or DEFAULT_LIMIT) + 1) * step, end
 
-    def pages(self, query: Query, now_ms: int) -> list[Page]:
+    def pages(self, query: Query, now_ms: int, *, shared: bool = False) -> list[Page]:
+        """The pages of the query's range.
+
+        Pages sit on the shared grid (edges at multiples of page size x interval)
+        when ``shared`` (other queries of the plan ask for the same series, so
+        identical pages are requested once) or when the grid costs no extra page;
+        otherwise they start at the query's own start, so a lone query never
+        sends more requests than paging from its start would.
+        """
         assert query.interval is not None
         start, end = self.time_range(query, now_ms)
-        return plan_pages(start, end, query.interval, interval_ms(query.interval),
-                          self.page_sources(query), now_ms)
+        args = (start, end, query.interval, interval_ms(query.interval), self.page_sources(query), now_ms)
+        grid = plan_pages(*args)
+        if shared:
+            return grid
+        own = plan_pages(*args, origin=start)
+        return grid if len(grid) <= len(own) else own
 
     def plan(self, query: Query, now_ms: int) -> Sequence[Turn]:
         return [page.turn() for page in self.pages(query, now_ms)]
@@ -150,17 +162,22 @@ class CandleBinding(Binding):
         return series
 
     def repair(self, query: Query, parts: Sequence[Part], now_ms: int) -> Sequence[Turn]:
-        """Ask again for pages that came back with some candles, but fewer than the grid
-        expects within the query's range."""
+        """Ask again for pages that came back with some candles, but fewer than expected
+        within the query's range."""
         assert query.interval is not None
         start, end = self.time_range(query, now_ms)
-        again: dict[tuple[object, ...], Turn] = {}
-        for page in self.pages(query, now_ms):
-            a, b = max(page.start, start), min(page.end, end)
-            expected = sum(1 for _ in expected_open_times(a, b, query.interval, now_ms))
-            turn = page.turn()
-            got = {c.open_time for p in parts if p.turn.key == turn.key for c in p.items
-                   if a <= c.open_time < b}
-            if 0 < len(got) < expected:
-                again[turn.key] = turn
-        return list(again.values())
+        got: dict[tuple[object, ...], set[int]] = {}
+        turns: dict[tuple[object, ...], Turn] = {}
+        for part in parts:
+            if part.turn.window is not None:
+                turns[part.turn.key] = part.turn
+                got.setdefault(part.turn.key, set()).update(c.open_time for c in part.items)
+        again = []
+        for key, turn in turns.items():
+            assert turn.window is not None
+            a, b = max(turn.window[0], start), min(turn.window[1], end)
+            expected = {t for t in expected_open_times(a, b, query.interval, now_ms)}
+            have = got[key] & expected
+            if have and len(have) < len(expected):
+                again.append(turn)
+        return again

@@ -46,7 +46,9 @@ class Page:
     source: PageSource
 
     def turn(self) -> Turn:
-        return self.source.declare(self.start, self.end, self.source.page_size)
+        turn = self.source.declare(self.start, self.end, self.source.page_size)
+        turn.window = (self.start, self.end)
+        return turn
 
 
 def plan_pages(
@@ -56,34 +58,39 @@ def plan_pages(
     step_ms: int,
     sources: Sequence[PageSource],
     now_ms: int,
+    *,
+    origin: int = 0,
 ) -> list[Page]:
-    """The grid pages covering ``[start, end)``, each with its best source.
+    """The pages covering ``[start, end)``, each with its best source.
 
-    ``sources`` are tried largest page first; a page goes to the first source
-    whose look-back window contains the page's start. ``step_ms`` is the
-    interval's length (an upper bound for calendar months).
+    Page edges sit at ``origin + k x page_size x step`` (the shared grid when
+    ``origin`` is 0; a query's own paging when it is its start). ``sources`` are
+    tried largest page first; a page goes to the first source whose look-back
+    window contains the page's start. ``step_ms`` is the interval's length (an
+    upper bound for calendar months).
     """
     if not sources:
         raise ValueError("plan_pages needs at least one page source")
     ordered = sorted(sources, key=lambda s: s.page_size, reverse=True)
     end = min(end, now_ms + 1)
     pages: list[Page] = []
-    _split(start, end, interval, step_ms, ordered, now_ms, pages)
+    _split(start, end, interval, step_ms, ordered, now_ms, origin, pages)
     return pages
 
 
 def _split(
     start: int, end: int, interval: str, step_ms: int,
-    sources: Sequence[PageSource], now_ms: int, out: list[Page],
+    sources: Sequence[PageSource], now_ms: int, origin: int, out: list[Page],
 ) -> None:
     source, rest = sources[0], sources[1:]
     size = source.page_size * step_ms
     lookback = source.lookback_ms(interval)
-    first = (start // size) * size
+    first = origin + (start - origin) // size * size
     for page_start in range(first, end, size):
         page_end = page_start + size
         in_window = lookback is None or page_start >= now_ms - lookback + _LOOKBACK_SAFETY_MS
         if in_window or not rest:
             out.append(Page(page_start, page_end, source))
         else:
-            _split(max(start, page_start), min(end, page_end), interval, step_ms, rest, now_ms, out)
+            _split(max(start, page_start), min(end, page_end), interval, step_ms, rest, now_ms, origin,
+                   out)

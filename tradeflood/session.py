@@ -24,6 +24,7 @@ import functools
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -109,17 +110,23 @@ class Session:
     def plan(self, *queries: Query) -> Plan:
         """The merged, deduplicated request plan of ``queries``; nothing is sent."""
         now = self._now_ms()
-        planned = []
         for query in queries:
             if not isinstance(query, Query):
                 raise QueryError(f"plan() takes Query objects, not {query!r}")
+        series = Counter((q.exchange, q.symbol, q.interval) for q in queries if q.interval)
+        planned = []
+        for query in queries:
             binding = self._binding(query)
-            store = self.store if isinstance(binding, CandleBinding) else None
-            if store is None:
+            if not isinstance(binding, CandleBinding):
                 planned.append(QueryPlan(query, binding, list(binding.plan(query, now))))
                 continue
-            assert isinstance(binding, CandleBinding)
-            pages = CandlePages(store, query, binding, now)
+            shared = series[(query.exchange, query.symbol, query.interval)] > 1
+            store = self.store
+            if store is None:
+                turns = [page.turn() for page in binding.pages(query, now, shared=shared)]
+                planned.append(QueryPlan(query, binding, turns))
+                continue
+            pages = CandlePages(store, query, binding, now, shared=shared)
             fetch, stored = pages.split()
             planned.append(QueryPlan(query, binding, [p.turn() for p in fetch], stored,
                                      functools.partial(pages.record, fetch)))

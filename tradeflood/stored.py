@@ -49,7 +49,8 @@ def _last_closed_end(interval: str, now_ms: int) -> int:
 class CandlePages:
     """The store's side of one candle query: which pages it answers, and recording the rest."""
 
-    def __init__(self, store: PageStore, query: Query, binding: CandleBinding, now_ms: int) -> None:
+    def __init__(self, store: PageStore, query: Query, binding: CandleBinding, now_ms: int, *,
+                 shared: bool = False) -> None:
         assert query.symbol is not None and query.interval is not None
         self.store = store
         self.key = (query.exchange, query.symbol, query.interval)
@@ -57,7 +58,7 @@ class CandlePages:
         self.start, self.end = binding.time_range(query, now_ms)
         self.now_ms = now_ms
         self.closed_end = _last_closed_end(query.interval, now_ms)
-        self.pages = binding.pages(query, now_ms)
+        self.pages = binding.pages(query, now_ms, shared=shared)
 
     def split(self) -> tuple[list[Page], list[Part]]:
         """The pages still to fetch, and the parts the store answers.

@@ -117,6 +117,7 @@ class Turn:
         "path",
         "venue",
         "weight",
+        "window",
     )
 
     def __init__(
@@ -145,6 +146,9 @@ class Turn:
         self.cache = cache
         self.next_page = next_page
         self.max_pages = max_pages
+        #: The time span ``(start, end)`` in UTC ms a paged turn covers, set by the
+        #: planner; informational, not part of the identity (the parameters are).
+        self.window: tuple[int, int] | None = None
         self.params: tuple[tuple[str, str | Derived], ...] = tuple(
             sorted((k, _canonical(k, v)) for k, v in params.items() if v is not None)
         )

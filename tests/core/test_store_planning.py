@@ -78,4 +78,5 @@ async def test_a_page_with_holes_is_not_recorded() -> None:
         [series] = await s.agather(_q(s, NOW - 40 * MINUTE, NOW - 20 * MINUTE))
     assert len(series.gaps) == 1
     assert not any(a <= NOW - 33 * MINUTE < b for a, b in store.writes)  # asked again next time
-    assert len(store.writes) == 2  # the two complete pages around it
+    # a lone query pages from its own start: [-40m, -30m) holds the hole, [-30m, -20m) is complete
+    assert store.writes == [(NOW - 30 * MINUTE, NOW - 20 * MINUTE)]
