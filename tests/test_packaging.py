@@ -23,7 +23,7 @@ def test_wheel_installs_only_the_tradeflood_namespace(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names}
     assert top == {"tradeflood", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
-    for sub in ("connectors", "bindings", "models", "server", "redflow", "testing"):
+    for sub in ("connectors", "bindings", "models", "server", "redflow", "testing", "store", "columnar"):
         assert f"tradeflood/{sub}/__init__.py" in names
     assert "tradeflood/py.typed" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import registry
+from .columnar import ColumnarMixin
 from .connector import Connector
 from .turn import Turn
 
@@ -27,7 +28,12 @@ if TYPE_CHECKING:
 
     from .query import Query
 
-__all__ = ["Binding", "ParseContext", "Part"]
+__all__ = ["Binding", "ModelList", "ParseContext", "Part"]
+
+
+class ModelList(ColumnarMixin, list[Any]):
+    """A fetch result of many models (trades, instruments): a list with
+    ``to_arrow()``, ``to_polars()`` and ``to_pandas()``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from .binding import Binding, Part
+from .columnar import ColumnarMixin
 from .errors import QueryError
 from .intervals import INTERVALS, interval_end, interval_ms, validate_interval
 from .paging import Page, PageSource, plan_pages
@@ -43,11 +44,13 @@ class Gap:
                 f" ({self.missing} candles)")
 
 
-class CandleSeries(list["Candle"]):
+class CandleSeries(ColumnarMixin, list["Candle"]):
     """Candles in open-time order, each once, with the gaps the venue left.
 
     It is a list; ``gaps`` lists the spans the range asked for but the venue did
     not serve (before a listing, during an outage), never silently dropped.
+    ``to_arrow()``, ``to_polars()`` and ``to_pandas()`` give it as columns (exact
+    decimals by default; ``decimals="float"`` for float64).
     """
 
     gaps: list[Gap]
@@ -55,6 +58,12 @@ class CandleSeries(list["Candle"]):
     def __init__(self, candles: Sequence[Candle] = (), gaps: Sequence[Gap] = ()) -> None:
         super().__init__(candles)
         self.gaps = list(gaps)
+
+    @property
+    def columnar_model(self) -> type[Candle]:  # type: ignore[override]
+        from tradeflood.models import Candle
+
+        return Candle
 
     @property
     def complete(self) -> bool:

@@ -153,11 +153,25 @@ def store_info(path: Path | None) -> None:
 @click.option("--interval", help="Only this interval.")
 @click.confirmation_option(prompt="Delete the stored candles?")
 def store_clear(path: Path | None, exchange: str | None, symbol: str | None, interval: str | None) -> None:
-    """Delete stored candles (all, or one venue, symbol or interval)."""
-    from .store import CandleStore, default_store_path
+    """Delete stored candles (all, or one venue, symbol or interval).
 
-    with CandleStore(path or default_store_path()) as s:
-        click.echo(f"deleted {s.clear(exchange, symbol, interval)} candles")
+    A store file that is damaged or not a TradeFlood store cannot be opened; with
+    no filter given, it is removed (with its -wal and -shm files) so a new one can start.
+    """
+    from .store import CandleStore, StoreCorruptError, default_store_path
+
+    target = path or default_store_path()
+    try:
+        store = CandleStore(target)
+    except StoreCorruptError:
+        if exchange or symbol or interval:
+            raise
+        for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+            leftover.unlink(missing_ok=True)
+        click.echo(f"removed the unreadable store {target}")
+        return
+    with store:
+        click.echo(f"deleted {store.clear(exchange, symbol, interval)} candles")
 
 
 @cli.command()

@@ -82,9 +82,9 @@ def write_file(items: Sequence[BaseModel], path: Path) -> None:
 
 def _write_parquet(items: Sequence[BaseModel], path: Path) -> None:
     try:
-        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise TradeFloodError("writing Parquet needs pyarrow: pip install pyarrow") from None
-    rows = [item.model_dump(mode="json") for item in items]
-    pq.write_table(pa.Table.from_pylist(rows), path)
+    from .columnar import to_arrow
+
+    pq.write_table(to_arrow(items), path)  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from . import registry
-from .binding import Binding, ParseContext, Part
+from .binding import Binding, ModelList, ParseContext, Part
 from .candles import CandleBinding
 from .clock import Clock, LiveClock
 from .connector import Connector
@@ -264,7 +264,11 @@ class Session:
                 partial[i] = [item for part in parts[i] for item in part.items]
                 continue
             try:
-                out.append(qp.binding.assemble(qp.query, parts[i], now))
+                result = qp.binding.assemble(qp.query, parts[i], now)
+                if type(result) is list:  # many models: give them columnar conversions
+                    result = ModelList(result)
+                    result.columnar_model = qp.binding.model
+                out.append(result)
             except TradeFloodError as exc:
                 failed[i] = exc
                 partial[i] = [item for part in parts[i] for item in part.items]

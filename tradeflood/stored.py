@@ -29,12 +29,13 @@ __all__ = ["CandlePages", "PageStore"]
 class PageStore(Protocol):
     """What the planner needs of a candle store (``tradeflood.store.CandleStore`` is one)."""
 
-    def covered(self, exchange: str, symbol: str, interval: str, start: int, end: int) -> bool: ...
+    def missing(self, exchange: str, symbol: str, interval: str, start: int,
+                end: int) -> list[tuple[int, int]]: ...
 
     def read(self, exchange: str, symbol: str, interval: str, start: int, end: int) -> list[Candle]: ...
 
     def write(self, exchange: str, symbol: str, interval: str, start: int, end: int,
-              candles: Sequence[Candle]) -> int: ...
+              candles: Sequence[Candle], *, now_ms: int | None = None) -> int: ...
 
 
 def _last_closed_end(interval: str, now_ms: int) -> int:
@@ -65,15 +66,34 @@ class CandlePages:
 
         A page is answered by the store only if all of it the query asks for is
         closed and covered; a page that holds the open candle is always fetched.
+        The store is asked twice in all: what is missing, then one read of the
+        covered span.
         """
+        lo, hi = self.start, min(self.end, self.closed_end)
+        if lo >= hi:
+            return list(self.pages), []
+        holes = self.store.missing(*self.key, lo, hi)
+        served: list[tuple[Page, int, int]] = []
         fetch: list[Page] = []
-        stored: list[Part] = []
         for page in self.pages:
             a, b = max(page.start, self.start), min(page.end, self.end)
-            if a < b <= self.closed_end and self.store.covered(*self.key, a, b):
-                stored.append(Part(page.turn(), self.store.read(*self.key, a, b)))
+            if a < b <= self.closed_end and not any(h0 < b and a < h1 for h0, h1 in holes):
+                served.append((page, a, b))
             else:
                 fetch.append(page)
+        if not served:
+            return fetch, []
+        candles = self.store.read(*self.key, served[0][1], served[-1][2])
+        stored: list[Part] = []
+        i = 0
+        for page, a, b in served:  # pages and candles are both in time order
+            while i < len(candles) and candles[i].open_time < a:
+                i += 1
+            j = i
+            while j < len(candles) and candles[j].open_time < b:
+                j += 1
+            stored.append(Part(page.turn(), candles[i:j]))
+            i = j
         return fetch, stored
 
     def record(self, fetched: Sequence[Page], parts: Sequence[Part]) -> int:
@@ -89,5 +109,5 @@ class CandlePages:
             candles = [c for c in by_key.get(page.turn().key, ()) if a <= c.open_time < b and c.closed]
             have = {c.open_time for c in candles}
             if all(t in have for t in expected_open_times(a, b, self.interval, self.now_ms)):
-                written += self.store.write(*self.key, a, b, candles)
+                written += self.store.write(*self.key, a, b, candles, now_ms=self.now_ms)
         return written

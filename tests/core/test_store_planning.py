@@ -21,14 +21,15 @@ class MemoryStore:
         self.windows: list[tuple[int, int]] = []
         self.writes: list[tuple[int, int]] = []
 
-    def covered(self, exchange: str, symbol: str, interval: str, start: int, end: int) -> bool:
-        return all(any(a <= t < b for a, b in self.windows) for t in range(start, end, MINUTE))
+    def missing(self, exchange: str, symbol: str, interval: str, start: int, end: int) -> list[tuple[int, int]]:
+        holes = [t for t in range(start, end, MINUTE) if not any(a <= t < b for a, b in self.windows)]
+        return [(t, t + MINUTE) for t in holes]
 
     def read(self, exchange: str, symbol: str, interval: str, start: int, end: int) -> list[Candle]:
         return [self.candles[t] for t in sorted(self.candles) if start <= t < end]
 
     def write(self, exchange: str, symbol: str, interval: str, start: int, end: int,
-              candles: Sequence[Candle]) -> int:
+              candles: Sequence[Candle], *, now_ms: int | None = None) -> int:
         assert all(c.closed for c in candles) and end <= NOW
         self.writes.append((start, end))
         self.windows.append((start, end))

@@ -98,3 +98,30 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
     assert main([*command, "--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Usage: tradeflood") and len(out.splitlines()) >= 3
+
+
+def test_store_info_clear_and_a_corrupt_store(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              sim: Simulator) -> None:
+    store = tmp_path / "candles.sqlite3"
+    base = ["fetch", "candle", "--exchange", "bitget", "--symbol", "BTC/USDT", "--interval", "1h",
+            "--start", "2024-01-01", "--end", "2024-01-03", "--url", f"bitget={sim.url('bitget')}"]
+    import os
+
+    os.environ["TRADEFLOOD_STORE"] = str(store)
+    try:
+        served = sim.venues["bitget"].stats.requests
+        assert main(base) == 0
+        first = sim.venues["bitget"].stats.requests - served
+        assert main(base) == 0
+        assert first > 0 and sim.venues["bitget"].stats.requests - served == first  # the re-run sent nothing
+        capsys.readouterr()
+        assert main(["store", "info"]) == 0
+        assert "BTC/USDT" in capsys.readouterr().out
+        store.write_bytes(b"not a database, just bytes" * 100)
+        assert main(base) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and str(store) in err
+        assert main(["store", "clear", "--yes"]) == 0
+        assert not store.exists()
+    finally:
+        os.environ["TRADEFLOOD_STORE"] = "off"

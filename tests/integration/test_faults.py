@@ -98,3 +98,24 @@ async def test_garbage_bodies_are_typed_payload_errors() -> None:
             await s.afetch(Candle, exchange="bitget", symbol="BTC/USDT", interval="1h", start="-1d")
     assert isinstance(info.value.cause, PayloadError)
     assert "not JSON" in str(info.value.cause)
+
+
+async def test_results_convert_to_columns_with_exact_decimals() -> None:
+    pytest.importorskip("pyarrow")
+    from decimal import Decimal
+
+    from tradeflood.models import Trade
+
+    clock = _clock()
+    venue = BitgetVenue(clock=clock)
+    async with Session(transport=SimulatorTransport({"bitget": venue}), clock=clock) as s:
+        series = await s.afetch(Candle, exchange="bitget", symbol="BTC/USDT", interval="1h",
+                                start=NOW - DAY, end=NOW)
+        trades = await s.afetch(Trade, exchange="bitget", symbol="ETH/USDT", limit=20)
+    table = series.to_arrow()
+    assert table.num_rows == 24 and str(table.schema.field("close").type).startswith("decimal128")
+    assert table.column("close").to_pylist() == [c.close for c in series]
+    assert all(isinstance(v, Decimal) for v in table.column("open").to_pylist())
+    frame = trades.to_arrow()
+    assert frame.num_rows == len(trades) == 20
+    assert [str(v) for v in frame.column("id").to_pylist()] == [t.id for t in trades]
