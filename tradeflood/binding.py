@@ -35,6 +35,14 @@ class ModelList(ColumnarMixin, list[Any]):
     """A fetch result of many models (trades, instruments): a list with
     ``to_arrow()``, ``to_polars()`` and ``to_pandas()``."""
 
+    def __init__(self, items: Sequence[Any] = (), model: type[Model] | None = None) -> None:
+        super().__init__(items)
+        self._model = model
+
+    @property
+    def columnar_model(self) -> type[Model] | None:  # type: ignore[override]
+        return self._model
+
 
 @dataclass(frozen=True, slots=True)
 class ParseContext:

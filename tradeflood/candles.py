@@ -20,7 +20,7 @@ from .paging import Page, PageSource, plan_pages
 from .turn import Turn
 
 if TYPE_CHECKING:
-    from tradeflood.models import Candle
+    from tradeflood.models import Candle, Model
 
     from .query import Query
 
@@ -60,10 +60,11 @@ class CandleSeries(ColumnarMixin, list["Candle"]):
         self.gaps = list(gaps)
 
     @property
-    def columnar_model(self) -> type[Candle]:  # type: ignore[override]
+    def columnar_model(self) -> type[Model]:  # type: ignore[override]
         from tradeflood.models import Candle
 
-        return Candle
+        model: type[Model] = Candle
+        return model
 
     @property
     def complete(self) -> bool:

@@ -87,4 +87,4 @@ def _write_parquet(items: Sequence[BaseModel], path: Path) -> None:
         raise TradeFloodError("writing Parquet needs pyarrow: pip install pyarrow") from None
     from .columnar import to_arrow
 
-    pq.write_table(to_arrow(items), path)  # type: ignore[arg-type]
+    pq.write_table(to_arrow(items), path)

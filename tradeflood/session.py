@@ -113,7 +113,8 @@ class Session:
         for query in queries:
             if not isinstance(query, Query):
                 raise QueryError(f"plan() takes Query objects, not {query!r}")
-        series = Counter((q.exchange, q.symbol, q.interval) for q in queries if q.interval)
+        series: Counter[tuple[str, str | None, str | None]] = Counter(
+            (q.exchange, q.symbol, q.interval) for q in queries if q.interval)
         planned = []
         for query in queries:
             binding = self._binding(query)
@@ -266,8 +267,7 @@ class Session:
             try:
                 result = qp.binding.assemble(qp.query, parts[i], now)
                 if type(result) is list:  # many models: give them columnar conversions
-                    result = ModelList(result)
-                    result.columnar_model = qp.binding.model
+                    result = ModelList(result, qp.binding.model)
                 out.append(result)
             except TradeFloodError as exc:
                 failed[i] = exc

@@ -21,7 +21,8 @@ class MemoryStore:
         self.windows: list[tuple[int, int]] = []
         self.writes: list[tuple[int, int]] = []
 
-    def missing(self, exchange: str, symbol: str, interval: str, start: int, end: int) -> list[tuple[int, int]]:
+    def missing(self, exchange: str, symbol: str, interval: str, start: int,
+                end: int) -> list[tuple[int, int]]:
         holes = [t for t in range(start, end, MINUTE) if not any(a <= t < b for a, b in self.windows)]
         return [(t, t + MINUTE) for t in holes]
 
