@@ -292,3 +292,28 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+PAGE_ROWS = 1000
+
+
+def payloads() -> tuple[list[list[str]], list[list[Any]], int]:
+    """(Bitget spot candle rows, Binance spot kline rows, the time they were made), one page each.
+
+    Used by the parse benchmarks, so both measure the same payloads.
+    """
+    from tradeflood.testing import BinanceVenue, BitgetVenue
+
+    bitget, binance = BitgetVenue(), BinanceVenue()
+    now = bitget.now_ms()
+    end = (now // MINUTE - 2) * MINUTE
+    reply = bitget.handle("GET", "/api/v2/spot/market/candles",
+                          {"symbol": "BTCUSDT", "granularity": "1min", "limit": str(PAGE_ROWS),
+                           "endTime": str(end)}, "127.0.0.1")
+    rows = reply.json()["data"]
+    klines = binance.handle("GET", "/api/v3/klines",
+                            {"symbol": "BTCUSDT", "interval": "1m", "limit": str(PAGE_ROWS),
+                             "startTime": str(end - PAGE_ROWS * MINUTE)}, "127.0.0.1").json()
+    if len(rows) != PAGE_ROWS or len(klines) != PAGE_ROWS:
+        raise SystemExit(f"expected {PAGE_ROWS} rows, got bitget {len(rows)}, binance {len(klines)}")
+    return rows, klines, now

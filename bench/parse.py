@@ -28,31 +28,14 @@ from collections.abc import Callable
 from typing import Any
 
 import ccxt
+from _common import PAGE_ROWS as ROWS
+from _common import payloads
 
 from tradeflood.bindings.binance import parse_klines
 from tradeflood.bindings.bitget import parse_candles
 from tradeflood.models import Candle
-from tradeflood.testing import BinanceVenue, BitgetVenue
 
 MINUTE = 60_000
-ROWS = 1000
-
-
-def payloads() -> tuple[list[list[str]], list[list[Any]], int]:
-    """(Bitget spot candle rows, Binance spot kline rows, the time they were made), 1000 each."""
-    bitget, binance = BitgetVenue(), BinanceVenue()
-    now = bitget.now_ms()
-    end = (now // MINUTE - 2) * MINUTE
-    reply = bitget.handle("GET", "/api/v2/spot/market/candles",
-                          {"symbol": "BTCUSDT", "granularity": "1min", "limit": str(ROWS),
-                           "endTime": str(end)}, "127.0.0.1")
-    rows = reply.json()["data"]
-    klines = binance.handle("GET", "/api/v3/klines",
-                            {"symbol": "BTCUSDT", "interval": "1m", "limit": str(ROWS),
-                             "startTime": str(end - ROWS * MINUTE)}, "127.0.0.1").json()
-    if len(rows) != ROWS or len(klines) != ROWS:
-        raise SystemExit(f"expected {ROWS} rows, got bitget {len(rows)}, binance {len(klines)}")
-    return rows, klines, now
 
 
 def ccxt_market(exchange: Any) -> dict[str, Any]:
