@@ -86,6 +86,7 @@ class Session:
         self.clock: Clock = clock or LiveClock()
         self._store_option = store
         self._store: PageStore | None = None
+        self._owns_store = False  # a store this session opened itself, and so closes
         self.retry = retry or RetryPolicy()
         self._urls = _check_urls(urls or {})
         self._transport = transport
@@ -118,20 +119,23 @@ class Session:
         planned = []
         for query in queries:
             binding = self._binding(query)
-            if not isinstance(binding, CandleBinding):
+            if isinstance(binding, CandleBinding):
+                shared = series[(query.exchange, query.symbol, query.interval)] > 1
+                planned.append(self._plan_candles(query, binding, now, shared))
+            else:
                 planned.append(QueryPlan(query, binding, list(binding.plan(query, now))))
-                continue
-            shared = series[(query.exchange, query.symbol, query.interval)] > 1
-            store = self.store
-            if store is None:
-                turns = [page.turn() for page in binding.pages(query, now, shared=shared)]
-                planned.append(QueryPlan(query, binding, turns))
-                continue
-            pages = CandlePages(store, query, binding, now, shared=shared)
-            fetch, stored = pages.split()
-            planned.append(QueryPlan(query, binding, [p.turn() for p in fetch], stored,
-                                     functools.partial(pages.record, fetch)))
         return build_plan(planned, cached=self._cache)
+
+    def _plan_candles(self, query: Query, binding: CandleBinding, now: int, shared: bool) -> QueryPlan:
+        """A candle query's pages: on the shared grid if other queries share its series,
+        and only those the store cannot answer."""
+        store = self.store
+        if store is None:
+            return QueryPlan(query, binding, [p.turn() for p in binding.pages(query, now, shared=shared)])
+        pages = CandlePages(store, query, binding, now, shared=shared)
+        fetch, stored = pages.split()
+        return QueryPlan(query, binding, [p.turn() for p in fetch], stored,
+                         functools.partial(pages.record, fetch))
 
     @property
     def store(self) -> PageStore | None:
@@ -151,6 +155,8 @@ class Session:
                 self._store = CandleStore(option)
             else:
                 self._store = option  # type: ignore[assignment]
+                return self._store
+            self._owns_store = True
         return self._store
 
     def fetch(self, model: type[Model], **params: Any) -> Any:
@@ -185,6 +191,7 @@ class Session:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._loop.close()
+        self._close_store()
 
     async def aclose(self) -> None:
         if self._closed:
@@ -194,6 +201,11 @@ class Session:
             return
         self._closed = True
         await self._aclose_client()
+        self._close_store()
+
+    def _close_store(self) -> None:
+        if self._owns_store and self._store is not None:
+            self._store.close()  # type: ignore[attr-defined]
 
     def __enter__(self) -> Session:
         return self
@@ -332,6 +344,7 @@ class Session:
     async def _aclose_client(self) -> None:
         if self._executor is not None:
             await self._executor.client.aclose()
+
 
     # -- sync and async are one API -----------------------------------------------------
 

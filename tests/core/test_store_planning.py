@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import httpx
+import pytest
 from toyvenue import MINUTE, ToyServer
 
 from tradeflood import Session, VirtualClock
@@ -82,3 +83,20 @@ async def test_a_page_with_holes_is_not_recorded() -> None:
     assert not any(a <= NOW - 33 * MINUTE < b for a, b in store.writes)  # asked again next time
     # a lone query pages from its own start: [-40m, -30m) holds the hole, [-30m, -20m) is complete
     assert store.writes == [(NOW - 30 * MINUTE, NOW - 20 * MINUTE)]
+
+
+def test_a_session_closes_the_store_it_opened(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tradeflood.store import CandleStore
+
+    path = Path(str(tmp_path)) / "c.sqlite3"
+    s = Session(store=path)
+    store = s.store
+    assert isinstance(store, CandleStore)
+    s.close()
+    with pytest.raises(Exception, match="closed"):
+        store.missing("toy", "BTC/USD", "1m", 0, MINUTE)
+    given = MemoryStore()
+    with Session(store=given) as s2:
+        assert s2.store is given  # a store handed in is the caller's to close
