@@ -25,7 +25,7 @@ def render(flow: RedFlow, max_sources: int = 8) -> str:
     for cluster in flow.iter_clusters():
         _render_cluster(cluster, flow, 0, max_sources, lines)
     if not lines:
-        return f"{flow.name}: no clusters"
+        return f"{flow.name or 'flow'}: no clusters"
     return "\n".join(lines)
 
 
@@ -37,7 +37,8 @@ def _render_cluster(cluster: Cluster, top: RedFlow, level: int, max_sources: int
     noun = "source" if len(ids) == 1 else "sources"
     where = f" in {cluster.parent.path!r}" if level == 0 and cluster.parent is not None else ""
     indent = "  " * level
-    lines.append(f"{indent}{cluster._flow.name} {cluster.id!r}{where}: {len(ids)} {noun} [{shown}]")
+    label = f"{cluster._flow.name} " if cluster._flow.name else ""
+    lines.append(f"{indent}{label}{cluster.id!r}{where}: {len(ids)} {noun} [{shown}]")
     for child_clusters in cluster._children.values():
         for child in child_clusters.values():
             _render_cluster(child, top, level + 1, max_sources, lines)
