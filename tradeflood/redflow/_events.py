@@ -20,7 +20,26 @@ Hooks = tuple[Callable[[Any], object], ...]
 Pending = list[tuple[Hooks, "SourceEvent | ClusterEvent"]]
 
 
-class SourceEvent:
+class ClusterView:
+    """What an event or an execution tells about its cluster: its parent, context and flow."""
+
+    __slots__ = ()
+    cluster: Cluster
+
+    @property
+    def parent_cluster(self) -> Cluster | None:
+        return self.cluster.parent
+
+    @property
+    def ctx(self) -> SimpleNamespace:
+        return self.cluster.ctx
+
+    @property
+    def flow(self) -> RedFlow:
+        return self.cluster.flow
+
+
+class SourceEvent(ClusterView):
     """A source joined (on_source_add) or left (on_source_remove) a cluster of one flow.
 
     `is_new_cluster` is True when this very source made the cluster appear;
@@ -41,18 +60,6 @@ class SourceEvent:
         self.cluster = cluster
         self.is_new_cluster = is_new_cluster
 
-    @property
-    def parent_cluster(self) -> Cluster | None:
-        return self.cluster.parent
-
-    @property
-    def ctx(self) -> SimpleNamespace:
-        return self.cluster.ctx
-
-    @property
-    def flow(self) -> RedFlow:
-        return self.cluster.flow
-
     def __repr__(self) -> str:
         return (
             f"SourceEvent(source={self.source.id!r}, cluster={self.cluster.path!r}, "
@@ -60,7 +67,7 @@ class SourceEvent:
         )
 
 
-class ClusterEvent:
+class ClusterEvent(ClusterView):
     """A cluster appeared (on_cluster_new), emptied (on_cluster_empty) or left the graph
     (on_cluster_evict).
 
@@ -76,18 +83,6 @@ class ClusterEvent:
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-
-    @property
-    def parent_cluster(self) -> Cluster | None:
-        return self.cluster.parent
-
-    @property
-    def ctx(self) -> SimpleNamespace:
-        return self.cluster.ctx
-
-    @property
-    def flow(self) -> RedFlow:
-        return self.cluster.flow
 
     def __repr__(self) -> str:
         return f"ClusterEvent(cluster={self.cluster.path!r})"

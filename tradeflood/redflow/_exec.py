@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import ClusterExecError, ExecError
+from ._events import ClusterView
 
 if TYPE_CHECKING:
     from ._cluster import Cluster
@@ -28,7 +28,7 @@ __all__ = ["Execution", "Executor", "Executors"]
 R = TypeVar("R")
 
 
-class Execution:
+class Execution(ClusterView):
     """What an exec function receives for one cluster.
 
     >>> from tradeflood.redflow import RedFlow, Source
@@ -43,18 +43,6 @@ Cluster(flow='stream', path=('ETH',), sources=1): ('ETH', None, 'stream')}
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-
-    @property
-    def flow(self) -> RedFlow:
-        return self.cluster._flow
-
-    @property
-    def parent_cluster(self) -> Cluster | None:
-        return self.cluster.parent
-
-    @property
-    def ctx(self) -> SimpleNamespace:
-        return self.cluster.ctx
 
     @property
     def executors(self) -> Executors:
