@@ -128,8 +128,13 @@ class Executor:
             task = asyncio.ensure_future(run_turn(turn))
             task.add_done_callback(_silence)
             futures[turn.key] = task
-        if futures:
-            await asyncio.wait(futures.values())
+        try:
+            if futures:
+                await asyncio.wait(futures.values())
+        except BaseException:  # the caller gave up (cancelled, timed out): so do the requests
+            for future in futures.values():
+                future.cancel()
+            raise
         return results, errors
 
     def _value(self, value: Derived, results: dict[TurnKey, TurnResult], memo: dict[Any, Any]) -> Any:

@@ -137,3 +137,26 @@ async def test_rate_limit_is_never_exceeded(clock: VirtualClock) -> None:
     for i in range(len(sent) - 10):
         assert sent[i + 10] - sent[i] >= 1.0  # no 1-second window holds more than 10
     assert sent[-1] - sent[0] <= (len(sent) / 10) * 1.15
+
+
+async def test_cancelling_a_fetch_cancels_its_requests() -> None:
+    import asyncio
+
+    started: list[str] = []
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        started.append(request.url.path)
+        await asyncio.sleep(30)
+        return httpx.Response(200, json=[])
+
+    async with Session(transport=httpx.MockTransport(slow)) as s:
+        task = asyncio.ensure_future(s.afetch(Ticker, exchange="toy", symbol="BTC/USD"))
+        while not started:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    assert started == ["/symbols"]
+    assert pending == []  # no request left running behind the caller's back
