@@ -22,7 +22,7 @@ from .clock import Clock
 from .connector import Reply
 from .errors import NetworkError, RequestTimeoutError
 from .planner import Plan
-from .ratelimit import SlidingWindow
+from .ratelimit import Lease, SlidingWindow
 from .retry import RetryPolicy
 from .turn import Derived, Turn, TurnKey
 
@@ -203,10 +203,12 @@ class Executor:
 
     async def _send(self, turn: Turn, params: dict[str, Any]) -> TurnResult:
         api = turn.connector
-        leases = [await window.acquire(turn.weight) for window in self.limits.windows(turn)]
         slots = self._slots.setdefault(turn.venue, asyncio.Semaphore(self._max_concurrency))
-        started = self.clock.monotonic()
-        try:
+        leases: list[Lease] = []
+        try:  # leases taken before a cancellation are still released
+            for window in self.limits.windows(turn):
+                leases.append(await window.acquire(turn.weight))
+            started = self.clock.monotonic()
             async with slots:
                 self.stats.requests += 1
                 self.stats.by_endpoint[turn.path] = self.stats.by_endpoint.get(turn.path, 0) + 1
@@ -224,9 +226,9 @@ class Executor:
         used = api.used_weight(turn, reply, self.clock.time())
         if used is not None:
             group, amount, reset_in = used
-            window = self.limits.get(turn.venue, group)
-            if window is not None:
-                window.observe_used(amount, reset_in)
+            reported = self.limits.get(turn.venue, group)
+            if reported is not None:
+                reported.observe_used(amount, reset_in)
         payload = api.unwrap(turn, reply)
         return TurnResult(payload, dict(params), int(self.clock.time() * 1000))
 

@@ -65,3 +65,19 @@ def test_venue_reported_weight_is_respected() -> None:
         return clock.monotonic()
 
     assert asyncio.run(main()) >= 30.0
+
+
+def test_a_cancelled_waiter_holds_nothing() -> None:
+    async def main() -> int:
+        clock = VirtualClock(start=0.0)
+        window = SlidingWindow(Limit(2, 1.0), clock)
+        first = await window.acquire(2)
+        waiter = asyncio.ensure_future(window.acquire(1))
+        await asyncio.sleep(0)
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
+        first.release()
+        await clock.sleep(1.0)
+        return window.in_window
+
+    assert asyncio.run(main()) == 0
