@@ -55,6 +55,9 @@ class Plan:
     declared: int
     cached: frozenset[TurnKey] = frozenset()
     limits: Mapping[tuple[str, str], Limit] = field(default_factory=dict)
+    #: The instant the plan was made for (UTC ms): its pages, and what counts as
+    #: expected when the results are put together, are judged as of then.
+    now_ms: int = 0
 
     def turn(self, key: TurnKey) -> Turn:
         return self.graph.nodes[key]["turn"]  # type: ignore[no-any-return]
@@ -141,6 +144,7 @@ def build_plan(
     queries: Sequence[QueryPlan],
     *,
     cached: Mapping[TurnKey, Any] | None = None,
+    now_ms: int = 0,
 ) -> Plan:
     """Merge the turns of every query into one DAG keyed by turn identity."""
     graph = nx.DiGraph()
@@ -155,7 +159,7 @@ def build_plan(
                 limits[(turn.venue, group)] = limit
         declared += len(own)
     hits = frozenset(k for k in graph.nodes if cached and k in cached)
-    return Plan(graph, list(queries), declared, hits, limits)
+    return Plan(graph, list(queries), declared, hits, limits, now_ms)
 
 
 def _closure(turn: Turn, into: set[TurnKey]) -> None:

@@ -124,7 +124,7 @@ class Session:
                 planned.append(self._plan_candles(query, binding, now, shared))
             else:
                 planned.append(QueryPlan(query, binding, list(binding.plan(query, now))))
-        return build_plan(planned, cached=self._cache)
+        return build_plan(planned, cached=self._cache, now_ms=now)
 
     def _plan_candles(self, query: Query, binding: CandleBinding, now: int, shared: bool) -> QueryPlan:
         """A candle query's pages: on the shared grid if other queries share its series,
@@ -269,7 +269,7 @@ class Session:
             parts.append(qp.stored + self._parse(qp.query, qp.binding, qp.turns, results, errors, failed, i))
         await self._repair(plan, parts, failed)
         self._record(plan, parts)
-        now = self._now_ms()
+        now = plan.now_ms  # judged as of planning: a bar opened since then was never asked for
         out: list[Any] = []
         partial: dict[int, Any] = {}
         for i, qp in enumerate(plan.queries):
@@ -326,7 +326,7 @@ class Session:
 
     async def _repair(self, plan: Plan, parts: list[list[Part]], failed: dict[int, BaseException]) -> None:
         """One more round for turns the bindings found incomplete (short pages)."""
-        now = self._now_ms()
+        now = plan.now_ms
         wanted = []
         for i, qp in enumerate(plan.queries):
             if i not in failed:
@@ -336,7 +336,7 @@ class Session:
         if not wanted:
             return
         repair_plan = build_plan([QueryPlan(qp.query, qp.binding, turns) for _, qp, turns in wanted],
-                                 cached=self._cache)
+                                 cached=self._cache, now_ms=now)
         results, errors = await self._get_executor().run(repair_plan)
         for i, qp, turns in wanted:
             parts[i].extend(self._parse(qp.query, qp.binding, turns, results, errors, failed, i))

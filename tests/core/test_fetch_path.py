@@ -160,3 +160,22 @@ async def test_cancelling_a_fetch_cancels_its_requests() -> None:
         pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
     assert started == ["/symbols"]
     assert pending == []  # no request left running behind the caller's back
+
+
+async def test_a_minute_passing_during_a_fetch_adds_no_spurious_gap_or_request(clock: VirtualClock) -> None:
+    server = ToyServer(clock)
+    orig = server.__call__
+    calls = 0
+
+    def slow_first_page(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        clock.advance(90)  # each answer takes a minute and a half: the clock crosses minute edges
+        return orig(request)
+
+    async with Session(transport=httpx.MockTransport(slow_first_page), clock=clock) as s:
+        [series] = await s.agather(s.query(Candle, exchange="toy", symbol="BTC/USD", interval="1m",
+                                           start=NOW - 25 * MINUTE))
+    assert series.gaps == []
+    assert [c.open_time for c in series] == list(range(NOW - 25 * MINUTE, NOW + 1, MINUTE))
+    assert calls == 1 + 3  # listing + three 10-minute pages, nothing asked again
