@@ -440,7 +440,7 @@ class BinanceOrderBook(Binding, model=OrderBook, connector=Binance):
                             received_ms=ctx.received_ms, endpoint=turn.path)]
 
     def assemble(self, query: Any, parts: Sequence[Part], now_ms: int) -> Any:
-        return parts[0].items[0]
+        return self.single(parts)
 
 
 class BinanceTrades(Binding, model=Trade, connector=Binance):

@@ -531,7 +531,7 @@ class BitgetOrderBook(Binding, model=OrderBook, connector=Bitget):
                                  depth=query.depth or DEFAULT_DEPTH, endpoint=turn.path)]
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> OrderBook:
-        return _single(parts, "orderbook")
+        return self.single(parts)
 
 
 class BitgetTrades(Binding, model=Trade, connector=Bitget):
@@ -580,11 +580,4 @@ class BitgetTicker(Binding, model=Ticker, connector=Bitget):
                              endpoint=turn.path)]
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> Ticker:
-        return _single(parts, "ticker")
-
-
-def _single(parts: Sequence[Part], endpoint: str) -> Any:
-    for part in parts:
-        if part.items:
-            return part.items[0]
-    raise _fail(endpoint, "no reply was parsed into a result", None)
+        return self.single(parts)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from . import registry
 from .columnar import ColumnarMixin
 from .connector import Connector
+from .errors import PayloadError
 from .turn import Turn
 
 if TYPE_CHECKING:
@@ -101,6 +102,14 @@ class Binding:
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> Any:
         """The query's result from its parsed parts; by default every item, in turn order."""
         return [item for part in parts for item in part.items]
+
+    def single(self, parts: Sequence[Part]) -> Any:
+        """The one model of a single-result query (a book, a ticker): for ``assemble``."""
+        for part in parts:
+            if part.items:
+                return part.items[0]
+        raise PayloadError(self.connector.name, self.model.__name__,
+                           "no reply was parsed into a result")
 
     def repair(self, query: Query, parts: Sequence[Part], now_ms: int) -> Sequence[Turn]:
         """Turns to send once more when the parts look incomplete (short pages).

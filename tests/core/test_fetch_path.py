@@ -179,3 +179,16 @@ async def test_a_minute_passing_during_a_fetch_adds_no_spurious_gap_or_request(c
     assert series.gaps == []
     assert [c.open_time for c in series] == list(range(NOW - 25 * MINUTE, NOW + 1, MINUTE))
     assert calls == 1 + 3  # listing + three 10-minute pages, nothing asked again
+
+
+def test_a_single_result_query_with_nothing_parsed_is_a_payload_error() -> None:
+    from toyvenue import Toy, ToyTicker
+
+    from tradeflood.binding import Part
+    from tradeflood.errors import PayloadError
+
+    binding = ToyTicker(Toy())
+    turn = Toy().ticker("BTCUSD")
+    with pytest.raises(PayloadError, match="toy Ticker: unexpected payload: no reply was parsed"):
+        binding.single([Part(turn, [])])
+    assert binding.single([Part(turn, []), Part(turn, ["first", "second"])]) == "first"
