@@ -107,7 +107,9 @@ class CandleBinding(Binding):
 
     Subclasses set ``intervals`` (unified -> native) and define
     :meth:`page_sources` and ``parse``. Without ``start`` a query asks for the
-    latest ``limit`` (default 1000) bars up to ``end`` (default now).
+    latest ``limit`` (default 1000) bars up to ``end`` (default now). ``parse``
+    must not depend on the query's time range (``assemble`` applies it), so a
+    page that several queries of one series share is parsed once.
     """
 
     intervals: ClassVar[Mapping[str, str]] = {}

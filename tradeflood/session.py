@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -263,10 +263,10 @@ class Session:
         plan = self.plan(*queries)
         executor = self._get_executor()
         results, errors = await executor.run(plan)
-        parts: list[list[Part]] = []
         failed: dict[int, BaseException] = {}
-        for i, qp in enumerate(plan.queries):
-            parts.append(qp.stored + self._parse(qp.query, qp.binding, qp.turns, results, errors, failed, i))
+        parsing = _Parsing(results, errors, failed)
+        parts = [qp.stored + parsing.parts(i, qp.query, qp.binding, qp.turns)
+                 for i, qp in enumerate(plan.queries)]
         await self._repair(plan, parts, failed)
         self._record(plan, parts)
         now = plan.now_ms  # judged as of planning: a bar opened since then was never asked for
@@ -295,26 +295,6 @@ class Session:
         return out
 
     @staticmethod
-    def _parse(
-        query: Query, binding: Binding, turns: list[Turn], results: dict[TurnKey, TurnResult],
-        errors: dict[TurnKey, BaseException], failed: dict[int, BaseException], index: int,
-    ) -> list[Part]:
-        parts = []
-        for turn in turns:
-            result = results.get(turn.key)
-            if result is None:
-                failed.setdefault(index, errors.get(turn.key) or TradeFloodError("turn did not run"))
-                continue
-            try:
-                items = binding.parse(query, turn, result.payload,
-                                      ParseContext(result.params, result.received_ms))
-            except TradeFloodError as exc:
-                failed.setdefault(index, exc)
-                continue
-            parts.append(Part(turn, items))
-        return parts
-
-    @staticmethod
     def _record(plan: Plan, parts: list[list[Part]]) -> None:
         """Hand fetched candle pages to the store; a store failure never fails the fetch."""
         for qp, query_parts in zip(plan.queries, parts, strict=True):
@@ -338,8 +318,9 @@ class Session:
         repair_plan = build_plan([QueryPlan(qp.query, qp.binding, turns) for _, qp, turns in wanted],
                                  cached=self._cache, now_ms=now)
         results, errors = await self._get_executor().run(repair_plan)
+        parsing = _Parsing(results, errors, failed)  # new payloads under the same keys: a fresh memo
         for i, qp, turns in wanted:
-            parts[i].extend(self._parse(qp.query, qp.binding, turns, results, errors, failed, i))
+            parts[i].extend(parsing.parts(i, qp.query, qp.binding, turns))
 
     async def _aclose_client(self) -> None:
         if self._executor is not None:
@@ -375,6 +356,46 @@ class Session:
         if self._loop is loop:
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+
+class _Parsing:
+    """The payloads of one run, parsed into each query's parts.
+
+    A candle page shared by several queries of one series is parsed once: a
+    candle binding's parse depends on the series and the payload only (the
+    range is applied when the result is assembled). A query whose turn failed,
+    or whose payload could not be parsed, is recorded in ``failed``.
+    """
+
+    def __init__(self, results: dict[TurnKey, TurnResult], errors: dict[TurnKey, BaseException],
+                 failed: dict[int, BaseException]) -> None:
+        self.results = results
+        self.errors = errors
+        self.failed = failed
+        self._memo: dict[tuple[Any, ...], Sequence[Any]] = {}
+
+    def parts(self, index: int, query: Query, binding: Binding, turns: list[Turn]) -> list[Part]:
+        parts = []
+        for turn in turns:
+            result = self.results.get(turn.key)
+            if result is None:
+                error = self.errors.get(turn.key) or TradeFloodError(f"{turn!r} did not run")
+                self.failed.setdefault(index, error)
+                continue
+            shared = ((type(binding), turn.key, query.symbol, query.interval)
+                      if isinstance(binding, CandleBinding) else None)
+            items = self._memo.get(shared) if shared else None
+            if items is None:
+                try:
+                    items = binding.parse(query, turn, result.payload,
+                                          ParseContext(result.params, result.received_ms))
+                except TradeFloodError as exc:
+                    self.failed.setdefault(index, exc)
+                    continue
+                if shared:
+                    self._memo[shared] = items
+            parts.append(Part(turn, items))
+        return parts
 
 
 def _check_urls(urls: UrlOverrides) -> dict[str, dict[str, str]]:

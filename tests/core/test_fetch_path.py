@@ -192,3 +192,25 @@ def test_a_single_result_query_with_nothing_parsed_is_a_payload_error() -> None:
     with pytest.raises(PayloadError, match="toy Ticker: unexpected payload: no reply was parsed"):
         binding.single([Part(turn, [])])
     assert binding.single([Part(turn, []), Part(turn, ["first", "second"])]) == "first"
+
+
+async def test_a_page_shared_by_several_queries_is_parsed_once(clock: VirtualClock) -> None:
+    from toyvenue import ToyCandles
+
+    from tradeflood import registry
+
+    with registry.snapshot():
+        parsed: list[object] = []
+
+        class CountingCandles(ToyCandles):
+            def parse(self, query, turn, payload, ctx):  # type: ignore[no-untyped-def]
+                parsed.append(turn.key)
+                return super().parse(query, turn, payload, ctx)
+
+        server = ToyServer(clock)
+        async with session(server, clock) as s:
+            qs = [q(NOW - 60 * MINUTE, NOW - 20 * MINUTE), q(NOW - 50 * MINUTE, NOW - 5 * MINUTE)]
+            a, b = await s.agather(*qs)
+    assert len(parsed) == len(set(parsed)) == server.hits["/candles"] == 6
+    assert [c.open_time for c in a] == list(range(NOW - 60 * MINUTE, NOW - 20 * MINUTE, MINUTE))
+    assert [c.open_time for c in b] == list(range(NOW - 50 * MINUTE, NOW - 5 * MINUTE, MINUTE))
