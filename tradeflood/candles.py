@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from .binding import Binding, Part
 from .columnar import ColumnarMixin
 from .errors import QueryError
-from .intervals import INTERVALS, interval_end, interval_ms, validate_interval
+from .intervals import INTERVALS, bar_open, interval_end, interval_ms, validate_interval
 from .paging import Page, PageSource, plan_pages
 from .turn import Turn
 
@@ -74,21 +74,15 @@ class CandleSeries(ColumnarMixin, list["Candle"]):
 def expected_open_times(start: int, end: int, interval: str, now_ms: int) -> Iterator[int]:
     """Open times of the bars of ``interval`` that open in ``[start, end)`` by ``now_ms``."""
     limit = min(end, now_ms + 1)
-    if interval == "1M":
-        from datetime import UTC, datetime
-
-        d = datetime.fromtimestamp(start / 1000, tz=UTC)
-        t = int(datetime(d.year, d.month, 1, tzinfo=UTC).timestamp() * 1000)
-        if t < start:
-            t = interval_end(t, "1M")
-        while t < limit:
-            yield t
-            t = interval_end(t, "1M")
+    t = bar_open(start, interval)
+    if t < start:
+        t = interval_end(t, interval)
+    if interval != "1M":
+        yield from range(t, limit, interval_ms(interval))
         return
-    step = interval_ms(interval)
-    offset = 4 * 86_400_000 if interval == "1w" else 0  # weeks open on Mondays; 1970-01-01 was a Thursday
-    t = -(-(start - offset) // step) * step + offset
-    yield from range(t, limit, step)
+    while t < limit:  # calendar months differ in length
+        yield t
+        t = interval_end(t, "1M")
 
 
 def _gaps(missing: Sequence[int], interval: str) -> list[Gap]:

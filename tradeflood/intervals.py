@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 
 from .errors import InvalidIntervalError
 
-__all__ = ["INTERVALS", "interval_end", "interval_ms", "validate_interval"]
+__all__ = ["INTERVALS", "bar_open", "interval_end", "interval_ms", "validate_interval"]
 
 _MINUTE = 60_000
+_MONDAY = 4 * 86_400_000  # 1970-01-01 was a Thursday; weekly bars open on Mondays
 INTERVALS: dict[str, int] = {
     "1m": _MINUTE,
     "3m": 3 * _MINUTE,
@@ -55,3 +56,13 @@ def interval_end(open_time: int, interval: str) -> int:
     start = datetime.fromtimestamp(open_time / 1000, tz=UTC)
     year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
     return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
+
+
+def bar_open(t: int, interval: str) -> int:
+    """The open time of the bar of ``interval`` that contains ``t`` (UTC ms)."""
+    if interval == "1M":
+        d = datetime.fromtimestamp(t / 1000, tz=UTC)
+        return int(datetime(d.year, d.month, 1, tzinfo=UTC).timestamp() * 1000)
+    step = interval_ms(interval)
+    offset = _MONDAY if interval == "1w" else 0
+    return (t - offset) // step * step + offset

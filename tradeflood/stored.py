@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from .binding import Part
 from .candles import CandleBinding, expected_open_times
-from .intervals import interval_ms
+from .intervals import bar_open
 from .paging import Page
 
 if TYPE_CHECKING:
@@ -38,15 +38,6 @@ class PageStore(Protocol):
               candles: Sequence[Candle], *, now_ms: int | None = None) -> int: ...
 
 
-def _last_closed_end(interval: str, now_ms: int) -> int:
-    # Fixed intervals close on their grid; months are calendar months (1M uses its own check).
-    if interval == "1M":
-        return now_ms
-    step = interval_ms(interval)
-    offset = 4 * 86_400_000 if interval == "1w" else 0
-    return (now_ms - offset) // step * step + offset
-
-
 class CandlePages:
     """The store's side of one candle query: which pages it answers, and recording the rest."""
 
@@ -58,7 +49,7 @@ class CandlePages:
         self.interval = query.interval
         self.start, self.end = binding.time_range(query, now_ms)
         self.now_ms = now_ms
-        self.closed_end = _last_closed_end(query.interval, now_ms)
+        self.closed_end = bar_open(now_ms, query.interval)  # bars before the one still open
         self.pages = binding.pages(query, now_ms, shared=shared)
 
     def split(self) -> tuple[list[Page], list[Part]]:
