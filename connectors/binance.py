@@ -12,15 +12,18 @@ HTTP 4xx; 429 means slow down and 418 an IP ban, both with ``Retry-After``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from tradeflood.connector import Connector, Reply
 from tradeflood.errors import VenueRejectedError
 from tradeflood.ratelimit import Limit
+from tradeflood.streams._protocol import Frame, StreamProtocol, Topic
 from tradeflood.turn import Param, Params, Turn, turn
 
-__all__ = ["FUTURES_DEPTHS", "SPOT_DEPTHS", "Binance"]
+__all__ = ["FUTURES_DEPTHS", "SPOT_DEPTHS", "Binance", "BinanceFuturesStream", "BinanceStream"]
 
 #: Depths the order-book endpoints accept. Spot takes any limit up to 5000; these
 #: are the values its weight table is drawn on. Futures accepts exactly these.
@@ -68,6 +71,65 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+class BinanceStream(StreamProtocol):
+    """Binance spot market streams (``wss://stream.binance.com:9443``), combined form.
+
+    Connects to ``/stream?streams=a/b`` and adds topics with
+    ``{"method": "SUBSCRIBE", "params": [...], "id": n}``; data comes wrapped as
+    ``{"stream": name, "data": payload}``. Binance's WebSocket Streams docs: at
+    most 5 incoming messages per second per connection and 1024 streams per
+    connection; the server sends a ping frame every 20 s and drops a client
+    whose pong is late (the WebSocket library answers pings itself).
+    """
+
+    max_topics = 1024
+    max_messages_per_second = 5.0
+    max_topics_per_message = 200
+    #: Topics named in the URL itself on (re)connection; the rest are subscribed by frames.
+    max_topics_in_url = 100
+
+    def url(self, base: str, topics: Sequence[Topic]) -> str:
+        named = [t.name for t in topics[: self.max_topics_in_url]]
+        return f"{base}/stream?streams={'/'.join(named)}" if named else f"{base}/stream"
+
+    def subscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        return _method("SUBSCRIBE", topics, request_id)
+
+    def unsubscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        return _method("UNSUBSCRIBE", topics, request_id)
+
+    def decode(self, raw: str | bytes) -> Frame:
+        message = orjson.loads(raw)
+        if not isinstance(message, dict):
+            raise ValueError("a Binance frame must be a JSON object")
+        stream = message.get("stream")
+        if stream is not None:
+            if not isinstance(stream, str) or "data" not in message:
+                raise ValueError("a Binance combined-stream frame needs 'stream' and 'data'")
+            return Frame("data", stream, message["data"])
+        if "error" in message:
+            error = message["error"]
+            detail = f"{error.get('code')}: {error.get('msg')}" if isinstance(error, dict) else str(error)
+            return Frame("error", None, detail=detail, extra={"id": message.get("id")})
+        if "result" in message and "id" in message:
+            return Frame("ack", None, extra={"id": message["id"]})
+        return Frame("ignore")
+
+
+class BinanceFuturesStream(BinanceStream):
+    """Binance USD-M futures market streams (``wss://fstream.binance.com``).
+
+    As spot, but the docs allow 10 incoming messages per second per connection;
+    the server pings every 3 minutes.
+    """
+
+    max_messages_per_second = 10.0
+
+
+def _method(method: str, topics: Sequence[Topic], request_id: int) -> str:
+    return orjson.dumps({"method": method, "params": [t.name for t in topics], "id": request_id}).decode()
+
+
 class Binance(Connector, name="binance"):
     """Binance spot and USDⓈ-M futures market data; futures turns use ``api="rest.futures"``."""
 
@@ -77,6 +139,7 @@ class Binance(Connector, name="binance"):
         "ws": "wss://stream.binance.com:9443",
         "ws.futures": "wss://fstream.binance.com",
     }
+    streams = {"ws": BinanceStream(), "ws.futures": BinanceFuturesStream()}
     limits = {"spot": Limit(6000, 60.0), "futures": Limit(2400, 60.0)}
 
     # -- spot (/api/v3) --------------------------------------------------------

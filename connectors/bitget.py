@@ -18,14 +18,18 @@ limit is documented for v2 market data, so there is no ``*`` group.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from tradeflood.connector import Connector, Reply
 from tradeflood.errors import PayloadError, RateLimitedError, VenueRejectedError
 from tradeflood.ratelimit import Limit
+from tradeflood.streams._protocol import Frame, StreamProtocol, Topic
 from tradeflood.turn import Param, Params, Turn, turn
 
-__all__ = ["USDT_FUTURES", "Bitget"]
+__all__ = ["USDT_FUTURES", "Bitget", "BitgetStream", "topic_name"]
 
 #: The ``productType`` of USDT-margined futures, the only futures family served so far.
 USDT_FUTURES = "USDT-FUTURES"
@@ -43,11 +47,68 @@ _HINTS = {
 }
 
 
+class BitgetStream(StreamProtocol):
+    """Bitget's public v2 WebSocket (``wss://ws.bitget.com/v2/ws/public``).
+
+    Subscribe ``{"op": "subscribe", "args": [{"instType", "channel", "instId"}]}``;
+    pushes come as ``{"action": "snapshot"|"update", "arg": {...}, "data": [...]}``.
+    Bitget's WebSocket docs: the client sends the text ``ping`` every 30 s (the
+    server closes a connection that sent nothing for 2 minutes) and gets
+    ``pong``; at most 10 messages per second per connection, pings included;
+    up to 1000 channels per connection, fewer than 50 recommended for a stable
+    connection, which is what this uses.
+    """
+
+    max_topics = 50
+    max_messages_per_second = 10.0
+    max_topics_per_message = 50
+    ping_every = 30.0
+
+    def subscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        return _op("subscribe", topics)
+
+    def unsubscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        return _op("unsubscribe", topics)
+
+    def ping_frame(self) -> str | None:
+        return "ping"
+
+    def decode(self, raw: str | bytes) -> Frame:
+        if raw == "pong" or raw == b"pong":
+            return Frame("pong")
+        message = orjson.loads(raw)
+        if not isinstance(message, dict):
+            raise ValueError("a Bitget frame must be a JSON object")
+        arg = message.get("arg")
+        name = topic_name(arg) if isinstance(arg, dict) else None
+        event = message.get("event")
+        if event is not None:
+            if event == "error":
+                return Frame("error", name, detail=f"{message.get('code')}: {message.get('msg')}")
+            if event in ("subscribe", "unsubscribe"):
+                return Frame("ack", name, detail=str(event))
+            return Frame("ignore")
+        if name is None or "data" not in message:
+            raise ValueError("a Bitget push needs 'arg' and 'data'")
+        return Frame("data", name, message["data"], action=message.get("action"))
+
+
+def topic_name(arg: dict[str, Any]) -> str:
+    """How TradeFlood names a Bitget topic: ``instType/channel/instId`` (``SPOT/trade/BTCUSDT``)."""
+    return f"{arg.get('instType')}/{arg.get('channel')}/{arg.get('instId')}"
+
+
+def _op(op: str, topics: Sequence[Topic]) -> str:
+    return orjson.dumps({"op": op, "args": [dict(t.args) for t in topics]}).decode()
+
+
+
 class Bitget(Connector, name="bitget"):
     """Bitget v2 public market data: spot under ``/api/v2/spot``, USDT-M perpetuals
     under ``/api/v2/mix`` with ``productType=USDT-FUTURES``."""
 
     urls = {"rest": "https://api.bitget.com", "ws": "wss://ws.bitget.com/v2/ws/public"}
+    streams = {"ws": BitgetStream()}
     limits = {
         "spot-symbols": _PER_SECOND_20,
         "spot-candles": _PER_SECOND_20,
@@ -176,3 +237,4 @@ class Bitget(Connector, name="bitget"):
             raise PayloadError(self.name, turn.path, "the envelope has no 'data'",
                                reply.body[:200])
         return body["data"]
+

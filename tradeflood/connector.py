@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import orjson
@@ -30,6 +30,9 @@ import orjson
 from .errors import ConfigError, PayloadError, RateLimitedError, VenueUnavailableError
 from .ratelimit import Limit
 from .turn import Turn
+
+if TYPE_CHECKING:
+    from .streams._protocol import StreamProtocol
 
 __all__ = ["Connector", "Reply", "retry_after"]
 
@@ -77,6 +80,8 @@ class Connector:
     urls: ClassVar[Mapping[str, str]] = {}
     #: Rate-limit group -> limit. A ``*`` group, if present, is charged for every request.
     limits: ClassVar[Mapping[str, Limit]] = {}
+    #: WebSocket URL key (``ws``, ``ws.futures``) -> the protocol spoken there.
+    streams: ClassVar[Mapping[str, StreamProtocol]] = {}
 
     def __init_subclass__(cls, name: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

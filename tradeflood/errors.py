@@ -17,7 +17,9 @@
     │   └── VenueUnavailableError        HTTP 5xx
     ├── PayloadError                     a body not understood: not JSON, missing fields, bad values
     ├── NetworkError                     no answer: connection failures and timeouts
-    │   └── RequestTimeoutError
+    │   ├── RequestTimeoutError
+    │   └── ProxyError                   a proxy could not carry the request: unreachable, refused, auth
+    │       └── NoProxyAvailableError    every proxy that may carry a request is down or blocked
     └── FetchError                       a fetch gave up; carries the cause and all results gathered
 
 Every error says what was asked, what went wrong and, where there is one, what to do.
@@ -35,7 +37,9 @@ __all__ = [
     "InvalidIntervalError",
     "InvalidTimeError",
     "NetworkError",
+    "NoProxyAvailableError",
     "PayloadError",
+    "ProxyError",
     "QueryError",
     "RateLimitedError",
     "RequestTimeoutError",
@@ -74,11 +78,12 @@ class UnknownExchangeError(QueryError):
 
 
 class UnknownModelError(QueryError):
-    def __init__(self, model: object, known: Iterable[str]) -> None:
+    def __init__(self, model: object, known: Iterable[str], what: str = "binding") -> None:
         self.model = model
+        kind = "stream binding" if what == "streams" else "binding"
         super().__init__(
-            f"no binding serves {getattr(model, '__name__', model)!r}; "
-            f"models with a binding: {_choices(known) or 'none'}"
+            f"no {kind} serves {getattr(model, '__name__', model)!r}; "
+            f"models with a {kind}: {_choices(known) or 'none'}"
         )
 
 
@@ -187,6 +192,33 @@ class NetworkError(TradeFloodError):
 
 class RequestTimeoutError(NetworkError):
     """The venue did not answer within the timeout."""
+
+
+class ProxyError(NetworkError):
+    """A proxy could not carry a request (unreachable, refused it, wanted other credentials).
+
+    ``proxy`` names the proxy; the request is retried through another one.
+    """
+
+    def __init__(self, venue: str, endpoint: str, detail: str, *, proxy: str) -> None:
+        self.proxy = proxy
+        super().__init__(venue, endpoint, f"through proxy {proxy}: {detail}")
+
+
+class NoProxyAvailableError(ProxyError):
+    """Every proxy that may carry a request is down or blocked; ``causes`` says why, per proxy."""
+
+    def __init__(self, venue: str, endpoint: str, pool: str, causes: Mapping[str, str]) -> None:
+        self.pool = pool
+        self.causes = dict(causes)
+        shown = "; ".join(f"{name}: {why}" for name, why in self.causes.items()) or "the pool is empty"
+        Exception.__init__(
+            self, f"{venue} {endpoint}: no proxy of pool {pool!r} can carry the request ({shown}); "
+            "check the proxies, or add others to the pool",
+        )
+        self.venue = venue
+        self.endpoint = endpoint
+        self.proxy = pool
 
 
 class FetchError(TradeFloodError):

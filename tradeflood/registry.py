@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import BindingConflictError, UnknownExchangeError, UnknownModelError
 
@@ -21,20 +21,42 @@ if TYPE_CHECKING:
 
     from .binding import Binding
 
-__all__ = ["bindings_for", "load_plugins", "lookup", "register", "snapshot", "venues"]
+__all__ = [
+    "bindings_for",
+    "load_plugins",
+    "lookup",
+    "lookup_stream",
+    "register",
+    "register_stream",
+    "snapshot",
+    "stream_bindings_for",
+    "venues",
+]
 
 log = logging.getLogger("tradeflood")
 _BINDINGS: dict[tuple[type[Model], str], type[Binding]] = {}
+# Live (stream) bindings are a separate role: a venue may stream a model it
+# also fetches, and replacing one must not disturb the other.
+_STREAM_BINDINGS: dict[tuple[type[Model], str], type[Any]] = {}
 _loaded = False
 _plugins_loaded: set[str] = set()
 
 
 def register(cls: type[Binding]) -> None:
     """Record ``cls`` as the binding of its (model, venue), unless a subclass already is."""
+    _register(_BINDINGS, cls)
+
+
+def register_stream(cls: type[Any]) -> None:
+    """Record ``cls`` as the stream binding of its (model, venue), unless a subclass already is."""
+    _register(_STREAM_BINDINGS, cls)
+
+
+def _register(table: dict[tuple[type[Model], str], type[Any]], cls: type[Any]) -> None:
     key = (cls.model, cls.connector.name)
-    current = _BINDINGS.get(key)
+    current = table.get(key)
     if current is None or issubclass(cls, current) or _same_definition(cls, current):
-        _BINDINGS[key] = cls
+        table[key] = cls
     elif issubclass(current, cls):
         return  # a more derived binding is already registered
     else:
@@ -92,6 +114,24 @@ def lookup(model: object, exchange: object) -> type[Binding]:
     return _BINDINGS[(model, exchange.lower())]
 
 
+def lookup_stream(model: object, exchange: object) -> type[Any]:
+    """The stream binding for (model, exchange), or a :class:`QueryError` naming the choices."""
+    _load()
+    models = {m for m, _ in _STREAM_BINDINGS}
+    if model not in models:
+        raise UnknownModelError(model, {m.__name__ for m in models}, what="streams")
+    venues_for = {v for m, v in _STREAM_BINDINGS if m is model}
+    if not isinstance(exchange, str) or exchange.lower() not in venues_for:
+        raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None))
+    return _STREAM_BINDINGS[(model, exchange.lower())]
+
+
+def stream_bindings_for(model: type[Model] | None = None) -> dict[tuple[type[Model], str], type[Any]]:
+    """Every registered stream binding, optionally for one model."""
+    _load()
+    return {k: v for k, v in _STREAM_BINDINGS.items() if model is None or k[0] is model}
+
+
 def bindings_for(model: type[Model] | None = None) -> dict[tuple[type[Model], str], type[Binding]]:
     """Every registered binding, optionally for one model."""
     _load()
@@ -113,7 +153,10 @@ class snapshot:
     def __enter__(self) -> None:
         _load()
         self._saved = dict(_BINDINGS)
+        self._saved_streams = dict(_STREAM_BINDINGS)
 
     def __exit__(self, *exc: object) -> None:
         _BINDINGS.clear()
         _BINDINGS.update(self._saved)
+        _STREAM_BINDINGS.clear()
+        _STREAM_BINDINGS.update(self._saved_streams)

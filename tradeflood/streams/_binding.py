@@ -1,0 +1,64 @@
+"""StreamBinding: links a model to a venue's live stream: which topic, and how to parse it.
+
+Subclassing registers, as with fetch bindings, and the most derived wins::
+
+    class QuietBitgetTrades(BitgetTradeStream):
+        def parse(self, query, topic, frame, received_ms):
+            return [t for t in super().parse(query, topic, frame, received_ms) if t.amount > 1]
+
+``topic`` declares the upstream subscription (no I/O); ``parse`` is a pure
+function of one frame. What the stream does with the parsed items (closing
+candles, dropping duplicate trades, keeping a book in sync) is the core's
+business, chosen by the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tradeflood import registry
+
+if TYPE_CHECKING:
+    from tradeflood.connector import Connector
+    from tradeflood.models import Instrument, Model
+    from tradeflood.query import Query
+
+    from ._protocol import Frame, Topic
+
+__all__ = ["StreamBinding"]
+
+
+class StreamBinding:
+    """Base of every stream binding. Subclass with ``model=`` and ``connector=`` to register one."""
+
+    model: ClassVar[type[Model]]
+    connector: ClassVar[type[Connector]]
+    #: How often a quiet topic still sends something (seconds), for stale detection.
+    expected_every: ClassVar[float | None] = None
+
+    def __init_subclass__(
+        cls, model: type[Model] | None = None, connector: type[Connector] | None = None, **kw: Any
+    ) -> None:
+        super().__init_subclass__(**kw)
+        if model is not None:
+            cls.model = model
+        if connector is not None:
+            cls.connector = connector
+        if getattr(cls, "model", None) is not None and getattr(cls, "connector", None) is not None:
+            registry.register_stream(cls)
+
+    def __init__(self, api: Connector) -> None:
+        self.api = api
+
+    @classmethod
+    def check(cls, query: Query) -> None:
+        """Validate the venue-specific parameters of a stream query; raise QueryError."""
+
+    def topic(self, query: Query, instrument: Instrument) -> Topic:
+        """The upstream subscription serving ``query`` for the listed ``instrument``."""
+        raise NotImplementedError(f"{type(self).__name__} must define topic()")
+
+    def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[Any]:
+        """Models (or book deltas) from one data frame: pure, no I/O; bad frames raise PayloadError."""
+        raise NotImplementedError(f"{type(self).__name__} must define parse()")

@@ -1,0 +1,57 @@
+"""What a stream tells its consumers besides data: gaps, resyncs, reconnections.
+
+Events arrive in the same iterator (or callback) as the data, in order with
+it, and are never conflated away. Test with ``isinstance(item, StreamEvent)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BookResync", "BookResynced", "Reconnected", "StreamEvent", "TradeGap"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """Base of stream events: which stream it concerns and when (UTC ms)."""
+
+    exchange: str
+    symbol: str
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class TradeGap(StreamEvent):
+    """Trades between ``start_ms`` and ``end_ms`` may be missing (the connection was down).
+
+    ``last_id`` is the id of the last trade delivered before the outage, if any.
+    """
+
+    start_ms: int
+    end_ms: int
+    last_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BookResync(StreamEvent):
+    """The local order book is being rebuilt; the last good book stays readable.
+
+    ``reason`` says why (a sequence gap, a checksum mismatch, a crossed book, a
+    reconnection). No book is delivered until :class:`BookResynced`.
+    """
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookResynced(StreamEvent):
+    """The order book is consistent again; ``sequence`` is the venue's update id."""
+
+    sequence: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected(StreamEvent):
+    """The upstream connection came back after ``down_ms`` milliseconds."""
+
+    down_ms: int

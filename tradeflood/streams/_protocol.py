@@ -1,0 +1,95 @@
+"""What a venue's WebSocket speaks: topics, subscribe frames, heartbeats and limits.
+
+A connector declares its stream protocol as a subclass of :class:`StreamProtocol`
+(``connectors/<venue>.py``), just as it declares REST endpoints with ``@turn``:
+how a topic is named on the wire, what a subscribe or unsubscribe frame looks
+like, how the venue wants to be pinged, and the venue's documented limits. The
+core's connections use it; they never know a venue's wire format themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+__all__ = ["Frame", "StreamProtocol", "Topic"]
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One upstream subscription: a channel of one symbol on one venue endpoint.
+
+    ``name`` is the venue's own identity of the topic as it appears on incoming
+    frames (Binance ``btcusdt@trade``, Bitget ``SPOT/trade/BTCUSDT``), so frames
+    route by a dictionary lookup. ``endpoint`` is the connector's URL key
+    (``ws``, ``ws.futures``); ``args`` are what the subscribe frame needs.
+    ``expected_every`` is how often data normally arrives (seconds), for stale
+    detection; None means the topic may legitimately stay quiet.
+    """
+
+    venue: str
+    endpoint: str
+    name: str
+    args: tuple[tuple[str, str], ...] = ()
+    expected_every: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.venue, self.endpoint, self.name)
+
+    def arg(self, name: str) -> str:
+        return dict(self.args)[name]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """An incoming WebSocket frame, decoded and classified by the protocol.
+
+    ``kind`` is ``data`` (``topic`` names it, ``payload`` is the venue's data
+    part, ``action`` e.g. Bitget's snapshot/update), ``ack`` and ``error`` for
+    replies to subscribe frames (``topic`` when the venue names it), ``pong``
+    for heartbeats, and ``ignore`` for anything else worth no attention.
+    """
+
+    kind: Literal["data", "ack", "error", "pong", "ignore"]
+    topic: str | None = None
+    payload: Any = None
+    action: str | None = None
+    detail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class StreamProtocol:
+    """Base of a venue's WebSocket protocol declaration.
+
+    Subclass in the venue's connector module and set the limits from the
+    venue's documentation; override the frame methods. Limits are per
+    connection: ``max_topics`` (spread further topics over more connections)
+    and ``max_messages_per_second`` (client to server, pings included).
+    ``ping_every`` is the period of the venue's application-level ping
+    (``ping_frame``), None when the venue pings us (WebSocket ping frames are
+    answered by the library itself).
+    """
+
+    max_topics: ClassVar[int] = 100
+    max_messages_per_second: ClassVar[float] = 5.0
+    max_topics_per_message: ClassVar[int] = 50
+    ping_every: ClassVar[float | None] = None
+
+    def url(self, base: str, topics: Sequence[Topic]) -> str:
+        """The URL to connect to for ``topics`` (which are then subscribed by frames)."""
+        return base
+
+    def subscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        raise NotImplementedError(f"{type(self).__name__} must define subscribe()")
+
+    def unsubscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        raise NotImplementedError(f"{type(self).__name__} must define unsubscribe()")
+
+    def ping_frame(self) -> str | None:
+        return None
+
+    def decode(self, raw: str | bytes) -> Frame:
+        """Classify one incoming frame; raise ValueError for one that is not understood."""
+        raise NotImplementedError(f"{type(self).__name__} must define decode()")
