@@ -51,16 +51,6 @@ def _fapi_kline_weight(limit: int) -> int:
     return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
 
 
-def _update_id(now_ms: int) -> int:
-    """The order book's update id at ``now_ms`` (the book changes every 10 ms)."""
-    return now_ms // 10
-
-
-def _transaction_ms(now_ms: int) -> int:
-    """The futures book's last transaction time as of ``now_ms``."""
-    return now_ms - 5
-
-
 @dataclass(frozen=True)
 class _Api:
     """One of Binance's APIs: its path prefix, instrument kind and weight budget."""
@@ -106,6 +96,14 @@ class BinanceVenue(Venue):
             "/fapi/v1/ticker/24hr": (lambda c: 1 if c.get("symbol") else 40, self._tickers),
             "/fapi/v1/ticker/bookTicker": (lambda c: 2 if c.get("symbol") else 5, self._tops),
         }
+
+    def update_id(self, now_ms: int) -> int:
+        """The order book's update id at ``now_ms``: its book tick, shared with the depth streams."""
+        return self.market.book_tick(now_ms)
+
+    def book_time_ms(self, now_ms: int) -> int:
+        """The futures book's last transaction time as of ``now_ms``: the start of its book tick."""
+        return self.update_id(now_ms) * self.market.book_tick_ms
 
     def api(self, path: str) -> _Api:
         return self.futures if path.startswith("/fapi/") else self.spot
@@ -287,9 +285,9 @@ class BinanceVenue(Venue):
                 raise self._fail(-4021, f"{limit} is not valid depth limit")
         bids, asks = self.market.book(inst, call.now_ms, limit)
         style = wire.Style(inst, api.spot)
-        body: dict[str, Any] = {"lastUpdateId": _update_id(call.now_ms)}
+        body: dict[str, Any] = {"lastUpdateId": self.update_id(call.now_ms)}
         if not api.spot:
-            body.update(E=call.now_ms, T=_transaction_ms(call.now_ms))
+            body.update(E=call.now_ms, T=self.book_time_ms(call.now_ms))
         body.update(bids=wire.levels(style, bids), asks=wire.levels(style, asks))
         return body
 
@@ -312,6 +310,6 @@ class BinanceVenue(Venue):
         for inst in self._selection(call, api):
             bids, asks = self.market.book(inst, call.now_ms, 1)
             style = wire.Style(inst, api.spot)
-            update, time_ms = _update_id(call.now_ms), _transaction_ms(call.now_ms)
+            update, time_ms = self.update_id(call.now_ms), self.book_time_ms(call.now_ms)
             rows.append(wire.book_ticker(style, inst, bids[0], asks[0], update, time_ms))
         return rows[0] if call.get("symbol") else rows

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
+from tradeflood.testing._book import BookSide, LevelGrid
 from tradeflood.testing._grid import DAY, HOUR, MINUTE, Grid
 
 __all__ = ["Bar", "Instrument", "Level", "Market", "Tick", "default_instruments"]
@@ -111,9 +112,12 @@ class Market:
     instruments: list[Instrument] = field(default_factory=default_instruments)
     seed: int = 0
     trade_spacing_ms: int = 1_000
+    book_tick_ms: int = 100
     # Memos of pure functions of (seed, instrument, time): values are the same, just computed once.
     _phases: dict[str, tuple[float, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
     _prices: dict[tuple[str, str, int], Decimal] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    _grids: dict[tuple[str, str], LevelGrid] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
     def find(self, native: str, kind: str) -> Instrument | None:
@@ -133,8 +137,11 @@ class Market:
         key = "|".join(str(p) for p in (self.seed, name, *parts)).encode()
         return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2**64
 
-    def raw_price(self, inst: Instrument, t_ms: int) -> float:
-        """The unrounded price path at ``t_ms``; a pair's spot and perpetual share its waves."""
+    def raw_price(self, inst: Instrument, t_ms: int, *, noise: bool = True) -> float:
+        """The unrounded price path at ``t_ms``; a pair's spot and perpetual share its waves.
+
+        Without ``noise`` it is the slow part of the path only, which the order book follows.
+        """
         pair = f"{inst.base}/{inst.quote}"
         phases = self._phases.get(pair)
         if phases is None:
@@ -143,7 +150,8 @@ class Market:
         log_move = 0.0
         for (period, amplitude), phase in zip(_WAVES, phases, strict=True):
             log_move += amplitude * math.sin(2 * math.pi * t_ms / period + phase)
-        log_move += 0.0005 * (2 * self.unit(inst, "noise", t_ms) - 1)
+        if noise:
+            log_move += 0.0005 * (2 * self.unit(inst, "noise", t_ms) - 1)
         return float(inst.start_price) * math.exp(log_move)
 
     def price(self, inst: Instrument, t_ms: int) -> Decimal:
@@ -211,24 +219,28 @@ class Market:
         return [self.trade(inst, i) for i in range(first, last + 1)]
 
     # -- books ------------------------------------------------------------
+    def book_tick(self, now_ms: int) -> int:
+        """The book's update id at ``now_ms``: the index of its ``book_tick_ms`` tick."""
+        return now_ms // self.book_tick_ms
+
+    def level_grid(self, inst: Instrument) -> LevelGrid:
+        grid = self._grids.get((inst.symbol, inst.kind))
+        if grid is None:
+            grid = self._grids[(inst.symbol, inst.kind)] = LevelGrid(self, inst)
+        return grid
+
+    def book_units(self, inst: Instrument, tick: int, depth: int) -> tuple[BookSide, BookSide]:
+        """Bids and asks at book tick ``tick`` as (price ticks, size lots), best first."""
+        return self.level_grid(inst).book(tick, depth)
+
     def book(self, inst: Instrument, now_ms: int, depth: int) -> tuple[list[Level], list[Level]]:
-        """Bids (best first, descending) and asks (best first, ascending) around the price."""
-        mid = self.price(inst, now_ms)
-        bids: list[Level] = []
-        asks: list[Level] = []
-        bid, ask = mid, mid + inst.tick
-        for i in range(depth):
-            if i:
-                bid -= inst.tick * (1 + int(3 * self.unit(inst, "bs", now_ms, i)))
-                ask += inst.tick * (1 + int(3 * self.unit(inst, "as", now_ms, i)))
-            scale = 200 / float(inst.start_price)
-            bid_size = (0.01 + 5 * self.unit(inst, "bq", now_ms, i) ** 2) * scale
-            ask_size = (0.01 + 5 * self.unit(inst, "aq", now_ms, i) ** 2) * scale
-            bids.append(Level(bid, max(_round(bid_size, inst.lot), inst.lot)))
-            asks.append(Level(ask, max(_round(ask_size, inst.lot), inst.lot)))
-            if bid <= inst.tick:
-                break
-        return bids, asks
+        """Bids (best first, descending) and asks (best first, ascending) as of ``now_ms``'s book tick."""
+        bids, asks = self.book_units(inst, self.book_tick(now_ms), depth)
+        return [self.level(inst, p, s) for p, s in bids], [self.level(inst, p, s) for p, s in asks]
+
+    @staticmethod
+    def level(inst: Instrument, price: int, size: int) -> Level:
+        return Level(Decimal(price).scaleb(-inst.price_decimals), Decimal(size).scaleb(-inst.size_decimals))
 
     def window(self, inst: Instrument, now_ms: int, span_ms: int = DAY) -> Bar:
         """A rolling statistics bar over ``span_ms`` ending at ``now_ms`` (for 24h tickers)."""

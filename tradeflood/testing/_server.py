@@ -4,31 +4,50 @@ One port per venue, persistent (keep-alive) connections, the client IP taken
 from the socket peer, so clients bound to 127.0.0.2 and 127.0.0.3 are distinct
 (on Linux any 127.x address can be a client's source address towards 127.0.0.1,
 e.g. ``httpx.AsyncHTTPTransport(local_address="127.0.0.2")``).
-Requests are parsed by hand on asyncio streams so that a path can later be
-handed over to a WebSocket handler on the same connection. Delays use real
-time here (the server may run in its own thread). Example::
+Requests are parsed by hand on asyncio streams. Delays use real time here (the
+server may run in its own thread). Each venue's WebSocket API is served on a
+port of its own by a :class:`StreamServer` (``sim.streams[venue]``), started and
+stopped with the REST side; the fault methods below may be called from any
+thread. Example::
 
     with Simulator() as sim:
         base = sim.url("bitget")          # http://127.0.0.1:PORT
         httpx.get(base + "/api/v2/spot/market/candles?symbol=BTCUSDT&granularity=1h")
+        sim.urls()["binance"]["ws"]       # ws://127.0.0.1:PORT2 (append /stream?streams=...)
+        sim.drop_connections("binance")
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from types import TracebackType
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from tradeflood.testing._binance import BinanceVenue
+from tradeflood.testing._binance_ws import BinanceStreams
 from tradeflood.testing._bitget import BitgetVenue
+from tradeflood.testing._bitget_ws import BitgetStreams
 from tradeflood.testing._venue import SimResponse, Venue
+from tradeflood.testing._ws import StreamServer
 
 __all__ = ["Simulator"]
 
 _MAX_HEADER_LINES = 100
+T = TypeVar("T")
+
+
+def stream_server(venue: Venue) -> StreamServer | None:
+    """The WebSocket API of a simulated venue, if it has one."""
+    if isinstance(venue, BitgetVenue):
+        return BitgetStreams(venue)
+    if isinstance(venue, BinanceVenue):
+        return BinanceStreams(venue)
+    return None
 
 
 class Simulator:
@@ -39,14 +58,24 @@ class Simulator:
     defaults to a fresh :class:`BitgetVenue` and :class:`BinanceVenue`.
     ``connections_accepted`` counts the TCP connections accepted so far, over all
     venues, so tests can see whether clients reused kept-alive connections.
+    ``streams`` holds each venue's WebSocket server (its ``stats``, limits and
+    pacing are attributes to read and set); ``ws=False`` serves REST only.
     """
 
-    def __init__(self, venues: Mapping[str, Venue] | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, venues: Mapping[str, Venue] | None = None, host: str = "127.0.0.1", *, ws: bool = True
+    ) -> None:
         if venues is None:
             venues = {"bitget": BitgetVenue(), "binance": BinanceVenue()}
         self.venues = dict(venues)
         self.host = host
         self.ports: dict[str, int] = {}
+        self.streams: dict[str, StreamServer] = {}
+        if ws:
+            for name, venue in self.venues.items():
+                server = stream_server(venue)
+                if server is not None:
+                    self.streams[name] = server
         self.connections_accepted = 0
         self._servers: list[asyncio.Server] = []
         self._writers: set[asyncio.StreamWriter] = set()
@@ -57,6 +86,79 @@ class Simulator:
         """The REST base URL of ``venue``: append the venue's real paths to it."""
         return f"http://{self.host}:{self.ports[venue]}"
 
+    def ws_url(self, venue: str) -> str:
+        """The WebSocket base URL of ``venue``, standing for its real one (Bitget's includes the path)."""
+        server = self.streams[venue]
+        path = server.path if isinstance(server, BitgetStreams) else ""
+        return f"ws://{self.host}:{server.port}{path}"
+
+    def urls(self) -> dict[str, dict[str, str]]:
+        """URL overrides for a TradeFlood Session: ``{venue: {"rest": ..., "ws": ..., ...}}``."""
+        out: dict[str, dict[str, str]] = {}
+        for name in self.venues:
+            entry = {"rest": self.url(name)}
+            if name in self.streams:
+                entry["ws"] = self.ws_url(name)
+                if isinstance(self.streams[name], BinanceStreams):
+                    entry["ws.futures"] = self.ws_url(name) + "/futures"
+            out[name] = entry
+        return out
+
+    # -- WebSocket faults (callable from any thread) --------------------------
+    def drop_connections(self, venue: str, ip: str | None = None) -> int:
+        """Abruptly close every WebSocket of ``venue`` (or those from ``ip``); returns how many."""
+        return self._in_loop(self.streams[venue].drop_connections, ip)
+
+    def go_silent(self, venue: str, seconds: float) -> None:
+        """Keep ``venue``'s sockets open but send and read nothing, pings and pongs included."""
+        self._in_loop(self.streams[venue].go_silent, seconds)
+
+    def skip_sequence(self, venue: str, native_symbol: str) -> int:
+        """Withhold the next book delta of ``native_symbol`` on every book stream; returns how many."""
+        return self._in_loop(self.streams[venue].skip_sequence, native_symbol)
+
+    def corrupt_checksum(self, venue: str, native_symbol: str) -> int:
+        """Send the next Bitget ``books`` checksum of ``native_symbol`` wrong; returns how many streams."""
+        return self._in_loop(self.streams[venue].corrupt_checksum, native_symbol)
+
+    def send_malformed(self, venue: str, n: int = 1) -> None:
+        """Send ``n`` non-JSON or wrongly shaped frames to every client of ``venue``."""
+        self._in_loop(self.streams[venue].send_malformed, n)
+
+    def reject_next_connect(self, venue: str, status: int = 503, count: int = 1) -> None:
+        """Refuse the next ``count`` WebSocket handshakes of ``venue`` with HTTP ``status``."""
+        self._in_loop(self.streams[venue].reject_next_connect, status, count)
+
+    def firehose(
+        self, venue: str, stream: str, rate: float | None = None, total: int | None = None,
+        *, futures: bool = False,
+    ) -> None:
+        """Throughput mode: serve Binance ``stream`` (``btcusdt@trade``) as fast as each client reads.
+
+        ``rate`` caps it in messages per second; ``total`` ends it after that many
+        messages. Applies to subscriptions made after the call.
+        """
+        server = self.streams[venue]
+        if not isinstance(server, BinanceStreams):
+            raise ValueError(f"firehose serves Binance trade streams; {venue!r} has none")
+        self._in_loop(server.firehose, stream, rate, total, futures=futures)
+
+    def _in_loop(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` in the server's loop: directly in it, or handed over from another thread."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or threading.current_thread() is thread:
+            return fn(*args, **kwargs)
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(fn(*args, **kwargs))
+            except BaseException as err:
+                done.set_exception(err)
+
+        loop.call_soon_threadsafe(run)
+        return done.result(timeout=10)
+
     # -- lifecycle ---------------------------------------------------------
     async def start_serving(self) -> None:
         """Open one listening socket per venue in the running loop."""
@@ -64,8 +166,12 @@ class Simulator:
             server = await asyncio.start_server(self._handler(venue), self.host, 0)
             self._servers.append(server)
             self.ports[name] = server.sockets[0].getsockname()[1]
+        for streams in self.streams.values():
+            await streams.start(self.host)
 
     async def stop_serving(self) -> None:
+        for streams in self.streams.values():
+            await streams.stop()
         for server in self._servers:
             server.close()
         for writer in list(self._writers):
@@ -142,8 +248,6 @@ class Simulator:
                 length = int(headers.get("content-length", "0") or 0)
                 if length:
                     await reader.readexactly(length)
-                # A later WebSocket endpoint hooks in here: on "upgrade: websocket" the
-                # connection (reader, writer) is handed to its handler instead.
                 url = urlsplit(target)
                 query = dict(parse_qsl(url.query, keep_blank_values=True))
                 answer = venue.handle(method, url.path, query, ip)
