@@ -22,7 +22,9 @@ from .errors import (
     InvalidIntervalError,
     InvalidTimeError,
     NetworkError,
+    NoProxyAvailableError,
     PayloadError,
+    ProxyError,
     QueryError,
     RateLimitedError,
     RequestTimeoutError,
@@ -35,6 +37,7 @@ from .errors import (
     VenueUnavailableError,
 )
 from .planner import Plan
+from .proxy import ProxyEvent, ProxyScheme
 from .query import Query
 from .ratelimit import Limit
 from .retry import RetryPolicy
@@ -59,10 +62,14 @@ __all__ = [
     "Limit",
     "LiveClock",
     "NetworkError",
+    "NoProxyAvailableError",
     "ParseContext",
     "Part",
     "PayloadError",
     "Plan",
+    "ProxyError",
+    "ProxyEvent",
+    "ProxyScheme",
     "Query",
     "QueryError",
     "RateLimitedError",

@@ -1,4 +1,4 @@
-"""The ``tradeflood`` command: fetch, plan, store, venues, and an offline demo.
+"""The ``tradeflood`` command: fetch, plan, store, venues, proxyter, and an offline demo.
 
     tradeflood fetch candle --exchange bitget --symbol BTC/USDT --interval 1h --start 2024-01-01 \\
         --end 2024-01-02 -o candles.csv
@@ -180,6 +180,17 @@ def demo() -> None:
     from .demo import run_demo
 
     sys.exit(run_demo(sys.stdout))
+
+
+@cli.command()
+@click.option("--config", "config", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Proxyter's TOML file: pools, route, limits (see tradeflood.proxy.proxyter).")
+@click.option("--listen", help="host:port to accept clients on; overrides the file's 'listen'.")
+def proxyter(config: Path, listen: str | None) -> None:
+    """Run Proxyter: a forward proxy that sends each request through the file's proxy pools."""
+    from .proxy.proxyter import serve
+
+    serve(config, listen, echo=click.echo)
 
 
 def _join_relative_times(argv: Sequence[str]) -> list[str]:

@@ -12,19 +12,23 @@ carry on, so nothing already gathered is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .clock import Clock
-from .connector import Reply
-from .errors import NetworkError, RequestTimeoutError
+from .connector import Reply, retry_after
+from .errors import NetworkError, RequestTimeoutError, TradeFloodError
 from .planner import Plan
 from .ratelimit import Lease, SlidingWindow
 from .retry import RetryPolicy
 from .turn import Derived, Turn, TurnKey
+
+if TYPE_CHECKING:
+    from .proxy import ProxyScheme
 
 __all__ = ["ExecutionStats", "Executor", "RateLimits", "TurnResult"]
 
@@ -73,7 +77,12 @@ class RateLimits:
 
 
 class Executor:
-    """Runs plans over one HTTP client, one set of rate limits and one clock."""
+    """Runs plans over one HTTP client, one set of rate limits and one clock.
+
+    With a :class:`~tradeflood.proxy.ProxyScheme` (``proxies``), each request is
+    sent through the egress the scheme picks for it, under that egress's own
+    rate-limit windows (``direct`` keeps ``client`` and ``limits``).
+    """
 
     def __init__(
         self,
@@ -85,6 +94,7 @@ class Executor:
         max_concurrency: int = 16,
         cache: dict[TurnKey, TurnResult] | None = None,
         progress: Callable[[int, int], None] | None = None,
+        proxies: ProxyScheme | None = None,
     ) -> None:
         self.client = client
         self.clock = clock
@@ -96,6 +106,15 @@ class Executor:
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._max_concurrency = max_concurrency
         self._inflight: dict[tuple[Any, ...], asyncio.Future[TurnResult]] = {}
+        self.proxies = proxies
+        if proxies is not None:
+            proxies.attach(client, self.limits, clock)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client(s) and stop the proxy scheme's monitor."""
+        if self.proxies is not None:
+            await self.proxies.aclose()
+        await self.client.aclose()
 
     async def run(self, plan: Plan) -> tuple[dict[TurnKey, TurnResult], dict[TurnKey, BaseException]]:
         """Run every turn of ``plan``; returns (results, errors) by turn key."""
@@ -105,6 +124,8 @@ class Executor:
         futures: dict[TurnKey, asyncio.Future[TurnResult]] = {}
         total = plan.graph.number_of_nodes()
         done = 0
+        if self.proxies is not None:
+            await self.proxies.start()
 
         async def run_turn(turn: Turn) -> TurnResult:
             nonlocal done
@@ -204,16 +225,24 @@ class Executor:
     async def _send(self, turn: Turn, params: dict[str, Any]) -> TurnResult:
         api = turn.connector
         slots = self._slots.setdefault(turn.venue, asyncio.Semaphore(self._max_concurrency))
+        client, limits = self.client, self.limits
+        through: contextlib.AbstractAsyncContextManager[Any] = _NO_PROXY
+        if self.proxies is not None:  # the egress is chosen first, then its own windows are waited on
+            pool, egress = self.proxies.choose(turn)
+            assert egress.client is not None and egress.limits is not None
+            client, limits = egress.client, egress.limits
+            through = self.proxies.attempt(pool, egress, turn.venue, turn.path)
         leases: list[Lease] = []
         try:  # leases taken before a cancellation are still released
-            for window in self.limits.windows(turn):
+            for window in limits.windows(turn):
                 leases.append(await window.acquire(turn.weight))
             started = self.clock.monotonic()
             async with slots:
                 self.stats.requests += 1
                 self.stats.by_endpoint[turn.path] = self.stats.by_endpoint.get(turn.path, 0) + 1
                 try:
-                    response = await self.client.request(turn.method, api.url(turn), params=params)
+                    async with through:
+                        response = await client.request(turn.method, api.url(turn), params=params)
                 except httpx.TimeoutException as exc:
                     raise RequestTimeoutError(turn.venue, turn.path, f"no answer in time ({exc!r})") from exc
                 except httpx.TransportError as exc:
@@ -226,11 +255,26 @@ class Executor:
         used = api.used_weight(turn, reply, self.clock.time())
         if used is not None:
             group, amount, reset_in = used
-            reported = self.limits.get(turn.venue, group)
+            reported = limits.get(turn.venue, group)
             if reported is not None:
                 reported.observe_used(amount, reset_in)
-        payload = api.unwrap(turn, reply)
+        if self.proxies is None:
+            payload = api.unwrap(turn, reply)
+        else:
+            payload = self._unwrap_through(turn, reply, pool, egress)
         return TurnResult(payload, dict(params), int(self.clock.time() * 1000))
+
+    def _unwrap_through(self, turn: Turn, reply: Reply, pool: Any, egress: Any) -> Any:
+        """Unwrap a reply that came through a proxy, telling the scheme how the egress fared."""
+        assert self.proxies is not None
+        try:
+            payload = turn.connector.unwrap(turn, reply)
+        except TradeFloodError as exc:
+            self.proxies.settle(pool, egress, turn.venue, reply.status, reply.elapsed,
+                                retry_after(reply.headers), str(exc)[:200])
+            raise
+        self.proxies.settle(pool, egress, turn.venue, reply.status, reply.elapsed)
+        return payload
 
 
 def _follow_params(first: Turn, resolved: dict[str, Any], following: Turn) -> dict[str, Any]:
@@ -248,6 +292,9 @@ def _follow_params(first: Turn, resolved: dict[str, Any], following: Turn) -> di
                 "following pages may only reuse the first page's derived values"
             )
     return out
+
+
+_NO_PROXY = contextlib.nullcontext()
 
 
 def _silence(fut: asyncio.Future[Any]) -> None:

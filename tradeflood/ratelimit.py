@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from .clock import Clock
 
@@ -29,14 +29,28 @@ __all__ = ["Lease", "Limit", "SlidingWindow"]
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """At most ``count`` weight in any ``per``-second window."""
+    """At most ``count`` weight in any ``per``-second window, and/or at most
+    ``concurrency`` requests in flight at once (``Limit(concurrency=8)``, used
+    for proxies: ``ProxyScheme(per_proxy=Limit(concurrency=8))``)."""
 
-    count: int
-    per: float
+    count: int = 0
+    per: float = 0.0
+    _: KW_ONLY
+    concurrency: int | None = None
 
     def __post_init__(self) -> None:
+        if self.concurrency is not None and self.concurrency <= 0:
+            raise ValueError(f"a concurrency limit must be positive, not {self!r}")
+        no_window = self.count == 0 and self.per == 0
+        if no_window and self.concurrency is not None:
+            return
         if self.count <= 0 or self.per <= 0:
             raise ValueError(f"a limit needs a positive count and window, not {self!r}")
+
+    @property
+    def has_window(self) -> bool:
+        """Whether this limit counts weight in a window (not only requests in flight)."""
+        return self.count > 0
 
     @property
     def rate(self) -> float:
@@ -64,6 +78,8 @@ class SlidingWindow:
     """A FIFO sliding-window limiter over an injectable clock."""
 
     def __init__(self, limit: Limit, clock: Clock, *, name: str = "") -> None:
+        if not limit.has_window:
+            raise ValueError(f"{limit!r} counts no weight in a window; a SlidingWindow needs count and per")
         self.limit = limit
         self.name = name
         self._clock = clock
@@ -78,6 +94,24 @@ class SlidingWindow:
         """Weight currently counted against the limit."""
         self._expire_due()
         return self._held
+
+    def free_in(self, weight: int = 1) -> float:
+        """Seconds until ``weight`` more would be granted, counting those already queued.
+
+        An estimate for choosing among windows (the egress whose window frees
+        soonest): weight still in flight is assumed to expire one window from now.
+        """
+        weight = min(max(1, weight), self.limit.count)
+        self._expire_due()
+        need = self._held + sum(w for w, _ in self._waiters) + weight - self.limit.count
+        if need <= 0:
+            return 0.0
+        now = self._clock.monotonic()
+        for at, held in self._expiries:
+            need -= held
+            if need <= 0:
+                return max(0.0, at - now)
+        return self.limit.per * (1 + need / self.limit.count)
 
     def seconds_for(self, total_weight: int) -> float:
         """Lower bound of the time ``total_weight`` takes through this window, from idle."""

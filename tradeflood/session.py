@@ -45,6 +45,7 @@ from .turn import Turn, TurnKey
 
 if TYPE_CHECKING:
     from tradeflood.models import Model
+    from tradeflood.proxy import ProxyScheme
 
 __all__ = ["Session", "afetch", "fetch"]
 
@@ -69,6 +70,9 @@ class Session:
     (``$TRADEFLOOD_STORE``, else the user's cache folder; ``TRADEFLOOD_STORE=off``
     turns the default off), a path opens one there, a store object is used as it
     is, and False or None bypasses it.
+
+    ``proxies`` sends every request through a :class:`~tradeflood.ProxyScheme`'s
+    pools, each proxy with its own rate-limit windows (see ``tradeflood.proxy``).
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class Session:
         max_concurrency: int = 16,
         progress: Callable[[int, int], None] | None = None,
         store: StoreOption = True,
+        proxies: ProxyScheme | None = None,
     ) -> None:
         self.clock: Clock = clock or LiveClock()
         self._store_option = store
@@ -93,6 +98,7 @@ class Session:
         self._timeout = timeout
         self._max_concurrency = max_concurrency
         self._progress = progress
+        self.proxies = proxies
         self._connectors: dict[type[Connector], Connector] = {}
         self._bindings: dict[type[Binding], Binding] = {}
         self._cache: dict[TurnKey, TurnResult] = {}
@@ -248,6 +254,7 @@ class Session:
             self._executor = Executor(
                 client, self.clock, limits=self._limits, retry=self.retry,
                 max_concurrency=self._max_concurrency, cache=self._cache, progress=self._progress,
+                proxies=self.proxies,
             )
         return self._executor
 
@@ -324,7 +331,7 @@ class Session:
 
     async def _aclose_client(self) -> None:
         if self._executor is not None:
-            await self._executor.client.aclose()
+            await self._executor.aclose()
 
 
     # -- sync and async are one API -----------------------------------------------------

@@ -10,7 +10,8 @@ def test_public_names_are_pinned() -> None:
     assert set(tradeflood.__all__) == {
         "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
         "Connector", "Derived", "FetchError", "Gap", "InvalidIntervalError", "InvalidTimeError", "Limit",
-        "LiveClock", "NetworkError", "ParseContext", "Part", "PayloadError", "Plan", "Query", "QueryError",
+        "LiveClock", "NetworkError", "NoProxyAvailableError", "ParseContext", "Part", "PayloadError", "Plan",
+        "ProxyError", "ProxyEvent", "ProxyScheme", "Query", "QueryError",
         "RateLimitedError", "Reply", "RequestTimeoutError", "RetryPolicy", "Session", "TradeFloodError",
         "Turn", "UnknownExchangeError", "UnknownModelError", "UnknownSymbolError", "VenueError",
         "VenueRejectedError", "VenueUnavailableError", "VirtualClock", "__version__", "afetch", "fetch",

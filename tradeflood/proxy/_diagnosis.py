@@ -1,0 +1,199 @@
+"""Diagnosis: telling a dead proxy from a venue that is down or one that blocks a proxy.
+
+Every outcome of a request through an egress is classified (:func:`failure_kind`,
+:func:`reply_kind`) and handed to :class:`Diagnosis`, which changes health and
+emits typed events:
+
+- **proxy down**: the proxy cannot be reached or refuses our credentials (one
+  such failure is proof), or ``max_failures`` dropped connections or timeouts
+  in a row: quarantined until a probe succeeds.
+- **blocked**: HTTP 403 or 418 from the venue, or ``blocked_after`` 429s in a
+  row, for one proxy and one venue: that venue avoids that proxy for a while.
+  (The rate limiter keeps a correct client under the venue's limits, so a 429
+  through one proxy means the venue counts that IP against us.)
+- **venue down**: 5xx (or a proxy's gateway error) through every live proxy
+  that tried one venue, with no success since: no proxy is blamed.
+- **slow**: a proxy's median latency ``slow_factor`` times the others' median.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from ._events import (
+    ProxyBlocked,
+    ProxyDown,
+    ProxyEvent,
+    ProxySlow,
+    ProxyUnblocked,
+    ProxyUp,
+    VenueDown,
+    VenueUp,
+)
+from ._health import Backoff, Blocked
+from ._pool import Egress
+from ._stats import percentile
+
+__all__ = ["Diagnosis", "Thresholds", "failure_kind", "reply_kind"]
+
+_STATUS = re.compile(r"\b([1-5]\d\d)\b")
+
+
+def failure_kind(exc: BaseException, direct: bool) -> str:
+    """The kind of a transport failure: ``connect``, ``auth``, ``venue``, ``timeout`` or ``dropped``."""
+    if isinstance(exc, httpx.ProxyError):  # the proxy answered CONNECT with an error status
+        match = _STATUS.search(str(exc))
+        status = int(match.group(1)) if match else 0
+        if status == 407:
+            return "auth"
+        return "venue" if status >= 500 else "connect"
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return "venue" if direct else "connect"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    return "dropped"
+
+
+def reply_kind(status: int) -> str | None:
+    """The kind of failure an HTTP status shows, or None when the request went through."""
+    if status == 407:
+        return "auth"
+    if status in (403, 418, 429):
+        return "blocked"
+    if status >= 500:
+        return "venue"
+    return None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When failures become diagnoses, and how long quarantines and blocks last."""
+
+    max_failures: int = 3
+    blocked_after: int = 2
+    backoff: Backoff = field(default_factory=Backoff)
+    slow_factor: float = 3.0
+    slow_min_samples: int = 20
+    slow_min_gap: float = 0.05  # seconds: a gap smaller than this is never "slow"
+
+
+class Diagnosis:
+    """Turns outcomes into health changes and events, over every egress of a scheme."""
+
+    def __init__(self, egresses: list[Egress], thresholds: Thresholds, emit: Callable[[ProxyEvent], None],
+                 rng: random.Random) -> None:
+        self.egresses = egresses
+        self.t = thresholds
+        self.emit = emit
+        self.rng = rng
+        self.venue_failures: dict[str, dict[str, str]] = {}  # venue -> egress -> evidence, since a success
+        self.venues_down: set[str] = set()
+
+    def failure(self, egress: Egress, venue: str, kind: str, detail: str, now: float, *,
+                status: int | None = None, retry_after: float | None = None,
+                peers: list[Egress] | None = None) -> None:
+        """Record a failed request through ``egress`` to ``venue``; ``peers`` are the egresses
+        that could have carried it instead (its pool)."""
+        peers = peers if peers is not None else [e for e in self.egresses if e.pool == egress.pool]
+        egress.counters.failures[kind] += 1
+        evidence = f"{kind}: {detail} ({venue})"
+        egress.health.evidence.append(evidence)
+        if kind in ("connect", "auth"):
+            self.quarantine(egress, now)
+        elif kind in ("dropped", "timeout"):
+            egress.health.soft_failures += 1
+            self._venue_failed(egress, venue, evidence, now, peers)
+            if egress.health.soft_failures >= self.t.max_failures:
+                self.quarantine(egress, now)
+        elif kind == "blocked":
+            self._blocked(egress, venue, status, retry_after, now)
+        elif kind == "venue":
+            self._venue_failed(egress, venue, evidence, now, peers)
+
+    def success(self, egress: Egress, venue: str, latency: float, now: float) -> None:
+        """Record a request through ``egress`` that ``venue`` answered."""
+        health = egress.health
+        egress.counters.successes += 1
+        egress.counters.latencies.append(latency)
+        health.soft_failures = 0
+        health.quarantines = 0
+        block = health.blocked.pop(venue, None)
+        if block is not None and block.times:
+            self.emit(ProxyUnblocked(egress.name, venue, tuple(health.evidence), now))
+        self.venue_failures.pop(venue, None)
+        if venue in self.venues_down:
+            self.venues_down.discard(venue)
+            self.emit(VenueUp(egress.name, venue, (f"HTTP answer through {egress.name}",), now))
+        self._check_slow(egress, now)
+
+    def probed(self, egress: Egress, error: str | None, now: float) -> None:
+        """Record a probe of a quarantined proxy: back in service, or quarantined again."""
+        health = egress.health
+        health.probing = False
+        if error is None:
+            if health.down:
+                health.down = False
+                health.soft_failures = 0
+                self.emit(ProxyUp(egress.name, None, ("probe: TCP connection accepted",), now))
+            return
+        health.evidence.append(error)
+        if health.down:
+            health.retry_at = now + self.t.backoff.delay(health.quarantines, self.rng)
+            health.quarantines += 1
+        else:
+            self.quarantine(egress, now)
+
+    def quarantine(self, egress: Egress, now: float) -> None:
+        health = egress.health
+        if health.down or egress.proxy.is_direct:
+            return  # already known; and this machine's own address is never quarantined
+        delay = self.t.backoff.delay(health.quarantines, self.rng)
+        health.down = True
+        health.quarantines += 1
+        health.retry_at = now + delay
+        self.emit(ProxyDown(egress.name, None, tuple(health.evidence), now, retry_in=delay))
+
+    def _blocked(self, egress: Egress, venue: str, status: int | None, retry_after: float | None,
+                 now: float) -> None:
+        block = egress.health.blocked.setdefault(venue, Blocked())
+        block.strikes += 1
+        if status == 429 and block.strikes < self.t.blocked_after:
+            return
+        block.strikes = 0
+        delay = max(retry_after or 0.0, self.t.backoff.delay(block.times, self.rng))
+        block.times += 1
+        block.until = now + delay
+        self.emit(ProxyBlocked(egress.name, venue, tuple(egress.health.evidence), now,
+                               status=status, retry_in=delay))
+
+    def _venue_failed(self, egress: Egress, venue: str, evidence: str, now: float,
+                      peers: list[Egress]) -> None:
+        failed = self.venue_failures.setdefault(venue, {})
+        failed[egress.name] = evidence
+        if venue in self.venues_down:
+            return
+        pool = [e for e in peers if not e.health.down]
+        if pool and all(e.name in failed for e in pool) and (len(failed) >= 2 or len(pool) == 1):
+            self.venues_down.add(venue)
+            self.emit(VenueDown(None, venue, tuple(failed.values()), now, proxies=tuple(sorted(failed))))
+
+    def _check_slow(self, egress: Egress, now: float) -> None:
+        counters = egress.counters
+        if len(counters.latencies) < self.t.slow_min_samples or counters.successes % 10:
+            return
+        others = [e.counters.p50() for e in self.egresses
+                  if e is not egress and len(e.counters.latencies) >= self.t.slow_min_samples]
+        if not others:
+            return
+        mine, theirs = counters.p50(), percentile(others, 0.5)
+        slow = mine > self.t.slow_factor * theirs and mine - theirs > self.t.slow_min_gap
+        if slow and not egress.health.slow:
+            self.emit(ProxySlow(egress.name, None, (f"median {mine:.4f}s over the last "
+                                                     f"{len(counters.latencies)} requests",),
+                                now, p50=mine, others_p50=theirs))
+        egress.health.slow = slow
