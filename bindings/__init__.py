@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import binance, bitget
+from . import binance, binance_live, bitget, bitget_live
 
-__all__ = ["binance", "bitget"]
+__all__ = ["binance", "binance_live", "bitget", "bitget_live"]

@@ -32,7 +32,8 @@ class Query:
     86400000
     """
 
-    __slots__ = ("depth", "end", "exchange", "interval", "limit", "model", "options", "start", "symbol")
+    __slots__ = ("depth", "end", "exchange", "interval", "limit", "live", "model", "options", "start",
+                 "symbol")
 
     def __init__(
         self,
@@ -46,11 +47,13 @@ class Query:
         depth: int | None = None,
         limit: int | None = None,
         now_ms: int | None = None,
+        live: bool = False,
         **options: Any,
     ) -> None:
         from . import registry
 
-        binding = registry.lookup(model, exchange)
+        # A live query (a stream) is checked by the venue's stream binding instead.
+        binding = registry.lookup_stream(model, exchange) if live else registry.lookup(model, exchange)
         self.model = model
         self.exchange: str = binding.connector.name
         if symbol is not None and (not isinstance(symbol, str) or not symbol.strip()):
@@ -73,6 +76,7 @@ class Query:
         self.depth = depth
         self.limit = limit
         self.options = options
+        self.live = live
         binding.check(self)
 
     def describe(self) -> str:

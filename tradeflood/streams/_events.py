@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BookResync", "BookResynced", "Reconnected", "StreamEvent", "TradeGap"]
+__all__ = ["BookResync", "BookResynced", "CandleGap", "Reconnected", "StreamEvent", "TradeGap"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,14 @@ class TradeGap(StreamEvent):
     start_ms: int
     end_ms: int
     last_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CandleGap(StreamEvent):
+    """Closed candles from ``start_ms`` to ``end_ms`` could not be recovered over REST."""
+
+    start_ms: int
+    end_ms: int
 
 
 @dataclass(frozen=True, slots=True)

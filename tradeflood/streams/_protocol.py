@@ -77,8 +77,12 @@ class StreamProtocol:
     max_topics_per_message: ClassVar[int] = 50
     ping_every: ClassVar[float | None] = None
 
-    def url(self, base: str, topics: Sequence[Topic]) -> str:
-        """The URL to connect to for ``topics`` (which are then subscribed by frames)."""
+    def in_url(self, topics: Sequence[Topic]) -> Sequence[Topic]:
+        """Which of ``topics`` the connection URL itself subscribes (the rest go by frames)."""
+        return ()
+
+    def url(self, base: str, named: Sequence[Topic]) -> str:
+        """The URL to connect to, subscribing ``named`` (from :meth:`in_url`) on its own."""
         return base
 
     def subscribe(self, topics: Sequence[Topic], request_id: int) -> str:

@@ -1,0 +1,123 @@
+"""The streaming entry points behind ``Session.stream``, ``Session.subscribe`` and ``tradeflood.stream``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from tradeflood.errors import QueryError, TradeFloodError
+
+from ._delivery import CallbackConsumer, Overflow, QueueConsumer
+from ._hub import StreamHub, default_options
+from ._subscription import Stream, Subscription
+
+if TYPE_CHECKING:
+    from tradeflood.models import Model
+    from tradeflood.query import Query
+    from tradeflood.session import Session
+
+__all__ = ["open_stream", "open_subscription", "stream"]
+
+_CONFLATED = {"OrderBook", "Ticker"}
+_OVERFLOWS = ("raise", "drop", "conflate")
+
+
+def _hub(session: Session) -> StreamHub:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise TradeFloodError(
+            "streams run on an event loop: use them inside 'async with Session() as s', "
+            "or iterate tradeflood.stream(...) from synchronous code"
+        ) from None
+    hub = session._streams
+    if hub is None:
+        hub = session._streams = StreamHub(session)
+    return hub
+
+
+def _query(session: Session, model: type[Model], params: dict[str, Any]) -> Query:
+    from tradeflood.query import Query
+
+    live = params.get("poll") is None
+    return Query(model, now_ms=session._now_ms(), live=live, **params)
+
+
+def _overflow(model: type[Model], overflow: str | None) -> Overflow:
+    if overflow is None:
+        return "conflate" if model.__name__ in _CONFLATED else "raise"
+    if overflow not in _OVERFLOWS:
+        raise QueryError(f"overflow={overflow!r}: choose one of {', '.join(_OVERFLOWS)}")
+    return overflow  # type: ignore[return-value]
+
+
+def _size(hub: StreamHub, maxsize: int | None) -> int:
+    size = hub.settings.queue_size if maxsize is None else maxsize
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise QueryError(f"maxsize={maxsize!r}: give a positive integer")
+    return size
+
+
+def open_stream(session: Session, model: type[Model], *, throttle: float | None = None,
+                partial: bool = False, overflow: str | None = None, maxsize: int | None = None,
+                **params: Any) -> Stream:
+    hub = _hub(session)
+    query = _query(session, model, params)
+    options = default_options(query, query.depth, throttle, partial)
+    consumer = QueueConsumer(_size(hub, maxsize), _overflow(model, overflow))
+    return Stream(hub, query, options, consumer)
+
+
+def open_subscription(session: Session, model: type[Model], callback: Callable[[Any], Any], *,
+                      on_error: Callable[[BaseException], Any] | None = None,
+                      throttle: float | None = None, partial: bool = False, overflow: str | None = None,
+                      maxsize: int | None = None, **params: Any) -> Subscription:
+    if not callable(callback):
+        raise QueryError(f"callback={callback!r} is not callable")
+    hub = _hub(session)
+    query = _query(session, model, params)
+    options = default_options(query, query.depth, throttle, partial)
+    consumer = CallbackConsumer(callback, _size(hub, maxsize), _overflow(model, overflow), on_error)
+    return Subscription(hub, query, options, consumer)
+
+
+_END = object()
+
+
+def stream(model: type[Model], *, session: Session | None = None, **params: Any) -> Iterator[Any]:
+    """Iterate a live stream from synchronous code::
+
+        for trade in tradeflood.stream(Trade, exchange="bitget", symbol="BTC/USDT"):
+            print(trade.price)
+
+    Runs a private :class:`~tradeflood.Session` (or the one given) on its own
+    event-loop thread; leaving the loop closes the stream.
+    """
+    from tradeflood.session import Session
+
+    own = session is None
+    s = session if session is not None else Session()
+
+    async def opened() -> Stream:
+        return await open_stream(s, model, **params).ready()  # type: ignore[return-value]
+
+    async def following(st: Stream) -> Any:
+        try:
+            return await st.get()
+        except StopAsyncIteration:
+            return _END
+
+    try:
+        st = s._call(opened())
+        try:
+            while True:
+                item = s._call(following(st))
+                if item is _END:
+                    return
+                yield item
+        finally:
+            s._call(st.close())
+    finally:
+        if own:
+            s.close()

@@ -1,0 +1,127 @@
+"""Live candles: every closed candle exactly once, in order, even across outages.
+
+The venue pushes the forming candle over and over (Bitget, and Binance until
+its ``x`` flag says closed). A candle counts as closed when the venue says so
+or when the next one appears. The first closed candle after subscribing sets
+the baseline; from then on a closed candle that does not follow the last one
+handed out (a reconnection, a missed push) holds the stream while the missing
+candles are fetched over REST through the session (same rate limits, same
+store), and the held ones follow them. Consumers that asked for ``partial``
+also get the forming candle's updates (``closed=False``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from tradeflood.errors import TradeFloodError
+from tradeflood.intervals import bar_open, interval_end
+
+from ._delivery import Options
+from ._events import CandleGap
+from ._feed import Feed
+from ._protocol import Frame
+
+__all__ = ["CandleFeed"]
+
+log = logging.getLogger("tradeflood.streams")
+
+
+class CandleFeed(Feed):
+    """Closes candles exactly once and in order; backfills over REST what a gap hid."""
+
+    backfill_attempts = 3
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.interval: str = self.query.interval or "1m"
+        self.last_closed: int | None = None  # open time of the last closed candle handed out
+        self.forming: Any = None
+        self._held: list[Any] = []
+        self._backfill: asyncio.Task[None] | None = None
+        self.backfilled = 0
+
+    def render(self, item: Any, options: Options) -> Any:
+        if not item.closed and not options.partial:
+            return None
+        return item
+
+    def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
+        if self.last_closed is None:
+            # Baseline: the candles closed before we subscribed are history, not news.
+            self.last_closed = bar_open(received_ms, self.interval) - 1
+            self.last_closed = bar_open(self.last_closed, self.interval)
+        for candle in sorted(items, key=lambda c: c.open_time):
+            self._see(candle, received_ms)
+
+    def _see(self, candle: Any, received_ms: int) -> None:
+        forming = self.forming
+        if forming is not None and candle.open_time > forming.open_time:
+            self.forming = None
+            self._close(forming.model_copy(update={"closed": True}))
+        ended = interval_end(candle.open_time, self.interval) <= bar_open(received_ms, self.interval)
+        if candle.closed or ended:
+            self._close(candle if candle.closed else candle.model_copy(update={"closed": True}))
+            return
+        if forming is None or candle.open_time >= forming.open_time:
+            self.forming = candle
+            self.publish(candle)
+
+    def _close(self, candle: Any) -> None:
+        assert self.last_closed is not None
+        if candle.open_time <= self.last_closed:
+            return  # already handed out (or history from before we subscribed)
+        if self._backfill is not None:
+            self._held.append(candle)
+            return
+        expected = interval_end(self.last_closed, self.interval)
+        if candle.open_time > expected:
+            self._held.append(candle)
+            self._start_backfill(expected, candle.open_time)
+            return
+        self.last_closed = candle.open_time
+        self.publish(candle)
+
+    def on_up(self, down_since_ms: int | None, now_ms: int) -> None:
+        super().on_up(down_since_ms, now_ms)
+        if down_since_ms is None or self.last_closed is None or self._backfill is not None:
+            return
+        expected = interval_end(self.last_closed, self.interval)
+        last_closed_now = bar_open(now_ms, self.interval)
+        if expected < last_closed_now:
+            self._start_backfill(expected, last_closed_now)
+
+    def _start_backfill(self, start: int, end: int) -> None:
+        self._backfill = self.hub.spawn(self._fill(start, end))
+
+    async def _fill(self, start: int, end: int) -> None:
+        from tradeflood.models import Candle
+
+        candles: Sequence[Any] = ()
+        for attempt in range(self.backfill_attempts):
+            try:
+                candles = await self.hub.session.afetch(
+                    Candle, exchange=self.query.exchange, symbol=self.query.symbol,
+                    interval=self.interval, start=start, end=end)
+                break
+            except TradeFloodError as exc:
+                log.warning("%s: backfill of %d..%d failed (%s)", self.topic.name, start, end, exc)
+                await self.hub.clock.sleep(min(30.0, 2.0 ** attempt))
+        else:
+            self.event(CandleGap(self.query.exchange, self.query.symbol or "",
+                                 int(self.hub.clock.time() * 1000), start_ms=start, end_ms=end))
+        self._backfill = None
+        for candle in candles:
+            fresh = candle.open_time > (self.last_closed or 0)
+            if candle.closed and start <= candle.open_time < end and fresh:
+                self.backfilled += 1
+                self.last_closed = candle.open_time
+                self.publish(candle)
+        # The range is covered now: what the venue has no candle for stays a hole, not a new wait.
+        self.last_closed = max(self.last_closed or 0, bar_open(end - 1, self.interval))
+        held, self._held = sorted(self._held, key=lambda c: c.open_time), []
+        for candle in held:
+            self._close(candle)

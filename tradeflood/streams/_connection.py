@@ -1,0 +1,293 @@
+"""One WebSocket connection to a venue endpoint, kept alive for the topics it carries.
+
+A :class:`Connection` owns its socket and nothing else: it connects, subscribes
+its topics (paced to the venue's message limit, batched per frame), pings the
+way the venue wants, hands decoded data frames to each topic's sink, notices a
+topic that has gone quiet for several times its usual interval, and after any
+failure reconnects with capped exponential backoff and full jitter, then
+subscribes everything again. What the data means is the sinks' business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from tradeflood.clock import Clock
+
+from ._protocol import Frame, StreamProtocol, Topic
+
+__all__ = ["Backoff", "Connection", "TopicSink"]
+
+log = logging.getLogger("tradeflood.streams")
+
+
+class TopicSink(Protocol):
+    """What a connection hands a topic's traffic to (a feed)."""
+
+    def on_frame(self, frame: Frame, received_ms: int) -> None: ...
+
+    def on_up(self, down_since_ms: int | None, now_ms: int) -> None: ...
+
+    def on_down(self, now_ms: int, reason: str) -> None: ...
+
+    def on_rejected(self, detail: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Reconnection delays: ``first * 2**attempt`` capped at ``most``, with full jitter."""
+
+    first: float = 0.5
+    most: float = 30.0
+    jitter: bool = True
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        ceiling = min(self.most, self.first * (2 ** min(attempt, 30)))
+        return rng.uniform(0, ceiling) if self.jitter else ceiling
+
+
+class _Stale(Exception):
+    """A topic sent nothing for several times its usual interval."""
+
+
+class Connection:
+    """A WebSocket connection carrying up to ``protocol.max_topics`` topics of one endpoint."""
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        base_url: str,
+        protocol: StreamProtocol,
+        clock: Clock,
+        backoff: Backoff | None = None,
+        stale_after: float = 3.0,
+        open_timeout: float = 10.0,
+        proxy: Callable[[], str | None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.label = label
+        self.base_url = base_url
+        self.protocol = protocol
+        self.clock = clock
+        self.backoff = backoff or Backoff()
+        self.stale_after = stale_after
+        self.open_timeout = open_timeout
+        self._proxy = proxy
+        self._on_failure = on_failure
+        self._rng = rng or random.Random()
+        self._topics: dict[str, Topic] = {}
+        self._sinks: dict[str, TopicSink] = {}
+        self._last_seen: dict[str, float] = {}
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._sent: deque[float] = deque()
+        self._ws: ClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._request_id = 0
+        self._down_since_ms: int | None = None
+        self.connects = 0
+        self.frames = 0
+        self.malformed = 0
+
+    # -- topics -------------------------------------------------------------------------
+
+    @property
+    def topics(self) -> Sequence[Topic]:
+        return tuple(self._topics.values())
+
+    def add(self, topic: Topic, sink: TopicSink) -> None:
+        """Carry ``topic`` and hand its frames to ``sink``; subscribes at once when connected."""
+        self._topics[topic.name] = topic
+        self._sinks[topic.name] = sink
+        self._last_seen[topic.name] = self.clock.monotonic()
+        if self._ws is not None:
+            self._queue_frames(self.protocol.subscribe, [topic])
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"tradeflood {self.label}")
+
+    def remove(self, topic: Topic) -> None:
+        """Stop carrying ``topic``; unsubscribes when connected."""
+        if self._topics.pop(topic.name, None) is None:
+            return
+        self._sinks.pop(topic.name, None)
+        self._last_seen.pop(topic.name, None)
+        if self._ws is not None:
+            self._queue_frames(self.protocol.unsubscribe, [topic])
+
+    def resubscribe(self, topic: Topic) -> None:
+        """Unsubscribe and subscribe ``topic`` again, e.g. to get a fresh book snapshot."""
+        if self._ws is not None and topic.name in self._topics:
+            self._queue_frames(self.protocol.unsubscribe, [topic])
+            self._queue_frames(self.protocol.subscribe, [topic])
+
+    def reconnect(self) -> None:
+        """Drop the socket; the connection comes back by itself and resubscribes."""
+        if self._ws is not None:
+            self._ws.transport.abort()
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    # -- the connection's life -------------------------------------------------------------
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._closing and self._topics:
+            reason = "closed"
+            try:
+                await self._session()
+                attempt = 0
+            except asyncio.CancelledError:
+                raise
+            except _Stale as exc:
+                reason = f"stale: {exc}"
+                attempt = 0
+            except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                if self._on_failure is not None:
+                    self._on_failure(exc)
+            finally:
+                self._ws = None
+            if self._closing or not self._topics:
+                break
+            now_ms = int(self.clock.time() * 1000)
+            if self._down_since_ms is None:
+                self._down_since_ms = now_ms
+                for sink in list(self._sinks.values()):
+                    sink.on_down(now_ms, reason)
+            delay = self.backoff.delay(attempt, self._rng)
+            attempt += 1
+            log.info("%s down (%s); reconnecting in %.2fs", self.label, reason, delay)
+            await self.clock.sleep(delay)
+        self._task = None
+
+    async def _session(self) -> None:
+        topics = list(self._topics.values())
+        named = list(self.protocol.in_url(topics))
+        url = self.protocol.url(self.base_url, named)
+        proxy = self._proxy() if self._proxy is not None else None
+        options: dict[str, Any] = {"open_timeout": self.open_timeout, "max_size": 2**24,
+                                   "ping_interval": 20.0, "ping_timeout": 20.0, "compression": None}
+        if proxy is not None:
+            options["proxy"] = proxy
+        async with connect(url, **options) as ws:
+            self._ws = ws
+            self.connects += 1
+            self._outbox = asyncio.Queue()
+            self._sent.clear()
+            unnamed = [t for t in self._topics.values() if t not in named]
+            if unnamed:
+                self._queue_frames(self.protocol.subscribe, unnamed)
+            now = self.clock.monotonic()
+            for name in self._topics:
+                self._last_seen[name] = now
+            now_ms = int(self.clock.time() * 1000)
+            down_since, self._down_since_ms = self._down_since_ms, None
+            for sink in list(self._sinks.values()):
+                sink.on_up(down_since, now_ms)
+            tasks = [asyncio.create_task(self._read(ws)), asyncio.create_task(self._send(ws)),
+                     asyncio.create_task(self._watch())]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read(self, ws: ClientConnection) -> None:
+        decode = self.protocol.decode
+        sinks = self._sinks
+        seen = self._last_seen
+        clock = self.clock
+        async for raw in ws:
+            self.frames += 1
+            try:
+                frame = decode(raw)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                self.malformed += 1
+                log.warning("%s: unreadable frame skipped (%s): %.200r", self.label, exc, raw)
+                continue
+            if frame.kind == "data":
+                sink = sinks.get(frame.topic)  # type: ignore[arg-type]
+                if sink is None:
+                    continue
+                seen[frame.topic] = clock.monotonic()  # type: ignore[index]
+                sink.on_frame(frame, int(clock.time() * 1000))
+            elif frame.kind == "error":
+                self._rejected(frame)
+
+    def _rejected(self, frame: Frame) -> None:
+        log.warning("%s: venue refused a subscription: %s", self.label, frame.detail)
+        names = [frame.topic] if frame.topic in self._sinks else []
+        if not names and len(self._sinks) == 1:
+            names = list(self._sinks)
+        for name in names:
+            sink = self._sinks.get(name)
+            if sink is not None:
+                sink.on_rejected(frame.detail)
+
+    async def _send(self, ws: ClientConnection) -> None:
+        per_second = self.protocol.max_messages_per_second
+        ping = self.protocol.ping_frame()
+        next_ping = self.clock.monotonic() + (self.protocol.ping_every or 0)
+        while True:
+            timeout = None
+            if ping is not None and self.protocol.ping_every:
+                timeout = max(0.0, next_ping - self.clock.monotonic())
+            try:
+                text = await asyncio.wait_for(self._outbox.get(), timeout)
+            except TimeoutError:
+                text = ping
+                next_ping = self.clock.monotonic() + (self.protocol.ping_every or 0)
+            assert text is not None
+            await self._pace(per_second)
+            await ws.send(text)
+
+    async def _pace(self, per_second: float) -> None:
+        # Stay under the venue's per-connection message limit: at most
+        # floor(per_second) frames in any one-second window, pings included.
+        most = max(1, int(per_second))
+        while True:
+            now = self.clock.monotonic()
+            while self._sent and now - self._sent[0] >= 1.0:
+                self._sent.popleft()
+            if len(self._sent) < most:
+                self._sent.append(now)
+                return
+            await self.clock.sleep(1.0 - (now - self._sent[0]) + 0.01)
+
+    async def _watch(self) -> None:
+        while True:
+            await self.clock.sleep(1.0)
+            now = self.clock.monotonic()
+            for name, topic in list(self._topics.items()):
+                if topic.expected_every is None:
+                    continue
+                quiet = now - self._last_seen.get(name, now)
+                if quiet > self.stale_after * topic.expected_every:
+                    raise _Stale(f"{name} sent nothing for {quiet:.1f}s")
+
+    def _queue_frames(self, build: Callable[[Sequence[Topic], int], str], topics: Sequence[Topic]) -> None:
+        step = max(1, self.protocol.max_topics_per_message)
+        for i in range(0, len(topics), step):
+            self._request_id += 1
+            self._outbox.put_nowait(build(topics[i:i + step], self._request_id))

@@ -1,0 +1,98 @@
+"""Feeds: what one upstream subscription does with its parsed items before consumers see them.
+
+A feed is the level-2 resource of the stream graph: one per upstream topic,
+shared by every consumer of it. It parses each frame once (through the stream
+binding) and publishes the result to its deliveries (one per distinct set of
+consumer options). The model decides the feed: tickers pass through, candles
+are closed exactly once and in order (backfilled over REST after an outage),
+trades are de-duplicated and outages reported, books are kept in sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from tradeflood.errors import PayloadError, StreamRejectedError
+
+from ._events import Reconnected, StreamEvent
+
+if TYPE_CHECKING:
+    from tradeflood.query import Query
+
+    from ._binding import StreamBinding
+    from ._delivery import Delivery, Options
+    from ._hub import StreamHub
+    from ._protocol import Frame, Topic
+
+__all__ = ["Feed"]
+
+log = logging.getLogger("tradeflood.streams")
+
+
+class Feed:
+    """The shared state of one upstream subscription, fanning its items out to deliveries."""
+
+    def __init__(self, hub: StreamHub, binding: StreamBinding | None, query: Query, topic: Topic,
+                 native_symbol: str = "") -> None:
+        self.hub = hub
+        self.binding = binding  # None for a poller: it parses nothing itself
+        self.query = query
+        self.topic = topic
+        self.native_symbol = native_symbol
+        self.deliveries: list[Delivery] = []
+        self.frames = 0
+        self.bad_frames = 0
+        self.closed = False
+
+    # -- from the connection -----------------------------------------------------------
+
+    def on_frame(self, frame: Frame, received_ms: int) -> None:
+        self.frames += 1
+        try:
+            assert self.binding is not None
+            items = self.binding.parse(self.query, self.topic, frame, received_ms)
+        except PayloadError as exc:
+            # A frame the venue garbled is skipped, not fatal: the next one carries on.
+            self.bad_frames += 1
+            log.warning("%s: %s", self.topic.name, exc)
+            return
+        self.receive(items, frame, received_ms)
+
+    def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
+        """What to do with a frame's parsed items; by default publish each."""
+        for item in items:
+            self.publish(item)
+
+    def on_up(self, down_since_ms: int | None, now_ms: int) -> None:
+        if down_since_ms is not None:
+            self.event(Reconnected(self.query.exchange, self.query.symbol or "", now_ms,
+                                   down_ms=now_ms - down_since_ms))
+
+    def on_down(self, now_ms: int, reason: str) -> None:
+        """The connection dropped; it is coming back by itself."""
+
+    def on_rejected(self, detail: str) -> None:
+        self.hub.fail_feed(self, StreamRejectedError(self.topic.venue, self.topic.name, detail))
+
+    # -- to consumers -----------------------------------------------------------------------
+
+    def publish(self, item: Any) -> None:
+        for delivery in self.deliveries:
+            delivery.deliver(self.render(item, delivery.options))
+
+    def event(self, event: StreamEvent) -> None:
+        for delivery in self.deliveries:
+            delivery.event(event)
+
+    def render(self, item: Any, options: Options) -> Any:
+        """What a delivery with ``options`` gets for ``item`` (a book cut to its depth...)."""
+        return item
+
+    def welcome(self, delivery: Delivery) -> Sequence[Any]:
+        """What a consumer joining a live feed gets at once (the current book); nothing by default."""
+        return ()
+
+    def close(self) -> None:
+        self.closed = True

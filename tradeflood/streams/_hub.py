@@ -1,0 +1,316 @@
+"""StreamHub: one session's live streams as a three-level RedFlow graph.
+
+Level 1 clusters consumers by **connection** (venue endpoint, at most the
+venue's topic limit per connection), level 2 by **upstream subscription**
+(venue, channel, symbol, params: one :class:`Feed`), level 3 by **consumer
+options** (depth, throttle, open candles: one :class:`Delivery`). The graph's
+hooks start and stop the resources: a new level-2 cluster subscribes upstream,
+an evicted one unsubscribes, and an evicted level-1 cluster closes its socket.
+So N consumers of one stream cause one upstream subscription, whatever their
+options, and the last one leaving takes the subscription (and an emptied
+connection) with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tradeflood.errors import QueryError, UnknownSymbolError
+from tradeflood.redflow import ClusterEvent, RedFlow, Source, SourceEvent
+
+from ._binding import StreamBinding
+from ._candlefeed import CandleFeed
+from ._connection import Backoff, Connection
+from ._delivery import Delivery, Options
+from ._feed import Feed
+from ._poll import PollFeed, poll_topic
+from ._protocol import Topic
+from ._tradefeed import TradeFeed
+
+if TYPE_CHECKING:
+    from tradeflood.models import Instrument
+    from tradeflood.query import Query
+    from tradeflood.session import Session
+
+    from ._subscription import Subscription
+
+__all__ = ["StreamHub", "StreamSettings"]
+
+log = logging.getLogger("tradeflood.streams")
+
+
+@dataclass
+class StreamSettings:
+    """How a session's streams behave: reconnection backoff, stale detection (a topic
+    quiet for ``stale_after`` times its usual interval reconnects), WebSocket keepalive,
+    and the default consumer queue size."""
+
+    backoff: Backoff = field(default_factory=Backoff)
+    stale_after: float = 3.0
+    open_timeout: float = 10.0
+    queue_size: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Want:
+    """What a source (one subscription) carries through the graph."""
+
+    sub: Subscription
+    binding: StreamBinding | None
+    topic: Topic
+    connection: tuple[str, str, int]
+    native_symbol: str = ""
+
+
+class StreamHub:
+    """The live streams of one :class:`~tradeflood.Session`."""
+
+    def __init__(self, session: Session, settings: StreamSettings | None = None) -> None:
+        self.session = session
+        self.clock = session.clock
+        self.settings = settings or StreamSettings()
+        self.connections = RedFlow(self._by_connection, name="connection")
+        self.upstreams = RedFlow(self._by_topic, name="upstream")
+        self.deliveries = RedFlow(self._by_options, name="delivery")
+        self.connections.link_child("upstream", self.upstreams)
+        self.upstreams.link_child("delivery", self.deliveries)
+        self.connections.on_cluster_new(self._open_connection)
+        self.connections.on_cluster_evict(self._close_connection)
+        self.upstreams.on_cluster_new(self._start_feed)
+        self.upstreams.on_cluster_evict(self._stop_feed)
+        self.deliveries.on_cluster_new(self._start_delivery)
+        self.deliveries.on_cluster_evict(self._stop_delivery)
+        self.deliveries.on_source_add(self._join)
+        self.deliveries.on_source_remove(self._leave)
+        self._placed: dict[tuple[str, str, str], tuple[str, str, int]] = {}
+        self._load: dict[tuple[str, str, int], int] = defaultdict(int)
+        self._instruments: dict[str, asyncio.Task[list[Instrument]]] = {}
+        self._bindings: dict[type[StreamBinding], StreamBinding] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing: list[Awaitable[None]] = []
+
+    # -- for subscriptions ------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` as a task owned by the hub (cancelled when the session closes)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def attach(self, sub: Subscription) -> None:
+        """Resolve the subscription's symbol and topic, then add it to the graph."""
+        query = sub.query
+        poll = query.options.get("poll")
+        binding: StreamBinding | None = None
+        native = ""
+        if poll is not None:
+            topic = poll_topic(query, float(poll))
+        else:
+            binding = self._binding(query)
+            instrument = await self._instrument(query)
+            topic = binding.topic(query, instrument)
+            native = instrument.native_symbol
+        key = topic.key
+        placed = self._placed.get(key)
+        if placed is None:
+            placed = self._place(topic, binding)
+        self.connections.add_source(Source(sub.id, _Want(sub, binding, topic, placed, native)))
+
+    def detach(self, sub: Subscription) -> None:
+        if sub.id in self.connections.sources:
+            self.connections.remove(sub.id)
+
+    def fail_feed(self, feed: Feed, exc: BaseException) -> None:
+        """End every consumer of ``feed`` with ``exc`` (the venue refused the topic)."""
+        for delivery in list(feed.deliveries):
+            for consumer in list(delivery.consumers):
+                consumer.fail(exc)
+        ids = [sid for sid, src in self.connections.sources.items() if src.data.topic.key == feed.topic.key]
+        self.connections.remove_sources(ids)
+
+    async def aclose(self) -> None:
+        ids = list(self.connections.sources)
+        if ids:
+            self.connections.remove_sources(ids)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._closing, return_exceptions=True)
+        self._closing.clear()
+
+    def stats(self) -> dict[str, int]:
+        """Counts for tests and dashboards: consumers, upstream subscriptions, connections."""
+        return {
+            "consumers": len(self.connections.sources),
+            "upstreams": sum(1 for _ in self.upstreams.iter_clusters()),
+            "deliveries": sum(1 for _ in self.deliveries.iter_clusters()),
+            "connections": sum(1 for c in self.connections.iter_clusters() if c.ctx.__dict__.get("ws")),
+            "tasks": len(self._tasks),
+        }
+
+    # -- resolving a query --------------------------------------------------------------------
+
+    def _binding(self, query: Query) -> StreamBinding:
+        from tradeflood import registry
+
+        cls = registry.lookup_stream(query.model, query.exchange)
+        binding = self._bindings.get(cls)
+        if binding is None:
+            binding = self._bindings[cls] = cls(self.session._connector(cls.connector))
+        return binding
+
+    async def _instrument(self, query: Query) -> Instrument:
+        from tradeflood.models import Instrument
+
+        if query.symbol is None:
+            raise QueryError(f"a {query.model.__name__} stream needs a symbol")
+        listing = self._instruments.get(query.exchange)
+        if listing is None or (listing.done() and listing.exception() is not None):
+            listing = asyncio.ensure_future(self.session.afetch(Instrument, exchange=query.exchange))
+            self._instruments[query.exchange] = listing
+        instruments = await asyncio.shield(listing)
+        for instrument in instruments:
+            if instrument.symbol == query.symbol:
+                return instrument
+        raise UnknownSymbolError(query.exchange, query.symbol, [i.symbol for i in instruments])
+
+    def _place(self, topic: Topic, binding: StreamBinding | None) -> tuple[str, str, int]:
+        """The connection a new topic goes on: the first of its endpoint with room, or a new one."""
+        if binding is None:
+            slot = (topic.venue, topic.endpoint, 0)
+        else:
+            most = binding.connector.streams[topic.endpoint].max_topics
+            n = 0
+            while self._load[(topic.venue, topic.endpoint, n)] >= most:
+                n += 1
+            slot = (topic.venue, topic.endpoint, n)
+        self._load[slot] += 1
+        self._placed[topic.key] = slot
+        return slot
+
+    # -- the graph's mappers -----------------------------------------------------------------
+
+    @staticmethod
+    def _by_connection(source: Source, creator: Any, parent: Any) -> None:
+        want: _Want = source.data
+        is_new, cluster = creator.get_or_create(want.connection)
+        if is_new:
+            cluster.data = want
+
+    @staticmethod
+    def _by_topic(source: Source, creator: Any, parent: Any) -> None:
+        want: _Want = source.data
+        is_new, cluster = creator.get_or_create(want.topic.key)
+        if is_new:
+            cluster.data = want
+
+    @staticmethod
+    def _by_options(source: Source, creator: Any, parent: Any) -> None:
+        want: _Want = source.data
+        is_new, cluster = creator.get_or_create(want.sub.options)
+        if is_new:
+            cluster.data = want.sub.options
+
+    # -- the graph's hooks: resources follow clusters ----------------------------------------
+
+    def _open_connection(self, event: ClusterEvent) -> None:
+        want: _Want = event.cluster.data
+        if want.binding is None:
+            return  # pollers need no socket
+        api = want.binding.api
+        venue, endpoint, n = want.connection
+        event.cluster.ctx.ws = Connection(
+            label=f"{venue} {endpoint} #{n}", base_url=api.base_urls[endpoint],
+            protocol=want.binding.connector.streams[endpoint], clock=self.clock,
+            backoff=self.settings.backoff, stale_after=self.settings.stale_after,
+            open_timeout=self.settings.open_timeout)
+
+    def _close_connection(self, event: ClusterEvent) -> None:
+        ws: Connection | None = event.cluster.ctx.__dict__.get("ws")
+        if ws is not None:
+            self._closing.append(self.spawn(ws.close()))
+
+    def _start_feed(self, event: ClusterEvent) -> None:
+        want: _Want = event.cluster.data
+        if want.binding is None:
+            feed: Feed = PollFeed(self, None, want.sub.query, want.topic)
+        else:
+            feed = self._feed_class(want.binding)(self, want.binding, want.sub.query, want.topic,
+                                                  want.native_symbol)
+        event.cluster.ctx.feed = feed
+        ws: Connection | None = event.parent_cluster.ctx.__dict__.get("ws") if event.parent_cluster else None
+        if ws is not None:
+            feed.connection = ws  # type: ignore[attr-defined]
+            ws.add(want.topic, feed)
+        elif isinstance(feed, PollFeed):
+            feed.start()
+
+    def _stop_feed(self, event: ClusterEvent) -> None:
+        want: _Want = event.cluster.data
+        feed: Feed = event.cluster.ctx.feed
+        feed.close()
+        parent = event.parent_cluster
+        ws: Connection | None = parent.ctx.__dict__.get("ws") if parent is not None else None
+        if ws is not None:
+            ws.remove(want.topic)
+        slot = self._placed.pop(want.topic.key, None)
+        if slot is not None:
+            self._load[slot] -= 1
+            if self._load[slot] <= 0:
+                del self._load[slot]
+
+    def _start_delivery(self, event: ClusterEvent) -> None:
+        feed: Feed = event.parent_cluster.ctx.feed  # type: ignore[union-attr]
+        delivery = Delivery(event.cluster.data, self.clock, self.spawn)
+        event.cluster.ctx.delivery = delivery
+        feed.deliveries.append(delivery)
+
+    def _stop_delivery(self, event: ClusterEvent) -> None:
+        delivery: Delivery = event.cluster.ctx.delivery
+        feed: Feed = event.parent_cluster.ctx.feed  # type: ignore[union-attr]
+        if delivery in feed.deliveries:
+            feed.deliveries.remove(delivery)
+        delivery.close()
+
+    def _join(self, event: SourceEvent) -> None:
+        delivery: Delivery = event.cluster.ctx.delivery
+        consumer = event.source.data.sub.consumer
+        delivery.consumers.append(consumer)
+        feed: Feed = event.cluster.parent.ctx.feed  # type: ignore[union-attr]
+        for item in feed.welcome(delivery):
+            consumer.deliver(item)
+
+    def _leave(self, event: SourceEvent) -> None:
+        delivery: Delivery = event.cluster.ctx.delivery
+        consumer = event.source.data.sub.consumer
+        if consumer in delivery.consumers:
+            delivery.consumers.remove(consumer)
+
+    @staticmethod
+    def _feed_class(binding: StreamBinding) -> type[Feed]:
+        from tradeflood.models import Candle, OrderBook, Trade
+
+        chosen = getattr(binding, "feed", None)
+        if chosen is not None:
+            return chosen  # type: ignore[no-any-return]
+        if binding.model is Candle:
+            return CandleFeed
+        if binding.model is Trade:
+            return TradeFeed
+        if binding.model is OrderBook:
+            from ._bookfeed import BookFeed
+
+            return BookFeed
+        return Feed
+
+
+def default_options(query: Query, depth: int | None, throttle: float | None, partial: bool) -> Options:
+    if throttle is not None and (isinstance(throttle, bool) or not isinstance(throttle, int | float)
+                                 or throttle <= 0):
+        raise QueryError(f"throttle={throttle!r}: give a positive number of seconds")
+    return Options(depth=depth, throttle=float(throttle) if throttle else None, partial=bool(partial))

@@ -1,0 +1,112 @@
+"""Polling: live data over REST, for what has no stream (or by choice).
+
+``session.stream(Ticker, exchange=..., symbol=..., poll=5)`` polls every 5 s.
+Identical polls (same query, same period) are one upstream subscription like
+any other, so N consumers cause one poller, whose requests go through the
+session's executor: the same rate limits, retries and in-flight sharing as
+fetch. A list result (trades) hands out only items not seen before; a single
+result (a ticker, a book) is handed out when it changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from tradeflood.errors import QueryError, TradeFloodError
+
+from ._feed import Feed
+from ._protocol import Topic
+from ._tradefeed import trade_order
+
+if TYPE_CHECKING:
+    from tradeflood.query import Query
+
+__all__ = ["PollFeed", "poll_topic"]
+
+log = logging.getLogger("tradeflood.streams")
+
+_PARAMS = ("exchange", "symbol", "interval", "depth", "limit")
+
+
+def poll_topic(query: Query, every: float) -> Topic:
+    """The upstream identity of a poll: the query's parameters and its period."""
+    if isinstance(every, bool) or not every > 0:
+        raise QueryError(f"poll={every!r}: give the polling period in seconds, e.g. poll=5")
+    args = tuple((name, str(getattr(query, name))) for name in _PARAMS if getattr(query, name) is not None)
+    extra = tuple(sorted((k, str(v)) for k, v in query.options.items() if k != "poll"))
+    name = f"poll {query.model.__name__} " + " ".join(f"{k}={v}" for k, v in args + extra) + f" every={every}"
+    return Topic(query.exchange, "poll", name, args + extra + (("every", str(every)),), expected_every=None)
+
+
+class PollFeed(Feed):
+    """One poller shared by every consumer of an identical poll."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.every = float(self.topic.arg("every"))
+        self.polls = 0
+        self.failures = 0
+        self._last: Any = None
+        self._seen: tuple[Any, ...] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = self.hub.spawn(self._run())
+
+    async def _run(self) -> None:
+        params = {k: v for k, v in self.query.options.items() if k != "poll"}
+        for name in _PARAMS[1:]:
+            value = getattr(self.query, name)
+            if value is not None:
+                params[name] = value
+        while not self.closed:
+            started = self.hub.clock.monotonic()
+            try:
+                result = await self.hub.session.afetch(self.query.model, exchange=self.query.exchange,
+                                                       **params)
+            except QueryError as exc:
+                self.hub.fail_feed(self, exc)  # asking again will not help
+                return
+            except TradeFloodError as exc:
+                self.failures += 1
+                log.warning("%s: %s", self.topic.name, exc)
+            else:
+                self.polls += 1
+                self._hand_out(result)
+            await self.hub.clock.sleep(max(0.0, self.every - (self.hub.clock.monotonic() - started)))
+
+    def _hand_out(self, result: Any) -> None:
+        if isinstance(result, list):
+            fresh = [item for item in sorted(result, key=_order) if self._is_new(item)]
+            for item in fresh:
+                self.publish(item)
+            return
+        if result != self._last:
+            self._last = result
+            self.publish(result)
+
+    def _is_new(self, item: Any) -> bool:
+        key = _order(item)
+        if self._seen is not None and key <= self._seen:
+            return False
+        self._seen = key
+        return True
+
+    def welcome(self, delivery: Any) -> list[Any]:
+        return [self._last] if self._last is not None else []
+
+    def close(self) -> None:
+        super().close()
+        if self._task is not None:
+            self._task.cancel()
+
+
+def _order(item: Any) -> tuple[Any, ...]:
+    if hasattr(item, "id") and hasattr(item, "timestamp"):
+        return trade_order(item)
+    for name in ("open_time", "timestamp"):
+        if hasattr(item, name):
+            return (getattr(item, name),)
+    return (repr(item),)

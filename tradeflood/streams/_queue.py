@@ -1,0 +1,192 @@
+"""A bounded queue per stream consumer, so that a slow consumer never slows the upstream reader.
+
+The reader hands items over with :meth:`ConsumerQueue.put_nowait`, which never
+blocks and never awaits; what happens when the consumer falls behind is the
+consumer's chosen policy:
+
+- ``conflate`` (books, tickers): only the latest value per key waits (the key
+  is ``key(item)``, or one key for all items when ``key`` is None), so a slow
+  consumer always gets the freshest state and never a backlog. What waits is
+  bounded by the number of keys (between control events), not by ``maxsize``.
+- ``raise`` (trades, candles by default): once ``maxsize`` items wait, further
+  items are not queued; the consumer's next :meth:`~ConsumerQueue.get` raises
+  :class:`~tradeflood.errors.StreamOverflowError` saying how many it missed,
+  ahead of the items queued before the overflow (which it can still read).
+- ``drop`` (opt-in): the *oldest* waiting item makes room for the new one, so a
+  slow consumer reads the most recent ``maxsize`` items; ``dropped`` counts them.
+
+Control events (gaps, resyncs) go in with :meth:`~ConsumerQueue.put_control`:
+they keep their place among the data, are never conflated or dropped, and do
+not count toward ``maxsize``. :meth:`~ConsumerQueue.close` ends iteration once
+everything queued has been read, or raises its error there::
+
+    queue: ConsumerQueue[Trade | StreamEvent] = ConsumerQueue(1000, policy="raise")
+    queue.put_nowait(trade)                  # from the reader
+    async for item in queue:                 # in the consumer
+        ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Hashable
+from typing import Generic, Literal, TypeVar
+
+from tradeflood.errors import StreamOverflowError
+
+__all__ = ["ConsumerQueue", "Policy"]
+
+T = TypeVar("T")
+Policy = Literal["conflate", "raise", "drop"]
+_POLICIES = ("conflate", "raise", "drop")
+
+
+class _Slot(Generic[T]):
+    """One place in the queue: a data item (with its conflation key) or a control event."""
+
+    __slots__ = ("control", "key", "value")
+
+    def __init__(self, value: T, control: bool, key: Hashable = None) -> None:
+        self.value = value
+        self.control = control
+        self.key = key
+
+
+class ConsumerQueue(Generic[T]):
+    """What one consumer has not read yet, bounded by its overflow ``policy``; see the module doc."""
+
+    def __init__(self, maxsize: int = 1024, policy: Policy = "raise", *,
+                 key: Callable[[T], Hashable] | None = None, name: str | None = None) -> None:
+        if policy not in _POLICIES:
+            raise ValueError(f"unknown overflow policy {policy!r}; valid choices: {', '.join(_POLICIES)}")
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, not {maxsize}")
+        self.maxsize = maxsize
+        self.policy = policy
+        self.name = name
+        self._key = key
+        self._slots: deque[_Slot[T]] = deque()
+        self._data = 0                              # data slots waiting (control events excluded)
+        self._latest: dict[Hashable, _Slot[T]] = {}  # conflate: the waiting slot of each key
+        self._ready = asyncio.Event()
+        self._missed = 0                            # raise: not yet reported to the consumer
+        self._closed = False
+        self._error: BaseException | None = None
+        self.dropped = 0
+        """Items never delivered: dropped (``drop``) or missed on overflow (``raise``)."""
+        self.conflated = 0
+        """Values replaced by a newer value of the same key before being read (``conflate``)."""
+
+    # The reader's side ------------------------------------------------------------------------
+
+    def put_nowait(self, item: T) -> None:
+        """Hand over one item; never blocks. Ignored once the queue is closed."""
+        if self._closed:
+            return
+        if self.policy == "conflate":
+            key = self._key(item) if self._key is not None else None
+            slot = self._latest.get(key)
+            if slot is not None:
+                slot.value = item
+                self.conflated += 1
+                return
+            slot = _Slot(item, False, key)
+            self._latest[key] = slot
+        elif self._data >= self.maxsize:
+            if self.policy == "raise":
+                self._missed += 1
+                self.dropped += 1
+                self._ready.set()
+                return
+            self._drop_oldest()
+            slot = _Slot(item, False)
+        else:
+            slot = _Slot(item, False)
+        self._slots.append(slot)
+        self._data += 1
+        self._ready.set()
+
+    def put_control(self, event: T) -> None:
+        """Hand over a control event: kept in order with the data, never conflated or dropped."""
+        if self._closed:
+            return
+        self._slots.append(_Slot(event, True))
+        # A value put after the event must not replace one queued before it.
+        self._latest.clear()
+        self._ready.set()
+
+    def close(self, exc: BaseException | None = None) -> None:
+        """No more items: the consumer reads what is queued, then iteration ends (or ``exc`` is raised)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._error = exc
+        self._ready.set()
+
+    # The consumer's side ----------------------------------------------------------------------
+
+    async def get(self) -> T:
+        """The next item, waiting for one if needed.
+
+        Raises :class:`~tradeflood.errors.StreamOverflowError` first when items
+        were missed (``raise`` policy); once closed and drained, raises the close
+        error, or ``StopAsyncIteration`` after a plain close (prefer ``async for``).
+        """
+        while True:
+            try:
+                return self.get_nowait()
+            except asyncio.QueueEmpty:
+                pass
+            self._ready.clear()
+            await self._ready.wait()
+
+    def get_nowait(self) -> T:
+        """The next item without waiting; ``asyncio.QueueEmpty`` when none waits and the queue is open."""
+        if self._missed:
+            missed, self._missed = self._missed, 0
+            raise StreamOverflowError(missed, self.maxsize, self.name)
+        if self._slots:
+            slot = self._slots.popleft()
+            if not slot.control:
+                self._data -= 1
+                if self.policy == "conflate" and self._latest.get(slot.key) is slot:
+                    del self._latest[slot.key]
+            return slot.value
+        if self._closed:
+            if self._error is not None:
+                raise self._error
+            raise StopAsyncIteration
+        raise asyncio.QueueEmpty
+
+    def __aiter__(self) -> ConsumerQueue[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        return await self.get()
+
+    # State -------------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def qsize(self) -> int:
+        """Items waiting, control events included."""
+        return len(self._slots)
+
+    def _drop_oldest(self) -> None:
+        slots = self._slots
+        if not slots[0].control:
+            slots.popleft()
+        else:  # control events keep their place; drop the oldest data item behind them
+            for i, slot in enumerate(slots):
+                if not slot.control:
+                    del slots[i]
+                    break
+        self._data -= 1
+        self.dropped += 1
+
+    def __repr__(self) -> str:
+        return (f"ConsumerQueue(policy={self.policy!r}, waiting={len(self._slots)}, maxsize={self.maxsize}, "
+                f"dropped={self.dropped}, closed={self._closed})")
