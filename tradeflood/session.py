@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     from tradeflood.models import Model
     from tradeflood.proxy import ProxyScheme
 
+    from .streams._hub import StreamHub
+    from .streams._subscription import Stream, Subscription
+
 __all__ = ["Session", "afetch", "fetch"]
 
 T = TypeVar("T")
@@ -106,6 +109,7 @@ class Session:
         self._executor: Executor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._streams: StreamHub | None = None
         self._closed = False
 
     # -- the public API -------------------------------------------------------------
@@ -182,6 +186,29 @@ class Session:
     async def agather(self, *queries: Query) -> list[Any]:
         """Async :meth:`gather`."""
         return await self._acall(self._agather(queries))
+
+    def stream(self, model: type[Model], **params: Any) -> Stream:
+        """A live stream of ``model`` to read with ``async for`` (inside a running event loop).
+
+        Takes the query's parameters (``exchange``, ``symbol``, ``interval``,
+        ``depth``) plus: ``throttle`` (seconds between values handed out),
+        ``partial=True`` (also the forming candle's updates), ``overflow``
+        (``raise`` or ``drop`` for trades and candles; books and tickers
+        ``conflate`` to the latest value), ``maxsize`` (queue bound) and
+        ``poll=seconds`` to poll over REST instead of streaming. Events such as
+        :class:`~tradeflood.streams.TradeGap` arrive in order with the data.
+        Identical streams of one session share one upstream subscription.
+        """
+        from .streams._api import open_stream
+
+        return open_stream(self, model, **params)
+
+    def subscribe(self, model: type[Model], callback: Callable[[Any], Any], **params: Any) -> Subscription:
+        """Like :meth:`stream`, but ``callback(item)`` is called for each item; ``on_error``
+        is called with the error if the subscription fails. ``await sub.close()`` leaves."""
+        from .streams._api import open_subscription
+
+        return open_subscription(self, model, callback, **params)
 
     @property
     def stats(self) -> ExecutionStats:
@@ -330,6 +357,8 @@ class Session:
             parts[i].extend(parsing.parts(i, qp.query, qp.binding, turns))
 
     async def _aclose_client(self) -> None:
+        if self._streams is not None:
+            await self._streams.aclose()
         if self._executor is not None:
             await self._executor.aclose()
 
