@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tradeflood.clock import VirtualClock
-from tradeflood.testing import BinanceVenue, BitgetVenue, SimulatorTransport
+from tradeflood.testing import BinanceVenue, BitgetVenue, Simulator, SimulatorTransport
 
 # 2024-06-01T00:00:30Z: half a minute into a minute, so an open candle exists.
 NOW = 1_717_200_030.0
@@ -49,3 +49,19 @@ async def client(bitget: BitgetVenue, binance: BinanceVenue) -> AsyncIterator[Cl
     yield make
     for c in made:
         await c.aclose()
+
+
+@pytest.fixture
+async def ws_sim(clock: VirtualClock) -> AsyncIterator[Simulator]:
+    """Both venues on a virtual clock, REST and WebSocket served on 127.0.0.1 in the test's loop.
+
+    The venues' clock only moves when a test advances it; the servers pace themselves in real
+    time, shortened here so that a test sees a book tick every 10 ms of waiting.
+    """
+    venues = {"bitget": BitgetVenue(clock=clock), "binance": BinanceVenue(clock=clock)}
+    async with Simulator(venues) as sim:
+        bitget, binance = sim.streams["bitget"], sim.streams["binance"]
+        bitget.book_interval = bitget.trade_interval = bitget.candle_interval = 0.01
+        bitget.ticker_interval = 0.01
+        binance.pacing.update(depth=0.01, trade=0.01, kline=0.01, ticker=0.01)
+        yield sim
