@@ -225,12 +225,12 @@ class Executor:
     async def _send(self, turn: Turn, params: dict[str, Any]) -> TurnResult:
         api = turn.connector
         slots = self._slots.setdefault(turn.venue, asyncio.Semaphore(self._max_concurrency))
-        client, limits = self.client, self.limits
+        send, limits = self.client.request, self.limits
         through: contextlib.AbstractAsyncContextManager[Any] = _NO_PROXY
         if self.proxies is not None:  # the egress is chosen first, then its own windows are waited on
             pool, egress = self.proxies.choose(turn)
-            assert egress.client is not None and egress.limits is not None
-            client, limits = egress.client, egress.limits
+            assert egress.limits is not None
+            send, limits = egress.request, egress.limits
             through = self.proxies.attempt(pool, egress, turn.venue, turn.path)
         leases: list[Lease] = []
         try:  # leases taken before a cancellation are still released
@@ -242,7 +242,7 @@ class Executor:
                 self.stats.by_endpoint[turn.path] = self.stats.by_endpoint.get(turn.path, 0) + 1
                 try:
                     async with through:
-                        response = await client.request(turn.method, api.url(turn), params=params)
+                        response = await send(turn.method, api.url(turn), params=params)
                 except httpx.TimeoutException as exc:
                     raise RequestTimeoutError(turn.venue, turn.path, f"no answer in time ({exc!r})") from exc
                 except httpx.TransportError as exc:

@@ -59,9 +59,13 @@ def failure_kind(exc: BaseException, direct: bool) -> str:
     return "dropped"
 
 
-def reply_kind(status: int) -> str | None:
-    """The kind of failure an HTTP status shows, or None when the request went through."""
-    if status == 407:
+def reply_kind(status: int, direct: bool = False) -> str | None:
+    """The kind of failure an HTTP status shows, or None when the request went through.
+
+    Through a proxy, 401 is the proxy refusing our credentials too (tinyproxy answers
+    401, not 407): the public endpoints served here never ask for authentication.
+    """
+    if status == 407 or (status == 401 and not direct):
         return "auth"
     if status in (403, 418, 429):
         return "blocked"
@@ -162,14 +166,15 @@ class Diagnosis:
                  now: float) -> None:
         block = egress.health.blocked.setdefault(venue, Blocked())
         block.strikes += 1
-        if status == 429 and block.strikes < self.t.blocked_after:
+        if status == 429 and block.strikes < self.t.blocked_after and not block.times:
             return
         block.strikes = 0
         delay = max(retry_after or 0.0, self.t.backoff.delay(block.times, self.rng))
         block.times += 1
         block.until = now + delay
-        self.emit(ProxyBlocked(egress.name, venue, tuple(egress.health.evidence), now,
-                               status=status, retry_in=delay))
+        if block.times == 1:  # still blocked when tried again: blocked for longer, said once
+            self.emit(ProxyBlocked(egress.name, venue, tuple(egress.health.evidence), now,
+                                   status=status, retry_in=delay))
 
     def _venue_failed(self, egress: Egress, venue: str, evidence: str, now: float,
                       peers: list[Egress]) -> None:

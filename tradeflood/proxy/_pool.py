@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -122,6 +122,21 @@ class Egress:
     def proxy_url(self) -> str | None:
         """The proxy URL to hand to a client library, None for direct."""
         return None if self.proxy.is_direct else self.proxy.url
+
+    async def request(self, method: str, url: str, *, params: dict[str, Any]) -> httpx.Response:
+        """Send one request through this egress's client.
+
+        A kept-alive connection that the proxy closed while idle (tinyproxy does)
+        fails before any answer; such a request never reached the venue, so it is
+        sent once more on a fresh connection rather than counted as a failure.
+        """
+        assert self.client is not None
+        try:
+            return await self.client.request(method, url, params=params)
+        except httpx.RemoteProtocolError as exc:
+            if "without sending a response" not in str(exc):
+                raise
+            return await self.client.request(method, url, params=params)
 
     def set_limit(self, limit: Limit | None, clock: Clock) -> None:
         self.concurrency = asyncio.Semaphore(limit.concurrency) if limit and limit.concurrency else None

@@ -234,11 +234,12 @@ class Proxyter:
             _carry(opened, egress)
             status = int(response_head.split(b" ", 2)[1])
             now = self.clock.monotonic()
-            if reply_kind(status) is None:
+            kind = reply_kind(status, egress.proxy.is_direct)
+            if kind is None:
                 self.scheme.diagnosis.success(egress, host, now - started, now)
             else:
-                self.scheme.diagnosis.failure(egress, host, reply_kind(status) or "venue", f"HTTP {status}",
-                                              now, status=status, peers=pool.egresses)
+                self.scheme.diagnosis.failure(egress, host, kind, f"HTTP {status}", now, status=status,
+                                              peers=pool.egresses)
             return await _relay_response(response_head, up_reader, up_writer, writer)
 
     @contextlib.asynccontextmanager

@@ -243,7 +243,7 @@ class ProxyScheme:
                retry_after: float | None = None, detail: str = "") -> None:
         """Record the HTTP answer a request through ``egress`` got."""
         now = self.clock.monotonic()
-        kind = reply_kind(status)
+        kind = reply_kind(status, egress.proxy.is_direct)
         if kind is None:
             self.diagnosis.success(egress, venue, latency, now)
         else:
