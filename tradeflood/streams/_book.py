@@ -58,22 +58,34 @@ class _Side:
 
     def update(self, levels: Iterable[RawLevel], undo: list[tuple[_Side, Decimal, Decimal | None,
                                                                   tuple[str, str] | None]]) -> None:
-        sizes, prices, texts = self.sizes, self.prices, self.texts
+        # The hot path of a live book: locals bound once, and the text-keeping variant apart.
+        sizes, prices, texts, dec, record = self.sizes, self.prices, self.texts, Decimal, undo.append
+        if texts is None:
+            for raw_price, raw_size in levels:
+                price, size = dec(raw_price), dec(raw_size)
+                old = sizes.get(price)
+                record((self, price, old, None))
+                if size:
+                    if old is None:
+                        insort(prices, price)
+                    sizes[price] = size
+                elif old is not None:
+                    del sizes[price]
+                    del prices[bisect_left(prices, price)]
+            return
         for raw_price, raw_size in levels:
-            price, size = Decimal(raw_price), Decimal(raw_size)
+            price, size = dec(raw_price), dec(raw_size)
             old = sizes.get(price)
-            undo.append((self, price, old, texts.get(price) if texts is not None else None))
+            record((self, price, old, texts.get(price)))
             if size:
                 if old is None:
                     insort(prices, price)
                 sizes[price] = size
-                if texts is not None:
-                    texts[price] = (str(raw_price), str(raw_size))
+                texts[price] = (str(raw_price), str(raw_size))
             elif old is not None:
                 del sizes[price]
                 del prices[bisect_left(prices, price)]
-                if texts is not None:
-                    texts.pop(price, None)
+                del texts[price]
 
     def restore(self, price: Decimal, size: Decimal | None, text: tuple[str, str] | None) -> None:
         present = price in self.sizes
