@@ -64,6 +64,7 @@ class BinanceCandleStream(_BinanceStream, model=Candle, connector=Binance):
     """Live candles from ``<s>@kline_<interval>`` (pushed about every 2 s; ``x`` marks the close)."""
 
     expected_every = 5.0
+    closes_explicitly = True
 
     @classmethod
     def check(cls, query: Query) -> None:

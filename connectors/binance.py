@@ -88,9 +88,13 @@ class BinanceStream(StreamProtocol):
     #: Topics named in the URL itself on (re)connection; the rest are subscribed by frames.
     max_topics_in_url = 100
 
-    def url(self, base: str, topics: Sequence[Topic]) -> str:
-        named = [t.name for t in topics[: self.max_topics_in_url]]
-        return f"{base}/stream?streams={'/'.join(named)}" if named else f"{base}/stream"
+    def in_url(self, topics: Sequence[Topic]) -> Sequence[Topic]:
+        return topics[: self.max_topics_in_url]
+
+    def url(self, base: str, named: Sequence[Topic]) -> str:
+        if not named:
+            return f"{base}/stream"
+        return f"{base}/stream?streams={'/'.join(t.name for t in named)}"
 
     def subscribe(self, topics: Sequence[Topic], request_id: int) -> str:
         return _method("SUBSCRIBE", topics, request_id)

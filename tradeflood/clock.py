@@ -18,7 +18,7 @@ import itertools
 import time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "LiveClock", "VirtualClock"]
+__all__ = ["Clock", "LiveClock", "ScaledClock", "VirtualClock"]
 
 
 @runtime_checkable
@@ -52,6 +52,35 @@ class LiveClock:
 
     def time_ms(self) -> int:
         """UTC wall-clock milliseconds since the epoch."""
+        return int(self.time() * 1000)
+
+
+class ScaledClock:
+    """Real time sped up ``factor`` times, from ``start`` (UTC seconds; now by default).
+
+    For simulations over real sockets, where a :class:`VirtualClock` cannot
+    stand in for the network: with ``factor=60`` a one-minute candle closes
+    every real second. Give the simulated venue and the session the same
+    instance so that they agree on the time.
+    """
+
+    def __init__(self, factor: float, start: float | None = None) -> None:
+        if not factor > 0:
+            raise ValueError(f"factor must be positive, not {factor!r}")
+        self.factor = factor
+        self._real0 = time.monotonic()
+        self._start = time.time() if start is None else start
+
+    def time(self) -> float:
+        return self._start + (time.monotonic() - self._real0) * self.factor
+
+    def monotonic(self) -> float:
+        return (time.monotonic() - self._real0) * self.factor
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.factor)
+
+    def time_ms(self) -> int:
         return int(self.time() * 1000)
 
 

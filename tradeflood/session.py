@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from tradeflood.models import Model
     from tradeflood.proxy import ProxyScheme
 
-    from .streams._hub import StreamHub
+    from .streams._hub import StreamHub, StreamSettings
     from .streams._subscription import Stream, Subscription
 
 __all__ = ["Session", "afetch", "fetch"]
@@ -89,6 +89,7 @@ class Session:
         max_concurrency: int = 16,
         progress: Callable[[int, int], None] | None = None,
         store: StoreOption = True,
+        stream_settings: StreamSettings | None = None,
         proxies: ProxyScheme | None = None,
     ) -> None:
         self.clock: Clock = clock or LiveClock()
@@ -110,6 +111,7 @@ class Session:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._streams: StreamHub | None = None
+        self._stream_settings = stream_settings
         self._closed = False
 
     # -- the public API -------------------------------------------------------------

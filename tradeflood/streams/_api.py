@@ -33,7 +33,7 @@ def _hub(session: Session) -> StreamHub:
         ) from None
     hub = session._streams
     if hub is None:
-        hub = session._streams = StreamHub(session)
+        hub = session._streams = StreamHub(session, session._stream_settings)
     return hub
 
 

@@ -36,6 +36,8 @@ class StreamBinding:
     connector: ClassVar[type[Connector]]
     #: How often a quiet topic still sends something (seconds), for stale detection.
     expected_every: ClassVar[float | None] = None
+    #: Candles: whether the venue flags a bar's final push (else the next bar closes it).
+    closes_explicitly: ClassVar[bool] = False
 
     def __init_subclass__(
         cls, model: type[Model] | None = None, connector: type[Connector] | None = None, **kw: Any

@@ -2,7 +2,10 @@
 
 The venue pushes the forming candle over and over (Bitget, and Binance until
 its ``x`` flag says closed). A candle counts as closed when the venue says so
-or when the next one appears. The first closed candle after subscribing sets
+(a binding's ``closes_explicitly``) or, for venues without such a flag, when
+the next one appears: its last push is taken as final. The time a push
+arrives never closes a bar by itself, since a push sent just before a bar's
+end can arrive just after it. The first closed candle after subscribing sets
 the baseline; from then on a closed candle that does not follow the last one
 handed out (a reconnection, a missed push) holds the stream while the missing
 candles are fetched over REST through the session (same rate limits, same
@@ -43,6 +46,8 @@ class CandleFeed(Feed):
         self._held: list[Any] = []
         self._backfill: asyncio.Task[None] | None = None
         self.backfilled = 0
+        #: Whether the venue flags the final push of a bar; otherwise the next bar closes it.
+        self.explicit: bool = bool(getattr(self.binding, "closes_explicitly", False))
 
     def render(self, item: Any, options: Options) -> Any:
         if not item.closed and not options.partial:
@@ -59,16 +64,21 @@ class CandleFeed(Feed):
 
     def _see(self, candle: Any, received_ms: int) -> None:
         forming = self.forming
+        if self.explicit and candle.closed:  # the venue says this one is final (Binance ``x``)
+            if forming is not None and forming.open_time <= candle.open_time:
+                self.forming = None
+            self._close(candle)
+            return
         if forming is not None and candle.open_time > forming.open_time:
+            # A newer bar: the one forming has closed, as last pushed (Bitget sends no flag).
             self.forming = None
             self._close(forming.model_copy(update={"closed": True}))
-        ended = interval_end(candle.open_time, self.interval) <= bar_open(received_ms, self.interval)
-        if candle.closed or ended:
-            self._close(candle if candle.closed else candle.model_copy(update={"closed": True}))
-            return
         if forming is None or candle.open_time >= forming.open_time:
+            if candle.closed:
+                candle = candle.model_copy(update={"closed": False})
             self.forming = candle
-            self.publish(candle)
+            if candle.open_time > (self.last_closed or 0):
+                self.publish(candle)
 
     def _close(self, candle: Any) -> None:
         assert self.last_closed is not None

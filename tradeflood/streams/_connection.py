@@ -203,9 +203,9 @@ class Connection:
             for sink in list(self._sinks.values()):
                 sink.on_up(down_since, now_ms)
             tasks = [asyncio.create_task(self._read(ws)), asyncio.create_task(self._send(ws)),
-                     asyncio.create_task(self._watch())]
+                     asyncio.create_task(self._watch()), asyncio.create_task(self._ping())]
             try:
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
                 for task in done:
                     task.result()
             finally:
@@ -247,20 +247,19 @@ class Connection:
 
     async def _send(self, ws: ClientConnection) -> None:
         per_second = self.protocol.max_messages_per_second
-        ping = self.protocol.ping_frame()
-        next_ping = self.clock.monotonic() + (self.protocol.ping_every or 0)
         while True:
-            timeout = None
-            if ping is not None and self.protocol.ping_every:
-                timeout = max(0.0, next_ping - self.clock.monotonic())
-            try:
-                text = await asyncio.wait_for(self._outbox.get(), timeout)
-            except TimeoutError:
-                text = ping
-                next_ping = self.clock.monotonic() + (self.protocol.ping_every or 0)
-            assert text is not None
+            text = await self._outbox.get()
             await self._pace(per_second)
             await ws.send(text)
+
+    async def _ping(self) -> None:
+        # The venue's application-level ping (Bitget's "ping"), paced like any frame.
+        ping, every = self.protocol.ping_frame(), self.protocol.ping_every
+        if ping is None or not every:
+            return
+        while True:
+            await self.clock.sleep(every)
+            self._outbox.put_nowait(ping)
 
     async def _pace(self, per_second: float) -> None:
         # Stay under the venue's per-connection message limit: at most

@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+from tradeflood.clock import VirtualClock
 from tradeflood.testing._binance import BinanceVenue
 from tradeflood.testing._binance_ws import BinanceStreams
 from tradeflood.testing._bitget import BitgetVenue
@@ -42,11 +43,17 @@ T = TypeVar("T")
 
 
 def stream_server(venue: Venue) -> StreamServer | None:
-    """The WebSocket API of a simulated venue, if it has one."""
+    """The WebSocket API of a simulated venue, if it has one.
+
+    Its pacing follows the venue's clock when that runs by itself (live, or a
+    ScaledClock); a VirtualClock moves only when tasks sleep on it, so a pump
+    sleeping on it would drag the venue's time along: pacing stays real then.
+    """
+    clock = None if isinstance(venue.clock, VirtualClock) else venue.clock
     if isinstance(venue, BitgetVenue):
-        return BitgetStreams(venue)
+        return BitgetStreams(venue, clock=clock)
     if isinstance(venue, BinanceVenue):
-        return BinanceStreams(venue)
+        return BinanceStreams(venue, clock=clock)
     return None
 
 
