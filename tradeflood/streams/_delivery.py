@@ -167,6 +167,10 @@ class Delivery:
                     self._timer = self._spawn(self._flush_later(self._next_at - now))
                 return
             self._next_at = now + throttle
+            self._pending = None  # superseded by this newer value
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
         self._hand_out(item)
 
     def event(self, event: StreamEvent) -> None:
