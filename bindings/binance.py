@@ -21,7 +21,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradeflood.binding import Binding, ParseContext, Part
-from tradeflood.candles import CandleBinding
+from tradeflood.candles import CandleBinding, CandleSeries
+from tradeflood.columnar import candle_columns_binance
 from tradeflood.connectors.binance import FUTURES_DEPTHS, SPOT_DEPTHS, Binance
 from tradeflood.errors import PayloadError, QueryError
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
@@ -413,9 +414,10 @@ class BinanceCandles(CandleBinding, model=Candle, connector=Binance):
         return [PageSource("klines", PAGE_SIZE, declare)]
 
     def parse(self, query: Any, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Any]:
-        return parse_klines(payload, symbol=query.symbol, native_symbol=_native(ctx),
-                            interval=query.interval, received_ms=ctx.received_ms,
-                            endpoint=turn.path)
+        parse = candle_columns_binance if self.use_bulk() else parse_klines
+        got = parse(payload, symbol=query.symbol, native_symbol=_native(ctx), interval=query.interval,
+                    received_ms=ctx.received_ms, endpoint=turn.path)
+        return got if isinstance(got, list) else CandleSeries.from_table(got)
 
 
 class BinanceOrderBook(Binding, model=OrderBook, connector=Binance):

@@ -35,7 +35,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradeflood.binding import Binding, ParseContext, Part
-from tradeflood.candles import CandleBinding
+from tradeflood.candles import CandleBinding, CandleSeries
+from tradeflood.columnar import candle_columns_bitget
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.errors import PayloadError, QueryError, UnknownSymbolError
 from tradeflood.intervals import INTERVALS, interval_end, interval_ms, validate_interval
@@ -488,13 +489,13 @@ class BitgetCandles(CandleBinding, model=Candle, connector=Bitget):
                            native, gran, s, e - 1, min(HISTORY_PAGE, n + extra))),
         ]
 
-    def parse(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[Candle]:
+    def parse(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Candle]:
         assert query.symbol is not None and query.interval is not None
-        return parse_candles(
-            payload, symbol=query.symbol, native_symbol=ctx.params["symbol"],
-            interval=query.interval, received_ms=ctx.received_ms,
-            spot=turn.path.startswith("/api/v2/spot/"), endpoint=turn.path,
-        )
+        parse = candle_columns_bitget if self.use_bulk() else parse_candles
+        got = parse(payload, symbol=query.symbol, native_symbol=ctx.params["symbol"],
+                    interval=query.interval, received_ms=ctx.received_ms,
+                    spot=turn.path.startswith("/api/v2/spot/"), endpoint=turn.path)
+        return got if isinstance(got, list) else CandleSeries.from_table(got)
 
 
 class BitgetOrderBook(Binding, model=OrderBook, connector=Bitget):

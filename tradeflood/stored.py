@@ -10,11 +10,12 @@ Open candles are never recorded.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from .binding import Part
-from .candles import CandleBinding, expected_open_times
+from .candles import CandleBinding, CandleSeries, candle_open_times, expected_open_times
 from .intervals import bar_open
 from .paging import Page
 
@@ -74,31 +75,60 @@ class CandlePages:
                 fetch.append(page)
         if not served:
             return fetch, []
-        candles = self.store.read(*self.key, served[0][1], served[-1][2])
+        candles = self._read(served[0][1], served[-1][2])
+        times = candle_open_times(candles)
+        table = candles.table
         stored: list[Part] = []
-        i = 0
         for page, a, b in served:  # pages and candles are both in time order
-            while i < len(candles) and candles[i].open_time < a:
-                i += 1
-            j = i
-            while j < len(candles) and candles[j].open_time < b:
-                j += 1
-            stored.append(Part(page.turn(), candles[i:j]))
-            i = j
+            i, j = bisect_left(times, a), bisect_left(times, b)
+            items = CandleSeries.from_table(table.slice(i, j - i)) if table is not None else candles[i:j]
+            stored.append(Part(page.turn(), items))
         return fetch, stored
 
+    def _read(self, start: int, end: int) -> CandleSeries:
+        read_series = getattr(self.store, "read_series", None)
+        if read_series is not None:
+            series: CandleSeries = read_series(*self.key, start, end)
+            return series
+        return CandleSeries(self.store.read(*self.key, start, end))
+
     def record(self, fetched: Sequence[Page], parts: Sequence[Part]) -> int:
-        """Store each fetched page whose closed window came back complete; returns candles written."""
-        by_key: dict[object, list[Candle]] = {}
+        """Store each fetched page whose closed window came back complete; returns candles written.
+
+        Complete pages that follow one another and came as candle tables are written
+        together, as one window, so their columns become whole blocks; pages of models
+        are written one by one.
+        """
+        by_key: dict[object, list[Sequence[Candle]]] = {}
         for part in parts:
-            by_key.setdefault(part.turn.key, []).extend(part.items)
-        written = 0
-        for page in fetched:
+            by_key.setdefault(part.turn.key, []).append(part.items)
+        runs: list[tuple[int, int, list[Sequence[Candle]]]] = []
+        for page in sorted(fetched, key=lambda p: p.start):
             a, b = page.start, min(page.end, self.closed_end)
             if a >= b:
                 continue
-            candles = [c for c in by_key.get(page.turn().key, ()) if a <= c.open_time < b and c.closed]
-            have = {c.open_time for c in candles}
-            if all(t in have for t in expected_open_times(a, b, self.interval, self.now_ms)):
-                written += self.store.write(*self.key, a, b, candles, now_ms=self.now_ms)
-        return written
+            found = by_key.get(page.turn().key, [])
+            have = {t for items in found for t in candle_open_times(items)}
+            if not all(t in have for t in expected_open_times(a, b, self.interval, self.now_ms)):
+                continue
+            if runs and runs[-1][1] == a and _tables_only(runs[-1][2]) and _tables_only(found):
+                runs[-1] = (runs[-1][0], b, runs[-1][2] + found)
+            else:
+                runs.append((a, b, list(found)))
+        return sum(self.store.write(*self.key, a, b, _closed_within(found, a, b), now_ms=self.now_ms)
+                   for a, b, found in runs)
+
+
+def _tables_only(found: Sequence[Sequence[Candle]]) -> bool:
+    return bool(found) and all(isinstance(i, CandleSeries) and i.table is not None for i in found)
+
+
+def _closed_within(found: list[Sequence[Candle]], start: int, end: int) -> Sequence[Candle]:
+    """The closed candles of ``[start, end)`` among the parts' items: as one candle table
+    when every part is table-backed, else as models."""
+    if _tables_only(found):
+        from .columnar._candles import merge_candle_tables
+
+        table = merge_candle_tables([i.table for i in found], start, end)  # type: ignore[attr-defined]
+        return CandleSeries.from_table(table)  # open candles are left out by the store
+    return [c for items in found for c in items if start <= c.open_time < end and c.closed]

@@ -66,8 +66,9 @@ def _decimals(strings: pa.Array, n: int, decimals: Decimals) -> list[pa.Array]:
         raise _Refused from None
 
 
-def _table(open_ms: pa.Array, prices: list[pa.Array], closed: pa.Array, *, exchange: str, symbol: str,
-           native_symbol: str, interval: str) -> pa.Table:
+def candle_table(open_ms: pa.Array, prices: list[pa.Array], closed: pa.Array, *, exchange: str, symbol: str,
+                 native_symbol: str, interval: str) -> pa.Table:
+    """A Candle table from its open times (int64 ms), six value columns and closed flags."""
     pa, pc = require("pyarrow"), require("pyarrow.compute")
     n = len(open_ms)
     zeros = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(bytes(4 * n))])
@@ -133,7 +134,7 @@ def candle_columns_bitget(
             closed = pa.array([interval_end(t, interval) <= received_ms for t in open_ms.to_pylist()])
         else:
             closed = pc.less_equal(open_ms, received_ms - interval_ms(interval))
-        return _table(open_ms, prices, closed, **names)
+        return candle_table(open_ms, prices, closed, **names)
     except _Refused:
         candles = parse_candles(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                                 received_ms=received_ms, spot=spot, endpoint=endpoint)
@@ -188,7 +189,7 @@ def candle_columns_binance(
             raise _Refused
         prices = _decimals(strings, n, decimals)
         closed = pc.less(times.slice(n, n), received_ms)
-        return _table(times.slice(0, n), prices, closed, **names)
+        return candle_table(times.slice(0, n), prices, closed, **names)
     except _Refused:
         candles = parse_klines(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                                received_ms=received_ms, endpoint=endpoint)

@@ -24,6 +24,8 @@ from ._schema import connect, translate_errors
 if TYPE_CHECKING:
     import pyarrow
 
+    from tradeflood.candles import CandleSeries
+
 __all__ = ["CandleStore", "SeriesInfo", "StoreInfo"]
 
 _VALUES = ("open", "high", "low", "close", "volume", "quote_volume")
@@ -111,6 +113,31 @@ class CandleStore:
                                   "closed": True}))
         return out
 
+    def read_series(self, exchange: str, symbol: str, interval: str, start: int, end: int) -> CandleSeries:
+        """The stored candles of ``[start, end)`` as a :class:`~tradeflood.candles.CandleSeries`.
+
+        With pyarrow installed the series is backed by a Candle table built from the
+        stored columns (no model per candle until the series is used as a list; its
+        decimals then carry their column's scale); otherwise it holds :meth:`read`'s models.
+        """
+        from tradeflood.candles import CandleSeries
+        from tradeflood.columnar._candles import arrow_available
+
+        if not arrow_available():
+            return CandleSeries(self.read(exchange, symbol, interval, start, end))
+        from ._arrow import candle_table
+
+        with self._use() as conn:
+            rows, native = self._blocks(conn, exchange, symbol, interval, start, end)
+        try:
+            table = candle_table(rows, start, end, exchange=exchange, symbol=symbol, native_symbol=native,
+                                 interval=interval)
+        except (ValueError, IndexError) as exc:
+            raise StoreCorruptError(self.path, f"a stored block could not be decoded ({exc})") from exc
+        if table is None:  # a value decimal128 cannot keep: the exact models instead
+            return CandleSeries(self.read(exchange, symbol, interval, start, end))
+        return CandleSeries.from_table(table)
+
     def read_arrow(self, exchange: str, symbol: str, interval: str, start: int,
                    end: int) -> pyarrow.Table:
         """The stored candles of ``[start, end)`` as an Arrow table (needs ``pip install pyarrow``).
@@ -158,6 +185,9 @@ class CandleStore:
         Re-writing a window is a no-op. Returns the number of candles inserted.
         """
         bar_ms = interval_ms(interval)
+        table = self._writable_table(candles, exchange, symbol, interval)
+        if table is not None:
+            return self._write_table(exchange, symbol, interval, start, end, table, now_ms)
         closed: dict[int, Candle] = {}
         limit = end
         for c in candles:
@@ -175,12 +205,66 @@ class CandleStore:
             sid = self._series_id(conn, exchange, symbol, interval, create=True, native=native)
             assert sid is not None
             inserted = self._insert(conn, sid, bar_ms, closed)
-            if now_ms is None:
-                newest = conn.execute("SELECT max(last_time) FROM candles WHERE series_id = ?",
-                                      (sid,)).fetchone()[0]
-                limit = start if newest is None else min(limit, interval_end(newest, interval))
-            if start < limit:
-                self._cover(conn, sid, start, limit)
+            self._cover_written(conn, sid, interval, start, limit, now_ms is None)
+        return inserted
+
+    def _cover_written(self, conn: sqlite3.Connection, sid: int, interval: str, start: int, limit: int,
+                       up_to_newest: bool) -> None:
+        if up_to_newest:
+            newest = conn.execute("SELECT max(last_time) FROM candles WHERE series_id = ?",
+                                  (sid,)).fetchone()[0]
+            limit = start if newest is None else min(limit, interval_end(newest, interval))
+        if start < limit:
+            self._cover(conn, sid, start, limit)
+
+    @staticmethod
+    def _writable_table(candles: Sequence[Candle], exchange: str, symbol: str,
+                        interval: str) -> pyarrow.Table | None:
+        """The candle table behind ``candles`` when it can be written column by column
+        (one series, open times increasing), else None (the models are written)."""
+        from tradeflood.candles import CandleSeries
+
+        table = candles.table if isinstance(candles, CandleSeries) else None
+        if table is None or not table.num_rows:
+            return None
+        from tradeflood.columnar._candles import series_of, strictly_increasing
+
+        names = series_of(table)
+        if names is None or not strictly_increasing(table):
+            return None
+        if (names[0], names[1], names[3]) != (exchange, symbol, interval):
+            raise ValueError(f"a {names[0]} {names[1]} {names[3]} candle cannot be stored "
+                             f"as {exchange} {symbol} {interval}")
+        return table
+
+    def _write_table(self, exchange: str, symbol: str, interval: str, start: int, end: int,
+                     table: pyarrow.Table, now_ms: int | None) -> int:
+        """:meth:`write` for a candle table: its columns become blocks without a model per candle."""
+        from tradeflood.columnar._candles import open_times, series_of
+
+        def require_compute() -> Any:
+            import pyarrow.compute
+
+            return pyarrow.compute
+
+        names = series_of(table)
+        assert names is not None
+        closed = table.column("closed")
+        limit = end
+        if closed.null_count or not require_compute().all(closed).as_py():
+            flags = closed.to_pylist()
+            opened = [t for t, f in zip(open_times(table), flags, strict=True) if not f]
+            if opened:
+                limit = min(limit, opened[0])
+            table = table.filter(closed.fill_null(False))
+        if now_ms is not None:
+            limit = min(limit, _last_closed_end(interval, now_ms))
+        with self._use() as conn, _transaction(conn):
+            sid = self._series_id(conn, exchange, symbol, interval, create=True,
+                                  native=names[2] if table.num_rows else None)
+            assert sid is not None
+            inserted = self._insert_table(conn, sid, interval_ms(interval), table)
+            self._cover_written(conn, sid, interval, start, limit, now_ms is None)
         return inserted
 
     def clear(self, exchange: str | None = None, symbol: str | None = None,
@@ -296,6 +380,34 @@ class CandleStore:
             conn.execute("INSERT OR REPLACE INTO candles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (sid, block, times[0], times[-1], len(times), blocks.encode_times(times),
                           *encoded))
+        return inserted
+
+    def _insert_table(self, conn: sqlite3.Connection, sid: int, bar_ms: int, table: pyarrow.Table) -> int:
+        """Store a table of closed candles (open times increasing): a block not stored yet is
+        encoded from the columns; one that exists is merged through models (at most a block's)."""
+        from tradeflood.columnar._candles import candle_models, open_times
+
+        from ._arrow import encode_decimals
+
+        times = open_times(table)
+        inserted = i = 0
+        while i < len(times):
+            block = blocks.block_of(times[i], bar_ms)
+            j = i + 1
+            while j < len(times) and blocks.block_of(times[j], bar_ms) == block:
+                j += 1
+            rows = table.slice(i, j - i)
+            exists = conn.execute("SELECT 1 FROM candles WHERE series_id = ? AND block = ?",
+                                  (sid, block)).fetchone()
+            encoded = None if exists else [encode_decimals(rows.column(name)) for name in _VALUES]
+            if encoded is None or any(e is None for e in encoded):
+                inserted += self._insert(conn, sid, bar_ms, {c.open_time: c for c in candle_models(rows)})
+            else:
+                conn.execute("INSERT INTO candles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (sid, block, times[i], times[j - 1], j - i, blocks.encode_times(times[i:j]),
+                              *encoded))
+                inserted += j - i
+            i = j
         return inserted
 
     def _cover(self, conn: sqlite3.Connection, sid: int, start: int, end: int) -> None:
