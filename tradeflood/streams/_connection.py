@@ -208,6 +208,9 @@ class Connection:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
                 for task in done:
                     task.result()
+            except _Stale:
+                ws.transport.abort()  # a silent peer would not answer a closing handshake either
+                raise
             finally:
                 for task in tasks:
                     task.cancel()
