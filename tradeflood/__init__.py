@@ -7,13 +7,15 @@
 
     candles = tradeflood.fetch(Candle, exchange="bitget", symbol="BTC/USDT",
                                interval="1h", start="2024-01-01", end="2024-02-01")
+    for trade in tradeflood.stream(Trade, exchange="bitget", symbol="BTC/USDT"):
+        ...
 """
 
 from __future__ import annotations
 
 from .binding import Binding, ParseContext, Part
 from .candles import CandleBinding, CandleSeries, Gap
-from .clock import Clock, LiveClock, VirtualClock
+from .clock import Clock, LiveClock, ScaledClock, VirtualClock
 from .connector import Connector, Reply
 from .errors import (
     BindingConflictError,
@@ -28,6 +30,9 @@ from .errors import (
     QueryError,
     RateLimitedError,
     RequestTimeoutError,
+    StreamError,
+    StreamOverflowError,
+    StreamRejectedError,
     TradeFloodError,
     UnknownExchangeError,
     UnknownModelError,
@@ -42,6 +47,7 @@ from .query import Query
 from .ratelimit import Limit
 from .retry import RetryPolicy
 from .session import Session, afetch, fetch
+from .streams._api import stream
 from .turn import Derived, Turn, turn
 
 __version__ = "0.1.0"
@@ -76,7 +82,11 @@ __all__ = [
     "Reply",
     "RequestTimeoutError",
     "RetryPolicy",
+    "ScaledClock",
     "Session",
+    "StreamError",
+    "StreamOverflowError",
+    "StreamRejectedError",
     "TradeFloodError",
     "Turn",
     "UnknownExchangeError",
@@ -89,5 +99,6 @@ __all__ = [
     "__version__",
     "afetch",
     "fetch",
+    "stream",
     "turn",
 ]

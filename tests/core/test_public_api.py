@@ -12,10 +12,11 @@ def test_public_names_are_pinned() -> None:
         "Connector", "Derived", "FetchError", "Gap", "InvalidIntervalError", "InvalidTimeError", "Limit",
         "LiveClock", "NetworkError", "NoProxyAvailableError", "ParseContext", "Part", "PayloadError", "Plan",
         "ProxyError", "ProxyEvent", "ProxyScheme", "Query", "QueryError",
-        "RateLimitedError", "Reply", "RequestTimeoutError", "RetryPolicy", "Session", "TradeFloodError",
+        "RateLimitedError", "Reply", "RequestTimeoutError", "RetryPolicy", "ScaledClock", "Session",
+        "StreamError", "StreamOverflowError", "StreamRejectedError", "TradeFloodError",
         "Turn", "UnknownExchangeError", "UnknownModelError", "UnknownSymbolError", "VenueError",
         "VenueRejectedError", "VenueUnavailableError", "VirtualClock", "__version__", "afetch", "fetch",
-        "turn",
+        "stream", "turn",
     }
     for name in tradeflood.__all__:
         assert getattr(tradeflood, name) is not None
