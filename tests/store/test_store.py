@@ -162,7 +162,9 @@ def test_read_arrow(store: CandleStore) -> None:
     store.write(*KEY, 0, 3000 * MINUTE, written)
     table = store.read_arrow(*KEY, 10 * MINUTE, 2500 * MINUTE)
     assert table.column_names == ["open_time", "open", "high", "low", "close", "volume", "quote_volume"]
-    assert table.schema.field("close").type == pa.decimal128(38, 18)
+    # each column at its own finest stored scale, as to_arrow() picks for models
+    assert table.schema.field("close").type == pa.decimal128(38, 2)
+    assert table.schema.field("volume").type == pa.decimal128(38, 0)  # every volume here is whole
     assert table["open_time"].to_pylist() == [c.open_time for c in written[10:2500]]
     assert table["close"].to_pylist() == [c.close for c in written[10:2500]]
     assert table["quote_volume"].to_pylist() == [c.quote_volume for c in written[10:2500]]

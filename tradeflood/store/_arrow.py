@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from bisect import bisect_left
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -32,16 +33,23 @@ def to_table(rows: Sequence[tuple[Any, ...]], start: int, end: int, *, fit: bool
     the most decimal places stored in the column; strings where that cannot hold a value.
     """
     pa = _pyarrow()
+    arrays = _arrays(pa, rows, start, end, fit)
+    return pa.Table.from_arrays(arrays, names=list(COLUMNS))
+
+
+def _arrays(pa: Any, rows: Sequence[tuple[Any, ...]], start: int, end: int, fit: bool) -> list[Any]:
+    """The open-time column and the six value columns of ``[start, end)``."""
     counts = [row[1] for row in rows]
     total = sum(counts)
-    times = pa.Array.from_buffers(pa.int64(), total, [None, pa.py_buffer(b"".join(r[2] for r in rows))])
+    raw_times = b"".join(r[2] for r in rows)
+    times = pa.Array.from_buffers(pa.int64(), total, [None, pa.py_buffer(raw_times)])
     arrays = [times] + [_column(pa, [row[3 + k] for row in rows], counts, fit) for k in range(6)]
-    table = pa.Table.from_arrays(arrays, names=list(COLUMNS))
-    if total and (times[0].as_py() < start or times[total - 1].as_py() >= end):
-        import pyarrow.compute as pc
-
-        table = table.filter(pc.and_(pc.greater_equal(times, start), pc.less(times, end)))
-    return table
+    # Blocks come in order and each holds its open times in order: the range is one slice.
+    ordered = memoryview(raw_times).cast("q")
+    lo, hi = bisect_left(ordered, start), bisect_left(ordered, end)
+    if (lo, hi) != (0, total):
+        arrays = [a.slice(lo, hi - lo) for a in arrays]
+    return arrays
 
 
 def candle_table(rows: Sequence[tuple[Any, ...]], start: int, end: int, *, exchange: str, symbol: str,
@@ -51,14 +59,13 @@ def candle_table(rows: Sequence[tuple[Any, ...]], start: int, end: int, *, excha
     from tradeflood.columnar._bulk import candle_table as build
 
     pa = _pyarrow()
-    table = to_table(rows, start, end, fit=True)
-    columns = table.columns
-    if any(not pa.types.is_decimal(c.type) for c in columns[1:]):
+    times, *values = _arrays(pa, rows, start, end, True)
+    if any(not pa.types.is_decimal(c.type) for c in values):
         return None
-    n = table.num_rows
+    n = len(times)
     closed = pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(b"\xff" * (n // 8 + 1))])
-    return build(columns[0].combine_chunks(), [c.combine_chunks() for c in columns[1:]], closed,
-                 exchange=exchange, symbol=symbol, native_symbol=native_symbol, interval=interval)
+    return build(times, values, closed, exchange=exchange, symbol=symbol, native_symbol=native_symbol,
+                 interval=interval)
 
 
 def _column(pa: Any, raws: Sequence[bytes], counts: Sequence[int], fit: bool = False) -> Any:
@@ -76,9 +83,8 @@ def _column(pa: Any, raws: Sequence[bytes], counts: Sequence[int], fit: bool = F
     def flush() -> None:
         nonlocal run, run_n
         if run:
-            ints = pa.Array.from_buffers(pa.int64(), run_n, [None, pa.py_buffer(b"".join(run))])
-            unscaled = ints.cast(pa.decimal128(38, 0))
-            scaled = pa.Array.from_buffers(pa.decimal128(38, run_scale), run_n, unscaled.buffers())
+            wide = pa.py_buffer(_widen(b"".join(run), run_n))
+            scaled = pa.Array.from_buffers(pa.decimal128(38, run_scale), run_n, [None, wide])
             pieces.append(scaled if run_scale == scale else scaled.cast(dec))
         run, run_n = [], 0
 
@@ -103,6 +109,29 @@ def _column(pa: Any, raws: Sequence[bytes], counts: Sequence[int], fit: bool = F
     if not pieces:
         return pa.array([], type=dec)
     return pieces[0] if len(pieces) == 1 else pa.chunked_array(pieces, type=dec).combine_chunks()
+
+
+_SIGN = bytes(0 if b < 0x80 else 0xFF for b in range(256))
+_NON_NEGATIVE = bytes(range(0x80))
+
+
+def _widen(raw: bytes, n: int) -> bytearray:
+    """Little-endian int64 mantissas as decimal128 words (each sign-extended to 16 bytes).
+
+    Arrow's int64-to-decimal cast checks every value against the precision, about
+    100 ns a value; this is a strided copy.
+    """
+    out = bytearray(16 * n)
+    words = memoryview(out).cast("q")
+    words[0::2] = memoryview(raw).cast("q")
+    tops = raw[7::8]  # each mantissa's most significant byte
+    if tops.translate(None, _NON_NEGATIVE):  # some mantissa is negative: fill its high word
+        high = bytearray(8 * n)
+        signs = tops.translate(_SIGN)
+        for k in range(8):
+            high[k::8] = signs
+        words[1::2] = memoryview(high).cast("q")
+    return out
 
 
 def encode_decimals(column: Any) -> bytes | None:

@@ -28,7 +28,7 @@ __all__ = ["BLOCK_BARS", "MAX_SCALE", "block_of", "decode_column", "decode_times
 
 #: Candles per block. A 1000-bar grid page of 1m candles touches one or two blocks.
 BLOCK_BARS = 1024
-#: The finest scale kept as integers (and the scale of ``read_arrow``'s decimal128(38, 18)).
+#: The finest scale kept as integers (and so the largest scale of ``read_arrow``'s decimal columns).
 MAX_SCALE = 18
 _INT64 = 1 << 63
 _SEP = "\x1f"

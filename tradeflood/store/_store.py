@@ -143,16 +143,17 @@ class CandleStore:
         """The stored candles of ``[start, end)`` as an Arrow table (needs ``pip install pyarrow``).
 
         Columns: ``open_time`` int64 (ms), then open, high, low, close, volume and
-        quote_volume as ``decimal128(38, 18)``; a column holding a value that
-        type cannot keep exactly (over 18 decimals or 20 integer digits) comes
-        back as strings instead.
+        quote_volume as ``decimal128(38, s)``, ``s`` the most decimal places stored
+        in the column (as :func:`tradeflood.columnar.to_arrow` picks for models); a
+        column holding a value that type cannot keep exactly (over 18 decimals or
+        20 integer digits) comes back as strings instead.
         """
         from ._arrow import to_table  # imports pyarrow, or says how to install it
 
         with self._use() as conn:
             rows, _ = self._blocks(conn, exchange, symbol, interval, start, end)
         try:
-            return to_table(rows, start, end)
+            return to_table(rows, start, end, fit=True)
         except (ValueError, IndexError) as exc:
             raise StoreCorruptError(self.path, f"a stored block could not be decoded ({exc})") from exc
 
