@@ -49,7 +49,7 @@ def test_a_table_backed_series_reads_like_the_list_of_models(page: tuple[Any, in
     series, models = series_and_models(*page)
     assert len(series) == 50 and series.table is not None and bool(series)
     assert series.gaps == [Gap(0, MINUTE, 1)]
-    assert series == models and models == series and not (series != models)
+    assert series == models and models == series and (series != models) is False
     twin, _ = series_and_models(*page)
     assert twin == series_and_models(*page)[0] and series + twin == models + models
     assert series[0] == models[0] and series[-1] == models[-1] and series[10:13] == models[10:13]

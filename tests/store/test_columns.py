@@ -45,7 +45,7 @@ def test_a_table_merges_into_blocks_written_from_models(tmp_path: Path) -> None:
 
 
 def test_an_open_candle_in_a_table_is_not_stored(tmp_path: Path) -> None:
-    candles = bars(0, 9 * MINUTE) + [candle(9 * MINUTE, closed=False)]
+    candles = [*bars(0, 9 * MINUTE), candle(9 * MINUTE, closed=False)]
     with CandleStore(tmp_path / "c.sqlite3") as store:
         assert store.write(*KEY, 0, 10 * MINUTE, as_table(candles)) == 9
         assert store.missing(*KEY, 0, 10 * MINUTE) == [(9 * MINUTE, 10 * MINUTE)]
