@@ -1,8 +1,9 @@
-"""The ``tradeflood`` command: fetch, plan, store, venues, proxyter, and an offline demo.
+"""The ``tradeflood`` command: fetch, stream, plan, store, venues, proxyter, and an offline demo.
 
     tradeflood fetch candle --exchange bitget --symbol BTC/USDT --interval 1h --start 2024-01-01 \\
         --end 2024-01-02 -o candles.csv
     tradeflood plan candle --exchange binance --symbol BTC/USDT --interval 1m --start -30d
+    tradeflood stream trades --exchange binance --symbol BTC/USDT --count 10
     tradeflood store info
     tradeflood demo
 
@@ -41,11 +42,12 @@ def _model(name: str) -> type[Any]:
 def _urls(pairs: Sequence[str]) -> dict[str, dict[str, str]]:
     urls: dict[str, dict[str, str]] = {}
     for pair in pairs:
-        venue, eq, url = pair.partition("=")
+        name, eq, url = pair.partition("=")
         if not eq:
             raise click.BadParameter(f"{pair!r}: expected VENUE=URL, e.g. bitget=http://127.0.0.1:9000",
                                      param_hint="--url")
-        urls.setdefault(venue, {})["rest"] = url
+        venue, _, api = name.partition(".")  # bitget=... is the REST URL; bitget.ws=... another one
+        urls.setdefault(venue, {})[api or "rest"] = url
     return urls
 
 
@@ -60,8 +62,9 @@ def query_options(fn: F) -> F:
         click.option("--end", help="As --start; default now."),
         click.option("--depth", type=int, help="Order book depth."),
         click.option("--limit", type=int, help="How many (latest candles, recent trades)."),
-        click.option("--url", "urls", multiple=True, metavar="VENUE=URL",
-                     help="Override a venue's REST base URL (repeatable)."),
+        click.option("--url", "urls", multiple=True, metavar="VENUE[.API]=URL",
+                     help="Override a venue's base URL (repeatable): bitget=URL for REST, "
+                          "bitget.ws=URL, binance.ws.futures=URL."),
         click.option("--no-store", is_flag=True, help="Bypass the on-disk candle store."),
     ]
     for option in reversed(options):
@@ -107,6 +110,43 @@ def fetch(model: str, fmt: str, output: Path | None, urls: Sequence[str], no_sto
         write_stream(rows, sys.stdout, fmt)
     for gap in getattr(result, "gaps", ()):
         click.echo(f"gap: {gap}", err=True)
+
+
+STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker"}
+
+
+@cli.command()
+@click.argument("model", type=click.Choice(list(STREAMED)))
+@click.option("--exchange", required=True, help="Venue, e.g. bitget or binance.")
+@click.option("--symbol", required=True, help="Unified symbol: BTC/USDT spot, BTC/USDT:USDT perpetual.")
+@click.option("--interval", help="Candle interval, e.g. 1m.")
+@click.option("--depth", type=int, help="Order book depth to print.")
+@click.option("--throttle", type=float, help="At most one value per this many seconds.")
+@click.option("--partial", is_flag=True, help="Candles: also print the forming candle's updates.")
+@click.option("--poll", type=float, help="Poll over REST every this many seconds instead of streaming.")
+@click.option("--count", type=int, help="Stop after this many items.")
+@click.option("--url", "urls", multiple=True, metavar="VENUE[.API]=URL",
+              help="Override a base URL (repeatable): bitget.ws=URL, binance.ws.futures=URL.")
+def stream(model: str, count: int | None, urls: Sequence[str], **kw: Any) -> None:
+    """Print live updates as JSON lines until interrupted (events go to standard error)."""
+    import tradeflood
+    from tradeflood.streams import StreamEvent
+
+    params = {k: v for k, v in kw.items() if v not in (None, False)}
+    printed = 0
+    with Session(urls=_urls(urls), store=False) as session:
+        try:
+            for item in tradeflood.stream(_model(model), session=session, **params):
+                if isinstance(item, StreamEvent):
+                    click.echo(f"# {type(item).__name__}: {item}", err=True)
+                    continue
+                write_stream([item], sys.stdout, "jsonl")
+                sys.stdout.flush()
+                printed += 1
+                if count is not None and printed >= count:
+                    break
+        except KeyboardInterrupt:
+            click.echo(f"stopped after {printed} items", err=True)
 
 
 @cli.command()

@@ -92,7 +92,7 @@ def test_output_files_and_unwritable_paths(sim: Simulator, tmp_path: Path,
     assert "use a .csv, .jsonl or .parquet" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [[], ["fetch"], ["plan"], ["venues"], ["demo"], ["store"],
+@pytest.mark.parametrize("command", [[], ["fetch"], ["stream"], ["plan"], ["venues"], ["demo"], ["store"],
                                      ["store", "info"], ["store", "clear"]])
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*command, "--help"]) == 0
@@ -125,3 +125,25 @@ def test_store_info_clear_and_a_corrupt_store(tmp_path: Path, capsys: pytest.Cap
         assert not store.exists()
     finally:
         os.environ["TRADEFLOOD_STORE"] = "off"
+
+
+def _ws_urls(sim: Simulator, venue: str) -> list[str]:
+    return [arg for api, url in sim.urls()[venue].items()
+            for arg in ("--url", f"{venue}={url}" if api == "rest" else f"{venue}.{api}={url}")]
+
+
+@pytest.mark.parametrize("venue", ["bitget", "binance"])
+def test_stream_prints_json_lines(sim: Simulator, capsys: pytest.CaptureFixture[str], venue: str) -> None:
+    code = main(["stream", "trades", "--exchange", venue, "--symbol", "ETH/USDT:USDT", "--count", "4",
+                 *_ws_urls(sim, venue)])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and len(lines) == 4
+    assert {line["symbol"] for line in lines} == {"ETH/USDT:USDT"}
+    ids = [int(line["id"]) for line in lines]
+    assert ids == sorted(ids) and all(Decimal(line["price"]) > 0 for line in lines)
+
+
+def test_stream_errors_are_one_line(sim: Simulator, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["stream", "book", "--exchange", "bitget", "--symbol", "NOPE/USDT", *_ws_urls(sim, "bitget")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: bitget lists no symbol 'NOPE/USDT'")
