@@ -27,6 +27,8 @@ __all__ = ["arrow_available", "candle_models", "is_progression", "merge_candle_t
            "series_of", "strictly_increasing", "time_range"]
 
 _FIELDS = [c.name for c in columns_of(Candle) if not c.computed]
+_CANDLE_FIELDS = ["exchange", "symbol", "native_symbol", "interval", "open_time", "open", "high", "low",
+                  "close", "volume", "quote_volume", "closed"]
 
 
 @cache
@@ -148,6 +150,9 @@ def _values(column: pa.ChunkedArray, n: int) -> list[Any]:
             return [unique[0].as_py()] * n
     if pa.types.is_timestamp(kind):
         column = column.cast(pa.int64())
+    if pa.types.is_decimal(kind):  # through text: twice as fast as Arrow's own Decimal objects
+        return [None if v is None else Decimal(v) for v in column.cast(pa.string()).to_pylist()] \
+            if column.null_count else list(map(Decimal, column.cast(pa.string()).to_pylist()))
     values: list[Any] = column.to_pylist()
     if pa.types.is_floating(kind):
         values = [None if v is None else Decimal(repr(v)) for v in values]
@@ -165,5 +170,11 @@ def candle_models(table: pa.Table) -> list[Candle]:
     if not n:
         return []
     columns = [_values(table.column(name), n) for name in _FIELDS]
-    build, names = _build(), _FIELDS
-    return [build(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
+    build = _build()
+    if _FIELDS != _CANDLE_FIELDS:  # a Candle with other fields: the general way
+        return [build(dict(zip(_FIELDS, row, strict=True))) for row in zip(*columns, strict=True)]
+    # A dict display per row is about twice as fast as dict(zip(names, row)).
+    return [build({"exchange": e, "symbol": s, "native_symbol": ns, "interval": iv, "open_time": t,
+                   "open": o, "high": h, "low": lo, "close": c, "volume": v, "quote_volume": q,
+                   "closed": x})
+            for e, s, ns, iv, t, o, h, lo, c, v, q, x in zip(*columns, strict=True)]
