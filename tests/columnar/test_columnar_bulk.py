@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tradeflood.bindings.binance import parse_klines
 from tradeflood.bindings.bitget import parse_candles
@@ -133,3 +135,26 @@ def test_concat_dedups_by_open_time_and_sorts(bitget_payloads: dict[str, Any]) -
     assert closes[500] == Decimal("1.123456789")
     assert closes[:500] == expected.column("close").to_pylist()[:500]
     assert concat_candle_tables([]).num_rows == 0
+
+
+def _number(draw: Any) -> str:
+    whole = draw(st.integers(0, 10**9))
+    places = draw(st.integers(0, 8))
+    return f"{whole}.{draw(st.integers(0, 10**places - 1)):0{places}d}" if places else str(whole)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), st.integers(1, 80))
+def test_any_mix_of_decimal_places_gives_the_model_parse_scales(data: Any, n: int) -> None:
+    """Scales come from every value, not only the sampled ones: a value with more places
+    anywhere in a column widens it, exactly as the model path's to_arrow does."""
+    start = 1_704_067_200_000
+    rows = [[str(start + i * 60_000), *(_number(data.draw) for _ in range(7))] for i in range(n)]
+    wide = data.draw(st.integers(0, n - 1))
+    rows[wide][3] = rows[wide][3].split(".")[0] + ".123456789"  # one value, maybe not sampled
+    table, candles = bitget(rows, start + n * 60_000)
+    assert table.equals(to_arrow(candles))
+    assert table.column("low").type == pa.decimal128(38, 9)
+    klines = [[start + i * 60_000, *r[1:6], start + i * 60_000 + 59_999, r[7]] for i, r in enumerate(rows)]
+    args = {**NAMES, "received_ms": start + n * 60_000}
+    assert candle_columns_binance(klines, **args).equals(to_arrow(parse_klines(klines, **args)))

@@ -14,7 +14,7 @@ way the table equals ``to_arrow(parse_candles(...))``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -37,33 +37,57 @@ class _Refused(Exception):
     """The fast path does not take this payload; the model parser decides."""
 
 
-def _decimals(strings: pa.Array, n: int, decimals: Decimals) -> list[pa.Array]:
-    """Six n-long string columns, end to end, as decimal (or float64) columns."""
+def _places(text: Any) -> int:
+    """Decimal places of a number spelled ``text`` (0 without a point)."""
+    dot = text.find(".") if type(text) is str else -1
+    return 0 if dot < 0 else len(text) - dot - 1
+
+
+def _decimals(strings: pa.Array, n: int, columns: Sequence[Sequence[Any]],
+              decimals: Decimals) -> list[pa.Array]:
+    """The n-long string ``columns``, end to end in ``strings``, as decimal (or float64) columns.
+
+    Each column's scale is the most decimal places any of its values has. The
+    most places among 16 sampled values are tried first: a cast to that scale
+    fails if any value has more (Arrow refuses to lose digits), and a value
+    with that many places is in the column, so when the cast succeeds that
+    scale is the column's; only otherwise are the places of every value counted.
+    """
+    width = len(columns)
+    step = max(1, n // 16)
     pa, pc = require("pyarrow"), require("pyarrow.compute")
     try:
         if decimals == "float":
             values = pc.cast(strings, pa.float64())
             if not pc.all(pc.is_finite(values)).as_py():
                 raise _Refused
-            return [values.slice(i * n, n) for i in range(6)]
+            return [values.slice(i * n, n) for i in range(width)]
+        try:
+            return _cast_runs(strings, n, [max(map(_places, column[::step])) for column in columns])
+        except pa.ArrowInvalid:
+            pass
         dot = pc.find_substring(strings, ".")
         length = pc.binary_length(strings)
         places = pc.if_else(pc.less(dot, 0), 0, pc.subtract(pc.subtract(length, dot), 1))
-        scales = [pc.max(places.slice(i * n, n)).as_py() for i in range(6)]
-        if pc.max(length).as_py() + max(scales) > 38:
-            raise _Refused  # wide numbers: the model path picks decimal256
-        out: list[Any] = []
-        i = 0
-        while i < 6:  # adjacent columns of one scale (the four prices, usually) cast at once
-            j = i + 1
-            while j < 6 and scales[j] == scales[i]:
-                j += 1
-            run = pc.cast(strings.slice(i * n, (j - i) * n), decimal_type(scales[i]))
-            out.extend(run.slice(k * n, n) for k in range(j - i))
-            i = j
-        return out
+        return _cast_runs(strings, n, [pc.max(places.slice(i * n, n)).as_py() for i in range(width)])
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise _Refused from None
+        raise _Refused from None  # not a plain decimal, or too wide: the model path decides
+
+
+def _cast_runs(strings: pa.Array, n: int, scales: list[int]) -> list[pa.Array]:
+    """Cast each column to ``decimal128(38, scale)``; adjacent columns of one scale
+    (the four prices, usually) are cast at once."""
+    pc = require("pyarrow.compute")
+    out: list[Any] = []
+    i = 0
+    while i < len(scales):
+        j = i + 1
+        while j < len(scales) and scales[j] == scales[i]:
+            j += 1
+        run = pc.cast(strings.slice(i * n, (j - i) * n), decimal_type(scales[i]))
+        out.extend(run.slice(k * n, n) for k in range(j - i))
+        i = j
+    return out
 
 
 def candle_table(open_ms: pa.Array, prices: list[pa.Array], closed: pa.Array, *, exchange: str, symbol: str,
@@ -71,21 +95,37 @@ def candle_table(open_ms: pa.Array, prices: list[pa.Array], closed: pa.Array, *,
     """A Candle table from its open times (int64 ms), six value columns and closed flags."""
     pa, pc = require("pyarrow"), require("pyarrow.compute")
     n = len(open_ms)
-    zeros = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(bytes(4 * n))])
-
-    def constant(value: str) -> Any:
-        return pa.DictionaryArray.from_arrays(zeros, pa.array([value], pa.string()))
-
+    zeros = _zeros(n)
     ts = pa.timestamp("ms", tz="UTC")
     if interval == "1M":
         ends = pa.array([interval_end(t, interval) for t in open_ms.to_pylist()], pa.int64())
     else:
         ends = pc.add(open_ms, interval_ms(interval))
-    arrays = [constant(exchange), constant(symbol), constant(native_symbol), constant(interval),
-              open_ms.cast(ts), *prices, closed, ends.cast(ts)]
+    arrays = [pa.DictionaryArray.from_arrays(zeros, _word(value))
+              for value in (exchange, symbol, native_symbol, interval)]
+    arrays += [open_ms.view(ts), *prices, closed, ends.view(ts)]
+    return pa.Table.from_arrays(arrays, schema=_schema_for(tuple(a.type for a in prices)))
+
+
+@lru_cache(maxsize=64)
+def _word(value: str) -> pa.Array:
+    """A one-value string dictionary (exchange, symbol, interval), made once."""
+    return require("pyarrow").array([value], require("pyarrow").string())
+
+
+@lru_cache(maxsize=8)
+def _zeros(n: int) -> pa.Array:
+    """``n`` int32 zeros: the indices of a one-value dictionary column."""
+    pa = require("pyarrow")
+    return pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(bytes(4 * n))])
+
+
+@lru_cache(maxsize=64)
+def _schema_for(value_types: tuple[pa.DataType, ...]) -> pa.Schema:
+    """The Candle schema with these six value column types."""
     schema = _candle_schema()
-    return pa.Table.from_arrays(arrays, schema=pa.schema(
-        [schema.field(name).with_type(a.type) for name, a in zip(_FIELDS, arrays, strict=True)]))
+    types = dict(zip(["open", "high", "low", "close", "volume", "quote_volume"], value_types, strict=True))
+    return require("pyarrow").schema([f.with_type(types[f.name]) if f.name in types else f for f in schema])
 
 
 @cache
@@ -94,10 +134,13 @@ def _candle_schema() -> pa.Schema:
 
 
 def _rows(rows: Any, width: int) -> list[tuple[Any, ...]]:
-    """The payload's columns (the first ``width`` of them), or _Refused."""
-    if type(rows) is not list or set(map(type, rows)) != {list} or min(map(len, rows)) < width:
+    """The payload's columns (at least ``width`` of them: every row is that long), or _Refused."""
+    if type(rows) is not list or set(map(type, rows)) != {list}:
         raise _Refused
-    return list(zip(*rows, strict=False))
+    cols = list(zip(*rows, strict=False))  # as many columns as the shortest row has fields
+    if len(cols) < width:
+        raise _Refused
+    return cols
 
 
 def candle_columns_bitget(
@@ -118,18 +161,17 @@ def candle_columns_bitget(
         if type(rows) is list and not rows:
             return arrow_schema(Candle, decimals).empty_table()
         pa, pc = require("pyarrow"), require("pyarrow.compute")
-        cols = _rows(rows, 8 if spot else 7)
-        n, q = len(rows), 7 if spot else 6
+        q = 7 if spot else 6
+        cols = _rows(rows, q + 1)
+        n = len(rows)
         # Spot column 6 (the USDT volume) is not kept, but is checked like the rest.
-        extra = cols[6:7] if spot else ()
+        picked = [*cols[1:6], cols[q], *cols[6:7]] if spot else [*cols[1:6], cols[q]]
         try:
-            strings = pa.array(list(chain(cols[0], *cols[1:6], cols[q], *extra)), pa.string())
+            strings = pa.array(list(chain(cols[0], *picked)), pa.string())
             open_ms = pc.cast(strings.slice(0, n), pa.int64())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             raise _Refused from None
-        prices = _decimals(strings.slice(n, 6 * n), n, decimals)
-        if extra:
-            _finite(strings.slice(7 * n, n))
+        prices = _decimals(strings.slice(n), n, picked, decimals)[:6]
         if interval == "1M":
             closed = pa.array([interval_end(t, interval) <= received_ms for t in open_ms.to_pylist()])
         else:
@@ -139,15 +181,6 @@ def candle_columns_bitget(
         candles = parse_candles(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                                 received_ms=received_ms, spot=spot, endpoint=endpoint)
         return _retag(to_arrow(candles, decimals=decimals, model=Candle), exchange)
-
-
-def _finite(strings: pa.Array) -> None:
-    pa, pc = require("pyarrow"), require("pyarrow.compute")
-    try:
-        if not pc.all(pc.is_finite(pc.cast(strings, pa.float64()))).as_py():
-            raise _Refused
-    except pa.ArrowInvalid:
-        raise _Refused from None
 
 
 def _retag(table: pa.Table, exchange: str) -> pa.Table:
@@ -187,7 +220,7 @@ def candle_columns_binance(
             raise _Refused from None
         if times.type != pa.int64() or pc.min(times.slice(0, n)).as_py() < 0:
             raise _Refused
-        prices = _decimals(strings, n, decimals)
+        prices = _decimals(strings, n, [*cols[1:6], cols[7]], decimals)
         closed = pc.less(times.slice(n, n), received_ms)
         return candle_table(times.slice(0, n), prices, closed, **names)
     except _Refused:
