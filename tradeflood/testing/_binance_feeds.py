@@ -48,6 +48,11 @@ class _Trades(BinanceFeed):
         super().__init__(*args)
         self.last_id: int | None = None
 
+    def first(self, now_ms: int) -> list[Any]:
+        if self.last_id is None:  # the stream starts with the trades after its first subscription
+            self.last_id = self.market.last_trade_id(self.inst, now_ms)
+        return []
+
     def poll(self, now_ms: int) -> list[Any]:
         last = self.market.last_trade_id(self.inst, now_ms)
         if self.last_id is None:
