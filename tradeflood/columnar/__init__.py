@@ -7,7 +7,9 @@ when a conversion runs. Two ways in:
   :func:`to_pandas` or the :class:`ColumnarMixin` methods on a result;
 - raw venue candle rows, straight into columns without one model per row:
   :func:`candle_columns_bitget`, :func:`candle_columns_binance`, and
-  :func:`concat_candle_tables` to put pages together::
+  :func:`concat_candle_tables` to put pages together; a Bitget reply kept as
+  bytes goes in without decoding its JSON in Python through
+  :func:`candle_columns_bitget_body`::
 
     table = candle_columns_bitget(rows, symbol="BTC/USDT", native_symbol="BTCUSDT",
                                   interval="1m", received_ms=now_ms, spot=True)
@@ -19,6 +21,7 @@ most decimal places in the column; ``decimals="float"`` gives ``float64``.
 from __future__ import annotations
 
 from ._arrow import Decimals
+from ._body import candle_columns_bitget_body
 from ._bulk import candle_columns_binance, candle_columns_bitget, concat_candle_tables
 from ._tables import (
     ColumnarMixin,
@@ -37,6 +40,7 @@ __all__ = [
     "arrow_schema",
     "candle_columns_binance",
     "candle_columns_bitget",
+    "candle_columns_bitget_body",
     "concat_candle_tables",
     "from_arrow",
     "pandas_types",

@@ -33,7 +33,7 @@ __all__ = ["candle_columns_binance", "candle_columns_bitget", "concat_candle_tab
 _FIELDS = [c.name for c in columns_of(Candle)]
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """The fast path does not take this payload; the model parser decides."""
 
 
@@ -43,27 +43,33 @@ def _places(text: Any) -> int:
     return 0 if dot < 0 else len(text) - dot - 1
 
 
-def _decimals(strings: pa.Array, n: int, columns: Sequence[Sequence[Any]],
-              decimals: Decimals) -> list[pa.Array]:
-    """The n-long string ``columns``, end to end in ``strings``, as decimal (or float64) columns.
+def samples(columns: Sequence[Sequence[Any]], n: int) -> list[Sequence[Any]]:
+    """About 16 values of each column, spread over it: for :func:`decimals`' first try."""
+    step = max(1, n // 16)
+    return [column[::step] for column in columns]
+
+
+def decimals_of(strings: pa.Array, n: int, sampled: Sequence[Sequence[Any]],
+                decimals: Decimals) -> list[pa.Array]:
+    """The n-long string columns end to end in ``strings`` as decimal (or float64) columns;
+    ``sampled`` holds some values of each column (:func:`samples`).
 
     Each column's scale is the most decimal places any of its values has. The
-    most places among 16 sampled values are tried first: a cast to that scale
+    most places among the sampled values are tried first: a cast to that scale
     fails if any value has more (Arrow refuses to lose digits), and a value
     with that many places is in the column, so when the cast succeeds that
     scale is the column's; only otherwise are the places of every value counted.
     """
-    width = len(columns)
-    step = max(1, n // 16)
+    width = len(sampled)
     pa, pc = require("pyarrow"), require("pyarrow.compute")
     try:
         if decimals == "float":
             values = pc.cast(strings, pa.float64())
             if not pc.all(pc.is_finite(values)).as_py():
-                raise _Refused
+                raise Refused
             return [values.slice(i * n, n) for i in range(width)]
         try:
-            return _cast_runs(strings, n, [max(map(_places, column[::step])) for column in columns])
+            return _cast_runs(strings, n, [max(map(_places, column)) for column in sampled])
         except pa.ArrowInvalid:
             pass
         dot = pc.find_substring(strings, ".")
@@ -71,7 +77,7 @@ def _decimals(strings: pa.Array, n: int, columns: Sequence[Sequence[Any]],
         places = pc.if_else(pc.less(dot, 0), 0, pc.subtract(pc.subtract(length, dot), 1))
         return _cast_runs(strings, n, [pc.max(places.slice(i * n, n)).as_py() for i in range(width)])
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise _Refused from None  # not a plain decimal, or too wide: the model path decides
+        raise Refused from None  # not a plain decimal, or too wide: the model path decides
 
 
 def _cast_runs(strings: pa.Array, n: int, scales: list[int]) -> list[pa.Array]:
@@ -134,12 +140,12 @@ def _candle_schema() -> pa.Schema:
 
 
 def _rows(rows: Any, width: int) -> list[tuple[Any, ...]]:
-    """The payload's columns (at least ``width`` of them: every row is that long), or _Refused."""
+    """The payload's columns (at least ``width`` of them: every row is that long), or Refused."""
     if type(rows) is not list or set(map(type, rows)) != {list}:
-        raise _Refused
+        raise Refused
     cols = list(zip(*rows, strict=False))  # as many columns as the shortest row has fields
     if len(cols) < width:
-        raise _Refused
+        raise Refused
     return cols
 
 
@@ -170,14 +176,14 @@ def candle_columns_bitget(
             strings = pa.array(list(chain(cols[0], *picked)), pa.string())
             open_ms = pc.cast(strings.slice(0, n), pa.int64())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            raise _Refused from None
-        prices = _decimals(strings.slice(n), n, picked, decimals)[:6]
+            raise Refused from None
+        prices = decimals_of(strings.slice(n), n, samples(picked, n), decimals)[:6]
         if interval == "1M":
             closed = pa.array([interval_end(t, interval) <= received_ms for t in open_ms.to_pylist()])
         else:
             closed = pc.less_equal(open_ms, received_ms - interval_ms(interval))
         return candle_table(open_ms, prices, closed, **names)
-    except _Refused:
+    except Refused:
         candles = parse_candles(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                                 received_ms=received_ms, spot=spot, endpoint=endpoint)
         return _retag(to_arrow(candles, decimals=decimals, model=Candle), exchange)
@@ -217,13 +223,13 @@ def candle_columns_binance(
             times = pa.array(list(chain(cols[0], cols[6])))
             strings = pa.array(list(chain(*cols[1:6], cols[7])), pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            raise _Refused from None
+            raise Refused from None
         if times.type != pa.int64() or pc.min(times.slice(0, n)).as_py() < 0:
-            raise _Refused
-        prices = _decimals(strings, n, [*cols[1:6], cols[7]], decimals)
+            raise Refused
+        prices = decimals_of(strings, n, samples([*cols[1:6], cols[7]], n), decimals)
         closed = pc.less(times.slice(n, n), received_ms)
         return candle_table(times.slice(0, n), prices, closed, **names)
-    except _Refused:
+    except Refused:
         candles = parse_klines(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                                received_ms=received_ms, endpoint=endpoint)
         return _retag(to_arrow(candles, decimals=decimals, model=Candle), exchange)
