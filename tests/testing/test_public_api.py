@@ -8,7 +8,9 @@ import tradeflood.testing as testing
 def test_public_names() -> None:
     assert set(testing.__all__) == {
         "CLIENT_IP_HEADER",
+        "BinanceStreams",
         "BinanceVenue",
+        "BitgetStreams",
         "BitgetVenue",
         "FaultKind",
         "Faults",
@@ -18,6 +20,8 @@ def test_public_names() -> None:
         "SimResponse",
         "Simulator",
         "SimulatorTransport",
+        "StreamServer",
+        "StreamStats",
         "Venue",
         "VenueStats",
         "default_instruments",

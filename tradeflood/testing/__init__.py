@@ -4,22 +4,29 @@ Venues are deterministic (seeded prices, trades and books; time from a Clock),
 enforce the venues' own rate limits and answer with the venues' own error
 bodies, and can be told to misbehave (5xx, 429, timeouts, malformed bodies,
 short pages, gaps in history). Serve them in-process through
-:class:`SimulatorTransport` or over sockets with :class:`Simulator`.
+:class:`SimulatorTransport` or over sockets with :class:`Simulator`, which also
+serves each venue's WebSocket API (:class:`BitgetStreams`, :class:`BinanceStreams`)
+with faults on command and counters in :class:`StreamStats`.
 """
 
 from __future__ import annotations
 
 from tradeflood.testing._binance import BinanceVenue
+from tradeflood.testing._binance_ws import BinanceStreams
 from tradeflood.testing._bitget import BitgetVenue
+from tradeflood.testing._bitget_ws import BitgetStreams
 from tradeflood.testing._faults import FaultKind, Faults, Gaps
 from tradeflood.testing._market import Instrument, Market, default_instruments
 from tradeflood.testing._server import Simulator
 from tradeflood.testing._transport import CLIENT_IP_HEADER, SimulatorTransport
 from tradeflood.testing._venue import SimResponse, Venue, VenueStats
+from tradeflood.testing._ws import StreamServer, StreamStats
 
 __all__ = [
     "CLIENT_IP_HEADER",
+    "BinanceStreams",
     "BinanceVenue",
+    "BitgetStreams",
     "BitgetVenue",
     "FaultKind",
     "Faults",
@@ -29,6 +36,8 @@ __all__ = [
     "SimResponse",
     "Simulator",
     "SimulatorTransport",
+    "StreamServer",
+    "StreamStats",
     "Venue",
     "VenueStats",
     "default_instruments",

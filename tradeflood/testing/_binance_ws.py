@@ -216,7 +216,7 @@ class BinanceStreams(StreamServer):
             if self.silenced(client):
                 continue
             try:
-                waiter = await client.ws.ping()
+                waiter = asyncio.ensure_future(await client.ws.ping())
             except ConnectionClosed:
                 return
             timeout = self.spot_pong_timeout if spot else self.futures_pong_timeout
@@ -231,7 +231,8 @@ class BinanceStreams(StreamServer):
     # -- throughput mode -----------------------------------------------------
     def firehose(self, stream: str, rate: float | None = None, total: int | None = None,
                  *, futures: bool = False) -> None:
-        """Serve ``stream`` (``<symbol>@trade``) to each subscriber as fast as it reads, or at ``rate``.
+        """Serve ``stream`` (``<symbol>@trade``, or ``@aggTrade`` events) to each subscriber as fast
+        as it reads, or at ``rate``.
 
         Applies to subscriptions made after the call; each subscriber gets its own
         sequence of realistic trade events with increasing ids, ``total`` of them
@@ -255,6 +256,7 @@ class BinanceStreams(StreamServer):
         if client.variant == "combined":
             head, tail = f'{{"stream":"{feed.stream}","data":', "}"
         symbol, next_id, sent = inst.native, market.last_trade_id(inst, now_ms) + 1, 0
+        aggregate = feed.stream.endswith("@aggTrade")
         chunk = 256 if rate is None else max(1, int(rate * 0.01))
         started = self.clock.monotonic()
         send = client.ws.send
@@ -266,6 +268,12 @@ class BinanceStreams(StreamServer):
             n = chunk if total is None else min(chunk, total - sent)
             for i in range(sent, sent + n):
                 px, qty, maker = shapes[i % len(shapes)]
+                if aggregate:  # @aggTrade: one aggregate per trade here (f == l == a)
+                    ident = next_id + i
+                    await send(f'{head}{{"e":"aggTrade","E":{now_ms},"s":"{symbol}","a":{ident},'
+                               f'"p":"{px}","q":"{qty}","f":{ident},"l":{ident},"T":{now_ms},'
+                               f'"m":{maker},"M":true}}{tail}')
+                    continue
                 await send(f'{head}{{"e":"trade","E":{now_ms},"s":"{symbol}","t":{next_id + i},"p":"{px}",'
                            f'"q":"{qty}","T":{now_ms},"m":{maker},"M":true}}{tail}')
             sent += n

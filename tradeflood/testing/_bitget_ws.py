@@ -317,8 +317,7 @@ class BitgetStreams(StreamServer):
                 self.send(client, self.error(30007, "request over limit,connection close", arg, op))
                 await self.close(client, 1008, "request over limit")
                 return
-            self.send(client, dumps({"event": "subscribe", "arg": arg}))
-            self.subscribe(client, feed)
+            self.subscribe(client, feed, ack=dumps({"event": "subscribe", "arg": arg}))
 
     def _subscribe_allowed(self, client: Client) -> bool:
         now = self.clock.monotonic()

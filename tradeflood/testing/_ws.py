@@ -176,14 +176,18 @@ class StreamServer(ABC):
         return {v: text for v in variants}
 
     # -- subscriptions -----------------------------------------------------
-    def subscribe(self, client: Client, feed: Feed) -> None:
-        """Add ``client`` to ``feed`` (the one already running under its key, if any) and send its firsts."""
+    def subscribe(self, client: Client, feed: Feed, ack: str | None = None) -> None:
+        """Add ``client`` to ``feed`` (the one already running under its key, if any) and send its firsts.
+
+        ``ack`` is sent between the two, once the subscription is counted in the stats.
+        """
         feed = self.feeds.setdefault(feed.key, feed)
-        if feed.key in client.topics:
-            return
-        client.topics[feed.key] = feed
-        feed.subscribers[client] = None
-        self.stats.subscriptions[feed.key] += 1
+        if feed.key not in client.topics:
+            client.topics[feed.key] = feed
+            feed.subscribers[client] = None
+            self.stats.subscriptions[feed.key] += 1
+        if ack is not None:
+            self.send(client, ack)
         for message in feed.first(self.venue.now_ms()):
             self.send(client, self.frames(feed, message, (client.variant,))[client.variant])
 
