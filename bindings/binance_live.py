@@ -11,6 +11,7 @@ are lower case in stream names. Spot streams are on ``ws``, futures on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from tradeflood.connectors.binance import Binance
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 VENUE = "binance"
+_HUGE = Decimal("1e30")
 _STREAM_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w", "1M")
 
 
@@ -115,15 +117,18 @@ def parse_trade_event(frame: Frame, symbol: str) -> Trade:
     data = frame.payload
     try:
         ident = data["t"] if "t" in data else data["a"]
-        maker = data["m"]
-        if type(ident) is not int or type(maker) is not bool:
-            raise _Bad(f"trade id {ident!r} or maker flag {maker!r} has the wrong type")
+        maker, when, price, amount = data["m"], data["T"], Decimal(data["p"]), Decimal(data["q"])
+        # One check for all: ints where ints belong, strings were given (Decimal takes ints and
+        # floats too), and finite positive numbers (NaN compares False; Infinity is caught too).
+        if (type(ident) is not int or type(maker) is not bool or type(when) is not int
+                or type(data["p"]) is not str or type(data["q"]) is not str
+                or not (0 < price < _HUGE and 0 <= amount < _HUGE)):
+            raise _Bad(f"a field of trade {ident!r} has the wrong type or value")
         return _trade({
             "exchange": VENUE, "symbol": symbol, "native_symbol": data["s"], "id": str(ident),
-            "timestamp": _ms(data["T"], "T"), "price": _dec(data["p"], "p"),
-            "amount": _dec(data["q"], "q"), "side": "sell" if maker else "buy",
+            "timestamp": when, "price": price, "amount": amount, "side": "sell" if maker else "buy",
         })
-    except (_Bad, KeyError, TypeError) as bad:
+    except (_Bad, KeyError, TypeError, ArithmeticError) as bad:
         raise _fail(frame, f"{type(bad).__name__}: {bad}") from None
 
 

@@ -104,11 +104,11 @@ class BinanceStream(StreamProtocol):
 
     def decode(self, raw: str | bytes) -> Frame:
         message = orjson.loads(raw)
-        if not isinstance(message, dict):
+        if type(message) is not dict:
             raise ValueError("a Binance frame must be a JSON object")
         stream = message.get("stream")
         if stream is not None:
-            if not isinstance(stream, str) or "data" not in message:
+            if type(stream) is not str or "data" not in message:
                 raise ValueError("a Binance combined-stream frame needs 'stream' and 'data'")
             return Frame("data", stream, message["data"])
         if "error" in message:

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 
 from tradeflood.clock import Clock
 
 from ._protocol import Frame, StreamProtocol, Topic
+from ._wire import FastConnection
 
 __all__ = ["Backoff", "Connection", "TopicSink"]
 
@@ -60,6 +61,10 @@ class _Stale(Exception):
     """A topic sent nothing for several times its usual interval."""
 
 
+class _Closed(Exception):
+    """The venue closed the connection."""
+
+
 class Connection:
     """A WebSocket connection carrying up to ``protocol.max_topics`` topics of one endpoint."""
 
@@ -92,7 +97,7 @@ class Connection:
         self._last_seen: dict[str, float] = {}
         self._outbox: asyncio.Queue[str] = asyncio.Queue()
         self._sent: deque[float] = deque()
-        self._ws: ClientConnection | None = None
+        self._ws: FastConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._request_id = 0
@@ -159,7 +164,7 @@ class Connection:
             except _Stale as exc:
                 reason = f"stale: {exc}"
                 attempt = 0
-            except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+            except (OSError, TimeoutError, websockets.WebSocketException, _Closed) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
                 if self._on_failure is not None:
                     self._on_failure(exc)
@@ -184,10 +189,12 @@ class Connection:
         url = self.protocol.url(self.base_url, named)
         proxy = self._proxy() if self._proxy is not None else None
         options: dict[str, Any] = {"open_timeout": self.open_timeout, "max_size": 2**24,
-                                   "ping_interval": 20.0, "ping_timeout": 20.0, "compression": None}
+                                   "ping_interval": 20.0, "ping_timeout": 20.0, "compression": None,
+                                   "close_timeout": 2.0, "create_connection": FastConnection}
         if proxy is not None:
             options["proxy"] = proxy
         async with connect(url, **options) as ws:
+            assert isinstance(ws, FastConnection)
             self._ws = ws
             self.connects += 1
             self._outbox = asyncio.Queue()
@@ -202,10 +209,13 @@ class Connection:
             down_since, self._down_since_ms = self._down_since_ms, None
             for sink in list(self._sinks.values()):
                 sink.on_up(down_since, now_ms)
-            tasks = [asyncio.create_task(self._read(ws)), asyncio.create_task(self._send(ws)),
-                     asyncio.create_task(self._watch()), asyncio.create_task(self._ping())]
+            ws.take_over(self._receive)
+            tasks = [asyncio.create_task(self._closed(ws)), asyncio.create_task(self._send(ws)),
+                     asyncio.create_task(self._watch())]
+            if self.protocol.ping_frame() is not None and self.protocol.ping_every:
+                tasks.append(asyncio.create_task(self._ping()))
             try:
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     task.result()
             except _Stale:
@@ -216,27 +226,33 @@ class Connection:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _read(self, ws: ClientConnection) -> None:
-        decode = self.protocol.decode
-        sinks = self._sinks
-        seen = self._last_seen
-        clock = self.clock
-        async for raw in ws:
-            self.frames += 1
+    async def _closed(self, ws: FastConnection) -> None:
+        await ws.wait_closed()
+        raise _Closed(f"closed by the venue (code {ws.close_code}, {ws.close_reason!r})")
+
+    def _receive(self, raw: bytes) -> None:
+        # Called for each message within the socket's data_received: no await per message.
+        self.frames += 1
+        try:
+            frame = self.protocol.decode(raw)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.malformed += 1
+            log.warning("%s: unreadable frame skipped (%s): %.200r", self.label, exc, raw)
+            return
+        kind = frame.kind
+        if kind == "data":
+            name = frame.topic
+            sink = self._sinks.get(name)  # type: ignore[arg-type]
+            if sink is None:
+                return
+            now = self.clock.monotonic()
+            self._last_seen[name] = now  # type: ignore[index]
             try:
-                frame = decode(raw)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                self.malformed += 1
-                log.warning("%s: unreadable frame skipped (%s): %.200r", self.label, exc, raw)
-                continue
-            if frame.kind == "data":
-                sink = sinks.get(frame.topic)  # type: ignore[arg-type]
-                if sink is None:
-                    continue
-                seen[frame.topic] = clock.monotonic()  # type: ignore[index]
-                sink.on_frame(frame, int(clock.time() * 1000))
-            elif frame.kind == "error":
-                self._rejected(frame)
+                sink.on_frame(frame, int(self.clock.time() * 1000))
+            except Exception:  # a bug downstream must not take the socket down
+                log.exception("%s: handling a frame of %s failed", self.label, name)
+        elif kind == "error":
+            self._rejected(frame)
 
     def _rejected(self, frame: Frame) -> None:
         log.warning("%s: venue refused a subscription: %s", self.label, frame.detail)
@@ -248,7 +264,7 @@ class Connection:
             if sink is not None:
                 sink.on_rejected(frame.detail)
 
-    async def _send(self, ws: ClientConnection) -> None:
+    async def _send(self, ws: FastConnection) -> None:
         per_second = self.protocol.max_messages_per_second
         while True:
             text = await self._outbox.get()
@@ -258,8 +274,7 @@ class Connection:
     async def _ping(self) -> None:
         # The venue's application-level ping (Bitget's "ping"), paced like any frame.
         ping, every = self.protocol.ping_frame(), self.protocol.ping_every
-        if ping is None or not every:
-            return
+        assert ping is not None and every
         while True:
             await self.clock.sleep(every)
             self._outbox.put_nowait(ping)

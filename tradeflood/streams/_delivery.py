@@ -63,12 +63,13 @@ class QueueConsumer(Consumer):
     def __init__(self, maxsize: int, overflow: Overflow) -> None:
         self.queue: ConsumerQueue[Any] = ConsumerQueue(maxsize, policy=overflow)
         self.conflate = overflow == "conflate"
+        self._put = self.queue.put_nowait
 
     def deliver(self, item: Any) -> None:
         if isinstance(item, StreamEvent):
             self.queue.put_control(item)
         else:
-            self.queue.put_nowait(item)
+            self._put(item)
 
     def fail(self, exc: BaseException) -> None:
         self.queue.close(exc)
@@ -154,11 +155,17 @@ class Delivery:
         self._next_at = 0.0
         self._timer: asyncio.Task[None] | None = None
         self.delivered = 0
+        self._throttle = options.throttle
 
     def deliver(self, item: Any) -> None:
         if item is None:
             return
-        throttle = self.options.throttle
+        throttle = self._throttle
+        if not throttle:  # the hot path: straight to each consumer
+            self.delivered += 1
+            for consumer in self.consumers:
+                consumer.deliver(item)
+            return
         if throttle:
             now = self._clock.monotonic()
             if now < self._next_at:

@@ -45,6 +45,7 @@ class Feed:
         self.frames = 0
         self.bad_frames = 0
         self.closed = False
+        self._renders = type(self).render is not Feed.render  # else every delivery gets the item
 
     # -- from the connection -----------------------------------------------------------
 
@@ -79,8 +80,12 @@ class Feed:
     # -- to consumers -----------------------------------------------------------------------
 
     def publish(self, item: Any) -> None:
-        for delivery in self.deliveries:
-            delivery.deliver(self.render(item, delivery.options))
+        if self._renders:
+            for delivery in self.deliveries:
+                delivery.deliver(self.render(item, delivery.options))
+        else:
+            for delivery in self.deliveries:
+                delivery.deliver(item)
 
     def event(self, event: StreamEvent) -> None:
         for delivery in self.deliveries:

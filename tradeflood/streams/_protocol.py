@@ -10,7 +10,7 @@ core's connections use it; they never know a venue's wire format themselves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 __all__ = ["Frame", "StreamProtocol", "Topic"]
@@ -42,7 +42,6 @@ class Topic:
         return dict(self.args)[name]
 
 
-@dataclass(frozen=True, slots=True)
 class Frame:
     """An incoming WebSocket frame, decoded and classified by the protocol.
 
@@ -50,14 +49,23 @@ class Frame:
     part, ``action`` e.g. Bitget's snapshot/update), ``ack`` and ``error`` for
     replies to subscribe frames (``topic`` when the venue names it), ``pong``
     for heartbeats, and ``ignore`` for anything else worth no attention.
+    A plain slotted class: one is made per message, on the hot path.
     """
 
-    kind: Literal["data", "ack", "error", "pong", "ignore"]
-    topic: str | None = None
-    payload: Any = None
-    action: str | None = None
-    detail: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("action", "detail", "extra", "kind", "payload", "topic")
+
+    def __init__(self, kind: Literal["data", "ack", "error", "pong", "ignore"], topic: str | None = None,
+                 payload: Any = None, action: str | None = None, detail: str = "",
+                 extra: dict[str, Any] | None = None) -> None:
+        self.kind = kind
+        self.topic = topic
+        self.payload = payload
+        self.action = action
+        self.detail = detail
+        self.extra = extra
+
+    def __repr__(self) -> str:
+        return f"Frame({self.kind!r}, {self.topic!r}, action={self.action!r}, detail={self.detail!r})"
 
 
 class StreamProtocol:

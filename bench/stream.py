@@ -1,0 +1,241 @@
+"""Live-stream benchmarks: decode+parse+deliver throughput next to cryptofeed, and fan-out latency.
+
+    python bench/stream.py [--messages 200000] [--consumers 10000] [--seconds 10]
+
+1. Throughput. The simulator (in its own process) pours Binance spot
+   ``btcusdt@aggTrade`` events as fast as each client reads. TradeFlood (an
+   ``async for`` over ``Session.stream``) and cryptofeed 2.4 (a ``FeedHandler``
+   with a Binance TRADES callback) each run in a process of their own against
+   the same local feed; both decode JSON, parse prices exactly (Decimal) and
+   hand each trade to one consumer. Figure: trades per CPU-second of the
+   client process (``resource.getrusage``), so the simulator's own CPU does not
+   count, and the ratio TradeFlood / cryptofeed (goal: at least 2).
+   TradeFlood's spot trade stream is ``@trade``; here a three-line subclass of
+   its binding (the extension mechanism) subscribes ``@aggTrade`` like cryptofeed.
+2. Fan-out. One upstream stream at 100 messages/s delivered to N in-process
+   callback consumers: p50/p99 latency from the event's own time (``T``, set by
+   the simulator as it sends) to the consumer's callback, measured for the first,
+   middle and last consumer of every message; upstream subscriptions must be 1.
+
+Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import resource
+import statistics
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+STREAM = "btcusdt@aggTrade"
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# -- the simulator, in a process of its own ---------------------------------------------------
+
+
+def _serve(conn: Connection, rate: float | None) -> None:
+    from tradeflood.testing import Simulator
+
+    with Simulator() as sim:
+        sim.firehose("binance", STREAM, rate=rate)
+        conn.send(sim.urls())
+        conn.recv()  # until told to stop
+
+
+class _Served:
+    def __init__(self, rate: float | None) -> None:
+        self.parent, child = mp.Pipe()
+        self.process = mp.Process(target=_serve, args=(child, rate), daemon=True)
+
+    def __enter__(self) -> dict[str, dict[str, str]]:
+        self.process.start()
+        return self.parent.recv()  # type: ignore[no-any-return]
+
+    def __exit__(self, *exc: object) -> None:
+        self.parent.send("stop")
+        self.process.join(10)
+
+
+# -- 1. throughput -----------------------------------------------------------------------------------
+
+
+def _tradeflood_throughput(urls: dict[str, dict[str, str]], n: int, conn: Connection) -> None:
+    import tradeflood
+    from tradeflood.bindings.binance_live import BinanceTradeStream
+    from tradeflood.models import Instrument, Trade
+    from tradeflood.query import Query
+    from tradeflood.streams import Topic
+
+    class AggTradeStream(BinanceTradeStream):  # subscribe what cryptofeed subscribes
+        def topic(self, query: Query, instrument: Instrument) -> Topic:
+            return Topic("binance", "ws", f"{instrument.native_symbol.lower()}@aggTrade")
+
+    async def main() -> tuple[int, float, float]:
+        async with tradeflood.Session(urls=urls, store=False) as s:
+            stream = s.stream(Trade, exchange="binance", symbol="BTC/USDT", maxsize=1_000_000)
+            await stream.ready()
+            count, wall, cpu = 0, 0.0, 0.0
+            async for trade in stream:
+                if count == 0:
+                    wall, cpu = time.perf_counter(), _cpu()
+                count += 1
+                if count > n:
+                    break
+            assert isinstance(trade, Trade) and trade.price > 0
+            return n, time.perf_counter() - wall, _cpu() - cpu
+
+    conn.send(asyncio.run(main()))
+
+
+def _cryptofeed_throughput(urls: dict[str, dict[str, str]], n: int, conn: Connection) -> None:
+    import logging
+
+    from cryptofeed import FeedHandler
+    from cryptofeed.connection import RestEndpoint, Routes, WebsocketEndpoint
+    from cryptofeed.defines import TRADES
+    from cryptofeed.exchanges import Binance
+
+    logging.disable(logging.CRITICAL)
+    _allow_plain_ws()
+    Binance.websocket_endpoints = [WebsocketEndpoint(urls["binance"]["ws"])]
+    Binance.rest_endpoints = [RestEndpoint(urls["binance"]["rest"], routes=Routes(
+        "/api/v3/exchangeInfo", l2book="/api/v3/depth?symbol={}&limit={}"))]
+    state: dict[str, Any] = {"count": 0}
+
+    async def on_trade(trade: Any, receipt: float) -> None:
+        if state["count"] == 0:
+            state["wall"], state["cpu"] = time.perf_counter(), _cpu()
+        state["count"] += 1
+        if state["count"] > n:
+            conn.send((n, time.perf_counter() - state["wall"], _cpu() - state["cpu"]))
+            conn.close()
+            os._exit(0)  # FeedHandler has no clean stop from inside a callback
+
+    handler = FeedHandler(config={"log": {"disabled": True}, "uvloop": False})
+    handler.add_feed(Binance(symbols=["BTC-USDT"], channels=[TRADES], callbacks={TRADES: on_trade}))
+    handler.run(install_signal_handlers=False)
+
+
+def _allow_plain_ws() -> None:
+    """cryptofeed refuses any address but wss://; the local simulator speaks plain ws://.
+    Only the address check is bypassed: its connection, reader and parser run unchanged."""
+    from cryptofeed.connection import WSAsyncConn
+
+    checked = WSAsyncConn.__init__
+
+    def init(self: Any, address: str, *args: Any, **kwargs: Any) -> None:
+        checked(self, address.replace("ws://", "wss://", 1), *args, **kwargs)
+        self.address = address
+
+    WSAsyncConn.__init__ = init  # type: ignore[method-assign]
+
+
+def _measure(target: Any, urls: dict[str, dict[str, str]], n: int) -> tuple[int, float, float]:
+    parent, child = mp.Pipe()
+    process = mp.Process(target=target, args=(urls, n, child))
+    process.start()
+    if not parent.poll(180):
+        process.kill()
+        raise RuntimeError(f"{target.__name__} produced nothing in 180 s")
+    result = parent.recv()
+    process.join(10)
+    return result  # type: ignore[no-any-return]
+
+
+def throughput(n: int) -> None:
+    print(f"1. Throughput: {n:,} Binance aggTrade events, decode + parse + deliver to one consumer")
+    rows = []
+    with _Served(rate=None) as urls:
+        for name, target in (("TradeFlood", _tradeflood_throughput), ("cryptofeed", _cryptofeed_throughput)):
+            count, wall, cpu = _measure(target, urls, n)
+            rows.append((name, count / cpu, count / wall, cpu * 1e6 / count))
+    for name, per_cpu, per_wall, us in rows:
+        print(f"   {name:<11} {per_cpu:>10,.0f} msg per CPU-second   {per_wall:>10,.0f} msg/s wall   "
+              f"{us:6.2f} us CPU per msg")
+    ratio = rows[0][1] / rows[1][1]
+    print(f"   TradeFlood / cryptofeed (per CPU-second): {ratio:.2f}x   goal >= 2x: "
+          f"{'met' if ratio >= 2 else 'MISSED'}")
+
+
+# -- 2. fan-out --------------------------------------------------------------------------------------
+
+
+def fan_out(consumers: int, seconds: float) -> None:
+    print(f"\n2. Fan-out: one stream at 100 msg/s to {consumers:,} callback consumers for {seconds:g} s")
+    with _Served(rate=100.0) as urls:
+        first, middle, last = asyncio.run(_fan_out(urls, consumers, seconds))
+    for name, samples in (("first", first), ("middle", middle), ("last", last)):
+        samples.sort()
+        p50 = statistics.median(samples)
+        p99 = samples[int(len(samples) * 0.99) - 1]
+        print(f"   {name:<6} consumer: {len(samples):>5} messages   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+    worst = sorted(last)[int(len(last) * 0.99) - 1]
+    print(f"   p99 over the slowest consumer: {worst:.1f} ms   goal < 50 ms: "
+          f"{'met' if worst < 50 else 'MISSED'}")
+
+
+async def _fan_out(urls: dict[str, dict[str, str]], consumers: int, seconds: float) -> tuple[list[float], ...]:
+    import tradeflood
+    from tradeflood.bindings.binance_live import BinanceTradeStream
+    from tradeflood.models import Instrument, Trade
+    from tradeflood.query import Query
+    from tradeflood.streams import Topic
+
+    class AggTradeStream(BinanceTradeStream):
+        def topic(self, query: Query, instrument: Instrument) -> Topic:
+            return Topic("binance", "ws", f"{instrument.native_symbol.lower()}@aggTrade")
+
+    samples: tuple[list[float], ...] = ([], [], [])
+    watched = {0: samples[0], consumers // 2: samples[1], consumers - 1: samples[2]}
+
+    def consumer(i: int) -> Any:
+        record = watched.get(i)
+        if record is None:
+            return lambda trade: None
+
+        def on_trade(trade: Trade) -> None:
+            record.append(time.time() * 1000 - trade.timestamp)
+
+        return on_trade
+
+    async with tradeflood.Session(urls=urls, store=False) as s:
+        subs = [s.subscribe(Trade, consumer(i), exchange="binance", symbol="BTC/USDT")
+                for i in range(consumers)]
+        await asyncio.gather(*(sub.ready() for sub in subs))
+        started = time.perf_counter()
+        for values in samples:
+            values.clear()
+        await asyncio.sleep(seconds)
+        hub = s._streams.stats()
+        print(f"   upstream subscriptions: {hub['upstreams']}   connections: {hub['connections']}   "
+              f"consumers: {hub['consumers']:,}   ran {time.perf_counter() - started:.1f} s")
+        for sub in subs:
+            await sub.close()
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--consumers", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    mp.set_start_method("spawn")
+    throughput(args.messages)
+    fan_out(args.consumers, args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""A websockets client connection whose data frames skip the per-message await.
+
+``websockets`` does the handshake, proxies, keepalive pings, control frames
+and the closing handshake. What it does per message (a Sans-I/O parser
+generator, a message assembler, a ``recv()`` future) costs more than decoding
+and parsing a market-data message, so once the connection is open and its
+parser holds no partial frame, this subclass splits complete frames out of
+each chunk the socket delivers itself and hands every data message to a plain
+callback, in order, within the same ``data_received`` call. Control frames
+(ping, pong, close) are handed back to ``websockets`` whole, so its parser
+always sees frame boundaries and its protocol state stays exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+__all__ = ["FastConnection"]
+
+_TEXT, _BINARY, _CONT = 0x1, 0x2, 0x0
+
+
+class FastConnection(ClientConnection):
+    """Use with ``websockets.asyncio.client.connect(..., create_connection=FastConnection)``,
+    then :meth:`take_over` with the callback that gets each message's bytes."""
+
+    max_message = 2**24
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_message: Callable[[bytes], None] | None = None
+        self._early: list[bytes] = []
+        self._buffer = bytearray()
+        self._fast = False
+        self._parts: list[bytes] | None = None  # a fragmented message being gathered
+
+    def take_over(self, on_message: Callable[[bytes], None]) -> None:
+        """From now on every data message goes to ``on_message`` (those already in, first)."""
+        self._on_message = on_message
+        early, self._early = self._early, []
+        for payload in early:
+            on_message(payload)
+
+    def _deliver(self, payload: bytes) -> None:
+        if self._on_message is None:
+            self._early.append(payload)
+        else:
+            self._on_message(payload)
+
+    def process_event(self, event: Any) -> None:
+        # Messages websockets parsed itself (those in the handshake's own chunk).
+        if isinstance(event, Frame) and event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+            if event.opcode is not Opcode.CONT:
+                self._parts = []
+            if self._parts is not None:
+                self._parts.append(bytes(event.data))
+                if event.fin:
+                    parts, self._parts = self._parts, None
+                    self._deliver(b"".join(parts))
+            return
+        super().process_event(event)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._fast:
+            if self.protocol.state is not State.OPEN or self.protocol.reader.buffer:
+                super().data_received(data)
+                return
+            self._fast = True
+        buf = self._buffer
+        buf += data
+        size = len(buf)
+        pos = 0
+        while size - pos >= 2:
+            b0, b1 = buf[pos], buf[pos + 1]
+            n = b1 & 0x7F
+            head = 2
+            if n == 126:
+                if size - pos < 4:
+                    break
+                n = int.from_bytes(buf[pos + 2:pos + 4], "big")
+                head = 4
+            elif n == 127:
+                if size - pos < 10:
+                    break
+                n = int.from_bytes(buf[pos + 2:pos + 10], "big")
+                head = 10
+            if b1 & 0x80 or b0 & 0x70 or n > self.max_message:
+                # Masked, compressed or oversized: not what a server may send us.
+                self.transport.abort()
+                return
+            end = pos + head + n
+            if end > size:
+                break
+            opcode = b0 & 0x0F
+            if opcode & 0x08:  # ping, pong, close: websockets answers them
+                super().data_received(bytes(buf[pos:end]))
+            elif b0 & 0x80 and opcode != _CONT and self._parts is None:
+                self._deliver(bytes(buf[pos + head:end]))
+            else:
+                self._fragment(opcode, bool(b0 & 0x80), bytes(buf[pos + head:end]))
+            pos = end
+        if pos:
+            del buf[:pos]
+
+    def _fragment(self, opcode: int, fin: bool, payload: bytes) -> None:
+        if opcode in (_TEXT, _BINARY):
+            self._parts = [payload]
+        elif self._parts is not None:
+            self._parts.append(payload)
+        else:
+            self.transport.abort()  # a continuation of nothing
+            return
+        if fin:
+            parts, self._parts = self._parts, None
+            self._deliver(b"".join(parts))
