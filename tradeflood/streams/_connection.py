@@ -17,15 +17,19 @@ import random
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import websockets
 from websockets.asyncio.client import connect
 
 from tradeflood.clock import Clock
+from tradeflood.errors import NetworkError
 
 from ._protocol import Frame, StreamProtocol, Topic
 from ._wire import FastConnection
+
+if TYPE_CHECKING:
+    from tradeflood.proxy import StreamEgress
 
 __all__ = ["Backoff", "Connection", "TopicSink"]
 
@@ -78,8 +82,7 @@ class Connection:
         backoff: Backoff | None = None,
         stale_after: float = 3.0,
         open_timeout: float = 10.0,
-        proxy: Callable[[], str | None] | None = None,
-        on_failure: Callable[[BaseException], None] | None = None,
+        egress: Callable[[], StreamEgress] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.label = label
@@ -89,8 +92,7 @@ class Connection:
         self.backoff = backoff or Backoff()
         self.stale_after = stale_after
         self.open_timeout = open_timeout
-        self._proxy = proxy
-        self._on_failure = on_failure
+        self._egress = egress
         self._rng = rng or random.Random()
         self._topics: dict[str, Topic] = {}
         self._sinks: dict[str, TopicSink] = {}
@@ -164,10 +166,9 @@ class Connection:
             except _Stale as exc:
                 reason = f"stale: {exc}"
                 attempt = 0
-            except (OSError, TimeoutError, websockets.WebSocketException, _Closed) as exc:
+            except (OSError, TimeoutError, websockets.WebSocketException, _Closed, NetworkError) as exc:
+                # NetworkError: the proxy scheme has no usable proxy right now; try again later.
                 reason = f"{type(exc).__name__}: {exc}"
-                if self._on_failure is not None:
-                    self._on_failure(exc)
             finally:
                 self._ws = None
             if self._closing or not self._topics:
@@ -187,14 +188,31 @@ class Connection:
         topics = list(self._topics.values())
         named = list(self.protocol.in_url(topics))
         url = self.protocol.url(self.base_url, named)
-        proxy = self._proxy() if self._proxy is not None else None
         options: dict[str, Any] = {"open_timeout": self.open_timeout, "max_size": 2**24,
                                    "ping_interval": 20.0, "ping_timeout": 20.0, "compression": None,
                                    "close_timeout": 2.0, "create_connection": FastConnection}
-        if proxy is not None:
-            options["proxy"] = proxy
+        # With a proxy scheme the connection stays on one proxy for its life (None: direct);
+        # a failure is reported so that a dead proxy is quarantined and the reconnection
+        # comes back through another.
+        egress = self._egress() if self._egress is not None else None
+        if egress is not None:
+            options["proxy"] = egress.proxy_url
+        try:
+            await self._connected(url, named, options, egress)
+        except (OSError, TimeoutError, websockets.WebSocketException, _Closed) as exc:
+            if egress is not None:
+                egress.report_failure(exc)
+            raise
+        finally:
+            if egress is not None:
+                egress.release()
+
+    async def _connected(self, url: str, named: list[Topic], options: dict[str, Any],
+                         egress: StreamEgress | None) -> None:
         async with connect(url, **options) as ws:
             assert isinstance(ws, FastConnection)
+            if egress is not None:
+                egress.report_ok()
             self._ws = ws
             self.connects += 1
             self._outbox = asyncio.Queue()

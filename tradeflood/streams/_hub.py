@@ -224,11 +224,14 @@ class StreamHub:
             return  # pollers need no socket
         api = want.binding.api
         venue, endpoint, n = want.connection
+        label = f"{venue} {endpoint} #{n}"
+        scheme = getattr(self.session, "proxies", None)
+        egress = None if scheme is None else (lambda: scheme.stream_egress(venue, key=label))
         event.cluster.ctx.ws = Connection(
-            label=f"{venue} {endpoint} #{n}", base_url=api.base_urls[endpoint],
+            label=label, base_url=api.base_urls[endpoint],
             protocol=want.binding.connector.streams[endpoint], clock=self.clock,
             backoff=self.settings.backoff, stale_after=self.settings.stale_after,
-            open_timeout=self.settings.open_timeout)
+            open_timeout=self.settings.open_timeout, egress=egress)
 
     def _close_connection(self, event: ClusterEvent) -> None:
         ws: Connection | None = event.cluster.ctx.__dict__.get("ws")
