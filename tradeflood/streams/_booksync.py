@@ -89,7 +89,12 @@ class BookDelta:
 
 @dataclass(frozen=True, slots=True)
 class SequenceGap:
-    """A message does not follow the last one applied: ``expected`` id, ``got`` id."""
+    """A message does not follow the last one applied.
+
+    Binance spot compares the message's first id ``U`` (``expected`` the previous
+    ``u + 1``); Binance futures its ``pu`` and Bitget its ``pseq`` (``expected``
+    the previous ``u`` / ``seq``). ``got`` is None when the message lacks the id.
+    """
 
     expected: int
     got: int | None
