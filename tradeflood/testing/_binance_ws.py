@@ -22,6 +22,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from websockets.asyncio.server import broadcast
 from websockets.exceptions import ConnectionClosed
 
 from tradeflood.testing._binance import BinanceVenue
@@ -259,23 +260,28 @@ class BinanceStreams(StreamServer):
         aggregate = feed.stream.endswith("@aggTrade")
         chunk = 256 if rate is None else max(1, int(rate * 0.01))
         started = self.clock.monotonic()
-        send = client.ws.send
+        ws = client.ws
+        target = [ws]
         while total is None or sent < total:
             if self.silenced(client):
                 await self.clock.sleep(0.01)
                 continue
+            if ws.transport.is_closing():
+                return
             now_ms = self.venue.now_ms()
             n = chunk if total is None else min(chunk, total - sent)
-            for i in range(sent, sent + n):
+            for i in range(sent, sent + n):  # written at once, then one wait for the client to read
                 px, qty, maker = shapes[i % len(shapes)]
+                ident = next_id + i
                 if aggregate:  # @aggTrade: one aggregate per trade here (f == l == a)
-                    ident = next_id + i
-                    await send(f'{head}{{"e":"aggTrade","E":{now_ms},"s":"{symbol}","a":{ident},'
-                               f'"p":"{px}","q":"{qty}","f":{ident},"l":{ident},"T":{now_ms},'
-                               f'"m":{maker},"M":true}}{tail}')
-                    continue
-                await send(f'{head}{{"e":"trade","E":{now_ms},"s":"{symbol}","t":{next_id + i},"p":"{px}",'
-                           f'"q":"{qty}","T":{now_ms},"m":{maker},"M":true}}{tail}')
+                    text = (f'{head}{{"e":"aggTrade","E":{now_ms},"s":"{symbol}","a":{ident},'
+                            f'"p":"{px}","q":"{qty}","f":{ident},"l":{ident},"T":{now_ms},'
+                            f'"m":{maker},"M":true}}{tail}')
+                else:
+                    text = (f'{head}{{"e":"trade","E":{now_ms},"s":"{symbol}","t":{ident},"p":"{px}",'
+                            f'"q":"{qty}","T":{now_ms},"m":{maker},"M":true}}{tail}')
+                broadcast(target, text)
+            await ws.drain()
             sent += n
             self.stats.messages_sent += n
             if rate is None:

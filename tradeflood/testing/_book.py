@@ -15,6 +15,7 @@ of the seed, the instrument and the tick; the caches only save recomputation.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class LevelGrid:
         self.scale = 200 / float(inst.start_price) / float(inst.lot)
         self._static: dict[int, tuple[int, int] | None] = {}  # price -> (period, phase) or absent
         self._sizes: dict[int, tuple[int, int]] = {}  # price -> (epoch, size in lots)
+        self._prices: list[int] = []  # present prices over [_lo, _hi], ascending
+        self._lo, self._hi = 1 << 62, 0
 
     def mid(self, tick: int) -> int:
         """The last bid price (in ticks) at book tick ``tick``."""
@@ -90,15 +93,33 @@ class LevelGrid:
 
     def side(self, tick: int, depth: int, *, bids: bool) -> BookSide:
         """The best ``depth`` levels of one side at ``tick``."""
-        out: BookSide = []
-        price = self.mid(tick) if bids else self.mid(tick) + 1
-        step = -1 if bids else 1
-        level, size = self._level, self.size
-        while len(out) < depth and price > 0:
-            if level(price) is not None:
-                out.append((price, size(price, tick)))
-            price += step
-        return out
+        mid = self.mid(tick)
+        while True:
+            prices = self._prices
+            cut = bisect_right(prices, mid)
+            if bids:
+                chosen = prices[max(0, cut - depth):cut][::-1]
+                if len(chosen) == depth or self._lo <= 1:
+                    break
+                self._widen(mid, depth)
+            else:
+                chosen = prices[cut:cut + depth]
+                if len(chosen) == depth:
+                    break
+                self._widen(mid, depth)
+        size = self.size
+        return [(p, size(p, tick)) for p in chosen]
+
+    def _widen(self, mid: int, depth: int) -> None:
+        """Index the present prices over a band around ``mid`` wide enough for ``depth`` levels a side."""
+        if self._lo <= mid <= self._hi:  # deeper around the same place: grow the band
+            span = max(4 * depth, 2 * (self._hi - self._lo))
+            lo, hi = max(1, min(self._lo, mid - span)), max(self._hi, mid + span)
+        else:  # somewhere else in time: start a band there
+            lo, hi = max(1, mid - 4 * depth), mid + 4 * depth
+        level = self._level
+        self._prices = [p for p in range(lo, hi + 1) if level(p) is not None]
+        self._lo, self._hi = lo, hi
 
     def book(self, tick: int, depth: int) -> tuple[BookSide, BookSide]:
         return self.side(tick, depth, bids=True), self.side(tick, depth, bids=False)
