@@ -95,6 +95,8 @@ class LevelGrid:
         """The best ``depth`` levels of one side at ``tick``."""
         mid = self.mid(tick)
         while True:
+            if not self._lo <= mid <= self._hi:  # the band must reach the mid, or its edge looks like it
+                self._widen(mid, depth)
             prices = self._prices
             cut = bisect_right(prices, mid)
             if bids:
