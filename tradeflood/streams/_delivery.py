@@ -45,10 +45,15 @@ class Options:
 
 
 class Consumer:
-    """One subscriber of a stream."""
+    """One subscriber of a stream. ``sink`` takes data items (never events) on the hot path."""
+
+    sink: Callable[[Any], None]
 
     def deliver(self, item: Any) -> None:
         raise NotImplementedError
+
+    def sink_failed(self, exc: Exception) -> None:
+        """``sink`` raised ``exc`` (a callback's bug): note it; the stream goes on."""
 
     def fail(self, exc: BaseException) -> None:
         raise NotImplementedError
@@ -63,13 +68,13 @@ class QueueConsumer(Consumer):
     def __init__(self, maxsize: int, overflow: Overflow) -> None:
         self.queue: ConsumerQueue[Any] = ConsumerQueue(maxsize, policy=overflow)
         self.conflate = overflow == "conflate"
-        self._put = self.queue.put_nowait
+        self.sink = self.queue.put_nowait
 
     def deliver(self, item: Any) -> None:
         if isinstance(item, StreamEvent):
             self.queue.put_control(item)
         else:
-            self._put(item)
+            self.sink(item)
 
     def fail(self, exc: BaseException) -> None:
         self.queue.close(exc)
@@ -93,8 +98,10 @@ class CallbackConsumer(Consumer):
         self.errors = 0
         self._queue: QueueConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self.sink = callback
         if inspect.iscoroutinefunction(callback):
             self._queue = QueueConsumer(maxsize, overflow)
+            self.sink = self._queue.sink
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     def deliver(self, item: Any) -> None:
@@ -103,11 +110,15 @@ class CallbackConsumer(Consumer):
             return
         try:
             self.callback(item)
-        except Exception as exc:  # a consumer's bug must not stop the stream for others
-            self.errors += 1
-            log.exception("stream callback %r raised", self.callback)
-            if self.on_error is not None:
-                self.on_error(exc)
+        except Exception as exc:
+            self.sink_failed(exc)
+
+    def sink_failed(self, exc: Exception) -> None:
+        # A consumer's bug must not stop the stream for the others.
+        self.errors += 1
+        log.error("stream callback %r raised %r", self.callback, exc, exc_info=exc)
+        if self.on_error is not None:
+            self.on_error(exc)
 
     async def _drain(self) -> None:
         assert self._queue is not None
@@ -156,15 +167,23 @@ class Delivery:
         self._timer: asyncio.Task[None] | None = None
         self.delivered = 0
         self._throttle = options.throttle
+        self._sinks: list[Callable[[Any], None]] = []
+
+    def add(self, consumer: Consumer) -> None:
+        self.consumers.append(consumer)
+        self._sinks.append(consumer.sink)
+
+    def remove(self, consumer: Consumer) -> None:
+        if consumer in self.consumers:
+            self.consumers.remove(consumer)
+            self._sinks = [c.sink for c in self.consumers]
 
     def deliver(self, item: Any) -> None:
         if item is None:
             return
         throttle = self._throttle
-        if not throttle:  # the hot path: straight to each consumer
-            self.delivered += 1
-            for consumer in self.consumers:
-                consumer.deliver(item)
+        if not throttle:  # the hot path
+            self._fan_out(item)
             return
         if throttle:
             now = self._clock.monotonic()
@@ -187,9 +206,27 @@ class Delivery:
         self._hand_out(event)
 
     def _hand_out(self, item: Any) -> None:
+        if isinstance(item, StreamEvent):
+            self.delivered += 1
+            for consumer in self.consumers:
+                consumer.deliver(item)
+        else:
+            self._fan_out(item)
+
+    def _fan_out(self, item: Any) -> None:
+        # One plain call per consumer; a sink that raises is reported and skipped.
         self.delivered += 1
-        for consumer in self.consumers:
-            consumer.deliver(item)
+        sinks = self._sinks
+        start, end = 0, len(sinks)
+        while start < end:
+            i = start
+            try:
+                for i in range(start, end):
+                    sinks[i](item)
+                return
+            except Exception as exc:
+                self.consumers[i].sink_failed(exc)
+                start = i + 1
 
     async def _flush_later(self, delay: float) -> None:
         try:

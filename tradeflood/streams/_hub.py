@@ -283,7 +283,7 @@ class StreamHub:
     def _join(self, event: SourceEvent) -> None:
         delivery: Delivery = event.cluster.ctx.delivery
         consumer = event.source.data.sub.consumer
-        delivery.consumers.append(consumer)
+        delivery.add(consumer)
         feed: Feed = event.cluster.parent.ctx.feed  # type: ignore[union-attr]
         for item in feed.welcome(delivery):
             consumer.deliver(item)
@@ -291,8 +291,7 @@ class StreamHub:
     def _leave(self, event: SourceEvent) -> None:
         delivery: Delivery = event.cluster.ctx.delivery
         consumer = event.source.data.sub.consumer
-        if consumer in delivery.consumers:
-            delivery.consumers.remove(consumer)
+        delivery.remove(consumer)
 
     @staticmethod
     def _feed_class(binding: StreamBinding) -> type[Feed]:
