@@ -47,14 +47,6 @@ def _layout(n: int, width: int, order: tuple[int, ...]) -> tuple[pa.Array, pa.Ar
     return gaps, expected, values
 
 
-@lru_cache(maxsize=16)
-def _spread(n: int, columns: int) -> pa.Array:
-    """Positions of about 16 values of each value column (all but the first), row by row."""
-    step = max(1, n // 16)
-    return require("pyarrow").array([k * n + r for r in range(0, n, step) for k in range(1, columns)],
-                                    require("pyarrow").int32())
-
-
 def _fast(body: bytes, width: int, order: tuple[int, ...]) -> tuple[int, pa.Array]:
     """(rows, the ``order`` columns' strings end to end), or Refused."""
     pa, pc = require("pyarrow"), require("pyarrow.compute")
@@ -111,9 +103,7 @@ def candle_columns_bitget_body(
             open_ms = pc.cast(strings.slice(0, n), pa.int64())
         except pa.ArrowInvalid:
             raise Refused from None
-        picked = pc.take(strings, _spread(n, len(order))).to_pylist()
-        sampled = [picked[k::len(order) - 1] for k in range(len(order) - 1)]
-        prices = decimals_of(strings.slice(n), n, sampled, decimals)[:6]
+        prices = decimals_of(strings.slice(n), n, len(order) - 1, decimals)[:6]
     except Refused:
         return candle_columns_bitget(_data(body, endpoint), **args)
     if interval == "1M":

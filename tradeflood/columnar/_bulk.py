@@ -37,30 +37,14 @@ class Refused(Exception):
     """The fast path does not take this payload; the model parser decides."""
 
 
-def _places(text: Any) -> int:
-    """Decimal places of a number spelled ``text`` (0 without a point)."""
-    dot = text.find(".") if type(text) is str else -1
-    return 0 if dot < 0 else len(text) - dot - 1
+def decimals_of(strings: pa.Array, n: int, width: int, decimals: Decimals) -> list[pa.Array]:
+    """The ``width`` n-long string columns end to end in ``strings`` as decimal (or float64)
+    columns.
 
-
-def samples(columns: Sequence[Sequence[Any]], n: int) -> list[Sequence[Any]]:
-    """About 16 values of each column, spread over it: for :func:`decimals`' first try."""
-    step = max(1, n // 16)
-    return [column[::step] for column in columns]
-
-
-def decimals_of(strings: pa.Array, n: int, sampled: Sequence[Sequence[Any]],
-                decimals: Decimals) -> list[pa.Array]:
-    """The n-long string columns end to end in ``strings`` as decimal (or float64) columns;
-    ``sampled`` holds some values of each column (:func:`samples`).
-
-    Each column's scale is the most decimal places any of its values has. The
-    most places among the sampled values are tried first: a cast to that scale
-    fails if any value has more (Arrow refuses to lose digits), and a value
-    with that many places is in the column, so when the cast succeeds that
-    scale is the column's; only otherwise are the places of every value counted.
+    Each column's scale is the most decimal places any of its values is written
+    with (``1.50`` counts two), as :func:`to_arrow` picks for models: found in
+    one pass, as the position of the point in each value read backwards.
     """
-    width = len(sampled)
     pa, pc = require("pyarrow"), require("pyarrow.compute")
     try:
         if decimals == "float":
@@ -68,14 +52,8 @@ def decimals_of(strings: pa.Array, n: int, sampled: Sequence[Sequence[Any]],
             if not pc.all(pc.is_finite(values)).as_py():
                 raise Refused
             return [values.slice(i * n, n) for i in range(width)]
-        try:
-            return _cast_runs(strings, n, [max(map(_places, column)) for column in sampled])
-        except pa.ArrowInvalid:
-            pass
-        dot = pc.find_substring(strings, ".")
-        length = pc.binary_length(strings)
-        places = pc.if_else(pc.less(dot, 0), 0, pc.subtract(pc.subtract(length, dot), 1))
-        return _cast_runs(strings, n, [pc.max(places.slice(i * n, n)).as_py() for i in range(width)])
+        places = pc.find_substring(pc.binary_reverse(strings.view(pa.binary())), ".")  # -1: no point
+        return _cast_runs(strings, n, [max(0, pc.max(places.slice(i * n, n)).as_py()) for i in range(width)])
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise Refused from None  # not a plain decimal, or too wide: the model path decides
 
@@ -177,7 +155,7 @@ def candle_columns_bitget(
             open_ms = pc.cast(strings.slice(0, n), pa.int64())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             raise Refused from None
-        prices = decimals_of(strings.slice(n), n, samples(picked, n), decimals)[:6]
+        prices = decimals_of(strings.slice(n), n, len(picked), decimals)[:6]
         if interval == "1M":
             closed = pa.array([interval_end(t, interval) <= received_ms for t in open_ms.to_pylist()])
         else:
@@ -226,7 +204,7 @@ def candle_columns_binance(
             raise Refused from None
         if times.type != pa.int64() or pc.min(times.slice(0, n)).as_py() < 0:
             raise Refused
-        prices = decimals_of(strings, n, samples([*cols[1:6], cols[7]], n), decimals)
+        prices = decimals_of(strings, n, 6, decimals)
         closed = pc.less(times.slice(n, n), received_ms)
         return candle_table(times.slice(0, n), prices, closed, **names)
     except Refused:
