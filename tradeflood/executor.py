@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -225,7 +225,8 @@ class Executor:
     async def _send(self, turn: Turn, params: dict[str, Any]) -> TurnResult:
         api = turn.connector
         slots = self._slots.setdefault(turn.venue, asyncio.Semaphore(self._max_concurrency))
-        send, limits = self.client.request, self.limits
+        send: Callable[..., Awaitable[httpx.Response]] = self.client.request
+        limits = self.limits
         through: contextlib.AbstractAsyncContextManager[Any] = _NO_PROXY
         if self.proxies is not None:  # the egress is chosen first, then its own windows are waited on
             pool, egress = self.proxies.choose(turn)

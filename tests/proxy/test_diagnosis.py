@@ -53,7 +53,7 @@ def test_one_connect_failure_is_a_dead_proxy_quarantined_with_jittered_backoff()
 
 def test_dropped_connections_quarantine_only_after_max_failures_in_a_row() -> None:
     scheme, events = _scheme()
-    d, (a, b, c) = scheme.diagnosis, scheme.pools["*"].egresses
+    d, (a, b, _) = scheme.diagnosis, scheme.pools["*"].egresses
     d.failure(a, "bitget", "dropped", "ReadError()", 1.0)
     d.failure(a, "bitget", "timeout", "ReadTimeout()", 1.1)
     d.success(b, "bitget", 0.01, 1.15)  # the venue answers others: not down
@@ -73,7 +73,8 @@ def test_a_venue_blocking_one_proxy_is_told_apart_and_routed_around_for_that_ven
     assert events == [] and a.health.usable_for("bitget", 10.0)  # one 429 may be bad luck
     d.failure(a, "bitget", "blocked", "HTTP 429", 10.1, status=429, retry_after=30.0)
     [blocked] = events
-    assert isinstance(blocked, ProxyBlocked) and (blocked.proxy, blocked.venue, blocked.status) == (P1, "bitget", 429)
+    assert isinstance(blocked, ProxyBlocked)
+    assert (blocked.proxy, blocked.venue, blocked.status) == (P1, "bitget", 429)
     assert blocked.retry_in == 30.0  # the venue's Retry-After is honoured
     assert not a.health.usable_for("bitget", 20.0) and a.health.usable_for("binance", 20.0)
     assert a.health.usable_for("bitget", 40.2) and not a.health.down  # the proxy itself is fine

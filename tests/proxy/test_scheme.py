@@ -50,7 +50,8 @@ def test_the_most_specific_route_key_wins() -> None:
     bitget = Bitget()
     assert turn_route(bitget.spot_candles("X", "1min", 0, 1), scheme.route) == "c"  # venue:group
     assert turn_route(bitget.mix_candles("X", "1m", 0, 1), scheme.route) == "d"  # group
-    assert turn_route(bitget.spot_history_candles("X", "1min", 0, 1), scheme.route) == "a"  # first word listed
+    # both "history" and "candles" match: the one listed first wins
+    assert turn_route(bitget.spot_history_candles("X", "1min", 0, 1), scheme.route) == "a"
     assert turn_route(bitget.contracts(), scheme.route) == "e"
 
 
@@ -63,7 +64,7 @@ def test_the_most_specific_route_key_wins() -> None:
     ({"pools": {}}, "maps pool names to lists"),
     ({"pools": {"a": [P1]}}, "needs a '*' route or a '*' pool"),
     ({"pools": {"a": [P1]}, "route": {"*": "b"}}, "route '*' -> 'b': no such pool; pools: a"),
-    ({"pools": {"*": [P1]}, "route": {"candels": "*"}}, "route keys ['candels'] match no request type; valid:"),
+    ({"pools": {"*": [P1]}, "route": {"candels": "*"}}, "route keys ['candels'] match no request type"),
     ({"pools": {"*": [P1]}, "strategy": "fastest"}, "unknown proxy strategy 'fastest'"),
     ({"pools": {"*": [{"url": P1, "weight": 0}]}}, "needs a positive weight"),
     ({"pools": {"*": [P1]}, "per_pool": {"x": Limit(concurrency=1)}}, "per_pool names unknown pool(s) ['x']"),

@@ -29,7 +29,7 @@ class Backoff:
     cap: float = 60.0
 
     def delay(self, n: int, rng: random.Random) -> float:
-        return min(self.cap, self.base * 2 ** max(0, n)) * rng.uniform(0.5, 1.0)
+        return float(min(self.cap, self.base * 2 ** max(0, n)) * rng.uniform(0.5, 1.0))
 
 
 @dataclass

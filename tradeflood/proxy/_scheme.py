@@ -315,10 +315,12 @@ class ProxyScheme:
         return format_stats(self.stats())
 
     def health(self) -> dict[str, Any]:
-        """A summary for health checks: ``ok`` when every pool can carry requests."""
+        """A summary for health checks: ``ok`` when every proxy is in service, ``degraded`` when
+        some are not but every pool still has one, ``down`` when a pool has none."""
         now = self.clock.monotonic()
         pools = {name: sum(not e.health.down for e in pool.egresses) for name, pool in self.pools.items()}
-        status = "ok" if all(pools.values()) else ("down" if not any(pools.values()) else "degraded")
+        status = "down" if not all(pools.values()) else (
+            "degraded" if any(e.health.down for e in self.egresses) else "ok")
         return {"status": status, "pools_in_service": pools,
                 "venues_down": sorted(self.diagnosis.venues_down),
                 "proxies": {e.name: e.health.state(now) for e in self.egresses}}
