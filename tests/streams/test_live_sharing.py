@@ -64,7 +64,7 @@ async def test_consumer_options_share_the_upstream_but_not_the_rendering(
     # A throttled consumer gets at most one book per 5 clock seconds (1/60 of that in real time).
     books = await take(throttled, 4, keep=keep, timeout=10)
     gaps = [b.timestamp - a.timestamp for a, b in itertools.pairwise(books)]
-    assert all(g >= 4_900 for g in gaps), gaps
+    assert all(g >= 4_000 for g in gaps), gaps  # 5 s apart, less the (60x) latency jitter
     for s in (deep, *shallow, throttled):
         await s.close()
 

@@ -104,6 +104,8 @@ class Connection:
         self._closing = False
         self._request_id = 0
         self._down_since_ms: int | None = None
+        self._now = 0.0
+        self._now_ms = 0
         self.connects = 0
         self.frames = 0
         self.malformed = 0
@@ -227,7 +229,7 @@ class Connection:
             down_since, self._down_since_ms = self._down_since_ms, None
             for sink in list(self._sinks.values()):
                 sink.on_up(down_since, now_ms)
-            ws.take_over(self._receive)
+            ws.take_over(self._receive, self._tick)
             tasks = [asyncio.create_task(self._closed(ws)), asyncio.create_task(self._send(ws)),
                      asyncio.create_task(self._watch())]
             if self.protocol.ping_frame() is not None and self.protocol.ping_every:
@@ -248,6 +250,11 @@ class Connection:
         await ws.wait_closed()
         raise _Closed(f"closed by the venue (code {ws.close_code}, {ws.close_reason!r})")
 
+    def _tick(self) -> None:
+        # The time of a chunk from the socket: every message in it arrived at once.
+        self._now = self.clock.monotonic()
+        self._now_ms = int(self.clock.time() * 1000)
+
     def _receive(self, raw: bytes) -> None:
         # Called for each message within the socket's data_received: no await per message.
         self.frames += 1
@@ -263,10 +270,9 @@ class Connection:
             sink = self._sinks.get(name)  # type: ignore[arg-type]
             if sink is None:
                 return
-            now = self.clock.monotonic()
-            self._last_seen[name] = now  # type: ignore[index]
+            self._last_seen[name] = self._now  # type: ignore[index]
             try:
-                sink.on_frame(frame, int(self.clock.time() * 1000))
+                sink.on_frame(frame, self._now_ms)
             except Exception:  # a bug downstream must not take the socket down
                 log.exception("%s: handling a frame of %s failed", self.label, name)
         elif kind == "error":

@@ -39,6 +39,16 @@ class TradeFeed(Feed):
         self._baseline_pending = True
 
     def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
+        if len(items) == 1 and not self._baseline_pending:  # one trade a frame (Binance): the hot path
+            trade = items[0]
+            key = trade_order(trade)
+            if self.last is not None and key <= self.last:
+                self.duplicates += 1
+                return
+            self.last = key
+            self.last_trade = trade
+            self.publish(trade)
+            return
         ordered = sorted(items, key=trade_order) if len(items) > 1 else items
         if frame.action == "snapshot" and self._baseline_pending:
             self._baseline_pending = False

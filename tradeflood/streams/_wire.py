@@ -34,14 +34,20 @@ class FastConnection(ClientConnection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._on_message: Callable[[bytes], None] | None = None
+        self._on_chunk: Callable[[], None] | None = None
         self._early: list[bytes] = []
         self._buffer = bytearray()
         self._fast = False
         self._parts: list[bytes] | None = None  # a fragmented message being gathered
 
-    def take_over(self, on_message: Callable[[bytes], None]) -> None:
-        """From now on every data message goes to ``on_message`` (those already in, first)."""
+    def take_over(self, on_message: Callable[[bytes], None],
+                  on_chunk: Callable[[], None] | None = None) -> None:
+        """From now on every data message goes to ``on_message`` (those already in, first);
+        ``on_chunk`` is called before the messages of each chunk the socket delivers."""
         self._on_message = on_message
+        self._on_chunk = on_chunk
+        if on_chunk is not None:
+            on_chunk()
         early, self._early = self._early, []
         for payload in early:
             on_message(payload)
@@ -71,6 +77,8 @@ class FastConnection(ClientConnection):
                 super().data_received(data)
                 return
             self._fast = True
+        if self._on_chunk is not None:
+            self._on_chunk()
         buf = self._buffer
         buf += data
         size = len(buf)
