@@ -20,7 +20,10 @@
     │   ├── RequestTimeoutError
     │   └── ProxyError                   a proxy could not carry the request: unreachable, refused, auth
     │       └── NoProxyAvailableError    every proxy that may carry a request is down or blocked
-    └── FetchError                       a fetch gave up; carries the cause and all results gathered
+    ├── FetchError                       a fetch gave up; carries the cause and all results gathered
+    └── StreamError                      a live stream cannot go on
+        ├── StreamRejectedError          the venue refused the subscription (unknown channel or symbol)
+        └── StreamOverflowError          a consumer fell behind and its queue overflowed; says how many missed
 
 Every error says what was asked, what went wrong and, where there is one, what to do.
 """
@@ -43,6 +46,9 @@ __all__ = [
     "QueryError",
     "RateLimitedError",
     "RequestTimeoutError",
+    "StreamError",
+    "StreamOverflowError",
+    "StreamRejectedError",
     "TradeFloodError",
     "UnknownExchangeError",
     "UnknownModelError",
@@ -232,3 +238,34 @@ class FetchError(TradeFloodError):
         self.cause = cause
         self.partial = dict(partial)
         super().__init__(f"{message}: {cause}")
+
+
+class StreamError(TradeFloodError):
+    """A live stream cannot go on for this consumer; the session and other streams carry on."""
+
+
+class StreamRejectedError(StreamError):
+    """The venue refused a subscription: the channel, symbol or parameters are unknown to it."""
+
+    def __init__(self, venue: str, topic: str, detail: str) -> None:
+        self.venue = venue
+        self.topic = topic
+        self.detail = detail
+        super().__init__(f"{venue} refused the subscription to {topic}: {detail}")
+
+
+class StreamOverflowError(StreamError):
+    """A consumer read a live stream more slowly than it came; its queue overflowed.
+
+    ``missed`` items could not be delivered (none is dropped silently).
+    """
+
+    def __init__(self, missed: int, maxsize: int, stream: str | None = None) -> None:
+        self.missed = missed
+        self.maxsize = maxsize
+        self.stream = stream
+        super().__init__(
+            f"{stream or 'stream'}: the consumer fell behind; {missed} item(s) could not be delivered "
+            f"(its queue holds {maxsize}). Read faster, give a larger queue, or choose the 'drop' "
+            "or 'conflate' overflow policy."
+        )
