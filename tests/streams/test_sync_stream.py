@@ -22,7 +22,7 @@ def test_sync_iteration_then_break_closes_the_stream(monkeypatch: pytest.MonkeyP
         ids = [int(t.id) for t in trades]
         assert ids == sorted(ids) and len(set(ids)) == 5
         stats = sim.streams["binance"].stats
-        for _ in range(200):  # the session closed its socket when the iterator was dropped
+        for _ in range(1000):  # the session closed its socket when the iterator was dropped
             if stats.connections_open == 0:
                 break
             time.sleep(0.01)

@@ -141,6 +141,12 @@ class ConsumerQueue(Generic[T]):
             self._ready.clear()
             await self._ready.wait()
 
+    async def wait(self) -> None:
+        """Wait until :meth:`get_nowait` has something to say (an item, an error or the end)."""
+        while not (self._slots or self._missed or self._closed):
+            self._ready.clear()
+            await self._ready.wait()
+
     def get_nowait(self) -> T:
         """The next item without waiting; ``asyncio.QueueEmpty`` when none waits and the queue is open."""
         if self._missed:

@@ -85,9 +85,18 @@ class Stream(Subscription):
         return self._items()
 
     async def _items(self) -> AsyncIterator[Any]:
+        queue = self.consumer.queue
+        take = queue.get_nowait
         try:
             await self.ready()
-            async for item in self.consumer.queue:
+            while True:
+                try:
+                    item = take()
+                except asyncio.QueueEmpty:
+                    await queue.wait()  # only when nothing waits: one await per burst, not per item
+                    continue
+                except StopAsyncIteration:
+                    return
                 yield item
         finally:
             await self.close()
