@@ -11,7 +11,7 @@ import pytest
 from tradeflood import FetchError, NoProxyAvailableError, ProxyScheme, RetryPolicy, Session
 from tradeflood.errors import VenueUnavailableError
 from tradeflood.models import Candle
-from tradeflood.proxy import ProxyBlocked, ProxyDown, ProxyEvent, VenueDown
+from tradeflood.proxy import Backoff, ProxyBlocked, ProxyDown, ProxyEvent, ProxyUp, VenueDown
 from tradeflood.testing import Simulator
 from tradeflood.testing._tinyproxy import TinyProxy, free_port
 
@@ -166,3 +166,26 @@ def test_wrong_proxy_credentials_are_a_dead_proxy_with_auth_evidence(
     assert down.proxy == f"http://127.0.0.1:{locked.port}"  # shown without its credentials
     assert down.evidence[-1].startswith("auth: HTTP 401")
     assert "right" not in str(down) and "wrong" not in str(down)
+
+
+def test_a_quarantined_proxy_is_probed_back_into_service(
+        sim: Simulator, tinyproxies: Callable[..., list[TinyProxy]]) -> None:
+    [other] = tinyproxies(1)
+    port = free_port()
+    events: list[ProxyEvent] = []
+    late = f"http://127.0.0.1:{port}"
+    scheme = ProxyScheme(pools={"*": [late, other.url]}, on_event=events.append,
+                         backoff=Backoff(base=0.2, cap=0.5))
+    with _session(sim, scheme) as s:
+        _backfill(s, 2)  # starts the scheme: the late proxy is not there yet
+        assert [type(e) for e in events] == [ProxyDown]
+        [revived] = tinyproxies(1, port=port)
+        for _ in range(200):  # the monitor probes it once its backoff has passed
+            if any(isinstance(e, ProxyUp) for e in events):
+                break
+            time.sleep(0.05)
+        assert [type(e) for e in events] == [ProxyDown, ProxyUp] and events[1].proxy == revived.url
+        sim.venues["bitget"].stats.reset()
+        times, (start, end) = _backfill(s, 6)
+    assert times == list(range(start, end, MINUTE))
+    assert set(sim.venues["bitget"].stats.by_ip) == {"127.0.0.2", "127.0.0.3"}  # both carry again

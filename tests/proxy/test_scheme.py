@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 import httpx
@@ -15,6 +16,7 @@ from tradeflood.clock import VirtualClock
 from tradeflood.connectors import Binance, Bitget
 from tradeflood.executor import RateLimits
 from tradeflood.proxy import request_types
+from tradeflood.proxy._pool import Egress
 from tradeflood.proxy._routing import turn_route
 
 P1, P2, P3 = "http://127.0.0.1:3001", "http://127.0.0.1:3002", "socks5://127.0.0.1:1080"
@@ -144,3 +146,27 @@ async def test_no_usable_proxy_is_a_typed_error_naming_every_proxy_and_why() -> 
     assert err.causes[P2].startswith("blocked by bitget (blocked: HTTP 418 (bitget))")
     # another venue is still served through the blocked proxy
     assert scheme.pick(scheme.pools["*"], "binance", "/api/v3/ping").name == P2
+
+
+async def test_per_proxy_and_per_pool_concurrency_caps_hold_requests_back() -> None:
+    scheme = ProxyScheme(pools={"*": [P1, P2]}, per_proxy=Limit(concurrency=2),
+                         per_pool=Limit(concurrency=3))
+    _attached(scheme)
+    pool = scheme.pools["*"]
+    a, b = pool.egresses
+    held: list[str] = []
+    release = asyncio.Event()
+
+    async def request(egress: Egress) -> None:
+        async with scheme.attempt(pool, egress, "bitget", "/x"):
+            held.append(egress.name)
+            await release.wait()
+
+    tasks = [asyncio.ensure_future(request(e)) for e in (a, a, a, b, b)]
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert sorted(held) == [P1, P1, P2]  # the pool holds 3; P1 alone would hold 2
+    assert a.counters.in_flight == 2 and b.counters.in_flight == 1
+    release.set()
+    await asyncio.gather(*tasks)
+    assert sorted(held) == [P1, P1, P1, P2, P2] and a.counters.in_flight == b.counters.in_flight == 0

@@ -5,8 +5,8 @@ windows (venues count per client IP, and each proxy is its own IP), its
 concurrency cap, counters and health. A :class:`ProxyPool` picks, for one
 request, among its egresses that are in service and not blocked by the venue:
 
-- ``least_loaded`` (the default): the egress whose rate-limit window frees
-  soonest for this request, then the fewest in flight, then the fewest sent;
+- ``least_loaded`` (the default): one not at its concurrency cap, whose
+  rate-limit window frees soonest for this request, then the fewest in flight;
 - ``round_robin``: the next one in turn;
 - ``weighted``: smooth weighted round robin by each proxy's ``weight``.
 """
@@ -142,6 +142,11 @@ class Egress:
         self.concurrency = asyncio.Semaphore(limit.concurrency) if limit and limit.concurrency else None
         self.window = SlidingWindow(limit, clock, name=self.name) if limit and limit.has_window else None
 
+    @property
+    def full(self) -> bool:
+        """Whether as many requests as this egress may carry at once are in flight."""
+        return self.concurrency is not None and self.concurrency.locked()
+
     def free_in(self, turn: Turn) -> float:
         """Seconds until this egress's windows would take ``turn`` (0 when they would now)."""
         wait = self.window.free_in(1) if self.window is not None else 0.0
@@ -209,7 +214,7 @@ class ProxyPool:
         n = len(candidates)
         return min(
             (candidates[(self._next + i) % n] for i in range(n)),  # ties rotate
-            key=lambda e: (e.free_in(turn) if turn is not None else 0.0, e.counters.in_flight,
+            key=lambda e: (e.full, e.free_in(turn) if turn is not None else 0.0, e.counters.in_flight,
                            e.health.slow),
         )
 

@@ -224,7 +224,7 @@ class ProxyScheme:
                       endpoint: str) -> AsyncIterator[None]:
         """Hold the pool's and the egress's limits around one request, count it, and diagnose a
         transport failure; a failure of the proxy itself is raised as :class:`ProxyError`."""
-        async with pool.slot(), egress.slot():
+        async with egress.slot(), pool.slot():  # a request waiting for its proxy holds no pool place
             egress.counters.in_flight += 1
             egress.counters.requests += 1
             try:
