@@ -84,17 +84,29 @@ def candle_table(open_ms: pa.Array, prices: list[pa.Array], closed: pa.Array, *,
     if interval == "1M":
         ends = pa.array([interval_end(t, interval) for t in open_ms.to_pylist()], pa.int64())
     else:
-        ends = pc.add(open_ms, interval_ms(interval))
+        ends = pc.add(open_ms, _constant(interval_ms(interval), n))
     arrays = [pa.DictionaryArray.from_arrays(zeros, _word(value))
               for value in (exchange, symbol, native_symbol, interval)]
     arrays += [open_ms.view(ts), *prices, closed, ends.view(ts)]
     return pa.Table.from_arrays(arrays, schema=_schema_for(tuple(a.type for a in prices)))
 
 
+# Built from buffers, not Python values: pyarrow imports pandas (when installed) the first
+# time it converts Python values, ~0.3 s that reading a table from the store need not pay.
 @lru_cache(maxsize=64)
 def _word(value: str) -> pa.Array:
     """A one-value string dictionary (exchange, symbol, interval), made once."""
-    return require("pyarrow").array([value], require("pyarrow").string())
+    pa = require("pyarrow")
+    data = value.encode()
+    offsets = (0).to_bytes(4, "little") + len(data).to_bytes(4, "little")
+    return pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _constant(value: int, n: int) -> pa.Array:
+    """``n`` copies of an int64."""
+    pa = require("pyarrow")
+    word = value.to_bytes(8, "little", signed=True)
+    return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(word * n)])
 
 
 @lru_cache(maxsize=8)
