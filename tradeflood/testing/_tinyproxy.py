@@ -14,6 +14,8 @@ brings it back on the same port. tinyproxy is a Debian package
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import shutil
 import signal
 import socket
@@ -30,6 +32,13 @@ def tinyproxy_path() -> str | None:
     """The tinyproxy executable, or None when it is not installed."""
     return shutil.which("tinyproxy") or next(
         (p for p in ("/usr/bin/tinyproxy", "/usr/sbin/tinyproxy") if Path(p).exists()), None)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, be killed when the thread that started it ends
+    (start proxies from a long-lived thread), so no proxy outlives a killed test run."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -77,8 +86,9 @@ class TinyProxy:
         if self.process is not None and self.process.poll() is None:
             return self
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen([self.exe, "-d", "-c", str(self.config)],
-                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen([self.exe, "-d", "-c", str(self.config)], stdout=log,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
