@@ -117,6 +117,7 @@ def test_the_configuration_file_is_checked_with_errors_naming_file_and_key(tmp_p
         '[pools]\n"*" = ["direct"]\n[per_proxy]\nconcurency = 8\n':
             "[per_proxy]: unknown key(s) ['concurency']",
         '[pools]\na = ["direct"]\n[route]\n"*" = "b"\n': "route '*' -> 'b': no such pool",
+        '[pools]\n"*" = ["socks5://127.0.0.1:1080"]\n': "through http:// proxies or 'direct'",
     }
     for i, (text, needle) in enumerate(cases.items()):
         bad = tmp_path / f"bad{i}.toml"

@@ -97,6 +97,10 @@ def parse_config(data: dict[str, Any], source: str = "config") -> ProxyterConfig
         raise ConfigError(f"{source}: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: {exc}") from None
+    for egress in scheme.egresses:
+        if not egress.proxy.is_direct and not egress.proxy.url.startswith("http://"):
+            raise ConfigError(f"{source}: Proxyter forwards through http:// proxies or 'direct', "
+                              f"not {egress.name}")
     return ProxyterConfig(host, port, scheme)
 
 
