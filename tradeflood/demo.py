@@ -2,11 +2,13 @@
 
 It shows one merged plan for overlapping queries (explained before it runs), a
 backfill that crosses Bitget's look-back window (big recent pages, small history
-pages), retries under injected faults, and a book, trades and a ticker.
+pages), retries under injected faults, a book, trades and a ticker, and live
+streams shared by several consumers that ride out a dropped connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +29,7 @@ def run_demo(out: TextIO) -> int:
     bitget = BitgetVenue(faults=Faults(error_5xx=0.05, seed=7))
     binance = BinanceVenue()
     with Simulator(venues={"bitget": bitget, "binance": binance}) as sim:
-        urls = {"bitget": {"rest": sim.url("bitget")}, "binance": {"rest": sim.url("binance")}}
+        urls = sim.urls()
         out.write(f"Simulator: bitget at {sim.url('bitget')}, binance at {sim.url('binance')}\n")
         out.write("(Bitget answers 5% of requests with a 5xx, to show retries.)\n\n")
         workdir = Path(tempfile.mkdtemp(prefix="tradeflood-demo-"))
@@ -81,8 +83,10 @@ def run_demo(out: TextIO) -> int:
                       f"candle, which is never served from disk), {rerun:.2f} s instead of {took:.2f} s, "
                       f"same closed candles: {same}\n")
             _columnar(out, results[2], workdir)
-        ok = all(not r.gaps for r in results) and bitget.stats.rejected_429 == 0
-        out.write("\nDemo finished: " + ("every candle present, no 429." if ok else "PROBLEMS above.") + "\n")
+        live_ok = asyncio.run(_live(out, sim))
+        ok = all(not r.gaps for r in results) and bitget.stats.rejected_429 == 0 and live_ok
+        out.write("\nDemo finished: " + ("every candle present, no 429, streams whole." if ok
+                                          else "PROBLEMS above.") + "\n")
         return 0 if ok else 1
 
 
@@ -100,3 +104,42 @@ def _columnar(out: TextIO, series: object, workdir: Path) -> None:
     path = workdir / "eth-1h.parquet"
     pq.write_table(table, path)
     out.write(f"  written to {path} ({path.stat().st_size} bytes)\n")
+
+
+async def _live(out: TextIO, sim: object) -> bool:
+    """Five consumers of two streams: two upstream subscriptions; a dropped socket comes back."""
+    from .streams import StreamEvent
+
+    out.write("\nLive streams: three consumers of Binance BTC/USDT trades, two of its book.\n")
+    async with Session(urls=sim.urls(), store=False) as s:  # type: ignore[attr-defined]
+        trades = [s.stream(Trade, exchange="binance", symbol="BTC/USDT") for _ in range(3)]
+        books = [s.stream(OrderBook, exchange="binance", symbol="BTC/USDT", depth=depth) for depth in (5, 20)]
+        first = [await _next_data(t) for t in trades]
+        book = await _next_data(books[0])
+        stats = sim.streams["binance"].stats  # type: ignore[attr-defined]
+        out.write(f"  upstream subscriptions: {sum(stats.subscriptions.values())} on "
+                  f"{stats.connections_open} connection; every consumer saw trade {first[0].id}: "
+                  f"{len({t.id for t in first}) == 1}; book best {book.best_bid[0]} / {book.best_ask[0]}\n")
+        sim.drop_connections("binance")  # type: ignore[attr-defined]
+        out.write("  the venue drops the connection...\n")
+        seen: list[object] = []
+        while sum(1 for i in seen if not isinstance(i, StreamEvent)) < 5:
+            seen.append(await asyncio.wait_for(trades[0].get(), 30))
+        for item in seen:
+            if isinstance(item, StreamEvent):
+                out.write(f"  event: {type(item).__name__}\n")
+        ids = [int(t.id) for t in [first[0], *seen] if isinstance(t, Trade)]
+        whole = ids == sorted(ids) and len(ids) == len(set(ids))
+        out.write(f"  trades after the reconnection: {ids[1:]}, in order and none twice: {whole}\n")
+        for st in trades + books:
+            await st.close()
+    return whole
+
+
+async def _next_data(stream: object) -> object:
+    from .streams import StreamEvent
+
+    while True:
+        item = await asyncio.wait_for(stream.get(), 30)  # type: ignore[attr-defined]
+        if not isinstance(item, StreamEvent):
+            return item
