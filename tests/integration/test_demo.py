@@ -15,7 +15,10 @@ def test_demo_runs_offline_and_reports_success() -> None:
     out = io.StringIO()
     assert run_demo(out) == 0
     text = out.getvalue()
-    assert "Demo finished: every candle present, no 429." in text
+    assert "Demo finished: every candle present, no 429, streams whole." in text
+    assert "upstream subscriptions: 2 on 1 connection; every consumer saw trade" in text
+    assert "event: Reconnected" in text and "event: TradeGap" in text
+    assert "in order and none twice: True" in text
     assert "50400 candles" in text and "2880 candles" in text and "480 candles" in text
     rerun = text.split("answered from disk.\n  ", 1)[1].split("\n", 1)[0]
     sent, open_pages = int(rerun.split()[0]), int(rerun.split("(")[1].split()[0])
