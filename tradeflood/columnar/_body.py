@@ -103,7 +103,10 @@ def candle_columns_bitget_body(
             open_ms = pc.cast(strings.slice(0, n), pa.int64())
         except pa.ArrowInvalid:
             raise Refused from None
-        prices = decimals_of(strings.slice(n), n, len(order) - 1, decimals)[:6]
+        values = strings.slice(n)
+        if spot and values.slice(5 * n, n).equals(values.slice(6 * n, n)):
+            values = values.slice(0, 6 * n)  # the USDT volume repeats the quote volume: checked with it
+        prices = decimals_of(values, n, len(values) // n, decimals)[:6]
     except Refused:
         return candle_columns_bitget(_data(body, endpoint), **args)
     if interval == "1M":

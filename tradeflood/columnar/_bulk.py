@@ -160,8 +160,10 @@ def candle_columns_bitget(
         q = 7 if spot else 6
         cols = _rows(rows, q + 1)
         n = len(rows)
-        # Spot column 6 (the USDT volume) is not kept, but is checked like the rest.
-        picked = [*cols[1:6], cols[q], *cols[6:7]] if spot else [*cols[1:6], cols[q]]
+        # Spot column 6 (the USDT volume) is not kept, but is checked like the rest; when it
+        # repeats the quote volume (as Bitget sends it), that column's check covers it.
+        extra = cols[6:7] if spot and cols[6] != cols[7] else []
+        picked = [*cols[1:6], cols[q], *extra]
         try:
             strings = pa.array(list(chain(cols[0], *picked)), pa.string())
             open_ms = pc.cast(strings.slice(0, n), pa.int64())
