@@ -388,6 +388,10 @@ class BitgetBookSync(BookSync):
         return False
 
     def _gap(self, delta: BookDelta, seq: int) -> SequenceGap | None:
+        # A push without ``pseq`` (not every Bitget API version sends it) cannot show a gap
+        # by itself; the checksum, checked on every update, still catches a missed one.
+        if delta.prev_id is None:
+            return None
         return None if delta.prev_id == seq else SequenceGap(seq, delta.prev_id)
 
     def _checksum(self, book: LocalBook) -> int:
