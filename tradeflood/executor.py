@@ -28,7 +28,8 @@ from .retry import RetryPolicy
 from .turn import Derived, Turn, TurnKey
 
 if TYPE_CHECKING:
-    from .proxy import ProxyScheme
+    from .proxy import ProxyPool, ProxyScheme
+    from .proxy._pool import Egress
 
 __all__ = ["ExecutionStats", "Executor", "RateLimits", "TurnResult"]
 
@@ -265,7 +266,7 @@ class Executor:
             payload = self._unwrap_through(turn, reply, pool, egress)
         return TurnResult(payload, dict(params), int(self.clock.time() * 1000))
 
-    def _unwrap_through(self, turn: Turn, reply: Reply, pool: Any, egress: Any) -> Any:
+    def _unwrap_through(self, turn: Turn, reply: Reply, pool: ProxyPool, egress: Egress) -> Any:
         """Unwrap a reply that came through a proxy, telling the scheme how the egress fared."""
         assert self.proxies is not None
         try:
