@@ -183,18 +183,26 @@ def _measure(target: Any, urls: dict[str, dict[str, str]], n: int) -> tuple[int,
     return result  # type: ignore[no-any-return]
 
 
-def throughput(n: int) -> None:
-    print(f"1. Throughput: {n:,} Binance aggTrade events, decode + parse + deliver to one consumer")
-    rows = []
+def throughput(n: int, repeat: int) -> None:
+    print(f"1. Throughput: {n:,} Binance aggTrade events, decode + parse + deliver to one consumer "
+          f"(median of {repeat} runs, taken in turns)")
+    clients = (("TradeFlood (async for)", _tradeflood_throughput),
+               ("TradeFlood (callback)", _tradeflood_callback),
+               ("cryptofeed (callback)", _cryptofeed_throughput))
+    runs: dict[str, list[tuple[int, float, float]]] = {name: [] for name, _ in clients}
     with _Served(rate=None) as urls:
-        for name, target in (("TradeFlood (async for)", _tradeflood_throughput),
-                             ("TradeFlood (callback)", _tradeflood_callback),
-                             ("cryptofeed (callback)", _cryptofeed_throughput)):
-            count, wall, cpu = _measure(target, urls, n)
-            rows.append((name, count / cpu, count / wall, cpu * 1e6 / count))
-    for name, per_cpu, per_wall, us in rows:
-        print(f"   {name:<22} {per_cpu:>9,.0f} msg per CPU-second  {per_wall:>9,.0f} msg/s wall  "
-              f"{us:6.2f} us CPU per msg")
+        for _ in range(repeat):
+            for name, target in clients:
+                runs[name].append(_measure(target, urls, n))
+    rows = []
+    for name, results in runs.items():
+        per_cpu = statistics.median(count / cpu for count, _, cpu in results)
+        per_wall = statistics.median(count / wall for count, wall, _ in results)
+        spread = ", ".join(f"{count / cpu:,.0f}" for count, _, cpu in results)
+        rows.append((name, per_cpu, per_wall, spread))
+    for name, per_cpu, per_wall, spread in rows:
+        print(f"   {name:<22} {per_cpu:>9,.0f} msg per CPU-second ({1e6 / per_cpu:5.2f} us/msg)  "
+              f"{per_wall:>9,.0f} msg/s wall   runs: {spread}")
     for name, per_cpu, _, _ in rows[:2]:
         ratio = per_cpu / rows[2][1]
         print(f"   {name} / cryptofeed (per CPU-second): {ratio:.2f}x   goal >= 2x: "
@@ -270,9 +278,10 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--consumers", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--repeat", type=int, default=3, help="throughput runs per client (median)")
     args = parser.parse_args()
     mp.set_start_method("spawn")
-    throughput(args.messages)
+    throughput(args.messages, args.repeat)
     fan_out(args.consumers, args.seconds, freeze=False)
     fan_out(args.consumers, args.seconds, freeze=True)
     return 0

@@ -217,16 +217,17 @@ class Delivery:
         # One plain call per consumer; a sink that raises is reported and skipped.
         self.delivered += 1
         sinks = self._sinks
-        start, end = 0, len(sinks)
-        while start < end:
-            i = start
-            try:
-                for i in range(start, end):
-                    sinks[i](item)
-                return
-            except Exception as exc:
-                self.consumers[i].sink_failed(exc)
-                start = i + 1
+        i = -1
+        try:
+            for i, sink in enumerate(sinks):  # noqa: B007 (i names the sink that raised)
+                sink(item)
+        except Exception as exc:
+            self.consumers[i].sink_failed(exc)
+            for j in range(i + 1, len(sinks)):  # the rest still get the item
+                try:
+                    sinks[j](item)
+                except Exception as later:
+                    self.consumers[j].sink_failed(later)
 
     async def _flush_later(self, delay: float) -> None:
         try:

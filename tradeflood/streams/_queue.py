@@ -43,7 +43,8 @@ _POLICIES = ("conflate", "raise", "drop")
 
 
 class _Slot(Generic[T]):
-    """One place in the queue: a data item (with its conflation key) or a control event."""
+    """A place in the queue that needs more than the item: a control event, or a conflated
+    value with its key. Plain data items (``raise``/``drop``) are queued as they are."""
 
     __slots__ = ("control", "key", "value")
 
@@ -66,7 +67,8 @@ class ConsumerQueue(Generic[T]):
         self.policy = policy
         self.name = name
         self._key = key
-        self._slots: deque[_Slot[T]] = deque()
+        self._slots: deque[_Slot[T] | T] = deque()
+        self._conflate = policy == "conflate"
         self._data = 0                              # data slots waiting (control events excluded)
         self._latest: dict[Hashable, _Slot[T]] = {}  # conflate: the waiting slot of each key
         self._ready = asyncio.Event()
@@ -84,7 +86,13 @@ class ConsumerQueue(Generic[T]):
         """Hand over one item; never blocks. Ignored once the queue is closed."""
         if self._closed:
             return
-        if self.policy == "conflate":
+        if not self._conflate and self._data < self.maxsize:  # the common case
+            self._slots.append(item)
+            self._data += 1
+            self._ready.set()
+            return
+        slot: _Slot[T] | T
+        if self._conflate:
             key = self._key(item) if self._key is not None else None
             slot = self._latest.get(key)
             if slot is not None:
@@ -100,9 +108,9 @@ class ConsumerQueue(Generic[T]):
                 self._ready.set()
                 return
             self._drop_oldest()
-            slot = _Slot(item, False)
+            slot = item
         else:
-            slot = _Slot(item, False)
+            slot = item
         self._slots.append(slot)
         self._data += 1
         self._ready.set()
@@ -154,9 +162,12 @@ class ConsumerQueue(Generic[T]):
             raise StreamOverflowError(missed, self.maxsize, self.name)
         if self._slots:
             slot = self._slots.popleft()
+            if type(slot) is not _Slot:  # a plain data item
+                self._data -= 1
+                return slot  # type: ignore[return-value]
             if not slot.control:
                 self._data -= 1
-                if self.policy == "conflate" and self._latest.get(slot.key) is slot:
+                if self._latest.get(slot.key) is slot:
                     del self._latest[slot.key]
             return slot.value
         if self._closed:
@@ -183,11 +194,11 @@ class ConsumerQueue(Generic[T]):
 
     def _drop_oldest(self) -> None:
         slots = self._slots
-        if not slots[0].control:
+        if not _is_control(slots[0]):
             slots.popleft()
         else:  # control events keep their place; drop the oldest data item behind them
             for i, slot in enumerate(slots):
-                if not slot.control:
+                if not _is_control(slot):
                     del slots[i]
                     break
         self._data -= 1
@@ -196,3 +207,7 @@ class ConsumerQueue(Generic[T]):
     def __repr__(self) -> str:
         return (f"ConsumerQueue(policy={self.policy!r}, waiting={len(self._slots)}, maxsize={self.maxsize}, "
                 f"dropped={self.dropped}, closed={self._closed})")
+
+
+def _is_control(slot: object) -> bool:
+    return type(slot) is _Slot and slot.control

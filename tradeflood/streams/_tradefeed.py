@@ -41,7 +41,8 @@ class TradeFeed(Feed):
     def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
         if len(items) == 1 and not self._baseline_pending:  # one trade a frame (Binance): the hot path
             trade = items[0]
-            key = trade_order(trade)
+            ident = trade.id
+            key = (int(ident), trade.timestamp, ident) if ident.isdigit() else trade_order(trade)
             if self.last is not None and key <= self.last:
                 self.duplicates += 1
                 return
