@@ -3,12 +3,14 @@
 ``websockets`` does the handshake, proxies, keepalive pings, control frames
 and the closing handshake. What it does per message (a Sans-I/O parser
 generator, a message assembler, a ``recv()`` future) costs more than decoding
-and parsing a market-data message, so once the connection is open and its
-parser holds no partial frame, this subclass splits complete frames out of
-each chunk the socket delivers itself and hands every data message to a plain
-callback, in order, within the same ``data_received`` call. Control frames
-(ping, pong, close) are handed back to ``websockets`` whole, so its parser
-always sees frame boundaries and its protocol state stays exact.
+and parsing a market-data message, so from the first byte after the server's
+``101`` response this subclass splits complete frames out of each chunk the
+socket delivers itself and hands every data message to a plain callback, in
+order, within the same ``data_received`` call. Control frames (ping, pong,
+close) are handed back to ``websockets`` whole, so its parser always sees frame
+boundaries and its protocol state stays exact. A frame this path does not take
+(compressed, masked, oversized) hands the rest of the stream, from that frame's
+first byte, back to ``websockets`` for good.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.frames import Frame, Opcode
-from websockets.protocol import State
 
 __all__ = ["FastConnection"]
 
@@ -37,6 +38,7 @@ class FastConnection(ClientConnection):
         self._on_chunk: Callable[[], None] | None = None
         self._early: list[bytes] = []
         self._buffer = bytearray()
+        self._head: bytearray | None = bytearray()  # the handshake response, until it is complete
         self._fast = False
         self._parts: list[bytes] | None = None  # a fragmented message being gathered
 
@@ -73,47 +75,72 @@ class FastConnection(ClientConnection):
 
     def data_received(self, data: bytes) -> None:
         if not self._fast:
-            if self.protocol.state is not State.OPEN or self.protocol.reader.buffer:
+            head = self._head
+            if head is None:  # websockets reads everything (see _give_back)
                 super().data_received(data)
                 return
+            # Still in the HTTP handshake: websockets reads the response up to its blank
+            # line; the frames after it are ours. Any answer but 101 stays websockets' alone.
+            before = len(head)
+            head += data
+            end = head.find(b"\r\n\r\n")
+            if end < 0 or not head.startswith(b"HTTP/1.1 101"):
+                if end >= 0:
+                    self._head = None
+                super().data_received(data)
+                return
+            cut = end + 4 - before
+            self._head = None
+            super().data_received(data[:cut])
             self._fast = True
+            data = data[cut:]
+            if not data:
+                return
         if self._on_chunk is not None:
             self._on_chunk()
-        buf = self._buffer
-        buf += data
-        size = len(buf)
+        if self._buffer:  # a frame was cut at the end of the last chunk
+            self._buffer += data
+            data = bytes(self._buffer)
+            self._buffer.clear()
+        size = len(data)
         pos = 0
         while size - pos >= 2:
-            b0, b1 = buf[pos], buf[pos + 1]
+            b0, b1 = data[pos], data[pos + 1]
             n = b1 & 0x7F
             head = 2
             if n == 126:
                 if size - pos < 4:
                     break
-                n = int.from_bytes(buf[pos + 2:pos + 4], "big")
+                n = (data[pos + 2] << 8) | data[pos + 3]
                 head = 4
             elif n == 127:
                 if size - pos < 10:
                     break
-                n = int.from_bytes(buf[pos + 2:pos + 10], "big")
+                n = int.from_bytes(data[pos + 2:pos + 10], "big")
                 head = 10
             if b1 & 0x80 or b0 & 0x70 or n > self.max_message:
-                # Masked, compressed or oversized: not what a server may send us.
-                self.transport.abort()
+                self._give_back(data[pos:])  # masked, compressed or oversized
                 return
             end = pos + head + n
             if end > size:
                 break
             opcode = b0 & 0x0F
             if opcode & 0x08:  # ping, pong, close: websockets answers them
-                super().data_received(bytes(buf[pos:end]))
+                super().data_received(data[pos:end])
             elif b0 & 0x80 and opcode != _CONT and self._parts is None:
-                self._deliver(bytes(buf[pos + head:end]))
+                self._deliver(data[pos + head:end])
             else:
-                self._fragment(opcode, bool(b0 & 0x80), bytes(buf[pos + head:end]))
+                self._fragment(opcode, bool(b0 & 0x80), data[pos + head:end])
             pos = end
-        if pos:
-            del buf[:pos]
+        if pos < size:
+            self._buffer += data[pos:]
+
+    def _give_back(self, rest: bytes) -> None:
+        # From a frame boundary on, websockets parses everything itself (and fails the
+        # connection properly if the frame breaks the protocol); process_event delivers.
+        self._fast = False
+        self._buffer.clear()
+        super().data_received(rest)
 
     def _fragment(self, opcode: int, fin: bool, payload: bytes) -> None:
         if opcode in (_TEXT, _BINARY):
