@@ -12,7 +12,7 @@ import asyncio
 import tempfile
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .models import Candle, OrderBook, Ticker, Trade, ms_to_datetime
 from .query import Query
@@ -136,10 +136,10 @@ async def _live(out: TextIO, sim: object) -> bool:
     return whole
 
 
-async def _next_data(stream: object) -> object:
+async def _next_data(stream: Any) -> Any:
     from .streams import StreamEvent
 
     while True:
-        item = await asyncio.wait_for(stream.get(), 30)  # type: ignore[attr-defined]
+        item = await asyncio.wait_for(stream.get(), 30)
         if not isinstance(item, StreamEvent):
             return item

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tradeflood.errors import TradeFloodError
 
@@ -40,7 +40,8 @@ class BookFeed(Feed):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.sync: BookSync = self.binding.book_sync(self.topic)  # type: ignore[attr-defined]
+        self.book_binding: Any = cast(Any, self.binding)  # a book stream binding: book_sync(), snapshot_depth
+        self.sync: BookSync = self.book_binding.book_sync(self.topic)
         self.connection: Connection | None = None
         self.resyncing = False
         self.resyncs = 0
@@ -91,7 +92,7 @@ class BookFeed(Feed):
                 try:
                     book = await self.hub.session.afetch(
                         OrderBook, exchange=self.query.exchange, symbol=self.query.symbol,
-                        depth=self.binding.snapshot_depth)  # type: ignore[attr-defined]
+                        depth=self.book_binding.snapshot_depth)
                 except TradeFloodError as exc:
                     log.warning("%s: book snapshot failed (%s)", self.topic.name, exc)
                     await self.hub.clock.sleep(min(10.0, 0.5 * 2 ** attempt))

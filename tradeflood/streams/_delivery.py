@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -157,14 +157,14 @@ class Delivery:
     """The consumers of one feed that share options, and the one rendering they share."""
 
     def __init__(self, options: Options, clock: Clock,
-                 spawn: Callable[[Awaitable[None]], asyncio.Task[None]]) -> None:
+                 spawn: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]]) -> None:
         self.options = options
         self.consumers: list[Consumer] = []
         self._clock = clock
         self._spawn = spawn
         self._pending: Any = None
         self._next_at = 0.0
-        self._timer: asyncio.Task[None] | None = None
+        self._timer: asyncio.Task[Any] | None = None
         self.delivered = 0
         self._throttle = options.throttle
         self._sinks: list[Callable[[Any], None]] = []

@@ -94,13 +94,12 @@ class ConsumerQueue(Generic[T]):
         slot: _Slot[T] | T
         if self._conflate:
             key = self._key(item) if self._key is not None else None
-            slot = self._latest.get(key)
-            if slot is not None:
-                slot.value = item
+            waiting = self._latest.get(key)
+            if waiting is not None:
+                waiting.value = item
                 self.conflated += 1
                 return
-            slot = _Slot(item, False, key)
-            self._latest[key] = slot
+            slot = self._latest[key] = _Slot(item, False, key)
         elif self._data >= self.maxsize:
             if self.policy == "raise":
                 self._missed += 1

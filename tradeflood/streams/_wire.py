@@ -75,16 +75,16 @@ class FastConnection(ClientConnection):
 
     def data_received(self, data: bytes) -> None:
         if not self._fast:
-            head = self._head
-            if head is None:  # websockets reads everything (see _give_back)
+            response = self._head
+            if response is None:  # websockets reads everything (see _give_back)
                 super().data_received(data)
                 return
             # Still in the HTTP handshake: websockets reads the response up to its blank
             # line; the frames after it are ours. Any answer but 101 stays websockets' alone.
-            before = len(head)
-            head += data
-            end = head.find(b"\r\n\r\n")
-            if end < 0 or not head.startswith(b"HTTP/1.1 101"):
+            before = len(response)
+            response += data
+            end = response.find(b"\r\n\r\n")
+            if end < 0 or not response.startswith(b"HTTP/1.1 101"):
                 if end >= 0:
                     self._head = None
                 super().data_received(data)
