@@ -3,6 +3,7 @@ proxy user name, CONNECT tunnels, a dead upstream hidden from clients, /stats an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -136,3 +137,32 @@ def test_the_cli_reports_a_bad_configuration_in_one_line(
     assert main(["proxyter", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "'http://:3128' is not a proxy URL" in err and err.count("\n") == 1
+
+
+async def test_per_proxy_concurrency_holds_for_the_life_of_a_tunnel(
+        tinyproxies: Callable[..., list[TinyProxy]]) -> None:
+    """With one upstream capped at one request, a second tunnel waits until the first closes."""
+    (upstream,) = tinyproxies(1)
+    config = parse_config({"listen": "127.0.0.1:0", "pools": {"*": [upstream.url]},
+                           "per_proxy": {"concurrency": 1}})
+
+    async def echo(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(echo, "127.0.0.1", 0) as ws_server, \
+            Proxyter(config.scheme, config.host, config.port) as server:
+        port = ws_server.sockets[0].getsockname()[1]
+        url, proxy = f"ws://127.0.0.1:{port}", f"http://127.0.0.1:{server.port}"
+        async with connect(url, proxy=proxy) as first:
+            await first.send("one")
+            assert await first.recv() == "one"
+            (egress,) = server.scheme.egresses
+            assert egress.counters.in_flight == 1
+            second = asyncio.ensure_future(connect(url, proxy=proxy, open_timeout=10))
+            await asyncio.sleep(0.3)
+            assert not second.done()  # held back by the proxy's cap, not refused
+        ws2 = await asyncio.wait_for(second, 5)  # the first tunnel closed: its place is free
+        await ws2.send("two")
+        assert await ws2.recv() == "two"
+        await ws2.close()

@@ -132,9 +132,10 @@ class Proxyter:
     def _pool(self, headers: dict[str, str]) -> ProxyPool:
         return self.scheme.pool_for(_request_type(headers.get("proxy-authorization", "")))
 
-    async def _upstream(self, pool: ProxyPool, venue: str,
-                        open_: Any) -> tuple[Egress, Any, float]:
-        """Run ``open_(egress)`` through the pool's egresses until one works."""
+    async def _upstream(self, pool: ProxyPool, venue: str, open_: Any,
+                        held: contextlib.AsyncExitStack) -> tuple[Egress, Any, float]:
+        """Run ``open_(egress)`` through the pool's egresses until one works, holding that
+        egress's own limits (``per_proxy``: concurrency and rate) in ``held`` for the request."""
         tried: set[str] = set()
         last: _UpstreamFailed | None = None
         for _ in range(len(pool.egresses)):
@@ -145,15 +146,24 @@ class Proxyter:
             if egress.name in tried:
                 break
             tried.add(egress.name)
+            attempt = contextlib.AsyncExitStack()
+            await attempt.enter_async_context(egress.slot())
             started = self.clock.monotonic()
             try:
-                return egress, await open_(egress), started
+                opened = await open_(egress)
             except _UpstreamFailed as exc:
+                await attempt.aclose()
                 last = exc
                 self.scheme.diagnosis.failure(egress, venue, exc.kind, exc.detail, self.clock.monotonic(),
                                               status=exc.status, peers=pool.egresses)
                 if exc.kind not in ("connect", "auth"):
                     break
+            except BaseException:
+                await attempt.aclose()
+                raise
+            else:
+                held.push_async_exit(attempt.pop_all())
+                return egress, opened, started
         raise last or _UpstreamFailed("connect", "no upstream could be tried")
 
     async def _connect(self, egress: Egress, host: str, port: int) -> tuple[asyncio.StreamReader,
@@ -183,9 +193,9 @@ class Proxyter:
                 raise _UpstreamFailed(kind, f"upstream CONNECT answered HTTP {status}", status)
             return up_reader, up_writer
 
-        async with self._held(pool, target) as opened:
+        async with self._held(pool, target) as (opened, held):
             try:
-                egress, (up_reader, up_writer), started = await self._upstream(pool, host, open_)
+                egress, (up_reader, up_writer), started = await self._upstream(pool, host, open_, held)
             except _UpstreamFailed as exc:
                 await _respond(writer, 502, {"error": f"no upstream could reach {target}: {exc.detail}"})
                 return
@@ -224,9 +234,9 @@ class Proxyter:
                 raise _UpstreamFailed("dropped", repr(exc)) from exc
             return up_reader, up_writer, response_head
 
-        async with self._held(pool, target) as opened:
+        async with self._held(pool, target) as (opened, held):
             try:
-                egress, opened_up, started = await self._upstream(pool, host, open_)
+                egress, opened_up, started = await self._upstream(pool, host, open_, held)
                 up_reader, up_writer, response_head = opened_up
             except _UpstreamFailed as exc:
                 await _respond(writer, 502, {"error": f"no upstream could reach {host}:{port}: {exc.detail}"})
@@ -244,11 +254,12 @@ class Proxyter:
 
     @contextlib.asynccontextmanager
     async def _held(self, pool: ProxyPool, target: str) -> Any:
-        """Hold the pool's limits for one request, and count it in flight on the egress that carries it."""
+        """Hold the pool's limits for one request (and, through the exit stack, the limits of
+        the egress that carries it), and count it in flight on that egress."""
         opened: list[Egress] = []
-        async with pool.slot():
+        async with pool.slot(), contextlib.AsyncExitStack() as held:
             try:
-                yield opened
+                yield opened, held
             finally:
                 for egress in opened:
                     egress.counters.in_flight -= 1
