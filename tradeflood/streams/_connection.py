@@ -103,6 +103,7 @@ class Connection:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._request_id = 0
+        self._requests: dict[object, list[str]] = {}  # subscribe request id -> its topics
         self._down_since_ms: int | None = None
         self._now = 0.0
         self._now_ms = 0
@@ -277,10 +278,14 @@ class Connection:
                 log.exception("%s: handling a frame of %s failed", self.label, name)
         elif kind == "error":
             self._rejected(frame)
+        elif kind == "ack" and frame.extra is not None:
+            self._requests.pop(frame.extra.get("id"), None)
 
     def _rejected(self, frame: Frame) -> None:
         log.warning("%s: venue refused a subscription: %s", self.label, frame.detail)
         names = [frame.topic] if frame.topic in self._sinks else []
+        if not names and frame.extra is not None:  # Binance names the request, not the topic
+            names = [n for n in self._requests.pop(frame.extra.get("id"), ()) if n in self._sinks]
         if not names and len(self._sinks) == 1:
             names = list(self._sinks)
         for name in names:
@@ -331,4 +336,9 @@ class Connection:
         step = max(1, self.protocol.max_topics_per_message)
         for i in range(0, len(topics), step):
             self._request_id += 1
-            self._outbox.put_nowait(build(topics[i:i + step], self._request_id))
+            batch = topics[i:i + step]
+            if build == self.protocol.subscribe:
+                self._requests[self._request_id] = [t.name for t in batch]
+                while len(self._requests) > 1000:  # answered requests are never reported back
+                    del self._requests[next(iter(self._requests))]
+            self._outbox.put_nowait(build(batch, self._request_id))

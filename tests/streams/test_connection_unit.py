@@ -1,0 +1,84 @@
+"""Connection bookkeeping without a socket: refusals traced to their topics, subscribe batching."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+
+from tradeflood.clock import LiveClock
+from tradeflood.connectors.binance import BinanceStream
+from tradeflood.connectors.bitget import BitgetStream
+from tradeflood.streams._connection import Connection
+from tradeflood.streams._protocol import Frame, Topic
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self.refusals: list[str] = []
+
+    def on_frame(self, frame: Frame, received_ms: int) -> None:
+        self.frames.append(frame)
+
+    def on_up(self, down_since_ms: int | None, now_ms: int) -> None: ...
+
+    def on_down(self, now_ms: int, reason: str) -> None: ...
+
+    def on_rejected(self, detail: str) -> None:
+        self.refusals.append(detail)
+
+
+def _connection(protocol: object, *topics: Topic) -> tuple[Connection, dict[str, Sink]]:
+    conn = Connection(label="test", base_url="ws://127.0.0.1:9", protocol=protocol,  # type: ignore[arg-type]
+                      clock=LiveClock())
+    sinks = {t.name: Sink() for t in topics}
+    for topic in topics:  # what add() records, without starting a socket
+        conn._topics[topic.name] = topic
+        conn._sinks[topic.name] = sinks[topic.name]
+    conn._tick()
+    return conn, sinks
+
+
+async def test_a_binance_error_reply_fails_the_topics_of_its_request_only() -> None:
+    a, b, c = (Topic("binance", "ws", f"{s}@trade") for s in ("btcusdt", "ethusdt", "solusdt"))
+    conn, sinks = _connection(BinanceStream(), a, b, c)
+    conn._queue_frames(conn.protocol.subscribe, [a])
+    conn._queue_frames(conn.protocol.subscribe, [b, c])
+    sent = [orjson.loads(conn._outbox.get_nowait()) for _ in range(2)]
+    assert sent == [{"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": 1},
+                    {"method": "SUBSCRIBE", "params": ["ethusdt@trade", "solusdt@trade"], "id": 2}]
+    conn._receive(b'{"result":null,"id":1}')
+    conn._receive(b'{"error":{"code":2,"msg":"Invalid request: bad stream"},"id":2}')
+    assert sinks["btcusdt@trade"].refusals == []
+    assert sinks["ethusdt@trade"].refusals == sinks["solusdt@trade"].refusals == [
+        "2: Invalid request: bad stream"]
+    assert conn._requests == {}
+
+
+async def test_data_and_garbage_frames() -> None:
+    topic = Topic("bitget", "ws", "SPOT/trade/BTCUSDT",
+                  (("instType", "SPOT"), ("channel", "trade"), ("instId", "BTCUSDT")))
+    conn, sinks = _connection(BitgetStream(), topic)
+    conn._receive(b'{"action":"update","arg":{"instType":"SPOT","channel":"trade","instId":"BTCUSDT"},'
+                  b'"data":[{"ts":"1","price":"1","size":"1","side":"buy","tradeId":"9"}]}')
+    conn._receive(b"not json at all")
+    conn._receive(b'{"arg": 5}')
+    conn._receive(b"pong")
+    conn._receive(b'{"event":"error","arg":{"instType":"SPOT","channel":"trade","instId":"BTCUSDT"},'
+                  b'"code":30001,"msg":"doesn\'t exist"}')
+    sink = sinks[topic.name]
+    assert [f.action for f in sink.frames] == ["update"]
+    assert conn.malformed == 2
+    assert sink.refusals == ["30001: doesn't exist"]
+
+
+async def test_subscribe_frames_are_batched_to_the_venue_limit() -> None:
+    topics = [Topic("bitget", "ws", f"SPOT/trade/X{i}", (("instType", "SPOT"), ("channel", "trade"),
+                                                        ("instId", f"X{i}"))) for i in range(120)]
+    conn, _ = _connection(BitgetStream(), *topics)
+    conn._queue_frames(conn.protocol.subscribe, topics)
+    frames = [orjson.loads(conn._outbox.get_nowait()) for _ in range(conn._outbox.qsize())]
+    assert [len(f["args"]) for f in frames] == [50, 50, 20]
+    assert {a["instId"] for f in frames for a in f["args"]} == {f"X{i}" for i in range(120)}
+    await asyncio.sleep(0)
