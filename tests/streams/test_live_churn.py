@@ -39,6 +39,7 @@ async def test_ten_thousand_subscribe_unsubscribe_cycles(session: tradeflood.Ses
     await _cycle(session, 10_000)
     gc.collect()
     growth = _rss_mb() - rss_before
+    print(f"RSS growth over 10,000 cycles: {growth:.2f} MB")
     assert growth < 5.0, f"RSS grew {growth:.1f} MB over 10,000 cycles"
     hub = session._streams.stats()
     assert (hub["consumers"], hub["upstreams"]) == (2, 2)
