@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "bindings_for",
+    "declare",
     "load_plugins",
     "lookup",
     "lookup_stream",
@@ -40,6 +42,18 @@ _BINDINGS: dict[tuple[type[Model], str], type[Binding]] = {}
 _STREAM_BINDINGS: dict[tuple[type[Model], str], type[Any]] = {}
 _loaded = False
 _plugins_loaded: set[str] = set()
+
+
+def declare(cls: type[Any], model: type[Model] | None, connector: type[Any] | None,
+            record: Callable[[type[Any]], None]) -> None:
+    """What subclassing a binding base does: note ``model``/``connector`` given as class
+    keywords, and register the class once both are known (``record``: a role's register)."""
+    if model is not None:
+        cls.model = model
+    if connector is not None:
+        cls.connector = connector
+    if getattr(cls, "model", None) is not None and getattr(cls, "connector", None) is not None:
+        record(cls)
 
 
 def register(cls: type[Binding]) -> None:

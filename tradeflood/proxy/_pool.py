@@ -158,16 +158,8 @@ class Egress:
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold this egress's concurrency and request window around one request."""
-        lease = await self.window.acquire(1) if self.window is not None else None
-        try:
-            if self.concurrency is None:
-                yield
-            else:
-                async with self.concurrency:
-                    yield
-        finally:
-            if lease is not None:
-                lease.release()
+        async with _held(self.window, self.concurrency):
+            yield
 
 
 class ProxyPool:
@@ -221,13 +213,20 @@ class ProxyPool:
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold the pool's own concurrency and request window around one request."""
-        lease = await self.window.acquire(1) if self.window is not None else None
-        try:
-            if self.concurrency is None:
+        async with _held(self.window, self.concurrency):
+            yield
+
+
+@contextlib.asynccontextmanager
+async def _held(window: SlidingWindow | None, concurrency: asyncio.Semaphore | None) -> AsyncIterator[None]:
+    """One request's place in a rate window and a concurrency cap, either of which may be absent."""
+    lease = await window.acquire(1) if window is not None else None
+    try:
+        if concurrency is None:
+            yield
+        else:
+            async with concurrency:
                 yield
-            else:
-                async with self.concurrency:
-                    yield
-        finally:
-            if lease is not None:
-                lease.release()
+    finally:
+        if lease is not None:
+            lease.release()

@@ -43,12 +43,7 @@ class StreamBinding:
         cls, model: type[Model] | None = None, connector: type[Connector] | None = None, **kw: Any
     ) -> None:
         super().__init_subclass__(**kw)
-        if model is not None:
-            cls.model = model
-        if connector is not None:
-            cls.connector = connector
-        if getattr(cls, "model", None) is not None and getattr(cls, "connector", None) is not None:
-            registry.register_stream(cls)
+        registry.declare(cls, model, connector, registry.register_stream)
 
     def __init__(self, api: Connector) -> None:
         self.api = api
