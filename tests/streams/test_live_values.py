@@ -142,3 +142,19 @@ async def test_prices_are_exact_decimals(session: tradeflood.Session) -> None:
     async with session.stream(Trade, exchange="binance", symbol="BTC/USDT") as trades:
         (trade,) = await take(trades, 1)
     assert isinstance(trade.price, Decimal) and trade.price.as_tuple().exponent == -8
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"throttle": -1}, "throttle=-1"),
+    ({"throttle": True}, "throttle=True"),
+    ({"overflow": "spill"}, "overflow='spill'"),
+    ({"maxsize": 0}, "maxsize=0"),
+    ({"poll": 0}, "poll=0"),
+])
+async def test_bad_stream_options_are_refused_at_once(session: tradeflood.Session, options: dict,
+                                                      message: str) -> None:
+    from tradeflood.errors import QueryError
+
+    with pytest.raises(QueryError, match=message):
+        await session.stream(Ticker, exchange="binance", symbol="BTC/USDT", **options).ready()
+    assert session._streams.stats()["consumers"] == 0

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from tradeflood.errors import QueryError, TradeFloodError
 
-from ._delivery import CallbackConsumer, Overflow, QueueConsumer
-from ._hub import StreamHub, default_options
+from ._delivery import CallbackConsumer, Options, Overflow, QueueConsumer
+from ._hub import StreamHub
 from ._subscription import Stream, Subscription
 
 if TYPE_CHECKING:
@@ -52,6 +52,13 @@ def _overflow(model: type[Model], overflow: str | None) -> Overflow:
     return overflow  # type: ignore[return-value]
 
 
+def _options(depth: int | None, throttle: float | None, partial: bool) -> Options:
+    if throttle is not None and (isinstance(throttle, bool) or not isinstance(throttle, int | float)
+                                 or throttle <= 0):
+        raise QueryError(f"throttle={throttle!r}: give a positive number of seconds")
+    return Options(depth=depth, throttle=float(throttle) if throttle else None, partial=bool(partial))
+
+
 def _size(hub: StreamHub, maxsize: int | None) -> int:
     size = hub.settings.queue_size if maxsize is None else maxsize
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
@@ -64,7 +71,7 @@ def open_stream(session: Session, model: type[Model], *, throttle: float | None 
                 **params: Any) -> Stream:
     hub = _hub(session)
     query = _query(session, model, params)
-    options = default_options(query, query.depth, throttle, partial)
+    options = _options(query.depth, throttle, partial)
     consumer = QueueConsumer(_size(hub, maxsize), _overflow(model, overflow))
     return Stream(hub, query, options, consumer)
 
@@ -77,7 +84,7 @@ def open_subscription(session: Session, model: type[Model], callback: Callable[[
         raise QueryError(f"callback={callback!r} is not callable")
     hub = _hub(session)
     query = _query(session, model, params)
-    options = default_options(query, query.depth, throttle, partial)
+    options = _options(query.depth, throttle, partial)
     consumer = CallbackConsumer(callback, _size(hub, maxsize), _overflow(model, overflow), on_error)
     return Subscription(hub, query, options, consumer)
 

@@ -142,11 +142,6 @@ class Connection:
             self._queue_frames(self.protocol.unsubscribe, [topic])
             self._queue_frames(self.protocol.subscribe, [topic])
 
-    def reconnect(self) -> None:
-        """Drop the socket; the connection comes back by itself and resubscribes."""
-        if self._ws is not None:
-            self._ws.transport.abort()
-
     async def close(self) -> None:
         self._closing = True
         if self._task is not None:

@@ -67,7 +67,6 @@ class QueueConsumer(Consumer):
 
     def __init__(self, maxsize: int, overflow: Overflow) -> None:
         self.queue: ConsumerQueue[Any] = ConsumerQueue(maxsize, policy=overflow)
-        self.conflate = overflow == "conflate"
         self.sink = self.queue.put_nowait
 
     def deliver(self, item: Any) -> None:

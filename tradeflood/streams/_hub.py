@@ -26,7 +26,7 @@ from tradeflood.redflow import ClusterEvent, RedFlow, Source, SourceEvent
 from ._binding import StreamBinding
 from ._candlefeed import CandleFeed
 from ._connection import Backoff, Connection
-from ._delivery import Delivery, Options
+from ._delivery import Delivery
 from ._feed import Feed
 from ._poll import PollFeed, poll_topic
 from ._protocol import Topic
@@ -309,10 +309,3 @@ class StreamHub:
 
             return BookFeed
         return Feed
-
-
-def default_options(query: Query, depth: int | None, throttle: float | None, partial: bool) -> Options:
-    if throttle is not None and (isinstance(throttle, bool) or not isinstance(throttle, int | float)
-                                 or throttle <= 0):
-        raise QueryError(f"throttle={throttle!r}: give a positive number of seconds")
-    return Options(depth=depth, throttle=float(throttle) if throttle else None, partial=bool(partial))
