@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -41,6 +42,10 @@ def test_drop_connections_of_one_ip(sim: Simulator) -> None:
             for ip in ("127.0.0.1", "127.0.0.2", "127.0.0.3")
         }
         stats = sim.streams["bitget"].stats
+        for _ in range(200):  # the server thread registers a connection just after its handshake
+            if sum(stats.open_by_ip.values()) == 3:
+                break
+            time.sleep(0.01)
         assert stats.open_by_ip == {"127.0.0.1": 1, "127.0.0.2": 1, "127.0.0.3": 1}
         assert sim.drop_connections("bitget", ip="127.0.0.2") == 1
         with pytest.raises(ConnectionClosed) as closed:
