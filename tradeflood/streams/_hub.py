@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +92,9 @@ class StreamHub:
         self._instruments: dict[str, asyncio.Task[list[Instrument]]] = {}
         self._bindings: dict[type[StreamBinding], StreamBinding] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._closing: list[Awaitable[None]] = []
+        # Sockets being closed: never cancelled (a cancelled close could leave one open), awaited
+        # by aclose(), and forgotten once done.
+        self._closing: set[asyncio.Task[None]] = set()
 
     # -- for subscriptions ------------------------------------------------------------------
 
@@ -141,7 +143,6 @@ class StreamHub:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, *self._closing, return_exceptions=True)
-        self._closing.clear()
 
     def stats(self) -> dict[str, int]:
         """Counts for tests and dashboards: consumers, upstream subscriptions, connections."""
@@ -150,7 +151,7 @@ class StreamHub:
             "upstreams": sum(1 for _ in self.upstreams.iter_clusters()),
             "deliveries": sum(1 for _ in self.deliveries.iter_clusters()),
             "connections": sum(1 for c in self.connections.iter_clusters() if c.ctx.__dict__.get("ws")),
-            "tasks": len(self._tasks),
+            "tasks": len(self._tasks) + len(self._closing),
         }
 
     # -- resolving a query --------------------------------------------------------------------
@@ -236,7 +237,9 @@ class StreamHub:
     def _close_connection(self, event: ClusterEvent) -> None:
         ws: Connection | None = event.cluster.ctx.__dict__.get("ws")
         if ws is not None:
-            self._closing.append(self.spawn(ws.close()))
+            task = asyncio.get_running_loop().create_task(ws.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def _start_feed(self, event: ClusterEvent) -> None:
         want: _Want = event.cluster.data
