@@ -72,20 +72,28 @@ class _Served:
         self.process.join(10)
 
 
+def _subscribe_agg_trades() -> None:
+    """Make Binance spot trade streams subscribe ``@aggTrade``, as cryptofeed does: a subclass of
+    the built-in binding replaces it (the most derived wins)."""
+    from tradeflood.bindings.binance_live import BinanceTradeStream
+    from tradeflood.models import Instrument
+    from tradeflood.query import Query
+    from tradeflood.streams import Topic
+
+    class AggTradeStream(BinanceTradeStream):
+        def topic(self, query: Query, instrument: Instrument) -> Topic:
+            return Topic("binance", "ws", f"{instrument.native_symbol.lower()}@aggTrade")
+
+
 # -- 1. throughput -----------------------------------------------------------------------------------
 
 
 def _tradeflood_throughput(urls: dict[str, dict[str, str]], n: int, conn: Connection,
                            consumer: str = "iterator") -> None:
     import tradeflood
-    from tradeflood.bindings.binance_live import BinanceTradeStream
-    from tradeflood.models import Instrument, Trade
-    from tradeflood.query import Query
-    from tradeflood.streams import Topic
+    from tradeflood.models import Trade
 
-    class AggTradeStream(BinanceTradeStream):  # subscribe what cryptofeed subscribes
-        def topic(self, query: Query, instrument: Instrument) -> Topic:
-            return Topic("binance", "ws", f"{instrument.native_symbol.lower()}@aggTrade")
+    _subscribe_agg_trades()
 
     async def by_iterator(s: tradeflood.Session) -> tuple[int, float, float]:
         stream = s.stream(Trade, exchange="binance", symbol="BTC/USDT", maxsize=1_000_000)
@@ -231,15 +239,9 @@ def fan_out(consumers: int, seconds: float, freeze: bool) -> None:
 async def _fan_out(urls: dict[str, dict[str, str]], consumers: int, seconds: float,
                    freeze: bool) -> tuple[list[float], ...]:
     import tradeflood
-    from tradeflood.bindings.binance_live import BinanceTradeStream
-    from tradeflood.models import Instrument, Trade
-    from tradeflood.query import Query
-    from tradeflood.streams import Topic
+    from tradeflood.models import Trade
 
-    class AggTradeStream(BinanceTradeStream):
-        def topic(self, query: Query, instrument: Instrument) -> Topic:
-            return Topic("binance", "ws", f"{instrument.native_symbol.lower()}@aggTrade")
-
+    _subscribe_agg_trades()
     samples: tuple[list[float], ...] = ([], [], [])
     watched = {0: samples[0], consumers // 2: samples[1], consumers - 1: samples[2]}
 

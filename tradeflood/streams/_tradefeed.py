@@ -39,35 +39,20 @@ class TradeFeed(Feed):
         self._baseline_pending = True
 
     def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
-        if len(items) == 1 and not self._baseline_pending:  # one trade a frame (Binance): the hot path
-            trade = items[0]
-            ident = trade.id
-            key = (int(ident), trade.timestamp, ident) if ident.isdigit() else trade_order(trade)
-            if self.last is not None and key <= self.last:
-                self.duplicates += 1
-                return
-            self.last = key
-            self.last_trade = trade
-            self.publish(trade)
-            return
-        ordered = sorted(items, key=trade_order) if len(items) > 1 else items
-        if frame.action == "snapshot" and self._baseline_pending:
+        if self._baseline_pending and frame.action == "snapshot":
             self._baseline_pending = False
-            if ordered:  # history from before the subscription: it only sets the baseline
-                self.last = trade_order(ordered[-1])
-                self.last_trade = ordered[-1]
+            if items:  # history from before the subscription: it only sets the baseline
+                newest = max(items, key=trade_order)
+                self.last, self.last_trade = trade_order(newest), newest
             return
         self._baseline_pending = False
-        last = self.last
-        for trade in ordered:
+        for trade in sorted(items, key=trade_order) if len(items) > 1 else items:
             key = trade_order(trade)
-            if last is not None and key <= last:
+            if self.last is not None and key <= self.last:
                 self.duplicates += 1
                 continue
-            last = key
-            self.last_trade = trade
+            self.last, self.last_trade = key, trade
             self.publish(trade)
-        self.last = last
 
     def on_up(self, down_since_ms: int | None, now_ms: int) -> None:
         super().on_up(down_since_ms, now_ms)
