@@ -95,7 +95,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="Format on standard output.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead: .csv, .jsonl or .parquet (needs pyarrow).")
-def fetch(model: str, fmt: str, output: Path | None, urls: Sequence[str], no_store: bool,
+@click.option("--iso-times", "iso", is_flag=True,
+              help="Add an ISO-8601 UTC column after each millisecond time (open_time_iso, ...).")
+def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[str], no_store: bool,
           **kw: Any) -> None:
     """Fetch data and print it (CSV or JSON lines) or write it to a file."""
     if output is not None:
@@ -104,10 +106,10 @@ def fetch(model: str, fmt: str, output: Path | None, urls: Sequence[str], no_sto
         result = session.fetch(_model(model), **_params(kw))
     rows = result if isinstance(result, list) else [result]
     if output is not None:
-        write_file(rows, output)
+        write_file(rows, output, iso=iso)
         click.echo(f"wrote {len(rows)} rows to {output}", err=True)
     else:
-        write_stream(rows, sys.stdout, fmt)
+        write_stream(rows, sys.stdout, fmt, iso=iso)
     for gap in getattr(result, "gaps", ()):
         click.echo(f"gap: {gap}", err=True)
 
@@ -125,9 +127,11 @@ STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker"
 @click.option("--partial", is_flag=True, help="Candles: also print the forming candle's updates.")
 @click.option("--poll", type=float, help="Poll over REST every this many seconds instead of streaming.")
 @click.option("--count", type=int, help="Stop after this many items.")
+@click.option("--iso-times", "iso", is_flag=True,
+              help="Add an ISO-8601 UTC field after each millisecond time (timestamp_iso, ...).")
 @click.option("--url", "urls", multiple=True, metavar="VENUE[.API]=URL",
               help="Override a base URL (repeatable): bitget.ws=URL, binance.ws.futures=URL.")
-def stream(model: str, count: int | None, urls: Sequence[str], **kw: Any) -> None:
+def stream(model: str, count: int | None, iso: bool, urls: Sequence[str], **kw: Any) -> None:
     """Print live updates as JSON lines until interrupted (events go to standard error)."""
     import tradeflood
     from tradeflood.streams import StreamEvent
@@ -140,7 +144,7 @@ def stream(model: str, count: int | None, urls: Sequence[str], **kw: Any) -> Non
                 if isinstance(item, StreamEvent):
                     click.echo(f"# {type(item).__name__}: {item}", err=True)
                     continue
-                write_stream([item], sys.stdout, "jsonl")
+                write_stream([item], sys.stdout, "jsonl", iso=iso)
                 sys.stdout.flush()
                 printed += 1
                 if count is not None and printed >= count:
@@ -180,10 +184,10 @@ def store() -> None:
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Another store file.")
 def store_info(path: Path | None) -> None:
     """Where the store is, its size, and the series it holds."""
-    from .store import CandleStore, default_store_path
+    from .store import CandleStore, default_store_path, format_store_info
 
     with CandleStore(path or default_store_path()) as s:
-        click.echo(str(s.info()))
+        click.echo(format_store_info(s.info()))
 
 
 @store.command("clear")
@@ -191,26 +195,42 @@ def store_info(path: Path | None) -> None:
 @click.option("--exchange", help="Only this venue.")
 @click.option("--symbol", help="Only this symbol.")
 @click.option("--interval", help="Only this interval.")
-@click.confirmation_option(prompt="Delete the stored candles?")
-def store_clear(path: Path | None, exchange: str | None, symbol: str | None, interval: str | None) -> None:
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True,
+              help="Also delete a file that cannot be read as a store (damaged, or not a store at all).")
+def store_clear(path: Path | None, exchange: str | None, symbol: str | None, interval: str | None,
+                yes: bool, force: bool) -> None:
     """Delete stored candles (all, or one venue, symbol or interval).
 
-    A store file that is damaged or not a TradeFlood store cannot be opened; with
-    no filter given, it is removed (with its -wal and -shm files) so a new one can start.
+    A file that cannot be read as a TradeFlood store (damaged, or some other file
+    the path happens to name) is never deleted unless ``--force`` is given, and
+    then only as a whole (with its -wal and -shm files), named before it goes.
     """
     from .store import CandleStore, StoreCorruptError, default_store_path
 
     target = path or default_store_path()
+    if not target.exists():
+        click.echo(f"no store at {target}; nothing to delete")
+        return
     try:
         store = CandleStore(target)
-    except StoreCorruptError:
-        if exchange or symbol or interval:
-            raise
-        for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+    except StoreCorruptError as exc:
+        if not force or exchange or symbol or interval:
+            raise TradeFloodError(f"{exc}; nothing was deleted. To delete the file {target} itself, "
+                                  "run 'tradeflood store clear --force' (without filters)") from None
+        doomed = [p for p in (target, Path(f"{target}-wal"), Path(f"{target}-shm")) if p.exists()]
+        names = ", ".join(str(p) for p in doomed)
+        if not yes:
+            click.confirm(f"{target} is not a readable TradeFlood store. Delete {names}?", abort=True)
+        for leftover in doomed:
             leftover.unlink(missing_ok=True)
-        click.echo(f"removed the unreadable store {target}")
+        click.echo(f"removed {names}")
         return
     with store:
+        which = " ".join(f"{k}={v}" for k, v in (("exchange", exchange), ("symbol", symbol),
+                                                  ("interval", interval)) if v) or "all series"
+        if not yes:
+            click.confirm(f"Delete the stored candles ({which}) in {target}?", abort=True)
         click.echo(f"deleted {store.clear(exchange, symbol, interval)} candles")
 
 

@@ -110,9 +110,12 @@ class InvalidIntervalError(QueryError):
     def __init__(self, interval: object, valid: Iterable[str], exchange: str | None = None) -> None:
         self.interval = interval
         where = f" on {exchange}" if exchange else ""
-        super().__init__(
-            f"invalid interval {interval!r}{where}; valid choices: {', '.join(valid)}"
-        )
+        choices = ", ".join(valid)
+        if interval is None:
+            message = f"candles need an interval{where}, e.g. interval='1h'; valid choices: {choices}"
+        else:
+            message = f"invalid interval {interval!r}{where}; valid choices: {choices}"
+        super().__init__(message)
 
 
 class InvalidTimeError(QueryError):

@@ -38,6 +38,27 @@ def test_fetch_candles_as_csv(sim: Simulator, capsys: pytest.CaptureFixture[str]
         assert r["closed"] == "True"
 
 
+def test_iso_times_beside_the_milliseconds(sim: Simulator, capsys: pytest.CaptureFixture[str],
+                                           tmp_path: Path) -> None:
+    base = ["fetch", "candle", "--exchange", "bitget", "--symbol", "BTC/USDT", "--interval", "1h",
+            "--start", "2024-01-01T00:00:00Z", "--end", "2024-01-01T03:00:00Z", "--iso-times",
+            "--url", f"bitget={sim.url('bitget')}", "--no-store"]
+    assert main(base) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    header = list(rows[0])
+    assert header.index("open_time_iso") == header.index("open_time") + 1
+    assert [r["open_time_iso"] for r in rows] == ["2024-01-01T00:00:00.000Z", "2024-01-01T01:00:00.000Z",
+                                                  "2024-01-01T02:00:00.000Z"]
+    assert rows[0]["close_time_iso"] == "2024-01-01T01:00:00.000Z"
+    assert main([*base, "-o", str(tmp_path / "c.jsonl")]) == 0
+    first = json.loads((tmp_path / "c.jsonl").read_text().splitlines()[0])
+    assert first["open_time"] == 1704067200000 and first["open_time_iso"] == "2024-01-01T00:00:00.000Z"
+    assert main(["fetch", "trades", "--exchange", "bitget", "--symbol", "BTC/USDT", "--limit", "2",
+                 "--format", "jsonl", "--iso-times", "--url", f"bitget={sim.url('bitget')}"]) == 0
+    trade = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert trade["timestamp_iso"].endswith("Z") and trade["timestamp_iso"][:4] >= "2024"
+
+
 def test_fetch_book_as_jsonl(sim: Simulator, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["fetch", "book", "--exchange", "binance", "--symbol", "BTC/USDT:USDT", "--depth", "20",
                  "--format", "jsonl", "--url", f"binance={sim.url('binance')}"])
@@ -50,6 +71,8 @@ def test_fetch_book_as_jsonl(sim: Simulator, capsys: pytest.CaptureFixture[str])
 @pytest.mark.parametrize(("args", "message"), [
     (["--exchange", "nasdaq", "--symbol", "BTC/USDT", "--interval", "1h"], "unknown exchange 'nasdaq'"),
     (["--exchange", "bitget", "--symbol", "BTC/USDT", "--interval", "7m"], "invalid interval '7m'"),
+    (["--exchange", "bitget", "--symbol", "BTC/USDT"],
+     "candles need an interval on bitget spot, e.g. interval='1h'"),
     (["--exchange", "bitget", "--symbol", "BTC/USDT", "--interval", "1h", "--start", "soon"],
      "start='soon' is not a time"),
     (["--exchange", "bitget", "--symbol", "NOPE/USDT", "--interval", "1h", "--start", "-1d"],
@@ -116,13 +139,21 @@ def test_store_info_clear_and_a_corrupt_store(tmp_path: Path, capsys: pytest.Cap
         assert first > 0 and sim.venues["bitget"].stats.requests - served == first  # the re-run sent nothing
         capsys.readouterr()
         assert main(["store", "info"]) == 0
-        assert "BTC/USDT" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        row = next(line for line in out.splitlines() if "BTC/USDT" in line)
+        exchange, symbol, interval, count, first_day, first_time, _, last_day, last_time = row.split()
+        assert (exchange, symbol, interval) == ("bitget", "BTC/USDT", "1h") and f"store: {store}" in out
+        assert int(count) >= 48  # whole pages are kept: at least the 2 days asked for
+        assert f"{first_day} {first_time}" <= "2024-01-01 00:00" and f"{last_day} {last_time}" >= "2024-01-03"
         store.write_bytes(b"not a database, just bytes" * 100)
         assert main(base) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and str(store) in err
-        assert main(["store", "clear", "--yes"]) == 0
-        assert not store.exists()
+        assert main(["store", "clear", "--yes"]) == 2  # not a store: kept without --force
+        err = capsys.readouterr().err
+        assert "nothing was deleted" in err and "--force" in err and store.exists()
+        assert main(["store", "clear", "--yes", "--force"]) == 0
+        assert f"removed {store}" in capsys.readouterr().out and not store.exists()
     finally:
         os.environ["TRADEFLOOD_STORE"] = "off"
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from ._errors import StoreBusyError, StoreCorruptError, StoreError
 from ._paths import STORE_ENV, default_store_path
+from ._report import format_store_info
 from ._store import CandleStore, SeriesInfo, StoreInfo
 
 __all__ = [
@@ -53,4 +54,5 @@ __all__ = [
     "StoreError",
     "StoreInfo",
     "default_store_path",
+    "format_store_info",
 ]
