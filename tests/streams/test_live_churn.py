@@ -7,6 +7,7 @@ import gc
 import resource
 
 import tradeflood
+from tradeflood.clock import ScaledClock
 from tradeflood.models import OrderBook, Trade
 from tradeflood.testing import Simulator
 
@@ -64,3 +65,12 @@ async def test_churn_across_topics_closes_everything(session: tradeflood.Session
     await until(lambda: stats.connections_open == 0 and not any(stats.subscriptions.values()))
     await until(lambda: session._streams.stats()["tasks"] == 0)
     assert session._streams.stats()["upstreams"] == 0
+
+
+async def test_a_closing_session_says_goodbye_with_code_1000(sim: Simulator, clock: ScaledClock) -> None:
+    for venue in ("bitget", "binance"):
+        async with tradeflood.Session(urls=sim.urls(), clock=clock, store=False) as s:
+            await take(s.stream(Trade, exchange=venue, symbol="BTC/USDT"), 1)
+        stats = sim.streams[venue].stats
+        await until(lambda: stats.connections_open == 0)  # noqa: B023 (awaited within the iteration)
+        assert stats.client_close_codes == {1000: 1}, f"{venue}: {stats.client_close_codes}"

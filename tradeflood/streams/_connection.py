@@ -143,7 +143,15 @@ class Connection:
             self._queue_frames(self.protocol.subscribe, [topic])
 
     async def close(self) -> None:
+        """Close the socket with a normal closing handshake (code 1000), then stop the connection."""
         self._closing = True
+        ws = self._ws
+        if ws is not None:
+            # Cancelling the task inside ``async with connect()`` would close with 1011
+            # (internal error); a session closing is a normal close. The handshake is bounded
+            # by the connection's close_timeout.
+            with contextlib.suppress(websockets.WebSocketException, OSError):
+                await ws.close(1000, "client closing")
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

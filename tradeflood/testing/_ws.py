@@ -45,7 +45,8 @@ class StreamStats:
     upstream subscription" is ``stats.subscriptions[topic] == 1``.
     ``closed`` counts server-side closes by reason: ``rate`` (too many
     messages), ``streams`` (too many subscriptions), ``idle``, ``pong``,
-    ``dropped`` (the fault).
+    ``dropped`` (the fault). ``client_close_codes`` counts the close codes
+    clients sent when they closed (1000 for a normal close).
     """
 
     connections_accepted: int = 0
@@ -58,6 +59,7 @@ class StreamStats:
     messages_sent: int = 0
     subscriptions: Counter[str] = field(default_factory=Counter)
     closed: Counter[str] = field(default_factory=Counter)
+    client_close_codes: Counter[int] = field(default_factory=Counter)
 
     def reset(self) -> None:
         """Zero the counters (the live ``connections_open``/``subscriptions`` views are kept)."""
@@ -65,6 +67,7 @@ class StreamStats:
         self.messages_received = self.subscribe_messages = self.messages_sent = 0
         self.accepted_by_ip.clear()
         self.closed.clear()
+        self.client_close_codes.clear()
 
 
 @dataclass(eq=False)
@@ -264,6 +267,9 @@ class StreamServer(ABC):
         except ConnectionClosed:
             pass
         finally:
+            received = ws.protocol.close_rcvd
+            if received is not None and ws.protocol.close_rcvd_then_sent:  # the client closed first
+                self.stats.client_close_codes[received.code] += 1
             watchdog.cancel()
             for task in client.tasks:
                 task.cancel()
