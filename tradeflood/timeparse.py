@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from .errors import InvalidTimeError
 
@@ -15,6 +15,8 @@ RELATIVE = re.compile(r"^-(\d+)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Integer times below this are taken for seconds by mistake (it is 1973 in milliseconds).
 _SMALLEST_MS = 100_000_000_000
+# The last millisecond of year 9999: the last time a datetime (and so every model) can hold.
+_LARGEST_MS = 253_402_300_799_999
 
 
 def parse_time(value: TimeLike, *, name: str = "time", now_ms: int | None = None) -> int:
@@ -32,6 +34,8 @@ def parse_time(value: TimeLike, *, name: str = "time", now_ms: int | None = None
             raise InvalidTimeError(
                 f"{name}={value} looks like seconds, not milliseconds; multiply by 1000"
             )
+        if value > _LARGEST_MS:
+            raise InvalidTimeError(f"{name}={value} is after the year 9999; give UTC milliseconds")
         return value
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
@@ -51,7 +55,10 @@ def parse_time(value: TimeLike, *, name: str = "time", now_ms: int | None = None
     if rel:
         if now_ms is None:
             raise InvalidTimeError(f"{name}={value!r}: a relative time needs a reference 'now'")
-        return now_ms - int(timedelta(seconds=int(rel[1]) * _UNITS[rel[2]]).total_seconds() * 1000)
+        back_ms = int(rel[1]) * _UNITS[rel[2]] * 1000
+        if back_ms > now_ms:
+            raise InvalidTimeError(f"{name}={value!r} reaches back before 1970; give a shorter span")
+        return now_ms - back_ms
     if text.isdigit():
         return parse_time(int(text), name=name)
     try:
@@ -67,4 +74,7 @@ def parse_time(value: TimeLike, *, name: str = "time", now_ms: int | None = None
         raise InvalidTimeError(
             f"{name}={value!r} has no timezone; add 'Z' for UTC or an offset like '+02:00'"
         )
-    return int(parsed.timestamp() * 1000)
+    ms = int(parsed.timestamp() * 1000)
+    if ms > _LARGEST_MS:  # an offset can push the last day of 9999 past it
+        raise InvalidTimeError(f"{name}={value!r} is after the year 9999 in UTC")
+    return ms

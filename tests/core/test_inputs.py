@@ -34,6 +34,9 @@ def test_time_forms(value: object) -> None:
 def test_relative_time() -> None:
     assert parse_time("-7d", now_ms=T0) == T0 - 7 * 86_400_000
     assert parse_time("-90m", now_ms=T0) == T0 - 90 * 60_000
+    for absurd in ("-99999999999d", "-999999999999999999999w"):  # was an OverflowError traceback
+        with pytest.raises(InvalidTimeError, match="reaches back before 1970"):
+            parse_time(absurd, now_ms=T0)
 
 
 @pytest.mark.parametrize(("value", "message"), [
@@ -43,6 +46,9 @@ def test_relative_time() -> None:
     (1_704_067_200, "looks like seconds"),
     (True, "bool"),
     (3.5, "ISO-8601"),
+    (99999999999999999999999, "after the year 9999"),
+    ("99999999999999999999999", "after the year 9999"),
+    ("9999-12-31T23:59:59-05:00", "after the year 9999 in UTC"),
 ])
 def test_bad_times(value: object, message: str) -> None:
     with pytest.raises(InvalidTimeError, match=message):
