@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from .errors import ConfigError, PayloadError, RateLimitedError, VenueUnavailableError
+from .errors import ConfigError, PayloadError, RateLimitedError, VenueRejectedError, VenueUnavailableError
 from .ratelimit import Limit
 from .turn import Turn
 
@@ -128,10 +128,19 @@ class Connector:
         return self.decode(turn, reply)
 
     def raise_for_http(self, turn: Turn, reply: Reply) -> None:
-        """Raise the typed error for HTTP 429/418 (rate limited, banned) and 5xx (down).
+        """Raise the typed error for HTTP 429/418 (rate limited, banned), 5xx, 408 and 425
+        (down or not ready: worth a retry) and redirects (final: market-data endpoints
+        do not move, so a redirect means a wrong base URL or a captive network).
 
         Venues call this first in :meth:`unwrap`, then map their own error bodies.
         """
+        if 300 <= reply.status < 400:
+            location = reply.headers.get("location", "")
+            raise VenueRejectedError(
+                self.name, turn.path,
+                f"redirected to {location!r}; redirects are not followed, check the {self.name} base URL",
+                status=reply.status,
+            )
         if reply.status in (418, 429):
             raise RateLimitedError(
                 self.name, turn.path,
@@ -139,17 +148,26 @@ class Connector:
                 status=reply.status, body=reply.body[:300],
                 retry_after=retry_after(reply.headers),
             )
-        if reply.status >= 500:
+        if reply.status >= 500 or reply.status in (408, 425):
             raise VenueUnavailableError(
                 self.name, turn.path, "the venue is unavailable", status=reply.status,
                 body=reply.body[:300], retry_after=retry_after(reply.headers),
             )
 
     def decode(self, turn: Turn, reply: Reply) -> Any:
-        """The reply's body as JSON, or a :class:`PayloadError` naming the endpoint."""
+        """The reply's body as JSON, or a :class:`PayloadError` naming the endpoint.
+
+        An HTTP 4xx whose body is not JSON (a 404 page, a gateway's refusal) is a
+        :class:`VenueRejectedError`: asking again would get the same answer.
+        """
         try:
             return orjson.loads(reply.body)
         except orjson.JSONDecodeError:
+            if 400 <= reply.status < 500:
+                raise VenueRejectedError(
+                    self.name, turn.path, "refused, with a body that is not JSON",
+                    status=reply.status, body=reply.body[:200],
+                ) from None
             raise PayloadError(
                 self.name, turn.path, f"HTTP {reply.status} body is not JSON", reply.body[:200]
             ) from None

@@ -1,9 +1,11 @@
 """Retry policy: which failures are worth another try, and how long to wait first.
 
-Timeouts, dropped connections, 5xx, 429/418 and unreadable bodies are retried
-with exponential backoff and full jitter; a venue's ``Retry-After`` is honoured
-(the wait is never shorter). Rejections (bad symbol, bad parameter) are final.
-Sleeps go through the session's clock, so tests never really wait.
+Timeouts, dropped connections, 5xx, 408/425, 429/418 and unreadable bodies are
+retried with exponential backoff and full jitter; a venue's ``Retry-After`` is
+honoured (the wait is never shorter) up to ``max_retry_after``: a venue asking
+for a longer wait fails the request at once, saying so, instead of holding the
+fetch for it. Rejections (bad symbol, bad parameter, other 4xx, redirects) are
+final. Sleeps go through the session's clock, so tests never really wait.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TypeVar
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_random_exponential,
 )
@@ -32,7 +34,11 @@ RETRYABLE = (NetworkError, RateLimitedError, VenueUnavailableError, PayloadError
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Up to ``attempts`` tries per request, waiting ``backoff * 2**n`` seconds
-    (full jitter, capped at ``max_backoff``) or the venue's Retry-After, whichever is longer."""
+    (full jitter, capped at ``max_backoff``) or the venue's Retry-After, whichever is longer.
+
+    A Retry-After longer than ``max_retry_after`` seconds is not waited for: the
+    request fails with the venue's error, its message saying how long it asked.
+    """
 
     attempts: int = 6
     backoff: float = 0.25
@@ -47,7 +53,7 @@ class RetryPolicy:
             exc = state.outcome.exception() if state.outcome else None
             told = getattr(exc, "retry_after", None)
             if told is not None:
-                delay = max(delay, min(float(told), self.max_retry_after))
+                delay = max(delay, float(told))
             return delay
 
         return wait
@@ -68,9 +74,24 @@ class RetryPolicy:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.attempts),
             wait=self._wait(),
-            retry=retry_if_exception_type(RETRYABLE),
+            retry=retry_if_exception(self._worth_retrying),
             sleep=clock.sleep,
             before_sleep=before_sleep,
             reraise=True,
         )
-        return await retrying(attempt)
+        try:
+            return await retrying(attempt)
+        except RETRYABLE as exc:
+            told = self._too_long(exc)
+            if told is not None:
+                exc.args = (f"{exc}; the venue asked to wait {told:g} s, more than "
+                            f"RetryPolicy(max_retry_after={self.max_retry_after:g}), so it was not retried",)
+            raise
+
+    def _too_long(self, exc: BaseException) -> float | None:
+        """The venue's Retry-After when it is longer than this policy waits for, else None."""
+        told = getattr(exc, "retry_after", None)
+        return float(told) if told is not None and float(told) > self.max_retry_after else None
+
+    def _worth_retrying(self, exc: BaseException) -> bool:
+        return isinstance(exc, RETRYABLE) and self._too_long(exc) is None
