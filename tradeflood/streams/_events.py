@@ -22,14 +22,18 @@ class StreamEvent:
 
 @dataclass(frozen=True, slots=True)
 class TradeGap(StreamEvent):
-    """Trades between ``start_ms`` and ``end_ms`` may be missing (the connection was down).
+    """Trades between ``start_ms`` and ``end_ms`` may be missing or incomplete.
 
-    ``last_id`` is the id of the last trade delivered before the outage, if any.
+    After an outage (the connection was down), ``last_id`` is the id of the last
+    trade delivered before it, if any. When a trade arrived late, out of order
+    (``late_id``: it sorts before ``last_id``, the last trade delivered), it is
+    not delivered, and the span from its time to the last trade's is incomplete.
     """
 
     start_ms: int
     end_ms: int
     last_id: str | None = None
+    late_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

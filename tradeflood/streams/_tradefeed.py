@@ -1,15 +1,20 @@
-"""Live trades: each trade once, in order; an outage is reported as a gap with its span.
+"""Live trades: each trade id once, in order; outages and late trades are reported as gaps.
 
 Trades are ordered by the venue's trade id when it is numeric (Binance and
-Bitget ids grow with time), else by time then id. Anything at or before the
-last trade handed out is a duplicate (a resubscription's snapshot, a replayed
-frame) and is dropped. The snapshot Bitget pushes on subscribing is history:
-the first one sets the baseline; after a reconnection its trades newer than the
-baseline are handed out, after a :class:`TradeGap` naming the outage.
+Bitget ids grow with time), else by time then id. A trade whose id was handed
+out already is a duplicate (a resubscription's snapshot, a replayed frame, the
+same id sent again with another timestamp) and is dropped, counted. A trade
+that sorts before the last one handed out but was never seen arrived late: it
+is not handed out (that would break the order), and a :class:`TradeGap`
+spanning it tells the consumer the trades of that span are incomplete. The
+snapshot Bitget pushes on subscribing is history: the first one sets the
+baseline; after a reconnection its trades newer than the baseline are handed
+out, after a :class:`TradeGap` naming the outage.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,31 +22,62 @@ from ._events import TradeGap
 from ._feed import Feed
 from ._protocol import Frame
 
-__all__ = ["TradeFeed", "trade_order"]
+__all__ = ["RecentIds", "TradeFeed", "trade_order"]
 
 
 def trade_order(trade: Any) -> tuple[int, int, str]:
-    """The sort key of a trade: numeric id first where there is one, then time."""
+    """The sort key of a trade: its numeric id where there is one (the id alone, so the same
+    id sent again with another timestamp is the same trade), else time then id."""
     ident = trade.id
     if ident.isdigit():
-        return (int(ident), trade.timestamp, ident)
+        return (int(ident), 0, "")
     return (-1, trade.timestamp, ident)
 
 
+class RecentIds:
+    """The ids of the last ``size`` trades seen, to tell a duplicate from a late trade."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._order: deque[str] = deque()
+        self._ids: set[str] = set()
+        self._size = size
+
+    def __contains__(self, ident: str) -> bool:
+        return ident in self._ids
+
+    def add(self, ident: str) -> None:
+        if ident in self._ids:
+            return
+        self._order.append(ident)
+        self._ids.add(ident)
+        if len(self._order) > self._size:
+            self._ids.discard(self._order.popleft())
+
+    @property
+    def full(self) -> bool:
+        """True once ids have been forgotten: an unknown old id may then be an old duplicate."""
+        return len(self._order) >= self._size
+
+
 class TradeFeed(Feed):
-    """De-duplicates and orders trades; turns outages into :class:`TradeGap` events."""
+    """De-duplicates and orders trades; turns outages and late trades into :class:`TradeGap` events."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.last: tuple[int, int, str] | None = None
         self.last_trade: Any = None
         self.duplicates = 0
+        self.late = 0
+        self.seen = RecentIds()
+        self._oldest_seen: tuple[int, int, str] | None = None
         self._baseline_pending = True
 
     def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
         if self._baseline_pending and frame.action == "snapshot":
             self._baseline_pending = False
             if items:  # history from before the subscription: it only sets the baseline
+                for trade in items:
+                    self._remember(trade, trade_order(trade))
                 newest = max(items, key=trade_order)
                 self.last, self.last_trade = trade_order(newest), newest
             return
@@ -49,10 +85,33 @@ class TradeFeed(Feed):
         for trade in sorted(items, key=trade_order) if len(items) > 1 else items:
             key = trade_order(trade)
             if self.last is not None and key <= self.last:
-                self.duplicates += 1
+                self._behind(trade, key, frame.action == "snapshot", received_ms)
                 continue
+            self._remember(trade, key)
             self.last, self.last_trade = key, trade
             self.publish(trade)
+
+    def _remember(self, trade: Any, key: tuple[int, int, str]) -> None:
+        self.seen.add(trade.id)
+        if self._oldest_seen is None or key < self._oldest_seen:
+            self._oldest_seen = key
+
+    def _behind(self, trade: Any, key: tuple[int, int, str], history: bool, received_ms: int) -> None:
+        """A trade at or before the last one handed out: a duplicate, or a late arrival.
+
+        A snapshot's trades are history the venue repeats, never late; so is a trade
+        older than every id still remembered (it was seen, or is too old to matter).
+        """
+        forgotten = self._oldest_seen is None or (key < self._oldest_seen and self.seen.full)
+        if history or trade.id in self.seen or forgotten:
+            self.duplicates += 1
+            return
+        self.late += 1
+        self.seen.add(trade.id)  # reported once, however often it is sent again
+        last = self.last_trade
+        self.event(TradeGap(self.query.exchange, self.query.symbol or "", received_ms,
+                            start_ms=min(trade.timestamp, last.timestamp), end_ms=last.timestamp,
+                            last_id=last.id, late_id=trade.id))
 
     def on_up(self, down_since_ms: int | None, now_ms: int) -> None:
         super().on_up(down_since_ms, now_ms)
