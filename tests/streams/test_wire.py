@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from tradeflood.streams._wire import FastConnection
 
@@ -67,3 +69,41 @@ async def test_messages_sent_before_take_over_are_kept() -> None:
             ws.take_over(got.append)  # type: ignore[union-attr]
             await asyncio.sleep(0.1)
     assert got == [f"early {i}".encode() for i in range(50)]
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"])
+async def test_a_message_is_bounded_as_a_whole_not_frame_by_frame(compression: str | None) -> None:
+    """An endless fragmented message fails the connection with 1009 once it passes the bound."""
+    received_close: list[int | None] = []
+
+    async def endless() -> AsyncIterator[str]:
+        for _ in range(40):  # 40 MiB in 1 MiB frames, each under the bound
+            yield "x" * 2**20
+
+    async def handler(ws: ServerConnection) -> None:
+        try:
+            await ws.send(endless())
+            await ws.send("after")
+        except ConnectionClosed:
+            pass  # the client gave up on the message, as it should
+        await ws.wait_closed()
+        received_close.append(ws.close_code)
+
+    got: list[bytes] = []
+    async with serve(handler, "127.0.0.1", 0, max_size=None, compression=compression) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}", create_connection=FastConnection, max_size=None,
+                           compression=compression) as ws:
+            assert isinstance(ws, FastConnection)
+            ws.max_message = 4 * 2**20
+            ws.take_over(got.append)
+            await asyncio.wait_for(ws.wait_closed(), 20)
+            assert ws.oversized == 1
+        await asyncio.wait_for(_until(lambda: bool(received_close)), 20)
+    assert got == []  # nothing of the oversized message, nor after it
+    assert received_close[0] in (1009, 1006)  # 1009 when the close frame beat the abort
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    while not predicate():
+        await asyncio.sleep(0.01)

@@ -10,7 +10,9 @@ order, within the same ``data_received`` call. Control frames (ping, pong,
 close) are handed back to ``websockets`` whole, so its parser always sees frame
 boundaries and its protocol state stays exact. A frame this path does not take
 (compressed, masked, oversized) hands the rest of the stream, from that frame's
-first byte, back to ``websockets`` for good.
+first byte, back to ``websockets`` for good. A fragmented message is bounded as
+a whole (``max_message``), not only frame by frame: one that grows past it
+fails the connection (close code 1009), which then reconnects.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class FastConnection(ClientConnection):
         self._head: bytearray | None = bytearray()  # the handshake response, until it is complete
         self._fast = False
         self._parts: list[bytes] | None = None  # a fragmented message being gathered
+        self._parts_size = 0
+        self.oversized = 0  # messages refused for growing past max_message
+        self._failed = False  # once failed, nothing more is delivered (bytes may still be parsed)
 
     def take_over(self, on_message: Callable[[bytes], None],
                   on_chunk: Callable[[], None] | None = None) -> None:
@@ -55,6 +60,8 @@ class FastConnection(ClientConnection):
             on_message(payload)
 
     def _deliver(self, payload: bytes) -> None:
+        if self._failed:
+            return
         if self._on_message is None:
             self._early.append(payload)
         else:
@@ -63,13 +70,7 @@ class FastConnection(ClientConnection):
     def process_event(self, event: Any) -> None:
         # Messages websockets parsed itself (those in the handshake's own chunk).
         if isinstance(event, Frame) and event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
-            if event.opcode is not Opcode.CONT:
-                self._parts = []
-            if self._parts is not None:
-                self._parts.append(bytes(event.data))
-                if event.fin:
-                    parts, self._parts = self._parts, None
-                    self._deliver(b"".join(parts))
+            self._fragment(int(event.opcode), event.fin, bytes(event.data))
             return
         super().process_event(event)
 
@@ -144,12 +145,31 @@ class FastConnection(ClientConnection):
 
     def _fragment(self, opcode: int, fin: bool, payload: bytes) -> None:
         if opcode in (_TEXT, _BINARY):
-            self._parts = [payload]
+            self._parts, self._parts_size = [payload], len(payload)
         elif self._parts is not None:
             self._parts.append(payload)
+            self._parts_size += len(payload)
         else:
             self.transport.abort()  # a continuation of nothing
             return
+        if self._parts_size > self.max_message:
+            self._parts, self._parts_size = None, 0
+            self.oversized += 1
+            self._failed = True
+            self._fail_too_big()
+            return
         if fin:
-            parts, self._parts = self._parts, None
+            parts, self._parts, self._parts_size = self._parts, None, 0
             self._deliver(b"".join(parts))
+
+    def _fail_too_big(self) -> None:
+        # Tell the venue why (1009: message too big), then drop the socket without
+        # waiting for the rest of the message or for the closing handshake.
+        from websockets.frames import Close, CloseCode
+
+        try:
+            self.transport.write(Frame(Opcode.CLOSE, Close(CloseCode.MESSAGE_TOO_BIG,
+                                                           "message too big").serialize(),
+                                       ).serialize(mask=True))
+        finally:
+            self.transport.abort()
