@@ -164,3 +164,29 @@ async def test_a_raising_callback_does_not_stop_the_stream(session: tradeflood.S
     assert bad_sub.consumer.errors >= 5  # type: ignore[attr-defined]
     await bad_sub.close()
     await good_sub.close()
+
+
+@pytest.mark.parametrize("venue", ["bitget", "binance"])
+async def test_a_quiet_kline_topic_beside_busy_ones_never_drops_the_connection(
+    session: tradeflood.Session, sim: Simulator, venue: str
+) -> None:
+    """The pattern of real captures: an illiquid symbol's kline topic sends nothing for a long
+    while (the venue sends klines only when something trades) beside busy trade and book topics."""
+    stats = sim.streams[venue].stats
+    async with session.stream(Trade, exchange=venue, symbol="BTC/USDT") as trades, \
+            session.stream(OrderBook, exchange=venue, symbol="BTC/USDT", depth=5) as books, \
+            session.stream(Candle, exchange=venue, symbol="BTC/USDT", interval="1m", partial=True) as candles:
+        await take(candles, 1)
+        await take(books, 1, keep=lambda x: isinstance(x, OrderBook))
+        before = await take(trades, 5)
+        kline = next(key for key in stats.subscriptions if "kline" in key or "candle" in key)
+        subscribes = stats.subscribe_messages
+        sim.quiet_topic(venue, kline, 240.0)  # clock seconds: 16 times the kline topic's allowance
+        during = await take(trades, 150, timeout=20)  # trades flow on through 4 clock minutes
+        await until(lambda: stats.subscribe_messages > subscribes, timeout=20)  # the quiet one was checked
+        after = await take(candles, 1, timeout=20)  # and it speaks again once the market does
+    assert stats.connections_accepted == 1  # never reconnected
+    assert not [i for i in before + during if isinstance(i, StreamEvent)]  # no Reconnected, no TradeGap
+    ids = [int(t.id) for t in before + during]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    assert isinstance(after[0], Candle)

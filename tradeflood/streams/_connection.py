@@ -62,7 +62,7 @@ class Backoff:
 
 
 class _Stale(Exception):
-    """A topic sent nothing for several times its usual interval."""
+    """The connection as a whole went silent and did not answer a ping."""
 
 
 class _Closed(Exception):
@@ -82,6 +82,7 @@ class Connection:
         backoff: Backoff | None = None,
         stale_after: float = 3.0,
         open_timeout: float = 10.0,
+        ping_timeout: float = 10.0,
         egress: Callable[[], StreamEgress] | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -92,11 +93,13 @@ class Connection:
         self.backoff = backoff or Backoff()
         self.stale_after = stale_after
         self.open_timeout = open_timeout
+        self.ping_timeout = ping_timeout
         self._egress = egress
         self._rng = rng or random.Random()
         self._topics: dict[str, Topic] = {}
         self._sinks: dict[str, TopicSink] = {}
         self._last_seen: dict[str, float] = {}
+        self._allowance: dict[str, float] = {}  # a quiet topic's learned silence, beyond its usual
         self._outbox: asyncio.Queue[str] = asyncio.Queue()
         self._sent: deque[float] = deque()
         self._ws: FastConnection | None = None
@@ -110,6 +113,7 @@ class Connection:
         self.connects = 0
         self.frames = 0
         self.malformed = 0
+        self.quiet_resubscribes = 0
 
     # -- topics -------------------------------------------------------------------------
 
@@ -133,6 +137,7 @@ class Connection:
             return
         self._sinks.pop(topic.name, None)
         self._last_seen.pop(topic.name, None)
+        self._allowance.pop(topic.name, None)
         if self._ws is not None:
             self._queue_frames(self.protocol.unsubscribe, [topic])
 
@@ -226,7 +231,7 @@ class Connection:
             unnamed = [t for t in self._topics.values() if t not in named]
             if unnamed:
                 self._queue_frames(self.protocol.subscribe, unnamed)
-            now = self.clock.monotonic()
+            now = self._now = self.clock.monotonic()
             for name in self._topics:
                 self._last_seen[name] = now
             now_ms = int(self.clock.time() * 1000)
@@ -235,7 +240,7 @@ class Connection:
                 sink.on_up(down_since, now_ms)
             ws.take_over(self._receive, self._tick)
             tasks = [asyncio.create_task(self._closed(ws)), asyncio.create_task(self._send(ws)),
-                     asyncio.create_task(self._watch())]
+                     asyncio.create_task(self._watch(ws))]
             if self.protocol.ping_frame() is not None and self.protocol.ping_every:
                 tasks.append(asyncio.create_task(self._ping()))
             try:
@@ -324,16 +329,63 @@ class Connection:
                 return
             await self.clock.sleep(1.0 - (now - self._sent[0]) + 0.01)
 
-    async def _watch(self) -> None:
+    async def _watch(self, ws: FastConnection) -> None:
+        """Tell a dead connection from a quiet market.
+
+        A topic is quiet when it has sent nothing for ``stale_after`` times its usual
+        interval (or its learned allowance). If the whole socket is silent too, a ping
+        decides: no answer means the connection is dead and it reconnects. Otherwise the
+        connection is alive and only that topic is quiet (an illiquid symbol's klines):
+        it is resubscribed by itself and allowed that much silence from then on, so
+        the other topics never lose a frame to it.
+        """
         while True:
             await self.clock.sleep(1.0)
             now = self.clock.monotonic()
-            for name, topic in list(self._topics.items()):
-                if topic.expected_every is None:
+            quiet = self._quiet_topics(now)
+            if not quiet:
+                continue
+            silent = now - self._now  # since the socket last delivered anything at all
+            if silent >= min(limit for _, _, limit in quiet) and not await self._answers_ping(ws):
+                raise _Stale(f"nothing at all for {silent:.1f}s and no answer to a ping")
+            for name, silence, _ in quiet:
+                topic = self._topics.get(name)
+                if topic is None:
                     continue
-                quiet = now - self._last_seen.get(name, now)
-                if quiet > self.stale_after * topic.expected_every:
-                    raise _Stale(f"{name} sent nothing for {quiet:.1f}s")
+                log.info("%s: %s quiet for %.1fs while the connection is alive; resubscribing it",
+                         self.label, name, silence)
+                self.quiet_resubscribes += 1
+                self._allowance[name] = max(self._allowance.get(name, 0.0), silence)
+                self._last_seen[name] = now
+                self.resubscribe(topic)
+
+    def _quiet_topics(self, now: float) -> list[tuple[str, float, float]]:
+        """``(name, silence, limit)`` of the topics silent past their limit."""
+        quiet = []
+        for name, topic in self._topics.items():
+            if topic.expected_every is None:
+                continue
+            limit = self.stale_after * max(topic.expected_every, self._allowance.get(name, 0.0))
+            silence = now - self._last_seen.get(name, now)
+            if silence > limit:
+                quiet.append((name, silence, limit))
+        return quiet
+
+    async def _answers_ping(self, ws: FastConnection) -> bool:
+        """Whether the peer answers a WebSocket ping within ``ping_timeout`` clock seconds."""
+        try:
+            pong = asyncio.ensure_future(await ws.ping())
+        except websockets.WebSocketException:
+            return False
+        timer = asyncio.ensure_future(self.clock.sleep(self.ping_timeout))
+        try:
+            await asyncio.wait({pong, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        if not pong.done():
+            pong.cancel()
+            return False
+        return not pong.cancelled() and pong.exception() is None
 
     def _queue_frames(self, build: Callable[[Sequence[Topic], int], str], topics: Sequence[Topic]) -> None:
         step = max(1, self.protocol.max_topics_per_message)

@@ -120,6 +120,11 @@ class Simulator:
         """Keep ``venue``'s sockets open but send and read nothing, pings and pongs included."""
         self._in_loop(self.streams[venue].go_silent, seconds)
 
+    def quiet_topic(self, venue: str, key: str, seconds: float) -> None:
+        """Let ``venue``'s topic ``key`` (e.g. ``btcusdt@kline_1m``) send nothing for ``seconds``,
+        as a quiet market's topic does, while the connection and its other topics stay busy."""
+        self._in_loop(self.streams[venue].quiet_topic, key, seconds)
+
     def skip_sequence(self, venue: str, native_symbol: str) -> int:
         """Withhold the next book delta of ``native_symbol`` on every book stream; returns how many."""
         return self._in_loop(self.streams[venue].skip_sequence, native_symbol)

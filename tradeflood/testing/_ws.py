@@ -133,6 +133,7 @@ class StreamServer(ABC):
         self._server: Server | None = None
         self._pump: asyncio.Task[None] | None = None
         self._rejections: deque[int] = deque()
+        self._quiet: dict[str, float] = {}  # topic key -> until when it sends no updates
 
     # -- lifecycle ---------------------------------------------------------
     async def start(self, host: str = "127.0.0.1") -> int:
@@ -229,7 +230,7 @@ class StreamServer(ABC):
             now = self.clock.monotonic()
             now_ms = self.venue.now_ms()
             for feed in list(self.feeds.values()):
-                if feed.due <= now and feed.subscribers:
+                if feed.due <= now and feed.subscribers and self._quiet.get(feed.key, 0.0) <= now:
                     feed.due = now + feed.interval
                     for message in feed.poll(now_ms):
                         self.publish(feed, message)
@@ -331,6 +332,11 @@ class StreamServer(ABC):
                     c.ws.transport.resume_reading()
 
             loop.call_later(seconds, wake)
+
+    def quiet_topic(self, key: str, seconds: float) -> None:
+        """Send no updates of topic ``key`` for ``seconds`` (an illiquid market: a kline topic
+        sends nothing while nothing trades), whoever subscribes; everything else flows."""
+        self._quiet[key] = self.clock.monotonic() + seconds
 
     def skip_sequence(self, native_symbol: str) -> int:
         """Withhold the next book delta of ``native_symbol``; returns the number of feeds affected."""
