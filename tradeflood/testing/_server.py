@@ -111,6 +111,13 @@ class Simulator:
             out[name] = entry
         return out
 
+    def environ(self) -> dict[str, str]:
+        """:meth:`urls` as the environment variables TradeFlood reads
+        (``TRADEFLOOD_BITGET_REST_URL``, ``TRADEFLOOD_BINANCE_WS_FUTURES_URL``...), so that a
+        program run with them, unchanged, fetches and streams from this simulator."""
+        return {f"TRADEFLOOD_{venue.upper()}_{api.upper().replace('.', '_')}_URL": url
+                for venue, apis in self.urls().items() for api, url in apis.items()}
+
     # -- WebSocket faults (callable from any thread) --------------------------
     def drop_connections(self, venue: str, ip: str | None = None) -> int:
         """Abruptly close every WebSocket of ``venue`` (or those from ``ip``); returns how many."""
