@@ -115,7 +115,7 @@ class StreamHub:
             topic = poll_topic(query, float(poll))
         else:
             binding = self._binding(query)
-            instrument = await self._instrument(query)
+            instrument = await self._instrument(query, binding)
             topic = binding.topic(query, instrument)
             native = instrument.native_symbol
         key = topic.key
@@ -165,15 +165,26 @@ class StreamHub:
             binding = self._bindings[cls] = cls(self.session._connector(cls.connector))
         return binding
 
-    async def _instrument(self, query: Query) -> Instrument:
+    async def _instrument(self, query: Query, binding: StreamBinding) -> Instrument:
+        """The listed instrument of the query's symbol, from the listing the binding names
+        (fetched once per session and listing)."""
+        from tradeflood import registry
         from tradeflood.models import Instrument
 
         if query.symbol is None:
             raise QueryError(f"a {query.model.__name__} stream needs a symbol")
-        listing = self._instruments.get(query.exchange)
+        params = dict(binding.instruments(query))
+        venue = str(params.get("exchange", query.exchange))
+        if (Instrument, venue) not in registry.bindings_for(Instrument):
+            raise QueryError(
+                f"{type(binding).__name__} streams look symbols up in {venue}'s instrument list, but "
+                f"no Instrument binding serves {venue}: define one (a Binding with model=Instrument), "
+                "or override instruments() to name a listing that exists")
+        key = repr(sorted(params.items()))
+        listing = self._instruments.get(key)
         if listing is None or (listing.done() and listing.exception() is not None):
-            listing = asyncio.ensure_future(self.session.afetch(Instrument, exchange=query.exchange))
-            self._instruments[query.exchange] = listing
+            listing = asyncio.ensure_future(self.session.afetch(Instrument, **params))
+            self._instruments[key] = listing
         instruments = await asyncio.shield(listing)
         for instrument in instruments:
             if instrument.symbol == query.symbol:
@@ -300,9 +311,6 @@ class StreamHub:
     def _feed_class(binding: StreamBinding) -> type[Feed]:
         from tradeflood.models import Candle, OrderBook, Trade
 
-        chosen = getattr(binding, "feed", None)
-        if chosen is not None:
-            return chosen  # type: ignore[no-any-return]
         if binding.model is Candle:
             return CandleFeed
         if binding.model is Trade:
