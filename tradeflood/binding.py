@@ -1,10 +1,10 @@
 """Binding: links a model to a venue's connector: plans its turns and parses their payloads.
 
-Subclassing registers: ``class BitgetTickers(Binding, model=Ticker,
-connector=Bitget)``. A subclass of a registered binding replaces it for the same
+Subclassing registers: ``class ExampleTickers(Binding, model=Ticker,
+connector=Example)``. A subclass of a registered binding replaces it for the same
 (model, venue), which is how a built-in is changed without editing it::
 
-    class MyBitgetCandles(BitgetCandles):
+    class MyCandles(ExampleCandles):
         def parse(self, query, turn, payload, ctx):
             return [c for c in super().parse(query, turn, payload, ctx) if c.volume > 0]
 

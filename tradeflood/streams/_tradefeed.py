@@ -1,9 +1,9 @@
 """Live trades: each trade once, in order; an outage is reported as a gap with its span.
 
-Trades are ordered by the venue's trade id when it is numeric (Binance and
-Bitget ids grow with time), else by time then id. Anything at or before the
-last trade handed out is a duplicate (a resubscription's snapshot, a replayed
-frame) and is dropped. The snapshot Bitget pushes on subscribing is history:
+Trades are ordered by the venue's trade id when it is numeric (venues' numeric
+ids grow with time), else by time then id. Anything at or before the last
+trade handed out is a duplicate (a resubscription's snapshot, a replayed frame)
+and is dropped. A snapshot the venue pushes on subscribing is history:
 the first one sets the baseline; after a reconnection its trades newer than the
 baseline are handed out, after a :class:`TradeGap` naming the outage.
 """
