@@ -37,7 +37,7 @@ from .ratelimit import Limit
 from .turn import Turn
 
 if TYPE_CHECKING:
-    from .streams import StreamProtocol
+    from .streams._protocol import StreamProtocol
 
 __all__ = ["Connector", "Reply", "retry_after"]
 

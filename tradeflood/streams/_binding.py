@@ -18,11 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tradeflood import registry
+from tradeflood.binding import VenueBinding
 
 if TYPE_CHECKING:
-    from tradeflood.connector import Connector
-    from tradeflood.models import Instrument, Model
+    from tradeflood.models import Instrument
     from tradeflood.query import Query
 
     from ._booksync import BookSync
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["StreamBinding"]
 
 
-class StreamBinding:
+class StreamBinding(VenueBinding):
     """Base of every stream binding. Subclass with ``model=`` and ``connector=`` to register one.
 
     A stream looks its symbol up in the venue's instrument list first (the
@@ -40,8 +39,7 @@ class StreamBinding:
     Instrument fetch binding; :meth:`instruments` says which listing to fetch.
     """
 
-    model: ClassVar[type[Model]]
-    connector: ClassVar[type[Connector]]
+    live = True
     #: How often a quiet topic still sends something (seconds), for stale detection.
     expected_every: ClassVar[float | None] = None
     #: Candles: whether the venue flags a bar's final push (else the next bar closes it).
@@ -49,15 +47,6 @@ class StreamBinding:
     #: Order books: the depth of the REST snapshot (an OrderBook fetch with a ``sequence``) that
     #: deltas are synced against; unused when the venue pushes its own snapshot on the stream.
     snapshot_depth: ClassVar[int | None] = None
-
-    def __init_subclass__(
-        cls, model: type[Model] | None = None, connector: type[Connector] | None = None, **kw: Any
-    ) -> None:
-        super().__init_subclass__(**kw)
-        registry.declare(cls, model, connector, registry.register_stream)
-
-    def __init__(self, api: Connector) -> None:
-        self.api = api
 
     @classmethod
     def check(cls, query: Query) -> None:
