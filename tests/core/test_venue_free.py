@@ -164,3 +164,31 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert [w for _, w in code_words(tree) if VENUE.search(w)] == ["okx", "bitget"]
     assert [VENUE.search(t).group() for _, t in prose(source, tree)  # type: ignore[union-attr]
             if VENUE.search(t)] == ["Binance", "Bybit"]
+
+
+#: The modules a venue may import from TradeFlood: copying a built-in venue teaches only these.
+PUBLIC_FOR_VENUES = frozenset({
+    "tradeflood", "tradeflood.models", "tradeflood.parsing", "tradeflood.streams", "tradeflood.columnar",
+    "tradeflood.symbols", "tradeflood.intervals", "tradeflood.errors", "tradeflood.connectors",
+    "tradeflood.bindings",
+})
+
+
+def test_the_built_in_venues_import_only_public_names() -> None:
+    repo = ROOT.parent
+    found = []
+    for folder in ("connectors", "bindings"):
+        for path in sorted((repo / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(), str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                else:
+                    continue
+                for name in names:
+                    top = name if not VENUE_MODULE.match(name) else name.rsplit(".", name.count(".") - 1)[0]
+                    if name.split(".")[0] == "tradeflood" and top not in PUBLIC_FOR_VENUES:
+                        found.append(f"{path.relative_to(repo)}: {name}")
+    assert found == []
