@@ -121,7 +121,7 @@ def parse_klines(payload: Any, *, symbol: str, native_symbol: str, interval: str
 # -- order book, trades, tickers ---------------------------------------------------
 
 
-def levels(read: Reader, side: object, name: str) -> tuple[tuple[Decimal, Decimal], ...]:
+def _levels(read: Reader, side: object, name: str) -> tuple[tuple[Decimal, Decimal], ...]:
     """``[[price, quantity], ...]`` as Decimal pairs, each value checked."""
     if not isinstance(side, list):
         raise read.fail(f"{name} is not an array")
@@ -143,8 +143,8 @@ def parse_depth(payload: Any, *, symbol: str, native_symbol: str, received_ms: i
     book = read.record(payload)
     sequence = read.ms(read.field(book, "lastUpdateId"), "lastUpdateId")
     stamp = read.ms(book["T"], "T") if "T" in book else received_ms
-    bids = levels(read, read.field(book, "bids"), "bids")
-    asks = levels(read, read.field(book, "asks"), "asks")
+    bids = _levels(read, read.field(book, "bids"), "bids")
+    asks = _levels(read, read.field(book, "asks"), "asks")
     return _book({"exchange": VENUE, "symbol": symbol, "native_symbol": native_symbol,
                   "timestamp": stamp, "bids": bids, "asks": asks, "sequence": sequence})
 
