@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tradeflood.streams._book import LocalBook
-from tradeflood.streams._booksync import Applied, BinanceSpotBookSync, BitgetBookSync, BookDelta
-from tradeflood.streams._checksum import bitget_checksum
+from tradeflood.bindings.binance import BinanceSpotBookSync
+from tradeflood.bindings.bitget import BitgetBookSync, bitget_checksum
+from tradeflood.streams import Applied, BookDelta, LocalBook
 
 LEVELS_A_SIDE = 500
 LEVELS_PER_DELTA = 10

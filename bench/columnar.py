@@ -45,15 +45,9 @@ import pyarrow as pa
 from _common import PAGE_ROWS as ROWS
 from _common import payloads
 
-from tradeflood.bindings.binance import parse_klines
-from tradeflood.bindings.bitget import parse_candles
-from tradeflood.columnar import (
-    candle_columns_binance,
-    candle_columns_bitget,
-    candle_columns_bitget_body,
-    from_arrow,
-    to_arrow,
-)
+from tradeflood.bindings.binance import candle_columns_binance, parse_klines
+from tradeflood.bindings.bitget import candle_columns_bitget, candle_columns_bitget_body, parse_candles
+from tradeflood.columnar import from_arrow, to_arrow
 from tradeflood.models import Candle
 
 MINUTE = 60_000

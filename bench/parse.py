@@ -38,9 +38,8 @@ import ccxt
 from _common import PAGE_ROWS as ROWS
 from _common import payloads
 
-from tradeflood.bindings.binance import parse_klines
-from tradeflood.bindings.bitget import parse_candles
-from tradeflood.columnar import candle_columns_binance, candle_columns_bitget
+from tradeflood.bindings.binance import candle_columns_binance, parse_klines
+from tradeflood.bindings.bitget import candle_columns_bitget, parse_candles
 from tradeflood.models import Candle
 
 MINUTE = 60_000

@@ -75,7 +75,7 @@ class _Served:
 def _subscribe_agg_trades() -> None:
     """Make Binance spot trade streams subscribe ``@aggTrade``, as cryptofeed does: a subclass of
     the built-in binding replaces it (the most derived wins)."""
-    from tradeflood.bindings.binance_live import BinanceTradeStream
+    from tradeflood.bindings.binance import BinanceTradeStream
     from tradeflood.models import Instrument
     from tradeflood.query import Query
     from tradeflood.streams import Topic

@@ -1,7 +1,8 @@
-"""Built-in bindings: importing this package registers them (model x venue -> plan + parse)."""
+"""Built-in bindings, one package per venue: importing this package registers them
+(model x venue -> plan + parse, and live streams)."""
 
 from __future__ import annotations
 
-from . import binance, binance_live, bitget, bitget_live
+from . import binance, bitget
 
-__all__ = ["binance", "binance_live", "bitget", "bitget_live"]
+__all__ = ["binance", "bitget"]

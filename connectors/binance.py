@@ -17,11 +17,8 @@ from typing import Any
 
 import orjson
 
-from tradeflood.connector import Connector, Reply
-from tradeflood.errors import VenueRejectedError
-from tradeflood.ratelimit import Limit
-from tradeflood.streams._protocol import Frame, StreamProtocol, Topic
-from tradeflood.turn import Param, Params, Turn, turn
+from tradeflood import Connector, Limit, Param, Params, Reply, Turn, turn
+from tradeflood.streams import Frame, StreamProtocol, Topic
 
 __all__ = ["FUTURES_DEPTHS", "SPOT_DEPTHS", "Binance", "BinanceFuturesStream", "BinanceStream"]
 
@@ -134,6 +131,12 @@ def _method(method: str, topics: Sequence[Topic], request_id: int) -> str:
     return orjson.dumps({"method": method, "params": [t.name for t in topics], "id": request_id}).decode()
 
 
+def _klines_params(symbol: Param, interval: str, start_time: int | None, end_time: int | None,
+                   limit: int | None) -> Params:
+    return {"symbol": symbol, "interval": interval, "startTime": start_time, "endTime": end_time,
+            "limit": limit}
+
+
 class Binance(Connector, name="binance"):
     """Binance spot and USDⓈ-M futures market data; futures turns use ``api="rest.futures"``."""
 
@@ -155,8 +158,7 @@ class Binance(Connector, name="binance"):
     @turn("/api/v3/klines", group="spot", weight=2)
     def spot_klines(self, symbol: Param, interval: str, start_time: int | None = None,
                     end_time: int | None = None, limit: int | None = None) -> Params:
-        return {"symbol": symbol, "interval": interval, "startTime": start_time,
-                "endTime": end_time, "limit": limit}
+        return _klines_params(symbol, interval, start_time, end_time, limit)
 
     @turn("/api/v3/depth", group="spot", weight=spot_depth_weight)
     def spot_depth(self, symbol: Param, limit: int | None = None) -> Params:
@@ -180,8 +182,7 @@ class Binance(Connector, name="binance"):
     @turn("/fapi/v1/klines", api="rest.futures", group="futures", weight=futures_klines_weight)
     def futures_klines(self, symbol: Param, interval: str, start_time: int | None = None,
                        end_time: int | None = None, limit: int | None = None) -> Params:
-        return {"symbol": symbol, "interval": interval, "startTime": start_time,
-                "endTime": end_time, "limit": limit}
+        return _klines_params(symbol, interval, start_time, end_time, limit)
 
     @turn("/fapi/v1/depth", api="rest.futures", group="futures", weight=futures_depth_weight)
     def futures_depth(self, symbol: Param, limit: int | None = None) -> Params:
@@ -204,22 +205,7 @@ class Binance(Connector, name="binance"):
     def unwrap(self, turn: Turn, reply: Reply) -> Any:
         """The JSON payload, or the typed error: 429/418/5xx first, then a body with a
         negative ``code`` (whatever the HTTP status), then any other HTTP error."""
-        self.raise_for_http(turn, reply)
-        payload = self.decode(turn, reply)
-        if isinstance(payload, dict) and "code" in payload:
-            code = payload["code"]
-            if isinstance(code, int) and not isinstance(code, bool) and code < 0:
-                msg = payload.get("msg")
-                raise VenueRejectedError(
-                    self.name, turn.path, msg if isinstance(msg, str) and msg else "request rejected",
-                    status=reply.status, code=code, body=reply.body[:300],
-                )
-        if reply.status >= 400:
-            raise VenueRejectedError(
-                self.name, turn.path, "request refused without an error code",
-                status=reply.status, body=reply.body[:300],
-            )
-        return payload
+        return self.unwrap_bare(turn, reply)
 
     def used_weight(self, turn: Turn, reply: Reply, now: float) -> tuple[str, int, float] | None:
         """``(group, X-MBX-USED-WEIGHT-1M, seconds to the next UTC minute)``.

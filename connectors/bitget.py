@@ -23,11 +23,8 @@ from typing import Any
 
 import orjson
 
-from tradeflood.connector import Connector, Reply
-from tradeflood.errors import PayloadError, RateLimitedError, VenueRejectedError
-from tradeflood.ratelimit import Limit
-from tradeflood.streams._protocol import Frame, StreamProtocol, Topic
-from tradeflood.turn import Param, Params, Turn, turn
+from tradeflood import Connector, Limit, Param, Params, Reply, Turn, turn
+from tradeflood.streams import Frame, StreamProtocol, Topic
 
 __all__ = ["USDT_FUTURES", "Bitget", "BitgetStream", "topic_name"]
 
@@ -102,6 +99,11 @@ def _op(op: str, topics: Sequence[Topic]) -> str:
     return orjson.dumps({"op": op, "args": [dict(t.args) for t in topics]}).decode()
 
 
+def _mix_candle_params(symbol: Param, granularity: str, start_time: int | None, end_time: int | None,
+                       limit: int | None, product_type: str) -> Params:
+    return {"symbol": symbol, "productType": product_type, "granularity": granularity,
+            "startTime": start_time, "endTime": end_time, "limit": limit}
+
 
 class Bitget(Connector, name="bitget"):
     """Bitget v2 public market data: spot under ``/api/v2/spot``, USDT-M perpetuals
@@ -152,14 +154,14 @@ class Bitget(Connector, name="bitget"):
     ) -> Params:
         return {"symbol": symbol, "granularity": granularity, "endTime": end_time, "limit": limit}
 
+    # The two mix candle endpoints take the same parameters; they differ in reach and page size.
     @turn("/api/v2/mix/market/candles", group="mix-candles")
     def mix_candles(
         self, symbol: Param, granularity: str, start_time: int | None = None,
         end_time: int | None = None, limit: int | None = None,
         product_type: str = USDT_FUTURES,
     ) -> Params:
-        return {"symbol": symbol, "productType": product_type, "granularity": granularity,
-                "startTime": start_time, "endTime": end_time, "limit": limit}
+        return _mix_candle_params(symbol, granularity, start_time, end_time, limit, product_type)
 
     @turn("/api/v2/mix/market/history-candles", group="mix-history-candles")
     def mix_history_candles(
@@ -167,8 +169,7 @@ class Bitget(Connector, name="bitget"):
         end_time: int | None = None, limit: int | None = None,
         product_type: str = USDT_FUTURES,
     ) -> Params:
-        return {"symbol": symbol, "productType": product_type, "granularity": granularity,
-                "startTime": start_time, "endTime": end_time, "limit": limit}
+        return _mix_candle_params(symbol, granularity, start_time, end_time, limit, product_type)
 
     # -- order books -------------------------------------------------------
     @turn("/api/v2/spot/market/orderbook", group="spot-orderbook")
@@ -213,28 +214,4 @@ class Bitget(Connector, name="bitget"):
     # -- replies -----------------------------------------------------------
     def unwrap(self, turn: Turn, reply: Reply) -> Any:
         """The envelope's ``data``; a code other than ``"00000"`` is the venue's refusal."""
-        self.raise_for_http(turn, reply)
-        body = self.decode(turn, reply)
-        if not isinstance(body, dict) or "code" not in body:
-            raise PayloadError(
-                self.name, turn.path,
-                f"HTTP {reply.status} body is not Bitget's {{code, msg, data}} envelope",
-                reply.body[:200],
-            )
-        code = str(body["code"])
-        if code != "00000":
-            msg = body.get("msg")
-            message = str(msg) if msg else "the request was refused without a message"
-            if code == "429":
-                raise RateLimitedError(self.name, turn.path, message, status=reply.status,
-                                       code=code, body=reply.body[:300])
-            hint = _HINTS.get(code)
-            raise VenueRejectedError(
-                self.name, turn.path, f"{message} ({hint})" if hint else message,
-                status=reply.status, code=code, body=reply.body[:300],
-            )
-        if "data" not in body:
-            raise PayloadError(self.name, turn.path, "the envelope has no 'data'",
-                               reply.body[:200])
-        return body["data"]
-
+        return self.unwrap_envelope(turn, reply, success="00000", rate_limited=("429",), hints=_HINTS)

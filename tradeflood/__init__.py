@@ -41,6 +41,7 @@ from .errors import (
     VenueRejectedError,
     VenueUnavailableError,
 )
+from .paging import PageSource
 from .planner import Plan
 from .proxy import ProxyEvent, ProxyScheme
 from .query import Query
@@ -48,7 +49,7 @@ from .ratelimit import Limit
 from .retry import RetryPolicy
 from .session import Session, afetch, fetch
 from .streams._api import stream
-from .turn import Derived, Turn, turn
+from .turn import Derived, Param, Params, Turn, turn
 
 __version__ = "0.1.0"
 
@@ -69,6 +70,9 @@ __all__ = [
     "LiveClock",
     "NetworkError",
     "NoProxyAvailableError",
+    "PageSource",
+    "Param",
+    "Params",
     "ParseContext",
     "Part",
     "PayloadError",

@@ -1,10 +1,10 @@
 """Binding: links a model to a venue's connector: plans its turns and parses their payloads.
 
-Subclassing registers: ``class BitgetTickers(Binding, model=Ticker,
-connector=Bitget)``. A subclass of a registered binding replaces it for the same
+Subclassing registers: ``class ExampleTickers(Binding, model=Ticker,
+connector=Example)``. A subclass of a registered binding replaces it for the same
 (model, venue), which is how a built-in is changed without editing it::
 
-    class MyBitgetCandles(BitgetCandles):
+    class MyCandles(ExampleCandles):
         def parse(self, query, turn, payload, ctx):
             return [c for c in super().parse(query, turn, payload, ctx) if c.volume > 0]
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from .query import Query
 
-__all__ = ["Binding", "ModelList", "ParseContext", "Part"]
+__all__ = ["Binding", "ModelList", "ParseContext", "Part", "VenueBinding"]
 
 
 class ModelList(ColumnarMixin, list[Any]):
@@ -63,20 +63,28 @@ class Part:
     items: Sequence[Any]
 
 
-class Binding:
-    """Base of every binding. Subclass with ``model=`` and ``connector=`` to register one."""
+class VenueBinding:
+    """What fetch and stream bindings share: a model on a venue's connector, registered by
+    subclassing with ``model=`` and ``connector=`` (the most derived class wins), and made
+    with the session's connector instance, ``api``."""
 
     model: ClassVar[type[Model]]
     connector: ClassVar[type[Connector]]
+    #: Which registry role a subclass is recorded in: live streams, or fetches.
+    live: ClassVar[bool] = False
 
     def __init_subclass__(
         cls, model: type[Model] | None = None, connector: type[Connector] | None = None, **kw: Any
     ) -> None:
         super().__init_subclass__(**kw)
-        registry.declare(cls, model, connector, registry.register)
+        registry.declare(cls, model, connector, registry.register_stream if cls.live else registry.register)
 
     def __init__(self, api: Connector) -> None:
         self.api = api
+
+
+class Binding(VenueBinding):
+    """Base of every fetch binding. Subclass with ``model=`` and ``connector=`` to register one."""
 
     @classmethod
     def check(cls, query: Query) -> None:

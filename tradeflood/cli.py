@@ -1,9 +1,10 @@
 """The ``tradeflood`` command: fetch, stream, plan, store, venues, proxyter, and an offline demo.
 
-    tradeflood fetch candle --exchange bitget --symbol BTC/USDT --interval 1h --start 2024-01-01 \\
+    tradeflood venues
+    tradeflood fetch candle --exchange VENUE --symbol BTC/USDT --interval 1h --start 2024-01-01 \\
         --end 2024-01-02 -o candles.csv
-    tradeflood plan candle --exchange binance --symbol BTC/USDT --interval 1m --start -30d
-    tradeflood stream trades --exchange binance --symbol BTC/USDT --count 10
+    tradeflood plan candle --exchange VENUE --symbol BTC/USDT --interval 1m --start -30d
+    tradeflood stream trades --exchange VENUE --symbol BTC/USDT --count 10
     tradeflood store info
     tradeflood demo
 
@@ -44,27 +45,41 @@ def _urls(pairs: Sequence[str]) -> dict[str, dict[str, str]]:
     for pair in pairs:
         name, eq, url = pair.partition("=")
         if not eq:
-            raise click.BadParameter(f"{pair!r}: expected VENUE=URL, e.g. bitget=http://127.0.0.1:9000",
+            raise click.BadParameter(f"{pair!r}: expected VENUE=URL, e.g. {_a_venue()}=http://127.0.0.1:9000",
                                      param_hint="--url")
-        venue, _, api = name.partition(".")  # bitget=... is the REST URL; bitget.ws=... another one
+        venue, _, api = name.partition(".")  # VENUE=... is the REST URL; VENUE.ws=... another one
         urls.setdefault(venue, {})[api or "rest"] = url
     return urls
+
+
+def _a_venue() -> str:
+    return next(iter(registry.venues()), "venue")
+
+
+class VenueOption(click.Option):
+    """``--exchange``: its help names the venues registered (built-in and plugins) when shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = f"Venue: {', '.join(registry.venues())} (see `tradeflood venues`)."
+        return super().get_help_record(ctx)
+
+
+URL_HELP = ("Override a venue's base URL (repeatable): VENUE=URL for REST, VENUE.ws=URL for its "
+            "WebSocket, VENUE.API=URL for another API (e.g. VENUE.rest.futures=URL).")
 
 
 def query_options(fn: F) -> F:
     """The options every command that names a query shares."""
     options = [
         click.argument("model", type=click.Choice(list(MODELS))),
-        click.option("--exchange", required=True, help="Venue, e.g. bitget or binance."),
+        click.option("--exchange", required=True, cls=VenueOption),
         click.option("--symbol", help="Unified symbol: BTC/USDT spot, BTC/USDT:USDT perpetual."),
         click.option("--interval", help="Candle interval: 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w 1M."),
         click.option("--start", help="ISO time with a timezone, a date, ms, or relative like -7d."),
         click.option("--end", help="As --start; default now."),
         click.option("--depth", type=int, help="Order book depth."),
         click.option("--limit", type=int, help="How many (latest candles, recent trades)."),
-        click.option("--url", "urls", multiple=True, metavar="VENUE[.API]=URL",
-                     help="Override a venue's base URL (repeatable): bitget=URL for REST, "
-                          "bitget.ws=URL, binance.ws.futures=URL."),
+        click.option("--url", "urls", multiple=True, metavar="VENUE[.API]=URL", help=URL_HELP),
         click.option("--no-store", is_flag=True, help="Bypass the on-disk candle store."),
     ]
     for option in reversed(options):
@@ -119,7 +134,7 @@ STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker"
 
 @cli.command()
 @click.argument("model", type=click.Choice(list(STREAMED)))
-@click.option("--exchange", required=True, help="Venue, e.g. bitget or binance.")
+@click.option("--exchange", required=True, cls=VenueOption)
 @click.option("--symbol", required=True, help="Unified symbol: BTC/USDT spot, BTC/USDT:USDT perpetual.")
 @click.option("--interval", help="Candle interval, e.g. 1m.")
 @click.option("--depth", type=int, help="Order book depth to print.")
@@ -129,8 +144,7 @@ STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker"
 @click.option("--count", type=int, help="Stop after this many items.")
 @click.option("--iso-times", "iso", is_flag=True,
               help="Add an ISO-8601 UTC field after each millisecond time (timestamp_iso, ...).")
-@click.option("--url", "urls", multiple=True, metavar="VENUE[.API]=URL",
-              help="Override a base URL (repeatable): bitget.ws=URL, binance.ws.futures=URL.")
+@click.option("--url", "urls", multiple=True, metavar="VENUE[.API]=URL", help=URL_HELP)
 def stream(model: str, count: int | None, iso: bool, urls: Sequence[str], **kw: Any) -> None:
     """Print live updates as JSON lines until interrupted (events go to standard error)."""
     import tradeflood
@@ -163,16 +177,24 @@ def plan(model: str, urls: Sequence[str], no_store: bool, **kw: Any) -> None:
 
 @cli.command()
 def venues() -> None:
-    """List venues with their models, candle intervals and rate limits."""
+    """List venues with the models they fetch and stream, candle intervals and rate limits."""
     from .candles import CandleBinding
 
-    for venue, models in registry.venues().items():
-        click.echo(f"{venue}: {', '.join(models)}")
-        for (_, v), binding in registry.bindings_for().items():
-            if v == venue and issubclass(binding, CandleBinding):
+    fetched, streamed = registry.bindings_for(), registry.stream_bindings_for()
+    for venue in registry.venues():
+        click.echo(f"{venue}:")
+        for role, table in (("fetch", fetched), ("stream", streamed)):
+            names = sorted(model.__name__ for model, v in table if v == venue)
+            if names:
+                click.echo(f"  {role}: {', '.join(names)}")
+        bindings = [b for (_, v), b in fetched.items() if v == venue]
+        for binding in bindings:
+            if issubclass(binding, CandleBinding):
                 click.echo(f"  intervals: {' '.join(binding.intervals)}")
-                limits = binding.connector.limits.items()
-                click.echo("  limits: " + ", ".join(f"{g} {lim.count}/{lim.per:g}s" for g, lim in limits))
+        connector = next(iter(bindings or [b for (_, v), b in streamed.items() if v == venue])).connector
+        if connector.limits:
+            click.echo("  limits: " + ", ".join(f"{g} {lim.count}/{lim.per:g}s"
+                                                for g, lim in connector.limits.items()))
 
 
 @cli.group()
@@ -237,7 +259,7 @@ def store_clear(path: Path | None, exchange: str | None, symbol: str | None, int
 @cli.command()
 def demo() -> None:
     """An offline end-to-end run against the built-in simulator."""
-    from .demo import run_demo
+    from .testing.demo import run_demo
 
     sys.exit(run_demo(sys.stdout))
 

@@ -1,27 +1,32 @@
 """Connector: a venue's endpoints, base URLs, rate limits and error mapping; nothing else.
 
 A connector declares; it never sends. Endpoints are methods marked
-:func:`~tradeflood.turn.turn`. A regional or testnet variant is a subclass that
+:func:`~tradeflood.turn`. A regional or testnet variant is a subclass that
 overrides ``urls``; a new endpoint is a new ``@turn`` method on a subclass::
 
-    class BitgetWithOpenInterest(Bitget):
-        @turn("/api/v2/mix/market/open-interest", group="mix-market")
+    class ExampleWithOpenInterest(Example):
+        @turn("/v1/open-interest", group="market")
         def open_interest(self, symbol: Param) -> Params:
-            return {"symbol": symbol, "productType": "USDT-FUTURES"}
+            return {"symbol": symbol}
 
 Base URLs resolve in this order: the ``urls`` given to the constructor (from
-``Session(urls={"bitget": {"rest": ...}})``), then the environment
-(``TRADEFLOOD_BITGET_REST_URL``; for a secondary API such as Binance's
-``rest.futures``, ``TRADEFLOOD_BINANCE_REST_FUTURES_URL``), then the class's
-``urls``. Overriding ``rest`` (or ``ws``) also overrides every ``rest.*``
-(``ws.*``) API of the venue that is not named itself, so one local simulator
-can stand in for all of a venue's hosts.
+``Session(urls={"example": {"rest": ...}})``), then the environment
+(``TRADEFLOOD_EXAMPLE_REST_URL``; for a secondary API such as ``rest.futures``,
+``TRADEFLOOD_EXAMPLE_REST_FUTURES_URL``), then the class's ``urls``. Overriding
+``rest`` (or ``ws``) also overrides every ``rest.*`` (``ws.*``) API of the venue
+that is not named itself, so one local simulator can stand in for all of a
+venue's hosts.
+
+A venue's :meth:`Connector.unwrap` maps its replies onto TradeFlood's errors;
+for the common reply shapes it calls :meth:`Connector.unwrap_envelope` (a
+``{"code", "msg", "data"}`` envelope) or :meth:`Connector.unwrap_bare` (the
+data itself, errors as ``{"code", "msg"}``) instead of writing its own.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -154,6 +159,62 @@ class Connector:
                 body=reply.body[:300], retry_after=retry_after(reply.headers),
             )
 
+    def unwrap_envelope(
+        self, turn: Turn, reply: Reply, *, success: str = "0", rate_limited: Collection[str] = ("429",),
+        hints: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The ``data`` of a ``{"code", "msg", "data"}`` envelope, for a venue's :meth:`unwrap`.
+
+        HTTP 429/418/5xx come first (:meth:`raise_for_http`). A ``code`` other than
+        ``success`` (compared as text, so ``0`` and ``"0"`` match) is the venue's
+        refusal: :class:`RateLimitedError` for a code in ``rate_limited``, else
+        :class:`VenueRejectedError` with the venue's ``msg`` and, when ``hints``
+        has one for the code, what to do about it. A body that is not such an
+        envelope, or has no ``data``, is a :class:`PayloadError`.
+        """
+        self.raise_for_http(turn, reply)
+        body = self.decode(turn, reply)
+        if not isinstance(body, dict) or "code" not in body:
+            raise PayloadError(self.name, turn.path,
+                               f"HTTP {reply.status} body is not a {{code, msg, data}} envelope",
+                               reply.body[:200])
+        code = str(body["code"])
+        if code != success:
+            msg = body.get("msg")
+            message = str(msg) if msg else "the request was refused without a message"
+            if code in rate_limited:
+                raise RateLimitedError(self.name, turn.path, message, status=reply.status, code=code,
+                                       body=reply.body[:300])
+            hint = (hints or {}).get(code)
+            raise VenueRejectedError(self.name, turn.path, f"{message} ({hint})" if hint else message,
+                                     status=reply.status, code=code, body=reply.body[:300])
+        if "data" not in body:
+            raise PayloadError(self.name, turn.path, "the envelope has no 'data'", reply.body[:200])
+        return body["data"]
+
+    def unwrap_bare(self, turn: Turn, reply: Reply, *,
+                    is_error: Callable[[object], bool] | None = None) -> Any:
+        """The body itself, for venues that send data bare and errors as ``{"code", "msg"}``.
+
+        HTTP 429/418/5xx come first (:meth:`raise_for_http`); then an object whose
+        ``code`` ``is_error`` (by default: an integer below zero), whatever the HTTP
+        status, is a :class:`VenueRejectedError` with the venue's ``msg``; then any
+        other HTTP error status is one without a code.
+        """
+        self.raise_for_http(turn, reply)
+        payload = self.decode(turn, reply)
+        if isinstance(payload, dict) and "code" in payload:
+            code = payload["code"]
+            if (is_error or _negative_int)(code):
+                msg = payload.get("msg")
+                raise VenueRejectedError(
+                    self.name, turn.path, msg if isinstance(msg, str) and msg else "request rejected",
+                    status=reply.status, code=code, body=reply.body[:300])
+        if reply.status >= 400:
+            raise VenueRejectedError(self.name, turn.path, "request refused without an error code",
+                                     status=reply.status, body=reply.body[:300])
+        return payload
+
     def decode(self, turn: Turn, reply: Reply) -> Any:
         """The reply's body as JSON, or a :class:`PayloadError` naming the endpoint.
 
@@ -185,3 +246,7 @@ class Connector:
         if "*" in self.limits and turn.group != "*":
             return (turn.group, "*") if turn.group in self.limits else ("*",)
         return (turn.group,) if turn.group in self.limits else ()
+
+
+def _negative_int(code: object) -> bool:
+    return type(code) is int and code < 0

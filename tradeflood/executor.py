@@ -21,7 +21,7 @@ import httpx
 
 from .clock import Clock
 from .connector import Reply, retry_after
-from .errors import NetworkError, RequestTimeoutError, TradeFloodError
+from .errors import NetworkError, ProxyError, RequestTimeoutError, TradeFloodError, VenueRejectedError
 from .planner import Plan
 from .ratelimit import Lease, SlidingWindow
 from .retry import RetryPolicy
@@ -272,8 +272,13 @@ class Executor:
         try:
             payload = turn.connector.unwrap(turn, reply)
         except TradeFloodError as exc:
-            self.proxies.settle(pool, egress, turn.venue, reply.status, reply.elapsed,
-                                retry_after(reply.headers), str(exc)[:200])
+            kind = self.proxies.settle(pool, egress, turn.venue, reply.status, reply.elapsed,
+                                       retry_after(reply.headers), str(exc)[:200])
+            if kind in ("auth", "blocked") and isinstance(exc, VenueRejectedError):
+                # A refusal that may be this proxy's (its credentials, its IP): final from the
+                # venue's point of view, but another proxy may carry the request.
+                raise ProxyError(turn.venue, turn.path, f"{kind} through this proxy: {exc}",
+                                 proxy=egress.name) from exc
             raise
         self.proxies.settle(pool, egress, turn.venue, reply.status, reply.elapsed)
         return payload

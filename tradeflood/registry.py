@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,9 @@ __all__ = [
     "load_plugins",
     "lookup",
     "lookup_stream",
+    "preserved",
     "register",
     "register_stream",
-    "snapshot",
     "stream_bindings_for",
     "venues",
 ]
@@ -99,20 +100,31 @@ def load_plugins() -> list[str]:
     """Import every module named in the ``tradeflood.plugins`` entry-point group, once each.
 
     Runs by itself on the first lookup; call it again after installing a plugin
-    into a running process. Returns the names of the plugins loaded by this call.
-    A plugin that fails to import is logged and skipped, never fatal.
+    into a running process. Returns the names of the plugins loaded by this call:
+    those whose import registered a binding or a stream binding. A plugin that
+    fails to import, or imports but registers nothing (as when a folder of the
+    same name in the working directory shadows the installed package), is
+    logged and skipped, never fatal.
     """
     loaded = []
     for ep in entry_points(group="tradeflood.plugins"):
         if ep.value in _plugins_loaded:
             continue
         _plugins_loaded.add(ep.value)
+        before = (dict(_BINDINGS), dict(_STREAM_BINDINGS))
         try:
-            ep.load()
+            module = ep.load()
         except Exception:
             log.exception("tradeflood plugin %r (%s) failed to load", ep.name, ep.value)
-        else:
+            continue
+        if (dict(_BINDINGS), dict(_STREAM_BINDINGS)) != before:
             loaded.append(ep.name)
+            continue
+        shadow = ""
+        if getattr(module, "__file__", None) is None and getattr(module, "__path__", None):
+            shadow = (f": {ep.value!r} imported as the folder {next(iter(module.__path__))}, which "
+                      "shadows the installed package (run from another directory or rename the folder)")
+        log.warning("tradeflood plugin %r (%s) registered no binding%s", ep.name, ep.value, shadow)
     return loaded
 
 
@@ -153,24 +165,24 @@ def bindings_for(model: type[Model] | None = None) -> dict[tuple[type[Model], st
 
 
 def venues() -> dict[str, list[str]]:
-    """Venue name -> names of the models it serves."""
+    """Venue name -> names of the models it serves, fetched or streamed."""
     _load()
-    out: dict[str, list[str]] = {}
-    for model, venue in _BINDINGS:
-        out.setdefault(venue, []).append(model.__name__)
+    out: dict[str, set[str]] = {}
+    for table in (_BINDINGS, _STREAM_BINDINGS):
+        for model, venue in table:
+            out.setdefault(venue, set()).add(model.__name__)
     return {v: sorted(ms) for v, ms in sorted(out.items())}
 
 
-class snapshot:
-    """Restore the registry on exit: for tests that define throw-away bindings."""
-
-    def __enter__(self) -> None:
-        _load()
-        self._saved = dict(_BINDINGS)
-        self._saved_streams = dict(_STREAM_BINDINGS)
-
-    def __exit__(self, *exc: object) -> None:
+@contextmanager
+def preserved() -> Iterator[None]:
+    """The registry as it is now, put back on exit: for tests that define throw-away bindings."""
+    _load()
+    saved, saved_streams = dict(_BINDINGS), dict(_STREAM_BINDINGS)
+    try:
+        yield
+    finally:
         _BINDINGS.clear()
-        _BINDINGS.update(self._saved)
+        _BINDINGS.update(saved)
         _STREAM_BINDINGS.clear()
-        _STREAM_BINDINGS.update(self._saved_streams)
+        _STREAM_BINDINGS.update(saved_streams)

@@ -74,14 +74,14 @@ def test_klines_accept_longer_rows_and_empty_pages() -> None:
     ("mutate", "needle"),
     [
         (lambda r: r[:5], "row 1 has 5 fields"),
-        (lambda r: [r[0], "4x", *r[2:]], "open '4x' is not a number"),
-        (lambda r: [r[0], r[1], None, *r[3:]], "high None is not a decimal string"),
-        (lambda r: [r[0], r[1], r[2], 43000.5, *r[4:]], "low 43000.5 is not a decimal string"),
-        (lambda r: [*r[:4], "NaN", *r[5:]], "close 'NaN' is not a finite number"),
-        (lambda r: [*r[:5], "Infinity", *r[6:]], "volume 'Infinity' is not a finite number"),
+        (lambda r: [r[0], "4x", *r[2:]], "open is '4x', not a decimal number"),
+        (lambda r: [r[0], r[1], None, *r[3:]], "high is None, not a decimal string"),
+        (lambda r: [r[0], r[1], r[2], 43000.5, *r[4:]], "low is 43000.5, not a decimal string"),
+        (lambda r: [*r[:4], "NaN", *r[5:]], "close is 'NaN', not a finite number"),
+        (lambda r: [*r[:5], "Infinity", *r[6:]], "volume is 'Infinity', not a finite number"),
         (lambda r: [str(r[0]), *r[1:]], "open time '1706634000000' is not an integer"),
         (lambda r: [*r[:6], None, *r[7:]], "close time None"),
-        (lambda r: [*r[:7], "", *r[8:]], "quote volume '' is not a number"),
+        (lambda r: [*r[:7], "", *r[8:]], "quote volume is '', not a decimal number"),
         (lambda r: {"t": r[0]}, "row 1 is dict, not an array"),
     ],
 )
@@ -128,8 +128,8 @@ def test_futures_depth_uses_transaction_time() -> None:
     ("change", "needle"),
     [
         ({"bids": [["1.0"]]}, "bids[0] is not a [price, quantity] pair"),
-        ({"asks": [["1.0", "abc"]]}, "asks[0] quantity 'abc' is not a number"),
-        ({"lastUpdateId": None}, "lastUpdateId None"),
+        ({"asks": [["1.0", "abc"]]}, "asks[0] quantity is 'abc', not a decimal number"),
+        ({"lastUpdateId": None}, "lastUpdateId is None"),
         ({"bids": None}, "bids is not an array"),
     ],
 )
@@ -175,9 +175,9 @@ def test_futures_trades() -> None:
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
-        ({"isBuyerMaker": "true"}, "isBuyerMaker 'true' is not a boolean"),
-        ({"price": 1.5}, "price 1.5 is not a decimal string"),
-        ({"time": -5}, "time -5 is not a millisecond timestamp"),
+        ({"isBuyerMaker": "true"}, "isBuyerMaker is 'true', not a boolean"),
+        ({"price": 1.5}, "price is 1.5, not a decimal string"),
+        ({"time": -5}, "time is -5, not a millisecond timestamp"),
         ({"id": None}, "id None is not a trade id"),
     ],
 )
@@ -227,7 +227,7 @@ def test_ticker_for_another_symbol_is_refused() -> None:
 
 def test_ticker_bad_value() -> None:
     payload = {**load("spot_ticker_24hr.json"), "lastPrice": "x"}
-    with pytest.raises(PayloadError, match="lastPrice 'x' is not a number"):
+    with pytest.raises(PayloadError, match="lastPrice is 'x', not a decimal number"):
         bb.parse_ticker(payload, symbol="BTC/USDT", native_symbol="BTCUSDT")
 
 
@@ -276,5 +276,5 @@ def test_bad_exchange_info() -> None:
         bb.parse_spot_instruments(payload)
     payload = load("futures_exchange_info.json")
     payload["symbols"][0]["filters"][0]["tickSize"] = "tick"
-    with pytest.raises(PayloadError, match="tickSize 'tick' is not a number"):
+    with pytest.raises(PayloadError, match="tickSize is 'tick', not a decimal number"):
         bb.parse_futures_instruments(payload)

@@ -147,7 +147,7 @@ def test_spot_map_is_a_module_level_derivation() -> None:
     [turn] = plan(q(Trade, symbol="BTC/USDT"))
     derived = turn.param("symbol")
     assert isinstance(derived, Derived) and derived.source.fn is spot_symbol_map  # type: ignore[union-attr]
-    assert "tradeflood.bindings.bitget.spot_symbol_map" in repr(derived.key)
+    assert "tradeflood.bindings.bitget.parse.spot_symbol_map" in repr(derived.key)
 
 
 # -- candles: pages ------------------------------------------------------------------

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradeflood.bindings.bitget import parse_candles
+from tradeflood.bindings.bitget import candle_columns_bitget, parse_candles
 from tradeflood.candles import CandleSeries, Gap
-from tradeflood.columnar import candle_columns_bitget, to_arrow
+from tradeflood.columnar import to_arrow
 from tradeflood.columnar._candles import merge_candle_tables
 from tradeflood.models import Candle
 

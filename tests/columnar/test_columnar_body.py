@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from tradeflood.bindings.bitget import parse_candles
-from tradeflood.columnar import candle_columns_bitget, candle_columns_bitget_body, to_arrow
+from tradeflood.bindings.bitget import candle_columns_bitget, candle_columns_bitget_body, parse_candles
+from tradeflood.columnar import to_arrow
 from tradeflood.errors import PayloadError
 
 pa = pytest.importorskip("pyarrow", reason="columnar results need pyarrow (pip install pyarrow)")

@@ -10,11 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradeflood.bindings.binance import parse_klines
-from tradeflood.bindings.bitget import parse_candles
+from tradeflood.bindings.binance import candle_columns_binance, parse_klines
+from tradeflood.bindings.bitget import candle_columns_bitget, parse_candles
 from tradeflood.columnar import (
-    candle_columns_binance,
-    candle_columns_bitget,
     concat_candle_tables,
     from_arrow,
     to_arrow,
@@ -101,7 +99,7 @@ def test_binance_bad_rows_raise_payload_errors(binance_payload: dict[str, Any]) 
     for change, message in (
         (lambda rows: rows[3].__setitem__(0, "1704067200000"), "row 3: open time"),
         (lambda rows: rows[4].__setitem__(0, 1704067200000.0), "row 4: open time"),
-        (lambda rows: rows[5].__setitem__(7, "-Infinity"), "row 5: quote volume '-Infinity'"),
+        (lambda rows: rows[5].__setitem__(7, "-Infinity"), "row 5: quote volume is '-Infinity'"),
         (lambda rows: rows[6].__setitem__(6, True), "row 6: close time"),
         (lambda rows: rows.__setitem__(7, rows[7][:5]), "row 7 has 5 fields"),
     ):

@@ -28,7 +28,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "bitget"
 
 @pytest.fixture(autouse=True)
 def restore_registry() -> Iterator[None]:
-    with registry.snapshot():
+    with registry.preserved():
         yield
 
 

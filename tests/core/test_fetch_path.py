@@ -199,7 +199,7 @@ async def test_a_page_shared_by_several_queries_is_parsed_once(clock: VirtualClo
 
     from tradeflood import registry
 
-    with registry.snapshot():
+    with registry.preserved():
         parsed: list[object] = []
 
         class CountingCandles(ToyCandles):

@@ -10,7 +10,8 @@ def test_public_names_are_pinned() -> None:
     assert set(tradeflood.__all__) == {
         "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
         "Connector", "Derived", "FetchError", "Gap", "InvalidIntervalError", "InvalidTimeError", "Limit",
-        "LiveClock", "NetworkError", "NoProxyAvailableError", "ParseContext", "Part", "PayloadError", "Plan",
+        "LiveClock", "NetworkError", "NoProxyAvailableError", "PageSource", "Param", "Params", "ParseContext",
+        "Part", "PayloadError", "Plan",
         "ProxyError", "ProxyEvent", "ProxyScheme", "Query", "QueryError",
         "RateLimitedError", "Reply", "RequestTimeoutError", "RetryPolicy", "ScaledClock", "Session",
         "StreamError", "StreamOverflowError", "StreamRejectedError", "TradeFloodError",

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from tradeflood.demo import run_demo
+from tradeflood.testing.demo import run_demo
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -6,9 +6,9 @@ from decimal import Decimal as D
 
 import pytest
 
+from tradeflood.bindings.bitget import bitget_checksum, bitget_checksum_text, signed32
 from tradeflood.models import OrderBook
 from tradeflood.streams._book import LocalBook
-from tradeflood.streams._checksum import bitget_checksum, bitget_checksum_text, signed32
 
 
 def reference_crc32(data: bytes) -> int:

@@ -9,11 +9,10 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradeflood.streams._booksync import (
+from tradeflood.bindings.binance import BinanceFuturesBookSync, BinanceSpotBookSync
+from tradeflood.bindings.bitget import BitgetBookSync
+from tradeflood.streams import (
     Applied,
-    BinanceFuturesBookSync,
-    BinanceSpotBookSync,
-    BitgetBookSync,
     BookDelta,
     Buffered,
     ChecksumMismatch,

@@ -6,12 +6,11 @@ from decimal import Decimal as D
 
 import pytest
 
+from tradeflood.bindings.binance import BinanceFuturesBookSync, BinanceSpotBookSync
+from tradeflood.bindings.bitget import BitgetBookSync, bitget_checksum
 from tradeflood.models import OrderBook
-from tradeflood.streams._booksync import (
+from tradeflood.streams import (
     Applied,
-    BinanceFuturesBookSync,
-    BinanceSpotBookSync,
-    BitgetBookSync,
     BookDelta,
     Buffered,
     ChecksumMismatch,
@@ -22,7 +21,6 @@ from tradeflood.streams._booksync import (
     SnapshotTooOld,
     SyncState,
 )
-from tradeflood.streams._checksum import bitget_checksum
 
 
 def spot(first: int, last: int, bids: tuple[tuple[str, str], ...] = (),

@@ -121,7 +121,7 @@ async def test_garbage_frames_are_skipped(session: tradeflood.Session, sim: Simu
 async def test_a_refused_subscription_fails_its_consumers_only(
     session: tradeflood.Session, sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tradeflood.bindings.bitget_live import BitgetTradeStream
+    from tradeflood.bindings.bitget import BitgetTradeStream
 
     good = session.stream(Trade, exchange="bitget", symbol="ETH/USDT")
     await take(good, 1)

@@ -5,14 +5,25 @@ when a conversion runs. Two ways in:
 
 - any list of models, through :func:`to_arrow` / :func:`to_polars` /
   :func:`to_pandas` or the :class:`ColumnarMixin` methods on a result;
-- raw venue candle rows, straight into columns without one model per row:
-  :func:`candle_columns_bitget`, :func:`candle_columns_binance`, and
-  :func:`concat_candle_tables` to put pages together; a Bitget reply kept as
-  bytes goes in without decoding its JSON in Python through
-  :func:`candle_columns_bitget_body`::
+- raw candle rows, straight into columns without one model per row, through a
+  venue's column parser (each built-in venue ships one next to its bindings),
+  and :func:`concat_candle_tables` to put pages together.
 
-    table = candle_columns_bitget(rows, symbol="BTC/USDT", native_symbol="BTCUSDT",
-                                  interval="1m", received_ms=now_ms, spot=True)
+A venue's column parser is built from the pieces exported here: take the rows
+apart with :func:`row_columns` (or :func:`string_rows_in_body` for a reply's raw
+bytes), cast the values with :func:`decimal_columns`, assemble with
+:func:`candle_table`, raise :class:`Refused` for anything unusual, and let
+:func:`columns_or_models` fall back to the venue's model parser::
+
+    def candle_columns(rows, *, symbol, native_symbol, interval, received_ms, decimals="exact"):
+        def fast():
+            pa, pc = require("pyarrow"), require("pyarrow.compute")
+            cols = row_columns(rows, 6)
+            ...
+            return candle_table(open_ms, prices, closed, exchange="example", symbol=symbol,
+                                native_symbol=native_symbol, interval=interval)
+
+        return columns_or_models(fast, lambda: parse_candles(rows, ...), exchange="example")
 
 Prices and sizes are exact ``decimal128(38, s)`` columns by default, ``s`` the
 most decimal places in the column; ``decimals="float"`` gives ``float64``.
@@ -20,9 +31,16 @@ most decimal places in the column; ``decimals="float"`` gives ``float64``.
 
 from __future__ import annotations
 
-from ._arrow import Decimals
-from ._body import candle_columns_bitget_body
-from ._bulk import candle_columns_binance, candle_columns_bitget, concat_candle_tables
+from ._arrow import Decimals, check_decimals, require
+from ._body import string_rows_in_body
+from ._bulk import (
+    Refused,
+    candle_table,
+    columns_or_models,
+    concat_candle_tables,
+    decimal_columns,
+    row_columns,
+)
 from ._tables import (
     ColumnarMixin,
     arrow_schema,
@@ -37,13 +55,18 @@ from ._tables import (
 __all__ = [
     "ColumnarMixin",
     "Decimals",
+    "Refused",
     "arrow_schema",
-    "candle_columns_binance",
-    "candle_columns_bitget",
-    "candle_columns_bitget_body",
+    "candle_table",
+    "check_decimals",
+    "columns_or_models",
     "concat_candle_tables",
+    "decimal_columns",
     "from_arrow",
     "pandas_types",
+    "require",
+    "row_columns",
+    "string_rows_in_body",
     "table_to_pandas",
     "to_arrow",
     "to_pandas",

@@ -1,43 +1,52 @@
-"""Raw venue candle rows straight into Arrow columns, without one Candle per row.
+"""Raw candle rows straight into Arrow columns, without one Candle per row: the pieces
+any venue's column parser is built from.
 
-The fast path hands whole columns to Arrow: one string array for all the fields
-read, Arrow's casts check that every open time is an integer and every price or
-volume a finite decimal number, and closed flags and close times are computed
-over the columns. Anything the fast path does not accept (a short row, a number
-where a string belongs, ``NaN``, spellings such as ``" 1.5"`` or ``1e-5``) is
-handed to the venue's model parser: a bad payload raises exactly the
+A venue's column parser hands whole columns to Arrow: one string array for all
+the fields read (:func:`row_columns` takes the payload apart), Arrow's casts
+check that every open time is an integer and every price or volume a finite
+decimal number (:func:`decimal_columns`), and :func:`candle_table` puts the
+columns together. Anything the fast path does not accept (a short row, a number
+where a string belongs, ``NaN``, spellings such as ``" 1.5"`` or ``1e-5``)
+raises :class:`Refused`, and :func:`columns_or_models` hands the payload to the
+venue's model parser instead: a bad payload raises exactly the
 :class:`~tradeflood.errors.PayloadError` that parser raises (naming the row and
 the field), and an unusual but valid one gives the table of its models. Either
-way the table equals ``to_arrow(parse_candles(...))``.
+way the table equals ``to_arrow(parse(...))``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from tradeflood.intervals import interval_end, interval_ms
 from tradeflood.models import Candle
 
-from ._arrow import Decimals, check_decimals, require
+from ._arrow import Decimals, require
 from ._schema import columns_of
 from ._tables import arrow_schema, decimal_type, to_arrow
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["candle_columns_binance", "candle_columns_bitget", "concat_candle_tables"]
+__all__ = [
+    "Refused",
+    "candle_table",
+    "columns_or_models",
+    "concat_candle_tables",
+    "decimal_columns",
+    "row_columns",
+]
 
 _FIELDS = [c.name for c in columns_of(Candle)]
 
 
 class Refused(Exception):
-    """The fast path does not take this payload; the model parser decides."""
+    """Raised by a column parser's fast path for a payload it does not take; the model parser decides."""
 
 
-def decimals_of(strings: pa.Array, n: int, width: int, decimals: Decimals) -> list[pa.Array]:
+def decimal_columns(strings: pa.Array, n: int, width: int, decimals: Decimals) -> list[pa.Array]:
     """The ``width`` n-long string columns end to end in ``strings`` as decimal (or float64)
     columns.
 
@@ -129,8 +138,9 @@ def _candle_schema() -> pa.Schema:
     return arrow_schema(Candle)
 
 
-def _rows(rows: Any, width: int) -> list[tuple[Any, ...]]:
-    """The payload's columns (at least ``width`` of them: every row is that long), or Refused."""
+def row_columns(rows: Any, width: int) -> list[tuple[Any, ...]]:
+    """A payload of rows (a list of arrays) as its columns, at least ``width`` of them (every
+    row is that long), or :class:`Refused`."""
     if type(rows) is not list or set(map(type, rows)) != {list}:
         raise Refused
     cols = list(zip(*rows, strict=False))  # as many columns as the shortest row has fields
@@ -139,92 +149,23 @@ def _rows(rows: Any, width: int) -> list[tuple[Any, ...]]:
     return cols
 
 
-def candle_columns_bitget(
-    rows: Any, *, symbol: str, native_symbol: str, interval: str, received_ms: int, spot: bool,
-    exchange: str = "bitget", endpoint: str = "candles", decimals: Decimals = "exact",
-) -> pa.Table:
-    """Bitget candle rows (spot or mix, as :func:`tradeflood.bindings.bitget.parse_candles`
-    takes them) as a Candle table, in the order sent, every value checked.
+def columns_or_models(fast: Callable[[], pa.Table], models: Callable[[], Sequence[Candle]], *,
+                      exchange: str, decimals: Decimals = "exact") -> pa.Table:
+    """``fast()``, a venue's column parse, or when it raises :class:`Refused`, the table of the
+    candles ``models()`` parses (which raises the venue's PayloadError for a bad payload).
 
-    >>> table = candle_columns_bitget(rows, symbol="BTC/USDT", native_symbol="BTCUSDT",
-    ...                               interval="1m", received_ms=now_ms, spot=True)  # doctest: +SKIP
+    The model parser names its own venue; a table parsed for another ``exchange``
+    (a regional variant reusing a parser) is relabelled.
     """
-    from tradeflood.bindings.bitget import parse_candles
-
-    check_decimals(decimals)
-    names = {"exchange": exchange, "symbol": symbol, "native_symbol": native_symbol, "interval": interval}
     try:
-        if type(rows) is list and not rows:
-            return arrow_schema(Candle, decimals).empty_table()
-        pa, pc = require("pyarrow"), require("pyarrow.compute")
-        q = 7 if spot else 6
-        cols = _rows(rows, q + 1)
-        n = len(rows)
-        # Spot column 6 (the USDT volume) is not kept, but is checked like the rest; when it
-        # repeats the quote volume (as Bitget sends it), that column's check covers it.
-        extra = cols[6:7] if spot and cols[6] != cols[7] else []
-        picked = [*cols[1:6], cols[q], *extra]
-        try:
-            strings = pa.array(list(chain(cols[0], *picked)), pa.string())
-            open_ms = pc.cast(strings.slice(0, n), pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            raise Refused from None
-        prices = decimals_of(strings.slice(n), n, len(picked), decimals)[:6]
-        if interval == "1M":
-            closed = pa.array([interval_end(t, interval) <= received_ms for t in open_ms.to_pylist()])
-        else:
-            closed = pc.less_equal(open_ms, received_ms - interval_ms(interval))
-        return candle_table(open_ms, prices, closed, **names)
+        return fast()
     except Refused:
-        candles = parse_candles(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
-                                received_ms=received_ms, spot=spot, endpoint=endpoint)
-        return _retag(to_arrow(candles, decimals=decimals, model=Candle), exchange)
-
-
-def _retag(table: pa.Table, exchange: str) -> pa.Table:
+        table = to_arrow(models(), decimals=decimals, model=Candle)
     if not len(table) or table.column("exchange")[0].as_py() == exchange:
         return table
     pa = require("pyarrow")
     column = pa.array([exchange] * len(table), pa.string()).dictionary_encode()
     return table.set_column(0, table.schema.field("exchange"), column)
-
-
-def candle_columns_binance(
-    rows: Any, *, symbol: str, native_symbol: str, interval: str, received_ms: int,
-    exchange: str = "binance", endpoint: str = "/api/v3/klines", decimals: Decimals = "exact",
-) -> pa.Table:
-    """Binance kline rows (spot or futures, as :func:`tradeflood.bindings.binance.parse_klines`
-    takes them) as a Candle table, in the order sent, every value read checked.
-
-    >>> table = candle_columns_binance(klines, symbol="BTC/USDT", native_symbol="BTCUSDT",
-    ...                                interval="1m", received_ms=now_ms)  # doctest: +SKIP
-    """
-    from tradeflood.bindings.binance import parse_klines
-
-    check_decimals(decimals)
-    names = {"exchange": exchange, "symbol": symbol, "native_symbol": native_symbol, "interval": interval}
-    try:
-        if type(rows) is list and not rows:
-            return arrow_schema(Candle, decimals).empty_table()
-        pa, pc = require("pyarrow"), require("pyarrow.compute")
-        cols = _rows(rows, 8)
-        n = len(rows)
-        try:
-            # Inferred, not cast: only an all-int column infers as int64 (floats and
-            # strings do not; bools are refused).
-            times = pa.array(list(chain(cols[0], cols[6])))
-            strings = pa.array(list(chain(*cols[1:6], cols[7])), pa.string())
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            raise Refused from None
-        if times.type != pa.int64() or pc.min(times.slice(0, n)).as_py() < 0:
-            raise Refused
-        prices = decimals_of(strings, n, 6, decimals)
-        closed = pc.less(times.slice(n, n), received_ms)
-        return candle_table(times.slice(0, n), prices, closed, **names)
-    except Refused:
-        candles = parse_klines(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
-                               received_ms=received_ms, endpoint=endpoint)
-        return _retag(to_arrow(candles, decimals=decimals, model=Candle), exchange)
 
 
 def concat_candle_tables(tables: Sequence[pa.Table]) -> pa.Table:

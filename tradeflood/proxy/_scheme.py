@@ -240,8 +240,9 @@ class ProxyScheme:
                 egress.counters.in_flight -= 1
 
     def settle(self, pool: ProxyPool, egress: Egress, venue: str, status: int, latency: float,
-               retry_after: float | None = None, detail: str = "") -> None:
-        """Record the HTTP answer a request through ``egress`` got."""
+               retry_after: float | None = None, detail: str = "") -> str | None:
+        """Record the HTTP answer a request through ``egress`` got; returns the kind of failure
+        it shows (``auth``: the proxy refused us; ``blocked``, ``venue``), or None."""
         now = self.clock.monotonic()
         kind = reply_kind(status, egress.proxy.is_direct)
         if kind is None:
@@ -249,6 +250,7 @@ class ProxyScheme:
         else:
             self.diagnosis.failure(egress, venue, kind, f"HTTP {status} {detail}".strip(), now,
                                    status=status, retry_after=retry_after, peers=pool.egresses)
+        return kind
 
     def stream_egress(self, venue: str, key: object = None) -> StreamEgress:
         """A sticky way out for one live (WebSocket) connection to ``venue``; see :class:`StreamEgress`.

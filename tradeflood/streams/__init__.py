@@ -4,12 +4,34 @@ N consumers of one stream cause one upstream subscription: connections,
 upstream subscriptions and consumer options are the three levels of a RedFlow
 graph kept by each :class:`~tradeflood.Session`. Use it through
 ``Session.stream()`` / ``Session.subscribe()`` or ``tradeflood.stream()``.
+
+What a venue fills in to stream: a :class:`StreamProtocol` (how its WebSocket
+subscribes and frames data) on its connector, and a :class:`StreamBinding` per
+model (which :class:`Topic` serves a query, how a :class:`Frame` parses). An
+order-book stream parses frames into :class:`BookDelta` s and names its
+:class:`BookSync` dialect, whose sequence rule, staleness and checksum are
+public methods to override.
 """
 
 from __future__ import annotations
 
 from ._binding import StreamBinding
-from ._booksync import BookDelta, BookSync
+from ._book import LocalBook
+from ._booksync import (
+    Applied,
+    BookDelta,
+    BookSync,
+    Buffered,
+    ChecksumMismatch,
+    CrossedBook,
+    Dropped,
+    Outcome,
+    Resync,
+    ResyncReason,
+    SequenceGap,
+    SnapshotTooOld,
+    SyncState,
+)
 from ._connection import Backoff
 from ._events import BookResync, BookResynced, CandleGap, Reconnected, StreamEvent, TradeGap
 from ._hub import StreamSettings
@@ -17,20 +39,32 @@ from ._protocol import Frame, StreamProtocol, Topic
 from ._subscription import Stream, Subscription
 
 __all__ = [
+    "Applied",
     "Backoff",
     "BookDelta",
     "BookResync",
     "BookResynced",
     "BookSync",
+    "Buffered",
     "CandleGap",
+    "ChecksumMismatch",
+    "CrossedBook",
+    "Dropped",
     "Frame",
+    "LocalBook",
+    "Outcome",
     "Reconnected",
+    "Resync",
+    "ResyncReason",
+    "SequenceGap",
+    "SnapshotTooOld",
     "Stream",
     "StreamBinding",
     "StreamEvent",
     "StreamProtocol",
     "StreamSettings",
     "Subscription",
+    "SyncState",
     "Topic",
     "TradeGap",
 ]

@@ -95,7 +95,7 @@ _END = object()
 def stream(model: type[Model], *, session: Session | None = None, **params: Any) -> Iterator[Any]:
     """Iterate a live stream from synchronous code::
 
-        for trade in tradeflood.stream(Trade, exchange="bitget", symbol="BTC/USDT"):
+        for trade in tradeflood.stream(Trade, exchange="example", symbol="BTC/USDT"):
             print(trade.price)
 
     Runs a private :class:`~tradeflood.Session` (or the one given) on its own

@@ -120,7 +120,7 @@ class LocalBook:
     """Bids and asks of one symbol kept up to date by level updates; size 0 removes a level.
 
     With ``keep_text`` the book also remembers each level's price and size as the
-    venue spelled them, which venue checksums (Bitget) are computed over.
+    venue spelled them, which some venues compute their checksums over.
     """
 
     __slots__ = ("_asks", "_bids")

@@ -1,9 +1,10 @@
 """Live order books: snapshot plus deltas, checked, resynced by themselves.
 
 The stream binding parses frames into :class:`BookDelta` s and names the
-venue's sync rules (:class:`BookSync` dialect). Binance deltas are buffered
-while a REST snapshot loads through the session (same limits and retries as
-fetch); Bitget sends its own snapshot, so a resync there resubscribes the topic.
+venue's sync rules (:meth:`StreamBinding.book_sync`). Where the dialect takes
+its snapshots from REST, deltas are buffered while one loads through the
+session (same limits and retries as fetch); where the venue pushes its own
+snapshot on the stream, a resync resubscribes the topic.
 On a gap, a checksum mismatch, a crossed book or a reconnection, consumers get
 a :class:`BookResync` event and no book until :class:`BookResynced`: they are
 never handed a book known to be wrong. A consumer joining a live book gets the
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from tradeflood.errors import TradeFloodError
 
@@ -24,6 +25,7 @@ from ._events import BookResync, BookResynced
 from ._feed import Feed
 
 if TYPE_CHECKING:
+    from ._binding import StreamBinding
     from ._connection import Connection
     from ._delivery import Delivery, Options
     from ._protocol import Frame
@@ -40,7 +42,8 @@ class BookFeed(Feed):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.book_binding: Any = cast(Any, self.binding)  # a book stream binding: book_sync(), snapshot_depth
+        assert self.binding is not None
+        self.book_binding: StreamBinding = self.binding
         self.sync: BookSync = self.book_binding.book_sync(self.topic)
         self.connection: Connection | None = None
         self.resyncing = False

@@ -1,17 +1,24 @@
-"""Order-book sync rules of each venue: which message may be applied to a local book, and when to resync.
+"""Order-book sync: which message may be applied to a local book, and when to resync.
 
-A :class:`BookSync` of a venue's dialect is fed the parsed messages of a book
-stream (:class:`BookDelta`) and the snapshots, in arrival order, and answers
-each with an explicit outcome: :class:`Applied`, :class:`Buffered`,
-:class:`Dropped` or :class:`Resync` (with a typed reason: :class:`SequenceGap`,
+A :class:`BookSync` is fed the parsed messages of a book stream
+(:class:`BookDelta`) and the snapshots, in arrival order, and answers each with
+an explicit outcome: :class:`Applied`, :class:`Buffered`, :class:`Dropped` or
+:class:`Resync` (with a typed reason: :class:`SequenceGap`,
 :class:`ChecksumMismatch`, :class:`CrossedBook`, :class:`SnapshotTooOld`).
-Nothing here does I/O::
+A venue's dialect is a subclass that overrides the public rules (:meth:`BookSync.gap`,
+:meth:`BookSync.is_stale`, :meth:`BookSync.checksum`, :meth:`BookSync.bridge_target`)
+and the class attributes saying where snapshots come from. Nothing here does I/O::
 
-    sync = BinanceSpotBookSync()
+    class ExampleBookSync(BookSync):
+        # each update's prev_id is the previous update's last_id
+        def gap(self, delta, last_id):
+            return None if delta.prev_id == last_id else SequenceGap(last_id, delta.prev_id)
+
+    sync = ExampleBookSync()
     sync.on_delta(BookDelta(first_id=101, last_id=105, bids=[("9.5", "2")]))   # Buffered(pending=1)
     outcome = sync.on_snapshot(BookDelta.from_order_book(rest_book))          # Applied(...)
     if isinstance(outcome, Applied):
-        model = outcome.book.to_model("binance", "BTC/USDT", "BTCUSDT", outcome.timestamp or now_ms,
+        model = outcome.book.to_model("example", "BTC/USDT", "BTCUSDT", outcome.timestamp or now_ms,
                                       outcome.sequence, depth=20)
     elif isinstance(outcome, Resync):
         ...  # fetch a new snapshot (outcome.source == "rest") or resubscribe ("stream")
@@ -29,13 +36,9 @@ from typing import ClassVar, Literal
 from tradeflood.models import OrderBook
 
 from ._book import LocalBook, RawLevel
-from ._checksum import BITGET_CHECKSUM_DEPTH, bitget_checksum
 
 __all__ = [
     "Applied",
-    "BinanceFuturesBookSync",
-    "BinanceSpotBookSync",
-    "BitgetBookSync",
     "BookDelta",
     "BookSync",
     "Buffered",
@@ -55,13 +58,13 @@ __all__ = [
 class BookDelta:
     """One parsed book message (or snapshot), venue-neutral, as a :class:`BookSync` consumes it.
 
-    ``last_id`` is the id after this message (Binance ``u`` or a REST snapshot's
-    ``lastUpdateId``, Bitget ``seq``); ``first_id`` the first update id it covers
-    (Binance ``U``; None when it covers just ``last_id``); ``prev_id`` the last id
-    of the message before it (Binance futures ``pu``, Bitget ``pseq``).
-    ``checksum`` is the venue's signed CRC32 (Bitget), None when not sent or not
-    to be checked; ``is_snapshot`` marks a full book (REST, or Bitget's
-    ``action: "snapshot"``). Levels are ``(price, size)``, strings as received.
+    ``last_id`` is the venue's update id after this message (a REST snapshot's
+    own id for a snapshot); ``first_id`` the first update id it covers (None when
+    it covers just ``last_id``); ``prev_id`` the last id of the message before it,
+    for venues that send one. ``checksum`` is the venue's checksum of its book
+    after this message, None when not sent or not to be checked; ``is_snapshot``
+    marks a full book (from REST, or one the venue pushes on the stream). Levels
+    are ``(price, size)``, strings as received.
     """
 
     last_id: int
@@ -91,9 +94,9 @@ class BookDelta:
 class SequenceGap:
     """A message does not follow the last one applied.
 
-    Binance spot compares the message's first id ``U`` (``expected`` the previous
-    ``u + 1``); Binance futures its ``pu`` and Bitget its ``pseq`` (``expected``
-    the previous ``u`` / ``seq``). ``got`` is None when the message lacks the id.
+    ``expected`` is the id the venue's rule wanted (the previous ``last_id + 1``
+    when first ids are compared, the previous ``last_id`` when ``prev_id`` is);
+    ``got`` the message's id, None when the message lacks it.
     """
 
     expected: int
@@ -187,7 +190,7 @@ class SyncState(StrEnum):
     AWAITING_SNAPSHOT = "awaiting_snapshot"
     """No book: at the start, after :meth:`BookSync.reset` or after a resync."""
     BRIDGING = "bridging"
-    """A snapshot is loaded; the delta that continues it has not come yet (Binance)."""
+    """A snapshot is loaded; the delta that continues it has not come yet."""
     SYNCED = "synced"
 
 
@@ -197,11 +200,16 @@ class BookSync:
     Feed every parsed message to :meth:`on_delta` and every snapshot to
     :meth:`on_snapshot`, in arrival order, and act on the outcome. ``book`` is
     the in-sync book (None while there is none); ``last_good`` is the book as of
-    the last :class:`Applied`, still readable while resyncing.
+    the last :class:`Applied`, still readable while resyncing. A dialect must
+    define :meth:`gap`; the other rules have defaults.
     """
 
+    #: Where a fresh snapshot comes from: a ``rest`` fetch (deltas wait for it) or the
+    #: ``stream`` itself (the venue pushes one on subscribing; a resync resubscribes).
     snapshot_source: ClassVar[Literal["rest", "stream"]] = "rest"
+    #: Whether deltas that come before the snapshot are kept and applied after it.
     buffers_deltas: ClassVar[bool] = True
+    #: Whether the book keeps levels as the venue spelled them (for a checksum over that text).
     keeps_text: ClassVar[bool] = False
 
     def __init__(self, *, max_buffer: int = 10_000, check_crossed: bool = True) -> None:
@@ -250,9 +258,9 @@ class BookSync:
         if self._state is SyncState.SYNCED:
             book = self._book
             assert book is not None
-            if self._is_stale(delta, self._seq):
+            if self.is_stale(delta, self._seq):
                 return Dropped("stale", delta.last_id)
-            gap = self._gap(delta, self._seq)
+            gap = self.gap(delta, self._seq)
             if gap is not None:
                 return self._resync(gap, delta)
             return self._apply(book, delta)
@@ -291,25 +299,32 @@ class BookSync:
                 outcome = step
         return outcome
 
-    # Dialect rules ---------------------------------------------------------------------
+    # Dialect rules: what a venue's subclass overrides ------------------------------------
 
-    def _bridge_target(self, snapshot_id: int) -> int:
-        """The update id the first delta applied after a snapshot must cover."""
+    def bridge_target(self, snapshot_id: int) -> int:
+        """The update id the first delta applied after a snapshot must cover; by default the
+        one after the snapshot's own id."""
         return snapshot_id + 1
 
-    def _is_stale(self, delta: BookDelta, seq: int) -> bool:
-        return delta.last_id <= seq
+    def is_stale(self, delta: BookDelta, last_id: int) -> bool:
+        """Whether ``delta`` is already in the book as of ``last_id`` (dropped, not a gap); by
+        default when it ends at or before ``last_id``. Venues whose ids may restart say never."""
+        return delta.last_id <= last_id
 
-    def _gap(self, delta: BookDelta, seq: int) -> SequenceGap | None:
-        raise NotImplementedError
+    def gap(self, delta: BookDelta, last_id: int) -> SequenceGap | None:
+        """The sequence rule: None when ``delta`` follows the last applied message (which ended at
+        ``last_id``), else the :class:`SequenceGap` that makes the book resync."""
+        raise NotImplementedError(f"{type(self).__name__} must define gap(), the venue's sequence rule")
 
-    def _checksum(self, book: LocalBook) -> int | None:
+    def checksum(self, book: LocalBook) -> int | None:
+        """The venue's checksum of ``book`` to compare with a message's ``checksum``, or None
+        when the venue sends none (the default)."""
         return None
 
     # Machinery -------------------------------------------------------------------------
 
     def _bridge(self, delta: BookDelta) -> Outcome:
-        target = self._bridge_target(self._snapshot_id)
+        target = self.bridge_target(self._snapshot_id)
         if delta.last_id < target:
             return Dropped("stale", delta.last_id)
         if delta.first > target:
@@ -330,7 +345,7 @@ class BookSync:
 
     def _check(self, book: LocalBook, delta: BookDelta) -> ChecksumMismatch | CrossedBook | None:
         if delta.checksum is not None:
-            ours = self._checksum(book)
+            ours = self.checksum(book)
             if ours is not None and ours != delta.checksum:
                 return ChecksumMismatch(delta.checksum, ours)
         if self.check_crossed and book.is_crossed():
@@ -351,49 +366,3 @@ class BookSync:
         if keep is not None and self.buffers_deltas and not keep.is_snapshot:
             self._buffer.append(keep)
         return Resync(reason, self.snapshot_source)
-
-
-class BinanceSpotBookSync(BookSync):
-    """Binance spot diff depth: drop ``u <= lastUpdateId``; the first applied has
-    ``U <= lastUpdateId + 1 <= u``; afterwards each ``U`` is the previous ``u + 1``."""
-
-    def _gap(self, delta: BookDelta, seq: int) -> SequenceGap | None:
-        return None if delta.first == seq + 1 else SequenceGap(seq + 1, delta.first)
-
-
-class BinanceFuturesBookSync(BookSync):
-    """Binance USDT-M futures diff depth: drop ``u < lastUpdateId``; the first applied has
-    ``U <= lastUpdateId <= u``; afterwards each ``pu`` is the previous ``u``."""
-
-    def _bridge_target(self, snapshot_id: int) -> int:
-        return snapshot_id
-
-    def _gap(self, delta: BookDelta, seq: int) -> SequenceGap | None:
-        return None if delta.prev_id == seq else SequenceGap(seq, delta.prev_id)
-
-
-class BitgetBookSync(BookSync):
-    """Bitget v2 ``books``: the venue's own snapshot, then updates whose ``pseq`` is the previous
-    ``seq``, each checked against the signed CRC32 of the top 25 levels as the venue spelled them.
-
-    A ``seq`` that does not follow (even one that goes back, as after a venue
-    restart) is a gap: Bitget numbers may reset, so nothing is dropped as stale.
-    """
-
-    snapshot_source: ClassVar[Literal["rest", "stream"]] = "stream"
-    buffers_deltas: ClassVar[bool] = False
-    keeps_text: ClassVar[bool] = True
-
-    def _is_stale(self, delta: BookDelta, seq: int) -> bool:
-        return False
-
-    def _gap(self, delta: BookDelta, seq: int) -> SequenceGap | None:
-        # A push without ``pseq`` (not every Bitget API version sends it) cannot show a gap
-        # by itself; the checksum, checked on every update, still catches a missed one.
-        if delta.prev_id is None:
-            return None
-        return None if delta.prev_id == seq else SequenceGap(seq, delta.prev_id)
-
-    def _checksum(self, book: LocalBook) -> int:
-        bids, asks = book.text_levels(BITGET_CHECKSUM_DEPTH)
-        return bitget_checksum(bids, asks)

@@ -1,7 +1,7 @@
 """Live candles: every closed candle exactly once, in order, even across outages.
 
-The venue pushes the forming candle over and over (Bitget, and Binance until
-its ``x`` flag says closed). A candle counts as closed when the venue says so
+The venue pushes the forming candle over and over (some until a flag on the
+last push says it closed). A candle counts as closed when the venue says so
 (a binding's ``closes_explicitly``) or, for venues without such a flag, when
 the next one appears: its last push is taken as final. The time a push
 arrives never closes a bar by itself, since a push sent just before a bar's
@@ -64,13 +64,13 @@ class CandleFeed(Feed):
 
     def _see(self, candle: Any, received_ms: int) -> None:
         forming = self.forming
-        if self.explicit and candle.closed:  # the venue says this one is final (Binance ``x``)
+        if self.explicit and candle.closed:  # the venue says this one is final
             if forming is not None and forming.open_time <= candle.open_time:
                 self.forming = None
             self._close(candle)
             return
         if forming is not None and candle.open_time > forming.open_time:
-            # A newer bar: the one forming has closed, as last pushed (Bitget sends no flag).
+            # A newer bar: the one forming has closed, as last pushed (the venue sends no flag).
             self.forming = None
             self._close(forming.model_copy(update={"closed": True}))
         if forming is None or candle.open_time >= forming.open_time:

@@ -292,7 +292,7 @@ class Connection:
     def _rejected(self, frame: Frame) -> None:
         log.warning("%s: venue refused a subscription: %s", self.label, frame.detail)
         names = [frame.topic] if frame.topic in self._sinks else []
-        if not names and frame.extra is not None:  # Binance names the request, not the topic
+        if not names and frame.extra is not None:  # the venue names the request, not the topic
             names = [n for n in self._requests.pop(frame.extra.get("id"), ()) if n in self._sinks]
         if not names and len(self._sinks) == 1:
             names = list(self._sinks)
@@ -309,7 +309,7 @@ class Connection:
             await ws.send(text)
 
     async def _ping(self) -> None:
-        # The venue's application-level ping (Bitget's "ping"), paced like any frame.
+        # The venue's application-level ping (a text frame), paced like any frame.
         ping, every = self.protocol.ping_frame(), self.protocol.ping_every
         assert ping is not None and every
         while True:

@@ -57,8 +57,9 @@ class StreamSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class _Want:
-    """What a source (one subscription) carries through the graph."""
+class _Attachment:
+    """A subscription attached to the graph: what its source carries to every level (the
+    binding, the upstream topic, the connection slot it was placed on)."""
 
     sub: Subscription
     binding: StreamBinding | None
@@ -115,14 +116,14 @@ class StreamHub:
             topic = poll_topic(query, float(poll))
         else:
             binding = self._binding(query)
-            instrument = await self._instrument(query)
+            instrument = await self._instrument(query, binding)
             topic = binding.topic(query, instrument)
             native = instrument.native_symbol
         key = topic.key
         placed = self._placed.get(key)
         if placed is None:
             placed = self._place(topic, binding)
-        self.connections.add_source(Source(sub.id, _Want(sub, binding, topic, placed, native)))
+        self.connections.add_source(Source(sub.id, _Attachment(sub, binding, topic, placed, native)))
 
     def detach(self, sub: Subscription) -> None:
         if sub.id in self.connections.sources:
@@ -165,15 +166,26 @@ class StreamHub:
             binding = self._bindings[cls] = cls(self.session._connector(cls.connector))
         return binding
 
-    async def _instrument(self, query: Query) -> Instrument:
+    async def _instrument(self, query: Query, binding: StreamBinding) -> Instrument:
+        """The listed instrument of the query's symbol, from the listing the binding names
+        (fetched once per session and listing)."""
+        from tradeflood import registry
         from tradeflood.models import Instrument
 
         if query.symbol is None:
             raise QueryError(f"a {query.model.__name__} stream needs a symbol")
-        listing = self._instruments.get(query.exchange)
+        params = dict(binding.instruments(query))
+        venue = str(params.get("exchange", query.exchange))
+        if (Instrument, venue) not in registry.bindings_for(Instrument):
+            raise QueryError(
+                f"{type(binding).__name__} streams look symbols up in {venue}'s instrument list, but "
+                f"no Instrument binding serves {venue}: define one (a Binding with model=Instrument), "
+                "or override instruments() to name a listing that exists")
+        key = repr(sorted(params.items()))
+        listing = self._instruments.get(key)
         if listing is None or (listing.done() and listing.exception() is not None):
-            listing = asyncio.ensure_future(self.session.afetch(Instrument, exchange=query.exchange))
-            self._instruments[query.exchange] = listing
+            listing = asyncio.ensure_future(self.session.afetch(Instrument, **params))
+            self._instruments[key] = listing
         instruments = await asyncio.shield(listing)
         for instrument in instruments:
             if instrument.symbol == query.symbol:
@@ -198,39 +210,39 @@ class StreamHub:
 
     @staticmethod
     def _by_connection(source: Source, creator: Any, parent: Any) -> None:
-        want: _Want = source.data
-        is_new, cluster = creator.get_or_create(want.connection)
+        attached: _Attachment = source.data
+        is_new, cluster = creator.get_or_create(attached.connection)
         if is_new:
-            cluster.data = want
+            cluster.data = attached
 
     @staticmethod
     def _by_topic(source: Source, creator: Any, parent: Any) -> None:
-        want: _Want = source.data
-        is_new, cluster = creator.get_or_create(want.topic.key)
+        attached: _Attachment = source.data
+        is_new, cluster = creator.get_or_create(attached.topic.key)
         if is_new:
-            cluster.data = want
+            cluster.data = attached
 
     @staticmethod
     def _by_options(source: Source, creator: Any, parent: Any) -> None:
-        want: _Want = source.data
-        is_new, cluster = creator.get_or_create(want.sub.options)
+        attached: _Attachment = source.data
+        is_new, cluster = creator.get_or_create(attached.sub.options)
         if is_new:
-            cluster.data = want.sub.options
+            cluster.data = attached.sub.options
 
     # -- the graph's hooks: resources follow clusters ----------------------------------------
 
     def _open_connection(self, event: ClusterEvent) -> None:
-        want: _Want = event.cluster.data
-        if want.binding is None:
+        attached: _Attachment = event.cluster.data
+        if attached.binding is None:
             return  # pollers need no socket
-        api = want.binding.api
-        venue, endpoint, n = want.connection
+        api = attached.binding.api
+        venue, endpoint, n = attached.connection
         label = f"{venue} {endpoint} #{n}"
         scheme = getattr(self.session, "proxies", None)
         egress = None if scheme is None else (lambda: scheme.stream_egress(venue, key=label))
         event.cluster.ctx.ws = Connection(
             label=label, base_url=api.base_urls[endpoint],
-            protocol=want.binding.connector.streams[endpoint], clock=self.clock,
+            protocol=attached.binding.connector.streams[endpoint], clock=self.clock,
             backoff=self.settings.backoff, stale_after=self.settings.stale_after,
             open_timeout=self.settings.open_timeout, egress=egress)
 
@@ -242,29 +254,29 @@ class StreamHub:
             task.add_done_callback(self._closing.discard)
 
     def _start_feed(self, event: ClusterEvent) -> None:
-        want: _Want = event.cluster.data
-        if want.binding is None:
-            feed: Feed = PollFeed(self, None, want.sub.query, want.topic)
+        attached: _Attachment = event.cluster.data
+        if attached.binding is None:
+            feed: Feed = PollFeed(self, None, attached.sub.query, attached.topic)
         else:
-            feed = self._feed_class(want.binding)(self, want.binding, want.sub.query, want.topic,
-                                                  want.native_symbol)
+            feed = self._feed_class(attached.binding)(self, attached.binding, attached.sub.query,
+                                                      attached.topic, attached.native_symbol)
         event.cluster.ctx.feed = feed
         ws: Connection | None = event.parent_cluster.ctx.__dict__.get("ws") if event.parent_cluster else None
         if ws is not None:
             feed.connection = ws  # type: ignore[attr-defined]
-            ws.add(want.topic, feed)
+            ws.add(attached.topic, feed)
         elif isinstance(feed, PollFeed):
             feed.start()
 
     def _stop_feed(self, event: ClusterEvent) -> None:
-        want: _Want = event.cluster.data
+        attached: _Attachment = event.cluster.data
         feed: Feed = event.cluster.ctx.feed
         feed.close()
         parent = event.parent_cluster
         ws: Connection | None = parent.ctx.__dict__.get("ws") if parent is not None else None
         if ws is not None:
-            ws.remove(want.topic)
-        slot = self._placed.pop(want.topic.key, None)
+            ws.remove(attached.topic)
+        slot = self._placed.pop(attached.topic.key, None)
         if slot is not None:
             self._load[slot] -= 1
             if self._load[slot] <= 0:
@@ -300,9 +312,6 @@ class StreamHub:
     def _feed_class(binding: StreamBinding) -> type[Feed]:
         from tradeflood.models import Candle, OrderBook, Trade
 
-        chosen = getattr(binding, "feed", None)
-        if chosen is not None:
-            return chosen  # type: ignore[no-any-return]
         if binding.model is Candle:
             return CandleFeed
         if binding.model is Trade:

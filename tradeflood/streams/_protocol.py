@@ -21,7 +21,7 @@ class Topic:
     """One upstream subscription: a channel of one symbol on one venue endpoint.
 
     ``name`` is the venue's own identity of the topic as it appears on incoming
-    frames (Binance ``btcusdt@trade``, Bitget ``SPOT/trade/BTCUSDT``), so frames
+    frames (``btcusdt@trade``, ``SPOT/trade/BTCUSDT``), so frames
     route by a dictionary lookup. ``endpoint`` is the connector's URL key
     (``ws``, ``ws.futures``); ``args`` are what the subscribe frame needs.
     ``expected_every`` is how often data normally arrives (seconds), for stale
@@ -46,7 +46,7 @@ class Frame:
     """An incoming WebSocket frame, decoded and classified by the protocol.
 
     ``kind`` is ``data`` (``topic`` names it, ``payload`` is the venue's data
-    part, ``action`` e.g. Bitget's snapshot/update), ``ack`` and ``error`` for
+    part, ``action`` e.g. the venue's snapshot/update), ``ack`` and ``error`` for
     replies to subscribe frames (``topic`` when the venue names it), ``pong``
     for heartbeats, and ``ignore`` for anything else worth no attention.
     A plain slotted class: one is made per message, on the hot path.
@@ -94,12 +94,16 @@ class StreamProtocol:
         return base
 
     def subscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        """The frame subscribing ``topics`` (at most ``max_topics_per_message``); ``request_id``
+        numbers it for venues whose acknowledgements name the request, not the topics."""
         raise NotImplementedError(f"{type(self).__name__} must define subscribe()")
 
     def unsubscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        """The frame unsubscribing ``topics``, as :meth:`subscribe`."""
         raise NotImplementedError(f"{type(self).__name__} must define unsubscribe()")
 
     def ping_frame(self) -> str | None:
+        """The venue's application-level ping sent every ``ping_every`` seconds, or None."""
         return None
 
     def decode(self, raw: str | bytes) -> Frame:

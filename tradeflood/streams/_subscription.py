@@ -74,7 +74,7 @@ class Subscription:
 class Stream(Subscription):
     """A subscription read with ``async for``; leaving the loop leaves the stream::
 
-        async with session.stream(Trade, exchange="bitget", symbol="BTC/USDT") as trades:
+        async with session.stream(Trade, exchange="example", symbol="BTC/USDT") as trades:
             async for trade in trades:
                 ...
     """

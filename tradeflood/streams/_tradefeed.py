@@ -1,13 +1,13 @@
 """Live trades: each trade id once, in order; outages and late trades are reported as gaps.
 
-Trades are ordered by the venue's trade id when it is numeric (Binance and
-Bitget ids grow with time), else by time then id. A trade whose id was handed
+Trades are ordered by the venue's trade id when it is numeric (venues' numeric
+ids grow with time), else by time then id. A trade whose id was handed
 out already is a duplicate (a resubscription's snapshot, a replayed frame, the
 same id sent again with another timestamp) and is dropped, counted. A trade
 that sorts before the last one handed out but was never seen arrived late: it
 is not handed out (that would break the order), and a :class:`TradeGap`
-spanning it tells the consumer the trades of that span are incomplete. The
-snapshot Bitget pushes on subscribing is history: the first one sets the
+spanning it tells the consumer the trades of that span are incomplete. A
+snapshot the venue pushes on subscribing is history: the first one sets the
 baseline; after a reconnection its trades newer than the baseline are handed
 out, after a :class:`TradeGap` naming the outage.
 """

@@ -1,4 +1,4 @@
-"""The offline demo: the built-in simulator on 127.0.0.1, and real fetches against it.
+"""The offline demo (``tradeflood demo``): the built-in simulator on 127.0.0.1, and real fetches against it.
 
 It shows one merged plan for overlapping queries (explained before it runs), a
 backfill that crosses Bitget's look-back window (big recent pages, small history
@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .models import Candle, OrderBook, Ticker, Trade, ms_to_datetime
-from .query import Query
-from .session import Session
+from tradeflood import Query, Session
+from tradeflood.models import Candle, OrderBook, Ticker, Trade, ms_to_datetime
 
 __all__ = ["run_demo"]
 
@@ -24,7 +23,7 @@ DAY = 86_400_000
 
 
 def run_demo(out: TextIO) -> int:
-    from .testing import BinanceVenue, BitgetVenue, Faults, Simulator
+    from tradeflood.testing import BinanceVenue, BitgetVenue, Faults, Simulator
 
     bitget = BitgetVenue(faults=Faults(error_5xx=0.05, seed=7))
     binance = BinanceVenue()
@@ -108,7 +107,7 @@ def _columnar(out: TextIO, series: object, workdir: Path) -> None:
 
 async def _live(out: TextIO, sim: object) -> bool:
     """Five consumers of two streams: two upstream subscriptions; a dropped socket comes back."""
-    from .streams import StreamEvent
+    from tradeflood.streams import StreamEvent
 
     out.write("\nLive streams: three consumers of Binance BTC/USDT trades, two of its book.\n")
     async with Session(urls=sim.urls(), store=False) as s:  # type: ignore[attr-defined]
@@ -137,7 +136,7 @@ async def _live(out: TextIO, sim: object) -> bool:
 
 
 async def _next_data(stream: Any) -> Any:
-    from .streams import StreamEvent
+    from tradeflood.streams import StreamEvent
 
     while True:
         item = await asyncio.wait_for(stream.get(), 30)

@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from tradeflood import Query
 from tradeflood.connectors.binance import Binance
-from tradeflood.errors import PayloadError
 from tradeflood.intervals import INTERVALS, validate_interval
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
-from tradeflood.query import Query
-from tradeflood.streams._binding import StreamBinding
-from tradeflood.streams._booksync import BinanceFuturesBookSync, BinanceSpotBookSync, BookDelta, BookSync
-from tradeflood.streams._protocol import Frame, Topic
+from tradeflood.parsing import Reader
+from tradeflood.streams import BookDelta, BookSync, Frame, StreamBinding, Topic
 
-from .binance import _Bad, _candle, _dec, _get, _ms, _trade, market
+from .book import BinanceFuturesBookSync, BinanceSpotBookSync
+from .parse import VENUE, candle, decimal, trade
+from .rest import market
 
 __all__ = [
     "BinanceBookStream",
@@ -35,7 +35,6 @@ __all__ = [
     "parse_trade_event",
 ]
 
-VENUE = "binance"
 _HUGE = Decimal("1e30")
 _STREAM_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w", "1M")
 
@@ -45,18 +44,17 @@ def _topic(instrument: Instrument, stream: str, every: float | None) -> Topic:
     return Topic(VENUE, endpoint, f"{instrument.native_symbol.lower()}@{stream}", expected_every=every)
 
 
-def _fail(frame: Frame, detail: str) -> PayloadError:
-    return PayloadError(VENUE, f"ws {frame.topic}", detail, frame.payload)
+def _reader(frame: Frame) -> Reader:
+    return Reader(VENUE, f"ws {frame.topic}", frame.payload)
 
 
 def _event(frame: Frame) -> dict[str, Any]:
-    data = frame.payload
-    if type(data) is not dict:
-        raise _fail(frame, f"expected an event object, got {type(data).__name__}")
-    return data
+    return _reader(frame).record(frame.payload, "an event object")
 
 
 class _BinanceStream(StreamBinding):
+    """What every Binance stream shares: inverse contracts are refused."""
+
     @classmethod
     def check(cls, query: Query) -> None:
         market(query)  # refuses inverse contracts with a clear QueryError
@@ -85,20 +83,19 @@ class BinanceCandleStream(_BinanceStream, model=Candle, connector=Binance):
 def parse_kline_event(frame: Frame, symbol: str, interval: str) -> Candle:
     """One candle from a ``kline`` event; ``closed`` is the event's ``x`` flag."""
     data = _event(frame)
-    try:
-        k = _get(data, "k")
-        closed = _get(k, "x", "k.")
-        if type(closed) is not bool:
-            raise _Bad(f"k.x {closed!r} is not a boolean")
-        return _candle({
-            "exchange": VENUE, "symbol": symbol, "native_symbol": _get(data, "s"), "interval": interval,
-            "open_time": _ms(_get(k, "t", "k."), "k.t"), "open": _dec(_get(k, "o", "k."), "k.o"),
-            "high": _dec(_get(k, "h", "k."), "k.h"), "low": _dec(_get(k, "l", "k."), "k.l"),
-            "close": _dec(_get(k, "c", "k."), "k.c"), "volume": _dec(_get(k, "v", "k."), "k.v"),
-            "quote_volume": _dec(_get(k, "q", "k."), "k.q"), "closed": closed,
-        })
-    except _Bad as bad:
-        raise _fail(frame, str(bad)) from None
+    read = _reader(frame)
+    k = read.record(read.field(data, "k"), "k to be an object")
+    k_read = read.at(frame.payload, "k")
+
+    def value(key: str) -> Decimal:
+        return decimal(k_read, k_read.field(k, key), key)
+
+    return candle({
+        "exchange": VENUE, "symbol": symbol, "native_symbol": read.field(data, "s"), "interval": interval,
+        "open_time": k_read.ms(k_read.field(k, "t"), "t"), "open": value("o"), "high": value("h"),
+        "low": value("l"), "close": value("c"), "volume": value("v"), "quote_volume": value("q"),
+        "closed": k_read.flag(k_read.field(k, "x"), "x"),
+    })
 
 
 class BinanceTradeStream(_BinanceStream, model=Trade, connector=Binance):
@@ -120,16 +117,17 @@ def parse_trade_event(frame: Frame, symbol: str) -> Trade:
         maker, when, price, amount = data["m"], data["T"], Decimal(data["p"]), Decimal(data["q"])
         # One check for all: ints where ints belong, strings were given (Decimal takes ints and
         # floats too), and finite positive numbers (NaN compares False; Infinity is caught too).
-        if (type(ident) is not int or type(maker) is not bool or type(when) is not int
-                or type(data["p"]) is not str or type(data["q"]) is not str
-                or not (0 < price < _HUGE and 0 <= amount < _HUGE)):
-            raise _Bad(f"a field of trade {ident!r} has the wrong type or value")
-        return _trade({
-            "exchange": VENUE, "symbol": symbol, "native_symbol": data["s"], "id": str(ident),
-            "timestamp": when, "price": price, "amount": amount, "side": "sell" if maker else "buy",
-        })
-    except (_Bad, KeyError, TypeError, ArithmeticError) as bad:
-        raise _fail(frame, f"{type(bad).__name__}: {bad}") from None
+        ok = (type(ident) is int and type(maker) is bool and type(when) is int
+              and type(data["p"]) is str and type(data["q"]) is str
+              and 0 < price < _HUGE and 0 <= amount < _HUGE)
+    except (KeyError, TypeError, ArithmeticError) as bad:
+        raise _reader(frame).fail(f"{type(bad).__name__}: {bad}") from None
+    if not ok:
+        raise _reader(frame).fail(f"a field of trade {ident!r} has the wrong type or value")
+    return trade({
+        "exchange": VENUE, "symbol": symbol, "native_symbol": data["s"], "id": str(ident),
+        "timestamp": when, "price": price, "amount": amount, "side": "sell" if maker else "buy",
+    })
 
 
 class BinanceTickerStream(_BinanceStream, model=Ticker, connector=Binance):
@@ -143,16 +141,16 @@ class BinanceTickerStream(_BinanceStream, model=Ticker, connector=Binance):
     def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[Ticker]:
         assert query.symbol is not None
         data = _event(frame)
+        read = _reader(frame)
 
-        def num(key: str) -> Any:
-            return _dec(data[key], key) if data.get(key) is not None else None
+        def num(key: str) -> Decimal | None:
+            value = data.get(key)
+            return None if value is None else decimal(read, value, key)
 
-        try:
-            return [Ticker(exchange=VENUE, symbol=query.symbol, native_symbol=_get(data, "s"),
-                           timestamp=_ms(_get(data, "E"), "E"), last=num("c"), bid=num("b"), ask=num("a"),
-                           high=num("h"), low=num("l"), base_volume=num("v"), quote_volume=num("q"))]
-        except _Bad as bad:
-            raise _fail(frame, str(bad)) from None
+        return [read.model(Ticker, exchange=VENUE, symbol=query.symbol, native_symbol=read.field(data, "s"),
+                           timestamp=read.ms(read.field(data, "E"), "E"), last=num("c"), bid=num("b"),
+                           ask=num("a"), high=num("h"), low=num("l"), base_volume=num("v"),
+                           quote_volume=num("q"))]
 
 
 class BinanceBookStream(_BinanceStream, model=OrderBook, connector=Binance):
@@ -173,25 +171,25 @@ class BinanceBookStream(_BinanceStream, model=OrderBook, connector=Binance):
 def parse_depth_update(frame: Frame) -> BookDelta:
     """A book delta from a ``depthUpdate`` event (``pu`` present on futures)."""
     data = _event(frame)
-    try:
-        first, last = data["U"], data["u"]
-        prev = data.get("pu")
-        if type(first) is not int or type(last) is not int or (prev is not None and type(prev) is not int):
-            raise _Bad("U, u and pu must be integers")
-        return BookDelta(first_id=first, last_id=last, prev_id=prev, bids=_levels(data["b"], "b"),
-                         asks=_levels(data["a"], "a"), timestamp=_ms(data["E"], "E"))
-    except (_Bad, KeyError, TypeError) as bad:
-        raise _fail(frame, f"{type(bad).__name__}: {bad}") from None
+    read = _reader(frame)
+    prev = data.get("pu")
+    return BookDelta(first_id=read.integer(read.field(data, "U"), "U"),
+                     last_id=read.integer(read.field(data, "u"), "u"),
+                     prev_id=None if prev is None else read.integer(prev, "pu"),
+                     bids=_levels(read, read.field(data, "b"), "b"),
+                     asks=_levels(read, read.field(data, "a"), "a"),
+                     timestamp=read.ms(read.field(data, "E"), "E"))
 
 
-def _levels(raw: Any, side: str) -> list[tuple[str, str]]:
+def _levels(read: Reader, raw: Any, side: str) -> list[tuple[str, str]]:
+    """Levels as the venue spelled them, each value checked."""
     if type(raw) is not list:
-        raise _Bad(f"{side} must be a list of levels")
+        raise read.fail(f"{side} must be a list of levels")
     out = []
     for level in raw:
         if type(level) is not list or len(level) < 2:
-            raise _Bad(f"{side} level {level!r} must be [price, size]")
-        _dec(level[0], f"{side} price")
-        _dec(level[1], f"{side} size")
+            raise read.fail(f"{side} level {level!r} must be [price, size]")
+        decimal(read, level[0], f"{side} price")
+        decimal(read, level[1], f"{side} size")
         out.append((level[0], level[1]))
     return out

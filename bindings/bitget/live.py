@@ -12,19 +12,18 @@ for spot and perpetuals alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any
 
+from tradeflood import Query
 from tradeflood.connectors.bitget import USDT_FUTURES, Bitget, topic_name
-from tradeflood.errors import PayloadError, QueryError
+from tradeflood.errors import QueryError
 from tradeflood.intervals import INTERVALS, validate_interval
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
-from tradeflood.query import Query
-from tradeflood.streams._binding import StreamBinding
-from tradeflood.streams._booksync import BitgetBookSync, BookDelta, BookSync
-from tradeflood.streams._protocol import Frame, Topic
+from tradeflood.parsing import Reader
+from tradeflood.streams import BookDelta, BookSync, Frame, StreamBinding, Topic
 
-from .bitget import parse_candles, parse_ticker, parse_trades
+from .book import BitgetBookSync
+from .parse import EXCHANGE, parse_candles, parse_ticker, parse_trades
 
 __all__ = [
     "CANDLE_CHANNELS",
@@ -46,7 +45,7 @@ CANDLE_CHANNELS = {
 def _topic(instrument: Instrument, channel: str, every: float | None) -> Topic:
     arg = {"instType": "SPOT" if instrument.kind == "spot" else USDT_FUTURES,
            "channel": channel, "instId": instrument.native_symbol}
-    return Topic("bitget", "ws", topic_name(arg), tuple(arg.items()), expected_every=every)
+    return Topic(EXCHANGE, "ws", topic_name(arg), tuple(arg.items()), expected_every=every)
 
 
 def _check_market(query: Query, what: str) -> None:
@@ -55,8 +54,8 @@ def _check_market(query: Query, what: str) -> None:
                          f"(BASE/USDT:USDT), not {query.symbol}")
 
 
-def _bad(frame: Frame, detail: str) -> PayloadError:
-    return PayloadError("bitget", f"ws {frame.topic}", detail, frame.payload)
+def _reader(frame: Frame) -> Reader:
+    return Reader(EXCHANGE, f"ws {frame.topic}", frame.payload)
 
 
 class BitgetCandleStream(StreamBinding, model=Candle, connector=Bitget):
@@ -111,9 +110,7 @@ class BitgetTickerStream(StreamBinding, model=Ticker, connector=Bitget):
 
     def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[Ticker]:
         assert query.symbol is not None
-        records = frame.payload
-        if type(records) is not list:
-            raise _bad(frame, f"expected a list of tickers, got {type(records).__name__}")
+        records = _reader(frame).rows(frame.payload, "tickers")
         native = topic.arg("instId")
         # The WebSocket names the market instId where REST says symbol.
         renamed = [{**r, "symbol": r.get("instId")} for r in records if isinstance(r, dict)]
@@ -124,8 +121,7 @@ class BitgetTickerStream(StreamBinding, model=Ticker, connector=Bitget):
 class BitgetBookStream(StreamBinding, model=OrderBook, connector=Bitget):
     """Live books from ``books``: Bitget's own snapshot, then checked updates."""
 
-    expected_every = None
-    snapshot_depth: ClassVar[int | None] = None  # Bitget sends the snapshot on the stream
+    expected_every = None  # snapshot_depth stays None: Bitget sends the snapshot on the stream
 
     @classmethod
     def check(cls, query: Query) -> None:
@@ -143,36 +139,29 @@ class BitgetBookStream(StreamBinding, model=OrderBook, connector=Bitget):
 
 def parse_book_push(frame: Frame) -> list[BookDelta]:
     """Book deltas from one ``books`` push; every level and number is checked."""
-    records = frame.payload
-    if type(records) is not list:
-        raise _bad(frame, f"expected a list of books, got {type(records).__name__}")
+    read = _reader(frame)
     out = []
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict):
-            raise _bad(frame, f"book {i} is not an object")
-        try:
-            seq = int(rec["seq"])
-            pseq = rec.get("pseq")
-            checksum = rec.get("checksum")
-            out.append(BookDelta(
-                last_id=seq, prev_id=None if pseq is None else int(pseq),
-                bids=_levels(rec.get("bids", ())), asks=_levels(rec.get("asks", ())),
-                checksum=None if checksum is None else int(checksum),
-                timestamp=int(rec["ts"]), is_snapshot=frame.action == "snapshot"))
-        except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-            raise _bad(frame, f"book {i}: {type(exc).__name__} {exc}") from None
+    for i, rec in enumerate(read.records(frame.payload, "books")):
+        r = read.at(rec, f"book {i}")
+        checksum = rec.get("checksum")
+        if checksum is not None and type(checksum) is not int:
+            raise r.fail(f"checksum is {checksum!r}, not an integer")
+        out.append(BookDelta(
+            last_id=r.integer(r.field(rec, "seq"), "seq", strings=True),
+            prev_id=None if rec.get("pseq") is None else r.integer(rec["pseq"], "pseq", strings=True),
+            bids=_levels(r, rec.get("bids", ()), "bids"), asks=_levels(r, rec.get("asks", ()), "asks"),
+            checksum=checksum, timestamp=r.ms(r.field(rec, "ts"), "ts"),
+            is_snapshot=frame.action == "snapshot"))
     return out
 
 
-def _levels(raw: Any) -> list[tuple[str, str]]:
+def _levels(read: Reader, raw: Any, side: str) -> list[tuple[str, str]]:
+    """Levels as the venue spelled them (the checksum is computed over that text), each checked."""
     if type(raw) is not list:
-        raise TypeError("levels must be a list")
-    out = []
-    for level in raw:
-        price, size = level[0], level[1]
-        if type(price) is not str or type(size) is not str:
-            raise TypeError(f"level {level!r} must hold strings")
-        if not Decimal(price).is_finite() or not Decimal(size).is_finite():
-            raise ValueError(f"level {level!r} is not finite")
-        out.append((price, size))
-    return out
+        raise read.fail(f"{side} is {type(raw).__name__}, expected a list of levels")
+    for i, level in enumerate(raw):
+        if type(level) is not list or len(level) < 2:
+            raise read.fail(f"{side}[{i}] is {level!r}, expected [price, size]")
+        read.decimal(level[0], f"{side}[{i}] price")
+        read.decimal(level[1], f"{side}[{i}] size")
+    return [(level[0], level[1]) for level in raw]

@@ -1,4 +1,4 @@
-"""Order-book checksums that venues send with their book updates, for verifying a local book.
+"""Bitget's order-book rules: the ``books`` channel's sync dialect and its checksum.
 
 Bitget (v2 ``books`` channel) sends a CRC32 of the top 25 levels of each side
 with every snapshot and update. The checked string interleaves the sides, best
@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from typing import ClassVar, Literal
 
-__all__ = ["BITGET_CHECKSUM_DEPTH", "bitget_checksum", "bitget_checksum_text", "signed32"]
+from tradeflood.streams import BookDelta, BookSync, LocalBook, SequenceGap
+
+__all__ = ["BITGET_CHECKSUM_DEPTH", "BitgetBookSync", "bitget_checksum", "bitget_checksum_text", "signed32"]
 
 BITGET_CHECKSUM_DEPTH = 25
 
@@ -47,3 +50,30 @@ def bitget_checksum(bids: Sequence[TextLevel], asks: Sequence[TextLevel],
                     depth: int = BITGET_CHECKSUM_DEPTH) -> int:
     """Bitget's signed CRC32 of a book given as ``(price, size)`` strings, best first."""
     return signed32(zlib.crc32(bitget_checksum_text(bids, asks, depth).encode("ascii")))
+
+
+class BitgetBookSync(BookSync):
+    """Bitget v2 ``books``: the venue's own snapshot, then updates whose ``pseq`` is the previous
+    ``seq``, each checked against the signed CRC32 of the top 25 levels as the venue spelled them.
+
+    A ``seq`` that does not follow (even one that goes back, as after a venue
+    restart) is a gap: Bitget numbers may reset, so nothing is dropped as stale.
+    """
+
+    snapshot_source: ClassVar[Literal["rest", "stream"]] = "stream"
+    buffers_deltas: ClassVar[bool] = False
+    keeps_text: ClassVar[bool] = True
+
+    def is_stale(self, delta: BookDelta, last_id: int) -> bool:
+        return False
+
+    def gap(self, delta: BookDelta, last_id: int) -> SequenceGap | None:
+        # A push without ``pseq`` (not every Bitget API version sends it) cannot show a gap
+        # by itself; the checksum, checked on every update, still catches a missed one.
+        if delta.prev_id is None:
+            return None
+        return None if delta.prev_id == last_id else SequenceGap(last_id, delta.prev_id)
+
+    def checksum(self, book: LocalBook) -> int:
+        bids, asks = book.text_levels(BITGET_CHECKSUM_DEPTH)
+        return bitget_checksum(bids, asks)

@@ -1,0 +1,76 @@
+"""Binance: everything TradeFlood knows of the venue but its endpoints (``tradeflood.connectors.binance``).
+
+- :mod:`.parse`: payloads into models (pure functions);
+- :mod:`.columns`: kline rows straight into Arrow columns;
+- :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
+- :mod:`.live`: the stream bindings (klines, trades, tickers, diff-depth books);
+- :mod:`.book`: the diff-depth sync rules of spot and futures.
+
+Importing the package registers its bindings. Subclass one to change it, e.g.
+``class MyCandles(BinanceCandles)``.
+"""
+
+from __future__ import annotations
+
+from .book import BinanceFuturesBookSync, BinanceSpotBookSync
+from .columns import candle_columns_binance
+from .live import (
+    BinanceBookStream,
+    BinanceCandleStream,
+    BinanceTickerStream,
+    BinanceTradeStream,
+    parse_depth_update,
+    parse_kline_event,
+    parse_trade_event,
+)
+from .parse import (
+    BookTop,
+    futures_symbol_map,
+    parse_book_ticker,
+    parse_depth,
+    parse_futures_instruments,
+    parse_klines,
+    parse_spot_instruments,
+    parse_ticker,
+    parse_trades,
+    spot_symbol_map,
+)
+from .rest import (
+    BinanceCandles,
+    BinanceInstruments,
+    BinanceOrderBook,
+    BinanceTicker,
+    BinanceTrades,
+    market,
+    native_symbol,
+)
+
+__all__ = [
+    "BinanceBookStream",
+    "BinanceCandleStream",
+    "BinanceCandles",
+    "BinanceFuturesBookSync",
+    "BinanceInstruments",
+    "BinanceOrderBook",
+    "BinanceSpotBookSync",
+    "BinanceTicker",
+    "BinanceTickerStream",
+    "BinanceTradeStream",
+    "BinanceTrades",
+    "BookTop",
+    "candle_columns_binance",
+    "futures_symbol_map",
+    "market",
+    "native_symbol",
+    "parse_book_ticker",
+    "parse_depth",
+    "parse_depth_update",
+    "parse_futures_instruments",
+    "parse_kline_event",
+    "parse_klines",
+    "parse_spot_instruments",
+    "parse_ticker",
+    "parse_trade_event",
+    "parse_trades",
+    "spot_symbol_map",
+]

@@ -1,0 +1,191 @@
+"""Checked conversions for a venue's parse functions: wire values into model fields, or a PayloadError.
+
+A parse function reads a payload through a :class:`Reader` bound to the venue
+and the endpoint (``"ws <topic>"`` for a stream); every check that fails
+raises :class:`~tradeflood.errors.PayloadError` naming both, the field, the
+offending value and the record it sat in. Each conversion states its policy
+explicitly: whether JSON numbers are taken besides strings, whether a negative
+number is allowed, which spellings mean "absent"::
+
+    read = Reader("example", "/v1/trades", payload)
+    for i, record in enumerate(read.records(payload)):
+        row = read.at(record, f"trade {i}")
+        price = row.decimal(row.field(record, "price"), "price")          # strings only, >= 0
+        size = row.decimal(record.get("size"), "size", numbers=True)      # "1.5" or 1.5
+        when = row.ms(record.get("ts"), "ts")                             # 1700000000000 or "1700..."
+        trade = row.model(Trade, exchange="example", price=price, ...)    # pydantic errors -> PayloadError
+
+Hot loops (thousands of candle rows) may check values inline and call
+:meth:`Reader.fail` only on the slow path that names the bad field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from .errors import PayloadError
+
+__all__ = ["ABSENT", "Reader"]
+
+M = TypeVar("M")
+
+#: The spellings of "no value" that the ``optional_*`` reads take by default.
+ABSENT: frozenset[Any] = frozenset({None, ""})
+
+_UNSET: Any = object()
+
+
+class Reader:
+    """Checked reads of one payload from one venue endpoint.
+
+    ``body`` is what an error quotes (the record being read, by default the
+    payload); ``where`` prefixes every error's detail (``"trade 3"``,
+    ``"symbols[2]"``). :meth:`at` gives a reader for one record of the payload.
+    """
+
+    __slots__ = ("body", "endpoint", "venue", "where")
+
+    def __init__(self, venue: str, endpoint: str, body: Any = None, where: str = "") -> None:
+        self.venue = venue
+        self.endpoint = endpoint
+        self.body = body
+        self.where = where
+
+    def at(self, body: Any, where: str = "") -> Reader:
+        """A reader of the same endpoint whose errors quote ``body`` and start with ``where``."""
+        return Reader(self.venue, self.endpoint, body, where)
+
+    def fail(self, detail: str, body: Any = _UNSET) -> PayloadError:
+        """The error for ``detail`` (to raise), quoting ``body`` or this reader's body."""
+        text = f"{self.where}: {detail}" if self.where else detail
+        return PayloadError(self.venue, self.endpoint, text, self.body if body is _UNSET else body)
+
+    # -- numbers ------------------------------------------------------------------------
+
+    def decimal(self, value: Any, field: str, *, numbers: bool = False, negative: bool = False) -> Decimal:
+        """A finite decimal from a string, exactly as spelled.
+
+        ``numbers=True`` also takes JSON numbers (an int as is, a float through
+        its shortest repr, which is the text the venue wrote); otherwise only
+        strings are taken, since a float may already have lost digits.
+        ``negative=True`` allows values below zero (price changes, funding rates).
+        """
+        kind = type(value)
+        try:
+            if kind is str or (numbers and kind is int):
+                out = Decimal(value)
+            elif numbers and kind is float:
+                out = Decimal(repr(value))
+            else:
+                raise self.fail(f"{field} is {value!r}, not a decimal "
+                                f"{'number' if numbers else 'string'}")
+        except InvalidOperation:
+            raise self.fail(f"{field} is {value!r}, not a decimal number") from None
+        if not out.is_finite():
+            raise self.fail(f"{field} is {value!r}, not a finite number")
+        if not negative and out < 0:
+            raise self.fail(f"{field} is {value!r}, not a non-negative number")
+        return out
+
+    def optional_decimal(self, value: Any, field: str, *, numbers: bool = False, negative: bool = False,
+                         absent: Collection[Any] = ABSENT) -> Decimal | None:
+        """None when ``value`` is one of the ``absent`` spellings, else :meth:`decimal`."""
+        if _is_absent(value, absent):
+            return None
+        return self.decimal(value, field, numbers=numbers, negative=negative)
+
+    def ms(self, value: Any, field: str, *, strings: bool = True) -> int:
+        """A UTC millisecond timestamp: a non-negative JSON integer, or (``strings=True``) its digits
+        as a string."""
+        if type(value) is int and value >= 0:
+            return value
+        if strings and type(value) is str and value.isdigit():
+            return int(value)
+        raise self.fail(f"{field} is {value!r}, not a millisecond timestamp")
+
+    def optional_ms(self, value: Any, field: str, *, strings: bool = True,
+                    absent: Collection[Any] = ABSENT) -> int | None:
+        """None when ``value`` is one of the ``absent`` spellings (some venues write ``"0"`` or
+        ``-1`` for "never"), else :meth:`ms`."""
+        if _is_absent(value, absent):
+            return None
+        return self.ms(value, field, strings=strings)
+
+    def integer(self, value: Any, field: str, *, strings: bool = False) -> int:
+        """A non-negative integer (sequence and update ids), or its digits when ``strings=True``."""
+        if type(value) is int and value >= 0:
+            return value
+        if strings and type(value) is str and value.isdigit():
+            return int(value)
+        raise self.fail(f"{field} is {value!r}, not a non-negative integer")
+
+    def step(self, places: Any, field: str) -> Decimal:
+        """``10^-places`` from a count of decimal places (an int or its digits), 0 to 30."""
+        if type(places) is str and places.isdigit():
+            places = int(places)
+        if type(places) is not int or not 0 <= places <= 30:
+            raise self.fail(f"{field} is {places!r}, not a number of decimal places")
+        return Decimal(1).scaleb(-places)
+
+    # -- text, flags and shapes ---------------------------------------------------------
+
+    def field(self, record: Any, key: str) -> Any:
+        """``record[key]``, which must be present (any value, None included)."""
+        try:
+            return record[key]
+        except (KeyError, TypeError, IndexError):
+            raise self.fail(f"missing field {key!r}") from None
+
+    def text(self, record: Mapping[str, Any], key: str) -> str:
+        """``record[key]`` as a non-empty string."""
+        value = record.get(key)
+        if type(value) is not str or not value:
+            raise self.fail(f"field {key!r} is {value!r}, expected a non-empty string")
+        return value
+
+    def flag(self, value: Any, field: str) -> bool:
+        """A JSON boolean (``"true"`` is refused: it is not what the venue documents)."""
+        if type(value) is not bool:
+            raise self.fail(f"{field} is {value!r}, not a boolean")
+        return value
+
+    def records(self, payload: Any, what: str = "objects") -> list[dict[str, Any]]:
+        """``payload`` as a list of JSON objects."""
+        if type(payload) is not list or not all(type(r) is dict for r in payload):
+            raise self.fail(f"expected a list of {what}", payload)
+        return payload
+
+    def record(self, payload: Any, what: str = "a JSON object") -> dict[str, Any]:
+        """``payload`` as one JSON object."""
+        if type(payload) is not dict:
+            raise self.fail(f"expected {what}, got {type(payload).__name__}", payload)
+        return payload
+
+    def rows(self, payload: Any, what: str = "rows") -> list[Any]:
+        """``payload`` as a JSON array (of rows, levels...)."""
+        if type(payload) is not list:
+            raise self.fail(f"expected a list of {what}, got {type(payload).__name__}", payload)
+        return payload
+
+    # -- models -------------------------------------------------------------------------
+
+    def model(self, cls: type[M], **fields: Any) -> M:
+        """``cls(**fields)``, validated; a validation error becomes a PayloadError naming the field."""
+        try:
+            return cls(**fields)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            detail = f"{where}: {first['msg']}" if where else first["msg"]
+            raise self.fail(f"cannot build {cls.__name__}: {detail}") from None
+
+
+def _is_absent(value: Any, absent: Collection[Any]) -> bool:
+    try:
+        return value in absent
+    except TypeError:  # an unhashable value (a list, an object) is never an "absent" spelling
+        return False
