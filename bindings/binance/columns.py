@@ -68,4 +68,4 @@ def candle_columns_binance(
         return parse_klines(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                             received_ms=received_ms, endpoint=endpoint)
 
-    return columns_or_models(fast, models, exchange=exchange, decimals=decimals)
+    return columns_or_models(fast, models, exchange=exchange, decimals=decimals, endpoint=endpoint)

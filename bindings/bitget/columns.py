@@ -85,7 +85,7 @@ def candle_columns_bitget(
         return parse_candles(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                              received_ms=received_ms, spot=spot, endpoint=endpoint)
 
-    return columns_or_models(fast, models, exchange=exchange, decimals=decimals)
+    return columns_or_models(fast, models, exchange=exchange, decimals=decimals, endpoint=endpoint)
 
 
 def candle_columns_bitget_body(

@@ -156,3 +156,16 @@ def test_any_mix_of_decimal_places_gives_the_model_parse_scales(data: Any, n: in
     klines = [[start + i * 60_000, *r[1:6], start + i * 60_000 + 59_999, r[7]] for i, r in enumerate(rows)]
     args = {**NAMES, "received_ms": start + n * 60_000}
     assert candle_columns_binance(klines, **args).equals(to_arrow(parse_klines(klines, **args)))
+
+
+@pytest.mark.parametrize("value", ["1e400", "1e-80"])
+def test_a_value_no_exact_column_holds_is_a_payload_error_naming_the_row(value: str) -> None:
+    good = ["1704067200000", "1", "2", "0.5", "1.5", "3", "4", "4"]
+    bad = ["1704067260000", "1", value, "0.5", "1.5", "3", "4", "4"]
+    with pytest.raises(PayloadError, match=r"bitget candles: .*candle row 1: high is 1E[+-]\d+, which has"):
+        candle_columns_bitget([good, bad], symbol="BTC/USDT", native_symbol="BTCUSDT", interval="1m",
+                              received_ms=1704067400000, spot=True)
+    kline = [1704067200000, "1", "2", "0.5", "1.5", value, 1704067259999, "1", 1, "1", "1", "0"]
+    with pytest.raises(PayloadError, match=r"binance /api/v3/klines: .*candle row 0: volume is 1E"):
+        candle_columns_binance([kline], symbol="BTC/USDT", native_symbol="BTCUSDT", interval="1m",
+                               received_ms=1704067400000)

@@ -17,9 +17,11 @@ way the table equals ``to_arrow(parse(...))``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tradeflood.errors import PayloadError
 from tradeflood.intervals import interval_end, interval_ms
 from tradeflood.models import Candle
 
@@ -150,22 +152,43 @@ def row_columns(rows: Any, width: int) -> list[tuple[Any, ...]]:
 
 
 def columns_or_models(fast: Callable[[], pa.Table], models: Callable[[], Sequence[Candle]], *,
-                      exchange: str, decimals: Decimals = "exact") -> pa.Table:
+                      exchange: str, decimals: Decimals = "exact", endpoint: str = "candles") -> pa.Table:
     """``fast()``, a venue's column parse, or when it raises :class:`Refused`, the table of the
     candles ``models()`` parses (which raises the venue's PayloadError for a bad payload).
 
     The model parser names its own venue; a table parsed for another ``exchange``
-    (a regional variant reusing a parser) is relabelled.
+    (a regional variant reusing a parser) is relabelled. A value no exact column can
+    hold (more than 76 digits, such as ``1e400``) is a PayloadError naming the row.
     """
     try:
         return fast()
     except Refused:
-        table = to_arrow(models(), decimals=decimals, model=Candle)
+        candles = models()
+        try:
+            table = to_arrow(candles, decimals=decimals, model=Candle)
+        except ValueError as exc:
+            raise _beyond_columns(candles, exchange, endpoint, exc) from None
     if not len(table) or table.column("exchange")[0].as_py() == exchange:
         return table
     pa = require("pyarrow")
     column = pa.array([exchange] * len(table), pa.string()).dictionary_encode()
     return table.set_column(0, table.schema.field("exchange"), column)
+
+
+def _beyond_columns(candles: Sequence[Candle], exchange: str, endpoint: str,
+                    exc: ValueError) -> PayloadError:
+    """The error naming the first candle value too large or too fine for an exact column."""
+    for i, candle in enumerate(candles):
+        for name, value in candle.__dict__.items():
+            if isinstance(value, Decimal) and _digits(value) > 76:
+                return PayloadError(exchange, endpoint, f"candle row {i}: {name} is {value}, which has "
+                                    f"{_digits(value)} digits; an exact column holds 76 ({exc})", None)
+    return PayloadError(exchange, endpoint, str(exc), None)
+
+
+def _digits(value: Decimal) -> int:
+    """Integer digits plus decimal places: what an exact decimal column must hold."""
+    return max(value.adjusted() + 1, 0) + max(-int(value.as_tuple().exponent), 0)
 
 
 def concat_candle_tables(tables: Sequence[pa.Table]) -> pa.Table:
