@@ -157,11 +157,11 @@ class Caps:
                 raise ConfigError(f"limits.{name} must be a positive number of seconds, "
                                   f"not {getattr(self, name)!r}")
 
-    def fitted_to_file_limit(self) -> tuple[int, str | None]:
-        """The connection cap the process's open-file limit can carry (two descriptors per client:
-        its own and the upstream's), raising the soft limit toward the hard one if needed; and
-        a note when the cap had to be lowered."""
-        need = 2 * self.connections + 64
+    def fitted_to_file_limit(self, reserve: int) -> tuple[int, str | None]:
+        """The connection cap the process's open-file limit can carry (two descriptors per client,
+        its own and the upstream's, beside ``reserve`` others), raising the soft limit toward
+        the hard one if needed; and a note when the cap had to be lowered."""
+        need = 2 * self.connections + reserve
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft != resource.RLIM_INFINITY and soft < need:
             target = need if hard == resource.RLIM_INFINITY else min(need, hard)
@@ -172,6 +172,6 @@ class Caps:
                 pass
         if soft == resource.RLIM_INFINITY or soft >= need:
             return self.connections, None
-        cap = max(1, (soft - 64) // 2)
+        cap = max(1, (soft - reserve) // 2)
         return cap, (f"the open-file limit ({soft}) carries {cap} connections, not {self.connections}: "
                      f"connections capped at {cap}")

@@ -46,6 +46,10 @@ __all__ = ["Proxyter"]
 
 log = logging.getLogger("tradeflood.proxy.proxyter")
 _REFUSING = 32  # connections beyond the caps read (briefly) to be answered, not just dropped
+# asyncio accepts up to ``backlog`` connections in one go before any is handled: the open-file
+# budget keeps room for them, for those being refused, and for the process's own files
+_BACKLOG = 128
+_RESERVED_FILES = _BACKLOG + _REFUSING + 64
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
             407: "Proxy Authentication Required", 408: "Request Timeout", 429: "Too Many Requests",
             431: "Request Header Fields Too Large", 501: "Not Implemented", 502: "Bad Gateway",
@@ -102,13 +106,13 @@ class Proxyter:
                               "or listen on 127.0.0.1")
         if self.allow is None:
             self.allow = Destinations.parse()
-        self.connections, note = self.caps.fitted_to_file_limit()
+        self.connections, note = self.caps.fitted_to_file_limit(_RESERVED_FILES)
         if note:
             log.warning("proxyter: %s", note)
         self.scheme.bind(self.clock)
         await self.scheme.start()
         self._server = await asyncio.start_server(self._serve, self.host, self.port,
-                                                  limit=max(65536, self.caps.header_bytes), backlog=512)
+                                                  limit=max(65536, self.caps.header_bytes), backlog=_BACKLOG)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

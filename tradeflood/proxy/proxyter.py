@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ._access import Caps, ClientAuth, Destinations
 from ._config import ProxyterConfig, load_config, parse_config
@@ -36,6 +37,7 @@ def serve(config_path: str | Path, listen: str | None = None,
     logger.setLevel(logging.INFO)
 
     async def run() -> None:
+        asyncio.get_running_loop().set_exception_handler(_one_line)
         async with Proxyter.from_config(config, (host, port)) as proxyter:
             echo(f"proxyter listening on {proxyter.url} "
                  f"(pools: {', '.join(config.scheme.pools)}; /stats and /health)")
@@ -46,6 +48,14 @@ def serve(config_path: str | Path, listen: str | None = None,
             asyncio.run(run())
     finally:
         logger.removeHandler(handler)
+
+
+def _one_line(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """What asyncio reports (an accept that fails for want of file descriptors, say) as one
+    log line, not a traceback per occurrence."""
+    exc = context.get("exception")
+    logging.getLogger("tradeflood.proxy.proxyter").warning(
+        "proxyter: %s%s", context.get("message", "event loop error"), f": {exc!r}" if exc else "")
 
 
 class _EchoHandler(logging.Handler):
