@@ -26,9 +26,12 @@ pytestmark = pytest.mark.integration
 TICKERS = "/api/v2/spot/market/tickers"
 
 
+Served = tuple[Proxyter, list[TinyProxy]]
+
+
 @pytest.fixture
 async def proxyter(monkeypatch: pytest.MonkeyPatch, sim: Simulator,
-                   tinyproxies: Callable[..., list[TinyProxy]]) -> AsyncIterator[tuple[Proxyter, list[TinyProxy]]]:
+                   tinyproxies: Callable[..., list[TinyProxy]]) -> AsyncIterator[Served]:
     """Proxyter in front of two tinyproxies, the simulated Bitget allowed as a venue URL override."""
     monkeypatch.setenv("TRADEFLOOD_BITGET_REST_URL", sim.url("bitget"))
     upstreams = tinyproxies(2)
