@@ -189,6 +189,24 @@ async def test_idle_and_slow_clients_are_closed_after_the_idle_time() -> None:
             w.close()
 
 
+async def test_a_silent_tunnel_is_closed_after_the_tunnel_idle_time() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes) -> None:
+        await asyncio.sleep(30)
+
+    async with Upstream(silent).running() as up, \
+            direct_proxyter(allow=[f"127.0.0.1:{up.port}"], limits={"tunnel_idle": 0.5}) as px:
+        reader, writer = await asyncio.open_connection("127.0.0.1", px.port)
+        writer.write(f"CONNECT 127.0.0.1:{up.port} HTTP/1.1\r\n\r\n".encode())
+        assert b" 200 " in await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        loop = asyncio.get_running_loop()
+        writer.write(b"ping")  # traffic keeps it open; then silence closes it
+        started = loop.time()
+        assert await asyncio.wait_for(reader.read(100), 10) == b""
+        assert 0.4 < loop.time() - started < 5
+        await _until(lambda: px.open_connections == 0)
+        writer.close()
+
+
 def test_a_thousand_idle_connections_under_a_low_file_limit_leave_health_answering(tmp_path: Path) -> None:
     """The real failure: a file limit below the idle connections. Proxyter (a process with
     RLIMIT_NOFILE 512) fits its cap to it and keeps answering /health, without tracebacks."""

@@ -201,7 +201,7 @@ class Proxyter:
     async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int,
                       reason: str) -> None:
         """Answer a connection beyond a cap: /health still, anything else ``status``."""
-        with contextlib.suppress(HttpError):
+        with contextlib.suppress(HttpError, TimeoutError):
             async with asyncio.timeout(min(2.0, self.caps.idle)):
                 head = await read_head(reader, max_bytes=self.caps.header_bytes,
                                        max_fields=self.caps.header_fields)
