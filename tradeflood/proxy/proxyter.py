@@ -39,8 +39,12 @@ def serve(config_path: str | Path, listen: str | None = None,
     async def run() -> None:
         asyncio.get_running_loop().set_exception_handler(_one_line)
         async with Proxyter.from_config(config, (host, port)) as proxyter:
-            echo(f"proxyter listening on {proxyter.url} "
-                 f"(pools: {', '.join(config.scheme.pools)}; /stats and /health)")
+            auth = proxyter.auth
+            clients = (f"{len(auth.users)} user(s), {len(auth.tokens)} token(s)" if auth.required
+                       else "anyone on loopback")
+            allowed = len(proxyter.allow.allowed) if proxyter.allow is not None else 0
+            echo(f"proxyter listening on {proxyter.url} (pools: {', '.join(config.scheme.pools)}; "
+                 f"clients: {clients}; {allowed} allowed destinations; /stats and /health)")
             await proxyter.serve_forever()
 
     try:
