@@ -16,7 +16,7 @@ import pytest
 
 from tradeflood.testing._tinyproxy import free_port
 
-from ._wire import Upstream, direct_proxyter, read_answer
+from ._wire import Upstream, ask, direct_proxyter, read_answer
 
 pytestmark = pytest.mark.integration
 MB = 1 << 20
@@ -61,6 +61,22 @@ async def test_request_bodies_are_streamed_with_a_length_or_chunked() -> None:
     assert b"content-length: 5242880" in up.heads[0].lower()
     second = up.heads[1].lower()
     assert b"transfer-encoding: chunked" in second and b"content-length" not in second
+
+
+async def test_a_client_expecting_100_continue_gets_it_before_sending_its_body() -> None:
+    async with Upstream(hash_body).running() as up, direct_proxyter(allow=[f"127.0.0.1:{up.port}"]) as px:
+        reader, writer = await asyncio.open_connection("127.0.0.1", px.port)
+        writer.write(f"POST http://127.0.0.1:{up.port}/ HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n"
+                     "expect: 100-continue\r\n\r\n".encode())
+        assert await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(b"hello")
+        answer = await read_answer(reader)
+        assert (answer.status, answer.body) == (200, hashlib.sha256(b"hello").hexdigest().encode())
+        assert b"expect" not in up.heads[0].lower()
+        writer.close()
+        odd = await ask(px.port, f"POST http://127.0.0.1:{up.port}/ HTTP/1.1\r\ncontent-length: 1\r\n"
+                                 "expect: something\r\n\r\nx".encode())
+        assert odd.status == 417
 
 
 async def test_chunked_and_close_delimited_replies_are_relayed_and_keep_alive_holds() -> None:

@@ -52,8 +52,8 @@ _BACKLOG = 128
 _RESERVED_FILES = _BACKLOG + _REFUSING + 64
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
             407: "Proxy Authentication Required", 408: "Request Timeout", 429: "Too Many Requests",
-            431: "Request Header Fields Too Large", 501: "Not Implemented", 502: "Bad Gateway",
-            503: "Service Unavailable"}
+            417: "Expectation Failed", 431: "Request Header Fields Too Large", 501: "Not Implemented",
+            502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 class _Client:

@@ -91,7 +91,12 @@ class Relay:
         method, target, version = head.start
         url = urlsplit(target)
         named = {n.strip().lower() for v in head.values("connection") for n in v.split(",")}
-        kept = [(k, v) for k, v in head.fields if k not in HOP and k not in named]
+        expect = (head.get("expect") or "").lower()
+        if expect and expect != "100-continue":
+            raise HttpError(417, f"expect: {expect[:40]!r} is not supported (only 100-continue)")
+        # Proxyter answers "100 Continue" itself once the upstream is open, so the body is not
+        # held up between a client waiting for the 100 and an upstream waiting for the body
+        kept = [(k, v) for k, v in head.fields if k not in HOP and k not in named and k != "expect"]
         if not any(k == "host" for k, _ in kept):
             kept.insert(0, ("host", url.netloc))
         pool = self.scheme.pool_for(request_type)
@@ -118,6 +123,9 @@ class Relay:
             egress, ((up_reader, up_writer), reply), started = await self._upstream(pool, host, open_, held)
             try:
                 if reply is None:
+                    if expect and version == "HTTP/1.1":
+                        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                        await writer.drain()
                     reply = await self._send_body(reader, up_reader, up_writer, writer, framing, method)
                 status = int(reply.start[1])
                 now = self.clock.monotonic()
