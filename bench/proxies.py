@@ -19,6 +19,11 @@ Run from the repo root as ``python bench/proxies.py`` (needs Debian's tinyproxy;
    loopback, through one tinyproxy directly and through Proxyter in front of that
    same tinyproxy (new connections each time for both, as tinyproxy does not keep
    them), interleaved; p50 and p99 of each and of the difference (goal: p50 < 2 ms).
+3. **Proxyter's memory.** ``tradeflood proxyter`` (a process) relays 100 MB replies
+   from a local server, one and then five at once; printed: its resident size before
+   and its peak during the transfer (Linux ``/proc``; the peak is reset first).
+
+``--parts latency,memory`` runs only those parts (seconds, not minutes).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import multiprocessing.pool
 import socket
 import statistics
 import subprocess
@@ -172,7 +178,8 @@ def processes(upstream: str) -> Iterator[tuple[str, int]]:
     server.start()
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "proxies.toml"
-        config.write_text(f'listen = "127.0.0.1:{proxyter_port}"\n[pools]\n"*" = ["{upstream}"]\n')
+        config.write_text(f'listen = "127.0.0.1:{proxyter_port}"\n[pools]\n"*" = ["{upstream}"]\n'
+                          f'[allow]\nhosts = ["127.0.0.1:{target_port}"]\n')
         command = [sys.executable, "-m", "tradeflood.cli", "proxyter", "--config", str(config)]
         proxyter = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -214,24 +221,119 @@ def latency(rounds: int = 10, per_round: int = 100) -> list[list[object]]:
     return rows
 
 
+MB = 1 << 20
+
+
+def _big_server(port: int, size: int) -> None:
+    """An HTTP/1.1 server on 127.0.0.1:``port`` answering every request with ``size`` bytes."""
+    block = b"0123456789abcdef" * (MB // 16)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while (await reader.readline()).strip():
+                pass
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % size)
+            for _ in range(size // MB):
+                writer.write(block)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def _rss_mb(pid: int, key: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {key} for process {pid}")
+
+
+def memory(size: int = 100 * MB) -> list[list[object]]:
+    """Proxyter's resident size before and at its peak while relaying 1 and 5 replies of ``size``."""
+    target_port, proxyter_port = free_port(), free_port()
+    server = multiprocessing.get_context("fork").Process(target=_big_server, args=(target_port, size),
+                                                         daemon=True)
+    server.start()
+    rows: list[list[object]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "proxies.toml"
+        config.write_text(f'listen = "127.0.0.1:{proxyter_port}"\n[pools]\n"*" = ["direct"]\n'
+                          f'[allow]\nhosts = ["127.0.0.1:{target_port}"]\n')
+        command = [sys.executable, "-m", "tradeflood.cli", "proxyter", "--config", str(config)]
+        proxyter = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_listening(target_port)
+            _wait_listening(proxyter_port)
+
+            request = f"GET http://127.0.0.1:{target_port}/big HTTP/1.1\r\nhost: x\r\n\r\n".encode()
+
+            def fetch() -> int:
+                """The body bytes received (the connection stays open: count up to the length)."""
+                with socket.create_connection(("127.0.0.1", proxyter_port)) as sock:
+                    sock.sendall(request)
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += sock.recv(65536)
+                    got = len(data.partition(b"\r\n\r\n")[2])
+                    while got < size and (piece := sock.recv(MB)):
+                        got += len(piece)
+                    return got
+
+            for n in (1, 5):
+                Path(f"/proc/{proxyter.pid}/clear_refs").write_text("5")  # peak := now
+                before = _rss_mb(proxyter.pid, "VmRSS")
+                t0 = time.perf_counter()
+                with multiprocessing.pool.ThreadPool(n) as threads:
+                    received = threads.map(lambda _: fetch(), range(n))
+                wall = time.perf_counter() - t0
+                assert all(r >= size for r in received), received
+                peak = _rss_mb(proxyter.pid, "VmHWM")
+                rows.append([n, f"{size // MB}", f"{before:.1f}", f"{peak:.1f}", f"{peak - before:.1f}",
+                             f"{n * size / MB / wall:.0f}"])
+        finally:
+            proxyter.terminate()
+            proxyter.wait(10)
+            server.terminate()
+            server.join(10)
+    return rows
+
+
 def main() -> int:
     if tinyproxy_path() is None:
         print("tinyproxy is not installed (Debian: apt-get install tinyproxy)", file=sys.stderr)
         return 1
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="20,10", help="per-IP limits to run at (requests/s), e.g. 20,10")
+    parser.add_argument("--parts", default="throughput,latency,memory",
+                        help="which parts to run: throughput, latency, memory (comma-separated)")
+    parser.add_argument("--rounds", type=int, default=10, help="latency: rounds of 100 requests per path")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     ks = (1, 2, 4)
     start = (int(time.time() * 1000) // DAY - 140) * DAY  # beyond the 30-day look-back: history pages
-    for rate in (int(r) for r in args.rates.split(",")):
+    for rate in (int(r) for r in args.rates.split(",") if "throughput" in parts):
         print(f"Backfill through K proxies (each its own egress IP), {rate} req/s per endpoint per IP"
               + (" (Bitget's own limit)" if rate == 20 else ""))
         print(format_table(["K", "IPs seen", "pages", "requests", "replies s", "wall s", "bound s", "pages/s",
                             "limit/s", "x vs K=1", "x / K", "429s", "candles"], throughput(start, ks, rate)))
         print()
-    print("Proxyter's added latency on loopback (sequential GETs, new connections; "
-          "each server its own process)")
-    print(format_table(["path", "requests", "p50 ms", "p99 ms"], latency()))
+    if "latency" in parts:
+        print("Proxyter's added latency on loopback (sequential GETs, new connections; "
+              "each server its own process)")
+        print(format_table(["path", "requests", "p50 ms", "p99 ms"], latency(rounds=args.rounds)))
+        print()
+    if "memory" in parts:
+        print("Proxyter's resident size relaying 100 MB replies (a process; Linux /proc)")
+        print(format_table(["replies at once", "MB each", "RSS before MB", "peak MB", "growth MB", "MB/s"],
+                           memory()))
     return 0
 
 

@@ -16,7 +16,7 @@ from tradeflood import ConfigError, ProxyScheme, Session
 from tradeflood.cli import main
 from tradeflood.models import Candle
 from tradeflood.proxy import ProxyDown
-from tradeflood.proxy.proxyter import Proxyter, load_config, parse_config
+from tradeflood.proxy.proxyter import Destinations, Proxyter, load_config, parse_config
 from tradeflood.testing import Simulator
 from tradeflood.testing._tinyproxy import TinyProxy
 
@@ -26,15 +26,26 @@ pytestmark = pytest.mark.integration
 TICKERS = "/api/v2/spot/market/tickers"
 
 
+Served = tuple[Proxyter, list[TinyProxy]]
+
+
 @pytest.fixture
-async def proxyter(
-        tinyproxies: Callable[..., list[TinyProxy]]) -> AsyncIterator[tuple[Proxyter, list[TinyProxy]]]:
+async def proxyter(monkeypatch: pytest.MonkeyPatch, sim: Simulator,
+                   tinyproxies: Callable[..., list[TinyProxy]]) -> AsyncIterator[Served]:
+    """Proxyter in front of two tinyproxies, the simulated Bitget allowed as a venue URL override."""
+    monkeypatch.setenv("TRADEFLOOD_BITGET_REST_URL", sim.url("bitget"))
     upstreams = tinyproxies(2)
     config = parse_config({"listen": "127.0.0.1:0", "pools": {"history": [p.url for p in upstreams],
                                                               "*": ["direct"]},
                            "route": {"candles": "history"}, "per_proxy": {"concurrency": 8}})
-    async with Proxyter(config.scheme, config.host, config.port) as server:
+    async with Proxyter.from_config(config) as server:
         yield server, upstreams
+
+
+def _allow_also(server: Proxyter, port: int) -> None:
+    """Let ``server``'s clients reach 127.0.0.1:``port`` too (a test's own WebSocket server)."""
+    assert server.allow is not None
+    server.allow = Destinations(server.allow.allowed | {("127.0.0.1", port)})
 
 
 async def test_the_request_type_in_the_proxy_user_name_picks_the_pool(
@@ -90,6 +101,7 @@ async def test_connect_tunnels_carry_websockets_through_the_upstream(
 
     async with serve(handler, "127.0.0.1", 0) as ws_server:
         port = next(iter(ws_server.sockets)).getsockname()[1]
+        _allow_also(server, port)
         async with connect(f"ws://127.0.0.1:{port}/", proxy=f"http://candles:x@127.0.0.1:{server.port}",
                            open_timeout=5) as ws:
             await ws.send("through")
@@ -150,9 +162,9 @@ async def test_per_proxy_concurrency_holds_for_the_life_of_a_tunnel(
         async for message in ws:
             await ws.send(message)
 
-    async with serve(echo, "127.0.0.1", 0) as ws_server, \
-            Proxyter(config.scheme, config.host, config.port) as server:
+    async with serve(echo, "127.0.0.1", 0) as ws_server, Proxyter.from_config(config) as server:
         port = ws_server.sockets[0].getsockname()[1]
+        _allow_also(server, port)
         url, proxy = f"ws://127.0.0.1:{port}", f"http://127.0.0.1:{server.port}"
         async with connect(url, proxy=proxy) as first:
             await first.send("one")

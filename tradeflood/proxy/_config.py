@@ -19,32 +19,52 @@
 
     [per_pool.history]
     concurrency = 16
+
+    [auth]                             # required to listen beyond loopback
+    users = { candles = "long-secret" }  # user (= request type) -> password
+    tokens = ["another-long-secret"]   # accepted as the password of any user name
+
+    [allow]                            # destinations clients may reach; anything else: 403
+    venues = true                      # the venues' REST/WS hosts (TRADEFLOOD_*_URL overrides too)
+    hosts = ["api.example.com:443"]    # more host:port ('host' alone: ports 80 and 443)
+
+    [limits]
+    connections = 512                  # client connections in all
+    per_client = 64                    # per client address
+    idle = 60.0                        # seconds a connection may wait for (or within) a request
+    tunnel_idle = 600.0                # seconds of silence before a CONNECT tunnel is closed
+    header_bytes = 16384               # largest request head (431 beyond)
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..ratelimit import Limit
+from ._access import Caps, ClientAuth, Destinations, is_loopback
 from ._scheme import ProxyScheme
 
 __all__ = ["ProxyterConfig", "load_config"]
 
 _TOP = {"listen", "strategy", "max_failures", "blocked_after", "probe_interval", "probe_timeout",
-        "pools", "route", "per_proxy", "per_pool"}
+        "pools", "route", "per_proxy", "per_pool", "auth", "allow", "limits"}
 
 
 @dataclass(frozen=True)
 class ProxyterConfig:
-    """What a configuration file says: where to listen, and the scheme."""
+    """What a configuration file says: where to listen, the scheme, who may use it and where
+    to (``allow`` None: the venues' hosts, resolved when Proxyter starts), and its caps."""
 
     host: str
     port: int
     scheme: ProxyScheme
+    auth: ClientAuth = field(default_factory=ClientAuth)
+    allow: Destinations | None = None
+    caps: Caps = field(default_factory=Caps)
 
 
 def _limit(value: object, where: str) -> Limit:
@@ -101,7 +121,54 @@ def parse_config(data: dict[str, Any], source: str = "config") -> ProxyterConfig
         if not egress.proxy.is_direct and not egress.proxy.url.startswith("http://"):
             raise ConfigError(f"{source}: Proxyter forwards through http:// proxies or 'direct', "
                               f"not {egress.name}")
-    return ProxyterConfig(host, port, scheme)
+    auth = _auth(data.get("auth", {}), source)
+    if not is_loopback(host) and not auth.required:
+        raise ConfigError(f"{source}: listen = '{host}:{port}' is beyond loopback, and Proxyter will not "
+                          "serve there without client authentication: add [auth] users or tokens")
+    return ProxyterConfig(host, port, scheme, auth, _allow(data.get("allow", {}), source),
+                          _caps(data.get("limits", {}), source))
+
+
+def _table(value: object, keys: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(value) - keys
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {', '.join(sorted(keys))}")
+    return value
+
+
+def _auth(value: object, source: str) -> ClientAuth:
+    table = _table(value, {"users", "tokens"}, f"{source} [auth]")
+    users, tokens = table.get("users", {}), table.get("tokens", [])
+    if not isinstance(users, dict) or not isinstance(tokens, list):
+        raise ConfigError(f"{source} [auth]: users = {{ name = \"password\" }}, tokens = [\"token\", ...]")
+    try:
+        return ClientAuth(dict(users), tuple(tokens))
+    except ConfigError as exc:
+        raise ConfigError(f"{source} [auth]: {exc}") from None
+
+
+def _allow(value: object, source: str) -> Destinations | None:
+    table = _table(value, {"venues", "hosts"}, f"{source} [allow]")
+    hosts, venues = table.get("hosts", []), table.get("venues", True)
+    if not isinstance(hosts, list) or not isinstance(venues, bool):
+        raise ConfigError(f"{source} [allow]: venues = true|false, hosts = [\"host:port\", ...]")
+    try:
+        # the venues' hosts are resolved when Proxyter starts; the listed ones are checked now
+        listed = Destinations.parse(hosts, venues=False)
+    except ConfigError as exc:
+        raise ConfigError(f"{source} [allow]: {exc}") from None
+    return None if venues and not hosts else (Destinations.parse(hosts) if venues else listed)
+
+
+def _caps(value: object, source: str) -> Caps:
+    keys = {"connections", "per_client", "idle", "tunnel_idle", "header_bytes", "header_fields"}
+    table = _table(value, keys, f"{source} [limits]")
+    try:
+        return Caps(**table)
+    except ConfigError as exc:
+        raise ConfigError(f"{source} [limits]: {exc}") from None
 
 
 def load_config(path: str | Path) -> ProxyterConfig:

@@ -1,71 +1,118 @@
 """Proxyter: a proxy scheme as a standalone HTTP forward proxy.
 
 Clients use it as their HTTP(S) proxy and name the request type in the
-Proxy-Authorization user name (``http://candles:x@127.0.0.1:8899``); Proxyter
+Proxy-Authorization user name (``http://candles:SECRET@127.0.0.1:8899``); Proxyter
 picks the upstream proxy (or ``direct``) by the same pools, route, strategy,
 health and diagnosis as a library session, and:
 
 - tunnels ``CONNECT host:port`` (HTTPS, WebSocket) through the upstream's own CONNECT;
-- forwards plain-HTTP requests in absolute form (``GET http://host/path``);
-- answers ``GET /stats`` and ``GET /health`` (JSON) when addressed directly.
+- forwards plain-HTTP requests in absolute form (``GET http://host/path``), bodies
+  streamed both ways (chunked too), never held whole;
+- answers ``GET /health`` (JSON, to anyone) and ``GET /stats`` (to authenticated
+  clients) when addressed directly.
 
-An upstream that cannot be reached is quarantined and the request tries
-another before anything is sent back, so clients do not see a dead proxy.
-Upstreams are ``http://`` proxies or ``direct``. Run it with
-``tradeflood proxyter --config proxies.toml`` or::
+It is not an open proxy: clients authenticate when the configuration has users or
+tokens (407 otherwise; required to listen beyond loopback), and reach only allowed
+destinations, by default the venues' hosts (403 otherwise) (:mod:`._access`). Bad
+requests get 400/431/501 and bad upstream replies 502, each with one log line
+(:mod:`._http`); connections are capped in all and per client, idle ones closed, and
+at the cap the longest-idle connection makes way for a new one, so idle clients
+cannot take Proxyter down. Run it with ``tradeflood proxyter --config proxies.toml`` or::
 
-    async with Proxyter(scheme, port=8899) as proxyter:
+    async with Proxyter(scheme, port=8899, auth=ClientAuth(users={"candles": "s3cret-pass"})):
         ...
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
-from typing import Any
-from urllib.parse import unquote, urlsplit
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, LiveClock
-from ..errors import NoProxyAvailableError
-from ._diagnosis import reply_kind
-from ._health import proxy_address
-from ._pool import Egress, ProxyPool
+from ..errors import ConfigError
+from ._access import Caps, ClientAuth, Destinations, is_loopback
+from ._http import Head, HttpError, parse_authority, read_head, request_framing
+from ._relay import Relay, Unreachable
 from ._scheme import ProxyScheme
+
+if TYPE_CHECKING:
+    from ._config import ProxyterConfig
 
 __all__ = ["Proxyter"]
 
-_HOP = {"connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "upgrade"}
-_MAX_HEADERS = 100
+log = logging.getLogger("tradeflood.proxy.proxyter")
+_REFUSING = 32  # connections beyond the caps read (briefly) to be answered, not just dropped
+# asyncio accepts up to ``backlog`` connections in one go before any is handled: the open-file
+# budget keeps room for them, for those being refused, and for the process's own files
+_BACKLOG = 128
+_RESERVED_FILES = _BACKLOG + _REFUSING + 64
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            407: "Proxy Authentication Required", 408: "Request Timeout", 429: "Too Many Requests",
+            417: "Expectation Failed", 431: "Request Header Fields Too Large", 501: "Not Implemented",
+            502: "Bad Gateway", 503: "Service Unavailable"}
 
 
-class _UpstreamFailed(Exception):
-    def __init__(self, kind: str, detail: str, status: int | None = None) -> None:
-        super().__init__(detail)
-        self.kind, self.detail, self.status = kind, detail, status
+class _Client:
+    """One accepted connection, as the caps count it."""
+
+    __slots__ = ("counted", "peer", "writer")
+
+    def __init__(self, peer: str, writer: asyncio.StreamWriter) -> None:
+        self.peer, self.writer, self.counted = peer, writer, False
 
 
 class Proxyter:
-    """A forward proxy on ``host:port`` that sends each request out through ``scheme``."""
+    """A forward proxy on ``host:port`` that sends each request out through ``scheme``.
+
+    ``auth``: the clients' credentials (none: anyone, on loopback only); ``allow``: the
+    destinations (default: the venues' configured hosts); ``caps``: connection and head bounds.
+    """
 
     def __init__(self, scheme: ProxyScheme, host: str = "127.0.0.1", port: int = 8899, *,
+                 auth: ClientAuth | None = None, allow: Destinations | None = None, caps: Caps | None = None,
                  clock: Clock | None = None, connect_timeout: float = 5.0) -> None:
         self.scheme = scheme
         self.host, self.port = host, port
+        self.auth = auth or ClientAuth()
+        self.allow = allow
+        self.caps = caps or Caps()
         self.clock = clock or LiveClock()
-        self.connect_timeout = connect_timeout
+        self.connections = self.caps.connections  # may be lowered to fit the open-file limit
+        self._relay = Relay(scheme, self.clock, self.caps, connect_timeout)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._clients: set[_Client] = set()
+        self._per_peer: Counter[str] = Counter()
+        self._idle: dict[_Client, None] = {}  # waiting for a request head, longest-waiting first
+        self._refusing = 0
+
+    @classmethod
+    def from_config(cls, config: ProxyterConfig, listen: tuple[str, int] | None = None) -> Proxyter:
+        host, port = listen or (config.host, config.port)
+        return cls(config.scheme, host, port, auth=config.auth, allow=config.allow, caps=config.caps)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
+        if not is_loopback(self.host) and not self.auth.required:
+            raise ConfigError(f"Proxyter will not listen on {self.host}:{self.port}, beyond loopback, "
+                              "without client authentication: add [auth] users or tokens, "
+                              "or listen on 127.0.0.1")
+        if self.allow is None:
+            self.allow = Destinations.parse()
+        self.connections, note = self.caps.fitted_to_file_limit(_RESERVED_FILES)
+        if note:
+            log.warning("proxyter: %s", note)
         self.scheme.bind(self.clock)
         await self.scheme.start()
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port,
+                                                  limit=max(65536, self.caps.header_bytes), backlog=_BACKLOG)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -88,273 +135,173 @@ class Proxyter:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    # -- one client connection -----------------------------------------------------------
+    @property
+    def open_connections(self) -> int:
+        """Client connections counted against the caps now."""
+        return len(self._clients)
+
+    # -- admission -------------------------------------------------------------------------
+
+    def _admit(self, client: _Client) -> tuple[int, str] | None:
+        """Count a new connection in, or say why not. At the cap, the connection that has waited
+        longest for a request makes way; only when every connection is busy is the new one refused."""
+        if self._per_peer[client.peer] >= self.caps.per_client:
+            return 429, f"too many connections from {client.peer} (at most {self.caps.per_client})"
+        if len(self._clients) >= self.connections:
+            victim = next(iter(self._idle), None)
+            if victim is None:
+                return 503, f"Proxyter is at its cap of {self.connections} busy connections"
+            self._release(victim)
+            victim.writer.transport.abort()
+            log.debug("proxyter: closed an idle connection from %s to make way", victim.peer)
+        client.counted = True
+        self._clients.add(client)
+        self._per_peer[client.peer] += 1
+        return None
+
+    def _release(self, client: _Client) -> None:
+        self._idle.pop(client, None)
+        if client.counted:
+            client.counted = False
+            self._clients.discard(client)
+            self._per_peer[client.peer] -= 1
+            if not self._per_peer[client.peer]:
+                del self._per_peer[client.peer]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        peer = writer.get_extra_info("peername")
+        client = _Client(str(peer[0]) if peer else "?", writer)
         try:
-            while True:
-                head = await _read_head(reader)
-                if head is None:
-                    break
-                method, target, headers = head
-                if method == "CONNECT":
-                    await self._tunnel(target, headers, reader, writer)
-                    break
-                if target.startswith("http://"):
-                    if not await self._forward(method, target, headers, reader, writer):
-                        break
-                else:
-                    await self._local(method, target, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.LimitOverrunError):
-            pass
+            refusal = self._admit(client)
+            if refusal is None:
+                await self._session(client, reader, writer)
+            elif self._refusing < _REFUSING:
+                self._refusing += 1
+                try:
+                    await self._refuse(reader, writer, *refusal)
+                finally:
+                    self._refusing -= 1
+            else:
+                writer.transport.abort()
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+            pass  # the client went away or stayed silent: nothing to answer
         except asyncio.CancelledError:
             pass  # stop(): end quietly (a handler task that ends cancelled is logged by asyncio)
+        except Exception as exc:  # a bug must not take the server down nor flood the log
+            log.error("proxyter: %s: unexpected %r", client.peer, exc)
         finally:
+            self._release(client)
             if task is not None:
                 self._tasks.discard(task)
             writer.close()
 
-    async def _local(self, method: str, target: str, writer: asyncio.StreamWriter) -> None:
-        path = urlsplit(target).path
-        if method == "GET" and path == "/stats":
-            body: dict[str, Any] = {"proxies": [s.as_dict() for s in self.scheme.stats()],
-                                    "events": [str(e) for e in list(self.scheme.events)[-50:]]}
-            await _respond(writer, 200, body)
-        elif method == "GET" and path == "/health":
-            health = self.scheme.health()
-            await _respond(writer, 503 if health["status"] == "down" else 200, health)
-        else:
-            await _respond(writer, 404, {"error": f"Proxyter serves /stats and /health, not {method} {path}"})
-
-    def _pool(self, headers: dict[str, str]) -> ProxyPool:
-        return self.scheme.pool_for(_request_type(headers.get("proxy-authorization", "")))
-
-    async def _upstream(self, pool: ProxyPool, venue: str, open_: Any,
-                        held: contextlib.AsyncExitStack) -> tuple[Egress, Any, float]:
-        """Run ``open_(egress)`` through the pool's egresses until one works, holding that
-        egress's own limits (``per_proxy``: concurrency and rate) in ``held`` for the request."""
-        tried: set[str] = set()
-        last: _UpstreamFailed | None = None
-        for _ in range(len(pool.egresses)):
-            try:
-                egress = self.scheme.pick(pool, venue, "proxyter")
-            except NoProxyAvailableError as exc:
-                raise _UpstreamFailed("connect", str(exc)) from None
-            if egress.name in tried:
-                break
-            tried.add(egress.name)
-            attempt = contextlib.AsyncExitStack()
-            await attempt.enter_async_context(egress.slot())
-            started = self.clock.monotonic()
-            try:
-                opened = await open_(egress)
-            except _UpstreamFailed as exc:
-                await attempt.aclose()
-                last = exc
-                self.scheme.diagnosis.failure(egress, venue, exc.kind, exc.detail, self.clock.monotonic(),
-                                              status=exc.status, peers=pool.egresses)
-                if exc.kind not in ("connect", "auth"):
-                    break
-            except BaseException:
-                await attempt.aclose()
-                raise
-            else:
-                held.push_async_exit(attempt.pop_all())
-                return egress, opened, started
-        raise last or _UpstreamFailed("connect", "no upstream could be tried")
-
-    async def _connect(self, egress: Egress, host: str, port: int) -> tuple[asyncio.StreamReader,
-                                                                          asyncio.StreamWriter]:
-        address = (host, port) if egress.proxy.is_direct else proxy_address(egress.proxy.url)
-        try:
-            return await asyncio.wait_for(asyncio.open_connection(*address), self.connect_timeout)
-        except (TimeoutError, OSError) as exc:
-            raise _UpstreamFailed("venue" if egress.proxy.is_direct else "connect", repr(exc)) from exc
-
-    async def _tunnel(self, target: str, headers: dict[str, str], reader: asyncio.StreamReader,
-                      writer: asyncio.StreamWriter) -> None:
-        host, _, port_text = target.rpartition(":")
-        pool = self._pool(headers)
-
-        async def open_(egress: Egress) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-            up_reader, up_writer = await self._connect(egress, host, int(port_text))
-            if egress.proxy.is_direct:
-                return up_reader, up_writer
-            up_writer.write(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n{_upstream_auth(egress)}\r\n"
-                            .encode("latin-1"))
-            await up_writer.drain()
-            status = await _read_status(up_reader)
-            if status != 200:
-                up_writer.close()
-                kind = "auth" if status == 407 else ("venue" if status >= 500 else "connect")
-                raise _UpstreamFailed(kind, f"upstream CONNECT answered HTTP {status}", status)
-            return up_reader, up_writer
-
-        async with self._held(pool, target) as (opened, held):
-            try:
-                egress, (up_reader, up_writer), started = await self._upstream(pool, host, open_, held)
-            except _UpstreamFailed as exc:
-                await _respond(writer, 502, {"error": f"no upstream could reach {target}: {exc.detail}"})
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int,
+                      reason: str) -> None:
+        """Answer a connection beyond a cap: /health still, anything else ``status``."""
+        with contextlib.suppress(HttpError, TimeoutError):
+            async with asyncio.timeout(min(2.0, self.caps.idle)):
+                head = await read_head(reader, max_bytes=self.caps.header_bytes,
+                                       max_fields=self.caps.header_fields)
+            if head is not None and head.start[:2] == ("GET", "/health"):
+                await self._local(head, writer)
                 return
-            _carry(opened, egress)
-            now = self.clock.monotonic()
-            self.scheme.diagnosis.success(egress, host, now - started, now)
-            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            await writer.drain()
-            await _pipe_both(reader, writer, up_reader, up_writer)
+        log.warning("proxyter: %s: %d %s", writer.get_extra_info("peername", ("?",))[0], status, reason)
+        await respond(writer, status, {"error": reason}, close=True)
 
-    async def _forward(self, method: str, target: str, headers: dict[str, str], reader: asyncio.StreamReader,
-                       writer: asyncio.StreamWriter) -> bool:
-        """Forward one absolute-form request; True if the client connection may be kept."""
-        url = urlsplit(target)
-        host, port = url.hostname or "", url.port or 80
-        length = int(headers.get("content-length", "0") or 0)
-        body = await reader.readexactly(length) if length else b""
-        pool = self._pool(headers)
-        kept = {k: v for k, v in headers.items() if k not in _HOP}
+    # -- one client connection -------------------------------------------------------------
 
-        async def open_(egress: Egress) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]:
-            up_reader, up_writer = await self._connect(egress, host, port)
-            line = target if not egress.proxy.is_direct else (url.path or "/") + (f"?{url.query}" if url.query
-                                                                                  else "")
-            out = [f"{method} {line} HTTP/1.1"] + [f"{k}: {v}" for k, v in kept.items()]
-            out.append("connection: close")
-            request = ("\r\n".join(out) + "\r\n").encode("latin-1")
-            if not egress.proxy.is_direct:
-                request += _upstream_auth(egress).encode("latin-1")
-            up_writer.write(request + b"\r\n" + body)
-            await up_writer.drain()
+    async def _session(self, client: _Client, reader: asyncio.StreamReader,
+                       writer: asyncio.StreamWriter) -> None:
+        while True:
+            self._idle[client] = None
             try:
-                response_head = await up_reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                up_writer.close()
-                raise _UpstreamFailed("dropped", repr(exc)) from exc
-            return up_reader, up_writer, response_head
-
-        async with self._held(pool, target) as (opened, held):
-            try:
-                egress, opened_up, started = await self._upstream(pool, host, open_, held)
-                up_reader, up_writer, response_head = opened_up
-            except _UpstreamFailed as exc:
-                await _respond(writer, 502, {"error": f"no upstream could reach {host}:{port}: {exc.detail}"})
-                return False
-            _carry(opened, egress)
-            status = int(response_head.split(b" ", 2)[1])
-            now = self.clock.monotonic()
-            kind = reply_kind(status, egress.proxy.is_direct)
-            if kind is None:
-                self.scheme.diagnosis.success(egress, host, now - started, now)
-            else:
-                self.scheme.diagnosis.failure(egress, host, kind, f"HTTP {status}", now, status=status,
-                                              peers=pool.egresses)
-            return await _relay_response(response_head, up_reader, up_writer, writer)
-
-    @contextlib.asynccontextmanager
-    async def _held(self, pool: ProxyPool, target: str) -> Any:
-        """Hold the pool's limits for one request (and, through the exit stack, the limits of
-        the egress that carries it), and count it in flight on that egress."""
-        opened: list[Egress] = []
-        async with pool.slot(), contextlib.AsyncExitStack() as held:
-            try:
-                yield opened, held
+                async with asyncio.timeout(self.caps.idle):
+                    head = await read_head(reader, max_bytes=self.caps.header_bytes,
+                                           max_fields=self.caps.header_fields)
+            except HttpError as exc:
+                await self._answer_error(client, exc, "")
+                return
             finally:
-                for egress in opened:
-                    egress.counters.in_flight -= 1
+                self._idle.pop(client, None)
+            if head is None:
+                return
+            try:
+                if not await self._handle(client, head, reader, writer):
+                    return
+            except HttpError as exc:
+                await self._answer_error(client, exc, f"{head.start[0]} {head.start[1][:100]}")
+                return
 
+    async def _answer_error(self, client: _Client, exc: HttpError, what: str) -> None:
+        log.warning("proxyter: %s: %s%d %s", client.peer, f"{what}: " if what else "", exc.status, exc.reason)
+        extra = [("proxy-authenticate", 'Basic realm="proxyter"')] if exc.status == 407 else []
+        if exc.status == 401:
+            extra = [("www-authenticate", 'Basic realm="proxyter"')]
+        await respond(client.writer, exc.status, {"error": exc.reason}, close=True, extra=extra)
 
-def _carry(opened: list[Egress], egress: Egress) -> None:
-    egress.counters.in_flight += 1
-    egress.counters.requests += 1
-    opened.append(egress)
-
-
-def _request_type(authorization: str) -> str:
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "basic":
-        return "*"
-    try:
-        user = base64.b64decode(token.strip()).decode("utf-8").partition(":")[0]
-    except ValueError:
-        return "*"
-    return user or "*"
-
-
-def _upstream_auth(egress: Egress) -> str:
-    parts = urlsplit(egress.proxy.url)
-    if parts.username is None:
-        return ""
-    token = base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode()
-    return f"proxy-authorization: Basic {token}\r\n"
-
-
-async def _read_head(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
-    line = await reader.readline()
-    if not line.strip():
-        return None
-    method, target, _ = line.decode("latin-1").split(" ", 2)
-    headers: dict[str, str] = {}
-    for _ in range(_MAX_HEADERS):
-        raw = (await reader.readline()).decode("latin-1").strip()
-        if not raw:
-            break
-        name, _, value = raw.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return method.upper(), target, headers
-
-
-async def _read_status(reader: asyncio.StreamReader) -> int:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-        return int(head.split(b" ", 2)[1])
-    except (asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError):
-        return 502
-
-
-async def _relay_response(head: bytes, up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter,
-                          writer: asyncio.StreamWriter) -> bool:
-    lines = head.decode("latin-1").split("\r\n")
-    fields = [ln for ln in lines[1:] if ln and ln.split(":", 1)[0].strip().lower() not in _HOP]
-    length = next((int(ln.split(":", 1)[1]) for ln in fields
-                   if ln.split(":", 1)[0].strip().lower() == "content-length"), None)
-    keep = length is not None
-    out = [lines[0], *fields, f"connection: {'keep-alive' if keep else 'close'}"]
-    writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1"))
-    try:
-        if length is not None:
-            writer.write(await up_reader.readexactly(length))
+    async def _handle(self, client: _Client, head: Head, reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> bool:
+        """Answer one request; True if the connection may carry another."""
+        method, target, _ = head.start
+        if target.startswith("/"):
+            return await self._local(head, writer)
+        if method == "CONNECT":
+            host, port = parse_authority(target)
+        elif target[:7].lower() == "http://":
+            authority = target[7:].split("/", 1)[0].split("?", 1)[0]
+            if "@" in authority:
+                raise HttpError(400, "credentials in the request URL are not forwarded")
+            host, port = parse_authority(authority, 80)
         else:
-            while chunk := await up_reader.read(65536):
-                writer.write(chunk)
-                await writer.drain()
-        await writer.drain()
-    finally:
-        up_writer.close()
-    return keep
+            raise HttpError(400, "Proxyter takes CONNECT host:port, an absolute http:// URL, "
+                                 "or /health and /stats")
+        framing = request_framing(head)
+        request_type = self.auth.request_type(head.get("proxy-authorization"))
+        if request_type is None:
+            raise HttpError(407, "proxy authentication required")
+        assert self.allow is not None
+        if not self.allow.allows(host, port):
+            raise HttpError(403, f"{host}:{port} is not an allowed destination")
+        try:
+            if method == "CONNECT":
+                await self._relay.tunnel(host, port, request_type, reader, writer)
+                return False
+            return await self._relay.forward(head, host, port, request_type, framing, reader, writer)
+        except Unreachable as exc:
+            log.warning("proxyter: %s: %s %s:%d: 502 (%s: %s)", client.peer, method, host, port, exc.kind,
+                        exc.detail)
+            await respond(writer, 502, {"error": f"Proxyter could not reach {host}:{port}"}, close=True)
+            return False
+
+    async def _local(self, head: Head, writer: asyncio.StreamWriter) -> bool:
+        method, target, _ = head.start
+        path = target.split("?", 1)[0]
+        if method == "GET" and path == "/health":
+            health = self.scheme.health()
+            await respond(writer, 503 if health["status"] == "down" else 200, health)
+        elif method == "GET" and path == "/stats":
+            given = head.get("authorization") or head.get("proxy-authorization")
+            if self.auth.request_type(given) is None:
+                raise HttpError(401, "/stats needs a user or token of this Proxyter")
+            body: dict[str, Any] = {"proxies": [s.as_dict() for s in self.scheme.stats()],
+                                    "events": [str(e) for e in list(self.scheme.events)[-50:]],
+                                    "connections": self.open_connections}
+            await respond(writer, 200, body)
+        else:
+            await respond(writer, 404, {"error": f"Proxyter serves /stats and /health, not {method} {path}"})
+        return True
 
 
-async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-    try:
-        while chunk := await src.read(65536):
-            dst.write(chunk)
-            await dst.drain()
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    finally:
-        with contextlib.suppress(Exception):
-            dst.close()
-
-
-async def _pipe_both(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
-    await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-
-
-async def _respond(writer: asyncio.StreamWriter, status: int, body: dict[str, Any]) -> None:
+async def respond(writer: asyncio.StreamWriter, status: int, body: dict[str, Any], *, close: bool = False,
+                  extra: list[tuple[str, str]] | None = None) -> None:
+    """Write a JSON answer of Proxyter's own."""
     data = json.dumps(body, indent=1).encode()
-    reason = {200: "OK", 404: "Not Found", 502: "Bad Gateway", 503: "Service Unavailable"}.get(status, "")
-    writer.write(f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
-                 f"content-length: {len(data)}\r\n\r\n".encode() + data)
+    fields = [("content-type", "application/json"), ("content-length", str(len(data))), *(extra or [])]
+    if close:
+        fields.append(("connection", "close"))
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}", *(f"{k}: {v}" for k, v in fields)]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
     await writer.drain()
