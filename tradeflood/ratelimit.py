@@ -113,11 +113,6 @@ class SlidingWindow:
                 return max(0.0, at - now)
         return self.limit.per * (1 + need / self.limit.count)
 
-    def seconds_for(self, total_weight: int) -> float:
-        """Lower bound of the time ``total_weight`` takes through this window, from idle."""
-        windows = -(-total_weight // self.limit.count) - 1
-        return max(0, windows) * self.limit.per
-
     async def acquire(self, weight: int = 1) -> Lease:
         """Wait until ``weight`` fits in the window (first come, first served), then hold it."""
         weight = min(max(1, weight), self.limit.count)
