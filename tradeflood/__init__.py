@@ -41,11 +41,13 @@ from .errors import (
     VenueRejectedError,
     VenueUnavailableError,
 )
+from .history import HistoryBinding
 from .planner import Plan
 from .proxy import ProxyEvent, ProxyScheme
 from .query import Query
 from .ratelimit import Limit
 from .retry import RetryPolicy
+from .series import Series
 from .session import Session, afetch, fetch
 from .streams._api import stream
 from .turn import Derived, Turn, turn
@@ -63,6 +65,7 @@ __all__ = [
     "Derived",
     "FetchError",
     "Gap",
+    "HistoryBinding",
     "InvalidIntervalError",
     "InvalidTimeError",
     "Limit",
@@ -83,6 +86,7 @@ __all__ = [
     "RequestTimeoutError",
     "RetryPolicy",
     "ScaledClock",
+    "Series",
     "Session",
     "StreamError",
     "StreamOverflowError",

@@ -117,9 +117,17 @@ class Executor:
             await self.proxies.aclose()
         await self.client.aclose()
 
-    async def run(self, plan: Plan) -> tuple[dict[TurnKey, TurnResult], dict[TurnKey, BaseException]]:
-        """Run every turn of ``plan``; returns (results, errors) by turn key."""
+    async def run(
+        self, plan: Plan, on_result: Callable[[Turn, TurnResult], None] | None = None,
+    ) -> tuple[dict[TurnKey, TurnResult], dict[TurnKey, BaseException]]:
+        """Run every turn of ``plan``; returns (results, errors) by turn key.
+
+        With ``on_result``, each result is handed to it as it arrives and kept only
+        while other turns' parameters are derived from it, so payloads already
+        parsed do not pile up until the last reply.
+        """
         results: dict[TurnKey, TurnResult] = {}
+        graph = plan.graph
         errors: dict[TurnKey, BaseException] = {}
         derived: dict[Any, Any] = {}
         futures: dict[TurnKey, asyncio.Future[TurnResult]] = {}
@@ -136,7 +144,10 @@ class Executor:
                 params = {name: self._value(v, results, derived) if isinstance(v, Derived) else v
                           for name, v in turn.params}
                 result = await self._execute(turn, params)
-                results[turn.key] = result
+                if on_result is None or graph.out_degree(turn.key):
+                    results[turn.key] = result
+                if on_result is not None:
+                    on_result(turn, result)
                 return result
             except BaseException as exc:
                 errors.setdefault(turn.key, exc)

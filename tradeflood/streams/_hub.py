@@ -28,6 +28,7 @@ from ._candlefeed import CandleFeed
 from ._connection import Backoff, Connection
 from ._delivery import Delivery
 from ._feed import Feed
+from ._host import StreamHost
 from ._poll import PollFeed, poll_topic
 from ._protocol import Topic
 from ._tradefeed import TradeFeed
@@ -35,7 +36,6 @@ from ._tradefeed import TradeFeed
 if TYPE_CHECKING:
     from tradeflood.models import Instrument
     from tradeflood.query import Query
-    from tradeflood.session import Session
 
     from ._subscription import Subscription
 
@@ -57,7 +57,7 @@ class StreamSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class _Want:
+class SourceRoute:
     """What a source (one subscription) carries through the graph."""
 
     sub: Subscription
@@ -68,9 +68,9 @@ class _Want:
 
 
 class StreamHub:
-    """The live streams of one :class:`~tradeflood.Session`."""
+    """The live streams of one :class:`~tradeflood.Session` (its :class:`StreamHost`)."""
 
-    def __init__(self, session: Session, settings: StreamSettings | None = None) -> None:
+    def __init__(self, session: StreamHost, settings: StreamSettings | None = None) -> None:
         self.session = session
         self.clock = session.clock
         self.settings = settings or StreamSettings()
@@ -122,7 +122,7 @@ class StreamHub:
         placed = self._placed.get(key)
         if placed is None:
             placed = self._place(topic, binding)
-        self.connections.add_source(Source(sub.id, _Want(sub, binding, topic, placed, native)))
+        self.connections.add_source(Source(sub.id, SourceRoute(sub, binding, topic, placed, native)))
 
     def detach(self, sub: Subscription) -> None:
         if sub.id in self.connections.sources:
@@ -162,7 +162,7 @@ class StreamHub:
         cls = registry.lookup_stream(query.model, query.exchange)
         binding = self._bindings.get(cls)
         if binding is None:
-            binding = self._bindings[cls] = cls(self.session._connector(cls.connector))
+            binding = self._bindings[cls] = cls(self.session.connector(cls.connector))
         return binding
 
     async def _instrument(self, query: Query) -> Instrument:
@@ -198,21 +198,21 @@ class StreamHub:
 
     @staticmethod
     def _by_connection(source: Source, creator: Any, parent: Any) -> None:
-        want: _Want = source.data
+        want: SourceRoute = source.data
         is_new, cluster = creator.get_or_create(want.connection)
         if is_new:
             cluster.data = want
 
     @staticmethod
     def _by_topic(source: Source, creator: Any, parent: Any) -> None:
-        want: _Want = source.data
+        want: SourceRoute = source.data
         is_new, cluster = creator.get_or_create(want.topic.key)
         if is_new:
             cluster.data = want
 
     @staticmethod
     def _by_options(source: Source, creator: Any, parent: Any) -> None:
-        want: _Want = source.data
+        want: SourceRoute = source.data
         is_new, cluster = creator.get_or_create(want.sub.options)
         if is_new:
             cluster.data = want.sub.options
@@ -220,13 +220,13 @@ class StreamHub:
     # -- the graph's hooks: resources follow clusters ----------------------------------------
 
     def _open_connection(self, event: ClusterEvent) -> None:
-        want: _Want = event.cluster.data
+        want: SourceRoute = event.cluster.data
         if want.binding is None:
             return  # pollers need no socket
         api = want.binding.api
         venue, endpoint, n = want.connection
         label = f"{venue} {endpoint} #{n}"
-        scheme = getattr(self.session, "proxies", None)
+        scheme = self.session.proxies
         egress = None if scheme is None else (lambda: scheme.stream_egress(venue, key=label))
         event.cluster.ctx.ws = Connection(
             label=label, base_url=api.base_urls[endpoint],
@@ -242,7 +242,7 @@ class StreamHub:
             task.add_done_callback(self._closing.discard)
 
     def _start_feed(self, event: ClusterEvent) -> None:
-        want: _Want = event.cluster.data
+        want: SourceRoute = event.cluster.data
         if want.binding is None:
             feed: Feed = PollFeed(self, None, want.sub.query, want.topic)
         else:
@@ -257,7 +257,7 @@ class StreamHub:
             feed.start()
 
     def _stop_feed(self, event: ClusterEvent) -> None:
-        want: _Want = event.cluster.data
+        want: SourceRoute = event.cluster.data
         feed: Feed = event.cluster.ctx.feed
         feed.close()
         parent = event.parent_cluster
