@@ -270,11 +270,14 @@ class Series(Sequence[Any]):
 
 def as_series(items: Sequence[Any], model: type[Model] | None, time_field: str,
               kind: type[S] = Series) -> S:  # type: ignore[assignment]
-    """``items`` (a parse's result: a series or a list of models) as a series of ``kind``."""
-    if isinstance(items, kind):
+    """``items`` (a parse's result: a series or a list of models) as a series of ``kind``
+    with rows of ``model`` keyed by ``time_field`` (the series itself when it is one)."""
+    if isinstance(items, kind) and items.row_time_field == time_field and items.row_model is model:
         return items
-    if isinstance(items, Series) and items.table is not None:
-        return kind.from_table(items.table, items.gaps, model=model, time_field=time_field)
+    if isinstance(items, Series):
+        if items.table is not None:
+            return kind.from_table(items.table, items.gaps, model=model, time_field=time_field)
+        return kind(items._rows or (), items.gaps, model=model, time_field=time_field)
     return kind(items, model=model, time_field=time_field)
 
 

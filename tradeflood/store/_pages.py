@@ -29,7 +29,8 @@ class PageStore(Protocol):
     """What the planner needs of a history store (``tradeflood.store.CandleStore`` is one).
 
     A store may also have ``read_series`` (same arguments as ``read``), giving a
-    table-backed series, read in preference to ``read``.
+    table-backed series, read in preference to ``read``. For histories other than
+    candles both are called with ``model=`` the row model, to build rows from.
 
     A series is ``(exchange, symbol, kind)``: the interval for candles, the
     model's name for other histories (see ``HistoryBinding.series_key``).
@@ -89,11 +90,14 @@ class StoredPages:
         return fetch, stored
 
     def _read(self, start: int, end: int) -> Sequence[Any]:
+        # A store of candles alone (the first kind of store) need not take the row model.
+        model = self.binding.model
+        hint: dict[str, Any] = {} if model.__name__ == "Candle" else {"model": model}
         read_series = getattr(self.store, "read_series", None)
         if read_series is not None:
-            series: Sequence[Any] = read_series(*self.key, start, end)
+            series: Sequence[Any] = read_series(*self.key, start, end, **hint)
             return series
-        rows: Sequence[Any] = self.store.read(*self.key, start, end)
+        rows: Sequence[Any] = self.store.read(*self.key, start, end, **hint)
         return rows
 
     def record(self, fetched: Sequence[Page], parts: Sequence[Part]) -> int:
