@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .binding import Binding, ParseContext, Part
 from .candles import CandleBinding, CandleSeries, Gap
 from .clock import Clock, LiveClock, ScaledClock, VirtualClock
@@ -43,14 +45,16 @@ from .errors import (
 )
 from .history import HistoryBinding
 from .planner import Plan
-from .proxy import ProxyEvent, ProxyScheme
 from .query import Query
 from .ratelimit import Limit
 from .retry import RetryPolicy
 from .series import Series
 from .session import Session, afetch, fetch
-from .streams._api import stream
 from .turn import Derived, Turn, turn
+
+if TYPE_CHECKING:
+    from .proxy import ProxyEvent, ProxyScheme
+    from .streams._api import stream
 
 __version__ = "0.1.0"
 
@@ -106,3 +110,17 @@ __all__ = [
     "stream",
     "turn",
 ]
+
+
+_LAZY = {"ProxyEvent": "proxy", "ProxyScheme": "proxy", "stream": "streams._api"}
+
+
+def __getattr__(name: str) -> Any:
+    # Streams and proxies load when first named, so ``import tradeflood`` stays quick.
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,8 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from .clock import Clock
 from .connector import Reply, retry_after
 from .errors import NetworkError, RequestTimeoutError, TradeFloodError
@@ -28,6 +26,8 @@ from .retry import RetryPolicy
 from .turn import Derived, Turn, TurnKey
 
 if TYPE_CHECKING:
+    import httpx
+
     from .proxy import ProxyPool, ProxyScheme
     from .proxy._pool import Egress
 
@@ -130,13 +130,13 @@ class Executor:
         graph = plan.graph
         errors: dict[TurnKey, BaseException] = {}
         derived: dict[Any, Any] = {}
-        futures: dict[TurnKey, asyncio.Future[TurnResult]] = {}
+        futures: dict[TurnKey, asyncio.Future[None]] = {}
         total = plan.graph.number_of_nodes()
         done = 0
         if self.proxies is not None:
             await self.proxies.start()
 
-        async def run_turn(turn: Turn) -> TurnResult:
+        async def run_turn(turn: Turn) -> None:  # the result goes to results/on_result, not the task
             nonlocal done
             try:
                 for dep in turn.deps:
@@ -148,7 +148,6 @@ class Executor:
                     results[turn.key] = result
                 if on_result is not None:
                     on_result(turn, result)
-                return result
             except BaseException as exc:
                 errors.setdefault(turn.key, exc)
                 raise
@@ -237,6 +236,8 @@ class Executor:
     async def _send(self, turn: Turn, params: dict[str, Any]) -> TurnResult:
         api = turn.connector
         slots = self._slots.setdefault(turn.venue, asyncio.Semaphore(self._max_concurrency))
+        import httpx  # loaded by the session's client already; here for its error types
+
         send: Callable[..., Awaitable[httpx.Response]] = self.client.request
         limits = self.limits
         through: contextlib.AbstractAsyncContextManager[Any] = _NO_PROXY
