@@ -50,7 +50,7 @@ from .ratelimit import Limit
 from .retry import RetryPolicy
 from .series import Series
 from .session import Session, afetch, fetch
-from .turn import Derived, Turn, turn
+from .turns import Derived, Turn, turn
 
 if TYPE_CHECKING:
     from .proxy import ProxyEvent, ProxyScheme

@@ -29,7 +29,7 @@ from .series import Gap, Series, as_series
 
 if TYPE_CHECKING:
     from .query import Query
-    from .turn import Turn
+    from .turns import Turn
 
 __all__ = ["HistoryBinding"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .turn import Turn
+from .turns import Turn
 
 __all__ = ["Page", "PageSource", "plan_pages"]
 

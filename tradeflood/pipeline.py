@@ -25,7 +25,7 @@ from .query import Query
 if TYPE_CHECKING:
     from .executor import Executor, TurnResult
     from .store._pages import PageStore
-    from .turn import Turn, TurnKey
+    from .turns import Turn, TurnKey
 
 __all__ = ["Fetcher", "gather", "plan_queries"]
 

@@ -31,11 +31,12 @@ from .bridge import LoopBridge
 from .clock import Clock, LiveClock
 from .connector import Connector
 from .errors import ConfigError, FetchError, QueryError, TradeFloodError
-from .executor import ExecutionStats, Executor, RateLimits, TurnResult
+from .executor import ExecutionStats, Executor, TurnResult
 from .pipeline import gather, plan_queries
 from .planner import Plan
 from .query import Query
 from .retry import RetryPolicy
+from .windows import RateLimits
 
 if TYPE_CHECKING:
     import httpx
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from .store._pages import PageStore
     from .streams._hub import StreamHub, StreamSettings
     from .streams._subscription import Stream, Subscription
-    from .turn import TurnKey
+    from .turns import TurnKey
 
 __all__ = ["Session", "afetch", "fetch"]
 
@@ -236,6 +237,17 @@ class Session:
             api = self._connectors[cls] = cls(self._urls.get(cls.name))
         return api
 
+    def venue_connector(self, venue: str) -> Connector:
+        """This session's connector for a venue's name: one made already, else the one its
+        registered bindings use."""
+        for api in self._connectors.values():
+            if api.name == venue:
+                return api
+        cls = registry.connector_class(venue)
+        if cls is not None:
+            return self.connector(cls)
+        raise ConfigError(f"no connector for venue {venue!r}; known: {', '.join(sorted(registry.venues()))}")
+
     def binding_for(self, query: Query) -> Binding:
         """This session's instance of the fetch binding that answers ``query``."""
         cls = registry.lookup(query.model, query.exchange)
@@ -273,7 +285,7 @@ class Session:
             self._executor = Executor(
                 client, self.clock, limits=self._limits, retry=self.retry,
                 max_concurrency=self._max_concurrency, cache=self._cache, progress=self._progress,
-                proxies=self.proxies,
+                proxies=self.proxies, connectors=self.venue_connector,
             )
         return self._executor
 

@@ -29,7 +29,7 @@ from tradeflood.models import Model, TimestampMs
 from tradeflood.paging import PageSource
 from tradeflood.ratelimit import Limit
 from tradeflood.store import CandleStore
-from tradeflood.turn import Param, Params, Turn, turn
+from tradeflood.turns import Param, Params, Turn, turn
 
 HOUR = 3_600_000
 STEP = 8 * HOUR

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from ._diagnosis import reply_kind
 
+# import cycle: types only: the scheme makes stream egresses and hands itself to them
 if TYPE_CHECKING:
     from ._pool import Egress, ProxyPool
     from ._scheme import ProxyScheme

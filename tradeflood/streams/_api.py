@@ -98,7 +98,7 @@ def stream(model: type[Model], *, session: StreamHost | None = None, **params: A
     Runs a private :class:`~tradeflood.Session` (or the one given) on its own
     event-loop thread; leaving the loop closes the stream.
     """
-    # The one-call form makes its own Session, at call time: the only way in from here.
+    # import cycle: the one-call form makes its own Session; both sides import at call time
     from tradeflood.session import Session
 
     own = session is None

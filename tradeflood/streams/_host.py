@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+# import cycle: types only: the hub makes feeds and subscriptions, which call back into it
 if TYPE_CHECKING:
     from tradeflood.clock import Clock
     from tradeflood.connector import Connector
