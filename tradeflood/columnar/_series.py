@@ -148,10 +148,10 @@ def merge_tables(tables: Sequence[pa.Table], start: int, end: int, field: str,
     if len(tables) == 1:
         return time_range(tables[0], start, end, field)
     try:
-        merged = pa.concat_tables(tables)
+        merged = pa.concat_tables(tables)  # the pages' own buffers, as chunks: no copy
     except pa.ArrowInvalid:  # decimal columns of different scales: widen them first
         merged = concat_tables(tables, field, model)
-    return time_range(merged, start, end, field).combine_chunks()
+    return time_range(merged, start, end, field)
 
 
 _BUILDERS: dict[type[Model], Callable[[dict[str, Any]], Any]] = {}
