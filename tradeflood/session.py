@@ -14,7 +14,9 @@
 A session keeps the venues' rate-limit windows and the instrument lists for its
 lifetime, so queries made through one session share them. The sync methods run
 the async ones on a private event-loop thread; the async ones run on the
-caller's loop (or bridge to the private one if the session already has it).
+caller's loop (or bridge to the private one if the session already has it): see
+:mod:`tradeflood.bridge`. What a fetch does (plan, run, repair, assemble) is
+:mod:`tradeflood.pipeline`; the session holds what its queries share.
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ class Session:
     in-process one, or a mock); ``clock`` drives every wait (a ``VirtualClock``
     in tests); ``progress(done, total)`` is called as requests complete.
 
-    ``store`` keeps closed candles on disk so that a backfill asked for again is
-    answered without requests, and an extended one fetches only the new pages:
+    ``store`` keeps closed candles (and the settled rows of other histories) on disk
+    so that a backfill asked for again is answered without requests, and an
+    extended one fetches only the new pages:
     True (the default) opens the store at ``tradeflood.store.default_store_path()``
     (``$TRADEFLOOD_STORE``, else the user's cache folder; ``TRADEFLOOD_STORE=off``
     turns the default off), a path opens one there, a store object is used as it
