@@ -7,7 +7,7 @@ per endpoint). ``--tradeflood-path DIR`` measures the TradeFlood found in
 another checkout (e.g. the code before a change).
 
 The simulator runs in this process; every client runs in a subprocess of its
-own, so its peak resident memory (``ru_maxrss``) is its own:
+own, so its peak resident memory (``VmHWM``) is its own:
 
 - **tradeflood**: ``Session.fetch`` of the range (store off); peak RSS after the
   fetch, the size of the result's table, and the peak after reading every
@@ -39,6 +39,18 @@ SYMBOL = "BTC/USDT"
 
 
 def _rss_mb() -> float:
+    """This process's peak resident memory, MB.
+
+    Linux's ``VmHWM``: ``ru_maxrss`` would be no good here, as it keeps the value of
+    the parent at fork time across ``exec`` (the parent holds the warmed simulator).
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
