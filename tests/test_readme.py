@@ -5,7 +5,9 @@ indented ``tradeflood ...`` line, or a line of a ```sh block) runs in bash,
 both with the environment pointing TradeFlood at a simulator on 127.0.0.1
 (``Simulator.environ()``) and with a store of their own. A block that cannot
 run offline is marked on the line before it with
-``<!-- not run by tests: REASON -->``; the marks are few, and each says why.
+``<!-- not run by tests: REASON -->``; the marks are few, and each says why. A
+block marked ``<!-- excerpt of PATH -->`` shows pieces of a tested file: every
+class and function it defines must be defined in that file.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tradeflood.testing import Simulator
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 SKIP = re.compile(r"<!-- not run by tests: (.+?) -->")
+EXCERPT = re.compile(r"<!-- excerpt of (\S+) -->")
 MOST_SKIPS = 6
 
 
@@ -36,6 +39,7 @@ class Block:
     line: int
     text: str
     skip: str | None  # the stated reason it is not run, if any
+    excerpt: str | None = None  # the tested file it shows pieces of, if any
 
     @property
     def id(self) -> str:
@@ -44,21 +48,24 @@ class Block:
 
 
 def readme_blocks(text: str) -> list[Block]:
-    """The README's Python blocks and shell commands, in order, with their skip marks."""
+    """The README's Python blocks and shell commands, in order, with their marks."""
     blocks: list[Block] = []
     lines = text.splitlines()
     i = 0
     while i < len(lines):
         line = lines[i]
-        mark = SKIP.search(lines[i - 1]) if i else None
+        before = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
+        mark, excerpt = SKIP.search(before), EXCERPT.search(before)
         reason = mark.group(1) if mark else None
-        fence = re.match(r"^```(\w+)\s*$", line)
+        source = excerpt.group(1) if excerpt else None
+        fence = re.match(r"^(\s*)```(\w+)\s*$", line)
         if fence:
-            end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
-            body = "\n".join(lines[i + 1:end])
-            if fence.group(1) == "python":
-                blocks.append(Block("python", i + 2, body, reason))
-            elif fence.group(1) in ("sh", "bash", "shell", "console"):
+            indent = len(fence.group(1))
+            end = next(j for j in range(i + 1, len(lines)) if lines[j].strip().startswith("```"))
+            body = "\n".join(x[indent:] for x in lines[i + 1:end])
+            if fence.group(2) == "python":
+                blocks.append(Block("python", i + 2, body, reason, source))
+            elif fence.group(2) in ("sh", "bash", "shell", "console"):
                 blocks.append(Block("shell", i + 2, body, reason))
             i = end + 1
             continue
@@ -95,6 +102,17 @@ def test_the_blocks_not_run_are_few_and_say_why() -> None:
     assert all(len(b.skip or "") >= 20 for b in skipped), [b.skip for b in skipped]
 
 
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.excerpt], ids=lambda b: b.id)
+def test_an_excerpt_shows_what_its_tested_file_defines(block: Block) -> None:
+    assert block.excerpt is not None
+    source = (ROOT / block.excerpt).read_text()
+    names = re.findall(r"^\s*(class|def) (\w+)", block.text, flags=re.M)
+    assert names, f"README line {block.line}: an excerpt that defines nothing"
+    for kind, name in names:
+        assert re.search(rf"^\s*{kind} {name}\b", source, flags=re.M), (
+            f"README line {block.line} shows {kind} {name}, which {block.excerpt} does not define")
+
+
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
     with Simulator() as simulator:
@@ -102,7 +120,7 @@ def sim() -> Iterator[Simulator]:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("block", [b for b in BLOCKS if not b.skip], ids=lambda b: b.id)
+@pytest.mark.parametrize("block", [b for b in BLOCKS if not b.skip and not b.excerpt], ids=lambda b: b.id)
 def test_readme_block_runs_as_written(block: Block, sim: Simulator, tmp_path: Path) -> None:
     env = {**os.environ, **sim.environ(), "TRADEFLOOD_STORE": str(tmp_path / "store.sqlite3"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}

@@ -5,13 +5,15 @@
     import tradeflood
     from tradeflood.models import Candle
 
-    candles = tradeflood.fetch(Candle, exchange="bitget", symbol="BTC/USDT",
+    candles = tradeflood.fetch(Candle, exchange="example", symbol="BTC/USDT",
                                interval="1h", start="2024-01-01", end="2024-02-01")
-    for trade in tradeflood.stream(Trade, exchange="bitget", symbol="BTC/USDT"):
+    for trade in tradeflood.stream(Trade, exchange="example", symbol="BTC/USDT"):
         ...
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .binding import Binding, ParseContext, Part
 from .candles import CandleBinding, CandleSeries, Gap
@@ -41,15 +43,19 @@ from .errors import (
     VenueRejectedError,
     VenueUnavailableError,
 )
+from .history import HistoryBinding
 from .paging import PageSource
 from .planner import Plan
-from .proxy import ProxyEvent, ProxyScheme
 from .query import Query
 from .ratelimit import Limit
 from .retry import RetryPolicy
+from .series import Series
 from .session import Session, afetch, fetch
-from .streams._api import stream
-from .turn import Derived, Param, Params, Turn, turn
+from .turns import Derived, Param, Params, Turn, turn
+
+if TYPE_CHECKING:
+    from .proxy import ProxyEvent, ProxyScheme
+    from .streams._api import stream
 
 __version__ = "0.1.0"
 
@@ -64,6 +70,7 @@ __all__ = [
     "Derived",
     "FetchError",
     "Gap",
+    "HistoryBinding",
     "InvalidIntervalError",
     "InvalidTimeError",
     "Limit",
@@ -87,6 +94,7 @@ __all__ = [
     "RequestTimeoutError",
     "RetryPolicy",
     "ScaledClock",
+    "Series",
     "Session",
     "StreamError",
     "StreamOverflowError",
@@ -106,3 +114,17 @@ __all__ = [
     "stream",
     "turn",
 ]
+
+
+_LAZY = {"ProxyEvent": "proxy", "ProxyScheme": "proxy", "stream": "streams._api"}
+
+
+def __getattr__(name: str) -> Any:
+    # Streams and proxies load when first named, so ``import tradeflood`` stays quick.
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

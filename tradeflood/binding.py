@@ -22,7 +22,7 @@ from . import registry
 from .columnar import ColumnarMixin
 from .connector import Connector
 from .errors import PayloadError
-from .turn import Turn
+from .turns import Turn
 
 if TYPE_CHECKING:
     from tradeflood.models import Model

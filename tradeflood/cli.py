@@ -119,7 +119,7 @@ def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[s
         check_writable(output)
     with _session(urls, no_store, ProgressLine(sys.stderr)) as session:
         result = session.fetch(_model(model), **_params(kw))
-    rows = result if isinstance(result, list) else [result]
+    rows = result if isinstance(result, Sequence) else [result]  # many models, or one
     if output is not None:
         write_file(rows, output, iso=iso)
         click.echo(f"wrote {len(rows)} rows to {output}", err=True)

@@ -34,7 +34,7 @@ import orjson
 
 from .errors import ConfigError, PayloadError, RateLimitedError, VenueRejectedError, VenueUnavailableError
 from .ratelimit import Limit
-from .turn import Turn
+from .turns import Turn
 
 if TYPE_CHECKING:
     from .streams._protocol import StreamProtocol

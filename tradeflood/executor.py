@@ -13,23 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from .clock import Clock
-from .connector import Reply, retry_after
+from .connector import Connector, Reply, retry_after
 from .errors import NetworkError, ProxyError, RequestTimeoutError, TradeFloodError, VenueRejectedError
 from .planner import Plan
-from .ratelimit import Lease, SlidingWindow
+from .ratelimit import Lease
 from .retry import RetryPolicy
-from .turn import Derived, Turn, TurnKey
+from .sending import Egress, RequestRoutes
+from .turns import Derived, Turn, TurnKey
+from .windows import RateLimits
 
 if TYPE_CHECKING:
-    from .proxy import ProxyPool, ProxyScheme
-    from .proxy._pool import Egress
+    import httpx
 
 __all__ = ["ExecutionStats", "Executor", "RateLimits", "TurnResult"]
 
@@ -55,32 +54,10 @@ class ExecutionStats:
     by_endpoint: dict[str, int] = field(default_factory=dict)
 
 
-class RateLimits:
-    """The sliding windows of one client identity, by (venue, group), made on first use."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._windows: dict[tuple[str, str], SlidingWindow] = {}
-
-    def windows(self, turn: Turn) -> list[SlidingWindow]:
-        out = []
-        for group in turn.connector.groups(turn):
-            key = (turn.venue, group)
-            window = self._windows.get(key)
-            if window is None:
-                window = SlidingWindow(turn.connector.limits[group], self._clock, name=f"{key[0]}/{key[1]}")
-                self._windows[key] = window
-            out.append(window)
-        return out
-
-    def get(self, venue: str, group: str) -> SlidingWindow | None:
-        return self._windows.get((venue, group))
-
-
 class Executor:
     """Runs plans over one HTTP client, one set of rate limits and one clock.
 
-    With a :class:`~tradeflood.proxy.ProxyScheme` (``proxies``), each request is
+    With request routes (``proxies``: a :class:`~tradeflood.proxy.ProxyScheme`), each request is
     sent through the egress the scheme picks for it, under that egress's own
     rate-limit windows (``direct`` keeps ``client`` and ``limits``).
     """
@@ -95,9 +72,12 @@ class Executor:
         max_concurrency: int = 16,
         cache: dict[TurnKey, TurnResult] | None = None,
         progress: Callable[[int, int], None] | None = None,
-        proxies: ProxyScheme | None = None,
+        proxies: RequestRoutes | None = None,
+        connectors: Callable[[str], Connector] | None = None,
     ) -> None:
         self.client = client
+        #: The connector of a venue a turn names, when the plan does not hold it.
+        self.connectors = connectors
         self.clock = clock
         self.limits = limits or RateLimits(clock)
         self.retry = retry or RetryPolicy()
@@ -107,6 +87,7 @@ class Executor:
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._max_concurrency = max_concurrency
         self._inflight: dict[tuple[Any, ...], asyncio.Future[TurnResult]] = {}
+        self._plan_connectors: Mapping[str, Connector] = {}
         self.proxies = proxies
         if proxies is not None:
             proxies.attach(client, self.limits, clock)
@@ -117,18 +98,27 @@ class Executor:
             await self.proxies.aclose()
         await self.client.aclose()
 
-    async def run(self, plan: Plan) -> tuple[dict[TurnKey, TurnResult], dict[TurnKey, BaseException]]:
-        """Run every turn of ``plan``; returns (results, errors) by turn key."""
+    async def run(
+        self, plan: Plan, on_result: Callable[[Turn, TurnResult], None] | None = None,
+    ) -> tuple[dict[TurnKey, TurnResult], dict[TurnKey, BaseException]]:
+        """Run every turn of ``plan``; returns (results, errors) by turn key.
+
+        With ``on_result``, each result is handed to it as it arrives and kept only
+        while other turns' parameters are derived from it, so payloads already
+        parsed do not pile up until the last reply.
+        """
         results: dict[TurnKey, TurnResult] = {}
+        graph = plan.graph
+        self._plan_connectors = plan.connectors
         errors: dict[TurnKey, BaseException] = {}
         derived: dict[Any, Any] = {}
-        futures: dict[TurnKey, asyncio.Future[TurnResult]] = {}
+        futures: dict[TurnKey, asyncio.Future[None]] = {}
         total = plan.graph.number_of_nodes()
         done = 0
         if self.proxies is not None:
             await self.proxies.start()
 
-        async def run_turn(turn: Turn) -> TurnResult:
+        async def run_turn(turn: Turn) -> None:  # the result goes to results/on_result, not the task
             nonlocal done
             try:
                 for dep in turn.deps:
@@ -136,8 +126,10 @@ class Executor:
                 params = {name: self._value(v, results, derived) if isinstance(v, Derived) else v
                           for name, v in turn.params}
                 result = await self._execute(turn, params)
-                results[turn.key] = result
-                return result
+                if on_result is None or graph.out_degree(turn.key):
+                    results[turn.key] = result
+                if on_result is not None:
+                    on_result(turn, result)
             except BaseException as exc:
                 errors.setdefault(turn.key, exc)
                 raise
@@ -223,9 +215,20 @@ class Executor:
         if getattr(exc, "status", None) in (418, 429):
             self.stats.rate_limited += 1
 
+    def connector(self, venue: str) -> Connector:
+        """The connector that sends and unwraps the turns of ``venue``."""
+        api = self._plan_connectors.get(venue)
+        if api is None and self.connectors is not None:
+            api = self.connectors(venue)
+        if api is None:
+            raise TradeFloodError(f"no connector for venue {venue!r}: a plan's turns need their venue's")
+        return api
+
     async def _send(self, turn: Turn, params: dict[str, Any]) -> TurnResult:
-        api = turn.connector
+        api = self.connector(turn.venue)
         slots = self._slots.setdefault(turn.venue, asyncio.Semaphore(self._max_concurrency))
+        import httpx  # loaded by the session's client already; here for its error types
+
         send: Callable[..., Awaitable[httpx.Response]] = self.client.request
         limits = self.limits
         through: contextlib.AbstractAsyncContextManager[Any] = _NO_PROXY
@@ -236,7 +239,7 @@ class Executor:
             through = self.proxies.attempt(pool, egress, turn.venue, turn.path)
         leases: list[Lease] = []
         try:  # leases taken before a cancellation are still released
-            for window in limits.windows(turn):
+            for window in limits.windows(turn, api):
                 leases.append(await window.acquire(turn.weight))
             started = self.clock.monotonic()
             async with slots:
@@ -263,14 +266,15 @@ class Executor:
         if self.proxies is None:
             payload = api.unwrap(turn, reply)
         else:
-            payload = self._unwrap_through(turn, reply, pool, egress)
+            payload = self._unwrap_through(api, turn, reply, pool, egress)
         return TurnResult(payload, dict(params), int(self.clock.time() * 1000))
 
-    def _unwrap_through(self, turn: Turn, reply: Reply, pool: ProxyPool, egress: Egress) -> Any:
+    def _unwrap_through(self, api: Connector, turn: Turn, reply: Reply, pool: Any,
+                        egress: Egress) -> Any:
         """Unwrap a reply that came through a proxy, telling the scheme how the egress fared."""
         assert self.proxies is not None
         try:
-            payload = turn.connector.unwrap(turn, reply)
+            payload = api.unwrap(turn, reply)
         except TradeFloodError as exc:
             kind = self.proxies.settle(pool, egress, turn.venue, reply.status, reply.elapsed,
                                        retry_after(reply.headers), str(exc)[:200])

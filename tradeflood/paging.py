@@ -3,7 +3,7 @@
 Page edges sit at multiples of ``page_size x interval`` since the epoch, so any
 two queries whose ranges overlap produce identical pages for the overlap, and
 the planner requests each once. A venue may serve big pages only for recent
-data (Bitget: 1000 candles within a look-back window, 200 beyond it); each page
+data (say 1000 candles within a look-back window, 200 beyond it); each page
 of the biggest source that starts inside that source's window uses it, and the
 older ones are split on the grid of the next source.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .turn import Turn
+from .turns import Turn
 
 __all__ = ["Page", "PageSource", "plan_pages"]
 

@@ -15,12 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
-from .turn import Turn, TurnKey
+from .turns import Turn, TurnKey
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from .binding import Binding, Part
+    from .connector import Connector
     from .query import Query
     from .ratelimit import Limit
 
@@ -58,6 +59,8 @@ class Plan:
     #: The instant the plan was made for (UTC ms): its pages, and what counts as
     #: expected when the results are put together, are judged as of then.
     now_ms: int = 0
+    #: The connector of each venue the plan's turns name (from the queries' bindings).
+    connectors: Mapping[str, Connector] = field(default_factory=dict)
 
     def turn(self, key: TurnKey) -> Turn:
         return self.graph.nodes[key]["turn"]  # type: ignore[no-any-return]
@@ -65,6 +68,8 @@ class Plan:
     @property
     def turns(self) -> list[Turn]:
         """Every turn, dependencies before dependants."""
+        import networkx as nx
+
         return [self.turn(k) for k in nx.topological_sort(self.graph)]
 
     @property
@@ -85,7 +90,8 @@ class Plan:
         for turn in self.turns:
             if turn.key in self.cached:
                 continue
-            for group in turn.connector.groups(turn):
+            api = self.connectors.get(turn.venue)
+            for group in api.groups(turn) if api is not None else (turn.group,):
                 totals[(turn.venue, group)] += turn.weight
         return dict(totals)
 
@@ -145,21 +151,27 @@ def build_plan(
     *,
     cached: Mapping[TurnKey, Any] | None = None,
     now_ms: int = 0,
+    connectors: Mapping[str, Connector] | None = None,
 ) -> Plan:
-    """Merge the turns of every query into one DAG keyed by turn identity."""
+    """Merge the turns of every query into one DAG keyed by turn identity.
+
+    ``connectors`` (venue -> connector) adds to those of the queries' bindings."""
+    import networkx as nx  # 0.1 s to import: paid by the first plan, not by ``import tradeflood``
+
     graph = nx.DiGraph()
     declared = 0
-    limits: dict[tuple[str, str], Limit] = {}
+    apis: dict[str, Connector] = dict(connectors or {})
     for qp in queries:
         own: set[TurnKey] = set()
+        if qp.binding is not None:
+            apis.setdefault(qp.binding.api.name, qp.binding.api)
         for turn in qp.turns:
             _closure(turn, own)
             _add(graph, turn)
-            for group, limit in turn.connector.limits.items():
-                limits[(turn.venue, group)] = limit
         declared += len(own)
+    limits = {(venue, group): limit for venue, api in apis.items() for group, limit in api.limits.items()}
     hits = frozenset(k for k in graph.nodes if cached and k in cached)
-    return Plan(graph, list(queries), declared, hits, limits, now_ms)
+    return Plan(graph, list(queries), declared, hits, limits, now_ms, apis)
 
 
 def _closure(turn: Turn, into: set[TurnKey]) -> None:

@@ -26,7 +26,7 @@ class Query:
     inclusive and ``end`` exclusive.
 
     >>> from tradeflood.models import Candle
-    >>> q = Query(Candle, exchange="bitget", symbol="BTC/USDT", interval="1h",
+    >>> q = Query(Candle, exchange="example", symbol="BTC/USDT", interval="1h",
     ...           start="2024-01-01T00:00:00Z", end="2024-01-02T00:00:00Z")
     >>> q.end - q.start
     86400000

@@ -1,7 +1,7 @@
 """Rate limits: at most ``count`` weight in any window of ``per`` seconds.
 
-Venues count requests in windows (Bitget: 20 per rolling second per endpoint;
-Binance: request weight per minute). A token bucket that allows a full burst
+Venues count requests in windows (20 per rolling second per endpoint, or a
+request weight per minute). A token bucket that allows a full burst
 and refills continuously can put up to twice the limit into one window, so the
 limiter here is a sliding window: each request holds its weight from the moment
 it is sent until ``per`` seconds after its response arrived. The venue counts a
@@ -113,11 +113,6 @@ class SlidingWindow:
                 return max(0.0, at - now)
         return self.limit.per * (1 + need / self.limit.count)
 
-    def seconds_for(self, total_weight: int) -> float:
-        """Lower bound of the time ``total_weight`` takes through this window, from idle."""
-        windows = -(-total_weight // self.limit.count) - 1
-        return max(0, windows) * self.limit.per
-
     async def acquire(self, weight: int = 1) -> Lease:
         """Wait until ``weight`` fits in the window (first come, first served), then hold it."""
         weight = min(max(1, weight), self.limit.count)
@@ -142,7 +137,7 @@ class SlidingWindow:
         return Lease(self, weight)
 
     def observe_used(self, used: int, window_reset_in: float) -> None:
-        """Take the venue's own count (Binance ``X-MBX-USED-WEIGHT-1M``) into account.
+        """Take the venue's own count (a used-weight header such as ``X-MBX-USED-WEIGHT-1M``) into account.
 
         If the venue counts more than this window holds (another process on the
         same IP, or requests made before this session), the surplus is held until

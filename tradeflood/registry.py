@@ -13,11 +13,11 @@ import importlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from .errors import BindingConflictError, UnknownExchangeError, UnknownModelError
 
+# import cycle: types only: bindings register themselves here when they are subclassed
 if TYPE_CHECKING:
     from tradeflood.models import Model
 
@@ -107,6 +107,8 @@ def load_plugins() -> list[str]:
     logged and skipped, never fatal.
     """
     loaded = []
+    from importlib.metadata import entry_points  # costs 20 ms: only when plugins are looked up
+
     for ep in entry_points(group="tradeflood.plugins"):
         if ep.value in _plugins_loaded:
             continue
@@ -162,6 +164,13 @@ def bindings_for(model: type[Model] | None = None) -> dict[tuple[type[Model], st
     """Every registered binding, optionally for one model."""
     _load()
     return {k: v for k, v in _BINDINGS.items() if model is None or k[0] is model}
+
+
+def connector_class(venue: str) -> type[Any] | None:
+    """The connector class the registered bindings of ``venue`` use (the newest), or None."""
+    _load()
+    found = [b.connector for (_, v), b in [*_BINDINGS.items(), *_STREAM_BINDINGS.items()] if v == venue]
+    return found[-1] if found else None
 
 
 def venues() -> dict[str, list[str]]:

@@ -3,58 +3,59 @@
 ::
 
     with tradeflood.Session() as s:
-        trades = s.fetch(Trade, exchange="bitget", symbol="ETH/USDT")
+        trades = s.fetch(Trade, exchange="example", symbol="ETH/USDT")
         plan = s.plan(*queries)           # explain before running
         results = s.gather(*queries)      # one merged plan; results in query order
 
-    async with tradeflood.Session(urls={"bitget": {"rest": "http://127.0.0.1:9000"}}) as s:
-        candles = await s.afetch(Candle, exchange="bitget", symbol="BTC/USDT", interval="1h",
+    async with tradeflood.Session(urls={"example": {"rest": "http://127.0.0.1:9000"}}) as s:
+        candles = await s.afetch(Candle, exchange="example", symbol="BTC/USDT", interval="1h",
                                  start="-2d")
 
 A session keeps the venues' rate-limit windows and the instrument lists for its
 lifetime, so queries made through one session share them. The sync methods run
 the async ones on a private event-loop thread; the async ones run on the
-caller's loop (or bridge to the private one if the session already has it).
+caller's loop (or bridge to the private one if the session already has it): see
+:mod:`tradeflood.bridge`. What a fetch does (plan, run, repair, assemble) is
+:mod:`tradeflood.pipeline`; the session holds what its queries share.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
-import threading
-from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import httpx
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from . import registry
-from .binding import Binding, ModelList, ParseContext, Part
-from .candles import CandleBinding
+from .binding import Binding
+from .bridge import LoopBridge
 from .clock import Clock, LiveClock
 from .connector import Connector
 from .errors import ConfigError, FetchError, QueryError, TradeFloodError
-from .executor import ExecutionStats, Executor, RateLimits, TurnResult
-from .planner import Plan, QueryPlan, build_plan
+from .executor import ExecutionStats, Executor, TurnResult
+from .pipeline import gather, plan_queries
+from .planner import Plan
 from .query import Query
 from .retry import RetryPolicy
-from .stored import CandlePages, PageStore
-from .turn import Turn, TurnKey
+from .windows import RateLimits
 
 if TYPE_CHECKING:
+    import httpx
+
     from tradeflood.models import Model
     from tradeflood.proxy import ProxyScheme
 
+    from .store._pages import PageStore
     from .streams._hub import StreamHub, StreamSettings
     from .streams._subscription import Stream, Subscription
+    from .turns import TurnKey
 
 __all__ = ["Session", "afetch", "fetch"]
 
 T = TypeVar("T")
 UrlOverrides = Mapping[str, Mapping[str, str]]
-StoreOption = PageStore | str | os.PathLike[str] | bool | None
+StoreOption: TypeAlias = "PageStore | str | os.PathLike[str] | bool | None"
 log = logging.getLogger("tradeflood")
 _OFF = {"", "0", "off", "false", "no", "none"}
 
@@ -62,13 +63,14 @@ _OFF = {"", "0", "off", "false", "no", "none"}
 class Session:
     """A fetching session: connectors, rate limits, retries and caches shared by its queries.
 
-    ``urls`` overrides base URLs per venue (``{"bitget": {"rest": "http://127.0.0.1:9000"}}``);
+    ``urls`` overrides base URLs per venue (``{"example": {"rest": "http://127.0.0.1:9000"}}``);
     ``transport`` swaps the HTTP transport under the executor (the simulator's
     in-process one, or a mock); ``clock`` drives every wait (a ``VirtualClock``
     in tests); ``progress(done, total)`` is called as requests complete.
 
-    ``store`` keeps closed candles on disk so that a backfill asked for again is
-    answered without requests, and an extended one fetches only the new pages:
+    ``store`` keeps closed candles (and the settled rows of other histories) on disk
+    so that a backfill asked for again is answered without requests, and an
+    extended one fetches only the new pages:
     True (the default) opens the store at ``tradeflood.store.default_store_path()``
     (``$TRADEFLOOD_STORE``, else the user's cache folder; ``TRADEFLOOD_STORE=off``
     turns the default off), a path opens one there, a store object is used as it
@@ -108,50 +110,25 @@ class Session:
         self._cache: dict[TurnKey, TurnResult] = {}
         self._limits = RateLimits(self.clock)
         self._executor: Executor | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._bridge = LoopBridge()
         self._streams: StreamHub | None = None
-        self._stream_settings = stream_settings
+        #: Limits and timings of this session's live streams (None: the defaults).
+        self.stream_settings = stream_settings
         self._closed = False
 
     # -- the public API -------------------------------------------------------------
 
     def query(self, model: type[Model], **params: Any) -> Query:
         """A :class:`Query` with relative times resolved against this session's clock."""
-        return Query(model, now_ms=self._now_ms(), **params)
+        return Query(model, now_ms=self.now_ms(), **params)
 
     def plan(self, *queries: Query) -> Plan:
         """The merged, deduplicated request plan of ``queries``; nothing is sent."""
-        now = self._now_ms()
-        for query in queries:
-            if not isinstance(query, Query):
-                raise QueryError(f"plan() takes Query objects, not {query!r}")
-        series: Counter[tuple[str, str | None, str | None]] = Counter(
-            (q.exchange, q.symbol, q.interval) for q in queries if q.interval)
-        planned = []
-        for query in queries:
-            binding = self._binding(query)
-            if isinstance(binding, CandleBinding):
-                shared = series[(query.exchange, query.symbol, query.interval)] > 1
-                planned.append(self._plan_candles(query, binding, now, shared))
-            else:
-                planned.append(QueryPlan(query, binding, list(binding.plan(query, now))))
-        return build_plan(planned, cached=self._cache, now_ms=now)
-
-    def _plan_candles(self, query: Query, binding: CandleBinding, now: int, shared: bool) -> QueryPlan:
-        """A candle query's pages: on the shared grid if other queries share its series,
-        and only those the store cannot answer."""
-        store = self.store
-        if store is None:
-            return QueryPlan(query, binding, [p.turn() for p in binding.pages(query, now, shared=shared)])
-        pages = CandlePages(store, query, binding, now, shared=shared)
-        fetch, stored = pages.split()
-        return QueryPlan(query, binding, [p.turn() for p in fetch], stored,
-                         functools.partial(pages.record, fetch))
+        return plan_queries(self, queries, self.now_ms())
 
     @property
     def store(self) -> PageStore | None:
-        """The candle store this session reads and records, opened on first use; None if off."""
+        """The history store this session reads and records, opened on first use; None if off."""
         if self._store is None and self._store_option not in (None, False):
             option = self._store_option
             if option is True:
@@ -174,7 +151,7 @@ class Session:
     def fetch(self, model: type[Model], **params: Any) -> Any:
         """Fetch one query's result (a list of models, or one model for books and tickers)."""
         query = self.query(model, **params)
-        return self._call(self._agather_one(query))
+        return self.run_sync(self._agather_one(query))
 
     async def afetch(self, model: type[Model], **params: Any) -> Any:
         """Async :meth:`fetch`."""
@@ -183,7 +160,7 @@ class Session:
 
     def gather(self, *queries: Query) -> list[Any]:
         """Run every query in ONE merged plan; shared requests run once. Results in query order."""
-        return self._call(self._agather(queries))
+        return self.run_sync(self._agather(queries))
 
     async def agather(self, *queries: Query) -> list[Any]:
         """Async :meth:`gather`."""
@@ -221,17 +198,13 @@ class Session:
         if self._closed:
             return
         self._closed = True
-        if self._thread is not None and self._loop is not None:
-            asyncio.run_coroutine_threadsafe(self._aclose_client(), self._loop).result()
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-            self._loop.close()
+        self._bridge.stop(self._aclose_client())
         self._close_store()
 
     async def aclose(self) -> None:
         if self._closed:
             return
-        if self._thread is not None:
+        if self._bridge.owns_thread:
             await asyncio.to_thread(self.close)
             return
         self._closed = True
@@ -254,28 +227,60 @@ class Session:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # -- planning and running -------------------------------------------------------
+    # -- what the pipeline and the streams use -----------------------------------------
 
-    def _now_ms(self) -> int:
+    def now_ms(self) -> int:
+        """This session's clock, in UTC milliseconds."""
         return int(self.clock.time() * 1000)
 
-    def _connector(self, cls: type[Connector]) -> Connector:
+    def connector(self, cls: type[Connector]) -> Connector:
+        """This session's instance of a connector class (with its URL overrides), made on first use."""
         api = self._connectors.get(cls)
         if api is None:
             api = self._connectors[cls] = cls(self._urls.get(cls.name))
         return api
 
-    def _binding(self, query: Query) -> Binding:
+    def venue_connector(self, venue: str) -> Connector:
+        """This session's connector for a venue's name: one made already, else the one its
+        registered bindings use."""
+        for api in self._connectors.values():
+            if api.name == venue:
+                return api
+        cls = registry.connector_class(venue)
+        if cls is not None:
+            return self.connector(cls)
+        raise ConfigError(f"no connector for venue {venue!r}; known: {', '.join(sorted(registry.venues()))}")
+
+    def binding_for(self, query: Query) -> Binding:
+        """This session's instance of the fetch binding that answers ``query``."""
         cls = registry.lookup(query.model, query.exchange)
         binding = self._bindings.get(cls)
         if binding is None:
-            binding = self._bindings[cls] = cls(self._connector(cls.connector))
+            binding = self._bindings[cls] = cls(self.connector(cls.connector))
         return binding
 
-    def _get_executor(self) -> Executor:
+    @property
+    def turn_cache(self) -> dict[TurnKey, TurnResult]:
+        """Results that hold for this session's life (instrument lists), by turn key."""
+        return self._cache
+
+    @property
+    def stream_hub(self) -> StreamHub:
+        """The hub that shares this session's upstream subscriptions, made on first use."""
+        if self._streams is None:
+            # Streams load on first use; they see a session only as a StreamHost, so no cycle.
+            from .streams._hub import StreamHub
+
+            self._streams = StreamHub(self, self.stream_settings)
+        return self._streams
+
+    def executor(self) -> Executor:
+        """The executor of this session's requests, with its HTTP client, made on first use."""
         if self._closed:
             raise TradeFloodError("this Session is closed; open a new one")
         if self._executor is None:
+            import httpx
+
             client = httpx.AsyncClient(
                 transport=self._transport, timeout=self._timeout,
                 headers={"User-Agent": "tradeflood/0.1"}, follow_redirects=False,
@@ -283,7 +288,7 @@ class Session:
             self._executor = Executor(
                 client, self.clock, limits=self._limits, retry=self.retry,
                 max_concurrency=self._max_concurrency, cache=self._cache, progress=self._progress,
-                proxies=self.proxies,
+                proxies=self.proxies, connectors=self.venue_connector,
             )
         return self._executor
 
@@ -296,76 +301,13 @@ class Session:
             raise
 
     async def _agather(self, queries: tuple[Query, ...] | list[Query]) -> list[Any]:
-        plan = self.plan(*queries)
-        results: dict[TurnKey, TurnResult] = {}
-        errors: dict[TurnKey, BaseException] = {}
-        if plan.graph.number_of_nodes():  # a plan the store answers whole needs no HTTP client
-            results, errors = await self._get_executor().run(plan)
-        failed: dict[int, BaseException] = {}
-        parsing = _Parsing(results, errors, failed)
-        parts = [qp.stored + parsing.parts(i, qp.query, qp.binding, qp.turns)
-                 for i, qp in enumerate(plan.queries)]
-        await self._repair(plan, parts, failed)
-        self._record(plan, parts)
-        now = plan.now_ms  # judged as of planning: a bar opened since then was never asked for
-        out: list[Any] = []
-        partial: dict[int, Any] = {}
-        for i, qp in enumerate(plan.queries):
-            if i in failed:
-                partial[i] = [item for part in parts[i] for item in part.items]
-                continue
-            try:
-                result = qp.binding.assemble(qp.query, parts[i], now)
-                if type(result) is list:  # many models: give them columnar conversions
-                    result = ModelList(result, qp.binding.model)
-                out.append(result)
-            except TradeFloodError as exc:
-                failed[i] = exc
-                partial[i] = [item for part in parts[i] for item in part.items]
-        if failed:
-            for i, qp in enumerate(plan.queries):
-                if i not in partial:
-                    partial[i] = qp.binding.assemble(qp.query, parts[i], now)
-            first = failed[min(failed)]
-            which = ", ".join(plan.queries[i].query.describe() for i in sorted(failed))
-            raise FetchError(f"{len(failed)} of {len(plan.queries)} queries failed ({which})",
-                             first, partial)
-        return out
-
-    @staticmethod
-    def _record(plan: Plan, parts: list[list[Part]]) -> None:
-        """Hand fetched candle pages to the store; a store failure never fails the fetch."""
-        for qp, query_parts in zip(plan.queries, parts, strict=True):
-            if qp.record is not None:
-                try:
-                    qp.record(query_parts)
-                except TradeFloodError as exc:
-                    log.warning("could not record %s in the candle store: %s", qp.query.describe(), exc)
-
-    async def _repair(self, plan: Plan, parts: list[list[Part]], failed: dict[int, BaseException]) -> None:
-        """One more round for turns the bindings found incomplete (short pages)."""
-        now = plan.now_ms
-        wanted = []
-        for i, qp in enumerate(plan.queries):
-            if i not in failed:
-                again = qp.binding.repair(qp.query, parts[i], now)
-                if again:
-                    wanted.append((i, qp, list(again)))
-        if not wanted:
-            return
-        repair_plan = build_plan([QueryPlan(qp.query, qp.binding, turns) for _, qp, turns in wanted],
-                                 cached=self._cache, now_ms=now)
-        results, errors = await self._get_executor().run(repair_plan)
-        parsing = _Parsing(results, errors, failed)  # new payloads under the same keys: a fresh memo
-        for i, qp, turns in wanted:
-            parts[i].extend(parsing.parts(i, qp.query, qp.binding, turns))
+        return await gather(self, self.plan(*queries))
 
     async def _aclose_client(self) -> None:
         if self._streams is not None:
             await self._streams.aclose()
         if self._executor is not None:
             await self._executor.aclose()
-
 
     # -- sync and async are one API -----------------------------------------------------
 
@@ -374,68 +316,15 @@ class Session:
             coro.close()
             raise TradeFloodError("this Session is closed; open a new one")
 
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+    def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on this session's event loop and wait for its result (from sync code:
+        the sync methods and ``tradeflood.stream`` use it)."""
         self._check_open(coro)
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                            name="tradeflood-session")
-            self._thread.start()
-        elif self._thread is None:
-            coro.close()
-            raise TradeFloodError(
-                "this Session runs on an event loop; use the async methods (await s.afetch(...))"
-            )
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        return self._bridge.call(coro)
 
     async def _acall(self, coro: Coroutine[Any, Any, T]) -> T:
         self._check_open(coro)
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        if self._loop is loop:
-            return await coro
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
-
-
-class _Parsing:
-    """The payloads of one run, parsed into each query's parts.
-
-    A candle page shared by several queries of one series is parsed once: a
-    candle binding's parse depends on the series and the payload only (the
-    range is applied when the result is assembled). A query whose turn failed,
-    or whose payload could not be parsed, is recorded in ``failed``.
-    """
-
-    def __init__(self, results: dict[TurnKey, TurnResult], errors: dict[TurnKey, BaseException],
-                 failed: dict[int, BaseException]) -> None:
-        self.results = results
-        self.errors = errors
-        self.failed = failed
-        self._memo: dict[tuple[Any, ...], Sequence[Any]] = {}
-
-    def parts(self, index: int, query: Query, binding: Binding, turns: list[Turn]) -> list[Part]:
-        parts = []
-        for turn in turns:
-            result = self.results.get(turn.key)
-            if result is None:
-                error = self.errors.get(turn.key) or TradeFloodError(f"{turn!r} did not run")
-                self.failed.setdefault(index, error)
-                continue
-            shared = ((type(binding), turn.key, query.symbol, query.interval)
-                      if isinstance(binding, CandleBinding) else None)
-            items = self._memo.get(shared) if shared else None
-            if items is None:
-                try:
-                    items = binding.parse(query, turn, result.payload,
-                                          ParseContext(result.params, result.received_ms))
-                except TradeFloodError as exc:
-                    self.failed.setdefault(index, exc)
-                    continue
-                if shared:
-                    self._memo[shared] = items
-            parts.append(Part(turn, items))
-        return parts
+        return await self._bridge.acall(coro)
 
 
 def _check_urls(urls: UrlOverrides) -> dict[str, dict[str, str]]:

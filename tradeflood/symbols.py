@@ -6,7 +6,7 @@ unified symbol to the venue's native id through a :class:`SymbolMap` derived
 from the instrument-list turn, so an unknown symbol is reported before any
 request for its data is sent::
 
-    native = listing.derive(bitget_symbol_map).derive(native_id, "BTC/USDT")
+    native = listing.derive(example_symbol_map).derive(native_id, "BTC/USDT")
 """
 
 from __future__ import annotations

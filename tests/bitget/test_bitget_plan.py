@@ -23,7 +23,7 @@ from tradeflood.connectors.bitget import Bitget
 from tradeflood.errors import InvalidIntervalError, QueryError, UnknownSymbolError
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
 from tradeflood.query import Query
-from tradeflood.turn import Derived, Turn
+from tradeflood.turns import Derived, Turn
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bitget"
 NOW = 1_717_200_030_000  # 2024-06-01T00:00:30Z

@@ -1,9 +1,10 @@
-"""A CandleSeries backed by a candle table: a list of Candles for every list use, columns for free."""
+"""A CandleSeries backed by a candle table: a sequence of Candles built as read, columns for free."""
 
 from __future__ import annotations
 
 import copy
 import pickle
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -51,7 +52,7 @@ def test_a_table_backed_series_reads_like_the_list_of_models(page: tuple[Any, in
     assert series.gaps == [Gap(0, MINUTE, 1)]
     assert series == models and models == series and (series != models) is False
     twin, _ = series_and_models(*page)
-    assert twin == series_and_models(*page)[0] and series + twin == models + models
+    assert twin == series_and_models(*page)[0] and list(series) + list(twin) == models + models
     assert series[0] == models[0] and series[-1] == models[-1] and series[10:13] == models[10:13]
     assert series[3].open_time == 1_704_067_200_000 + 3 * MINUTE
     assert series[3].open == Decimal("42000.21") and series[3].low == Decimal("41999.71")
@@ -59,7 +60,8 @@ def test_a_table_backed_series_reads_like_the_list_of_models(page: tuple[Any, in
     assert [c.open_time for c in series] == [c.open_time for c in models]
     assert list(reversed(series)) == models[::-1]
     assert models[7] in series and series.index(models[7]) == 7 and series.count(models[7]) == 1
-    assert repr(series) == repr(list(series)) and len(series) == 50
+    assert repr(series) == ("<CandleSeries 50 rows 2024-01-01T00:00:00+00:00 .. "
+                            "2024-01-01T00:49:00+00:00, 1 gaps>")
     assert all(c.closed for c in series) and series[0].close_time == series[1].open_time
 
 
@@ -67,7 +69,7 @@ def test_to_arrow_is_the_table_itself_and_equals_the_models_table(page: tuple[An
     series, models = series_and_models(*page)
     table = series.table
     assert series.to_arrow() is table  # no copy, no models built
-    assert list.__len__(series) == 0  # still not materialised
+    assert series._chunk is None  # no model built
     assert table is not None and table.equals(to_arrow(models))
     assert series.to_arrow(decimals="float").column("open").to_pylist() == [float(c.open) for c in models]
     assert series.to_polars()["open"].to_list() == [c.open for c in models]
@@ -76,17 +78,28 @@ def test_to_arrow_is_the_table_itself_and_equals_the_models_table(page: tuple[An
     assert series.to_arrow() is table
 
 
-def test_changing_the_series_drops_the_table(page: tuple[Any, int]) -> None:
+def test_a_series_is_immutable_and_slices_stay_columns(page: tuple[Any, int]) -> None:
     series, models = series_and_models(*page)
-    series.append(models[0])
-    assert series.table is None and len(series) == 51
-    assert series.to_arrow().num_rows == 51
-    series2, _ = series_and_models(*page)
-    del series2[:10]
-    assert series2.table is None and series2 == models[10:]
-    series3, _ = series_and_models(*page)
-    series3.sort(key=lambda c: -c.open_time)
-    assert series3 == models[::-1] and series3.to_arrow().equals(to_arrow(models[::-1]))
+    assert not hasattr(series, "append") and not hasattr(series, "sort")
+    with pytest.raises(TypeError):
+        series[0] = models[0]  # type: ignore[index]
+    tail = series[10:]
+    assert tail.table is not None and tail == models[10:]
+    assert tail.times() == [c.open_time for c in models[10:]]
+    assert series[::-1] == models[::-1] and series[::-1].table is None
+    changed = list(series)
+    changed.sort(key=lambda c: -c.open_time)
+    assert changed == models[::-1] and series == models  # a list to change; the series is as it was
+    with pytest.raises(IndexError):
+        series[50]
+
+
+def test_a_series_of_models_reads_the_same(page: tuple[Any, int]) -> None:
+    series, models = series_and_models(*page)
+    plain = CandleSeries(models, series.gaps)
+    assert plain.table is None and plain == series and repr(plain) == repr(series)
+    assert plain.to_arrow().equals(series.to_arrow()) and plain.times() == series.times()
+    assert plain.between(models[3].open_time, models[5].open_time) == models[3:5]
 
 
 def test_copies_and_pickles_keep_candles_and_gaps(page: tuple[Any, int]) -> None:
@@ -94,7 +107,7 @@ def test_copies_and_pickles_keep_candles_and_gaps(page: tuple[Any, int]) -> None
     again = pickle.loads(pickle.dumps(series))
     assert type(again) is CandleSeries and again == models and again.gaps == series.gaps
     assert copy.copy(series) == models and list(series) == models and len(series) == 50
-    assert isinstance(series, list)
+    assert pickle.loads(pickle.dumps(series[:0])) == [] and isinstance(series, Sequence)
 
 
 def test_an_empty_table_is_an_empty_series() -> None:

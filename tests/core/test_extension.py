@@ -21,7 +21,7 @@ from tradeflood.connectors import Bitget
 from tradeflood.models import Model, Ticker, TimestampMs
 from tradeflood.symbols import native_id
 from tradeflood.testing import BitgetVenue, SimulatorTransport
-from tradeflood.turn import Param, Params
+from tradeflood.turns import Param, Params
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "bitget"
 

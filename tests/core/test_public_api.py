@@ -9,11 +9,11 @@ def test_public_names_are_pinned() -> None:
     assert tradeflood.__all__ == sorted(tradeflood.__all__)
     assert set(tradeflood.__all__) == {
         "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
-        "Connector", "Derived", "FetchError", "Gap", "InvalidIntervalError", "InvalidTimeError", "Limit",
-        "LiveClock", "NetworkError", "NoProxyAvailableError", "PageSource", "Param", "Params", "ParseContext",
-        "Part", "PayloadError", "Plan",
+        "Connector", "Derived", "FetchError", "Gap", "HistoryBinding", "InvalidIntervalError",
+        "InvalidTimeError", "Limit", "LiveClock", "NetworkError", "NoProxyAvailableError", "PageSource",
+        "Param", "Params", "ParseContext", "Part", "PayloadError", "Plan",
         "ProxyError", "ProxyEvent", "ProxyScheme", "Query", "QueryError",
-        "RateLimitedError", "Reply", "RequestTimeoutError", "RetryPolicy", "ScaledClock", "Session",
+        "RateLimitedError", "Reply", "RequestTimeoutError", "RetryPolicy", "ScaledClock", "Series", "Session",
         "StreamError", "StreamOverflowError", "StreamRejectedError", "TradeFloodError",
         "Turn", "UnknownExchangeError", "UnknownModelError", "UnknownSymbolError", "VenueError",
         "VenueRejectedError", "VenueUnavailableError", "VirtualClock", "__version__", "afetch", "fetch",

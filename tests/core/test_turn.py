@@ -10,7 +10,7 @@ from toyvenue import Toy, toy_symbols
 from tradeflood import Session, VirtualClock
 from tradeflood.planner import QueryPlan, build_plan
 from tradeflood.symbols import native_id
-from tradeflood.turn import Params, Turn, turn
+from tradeflood.turns import Params, Turn, turn
 
 
 def test_identity_is_the_canonical_request_key() -> None:
@@ -72,7 +72,7 @@ async def test_cursor_pagination_expands_after_each_page() -> None:
     assert first.key != Cursor().fills().key  # paginating is part of the identity
     clock = VirtualClock()
     async with Session(transport=httpx.MockTransport(handler), clock=clock) as s:
-        executor = s._get_executor()
+        executor = s.executor()
         results, errors = await executor.run(build_plan([QueryPlan(None, None, [first])]))  # type: ignore[arg-type]
     assert errors == {}
     assert [p["rows"] for p in results[first.key].payload] == [[5, 4], [3, 2], [1]]
@@ -97,7 +97,7 @@ async def test_following_pages_keep_the_first_pages_derived_values() -> None:
 
     first = api.candles(native, 1, 9, 5).paginate(next_candles)
     async with Session(transport=httpx.MockTransport(handler), clock=VirtualClock()) as s:
-        _, errors = await s._get_executor().run(build_plan([QueryPlan(None, None, [first])]))  # type: ignore[arg-type]
+        _, errors = await s.executor().run(build_plan([QueryPlan(None, None, [first])]))  # type: ignore[arg-type]
     assert errors == {}
     assert [p["symbol"] for p in seen[1:]] == ["BTCUSD", "BTCUSD"]
     assert [p["start"] for p in seen[1:]] == ["1", "2"]

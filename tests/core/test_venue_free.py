@@ -9,7 +9,7 @@ source, and fails here when it
   which the registry imports to register the built-ins, is not a venue);
 - names a venue in code: identifiers, attribute names, string literals;
 - names a venue in prose (docstrings and comments). Examples use "a venue" or
-  ``example``; the modules in :data:`PROSE_PENDING` still name one in prose.
+  ``example``.
 """
 
 from __future__ import annotations
@@ -23,18 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2] / "tradeflood"
 VENUE = re.compile(r"bitget|binance|okx|bybit", re.IGNORECASE)
 VENUE_MODULE = re.compile(r"^tradeflood\.(connectors|bindings)\.[A-Za-z_]")
-
-#: Modules whose docstrings or comments still name a venue, and why they are let be for now:
-#: their prose (never their code) cites a venue's documented behaviour as the reason for a
-#: rule, or shows a call with a built-in venue; they are reworked by the parallel core change
-#: of issue 10 (the history half), which owns them. A module not listed here must stay clean.
-PROSE_PENDING = frozenset({
-    "__init__.py",          # the package docstring: fetch/stream examples with a built-in venue
-    "errors.py",            # the hierarchy diagram cites two venues' error codes
-    "turn.py", "query.py", "symbols.py", "ratelimit.py", "paging.py", "session.py",
-    "store/__init__.py", "store/_store.py",
-    "proxy/_events.py", "proxy/_stream.py", "proxy/_routing.py",
-})
 
 
 def core_modules() -> list[Path]:
@@ -139,12 +127,10 @@ def test_no_core_module_names_a_venue_in_code() -> None:
     assert found == []
 
 
-def test_no_core_module_names_a_venue_in_prose_except_those_pending() -> None:
+def test_no_core_module_names_a_venue_in_prose() -> None:
     found = []
     for path in core_modules():
         relative = path.relative_to(ROOT).as_posix()
-        if relative in PROSE_PENDING:
-            continue
         source = path.read_text()
         found += [f"{relative}:{line}: {VENUE.search(text).group()}"  # type: ignore[union-attr]
                   for line, text in prose(source, ast.parse(source, str(path))) if VENUE.search(text)]

@@ -3,6 +3,7 @@ and stream-only venues, the CLI's venue help, and what a stream needs from the i
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import sys
 from collections.abc import Iterator, Sequence
@@ -70,7 +71,8 @@ def kept() -> Iterator[None]:
 
 
 def _entry_points(monkeypatch: pytest.MonkeyPatch, *points: EntryPoint) -> None:
-    monkeypatch.setattr(registry, "entry_points", lambda group: [p for p in points if p.group == group])
+    monkeypatch.setattr(importlib.metadata, "entry_points",  # the registry imports it when it looks
+                        lambda group: [p for p in points if p.group == group])
 
 
 def test_a_plugin_shadowed_by_a_folder_is_not_reported_loaded(

@@ -23,7 +23,7 @@ from tradeflood.paging import PageSource
 from tradeflood.query import Query
 from tradeflood.ratelimit import Limit
 from tradeflood.symbols import SymbolMap, native_id
-from tradeflood.turn import Param, Params, Turn, turn
+from tradeflood.turns import Param, Params, Turn, turn
 
 MINUTE = 60_000
 LISTED = {"BTCUSD": 1_600_000_000_000, "ETHUSD": 1_600_000_000_000}

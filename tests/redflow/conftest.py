@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tradeflood.clock import VirtualClock
 from tradeflood.redflow import Cluster, RedFlow
 
 Snapshot = dict[str, Any]
@@ -67,19 +68,7 @@ def snapshot() -> Callable[[RedFlow], Snapshot]:
     return take_snapshot
 
 
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.time = start
-
-    def now(self) -> float:
-        return self.time
-
-    def advance(self, seconds: float) -> None:
-        self.time += seconds
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> VirtualClock:
+    """A clock the test moves by hand (``advance``): RedFlow takes TradeFlood's clocks."""
+    return VirtualClock(start=1000.0)

@@ -9,7 +9,7 @@
     ProxyScheme(pools=..., on_event=on_event)     # or on_event=print: every event reads as one line
 
 ``evidence`` holds the observations the diagnosis rests on, newest last
-(``"connect: ConnectError('[Errno 111] Connection refused') (bitget)"``).
+(``"connect: ConnectError('[Errno 111] Connection refused') (example)"``).
 """
 
 from __future__ import annotations

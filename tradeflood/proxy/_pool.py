@@ -29,8 +29,8 @@ from ._stats import ProxyCounters
 
 if TYPE_CHECKING:
     from ..clock import Clock
-    from ..executor import RateLimits
-    from ..turn import Turn
+    from ..turns import Turn
+    from ..windows import RateLimits
 
 __all__ = ["DIRECT", "STRATEGIES", "Egress", "Proxy", "ProxyPool", "Strategy"]
 

@@ -1,10 +1,10 @@
 """Request types: which route key a request answers to.
 
 A route key names a request type. For a request made by the library (a
-:class:`~tradeflood.turn.Turn`) the keys that match are, most specific first:
+:class:`~tradeflood.turns.Turn`) the keys that match are, most specific first:
 
-1. ``"venue:group"``: one rate-limit group of one venue (``"bitget:spot-history-candles"``),
-2. ``"group"``: the turn's rate-limit group, on any venue (``"spot-candles"``, Binance's ``"futures"``),
+1. ``"venue:group"``: one rate-limit group of one venue (``"example:spot-history-candles"``),
+2. ``"group"``: the turn's rate-limit group, on any venue (``"spot-candles"``, a venue's ``"futures"``),
 3. a kind word: a word of the group or of the endpoint's name, with the venues' words
    mapped to one vocabulary (``klines`` -> ``candles``, ``depth``/``orderbook`` -> ``book``,
    ``fills`` -> ``trades``, ``symbols``/``contracts``/``exchange_info`` -> ``instruments``,
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tradeflood.connector import Connector
-    from tradeflood.turn import Turn
+    from tradeflood.turns import Turn
 
 __all__ = ["STREAM", "known_request_types", "request_types", "stream_route", "turn_route"]
 

@@ -37,6 +37,7 @@ import httpx
 from ..clock import Clock, LiveClock
 from ..errors import ConfigError, NoProxyAvailableError, ProxyError
 from ..ratelimit import Limit
+from ..windows import RateLimits
 from ._diagnosis import Diagnosis, Thresholds, failure_kind, reply_kind
 from ._events import ProxyEvent
 from ._health import Backoff, probe
@@ -46,8 +47,7 @@ from ._stats import ProxyStats, format_stats
 from ._stream import StreamEgress
 
 if TYPE_CHECKING:
-    from ..executor import RateLimits
-    from ..turn import Turn
+    from ..turns import Turn
 
 __all__ = ["ProxyScheme"]
 
@@ -144,8 +144,6 @@ class ProxyScheme:
 
     def attach(self, client: httpx.AsyncClient, limits: RateLimits, clock: Clock) -> None:
         """Give every egress its client and rate-limit windows; ``direct`` uses the session's own."""
-        from ..executor import RateLimits
-
         self.bind(clock)
         for egress in self.egresses:
             if egress.proxy.is_direct:

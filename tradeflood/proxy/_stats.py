@@ -15,11 +15,6 @@ from typing import Any
 
 __all__ = ["ProxyCounters", "ProxyStats", "format_stats", "percentile"]
 
-#: Failure kinds: the proxy could not be reached or refused us (``connect``, ``auth``), a
-#: connection broke (``dropped``), no answer in time (``timeout``), the venue refused this
-#: proxy (``blocked``), the venue failed (``venue``).
-FAILURE_KINDS = ("connect", "auth", "dropped", "timeout", "blocked", "venue")
-
 
 def percentile(values: list[float], q: float) -> float:
     """The ``q``-quantile (0..1) of ``values`` by nearest rank; 0.0 for none."""
@@ -37,6 +32,9 @@ class ProxyCounters:
     in_flight: int = 0
     requests: int = 0
     successes: int = 0
+    #: By kind: the proxy could not be reached or refused us (``connect``, ``auth``), a connection
+    #: broke (``dropped``), no answer in time (``timeout``), the venue refused this proxy
+    #: (``blocked``), the venue failed (``venue``).
     failures: Counter[str] = field(default_factory=Counter)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=2048))
 

@@ -4,7 +4,7 @@
 
     from websockets.asyncio.client import connect
 
-    egress = scheme.stream_egress("bitget", key=connection_id)   # picks a proxy (or direct)
+    egress = scheme.stream_egress("example", key=connection_id)   # picks a proxy (or direct)
     try:
         async with connect(url, proxy=egress.proxy_url) as ws:     # None: no proxy at all
             egress.report_ok()
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from ._diagnosis import reply_kind
 
+# import cycle: types only: the scheme makes stream egresses and hands itself to them
 if TYPE_CHECKING:
     from ._pool import Egress, ProxyPool
     from ._scheme import ProxyScheme

@@ -9,6 +9,7 @@ from ._cluster import Cluster
 from ._errors import MapperError
 from ._events import ClusterEvent, Pending, SourceEvent
 
+# import cycle: types only: a flow, its clusters, sources and events refer to one another
 if TYPE_CHECKING:
     from ._flow import RedFlow
     from ._source import Source

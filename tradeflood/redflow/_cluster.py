@@ -6,6 +6,7 @@ from collections.abc import Hashable, Mapping
 from types import MappingProxyType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+# import cycle: types only: a flow, its clusters, sources and events refer to one another
 if TYPE_CHECKING:
     from ._flow import RedFlow
     from ._source import Source

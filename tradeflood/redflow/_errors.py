@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
+# import cycle: types only: a flow, its clusters, sources and events refer to one another
 if TYPE_CHECKING:
     from ._cluster import Cluster
 

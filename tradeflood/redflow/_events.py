@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import HookError
 
+# import cycle: types only: a flow, its clusters, sources and events refer to one another
 if TYPE_CHECKING:
     from ._cluster import Cluster
     from ._flow import RedFlow

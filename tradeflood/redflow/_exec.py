@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._errors import ClusterExecError, ExecError
 from ._events import ClusterView
 
+# import cycle: types only: a flow, its clusters, sources and events refer to one another
 if TYPE_CHECKING:
     from ._cluster import Cluster
     from ._flow import RedFlow
 
-__all__ = ["Execution", "Executor", "Executors"]
+__all__ = ["ClusterRunner", "ClusterRunners", "Execution", "Executor", "Executors"]
 
 R = TypeVar("R")
 
@@ -45,12 +46,12 @@ Cluster(flow='stream', path=('ETH',), sources=1): ('ETH', None, 'stream')}
         self.cluster = cluster
 
     @property
-    def executors(self) -> Executors:
-        """One Executor per child flow, limited to this cluster's child clusters."""
-        return Executors(self.cluster)
+    def executors(self) -> ClusterRunners:
+        """One runner per child flow, limited to this cluster's child clusters."""
+        return ClusterRunners(self.cluster)
 
 
-class Executor:
+class ClusterRunner:
     """Runs functions on the clusters one flow made inside one parent cluster.
 
     >>> from tradeflood.redflow import RedFlow, Source
@@ -58,7 +59,7 @@ class Executor:
     >>> stream.link_child("user", RedFlow(mapper=lambda s, c, p: c.get_or_create(s.id)))
     >>> _ = stream.add_sources([Source(1, "A"), Source(2, "A"), Source(3, "B")])
     >>> a = stream.cluster("A")
-    >>> sorted(Executor(stream.children["user"], a).exec(lambda x: x.cluster.id).values())
+    >>> sorted(ClusterRunner(stream.children["user"], a).exec(lambda x: x.cluster.id).values())
     [1, 2]
     """
 
@@ -81,15 +82,15 @@ class Executor:
         return await arun(self.flow, clusters_under(self.flow, self.parent), fn, limit)
 
 
-class Executors:
-    """The child executors of one cluster, by child flow name: `x.executors.strategy`."""
+class ClusterRunners:
+    """The child runners of one cluster, by child flow name: `x.executors.strategy`."""
 
     __slots__ = ("_cluster",)
 
     def __init__(self, cluster: Cluster) -> None:
         self._cluster = cluster
 
-    def __getattr__(self, name: str) -> Executor:
+    def __getattr__(self, name: str) -> ClusterRunner:
         try:
             return self[name]
         except KeyError:
@@ -98,8 +99,8 @@ class Executors:
                 f"children: {list(self._cluster._flow._children)}"
             ) from None
 
-    def __getitem__(self, name: str) -> Executor:
-        return Executor(self._cluster._flow._children[name], self._cluster)
+    def __getitem__(self, name: str) -> ClusterRunner:
+        return ClusterRunner(self._cluster._flow._children[name], self._cluster)
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._cluster._flow._children))
@@ -188,3 +189,8 @@ def _exec_error(
         failures,
         results,
     )
+
+
+# The names RedFlow's API has always exported; TradeFlood's one Executor is tradeflood.executor's.
+Executor = ClusterRunner
+Executors = ClusterRunners

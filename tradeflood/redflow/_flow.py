@@ -13,6 +13,7 @@ from ._events import ClusterEvent, Hooks, Pending, SourceEvent, fire
 from ._graph import Graph
 from ._policy import EmptyPolicy, Evict
 
+# import cycle: types only: a flow, its clusters, sources and events refer to one another
 if TYPE_CHECKING:
     import networkx as nx
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ._classify import container_of
 from ._events import ClusterEvent, Pending, SourceEvent
 
+# import cycle: types only: a flow, its clusters, sources and events refer to one another
 if TYPE_CHECKING:
     from ._cluster import Cluster
     from ._flow import RedFlow

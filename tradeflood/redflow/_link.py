@@ -10,6 +10,7 @@ from ._errors import LinkError
 from ._events import ClusterEvent, SourceEvent
 from ._graph import Graph, walk_clusters
 
+# import cycle: types only: a flow, its clusters, sources and events refer to one another
 if TYPE_CHECKING:
     from ._cluster import Cluster
     from ._events import Pending
@@ -21,7 +22,7 @@ __all__ = ["build_graph", "link", "unlink"]
 
 def link(parent: RedFlow, name: str, child: RedFlow, events: Pending) -> None:
     """Link `child` under `parent` as `name` and classify the parent clusters' sources."""
-    from ._flow import RedFlow
+    from ._flow import RedFlow  # import cycle: a flow links through this module; checked at call time
 
     if not isinstance(child, RedFlow):
         raise TypeError(f"link_child() needs a RedFlow, got {type(child).__qualname__!r}")
@@ -126,7 +127,7 @@ def build_graph(spec: Any) -> RedFlow:
 
 
 def _build(spec: Any, where: str) -> RedFlow:
-    from ._flow import RedFlow
+    from ._flow import RedFlow  # import cycle: a flow links through this module; built at call time
 
     if isinstance(spec, RedFlow):
         return spec

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import math
-import time
 from abc import ABC, abstractmethod
-from typing import Protocol
+
+from tradeflood.clock import Clock, LiveClock
 
 __all__ = ["Clock", "EmptyPolicy", "Evict", "Grace", "Keep", "MonotonicClock"]
 
-
-class Clock(Protocol):
-    """Anything that tells the time in seconds; a TradeFlood Clock or a test fake."""
-
-    def now(self) -> float: ...
-
-
-class MonotonicClock:
-    """The default clock: `time.monotonic()`, which never jumps backwards."""
-
-    __slots__ = ()
-
-    def now(self) -> float:
-        return time.monotonic()
+#: The default clock of a grace period: the system clock (its monotonic reading is used).
+#: The name RedFlow has always exported for :class:`tradeflood.clock.LiveClock`.
+MonotonicClock = LiveClock
 
 
 class EmptyPolicy(ABC):
@@ -34,8 +23,8 @@ class EmptyPolicy(ABC):
 
     >>> class EvictAfterThree(EmptyPolicy):
     ...     def __init__(self, clock): self.clock = clock
-    ...     def deadline(self): return self.clock.now() + 3
-    ...     def expired(self, deadline): return self.clock.now() >= deadline
+    ...     def deadline(self): return self.clock.monotonic() + 3
+    ...     def expired(self, deadline): return self.clock.monotonic() >= deadline
     """
 
     __slots__ = ()
@@ -85,17 +74,16 @@ class Grace(EmptyPolicy):
     """An emptied cluster stays warm for `seconds`, so a consumer coming straight back finds it.
 
     It is evicted by the first `sweep()` or structural operation (add, remove,
-    link, unlink) of its graph that runs once `seconds` have passed on `clock`.
+    link, unlink) of its graph that runs once `seconds` have passed on `clock`
+    (a :class:`tradeflood.clock.Clock`: its monotonic reading counts).
 
-    >>> class FakeClock:
-    ...     t = 0.0
-    ...     def now(self): return self.t
-    >>> clock = FakeClock()
+    >>> from tradeflood.clock import VirtualClock
+    >>> clock = VirtualClock()
     >>> grace = Grace(30, clock=clock)
     >>> until = grace.deadline()
-    >>> clock.t = 29.9; grace.expired(until)
+    >>> clock.advance(29.9); grace.expired(until)
     False
-    >>> clock.t = 30.0; grace.expired(until)
+    >>> clock.advance(0.1); grace.expired(until)
     True
     """
 
@@ -105,13 +93,13 @@ class Grace(EmptyPolicy):
         if not seconds >= 0:
             raise ValueError(f"Grace needs seconds >= 0, got {seconds!r}")
         self.seconds = float(seconds)
-        self.clock: Clock = MonotonicClock() if clock is None else clock
+        self.clock: Clock = LiveClock() if clock is None else clock
 
     def deadline(self) -> float:
-        return self.clock.now() + self.seconds
+        return self.clock.monotonic() + self.seconds
 
     def expired(self, deadline: float) -> bool:
-        return self.clock.now() >= deadline
+        return self.clock.monotonic() >= deadline
 
     def __repr__(self) -> str:
         return f"Grace({self.seconds!r})"

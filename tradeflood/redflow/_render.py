@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+# import cycle: types only: a flow, its clusters, sources and events refer to one another
 if TYPE_CHECKING:
     from ._cluster import Cluster
     from ._flow import RedFlow

@@ -5,8 +5,8 @@
     from tradeflood.store import CandleStore, default_store_path
 
     with CandleStore(default_store_path()) as store:
-        store.missing("bitget", "BTC/USDT", "1m", start, end)   # what is still to fetch
-        candles = store.read("bitget", "BTC/USDT", "1m", start, end)
+        store.missing("example", "BTC/USDT", "1m", start, end)   # what is still to fetch
+        candles = store.read("example", "BTC/USDT", "1m", start, end)
 
 Where it lives
 --------------

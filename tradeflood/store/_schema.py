@@ -14,7 +14,11 @@ __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "connect", "translate_errors"]
 
 #: ``PRAGMA application_id`` of a TradeFlood store: ASCII "TFcs" (TradeFlood candle store).
 APPLICATION_ID = 0x54466373
-SCHEMA_VERSION = 1
+#: The newest schema version this code reads: 1 holds candles only, 2 also rows of other
+#: histories (``history_rows``, made by the first such write; see :mod:`._rows`).
+SCHEMA_VERSION = 2
+#: The version a new file starts at.
+CREATED_VERSION = 1
 _MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
@@ -118,10 +122,10 @@ def _check_or_create(conn: sqlite3.Connection, path: Path) -> None:
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute(f"PRAGMA user_version={CREATED_VERSION}")
             conn.executemany("INSERT INTO meta VALUES (?, ?)",
                              [("application", "tradeflood candle store"),
-                              ("schema_version", str(SCHEMA_VERSION))])
+                              ("schema_version", str(CREATED_VERSION))])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -17,6 +17,7 @@ from tradeflood.intervals import interval_end, interval_ms
 from tradeflood.models import Candle, trusted_builder
 
 from . import _blocks as blocks
+from . import _rows as history_rows
 from ._errors import StoreCorruptError
 from ._ranges import Range, complement, union
 from ._schema import connect, translate_errors
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     import pyarrow
 
     from tradeflood.candles import CandleSeries
+    from tradeflood.models import Model
+    from tradeflood.series import Series
 
 __all__ = ["CandleStore", "SeriesInfo", "StoreInfo"]
 
@@ -65,10 +68,10 @@ class CandleStore:
 
     >>> import tempfile, pathlib
     >>> with CandleStore(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite3") as store:
-    ...     c = Candle(exchange="bitget", symbol="BTC/USDT", native_symbol="BTCUSDT", interval="1m",
+    ...     c = Candle(exchange="example", symbol="BTC/USDT", native_symbol="BTCUSDT", interval="1m",
     ...                open_time=60_000, open="1", high="2", low="0.5", close="1.5", volume="3")
-    ...     store.write("bitget", "BTC/USDT", "1m", 0, 120_000, [c])
-    ...     store.missing("bitget", "BTC/USDT", "1m", 0, 180_000)
+    ...     store.write("example", "BTC/USDT", "1m", 0, 120_000, [c])
+    ...     store.missing("example", "BTC/USDT", "1m", 0, 180_000)
     1
     [(120000, 180000)]
     """
@@ -113,14 +116,22 @@ class CandleStore:
                                   "closed": True}))
         return out
 
-    def read_series(self, exchange: str, symbol: str, interval: str, start: int, end: int) -> CandleSeries:
+    def read_series(self, exchange: str, symbol: str, interval: str, start: int, end: int, *,
+                    model: type[Model] | None = None) -> CandleSeries | Series:
         """The stored candles of ``[start, end)`` as a :class:`~tradeflood.candles.CandleSeries`.
 
         With pyarrow installed the series is backed by a Candle table built from the
-        stored columns (no model per candle until the series is used as a list; its
-        decimals then carry their column's scale); otherwise it holds :meth:`read`'s models.
+        stored columns (no model per candle until it is read; its decimals carry their
+        column's scale); otherwise it holds :meth:`read`'s models. For a series of
+        another history (``interval`` is then the model's name, e.g. ``FundingRate``)
+        ``model`` says what to build: a :class:`~tradeflood.Series` of its rows.
         """
         from tradeflood.candles import CandleSeries
+
+        if history_rows.is_row_kind(interval):
+            from tradeflood.series import Series
+
+            return Series(self.read_rows(exchange, symbol, interval, start, end, model), model=model)
         from tradeflood.columnar._candles import arrow_available
 
         if not arrow_available():
@@ -137,6 +148,15 @@ class CandleStore:
         if table is None:  # a value decimal128 cannot keep: the exact models instead
             return CandleSeries(self.read(exchange, symbol, interval, start, end))
         return CandleSeries.from_table(table)
+
+    def read_rows(self, exchange: str, symbol: str, kind: str, start: int, end: int,
+                  model: type[Model] | None) -> list[Any]:
+        """The stored rows of another history's series (``kind``: its model's name) in ``[start, end)``."""
+        if model is None or model.__name__ != kind:
+            raise ValueError(f"reading {kind} rows needs their model (model={kind})")
+        with self._use() as conn:
+            sid = self._series_id(conn, exchange, symbol, kind)
+            return [] if sid is None else history_rows.read_rows(conn, sid, start, end, model)
 
     def read_arrow(self, exchange: str, symbol: str, interval: str, start: int,
                    end: int) -> pyarrow.Table:
@@ -158,7 +178,7 @@ class CandleStore:
             raise StoreCorruptError(self.path, f"a stored block could not be decoded ({exc})") from exc
 
     def info(self) -> StoreInfo:
-        """The store's file, size on disk and series (with candle counts and covered ranges)."""
+        """The store's file, size on disk and series (with candle or row counts and covered ranges)."""
         with self._use() as conn:
             series = conn.execute(
                 "SELECT s.id, s.exchange, s.symbol, s.interval, "
@@ -168,6 +188,8 @@ class CandleStore:
             for sid, a, b in conn.execute('SELECT series_id, start, "end" FROM coverage '
                                           "ORDER BY series_id, start"):
                 coverage.setdefault(sid, []).append((a, b))
+            series = [(sid, e, s, i, n + history_rows.count_rows(conn, sid)
+                       if history_rows.is_row_kind(i) else n) for sid, e, s, i, n in series]
         found = [SeriesInfo(e, s, i, n, coverage.get(sid, [])) for sid, e, s, i, n in series
                  if n or sid in coverage]
         size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
@@ -185,6 +207,8 @@ class CandleStore:
         so a window reaching into the future is never taken as complete.
         Re-writing a window is a no-op. Returns the number of candles inserted.
         """
+        if history_rows.is_row_kind(interval):
+            return self._write_rows(exchange, symbol, interval, start, end, candles, now_ms)
         bar_ms = interval_ms(interval)
         table = self._writable_table(candles, exchange, symbol, interval)
         if table is not None:
@@ -207,6 +231,24 @@ class CandleStore:
             assert sid is not None
             inserted = self._insert(conn, sid, bar_ms, closed)
             self._cover_written(conn, sid, interval, start, limit, now_ms is None)
+        return inserted
+
+    def _write_rows(self, exchange: str, symbol: str, kind: str, start: int, end: int,
+                    rows: Sequence[Any], now_ms: int | None) -> int:
+        """:meth:`write` for another history's rows: each kept whole; the window is covered
+        (up to ``now_ms`` at most: the caller writes only rows that never change)."""
+        time_field = getattr(rows, "row_time_field", "timestamp")
+        for row in rows:
+            if type(row).__name__ != kind or (row.exchange, row.symbol) != (exchange, symbol):
+                raise ValueError(f"a {row.exchange} {row.symbol} {type(row).__name__} row cannot be "
+                                 f"stored as {exchange} {symbol} {kind}")
+        limit = end if now_ms is None else min(end, now_ms + 1)
+        with self._use() as conn, _transaction(conn):
+            sid = self._series_id(conn, exchange, symbol, kind, create=True)
+            assert sid is not None
+            inserted = history_rows.write_rows(conn, sid, rows, time_field)
+            if start < limit:
+                self._cover(conn, sid, start, limit)
         return inserted
 
     def _cover_written(self, conn: sqlite3.Connection, sid: int, interval: str, start: int, limit: int,
@@ -281,6 +323,7 @@ class CandleStore:
             ids = [(sid,) for (sid,) in conn.execute(query, args)]
             removed = sum(conn.execute("SELECT coalesce(sum(count), 0) FROM candles "
                                        "WHERE series_id = ?", i).fetchone()[0] for i in ids)
+            removed += history_rows.clear_rows(conn, ids)
             conn.executemany("DELETE FROM candles WHERE series_id = ?", ids)
             conn.executemany("DELETE FROM coverage WHERE series_id = ?", ids)
         return int(removed)

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from tradeflood.errors import QueryError, TradeFloodError
 
 from ._delivery import CallbackConsumer, Options, Overflow, QueueConsumer
+from ._host import StreamHost
 from ._hub import StreamHub
 from ._subscription import Stream, Subscription
 
 if TYPE_CHECKING:
     from tradeflood.models import Model
     from tradeflood.query import Query
-    from tradeflood.session import Session
 
 __all__ = ["open_stream", "open_subscription", "stream"]
 
@@ -23,7 +23,7 @@ _CONFLATED = {"OrderBook", "Ticker"}
 _OVERFLOWS = ("raise", "drop", "conflate")
 
 
-def _hub(session: Session) -> StreamHub:
+def _hub(session: StreamHost) -> StreamHub:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -31,17 +31,14 @@ def _hub(session: Session) -> StreamHub:
             "streams run on an event loop: use them inside 'async with Session() as s', "
             "or iterate tradeflood.stream(...) from synchronous code"
         ) from None
-    hub = session._streams
-    if hub is None:
-        hub = session._streams = StreamHub(session, session._stream_settings)
-    return hub
+    return session.stream_hub
 
 
-def _query(session: Session, model: type[Model], params: dict[str, Any]) -> Query:
+def _query(session: StreamHost, model: type[Model], params: dict[str, Any]) -> Query:
     from tradeflood.query import Query
 
     live = params.get("poll") is None
-    return Query(model, now_ms=session._now_ms(), live=live, **params)
+    return Query(model, now_ms=session.now_ms(), live=live, **params)
 
 
 def _overflow(model: type[Model], overflow: str | None) -> Overflow:
@@ -66,7 +63,7 @@ def _size(hub: StreamHub, maxsize: int | None) -> int:
     return size
 
 
-def open_stream(session: Session, model: type[Model], *, throttle: float | None = None,
+def open_stream(session: StreamHost, model: type[Model], *, throttle: float | None = None,
                 partial: bool = False, overflow: str | None = None, maxsize: int | None = None,
                 **params: Any) -> Stream:
     hub = _hub(session)
@@ -76,7 +73,7 @@ def open_stream(session: Session, model: type[Model], *, throttle: float | None 
     return Stream(hub, query, options, consumer)
 
 
-def open_subscription(session: Session, model: type[Model], callback: Callable[[Any], Any], *,
+def open_subscription(session: StreamHost, model: type[Model], callback: Callable[[Any], Any], *,
                       on_error: Callable[[BaseException], Any] | None = None,
                       throttle: float | None = None, partial: bool = False, overflow: str | None = None,
                       maxsize: int | None = None, **params: Any) -> Subscription:
@@ -92,7 +89,7 @@ def open_subscription(session: Session, model: type[Model], callback: Callable[[
 _END = object()
 
 
-def stream(model: type[Model], *, session: Session | None = None, **params: Any) -> Iterator[Any]:
+def stream(model: type[Model], *, session: StreamHost | None = None, **params: Any) -> Iterator[Any]:
     """Iterate a live stream from synchronous code::
 
         for trade in tradeflood.stream(Trade, exchange="example", symbol="BTC/USDT"):
@@ -101,10 +98,11 @@ def stream(model: type[Model], *, session: Session | None = None, **params: Any)
     Runs a private :class:`~tradeflood.Session` (or the one given) on its own
     event-loop thread; leaving the loop closes the stream.
     """
+    # import cycle: the one-call form makes its own Session; both sides import at call time
     from tradeflood.session import Session
 
     own = session is None
-    s = session if session is not None else Session()
+    s: StreamHost = session if session is not None else Session()
 
     async def opened() -> Stream:
         return await open_stream(s, model, **params).ready()  # type: ignore[return-value]
@@ -116,15 +114,15 @@ def stream(model: type[Model], *, session: Session | None = None, **params: Any)
             return _END
 
     try:
-        st = s._call(opened())
+        st = s.run_sync(opened())
         try:
             while True:
-                item = s._call(following(st))
+                item = s.run_sync(following(st))
                 if item is _END:
                     return
                 yield item
         finally:
-            s._call(st.close())
+            s.run_sync(st.close())
     finally:
         if own:
-            s.close()
+            s.close()  # type: ignore[attr-defined]

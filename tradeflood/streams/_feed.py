@@ -18,6 +18,7 @@ from tradeflood.errors import PayloadError, StreamRejectedError
 
 from ._events import Reconnected, StreamEvent
 
+# import cycle: types only: the hub makes feeds and subscriptions, which call back into it
 if TYPE_CHECKING:
     from tradeflood.query import Query
 

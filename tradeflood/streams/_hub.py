@@ -28,6 +28,7 @@ from ._candlefeed import CandleFeed
 from ._connection import Backoff, Connection
 from ._delivery import Delivery
 from ._feed import Feed
+from ._host import StreamHost
 from ._poll import PollFeed, poll_topic
 from ._protocol import Topic
 from ._tradefeed import TradeFeed
@@ -35,7 +36,6 @@ from ._tradefeed import TradeFeed
 if TYPE_CHECKING:
     from tradeflood.models import Instrument
     from tradeflood.query import Query
-    from tradeflood.session import Session
 
     from ._subscription import Subscription
 
@@ -69,9 +69,9 @@ class _Attachment:
 
 
 class StreamHub:
-    """The live streams of one :class:`~tradeflood.Session`."""
+    """The live streams of one :class:`~tradeflood.Session` (its :class:`StreamHost`)."""
 
-    def __init__(self, session: Session, settings: StreamSettings | None = None) -> None:
+    def __init__(self, session: StreamHost, settings: StreamSettings | None = None) -> None:
         self.session = session
         self.clock = session.clock
         self.settings = settings or StreamSettings()
@@ -163,7 +163,7 @@ class StreamHub:
         cls = registry.lookup_stream(query.model, query.exchange)
         binding = self._bindings.get(cls)
         if binding is None:
-            binding = self._bindings[cls] = cls(self.session._connector(cls.connector))
+            binding = self._bindings[cls] = cls(self.session.connector(cls.connector))
         return binding
 
     async def _instrument(self, query: Query, binding: StreamBinding) -> Instrument:
@@ -238,7 +238,7 @@ class StreamHub:
         api = attached.binding.api
         venue, endpoint, n = attached.connection
         label = f"{venue} {endpoint} #{n}"
-        scheme = getattr(self.session, "proxies", None)
+        scheme = self.session.proxies
         egress = None if scheme is None else (lambda: scheme.stream_egress(venue, key=label))
         event.cluster.ctx.ws = Connection(
             label=label, base_url=api.base_urls[endpoint],

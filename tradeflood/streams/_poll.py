@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tradeflood.errors import QueryError, TradeFloodError
@@ -78,7 +79,7 @@ class PollFeed(Feed):
             await self.hub.clock.sleep(max(0.0, self.every - (self.hub.clock.monotonic() - started)))
 
     def _hand_out(self, result: Any) -> None:
-        if isinstance(result, list):
+        if isinstance(result, Sequence):  # many models (a list, a series), or one
             fresh = [item for item in sorted(result, key=_order) if self._is_new(item)]
             for item in fresh:
                 self.publish(item)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._delivery import CallbackConsumer, Consumer, Options, QueueConsumer
 
+# import cycle: types only: the hub makes feeds and subscriptions, which call back into it
 if TYPE_CHECKING:
     from tradeflood.query import Query
 

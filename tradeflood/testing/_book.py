@@ -18,6 +18,7 @@ import math
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
+# import cycle: types only: a market holds its books, which read its instruments' prices
 if TYPE_CHECKING:
     from tradeflood.testing._market import Instrument, Market
 

@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeAlias
-
-if TYPE_CHECKING:
-    from .connector import Connector
+from typing import Any, Literal, ParamSpec, Protocol, TypeAlias
 
 __all__ = ["Derived", "Param", "Params", "Turn", "TurnKey", "turn"]
 
@@ -40,6 +37,12 @@ Param: TypeAlias = "str | int | Derived"
 Params: TypeAlias = "Mapping[str, str | int | bool | Derived | None]"
 CachePolicy = Literal["session"] | None
 P = ParamSpec("P")
+
+
+class Named(Protocol):
+    """Anything with a venue name: a connector declaring its turns."""
+
+    name: str
 
 
 def _fn_name(fn: Callable[..., Any]) -> str:
@@ -98,6 +101,8 @@ def _canonical(name: str, value: object) -> str | Derived:
 class Turn:
     """One declared request: a node of the request graph, identified by its key.
 
+    A turn is plain data: the venue's name, the endpoint and its parameters; the
+    session finds the venue's connector (URLs, envelope, limits) when it sends it.
     ``group`` names the rate-limit group it is charged to and ``weight`` its
     cost there. ``cache="session"`` marks results that hold for a whole session
     (instrument lists). A turn is immutable; :meth:`paginate` returns a new one.
@@ -106,7 +111,6 @@ class Turn:
     __slots__ = (
         "api",
         "cache",
-        "connector",
         "endpoint",
         "group",
         "key",
@@ -122,7 +126,7 @@ class Turn:
 
     def __init__(
         self,
-        connector: Connector,
+        venue: str | Named,
         endpoint: str,
         method: str,
         path: str,
@@ -135,8 +139,7 @@ class Turn:
         next_page: Callable[[Turn, Any], Turn | None] | None = None,
         max_pages: int = 100,
     ) -> None:
-        self.connector = connector
-        self.venue: str = connector.name
+        self.venue: str = venue if isinstance(venue, str) else venue.name
         self.endpoint = endpoint
         self.method = method.upper()
         self.path = path
@@ -185,7 +188,7 @@ class Turn:
         following page's turn, or None at the end (cursor-style pagination). The
         result of a paginating turn is the list of its pages' payloads, in order."""
         return Turn(
-            self.connector, self.endpoint, self.method, self.path, dict(self.params),
+            self.venue, self.endpoint, self.method, self.path, dict(self.params),
             api=self.api, group=self.group, weight=self.weight, cache=self.cache,
             next_page=next_page, max_pages=max_pages,
         )
@@ -195,7 +198,7 @@ class Turn:
         params: dict[str, Any] = dict(self.params)
         params.update(changes)
         return Turn(
-            self.connector, self.endpoint, self.method, self.path, params,
+            self.venue, self.endpoint, self.method, self.path, params,
             api=self.api, group=self.group, weight=self.weight, cache=self.cache,
         )
 
@@ -233,12 +236,12 @@ def turn(
     The decorated method returns the request's parameters (None values are
     dropped); calling it returns a :class:`Turn` and performs no I/O. ``weight``
     may be a function of the parameters, for venues whose cost depends on them
-    (Binance's depth weight grows with ``limit``).
+    (a book's weight may grow with ``limit``).
     """
 
     def decorate(fn: Callable[..., Params]) -> Callable[..., Turn]:
         @functools.wraps(fn)
-        def declare(self: Connector, *args: Any, **kwargs: Any) -> Turn:
+        def declare(self: Named, *args: Any, **kwargs: Any) -> Turn:
             params = fn(self, *args, **kwargs)
             cost = weight(params) if callable(weight) else weight
             return Turn(

@@ -1,0 +1,64 @@
+"""Where the executor and a proxy layer meet: the routes a request may be sent by.
+
+The executor knows nothing of proxies; it asks its :class:`RequestRoutes` (a
+:class:`~tradeflood.proxy.ProxyScheme` is one) which :class:`Egress` carries a
+turn, sends through it under the egress's own rate-limit windows, and reports
+how the answer went.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .clock import Clock
+    from .turns import Turn
+    from .windows import RateLimits
+
+__all__ = ["Egress", "RequestRoutes"]
+
+
+class Egress(Protocol):
+    """One way out: it sends a request, under its own rate-limit windows."""
+
+    @property
+    def name(self) -> str:
+        """How errors and events name it (a proxy's URL without credentials)."""
+        ...
+
+    @property
+    def limits(self) -> RateLimits | None: ...
+
+    def request(self, method: str, url: str, *, params: dict[str, Any]) -> Awaitable[httpx.Response]: ...
+
+
+class RequestRoutes(Protocol):
+    """The egresses requests may take, chosen per turn, with their health kept up to date."""
+
+    def attach(self, client: httpx.AsyncClient, limits: RateLimits, clock: Clock) -> None:
+        """Give every egress a client and windows; a direct one uses ``client`` and ``limits``."""
+
+    async def start(self) -> None:
+        """Get ready before the first request (probe proxies)."""
+
+    async def aclose(self) -> None:
+        """Close what :meth:`attach` opened."""
+
+    def choose(self, turn: Turn) -> tuple[Any, Egress]:
+        """The group (pool) and egress that carry ``turn``."""
+        ...
+
+    # ``pool`` and ``egress`` are what :meth:`choose` gave: the routes' own types.
+    def attempt(self, pool: Any, egress: Any, venue: str,
+                endpoint: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold the route's limits around one request and diagnose a transport failure."""
+        ...
+
+    def settle(self, pool: Any, egress: Any, venue: str, status: int, latency: float,
+               retry_after: float | None = None, detail: str = "") -> str | None:
+        """Record the HTTP answer a request through ``egress`` got; returns the kind of failure
+        it shows (``auth``: the proxy refused us; ``blocked``; ``venue``), or None."""

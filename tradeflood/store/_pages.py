@@ -1,0 +1,131 @@
+"""The store's side of a history query: pages answered before planning, fetched pages recorded after.
+
+The planner asks the store first: a grid page whose window (clipped to the
+query's range) the store covers becomes a part read from disk, and only the
+missing pages become turns. After a run, every fetched page that came back
+complete is recorded; a page with holes (a venue outage, a range before a
+listing) is not, so it is asked again next time rather than trusted as empty.
+Rows not settled yet (an open candle) are never recorded.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tradeflood.binding import Part
+from tradeflood.series import Series
+
+if TYPE_CHECKING:
+    from tradeflood.history import HistoryBinding
+    from tradeflood.paging import Page
+    from tradeflood.query import Query
+
+__all__ = ["PageStore", "StoredPages"]
+
+
+class PageStore(Protocol):
+    """What the planner needs of a history store (``tradeflood.store.CandleStore`` is one).
+
+    A store may also have ``read_series`` (same arguments as ``read``), giving a
+    table-backed series, read in preference to ``read``. For histories other than
+    candles both are called with ``model=`` the row model, to build rows from.
+
+    A series is ``(exchange, symbol, kind)``: the interval for candles, the
+    model's name for other histories (see ``HistoryBinding.series_key``).
+    """
+
+    def missing(self, exchange: str, symbol: str, kind: str, start: int,
+                end: int) -> list[tuple[int, int]]: ...
+
+    def read(self, exchange: str, symbol: str, kind: str, start: int, end: int) -> Sequence[Any]: ...
+
+    def write(self, exchange: str, symbol: str, kind: str, start: int, end: int,
+              rows: Sequence[Any], *, now_ms: int | None = None) -> int: ...
+
+
+class StoredPages:
+    """The store's side of one history query: which pages it answers, and recording the rest."""
+
+    def __init__(self, store: PageStore, query: Query, binding: HistoryBinding, now_ms: int, *,
+                 shared: bool = False) -> None:
+        self.store = store
+        self.binding = binding
+        self.query = query
+        self.key = binding.series_key(query)
+        self.start, self.end = binding.time_range(query, now_ms)
+        self.now_ms = now_ms
+        self.settled_end = binding.settled_end(query, now_ms)  # rows before it never change
+        self.pages = binding.pages(query, now_ms, shared=shared)
+
+    def split(self) -> tuple[list[Page], list[Part]]:
+        """The pages still to fetch, and the parts the store answers.
+
+        A page is answered by the store only if all of it the query asks for is
+        settled and covered; a page that holds the open candle is always fetched.
+        The store is asked twice in all: what is missing, then one read of the
+        covered span.
+        """
+        lo, hi = self.start, min(self.end, self.settled_end)
+        if lo >= hi:
+            return list(self.pages), []
+        holes = self.store.missing(*self.key, lo, hi)
+        served: list[tuple[Page, int, int]] = []
+        fetch: list[Page] = []
+        for page in self.pages:
+            a, b = max(page.start, self.start), min(page.end, self.end)
+            if a < b <= self.settled_end and not any(h0 < b and a < h1 for h0, h1 in holes):
+                served.append((page, a, b))
+            else:
+                fetch.append(page)
+        if not served:
+            return fetch, []
+        rows = self.binding.rows(self._read(served[0][1], served[-1][2]))
+        times = rows.times()
+        stored: list[Part] = []
+        for page, a, b in served:  # pages and rows are both in time order
+            i, j = bisect_left(times, a), bisect_left(times, b)
+            stored.append(Part(page.turn(), rows[i:j]))
+        return fetch, stored
+
+    def _read(self, start: int, end: int) -> Sequence[Any]:
+        # A store of candles alone (the first kind of store) need not take the row model.
+        model = self.binding.model
+        hint: dict[str, Any] = {} if model.__name__ == "Candle" else {"model": model}
+        read_series = getattr(self.store, "read_series", None)
+        if read_series is not None:
+            series: Sequence[Any] = read_series(*self.key, start, end, **hint)
+            return series
+        rows: Sequence[Any] = self.store.read(*self.key, start, end, **hint)
+        return rows
+
+    def record(self, fetched: Sequence[Page], parts: Sequence[Part]) -> int:
+        """Store each fetched page whose settled window came back complete; returns rows written.
+
+        Complete pages that follow one another and came as tables are written
+        together, as one window, so their columns become whole blocks; pages of
+        models are written one by one.
+        """
+        by_key: dict[object, list[Sequence[Any]]] = {}
+        for part in parts:
+            by_key.setdefault(part.turn.key, []).append(part.items)
+        runs: list[tuple[int, int, list[Sequence[Any]]]] = []
+        binding, query = self.binding, self.query
+        for page in sorted(fetched, key=lambda p: p.start):
+            a, b = page.start, min(page.end, self.settled_end)
+            if a >= b:
+                continue
+            found = by_key.get(page.turn().key, [])
+            if not found or binding.missing(binding.merged_items(found, a, b), a, b, query, self.now_ms):
+                continue
+            if runs and runs[-1][1] == a and _tables_only(runs[-1][2]) and _tables_only(found):
+                runs[-1] = (runs[-1][0], b, runs[-1][2] + found)
+            else:
+                runs.append((a, b, list(found)))
+        return sum(self.store.write(*self.key, a, b, binding.merged_items(found, a, b), now_ms=self.now_ms)
+                   for a, b, found in runs)
+
+
+def _tables_only(found: Sequence[Sequence[Any]]) -> bool:
+    return bool(found) and all(isinstance(i, Series) and i.table is not None for i in found)

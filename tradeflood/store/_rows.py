@@ -1,0 +1,84 @@
+"""Rows of histories other than candles (funding rates, open interest...), one SQLite row each.
+
+Such a series is keyed ``(exchange, symbol, kind)`` in the same ``series``
+table as candles, ``kind`` being the model's name (``FundingRate``), which no
+interval ("1m", "1d") can be; its coverage lives in the same ``coverage`` table.
+Each row is kept as its model's JSON (exact decimals as strings) under its time.
+The ``history_rows`` table is made by the first such write, which also marks
+the file as schema version 2, so an older TradeFlood refuses it with a clear
+error instead of misreading it; a file of candles alone stays version 1.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ._schema import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from tradeflood.models import Model
+
+__all__ = ["ROWS_VERSION", "clear_rows", "count_rows", "is_row_kind", "read_rows", "write_rows"]
+
+#: The schema version of a file that holds rows of other histories.
+ROWS_VERSION = 2
+assert ROWS_VERSION <= SCHEMA_VERSION
+
+_TABLE = """CREATE TABLE IF NOT EXISTS history_rows (
+    series_id INTEGER NOT NULL REFERENCES series (id),
+    time INTEGER NOT NULL,
+    row BLOB NOT NULL,
+    PRIMARY KEY (series_id, time)
+) WITHOUT ROWID"""
+
+
+def is_row_kind(kind: str) -> bool:
+    """True for a series of rows (a model name such as ``FundingRate``), False for an interval."""
+    return kind[:1].isupper()
+
+
+def _has_table(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                        "AND name = 'history_rows'").fetchone() is not None
+
+
+def write_rows(conn: sqlite3.Connection, sid: int, rows: Sequence[Any], time_field: str) -> int:
+    """Store ``rows`` (models) under their times, inside the caller's transaction; returns rows new."""
+    if not _has_table(conn):
+        conn.execute(_TABLE)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(ROWS_VERSION),))
+        conn.execute(f"PRAGMA user_version={ROWS_VERSION}")
+    before = conn.total_changes
+    conn.executemany("INSERT OR IGNORE INTO history_rows VALUES (?, ?, ?)",
+                     [(sid, getattr(r, time_field), orjson.dumps(r.model_dump(mode="json")))
+                      for r in rows])
+    return conn.total_changes - before
+
+
+def read_rows(conn: sqlite3.Connection, sid: int, start: int, end: int, model: type[Model]) -> list[Any]:
+    """The stored rows of ``[start, end)`` as ``model`` instances, in time order."""
+    if not _has_table(conn):
+        return []
+    found = conn.execute("SELECT row FROM history_rows WHERE series_id = ? AND time >= ? AND time < ? "
+                         "ORDER BY time", (sid, start, end)).fetchall()
+    return [model.model_validate_json(raw) for (raw,) in found]
+
+
+def count_rows(conn: sqlite3.Connection, sid: int) -> int:
+    """How many rows a series of rows holds."""
+    if not _has_table(conn):
+        return 0
+    return int(conn.execute("SELECT count(*) FROM history_rows WHERE series_id = ?", (sid,)).fetchone()[0])
+
+
+def clear_rows(conn: sqlite3.Connection, ids: Sequence[tuple[int]]) -> int:
+    """Forget the rows of the given series; returns how many there were."""
+    if not _has_table(conn):
+        return 0
+    removed = sum(count_rows(conn, i) for (i,) in ids)
+    conn.executemany("DELETE FROM history_rows WHERE series_id = ?", ids)
+    return removed
