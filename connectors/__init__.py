@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from .binance import Binance
 from .bitget import Bitget
+from .okx import Okx
 
-__all__ = ["Binance", "Bitget"]
+__all__ = ["Binance", "Bitget", "Okx"]
