@@ -30,6 +30,7 @@ VENUE_HOSTS: dict[str, str] = {
     "api.bitget.com": "bitget",
     "api.binance.com": "binance",
     "fapi.binance.com": "binance",
+    "www.okx.com": "okx",
 }
 
 
