@@ -36,7 +36,7 @@ def q(model: type, **kw: object) -> Query:
     return Query(model, exchange="okx", now_ms=NOW, **kw)  # type: ignore[arg-type]
 
 
-async def test_three_days_of_minutes_cross_from_recent_to_history(venue: OkxVenue, clock: VirtualClock) -> None:
+async def test_three_days_of_minutes_cross_to_history(venue: OkxVenue, clock: VirtualClock) -> None:
     start = NOW - 3 * DAY
     async with session(venue, clock) as s:
         [series] = await s.agather(q(Candle, symbol="BTC/USDT:USDT", interval="1m", start=start, end=NOW))
