@@ -33,6 +33,8 @@ from tradeflood.testing._binance import BinanceVenue
 from tradeflood.testing._binance_ws import BinanceStreams
 from tradeflood.testing._bitget import BitgetVenue
 from tradeflood.testing._bitget_ws import BitgetStreams
+from tradeflood.testing._okx import OkxVenue
+from tradeflood.testing._okx_ws import BUSINESS, OkxStreams
 from tradeflood.testing._venue import SimResponse, Venue
 from tradeflood.testing._ws import StreamServer
 
@@ -54,6 +56,8 @@ def stream_server(venue: Venue) -> StreamServer | None:
         return BitgetStreams(venue, clock=clock)
     if isinstance(venue, BinanceVenue):
         return BinanceStreams(venue, clock=clock)
+    if isinstance(venue, OkxVenue):
+        return OkxStreams(venue, clock=clock)
     return None
 
 
@@ -96,7 +100,7 @@ class Simulator:
     def ws_url(self, venue: str) -> str:
         """The WebSocket base URL of ``venue``, standing for its real one (Bitget's includes the path)."""
         server = self.streams[venue]
-        path = server.path if isinstance(server, BitgetStreams) else ""
+        path = server.path if isinstance(server, (BitgetStreams, OkxStreams)) else ""
         return f"ws://{self.host}:{server.port}{path}"
 
     def urls(self) -> dict[str, dict[str, str]]:
@@ -108,6 +112,8 @@ class Simulator:
                 entry["ws"] = self.ws_url(name)
                 if isinstance(self.streams[name], BinanceStreams):
                     entry["ws.futures"] = self.ws_url(name) + "/futures"
+                if isinstance(self.streams[name], OkxStreams):
+                    entry["ws.business"] = f"ws://{self.host}:{self.streams[name].port}{BUSINESS}"
             out[name] = entry
         return out
 
