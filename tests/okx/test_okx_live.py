@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import tradeflood
-import tradeflood.bindings.okx  # noqa: F401 - registers the OKX bindings
+import tradeflood.bindings.okx  # registers the OKX bindings
 from tradeflood.clock import ScaledClock
 from tradeflood.models import Candle, OrderBook, Ticker, Trade
 from tradeflood.streams import Backoff, BookResync, BookResynced, StreamSettings
