@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from . import binance, bitget, okx
+from . import binance, bitget, bybit, okx
 
-__all__ = ["binance", "bitget", "okx"]
+__all__ = ["binance", "bitget", "bybit", "okx"]
