@@ -31,6 +31,7 @@ VENUE_HOSTS: dict[str, str] = {
     "api.binance.com": "binance",
     "fapi.binance.com": "binance",
     "www.okx.com": "okx",
+    "api.bybit.com": "bybit",
 }
 
 
