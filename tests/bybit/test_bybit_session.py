@@ -106,7 +106,8 @@ async def test_a_burst_above_the_limit_never_provokes_the_ban(venue: BybitVenue,
     """780 distinct requests at once, over 600 per 5 s: the limiter spreads them, no 403."""
     queries = [q(OrderBook, symbol=s, depth=d) for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT")
                for d in range(1, 201)]
-    queries += [q(Trade, symbol=s, limit=n) for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT") for n in range(1, 61)]
+    queries += [q(Trade, symbol=s, limit=n) for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+                for n in range(1, 61)]
     async with session(venue, clock) as s:
         results = await s.agather(*queries)
     assert len(results) == 780 and len(results[199].bids) == 200
