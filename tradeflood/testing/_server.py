@@ -33,6 +33,8 @@ from tradeflood.testing._binance import BinanceVenue
 from tradeflood.testing._binance_ws import BinanceStreams
 from tradeflood.testing._bitget import BitgetVenue
 from tradeflood.testing._bitget_ws import BitgetStreams
+from tradeflood.testing._bybit import BybitVenue
+from tradeflood.testing._bybit_ws import BybitStreams
 from tradeflood.testing._okx import OkxVenue
 from tradeflood.testing._okx_ws import BUSINESS, OkxStreams
 from tradeflood.testing._venue import SimResponse, Venue
@@ -58,6 +60,8 @@ def stream_server(venue: Venue) -> StreamServer | None:
         return BinanceStreams(venue, clock=clock)
     if isinstance(venue, OkxVenue):
         return OkxStreams(venue, clock=clock)
+    if isinstance(venue, BybitVenue):
+        return BybitStreams(venue, clock=clock)
     return None
 
 
@@ -114,6 +118,11 @@ class Simulator:
                     entry["ws.futures"] = self.ws_url(name) + "/futures"
                 if isinstance(self.streams[name], OkxStreams):
                     entry["ws.business"] = f"ws://{self.host}:{self.streams[name].port}{BUSINESS}"
+                if isinstance(self.streams[name], BybitStreams):
+                    del entry["ws"]  # Bybit has one path per category, and no plain "ws"
+                    port = self.streams[name].port
+                    entry["ws.spot"] = f"ws://{self.host}:{port}/v5/public/spot"
+                    entry["ws.linear"] = f"ws://{self.host}:{port}/v5/public/linear"
             out[name] = entry
         return out
 
