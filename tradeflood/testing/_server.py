@@ -70,7 +70,8 @@ class Simulator:
 
     Use ``with Simulator() as sim`` from synchronous code (a thread runs the
     server) or ``async with Simulator() as sim`` inside an event loop. ``venues``
-    defaults to a fresh :class:`BitgetVenue` and :class:`BinanceVenue`.
+    defaults to a fresh :class:`BitgetVenue`, :class:`BinanceVenue`, :class:`OkxVenue` and
+    :class:`BybitVenue`.
     ``connections_accepted`` counts the TCP connections accepted so far, over all
     venues, so tests can see whether clients reused kept-alive connections.
     ``streams`` holds each venue's WebSocket server (its ``stats``, limits and
@@ -81,7 +82,8 @@ class Simulator:
         self, venues: Mapping[str, Venue] | None = None, host: str = "127.0.0.1", *, ws: bool = True
     ) -> None:
         if venues is None:
-            venues = {"bitget": BitgetVenue(), "binance": BinanceVenue()}
+            venues = {"bitget": BitgetVenue(), "binance": BinanceVenue(), "okx": OkxVenue(),
+                      "bybit": BybitVenue()}
         self.venues = dict(venues)
         self.host = host
         self.ports: dict[str, int] = {}
