@@ -4,8 +4,9 @@ Limits are Bybit's documented ones: 600 requests per 5 seconds per IP over
 every market endpoint; an IP that goes over is answered HTTP 403 ("access too
 frequent") and banned for 10 minutes. ``kline`` serves up to 1000 bars (default
 200) of any age, newest first, ``start`` and ``end`` inclusive, anchored at
-``end`` (a guess: a page never holds more bars than its limit, so TradeFlood
-does not depend on it); ``orderbook`` takes 1..200 (spot) or 1..500 (linear)
+``end``, or at ``start`` when no ``end`` is given (a guess: TradeFlood always
+sends both and never asks a page for more bars than its limit, so it does not
+depend on it); ``orderbook`` takes 1..200 (spot) or 1..500 (linear)
 levels; ``recent-trade`` up to 60 (spot) or 1000 (linear); linear instruments
 come in cursor pages (``limit`` up to 1000).
 """
@@ -146,7 +147,9 @@ class BybitVenue(Venue):
         first = self._int(call, "start", 0) or 0
         end = self._int(call, "end")
         upto = min(end + 1, call.now_ms + 1) if end is not None else call.now_ms + 1
-        bars = page(self, call, inst, grid, first_ms=first, end_ms=upto, limit=limit, from_end=True)
+        # Anchored at ``end`` when one is given, else at ``start`` (a guess; see the module docstring).
+        from_end = end is not None or call.get("start") is None
+        bars = page(self, call, inst, grid, first_ms=first, end_ms=upto, limit=limit, from_end=from_end)
         return {"symbol": inst.native, "category": call.get("category"),
                 "list": [wire.kline_row(b) for b in reversed(bars)]}
 
