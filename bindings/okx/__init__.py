@@ -1,6 +1,7 @@
 """OKX: everything TradeFlood knows of the venue but its endpoints (``tradeflood.connectors.okx``).
 
 - :mod:`.parse`: payloads into models (pure functions);
+- :mod:`.columns`: candle rows straight into Arrow columns;
 - :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
 - :mod:`.live`: the stream bindings (candles, trades, tickers, books);
 - :mod:`.book`: the ``books`` channel's sync rules (``seqId``/``prevSeqId``).
@@ -11,6 +12,7 @@ Importing the package registers its bindings. Subclass one to change it.
 from __future__ import annotations
 
 from .book import OkxBookSync
+from .columns import candle_columns_okx
 from .live import (
     CANDLE_CHANNELS,
     OkxBookStream,
@@ -58,6 +60,7 @@ __all__ = [
     "OkxTickerStream",
     "OkxTradeStream",
     "OkxTrades",
+    "candle_columns_okx",
     "inst_type",
     "okx_symbol_map",
     "parse_book_push",

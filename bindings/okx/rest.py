@@ -24,13 +24,24 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from tradeflood import Binding, CandleBinding, Derived, PageSource, ParseContext, Part, Query, Turn
+from tradeflood import (
+    Binding,
+    CandleBinding,
+    CandleSeries,
+    Derived,
+    PageSource,
+    ParseContext,
+    Part,
+    Query,
+    Turn,
+)
 from tradeflood.connectors.okx import Okx
 from tradeflood.errors import QueryError, UnknownSymbolError
 from tradeflood.intervals import interval_ms
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
 from tradeflood.symbols import native_id, split_symbol
 
+from .columns import candle_columns_okx
 from .parse import (
     EXCHANGE,
     INSTRUMENTS,
@@ -136,7 +147,6 @@ class OkxCandles(CandleBinding, model=Candle, connector=Okx):
 
     api: Okx
     intervals = BARS
-    bulk = False  # rows go through the model parser (no column parser for OKX yet)
 
     @classmethod
     def check(cls, query: Query) -> None:
@@ -163,9 +173,12 @@ class OkxCandles(CandleBinding, model=Candle, connector=Okx):
 
     def parse(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Candle]:
         assert query.symbol is not None and query.interval is not None
-        return parse_candles(payload, symbol=query.symbol, native_symbol=ctx.params["instId"],
-                             interval=query.interval, spot=not ctx.params["instId"].endswith("-SWAP"),
-                             endpoint=turn.path)
+        native = ctx.params["instId"]
+        args: dict[str, Any] = {"symbol": query.symbol, "native_symbol": native, "interval": query.interval,
+                "spot": not native.endswith("-SWAP"), "endpoint": turn.path}
+        if self.use_bulk():
+            return CandleSeries.from_table(candle_columns_okx(payload, **args))
+        return parse_candles(payload, **args)
 
 
 class _SizedBinding(Binding):

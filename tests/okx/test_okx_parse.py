@@ -154,3 +154,21 @@ def test_book_sync_new_behaviour_buffers_then_bridges_a_rest_snapshot() -> None:
     assert outcome.book.best_bid() == (D("100"), D("2"))
     stale = parse_book_push(_push("update", 21, 19, []))[0]
     assert isinstance(sync.on_delta(stale), Dropped)
+
+
+def test_candle_columns_equal_the_model_parse() -> None:
+    pa = pytest.importorskip("pyarrow")
+    from tradeflood.bindings.okx import candle_columns_okx
+    from tradeflood.columnar import to_arrow
+
+    rows = data("candles_swap.json")
+    args: dict[str, Any] = {"symbol": "BTC/USDT:USDT", "native_symbol": "BTC-USDT-SWAP", "interval": "1m",
+                            "spot": False}
+    table = candle_columns_okx(rows, **args)
+    assert isinstance(table, pa.Table) and table.num_rows == 2
+    assert table.equals(to_arrow(parse_candles(rows, **args)))
+    assert table.column("closed").to_pylist() == [True, False]
+    shuffled = list(reversed(rows))  # oldest first: refused by the fast path, sorted by the model parse
+    assert candle_columns_okx(shuffled, **args).equals(table)
+    with pytest.raises(PayloadError, match="confirm"):
+        candle_columns_okx([[*rows[0][:8], "x"]], **args)
