@@ -1,6 +1,7 @@
 """Bybit: everything TradeFlood knows of the venue but its endpoints (``tradeflood.connectors.bybit``).
 
 - :mod:`.parse`: payloads into models (pure functions);
+- :mod:`.columns`: kline rows straight into Arrow columns;
 - :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
 - :mod:`.live`: the stream bindings (candles, trades, tickers, books);
 - :mod:`.book`: the ``orderbook`` topic's sync rules (snapshot resets, update id ``u``).
@@ -11,6 +12,7 @@ Importing the package registers its bindings. Subclass one to change it.
 from __future__ import annotations
 
 from .book import BybitBookSync
+from .columns import candle_columns_bybit
 from .live import (
     BOOK_DEPTH,
     BybitBookStream,
@@ -60,6 +62,7 @@ __all__ = [
     "BybitTradeStream",
     "BybitTrades",
     "bybit_symbol_map",
+    "candle_columns_bybit",
     "category",
     "find_ticker",
     "listing",

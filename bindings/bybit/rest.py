@@ -14,12 +14,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tradeflood import Binding, CandleBinding, Derived, PageSource, ParseContext, Part, Query, Turn
+from tradeflood import (
+    Binding,
+    CandleBinding,
+    CandleSeries,
+    Derived,
+    PageSource,
+    ParseContext,
+    Part,
+    Query,
+    Turn,
+)
 from tradeflood.connectors.bybit import Bybit
 from tradeflood.errors import QueryError, UnknownSymbolError
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
 from tradeflood.symbols import native_id, split_symbol
 
+from .columns import candle_columns_bybit
 from .parse import (
     EXCHANGE,
     bybit_symbol_map,
@@ -118,7 +129,6 @@ class BybitCandles(CandleBinding, model=Candle, connector=Bybit):
 
     api: Bybit
     intervals = INTERVALS
-    bulk = False  # rows go through the model parser (no column parser for Bybit yet)
 
     @classmethod
     def check(cls, query: Query) -> None:
@@ -136,8 +146,12 @@ class BybitCandles(CandleBinding, model=Candle, connector=Bybit):
 
     def parse(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Candle]:
         assert query.symbol is not None and query.interval is not None
-        return parse_candles(payload, symbol=query.symbol, native_symbol=ctx.params["symbol"],
-                             interval=query.interval, received_ms=ctx.received_ms, endpoint=turn.path)
+        args: dict[str, Any] = {"symbol": query.symbol, "native_symbol": ctx.params["symbol"],
+                                "interval": query.interval, "received_ms": ctx.received_ms,
+                                "endpoint": turn.path}
+        if self.use_bulk():
+            return CandleSeries.from_table(candle_columns_bybit(payload, **args))
+        return parse_candles(payload, **args)
 
 
 class BybitOrderBook(Binding, model=OrderBook, connector=Bybit):

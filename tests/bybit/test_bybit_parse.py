@@ -86,3 +86,19 @@ def test_books_reset_on_snapshots_and_on_u_1_and_continue_by_one() -> None:
     assert isinstance(restart, Applied) and restart.book.best_bid() == (D("99"), D("1"))
     gap = sync.on_delta(parse_book_push(_book("delta", 3, [])))
     assert isinstance(gap, Resync) and gap.reason == SequenceGap(2, 3) and gap.source == "stream"
+
+
+@pytest.mark.parametrize("interval, received_ms", [("1m", 1733270470000), ("1M", 1733270470000)])
+def test_kline_columns_equal_the_model_parse(interval: str, received_ms: int) -> None:
+    pa = pytest.importorskip("pyarrow")
+    from tradeflood.bindings.bybit import candle_columns_bybit
+    from tradeflood.columnar import to_arrow
+
+    rows = {"list": [["1733270460000", "2", "3", "1", "2.5", "10", "25.50"],
+                     ["1733270400000", "1", "2", "1", "2", "5", "9"]]}
+    args: dict[str, Any] = {"symbol": "BTC/USDT", "native_symbol": "BTCUSDT", "interval": interval,
+                            "received_ms": received_ms}
+    table = candle_columns_bybit(rows, **args)
+    assert isinstance(table, pa.Table) and table.equals(to_arrow(parse_candles(rows, **args)))
+    with pytest.raises(PayloadError, match="turnover"):
+        candle_columns_bybit({"list": [["1", "1", "1", "1", "1", "1", "x"]]}, **args)
