@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from . import binance, bitget
+from . import binance, bitget, bybit, okx
 
-__all__ = ["binance", "bitget"]
+__all__ = ["binance", "bitget", "bybit", "okx"]

@@ -4,5 +4,7 @@ from __future__ import annotations
 
 from .binance import Binance
 from .bitget import Bitget
+from .bybit import Bybit
+from .okx import Okx
 
-__all__ = ["Binance", "Bitget"]
+__all__ = ["Binance", "Bitget", "Bybit", "Okx"]

@@ -48,7 +48,13 @@ async def rest(sim: Simulator, path: str, **params: str) -> Any:
 def test_urls_name_every_endpoint() -> None:
     with Simulator() as sim:
         urls = sim.urls()
-        assert set(urls) == {"bitget", "binance"}
+        assert set(urls) == {"bitget", "binance", "okx", "bybit"}
+        okx, bybit = urls["okx"], urls["bybit"]
+        assert (okx["ws"], okx["ws.business"]) == (
+            f"ws://127.0.0.1:{sim.streams['okx'].port}/ws/v5/public",
+            f"ws://127.0.0.1:{sim.streams['okx'].port}/ws/v5/business")
+        assert set(bybit) == {"rest", "ws.spot", "ws.linear"}
+        assert bybit["ws.linear"] == f"ws://127.0.0.1:{sim.streams['bybit'].port}/v5/public/linear"
         assert urls["bitget"]["ws"] == f"ws://127.0.0.1:{sim.streams['bitget'].port}/v2/ws/public"
         assert urls["bitget"]["rest"] == sim.url("bitget")
         binance = urls["binance"]

@@ -33,6 +33,10 @@ from tradeflood.testing._binance import BinanceVenue
 from tradeflood.testing._binance_ws import BinanceStreams
 from tradeflood.testing._bitget import BitgetVenue
 from tradeflood.testing._bitget_ws import BitgetStreams
+from tradeflood.testing._bybit import BybitVenue
+from tradeflood.testing._bybit_ws import BybitStreams
+from tradeflood.testing._okx import OkxVenue
+from tradeflood.testing._okx_ws import BUSINESS, OkxStreams
 from tradeflood.testing._venue import SimResponse, Venue
 from tradeflood.testing._ws import StreamServer
 
@@ -54,6 +58,10 @@ def stream_server(venue: Venue) -> StreamServer | None:
         return BitgetStreams(venue, clock=clock)
     if isinstance(venue, BinanceVenue):
         return BinanceStreams(venue, clock=clock)
+    if isinstance(venue, OkxVenue):
+        return OkxStreams(venue, clock=clock)
+    if isinstance(venue, BybitVenue):
+        return BybitStreams(venue, clock=clock)
     return None
 
 
@@ -62,7 +70,8 @@ class Simulator:
 
     Use ``with Simulator() as sim`` from synchronous code (a thread runs the
     server) or ``async with Simulator() as sim`` inside an event loop. ``venues``
-    defaults to a fresh :class:`BitgetVenue` and :class:`BinanceVenue`.
+    defaults to a fresh :class:`BitgetVenue`, :class:`BinanceVenue`, :class:`OkxVenue` and
+    :class:`BybitVenue`.
     ``connections_accepted`` counts the TCP connections accepted so far, over all
     venues, so tests can see whether clients reused kept-alive connections.
     ``streams`` holds each venue's WebSocket server (its ``stats``, limits and
@@ -73,7 +82,8 @@ class Simulator:
         self, venues: Mapping[str, Venue] | None = None, host: str = "127.0.0.1", *, ws: bool = True
     ) -> None:
         if venues is None:
-            venues = {"bitget": BitgetVenue(), "binance": BinanceVenue()}
+            venues = {"bitget": BitgetVenue(), "binance": BinanceVenue(), "okx": OkxVenue(),
+                      "bybit": BybitVenue()}
         self.venues = dict(venues)
         self.host = host
         self.ports: dict[str, int] = {}
@@ -96,7 +106,7 @@ class Simulator:
     def ws_url(self, venue: str) -> str:
         """The WebSocket base URL of ``venue``, standing for its real one (Bitget's includes the path)."""
         server = self.streams[venue]
-        path = server.path if isinstance(server, BitgetStreams) else ""
+        path = server.path if isinstance(server, (BitgetStreams, OkxStreams)) else ""
         return f"ws://{self.host}:{server.port}{path}"
 
     def urls(self) -> dict[str, dict[str, str]]:
@@ -108,6 +118,13 @@ class Simulator:
                 entry["ws"] = self.ws_url(name)
                 if isinstance(self.streams[name], BinanceStreams):
                     entry["ws.futures"] = self.ws_url(name) + "/futures"
+                if isinstance(self.streams[name], OkxStreams):
+                    entry["ws.business"] = f"ws://{self.host}:{self.streams[name].port}{BUSINESS}"
+                if isinstance(self.streams[name], BybitStreams):
+                    del entry["ws"]  # Bybit has one path per category, and no plain "ws"
+                    port = self.streams[name].port
+                    entry["ws.spot"] = f"ws://{self.host}:{port}/v5/public/spot"
+                    entry["ws.linear"] = f"ws://{self.host}:{port}/v5/public/linear"
             out[name] = entry
         return out
 

@@ -30,6 +30,8 @@ VENUE_HOSTS: dict[str, str] = {
     "api.bitget.com": "bitget",
     "api.binance.com": "binance",
     "fapi.binance.com": "binance",
+    "www.okx.com": "okx",
+    "api.bybit.com": "bybit",
 }
 
 

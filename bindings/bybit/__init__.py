@@ -1,0 +1,78 @@
+"""Bybit: everything TradeFlood knows of the venue but its endpoints (``tradeflood.connectors.bybit``).
+
+- :mod:`.parse`: payloads into models (pure functions);
+- :mod:`.columns`: kline rows straight into Arrow columns;
+- :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
+- :mod:`.live`: the stream bindings (candles, trades, tickers, books);
+- :mod:`.book`: the ``orderbook`` topic's sync rules (snapshot resets, update id ``u``).
+
+Importing the package registers its bindings. Subclass one to change it.
+"""
+
+from __future__ import annotations
+
+from .book import BybitBookSync
+from .columns import candle_columns_bybit
+from .live import (
+    BOOK_DEPTH,
+    BybitBookStream,
+    BybitCandleStream,
+    BybitTickerStream,
+    BybitTradeStream,
+    parse_book_push,
+    parse_kline_push,
+    parse_trade_push,
+)
+from .parse import (
+    bybit_symbol_map,
+    find_ticker,
+    parse_candles,
+    parse_instruments,
+    parse_order_book,
+    parse_ticker,
+    parse_trades,
+)
+from .rest import (
+    DEPTH_MAX,
+    INTERVALS,
+    TRADES_MAX,
+    BybitCandles,
+    BybitInstruments,
+    BybitOrderBook,
+    BybitTicker,
+    BybitTrades,
+    category,
+    listing,
+    resolve,
+)
+
+__all__ = [
+    "BOOK_DEPTH",
+    "DEPTH_MAX",
+    "INTERVALS",
+    "TRADES_MAX",
+    "BybitBookStream",
+    "BybitBookSync",
+    "BybitCandleStream",
+    "BybitCandles",
+    "BybitInstruments",
+    "BybitOrderBook",
+    "BybitTicker",
+    "BybitTickerStream",
+    "BybitTradeStream",
+    "BybitTrades",
+    "bybit_symbol_map",
+    "candle_columns_bybit",
+    "category",
+    "find_ticker",
+    "listing",
+    "parse_book_push",
+    "parse_candles",
+    "parse_instruments",
+    "parse_kline_push",
+    "parse_order_book",
+    "parse_ticker",
+    "parse_trade_push",
+    "parse_trades",
+    "resolve",
+]

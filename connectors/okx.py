@@ -1,0 +1,162 @@
+"""OKX's public v5 REST API: spot and USDT-margined perpetual swaps, declared as turns.
+
+Endpoints only: what is sent where, the rate-limit group each request is
+charged to, and how OKX's ``{"code", "msg", "data"}`` envelope maps onto
+TradeFlood's errors. Parsing lives in ``tradeflood.bindings.okx``::
+
+    api = Okx()
+    page = api.history_candles("BTC-USDT", "1H", after=1701011781033, before=1699931781032, limit=300)
+    page.path                               # '/api/v5/market/history-candles'
+
+Sources (OKX API v5 docs, www.okx.com/docs-v5/en, "Market Data" and "Public
+Data"): every endpoint states its own limit per IP, over 2 seconds:
+``market/candles`` 40/2s, ``market/history-candles`` 20/2s, ``market/books``
+40/2s, ``market/trades`` 100/2s, ``market/ticker`` 20/2s, ``market/tickers``
+20/2s, ``public/instruments`` 20/2s (per IP and instType). Over the limit the
+venue answers HTTP 429 with ``{"code": "50011", "msg": "Too Many Requests"}``.
+WebSocket ("WebSocket API" overview): 3 connection requests a second per IP;
+480 subscribe/unsubscribe/login requests an hour per connection; the server
+closes a connection that receives nothing for 30 seconds, so the client sends
+the text ``ping`` (answered ``pong``) when it has heard nothing for N < 30 s.
+Candle channels are served on the ``business`` endpoint, the others on ``public``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from tradeflood import Connector, Limit, Param, Params, Reply, Turn, turn
+from tradeflood.streams import Frame, StreamProtocol, Topic
+
+__all__ = ["Okx", "OkxStream", "topic_name"]
+
+# What to do about the error codes public market-data requests meet most (OKX's error-code
+# table, "REST API" section 50000-51000; messages come from the venue itself).
+_HINTS = {
+    "51001": "the venue does not know this instrument; check the instrument list",
+    "51000": "a parameter has a value the venue refuses",
+    "50014": "a required parameter is missing",
+    "50011": "rate limited: slow down",
+}
+
+
+class OkxStream(StreamProtocol):
+    """OKX's v5 public WebSocket (``wss://ws.okx.com:8443/ws/v5/public``, and ``/business``).
+
+    Subscribe ``{"op": "subscribe", "args": [{"channel", "instId"}]}``; pushes come as
+    ``{"arg": {...}, "action": "snapshot"|"update" (books only), "data": [...]}``.
+    The rule on heartbeats is the venue's: send ``ping`` when nothing has come for
+    N < 30 seconds. The core pings on a fixed period; 25 s keeps every silence of
+    the connection under 30 s (a ping on a busy connection is harmless).
+    At most 480 subscribe requests an hour per connection: with 3 frames a second
+    and 50 topics a frame, resubscribing is paced well inside it for normal use.
+    """
+
+    max_topics = 100
+    max_messages_per_second = 3.0
+    max_topics_per_message = 50
+    ping_every = 25.0
+
+    def subscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        return _op("subscribe", topics)
+
+    def unsubscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        return _op("unsubscribe", topics)
+
+    def ping_frame(self) -> str | None:
+        return "ping"
+
+    def decode(self, raw: str | bytes) -> Frame:
+        if raw == "pong" or raw == b"pong":
+            return Frame("pong")
+        message = orjson.loads(raw)
+        if not isinstance(message, dict):
+            raise ValueError("an OKX frame must be a JSON object")
+        arg = message.get("arg")
+        name = topic_name(arg) if isinstance(arg, dict) else None
+        event = message.get("event")
+        if event is not None:
+            if event == "error":
+                return Frame("error", name, detail=f"{message.get('code')}: {message.get('msg')}")
+            if event in ("subscribe", "unsubscribe"):
+                return Frame("ack", name, detail=str(event))
+            return Frame("ignore")
+        if name is None or "data" not in message:
+            raise ValueError("an OKX push needs 'arg' and 'data'")
+        return Frame("data", name, message["data"], action=message.get("action"))
+
+
+def topic_name(arg: dict[str, Any]) -> str:
+    """How TradeFlood names an OKX topic: ``channel:instId`` (``books:BTC-USDT``)."""
+    return f"{arg.get('channel')}:{arg.get('instId')}"
+
+
+def _op(op: str, topics: Sequence[Topic]) -> str:
+    # Only channel and instId go on the wire; other args are the binding's own notes.
+    args = [{k: v for k, v in t.args if k in ("channel", "instId")} for t in topics]
+    return orjson.dumps({"op": op, "args": args}).decode()
+
+
+class Okx(Connector, name="okx"):
+    """OKX v5 public market data: one set of endpoints for spot (``BTC-USDT``) and
+    swaps (``BTC-USDT-SWAP``), told apart by the instrument id."""
+
+    urls = {
+        "rest": "https://www.okx.com",
+        "ws": "wss://ws.okx.com:8443/ws/v5/public",
+        "ws.business": "wss://ws.okx.com:8443/ws/v5/business",
+    }
+    streams = {"ws": OkxStream(), "ws.business": OkxStream()}
+    limits = {
+        "instruments": Limit(20, 2.0),
+        "candles": Limit(40, 2.0),
+        "history-candles": Limit(20, 2.0),
+        "books": Limit(40, 2.0),
+        "trades": Limit(100, 2.0),
+        "ticker": Limit(20, 2.0),
+    }
+
+    @turn("/api/v5/public/instruments", group="instruments", cache="session")
+    def instruments(self, inst_type: str) -> Params:
+        """``instType`` SPOT or SWAP (the limit is per IP and instType; one group serves both
+        since a session fetches each list once)."""
+        return {"instType": inst_type}
+
+    # -- candles -----------------------------------------------------------
+    # ``after``: rows older than this ts (exclusive); ``before``: rows newer than this ts
+    # (exclusive). Both endpoints: limit up to 300, default 100, newest first.
+    @turn("/api/v5/market/candles", group="candles")
+    def candles(self, inst_id: Param, bar: str, after: int | None = None, before: int | None = None,
+                limit: int | None = None) -> Params:
+        """The latest 1,440 bars of ``bar`` at most."""
+        return {"instId": inst_id, "bar": bar, "after": after, "before": before, "limit": limit}
+
+    @turn("/api/v5/market/history-candles", group="history-candles")
+    def history_candles(self, inst_id: Param, bar: str, after: int | None = None,
+                        before: int | None = None, limit: int | None = None) -> Params:
+        """Bars of any age (from 2016 on)."""
+        return {"instId": inst_id, "bar": bar, "after": after, "before": before, "limit": limit}
+
+    # -- books, trades, tickers --------------------------------------------
+    @turn("/api/v5/market/books", group="books")
+    def books(self, inst_id: Param, sz: int | None = None) -> Params:
+        """``sz`` levels a side, 1..400 (the venue's default is 1)."""
+        return {"instId": inst_id, "sz": sz}
+
+    @turn("/api/v5/market/trades", group="trades")
+    def trades(self, inst_id: Param, limit: int | None = None) -> Params:
+        """The most recent trades: ``limit`` default 100, at most 500."""
+        return {"instId": inst_id, "limit": limit}
+
+    @turn("/api/v5/market/ticker", group="ticker")
+    def ticker(self, inst_id: Param) -> Params:
+        return {"instId": inst_id}
+
+    # -- replies -----------------------------------------------------------
+    def unwrap(self, turn: Turn, reply: Reply) -> Any:
+        """The envelope's ``data``; a code other than ``"0"`` is the venue's refusal (50011: rate)."""
+        return self.unwrap_envelope(turn, reply, success="0", rate_limited=("50011", "50061"),
+                                    hints=_HINTS)
