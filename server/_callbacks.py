@@ -65,8 +65,6 @@ async def check_url(url: str, allow_hosts: tuple[str, ...]) -> None:
         raise ApiError(400, "InvalidCallbackURL", f"url={url!r}: {host} does not resolve ({exc})") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if str(address) in allow_hosts:
-            continue
         if (address in _METADATA or address.is_loopback or address.is_private or address.is_link_local
                 or address.is_reserved or address.is_multicast or address.is_unspecified
                 or not address.is_global):

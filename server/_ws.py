@@ -79,6 +79,8 @@ class Connection:
     # -- queueing (called by topics, never waits) --------------------------------------
 
     def push(self, sub: ClientSubscription, entry: Entry) -> None:
+        if self.subs.get(sub.id) is not sub:  # closed already (overflow, unsubscribe)
+            return
         if entry.event:
             self.out.append((sub, entry))
         elif sub.topic is not None and sub.topic.conflate:
