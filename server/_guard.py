@@ -6,6 +6,7 @@ request counters and latency histogram by venue, endpoint and status.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import time
@@ -62,7 +63,8 @@ class Guard:
         guarded = path not in OPEN_PATHS
         token, ok = self._key(state, scope)
         client = scope.get("client") or ("?", 0)
-        who = f"key:{token[:4]}…" if token and ok and state.settings.api_keys else f"addr:{client[0]}"
+        who = (f"key:{hashlib.sha256(token.encode()).hexdigest()[:12]}" if token and ok and state.settings.api_keys
+               else f"addr:{client[0]}")
         scope["tradeflood.key"] = who
         if scope["type"] == "websocket":
             if guarded and not ok:

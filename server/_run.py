@@ -9,10 +9,12 @@ requests and runs the app's shutdown (streams, session, store), all within
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -39,7 +41,17 @@ class JsonLines(logging.Formatter):
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, telling the app to drain its clients before uvicorn's own shutdown."""
+    """uvicorn's server, telling the app to drain its clients before uvicorn's own shutdown,
+    and exiting with status 0 after a clean shutdown on a signal (uvicorn re-raises it)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                if self.started:
+                    self._captured_signals.clear()  # handled: shut down in order
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:

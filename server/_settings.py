@@ -96,7 +96,8 @@ class ServerSettings:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> ServerSettings:
-        """Settings from ``path`` (TOML), then ``TRADEFLOOD_API_KEYS``, then ``overrides``."""
+        """Settings from ``path`` (TOML), then the environment (``TRADEFLOOD_API_KEYS``,
+        ``TRADEFLOOD_SERVER_HOST``, ``TRADEFLOOD_SERVER_PORT``), then ``overrides``."""
         values: dict[str, Any] = {}
         if path is not None:
             try:
@@ -104,6 +105,13 @@ class ServerSettings:
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"cannot read server config {path}: {exc}") from None
             values.update(_flatten(data, str(path)))
+        for name, env in (("host", "TRADEFLOOD_SERVER_HOST"), ("port", "TRADEFLOOD_SERVER_PORT")):
+            if os.environ.get(env, "").strip():
+                values[name] = os.environ[env].strip()
+        if isinstance(values.get("port"), str):
+            if not values["port"].isdigit():
+                raise ConfigError(f"TRADEFLOOD_SERVER_PORT={values['port']!r}: give a port number")
+            values["port"] = int(values["port"])
         keys = os.environ.get("TRADEFLOOD_API_KEYS", "").strip()
         if keys:
             values["api_keys"] = frozenset(values.get("api_keys", ())) | {

@@ -11,7 +11,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 
 async def open_socket(url: str, **kwargs: Any) -> ClientConnection:
-    return await connect(url + "/v1/stream" if not url.endswith("/v1/stream") else url,
+    return await connect(url if "/v1/stream" in url else url + "/v1/stream",
                          max_size=None, open_timeout=30, **kwargs)
 
 
