@@ -8,13 +8,13 @@ from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import tradeflood.models as models
 from tradeflood import registry
 
-from ._rest import _json, _state
+from ._rest import ERRORS, _json, _state
 from ._state import ServerState
 
 __all__ = ["router"]
@@ -46,13 +46,14 @@ async def _reachable(state: ServerState, venue: str) -> tuple[bool, str | None]:
     return result
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={200: {"content": {"application/json": {}}}})
 async def healthz() -> Response:
     """Alive: the process answers."""
     return _json({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "Not ready: a venue is unreachable or near a limit.",
+                                          "content": {"application/json": {}}}})
 async def readyz(request: Request) -> Response:
     """Ready: every venue reachable, and not close to any of its rate limits."""
     state = _state(request)
@@ -69,13 +70,14 @@ async def readyz(request: Request) -> Response:
     return _json({"ready": ready, "venues": out}, 200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}})
 async def metrics(request: Request) -> Response:
     """Prometheus text: requests, 429s, retries, headroom, streams, clients, queues, callbacks, latency."""
     return Response(generate_latest(_state(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/status")
+@router.get("/v1/status", responses=ERRORS)
 async def status(request: Request) -> Response:
     """What the status page shows: health, headroom, upstream subscriptions, proxies, callbacks."""
     state = _state(request)
