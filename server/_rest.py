@@ -15,6 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 import tradeflood.models as models
 from tradeflood import CandleBinding, registry
 from tradeflood.errors import FetchError, QueryError
+from tradeflood.intervals import interval_ms
 
 from ._encode import FORMATS, candle_chunks, candle_rows, dumps, format_of, gaps_of, jsonable
 from ._errors import ApiError
@@ -145,11 +146,39 @@ async def candles(
     fmt = format_of(format, request.headers.get("accept"))
     params = _params({"exchange": exchange, "symbol": symbol, "interval": interval, "start": start,
                       "end": end})
-    series = await fetch_shared(_state(request), models.Candle, params)
+    state = _state(request)
+    series = _from_store(state, params)
+    if series is None:
+        series = await fetch_shared(state, models.Candle, params)
     headers = {}
     if fmt != "json":
         headers["X-TradeFlood-Gaps"] = dumps(gaps_of(series)[:100]).decode()
     return StreamingResponse(candle_chunks(series, fmt), media_type=FORMATS[fmt], headers=headers)
+
+
+def _from_store(state: ServerState, params: dict[str, Any]) -> Any:
+    """The whole range straight from the session's store, when it holds every candle of it.
+
+    The store keeps only complete pages of closed candles; a range it covers with a
+    candle at every open time needs no plan, no request and has no gaps. Anything
+    else (a hole, an open candle, a calendar interval) goes through the fetch.
+    """
+    store = state.session.store
+    if store is None or params["interval"] in ("1w", "1M"):
+        return None
+    query = state.session.query(models.Candle, **params)  # the library's checks, first
+    if query.start is None or query.end is None or query.symbol is None or query.interval is None:
+        return None
+    try:
+        bar = interval_ms(query.interval)
+    except ValueError:
+        return None
+    first = -(-query.start // bar) * bar
+    expected = max(0, -(-(query.end - first) // bar))
+    if not expected or not store.covered(query.exchange, query.symbol, query.interval, query.start, query.end):
+        return None
+    series = store.read_series(query.exchange, query.symbol, query.interval, query.start, query.end)
+    return series if len(series) == expected else None
 
 
 @router.get("/book", response_model=dict[str, Any], responses=ERRORS)

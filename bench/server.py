@@ -1,0 +1,334 @@
+"""Server benchmark: WebSocket fan-out, candles out of the store, memory per client, side by side.
+
+    python bench/server.py [--seconds 8] [--clients 1,100,1000]
+
+Everything runs on 127.0.0.1: the simulator in a process of its own pours
+Binance ``btcusdt@trade`` at 100 messages/s; ``tradeflood serve`` runs as a
+process of its own (its CPU read from /proc); clients run in worker processes.
+
+1. Fan-out: N clients (1, 100, 1000) subscribe the same trade topic. Latency is
+   from the trade's own timestamp (set by the simulator as it sends) to the
+   client's receive, p50/p99 over every message of every client; messages/s out
+   is what all clients received per second; server CPU is its CPU-seconds per
+   wall second. Goal: 1000 clients, p99 under 100 ms.
+2. Candles out: a year of 1m candles (525,600) written into a store, served by
+   ``GET /v1/candles`` as Arrow and as JSON lines (read to the last byte), next
+   to ``CandleStore.read_arrow`` in process. Goal: Arrow within 2x of in-process.
+3. Memory: the server's RSS growth per idle WebSocket client (1000 sockets),
+   then per subscription (each of them subscribing the topic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+MINUTE = 60_000
+YEAR_START = 1_735_689_600_000  # 2025-01-01T00:00:00Z
+YEAR_BARS = 525_600
+STREAM = "btcusdt@trade"
+
+
+# -- processes ------------------------------------------------------------------------------
+
+
+def _simulate(conn: Connection, rate: float) -> None:
+    import logging
+
+    from tradeflood.testing import Simulator
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    with Simulator() as sim:
+        sim.firehose("binance", STREAM, rate=rate)
+        conn.send(sim.urls())
+        conn.recv()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _start_server(urls: dict[str, dict[str, str]], store: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "TRADEFLOOD_STORE": str(store), "TRADEFLOOD_SERVER_PORT": str(port)}
+    for venue, apis in urls.items():
+        for api, url in apis.items():
+            env[f"TRADEFLOOD_{venue.upper()}_{api.upper().replace('.', '_')}_URL"] = url
+    config = store.parent / "server.toml"
+    config.write_text("[server]\nmax_sockets_per_key = 5000\nmax_subscriptions_per_key = 5000\n"
+                      "client_queue_size = 5000\n")
+    exe = Path(sys.executable).parent / "tradeflood"
+    proc = subprocess.Popen([str(exe), "serve", "--config", str(config)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(600):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+# -- fan-out clients ---------------------------------------------------------------------------
+
+
+def _clients(conn: Connection, ws_url: str, n: int, seconds: float, subscribe: bool) -> None:
+    asyncio.run(_run_clients(conn, ws_url, n, seconds, subscribe))
+
+
+async def _run_clients(conn: Connection, ws_url: str, n: int, seconds: float, subscribe: bool) -> None:
+    import orjson
+    from websockets.asyncio.client import connect
+
+    sockets = []
+    for _ in range(n):
+        sockets.append(await connect(ws_url, max_size=None, open_timeout=60))
+    if subscribe:
+        for i, ws in enumerate(sockets):
+            await ws.send(orjson.dumps({"op": "subscribe", "id": f"t{i}", "model": "trade", "exchange": "binance",
+                                        "symbol": "BTC/USDT"}).decode())
+        for ws in sockets:  # until each is subscribed
+            while orjson.loads(await ws.recv()).get("op") != "subscribed":
+                pass
+    conn.send("ready")
+    if conn.recv() != "go":
+        return
+    latencies: list[float] = []
+    received = 0
+    end = time.monotonic() + seconds
+
+    async def read(ws: Any) -> None:
+        nonlocal received
+        while True:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                raw = await asyncio.wait_for(ws.recv(), remaining)
+            except TimeoutError:
+                return
+            now = time.time() * 1000
+            received += 1
+            data = orjson.loads(raw).get("data")
+            if data is not None:
+                latencies.append(now - data["timestamp"])
+
+    if subscribe:
+        await asyncio.gather(*(read(ws) for ws in sockets))
+        conn.send((received, latencies[::max(1, len(latencies) // 20000)]))
+    else:
+        conn.recv()
+    for ws in sockets:
+        await ws.close()
+
+
+class ClientPool:
+    """N clients spread over worker processes (one per 250), told together when to start."""
+
+    def __init__(self, ws_url: str, n: int, seconds: float, subscribe: bool = True) -> None:
+        per = 250
+        self.links: list[Connection] = []
+        self.procs: list[mp.Process] = []
+        for start in range(0, n, per):
+            parent, child = mp.Pipe()
+            proc = mp.Process(target=_clients, args=(child, ws_url, min(per, n - start), seconds, subscribe),
+                              daemon=True)
+            proc.start()
+            self.links.append(parent)
+            self.procs.append(proc)
+        for link in self.links:
+            assert link.recv() == "ready"
+
+    def go(self) -> list[Any]:
+        for link in self.links:
+            link.send("go")
+        return [link.recv() for link in self.links]
+
+    def stop(self) -> None:
+        for link in self.links:
+            try:
+                link.send("stop")
+            except OSError:
+                pass
+        for proc in self.procs:
+            proc.join(30)
+
+
+def fan_out(server: subprocess.Popen[bytes], url: str, counts: list[int], seconds: float) -> list[str]:
+    ws_url = url.replace("http", "ws") + "/v1/stream"
+    rows = []
+    for n in counts:
+        pool = ClientPool(ws_url, n, seconds)
+        cpu0, t0 = _cpu_seconds(server.pid), time.monotonic()
+        results = pool.go()
+        wall = time.monotonic() - t0
+        cpu = (_cpu_seconds(server.pid) - cpu0) / wall
+        pool.stop()
+        received = sum(r[0] for r in results)
+        lat = sorted(x for r in results for x in r[1])
+        p50 = statistics.median(lat) if lat else float("nan")
+        p99 = lat[int(len(lat) * 0.99) - 1] if lat else float("nan")
+        verdict = ("OK" if p99 < 100 else "OVER") if n >= 1000 else ""
+        rows.append(f"  {n:>5} clients  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  out {received / seconds:9.0f} msg/s"
+                    f"  server CPU {cpu * 100:5.0f}%  {verdict}")
+        print(rows[-1], flush=True)
+        time.sleep(1.0)
+    return rows
+
+
+# -- candles out -------------------------------------------------------------------------------
+
+
+def _write_year(path: Path) -> None:
+    from decimal import Decimal
+
+    from tradeflood.models import Candle, trusted_builder
+    from tradeflood.store import CandleStore
+
+    build = trusted_builder(Candle)
+    candles = []
+    for i in range(YEAR_BARS):
+        p = Decimal(4_200_000 + (i * 7919) % 100_000).scaleb(-2)
+        candles.append(build({"exchange": "bitget", "symbol": "BTC/USDT", "native_symbol": "BTCUSDT",
+                              "interval": "1m", "open_time": YEAR_START + i * MINUTE, "open": p, "high": p + 5,
+                              "low": p - Decimal("4.5"), "close": p + Decimal("0.25"),
+                              "volume": Decimal(i % 50_000).scaleb(-4),
+                              "quote_volume": (p * Decimal(i % 50_000)).scaleb(-4), "closed": True}))
+    with CandleStore(path) as store:
+        store.write("bitget", "BTC/USDT", "1m", YEAR_START, YEAR_START + YEAR_BARS * MINUTE, candles)
+
+
+def candles_out(url: str, store: Path) -> list[str]:
+    import httpx
+    import pyarrow as pa
+
+    from tradeflood.store import CandleStore
+
+    end = YEAR_START + YEAR_BARS * MINUTE
+    params = {"exchange": "bitget", "symbol": "BTC/USDT", "interval": "1m", "start": str(YEAR_START),
+              "end": str(end)}
+    rows = []
+    with httpx.Client(base_url=url, timeout=300) as client:
+        client.get("/v1/candles", params={**params, "end": str(YEAR_START + 1000 * MINUTE)})  # the symbol list
+
+        def served(fmt: str) -> tuple[float, bytes]:
+            t0 = time.perf_counter()
+            with client.stream("GET", "/v1/candles", params={**params, "format": fmt}) as reply:
+                reply.raise_for_status()
+                body = reply.read()
+            return time.perf_counter() - t0, body
+
+        arrow_s, arrow_body = min((served("arrow") for _ in range(2)), key=lambda r: r[0])
+        table = pa.ipc.open_stream(arrow_body).read_all()
+        assert table.num_rows == YEAR_BARS, table.num_rows
+        jsonl_s, jsonl_body = served("jsonl")
+        assert jsonl_body.count(b"\n") == YEAR_BARS
+    with CandleStore(store) as st:
+        local = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            local_table = st.read_arrow("bitget", "BTC/USDT", "1m", YEAR_START, end)
+            local.append(time.perf_counter() - t0)
+        assert local_table.num_rows == YEAR_BARS
+    in_process = min(local)
+    ratio = arrow_s / in_process
+    for label, seconds in (("in process (CandleStore.read_arrow)", in_process), ("server, Arrow", arrow_s),
+                           ("server, JSON lines", jsonl_s)):
+        rows.append(f"  {label:<38} {seconds:7.3f} s  {YEAR_BARS / seconds:12,.0f} candles/s")
+        print(rows[-1], flush=True)
+    rows.append(f"  Arrow over in-process: {ratio:.2f}x  (goal within 2x: {'OK' if ratio <= 2 else 'OVER'})")
+    print(rows[-1], flush=True)
+    return rows
+
+
+def memory(server: subprocess.Popen[bytes], url: str, n: int = 1000) -> list[str]:
+    ws_url = url.replace("http", "ws") + "/v1/stream"
+    time.sleep(0.5)
+    base = _rss_mb(server.pid)
+    idle = ClientPool(ws_url, n, 0.1, subscribe=False)
+    time.sleep(1.0)
+    with_idle = _rss_mb(server.pid)
+    for link in idle.links:
+        link.send("stop")
+    for proc in idle.procs:
+        proc.join(30)
+    time.sleep(1.0)
+    base2 = _rss_mb(server.pid)
+    subscribed = ClientPool(ws_url, n, 0.1, subscribe=True)
+    time.sleep(1.0)
+    with_subs = _rss_mb(server.pid)
+    subscribed.go()
+    subscribed.stop()
+    per_idle = (with_idle - base) * 1024 / n
+    per_sub = max(0.0, (with_subs - base2) * 1024 / n - per_idle)
+    rows = [f"  per idle WebSocket client  {per_idle:6.1f} KB   (RSS {base:.0f} -> {with_idle:.0f} MB, {n} sockets)",
+            f"  per subscription           {per_sub:6.1f} KB   (RSS {base2:.0f} -> {with_subs:.0f} MB with "
+            f"{n} subscribed sockets, less the idle cost)"]
+    for row in rows:
+        print(row, flush=True)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--clients", default="1,100,1000")
+    args = parser.parse_args()
+    counts = [int(c) for c in args.clients.split(",")]
+    parent, child = mp.Pipe()
+    sim = mp.Process(target=_simulate, args=(child, 100.0), daemon=True)
+    sim.start()
+    urls = parent.recv()
+    with tempfile.TemporaryDirectory() as folder:
+        store = Path(folder) / "candles.sqlite3"
+        print("writing a year of 1m candles into a store ...", flush=True)
+        _write_year(store)
+        server, url = _start_server(urls, store)
+        try:
+            print(f"== WebSocket fan-out: one trade topic at 100 msg/s, {args.seconds:g} s each ==", flush=True)
+            fan = fan_out(server, url, counts, args.seconds)
+            print("== Candles out: a year of 1m candles (525,600) ==", flush=True)
+            out = candles_out(url, store)
+            print("== Memory ==", flush=True)
+            mem = memory(server, url)
+        finally:
+            server.terminate()
+            server.wait(30)
+            parent.send("stop")
+            sim.join(10)
+    print("\n== Summary ==")
+    for row in fan + out + mem:
+        print(row)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
