@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +27,8 @@ __all__ = ["create_app"]
 log = logging.getLogger("tradeflood.server")
 
 
-def create_app(settings: ServerSettings | None = None, *, session: tradeflood.Session | None = None) -> FastAPI:
+def create_app(settings: ServerSettings | None = None, *,
+               session: tradeflood.Session | None = None) -> FastAPI:
     """The server as an ASGI app. It opens its own Session (venue URLs from the settings and the
     ``TRADEFLOOD_*`` environment) when it starts, unless given one to share (not closed by the app)."""
     settings = settings or ServerSettings.load()

@@ -20,5 +20,6 @@ def serve(host: str | None, port: int | None, config: Path | None) -> None:
         from ._run import run
         from ._settings import ServerSettings
     except ImportError as exc:  # the server's dependencies are an extra
-        raise click.ClickException(f"the server needs its extra: pip install 'tradeflood[server]' ({exc})")
+        raise click.ClickException(
+            f"the server needs its extra: pip install 'tradeflood[server]' ({exc})") from None
     run(ServerSettings.load(config, host=host, port=port))

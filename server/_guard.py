@@ -63,7 +63,8 @@ class Guard:
         guarded = path not in OPEN_PATHS
         token, ok = self._key(state, scope)
         client = scope.get("client") or ("?", 0)
-        who = (f"key:{hashlib.sha256(token.encode()).hexdigest()[:12]}" if token and ok and state.settings.api_keys
+        keyed = bool(token and ok and state.settings.api_keys)
+        who = (f"key:{hashlib.sha256(token.encode()).hexdigest()[:12]}" if keyed and token
                else f"addr:{client[0]}")
         scope["tradeflood.key"] = who
         if scope["type"] == "websocket":

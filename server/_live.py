@@ -69,7 +69,8 @@ async def poll(
     if topic.error is not None and not entries:
         raise topic.error
     missed = 0
-    if entries and after and topic.history and entries[0].seq > after + 1 and topic.history[0].seq > after + 1:
+    oldest = topic.history[0].seq if topic.history else 0
+    if entries and after and entries[0].seq > after + 1 and oldest > after + 1:
         missed = 1  # the buffer moved past the cursor: at least one item is gone
     items = b",".join(b"{" + e.key + b":" + e.value + b"}" for e in entries)
     last = entries[-1].seq if entries else max(after, topic.history[-1].seq if topic.history else 0)

@@ -40,7 +40,8 @@ class _SessionCollector(Collector):
         yield headroom
         hub = self.session.stream_stats()
         for name, key, text in (("tradeflood_stream_upstreams", "upstreams", "Upstream subscriptions."),
-                                ("tradeflood_stream_connections", "connections", "Upstream WebSocket connections."),
+                                ("tradeflood_stream_connections", "connections",
+                                 "Upstream WebSocket connections."),
                                 ("tradeflood_stream_consumers", "consumers", "Consumers of the stream hub.")):
             yield GaugeMetricFamily(name, text, value=hub.get(key, 0))
         for name, value in self.counts().items():

@@ -16,6 +16,7 @@ import tradeflood.models as models
 from tradeflood import CandleBinding, registry
 from tradeflood.errors import FetchError, QueryError
 from tradeflood.intervals import interval_ms
+from tradeflood.store import CandleStore
 
 from ._encode import FORMATS, candle_chunks, candle_rows, dumps, format_of, gaps_of, jsonable
 from ._errors import ApiError
@@ -100,7 +101,8 @@ async def fetch_shared(state: ServerState, model: type[models.Model], params: di
 
 def encode_result(result: Any) -> Any:
     """A fetch result as JSON values: candles as ``{"data", "gaps"}``, models as their JSON."""
-    if isinstance(result, list) and result and isinstance(result[0], models.Candle) or hasattr(result, "gaps"):
+    candles = isinstance(result, list) and result and isinstance(result[0], models.Candle)
+    if candles or hasattr(result, "gaps"):
         rows = [row for batch in candle_rows(result) for row in batch]
         return {"data": rows, "gaps": gaps_of(result)}
     return jsonable(result)
@@ -164,7 +166,7 @@ def _from_store(state: ServerState, params: dict[str, Any]) -> Any:
     else (a hole, an open candle, a calendar interval) goes through the fetch.
     """
     store = state.session.store
-    if store is None or params["interval"] in ("1w", "1M"):
+    if not isinstance(store, CandleStore) or params["interval"] in ("1w", "1M"):
         return None
     query = state.session.query(models.Candle, **params)  # the library's checks, first
     if query.start is None or query.end is None or query.symbol is None or query.interval is None:
@@ -175,7 +177,8 @@ def _from_store(state: ServerState, params: dict[str, Any]) -> Any:
         return None
     first = -(-query.start // bar) * bar
     expected = max(0, -(-(query.end - first) // bar))
-    if not expected or not store.covered(query.exchange, query.symbol, query.interval, query.start, query.end):
+    where = (query.exchange, query.symbol, query.interval, query.start, query.end)
+    if not expected or not store.covered(*where):
         return None
     series = store.read_series(query.exchange, query.symbol, query.interval, query.start, query.end)
     return series if len(series) == expected else None

@@ -6,8 +6,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-__all__ = ["CandleRow", "CandlesOut", "ErrorBody", "GapOut", "GatherOut", "PlanOut", "PollOut",
-           "CallbackIn", "CallbackOut", "VenueOut"]
+__all__ = [
+    "CallbackIn",
+    "CallbackOut",
+    "CandleRow",
+    "CandlesOut",
+    "ErrorBody",
+    "GapOut",
+    "GatherOut",
+    "PlanOut",
+    "PollOut",
+    "VenueOut",
+]
 
 
 class ErrorBody(BaseModel):

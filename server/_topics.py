@@ -10,6 +10,7 @@ poller's lease running out, closes it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -172,10 +173,8 @@ class Topic:
     async def wait(self, timeout: float) -> None:
         """Until the next item arrives (or the stream fails), at most ``timeout`` seconds."""
         arrived = self._arrived
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(arrived.wait(), timeout)
-        except TimeoutError:
-            pass
 
     @property
     def idle(self) -> bool:

@@ -234,6 +234,7 @@ def proxyter(config: Path, listen: str | None) -> None:
 
 
 from tradeflood.server._cli import serve  # noqa: E402 (the server registers its own command)
+
 cli.add_command(serve)
 
 

@@ -44,7 +44,8 @@ async def test_long_poll_follows_a_cursor_and_shares_the_topic(
 
 
 async def test_long_poll_bad_input(client: httpx.AsyncClient) -> None:
-    reply = await client.get("/v1/poll", params={"model": "weather", "exchange": "bitget", "symbol": "BTC/USDT"})
+    reply = await client.get("/v1/poll", params={"model": "weather", "exchange": "bitget",
+                                                 "symbol": "BTC/USDT"})
     assert reply.status_code == 400 and "trade" in reply.json()["valid"]
     reply = await client.get("/v1/poll", params={"model": "trade", "exchange": "bitget", "symbol": "BTC/USDT",
                                                  "cursor": "abc"})
@@ -77,7 +78,8 @@ class Receiver:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode().split("\r\n")
-                headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+                pairs = (line.partition(":") for line in lines[1:] if line)
+                headers = {k.lower(): v.strip() for k, _, v in pairs}
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 status = 500 if len(self.calls) < self.fail else 200
                 self.calls.append((headers, body, status))

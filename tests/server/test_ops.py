@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -29,7 +28,8 @@ async def test_keys_are_required_when_configured(client: httpx.AsyncClient, serv
     with pytest.raises(InvalidStatus):
         await open_socket(server.ws_url)
     async with await open_socket(server.ws_url + "/v1/stream?token=key-two") as ws:
-        assert (await subscribe(ws, "a", model="ticker", exchange="bitget", symbol="BTC/USDT"))["op"] == "subscribed"
+        answer = await subscribe(ws, "a", model="ticker", exchange="bitget", symbol="BTC/USDT")
+        assert answer["op"] == "subscribed"
         (f,) = await frames(ws, 1, keep=data)
         assert f["data"]["symbol"] == "BTC/USDT"
 

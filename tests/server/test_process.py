@@ -89,7 +89,8 @@ def test_the_dockerfile_command_serves_healthz(sim: Simulator) -> None:
     proc = subprocess.Popen(argv, env=environment(sim, port), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
-        reply = httpx.get(f"http://127.0.0.1:{port}/v1/ticker", params={"exchange": "bitget", "symbol": "BTC/USDT"},
+        reply = httpx.get(f"http://127.0.0.1:{port}/v1/ticker",
+                          params={"exchange": "bitget", "symbol": "BTC/USDT"},
                           headers={"Authorization": "Bearer test-key"}, timeout=30)
         assert reply.status_code == 200 and reply.json()["exchange"] == "bitget"
     finally:

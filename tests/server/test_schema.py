@@ -24,7 +24,8 @@ def settings() -> ServerSettings:
 async def test_openapi_document(client: httpx.AsyncClient) -> None:
     doc = (await client.get("/openapi.json")).json()
     paths = set(doc["paths"])
-    assert {"/v1/venues", "/v1/instruments", "/v1/candles", "/v1/book", "/v1/trades", "/v1/ticker", "/v1/gather",
+    assert {"/v1/venues", "/v1/instruments", "/v1/candles", "/v1/book", "/v1/trades", "/v1/ticker",
+            "/v1/gather",
             "/v1/plan", "/v1/poll", "/v1/callbacks", "/v1/callbacks/{callback_id}", "/healthz", "/readyz",
             "/metrics"} <= paths
     candles = doc["paths"]["/v1/candles"]["get"]

@@ -41,5 +41,6 @@ def data(frame: dict[str, Any]) -> bool:
 async def subscribe(ws: ClientConnection, sub_id: str, **spec: Any) -> dict[str, Any]:
     """Subscribe and return the server's answer (``subscribed`` or ``error``)."""
     await send(ws, {"op": "subscribe", "id": sub_id, **spec})
-    (answer,) = await frames(ws, 1, keep=lambda f: f.get("op") in ("subscribed", "error") and f.get("id") == sub_id)
+    (answer,) = await frames(ws, 1, keep=lambda f: f.get("op") in ("subscribed", "error")
+                             and f.get("id") == sub_id)
     return answer
