@@ -22,13 +22,14 @@ __all__ = ["router"]
 router = APIRouter(tags=["operations"])
 ONLINE_HEADROOM = 0.1  # a venue within 10% of any limit is not online (the seeds' isOnline)
 _PROBE_EVERY = 10.0
-_probes: dict[tuple[int, str], tuple[float, bool, str | None]] = {}
 
 
-async def _reachable(state: ServerState, venue: str) -> tuple[bool, str | None]:
-    """Whether ``venue`` answers: its instrument list (once per session), then a ticker every 10 s."""
-    key = (id(state), venue)
-    cached = _probes.get(key)
+async def _reachable(state: ServerState, venue: str) -> tuple[bool | None, str | None]:
+    """Whether ``venue`` answers: its instrument list (once per session), then a ticker every 10 s.
+    None for a venue with no instrument list to probe (a plugin's venue, say)."""
+    if (models.Instrument, venue) not in registry.bindings_for(models.Instrument):
+        return None, "no instrument list to probe this venue with"
+    cached = state.probes.get(venue)
     now = time.monotonic()
     if cached is not None and now - cached[0] < _PROBE_EVERY:
         return cached[1], cached[2]
@@ -37,12 +38,12 @@ async def _reachable(state: ServerState, venue: str) -> tuple[bool, str | None]:
             listed = await state.session.afetch(models.Instrument, exchange=venue)
             if listed:
                 await state.session.afetch(models.Ticker, exchange=venue, symbol=listed[0].symbol)
-        result: tuple[bool, str | None] = (True, None)
+        result: tuple[bool | None, str | None] = (True, None)
     except TimeoutError:
         result = (False, "no answer within 5 s")
     except Exception as exc:
         result = (False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    _probes[key] = (now, *result)
+    state.probes[venue] = (now, *result)
     return result
 
 
@@ -65,7 +66,7 @@ async def readyz(request: Request) -> Response:
         groups = headroom.get(venue, {})
         lowest = min(groups.values(), default=1.0)
         out[venue] = {"reachable": ok, "error": error, "headroom": groups,
-                      "online": ok and lowest >= ONLINE_HEADROOM}
+                      "online": ok is not False and lowest >= ONLINE_HEADROOM}
     ready = all(v["online"] for v in out.values()) and not state.stopping
     return _json({"ready": ready, "venues": out}, 200 if ready else 503)
 

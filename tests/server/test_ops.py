@@ -78,7 +78,7 @@ async def test_metrics_and_readiness(client: httpx.AsyncClient, server: Running)
     assert 'tradeflood_server_messages_out_total{channel="websocket"}' in text
     ready = await client.get("/readyz")
     body = ready.json()
-    assert ready.status_code == 200 and body["ready"] is True
+    assert ready.status_code == 200 and body["ready"] is True, body
     assert body["venues"]["bitget"]["reachable"] and body["venues"]["bitget"]["online"]
     assert 0 < body["venues"]["bitget"]["headroom"]["spot-tickers"] <= 1
     status = (await client.get("/v1/status", headers=auth)).json()
