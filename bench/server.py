@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import socket
@@ -130,8 +131,9 @@ class RawClient:
         parts = urlsplit(ws_url)
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(f"GET {parts.path} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\nUpgrade: websocket\r\n"
-                     f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+        writer.write(f"GET {parts.path} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\n"
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                     f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
         head = await reader.readuntil(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 101"), head
         return cls(reader, writer)
@@ -253,10 +255,8 @@ class ClientPool:
 
     def stop(self) -> None:
         for link in self.links:
-            try:
+            with contextlib.suppress(OSError):
                 link.send("stop")
-            except OSError:
-                pass
         for proc in self.procs:
             proc.join(30)
 
@@ -288,7 +288,8 @@ def fan_out(server: subprocess.Popen[bytes], url: str, counts: list[int], second
         p50 = statistics.median(lat) if lat else float("nan")
         p99 = lat[int(len(lat) * 0.99) - 1] if lat else float("nan")
         verdict = ("OK" if p99 < 100 else "OVER") if n >= 1000 else ""
-        rows.append(f"  {n:>5} clients  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  out {received / wall:9.0f} msg/s"
+        rows.append(f"  {n:>5} clients  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms"
+                    f"  out {received / wall:9.0f} msg/s"
                     f"  server CPU {cpu * 100:5.0f}%  {verdict}")
         print(rows[-1], flush=True)
         time.sleep(1.0)
@@ -309,7 +310,8 @@ def _write_year(path: Path) -> None:
     for i in range(YEAR_BARS):
         p = Decimal(4_200_000 + (i * 7919) % 100_000).scaleb(-2)
         candles.append(build({"exchange": "bitget", "symbol": "BTC/USDT", "native_symbol": "BTCUSDT",
-                              "interval": "1m", "open_time": YEAR_START + i * MINUTE, "open": p, "high": p + 5,
+                              "interval": "1m", "open_time": YEAR_START + i * MINUTE, "open": p,
+                              "high": p + 5,
                               "low": p - Decimal("4.5"), "close": p + Decimal("0.25"),
                               "volume": Decimal(i % 50_000).scaleb(-4),
                               "quote_volume": (p * Decimal(i % 50_000)).scaleb(-4), "closed": True}))
@@ -328,7 +330,8 @@ def candles_out(url: str, store: Path) -> list[str]:
               "end": str(end)}
     rows = []
     with httpx.Client(base_url=url, timeout=300) as client:
-        client.get("/v1/candles", params={**params, "end": str(YEAR_START + 1000 * MINUTE)})  # the symbol list
+        warm = {**params, "end": str(YEAR_START + 1000 * MINUTE)}
+        client.get("/v1/candles", params=warm)  # the symbol list, fetched once
 
         def served(fmt: str) -> tuple[float, bytes]:
             t0 = time.perf_counter()
@@ -373,8 +376,10 @@ def memory(server: subprocess.Popen[bytes], url: str, n: int = 1000) -> list[str
     pool.stop()
     per_idle = (idle - base) * 1024 / n
     per_sub = (subscribed - idle) * 1024 / n
-    rows = [f"  per idle WebSocket client  {per_idle:6.1f} KB   (RSS {base:.0f} -> {idle:.0f} MB, {n} sockets)",
-            f"  per subscription           {per_sub:6.1f} KB   (RSS {idle:.0f} -> {subscribed:.0f} MB as each "
+    rows = [f"  per idle WebSocket client  {per_idle:6.1f} KB   "
+            f"(RSS {base:.0f} -> {idle:.0f} MB, {n} sockets)",
+            f"  per subscription           {per_sub:6.1f} KB   "
+            f"(RSS {idle:.0f} -> {subscribed:.0f} MB as each "
             "socket subscribes one ticker topic)"]
     for row in rows:
         print(row, flush=True)
@@ -400,7 +405,8 @@ def main() -> int:
         try:
             print("== Memory ==", flush=True)
             mem = memory(server, url)
-            print(f"== WebSocket fan-out: one trade topic at 100 msg/s, {args.seconds:g} s each ==", flush=True)
+            print(f"== WebSocket fan-out: one trade topic at 100 msg/s, {args.seconds:g} s each ==",
+                  flush=True)
             fan = fan_out(server, url, counts, args.seconds)
             print("== Candles out: a year of 1m candles (525,600) ==", flush=True)
             out = candles_out(url, store)

@@ -42,7 +42,8 @@ class ServerState:
         self.sockets: Counter[str] = Counter()
         self.subscriptions: Counter[str] = Counter()
         self.started = time.time()
-        self.probes: dict[str, tuple[float, bool | None, str | None]] = {}  # /readyz: venue -> (at, ok, error)
+        # /readyz: venue -> (when probed, reachable, error)
+        self.probes: dict[str, tuple[float, bool | None, str | None]] = {}
         self.stopping = False
         self._tasks: set[asyncio.Future[Any]] = set()
         self.metrics.watch(session, self.counts)
