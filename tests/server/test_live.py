@@ -153,3 +153,20 @@ async def test_bad_callback_requests(client: httpx.AsyncClient) -> None:
     assert (await client.post("/v1/callbacks", json={**base, "secret": "short"})).status_code == 400
     bad = await client.post("/v1/callbacks", json={**base, "subscription": {"model": "x"}})
     assert bad.status_code == 400 and "trade" in bad.json()["valid"]
+
+
+async def test_shutdown_flushes_callback_batches(client: httpx.AsyncClient, server: Running) -> None:
+    from .conftest import stop_server
+
+    async with Receiver() as receiver:
+        reply = await client.post("/v1/callbacks", json={
+            "url": receiver.url, "batch_ms": 600_000, "secret": "flush-secret-1",
+            "subscription": {"model": "trade", "exchange": "bitget", "symbol": "BTC/USDT"}})
+        cb_id = reply.json()["id"]
+        await until(lambda: len(server.state.callbacks.all[cb_id].buffer) >= 3, 30)
+        assert receiver.calls == []  # the batch is not due for ten minutes
+        await stop_server(server)
+        assert len(receiver.calls) == 1
+        body = orjson.loads(receiver.calls[0][1])
+        assert body["callback"] == cb_id and len(body["items"]) >= 3
+        assert all(i["data"]["symbol"] == "BTC/USDT" for i in body["items"])
