@@ -61,8 +61,11 @@ class ClientSubscription:
         self.conn.push(self, entry)
 
     def ended(self, topic: Topic, error: BaseException) -> None:
+        """The stream failed for everyone (refused upstream, say): tell the client, free the slot."""
         self.conn.control(_frame("error", self.id, error=type(error).__name__, message=str(error)))
-        self.conn.subs.pop(self.id, None)
+        if self.conn.subs.get(self.id) is self:
+            del self.conn.subs[self.id]
+            self.conn.state.leave_key(self.conn.key, 1)
 
 
 class Connection:
