@@ -33,14 +33,15 @@ async def test_openapi_document(client: httpx.AsyncClient) -> None:
     assert (await client.get("/docs")).status_code == 200
 
 
-async def test_schemathesis_finds_no_server_error_and_no_schema_violation(server: Running) -> None:
+async def test_schemathesis_finds_no_server_error_and_no_schema_violation(server: Running,
+                                                                          tmp_path: Path) -> None:
     st = Path(sys.executable).parent / "schemathesis"
     proc = await asyncio.create_subprocess_exec(
         str(st), "run", f"{server.url}/openapi.json", "--max-examples", "8", "--seed", "7",
         "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,"
                     "content_type_conformance",
         "--request-timeout", "30", "--no-color",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path,  # its cache too
         env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
     out, _ = await asyncio.wait_for(proc.communicate(), 300)
     text = out.decode()
