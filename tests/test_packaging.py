@@ -26,6 +26,7 @@ def test_wheel_installs_only_the_tradeflood_namespace(tmp_path: Path) -> None:
     for sub in ("connectors", "bindings", "models", "server", "redflow", "testing", "store", "columnar"):
         assert f"tradeflood/{sub}/__init__.py" in names
     assert "tradeflood/py.typed" in names
+    assert {"tradeflood/server/static/index.html", "tradeflood/server/static/status.js"} <= set(names)
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
 
     env = tmp_path / "env"

@@ -275,6 +275,11 @@ def proxyter(config: Path, listen: str | None) -> None:
     serve(config, listen, echo=click.echo)
 
 
+from tradeflood.server._cli import serve  # noqa: E402 (the server registers its own command)
+
+cli.add_command(serve)
+
+
 def _join_relative_times(argv: Sequence[str]) -> list[str]:
     # "--start -7d" would read as an option named -7d; join it into "--start=-7d".
     out: list[str] = []

@@ -189,6 +189,26 @@ class Session:
 
         return open_subscription(self, model, callback, **params)
 
+    def headroom(self) -> dict[str, dict[str, float]]:
+        """The free share (0 to 1) of every rate-limit group of every venue, as this session
+        counts it: 1.0 for a group not used yet, 0.0 for one whose window is full."""
+        out: dict[str, dict[str, float]] = {}
+        for cls in {b.connector for b in registry.bindings_for().values()}:
+            groups = out.setdefault(cls.name, {})
+            for group, limit in cls.limits.items():
+                window = self._limits.get(cls.name, group)
+                if not limit.has_window:
+                    continue
+                used = window.in_window if window is not None else 0
+                groups[group] = max(0.0, 1.0 - used / limit.count)
+        return out
+
+    def stream_stats(self) -> dict[str, int]:
+        """Live-stream counts: consumers, upstream subscriptions, deliveries, connections, tasks."""
+        if self._streams is None:
+            return {"consumers": 0, "upstreams": 0, "deliveries": 0, "connections": 0, "tasks": 0}
+        return self._streams.stats()
+
     @property
     def stats(self) -> ExecutionStats:
         """Requests sent, retries and rate-limit answers seen so far."""
