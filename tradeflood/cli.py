@@ -233,6 +233,13 @@ def proxyter(config: Path, listen: str | None) -> None:
     serve(config, listen, echo=click.echo)
 
 
+from .bus._cli import bus, gather, store_sync  # noqa: E402 (the bus's commands join the others)
+
+cli.add_command(gather)
+cli.add_command(bus)
+store.add_command(store_sync)
+
+
 def _join_relative_times(argv: Sequence[str]) -> list[str]:
     # "--start -7d" would read as an option named -7d; join it into "--start=-7d".
     out: list[str] = []
