@@ -129,7 +129,8 @@ async def _subscription(i: int, sub: Any, tenant: Any, symbols: SymbolLookup | N
         query = Query(topic.model, exchange=topic.exchange, symbol=topic.symbol, interval=topic.interval,
                       depth=sub.get("depth"), live=poll is None)
     except QueryError as exc:
-        raise type(exc)(f"{where}: {exc}") from None
+        exc.args = (f"{where}: {exc}",)  # same error, naming the subscription
+        raise
     if symbols is not None:
         known = await symbols(query.exchange)
         if topic.symbol not in known:
