@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 __all__ = ["BusConsumer", "BusStream", "BusSubscription"]
 
 log = logging.getLogger("tradeflood.bus")
+# redis-py can swallow a cancellation that lands in a blocking read, so a reader re-checks whether
+# it was closed between reads: a short block bounds how long closing takes (data never waits on it).
+_BLOCK_MS = 250
 _CONFLATED = ("OrderBook", "Ticker")
 
 
@@ -177,8 +180,8 @@ class BusSubscription:
         return str(tail[0][0]) if tail else "0-0"
 
     async def _read_plain(self, after: str) -> None:
-        while True:
-            reply = await self.redis.xread({self.topic.stream: after}, count=1000, block=1000)
+        while not self._closed:  # redis-py may swallow a cancellation that lands mid-command
+            reply = await self.redis.xread({self.topic.stream: after}, count=1000, block=_BLOCK_MS)
             for _, entries in reply or ():
                 for entry_id, fields in entries:
                     await self._entry(entry_id, fields)
@@ -193,7 +196,7 @@ class BusSubscription:
                 await self._entry(entry_id, fields)
         loop = asyncio.get_running_loop()
         claim_at = loop.time() + self.claim_idle_ms / 2000
-        while True:
+        while not self._closed:
             if loop.time() >= claim_at:
                 claim_at = loop.time() + self.claim_idle_ms / 2000
                 _, claimed, *_ = await self.redis.xautoclaim(stream, group, self.consumer,
@@ -202,7 +205,7 @@ class BusSubscription:
                     if fields:
                         await self._entry(entry_id, fields)
             reply = await self.redis.xreadgroup(group, self.consumer, {stream: ">"}, count=1000,
-                                                block=min(1000, max(50, self.claim_idle_ms // 2)))
+                                                block=min(_BLOCK_MS, max(50, self.claim_idle_ms // 2)))
             for _, entries in reply or ():
                 for entry_id, fields in entries:
                     await self._entry(entry_id, fields)
