@@ -63,7 +63,8 @@ class Procs:
         self.tmp = tmp
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *args: str, env: dict[str, str] | None = None, name: str = "proc") -> subprocess.Popen[bytes]:
+    def start(self, *args: str, env: dict[str, str] | None = None,
+              name: str = "proc") -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"{name}-{len(self.procs)}.log", "wb")  # noqa: SIM115 (kept open for the child)
         proc = subprocess.Popen([sys.executable, "-m", "tradeflood.cli", *args], stdout=log,
                                 stderr=subprocess.STDOUT, env=env or sim_env(self.sim))

@@ -81,7 +81,7 @@ async def test_session_streams_trades_and_books_from_the_bus(rds: Any, sim: Simu
         assert last.sequence == data["sequence"]
         await books.close()
 
-        with pytest.raises(BusError, match="no gatherer publishes stream.t1.bitget.trades.SOL/USDT"):
+        with pytest.raises(BusError, match=r"no gatherer publishes stream\.t1\.bitget\.trades\.SOL/USDT"):
             await s.stream(Trade, exchange="bitget", symbol="SOL/USDT").ready()
 
 

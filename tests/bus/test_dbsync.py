@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -25,8 +26,9 @@ KEY = "stream.t1.bitget.ohlcv-1m.BTC/USDT"
 
 
 def _sync(path: Path, env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-m", "tradeflood.cli", "store", "sync", "--redis", REDIS_URL,
-                           "--path", str(path), "--once"], env=env, capture_output=True, text=True, timeout=60)
+    command = [sys.executable, "-m", "tradeflood.cli", "store", "sync", "--redis", REDIS_URL,
+               "--path", str(path), "--once"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -49,7 +51,7 @@ def test_store_sync_writes_each_closed_candle_once(rds: Any, tmp_path: Path) -> 
                  if f["type"] == "item"]
     assert all(c.closed for c in published)
     opens = [c.open_time for c in published]
-    assert opens == sorted(set(opens)) and all(b - a == 60_000 for a, b in zip(opens, opens[1:], strict=False))
+    assert opens == sorted(set(opens)) and all(b - a == 60_000 for a, b in itertools.pairwise(opens))
     store_path = tmp_path / "candles.sqlite3"
     env = sim_env(sim)
     assert _sync(store_path, env).startswith(f"{len(published)} candles written")

@@ -47,7 +47,8 @@ def pid_of(member: str) -> int:
     return int(member.split(":")[1])
 
 
-def test_two_gatherers_share_topics_once_and_fail_over_within_5s(rds: Any, sim: Simulator, procs: Procs) -> None:
+def test_two_gatherers_share_topics_once_and_fail_over_within_5s(rds: Any, sim: Simulator,
+                                                                 procs: Procs) -> None:
     subs = [("trades", "BTC/USDT"), ("trades", "ETH/USDT"), ("ticker", "BTC/USDT"), ("ticker", "SOL/USDT")]
     rds.set("stream.config.g", config(*subs))
     gatherers = [procs.gatherer("g"), procs.gatherer("g")]
@@ -116,16 +117,21 @@ def test_configuration_changes_reach_the_venue_within_2s_and_bad_ones_are_refuse
     assert time.monotonic() - changed < 2.0
 
     key = "stream.t1.bitget.ticker.ETH/USDT"
+    unknown_venue = '{"subscriptions": [{"exchange": "krakken", "action": "trades", "symbol": "BTC/USDT"}]}'
     for bad, error in (("{not json", "not valid JSON"),
                        (config(("trades", "DOGE/USDT")), "UnknownSymbolError"),
-                       ('{"subscriptions": [{"exchange": "krakken", "action": "trades", "symbol": "BTC/USDT"}]}',
-                        "UnknownExchangeError")):
+                       (unknown_venue, "UnknownExchangeError")):
         rds.set("stream.config.g", bad)
-        status = wait_for(lambda: (s := rds.hgetall("stream.status.g")).get("config") == "refused"
-                          and error in s["config_error"] and s, what=f"the refusal ({error})")
+
+        def refused(error: str = error) -> Any:
+            s = rds.hgetall("stream.status.g")
+            return s.get("config") == "refused" and error in s["config_error"] and s
+
+        status = wait_for(refused, what=f"the refusal ({error})")
         assert error in status["config_error"]
         before = rds.xlen(key)
-        wait_for(lambda: rds.xlen(key) > before, what="publishing going on under the previous configuration")
+        wait_for(lambda before=before: rds.xlen(key) > before,
+                 what="publishing going on under the previous configuration")
         assert upstream(sim) == {native("ticker", "ETH/USDT"): 1}
         rds.hset("stream.status.g", "config", "reset-by-test")
     assert "refused" in logs(gatherer)

@@ -9,7 +9,14 @@ import pytest
 
 from tradeflood.bus import BusConfigError, Topic, parse_config
 from tradeflood.bus._book import BusBook
-from tradeflood.bus._codec import book_delta, book_fields, decode_event, decode_item, encode_event, encode_item
+from tradeflood.bus._codec import (
+    book_delta,
+    book_fields,
+    decode_event,
+    decode_item,
+    encode_event,
+    encode_item,
+)
 from tradeflood.errors import QueryError, UnknownExchangeError, UnknownSymbolError
 from tradeflood.models import Candle, OrderBook, Trade
 from tradeflood.streams import TradeGap
@@ -73,7 +80,8 @@ async def _symbols(exchange: str) -> list[str]:
 
 
 async def test_configuration_is_checked() -> None:
-    raw = ('{"tenant": "t1", "subscriptions": [{"exchange": "bitget", "action": "trades", "symbol": "BTC/USDT"},'
+    raw = ('{"tenant": "t1", "subscriptions": ['
+           '{"exchange": "bitget", "action": "trades", "symbol": "BTC/USDT"},'
            '{"exchange": "binance", "action": "orderbook", "symbol": "BTC/USDT:USDT", "depth": 50},'
            '{"exchange": "bitget", "action": "ohlcv-1m", "symbol": "ETH/USDT"}],'
            '"retention": {"trades": 5000, "orderbook": "1h"}}')
@@ -99,5 +107,24 @@ async def test_configuration_is_checked() -> None:
         await parse_config('{"subscriptions": [{"exchange": "bitget", "action": "orderbook", '
                            '"symbol": "BTC/USDT", "depth": -1}]}', _symbols)
     with pytest.raises(BusConfigError, match="configured twice"):
-        await parse_config('{"subscriptions": [{"exchange": "bitget", "action": "trades", "symbol": "BTC/USDT"},'
+        await parse_config('{"subscriptions": ['
+                           '{"exchange": "bitget", "action": "trades", "symbol": "BTC/USDT"},'
                            '{"exchange": "bitget", "action": "trades", "symbol": "btc/usdt"}]}', _symbols)
+
+
+async def test_the_example_configurations_are_valid() -> None:
+    from pathlib import Path
+
+    from tradeflood.testing import default_instruments
+
+    spot = [f"{i.base}/{i.quote}" for i in default_instruments() if i.kind == "spot"]
+    perps = [f"{i.base}/{i.quote}:{i.quote}" for i in default_instruments() if i.kind == "perp"]
+
+    async def listed(exchange: str) -> list[str]:
+        return spot + perps
+
+    examples = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.json"))
+    assert len(examples) >= 3
+    for path in examples:
+        config = await parse_config(path.read_text(), listed)
+        assert config.subscriptions, path
