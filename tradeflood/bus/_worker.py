@@ -202,7 +202,7 @@ class Worker:
             self.published += len(batch)
 
     async def _retry_later(self, batch: list[Entry], snapshot: Entry | None, exc: BaseException) -> None:
-        log.warning("%s: Redis did not take %d entries (%s); retrying", self.topic, len(batch), exc)
+        log.warning("%s: the bus did not take %d entries (%s); retrying", self.topic, len(batch), exc)
         self._pending[:0] = batch
         if self._snapshot is None:
             self._snapshot = snapshot
