@@ -35,6 +35,7 @@ __all__ = ["Worker"]
 
 log = logging.getLogger("tradeflood.bus")
 _MAX_PENDING = 100_000
+_BATCH = 1000  # entries per publish script: big enough to amortise, small enough not to stall Redis
 
 
 def _now_ms() -> int:
@@ -83,6 +84,7 @@ class Worker:
             stream = self.session.stream(self.topic.model, **self.sub.stream_params())
             try:
                 await stream.ready()
+                taken = 0
                 while not flusher.done():
                     try:
                         item = await stream.get()
@@ -90,6 +92,11 @@ class Worker:
                         log.warning("%s: the gatherer fell behind its upstream: %s", self.topic, exc)
                         continue
                     self._take(item)
+                    taken += 1
+                    if taken % 256 == 0:
+                        # get() does not suspend while items wait: let the publisher and the lease
+                        # renewals run, or a busy topic would starve them (and lose its lease).
+                        await asyncio.sleep(0)
             finally:
                 await stream.close()
         except TradeFloodError as exc:
@@ -181,7 +188,9 @@ class Worker:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._pending[:_BATCH], self._pending[_BATCH:]
+            if self._pending:
+                self._wake.set()  # the rest goes in the next script call
             snapshot, self._snapshot = self._snapshot, None
             if not batch and snapshot is None:
                 continue
