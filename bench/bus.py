@@ -8,16 +8,16 @@ Redis at 127.0.0.1:6379, database 12 (emptied before and after). Nothing leaves 
 1. Throughput. The simulator (a process of its own) pours Binance ``btcusdt@aggTrade`` events
    at ``--rate`` messages/s, a pace both clients keep up with (poured as fast as a client reads,
    the upstream reader of either client takes the whole event loop and the publishing starves,
-   which measures the feed rather than the publisher). One TradeFlood gatherer (``tradeflood.bus.Gatherer``: decode,
-   exact parse, entry JSON, lease-checked Lua publish) and cryptofeed 2.4 (a ``FeedHandler``
+   which measures the feed rather than the publisher). One TradeFlood gatherer
+   (``tradeflood.bus.Gatherer``: decode, exact parse, entry JSON, lease-checked Lua publish) and cryptofeed 2.4 (a ``FeedHandler``
    with its ``TradeStream`` Redis backend: decode, parse, pipelined ``XADD``) each run in a
    process of their own. Figure: entries in Redis per CPU-second of the publishing process.
 2. Latency. The simulator pours ``btcusdt@trade`` at 1,000 and then 10,000 messages/s; a
    gatherer process publishes; a ``Session(bus=...)`` in this process reads. Figure: p50/p99 of
    the consumer's clock minus the trade's venue time ``T`` (stamped by the simulator as it sends).
 3. Failover. Two gatherer processes of one agent gathering Bitget BTC/USDT trades (the
-   simulator's feed, about one trade a second, so a figure includes waiting for the next trade); the owner of the topic is killed with SIGKILL
-   and a new process started, ``--kills`` times. Figure: seconds from the kill to the first
+   simulator's feed, about one trade a second, so a figure includes waiting for the next
+   trade); the owner of the topic is killed with SIGKILL and a new process started, ``--kills`` times. Figure: seconds from the kill to the first
    entry published under a new lease (median, max; goal: max under 5 s).
 """
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing as mp
 import os
 import resource
 import signal
@@ -34,8 +35,6 @@ import subprocess
 import sys
 import time
 from typing import Any
-
-import multiprocessing as mp
 
 DB_URL = "redis://127.0.0.1:6379/12"
 
@@ -148,7 +147,7 @@ def _cryptofeed_publisher(urls: dict[str, dict[str, str]], n: int, conn: Any) ->
     handler.add_feed(Binance(symbols=["BTC-USDT"], channels=[TRADES], callbacks={TRADES: backend}))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    loop.create_task(watch())
+    watching = loop.create_task(watch())  # noqa: F841 (held until the process exits)
     handler.run(start_loop=True, install_signal_handlers=False)
 
 
@@ -236,7 +235,8 @@ def latency(seconds: float) -> None:
         try:
             lat, got = asyncio.run(_latencies(seconds))
             q = statistics.quantiles(lat, n=100)
-            print(f"   {rate:>6,} msg/s offered: {got:>7,.0f}/s received, p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms")
+            print(f"   {rate:>6,} msg/s offered: {got:>7,.0f}/s received, "
+                  f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms")
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(10)
