@@ -6,19 +6,21 @@ failover after SIGKILL.
 Redis at 127.0.0.1:6379, database 12 (emptied before and after). Nothing leaves 127.0.0.1.
 
 1. Throughput. The simulator (a process of its own) pours Binance ``btcusdt@aggTrade`` events
-   at ``--rate`` messages/s, a pace both clients keep up with (poured as fast as a client reads,
-   the upstream reader of either client takes the whole event loop and the publishing starves,
-   which measures the feed rather than the publisher). One TradeFlood gatherer
-   (``tradeflood.bus.Gatherer``: decode, exact parse, entry JSON, lease-checked Lua publish) and cryptofeed 2.4 (a ``FeedHandler``
-   with its ``TradeStream`` Redis backend: decode, parse, pipelined ``XADD``) each run in a
-   process of their own. Figure: entries in Redis per CPU-second of the publishing process.
+   at ``--rate`` messages/s, a pace both clients keep up with (poured as fast as a client
+   reads, the upstream reader of either client takes the whole event loop and publishing
+   starves, which measures the feed rather than the publisher). One TradeFlood gatherer
+   (``tradeflood.bus.Gatherer``: decode, exact parse, entry JSON, lease-checked Lua publish)
+   and cryptofeed 2.4 (a ``FeedHandler`` with its ``TradeStream`` Redis backend: decode,
+   parse, pipelined ``XADD``) each run in a process of their own. Figure: entries in Redis
+   per CPU-second of the publishing process.
 2. Latency. The simulator pours ``btcusdt@trade`` at 1,000 and then 10,000 messages/s; a
-   gatherer process publishes; a ``Session(bus=...)`` in this process reads. Figure: p50/p99 of
-   the consumer's clock minus the trade's venue time ``T`` (stamped by the simulator as it sends).
+   gatherer process publishes; a ``Session(bus=...)`` in this process reads. Figure: p50/p99
+   of the consumer's clock minus the trade's venue time ``T`` (stamped as the simulator sends).
 3. Failover. Two gatherer processes of one agent gathering Bitget BTC/USDT trades (the
-   simulator's feed, about one trade a second, so a figure includes waiting for the next
-   trade); the owner of the topic is killed with SIGKILL and a new process started, ``--kills`` times. Figure: seconds from the kill to the first
-   entry published under a new lease (median, max; goal: max under 5 s).
+   simulator's own feed, about one trade a second, so a figure includes waiting for the next
+   trade); the owner of the topic is killed with SIGKILL and a new process started,
+   ``--kills`` times. Figure: seconds from the kill to the first entry published under a new
+   lease (median, max; goal: max under 5 s).
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ def _cryptofeed_publisher(urls: dict[str, dict[str, str]], n: int, conn: Any) ->
     handler.add_feed(Binance(symbols=["BTC-USDT"], channels=[TRADES], callbacks={TRADES: backend}))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    watching = loop.create_task(watch())  # noqa: F841 (held until the process exits)
+    watching = loop.create_task(watch())  # noqa: F841, RUF006 (held until the process exits)
     handler.run(start_loop=True, install_signal_handlers=False)
 
 
