@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from tradeflood.errors import TradeFloodError
+from tradeflood.errors import ConfigError, QueryError, TradeFloodError
 from tradeflood.session import Session
 
 from ._backend import Bus
@@ -109,11 +109,15 @@ class Gatherer:
         self._raw = raw
         try:
             config = await parse_config(raw, self._venue_symbols)
-        except TradeFloodError as exc:
+        except (QueryError, ConfigError) as exc:
             log.error("configuration of %s refused, the previous one stays in force: %s", self.agent, exc)
             await self.bus.set_status(self.agent, {
                 "config": "refused", "config_error": f"{type(exc).__name__}: {exc}",
                 "config_refused_at": str(_now_ms()), "config_refused_by": self.member})
+            return
+        except TradeFloodError as exc:  # the venue could not list its symbols: not the configuration's fault
+            self._raw = None  # checked again next time
+            log.warning("configuration of %s not checked yet (%s); trying again", self.agent, exc)
             return
         self.config = config
         log.info("configuration of %s applied: %d subscriptions for tenant %s", self.agent,
