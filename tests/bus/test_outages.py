@@ -29,13 +29,15 @@ def _spare_port() -> int:
 class OwnRedis:
     """A redis-server of this test's own, keeping nothing on disk, restartable on its port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
         self.port = _spare_port()
+        self.options = options
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+                                      "--save", "", "--appendonly", "no", *self.options],
+                                     stdout=subprocess.DEVNULL)
         client = redis_client(self.url)
         wait_for(lambda: _pings(client), what="redis-server answering")
         client.close()
@@ -58,8 +60,8 @@ def _pings(client: Any) -> bool:
 
 
 @pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis()
+def own_redis(request: pytest.FixtureRequest) -> Iterator[OwnRedis]:
+    server = OwnRedis(*getattr(request, "param", ()))
     server.start()
     yield server
     if server.proc is not None and server.proc.poll() is None:
@@ -84,6 +86,22 @@ def test_gatherer_carries_on_after_redis_restarts(own_redis: OwnRedis, sim: Simu
     assert gatherer.poll() is None
     ids = [orjson.loads(f["data"])["id"] for _, f in client.xrange(key) if f["type"] == "item"]
     assert len(ids) == len(set(ids))
+    client.close()
+
+
+@pytest.mark.parametrize("own_redis", [("--notify-keyspace-events", "K$g")], indirect=True)
+def test_keyspace_notifications_bring_configuration_changes_at_once(own_redis: OwnRedis, sim: Simulator,
+                                                                    procs: Procs) -> None:
+    client = redis_client(own_redis.url)
+    sub = {"exchange": "bitget", "action": "ticker", "symbol": "ETH/USDT"}
+    client.set("stream.config.g", json.dumps({"tenant": "t1", "subscriptions": [sub]}))
+    gatherer = procs.gatherer("g", "--config-poll", "30", url=own_redis.url)  # polling alone: 30 s
+    stats = sim.streams["bitget"].stats
+    wait_for(lambda: stats.subscriptions == {"SPOT:ticker:ETHUSDT": 1}, what="the first topic upstream")
+    wait_for(lambda: "keyspace notifications" in logs(gatherer), what="notifications in use")
+    client.set("stream.config.g", json.dumps({"tenant": "t1", "subscriptions": [
+        sub, {"exchange": "bitget", "action": "ticker", "symbol": "SOL/USDT"}]}))
+    wait_for(lambda: "SPOT:ticker:SOLUSDT" in stats.subscriptions, timeout=2.0, what="the change upstream")
     client.close()
 
 

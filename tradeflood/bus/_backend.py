@@ -9,6 +9,9 @@ agent's processes. :class:`RedisBus` does it on one Redis server;
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -21,6 +24,8 @@ from ._keys import Topic, config_key, lease_key, members_key, status_key
 from ._lua import ACQUIRE, PUBLISH, RELEASE, RENEW
 
 __all__ = ["Bus", "MemoryBus", "RedisBus", "Trim", "connect"]
+
+log = logging.getLogger("tradeflood.bus")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,11 @@ class Bus(ABC):
     async def leave(self, agent: str, member: str) -> None:
         """``member`` stops: it no longer counts when the topics are shared out."""
 
+    async def watch_config(self, agent: str, changed: asyncio.Event) -> bool:
+        """Set ``changed`` whenever the agent's configuration changes, if the bus can tell;
+        returns False when it cannot (the gatherer then polls)."""
+        return False
+
     async def aclose(self) -> None:  # noqa: B027 (most buses hold nothing to release)
         """Release connections."""
 
@@ -101,6 +111,7 @@ class RedisBus(Bus):
         self._renew = self.redis.register_script(RENEW)
         self._release = self.redis.register_script(RELEASE)
         self._publish = self.redis.register_script(PUBLISH)
+        self._watch: asyncio.Future[None] | None = None
 
     async def acquire(self, topic: Topic, member: str, ttl_ms: int) -> str | None:
         key = lease_key(topic)
@@ -160,11 +171,43 @@ class RedisBus(Bus):
     async def leave(self, agent: str, member: str) -> None:
         await self.redis.zrem(members_key(agent), member)
 
+    async def watch_config(self, agent: str, changed: asyncio.Event) -> bool:
+        """Keyspace notifications of ``stream.config.{agent}``, when the server sends them
+        (``notify-keyspace-events`` with ``K`` and ``$`` or ``A``)."""
+        try:
+            flags = (await self.redis.config_get("notify-keyspace-events")).get("notify-keyspace-events", "")
+        except Exception as exc:  # CONFIG may be renamed or refused on managed servers
+            log.info("keyspace notifications unknown (%s); polling the configuration", exc)
+            return False
+        if "K" not in flags or not ({"$", "A"} & set(flags)):
+            return False
+        db = self.redis.connection_pool.connection_kwargs.get("db", 0)
+        channel = f"__keyspace@{db}__:{config_key(agent)}"
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(channel)
+        self._watch = asyncio.ensure_future(self._listen(pubsub, changed))
+        return True
+
+    async def _listen(self, pubsub: Any, changed: asyncio.Event) -> None:
+        try:
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is not None:
+                    changed.set()
+        except Exception as exc:  # Redis went away: polling goes on regardless
+            log.warning("configuration notifications stopped (%s); polling goes on", exc)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
     async def now_ms(self) -> int:
         seconds, micros = await self.redis.time()
         return int(seconds) * 1000 + int(micros) // 1000
 
     async def aclose(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
         await self.redis.aclose()
 
 

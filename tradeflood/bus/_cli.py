@@ -56,12 +56,14 @@ async def _until_signalled(main: asyncio.Task[Any]) -> None:
               "limits' egress (default: one egress for every process on the bus).")
 @click.option("--no-shared-limits", is_flag=True, help="Keep rate limits in this process only.")
 @click.option("--lease-ms", type=int, default=2500, show_default=True, help="Topic lease lifetime.")
+@click.option("--config-poll", type=float, default=0.5, show_default=True,
+              help="Seconds between looks at the configuration (at least 5 with keyspace notifications).")
 @click.option("--url", "urls", multiple=True, metavar="VENUE[.API]=URL", help="Override a base URL.")
 @click.option("--speed", type=float, hidden=True, help="Testing: run the clock this many times faster...")
 @click.option("--origin", type=float, hidden=True, help="...from this real UNIX time.")
 def gather(redis_url: str | None, agent: str, config_file: Path | None, egress_ip: str | None,
-           no_shared_limits: bool, lease_ms: int, urls: tuple[str, ...], speed: float | None,
-           origin: float | None) -> None:
+           no_shared_limits: bool, lease_ms: int, config_poll: float, urls: tuple[str, ...],
+           speed: float | None, origin: float | None) -> None:
     """Gather the topics of an agent's configuration and publish them on the bus."""
     from tradeflood.cli import _urls
 
@@ -69,12 +71,12 @@ def gather(redis_url: str | None, agent: str, config_file: Path | None, egress_i
         raise click.UsageError("give --redis URL (configuration in stream.config.AGENT) or --config FILE")
     _logging()
     asyncio.run(_gather(redis_url, agent, config_file, egress_ip, not no_shared_limits, lease_ms,
-                        _urls(urls), speed, origin))
+                        config_poll, _urls(urls), speed, origin))
 
 
 async def _gather(redis_url: str | None, agent: str, config_file: Path | None, egress_ip: str | None,
-                  shared: bool, lease_ms: int, urls: dict[str, dict[str, str]], speed: float | None,
-                  origin: float | None) -> None:
+                  shared: bool, lease_ms: int, config_poll: float, urls: dict[str, dict[str, str]],
+                  speed: float | None, origin: float | None) -> None:
     import httpx
 
     from tradeflood.clock import Clock, LiveClock, ScaledClock
@@ -97,7 +99,7 @@ async def _gather(redis_url: str | None, agent: str, config_file: Path | None, e
         limits = SharedRateLimits(redis_url, clock, egress=egress_ip or "default")
     transport = httpx.AsyncHTTPTransport(local_address=egress_ip, retries=0) if egress_ip else None
     session = Session(urls=urls, store=False, clock=clock, transport=transport, limits=limits)
-    gatherer = Gatherer(bus, agent, session, lease_ms=lease_ms)
+    gatherer = Gatherer(bus, agent, session, lease_ms=lease_ms, config_every=config_poll)
     watcher = asyncio.ensure_future(_watch_file(bus, config_file)) if config_file and isinstance(
         bus, MemoryBus) else None
     try:

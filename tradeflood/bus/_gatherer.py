@@ -4,7 +4,8 @@ Every process started with one agent id reads ``stream.config.{agent}`` (it
 checks it every ``config_every`` seconds and applies a change at once: new
 topics start, removed ones stop upstream; a configuration it cannot use is
 refused in ``stream.status.{agent}`` and the log, and the previous one stays in
-force). The processes announce themselves in ``stream.members.{agent}`` and
+force; with keyspace notifications enabled on the server, a change is seen as it happens and
+polling slows to every 5 s). The processes announce themselves in ``stream.members.{agent}`` and
 each owns about ``ceil(topics / members)`` topics through leases: a free
 topic is taken (``SET NX PX``), held topics are renewed, a process above its
 share hands topics back, and a dead process's leases expire so the others
@@ -57,6 +58,8 @@ class Gatherer:
         self._symbols: dict[str, list[str]] = {}
         self._down_since: float | None = None
         self._config_checked = 0.0
+        self._changed = asyncio.Event()
+        self._notified: bool | None = None  # whether the bus tells of configuration changes
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -79,8 +82,14 @@ class Gatherer:
 
     async def step(self) -> None:
         """One round: configuration, membership, leases."""
+        if self._notified is None:
+            self._notified = await self.bus.watch_config(self.agent, self._changed)
+            if self._notified:
+                log.info("watching stream.config.%s through keyspace notifications", self.agent)
         now = time.monotonic()
-        if now - self._config_checked >= self.config_every:
+        every = max(self.config_every, 5.0) if self._notified else self.config_every
+        if self._changed.is_set() or now - self._config_checked >= every:
+            self._changed.clear()
             self._config_checked = now
             await self._check_config()
         members = await self.bus.heartbeat(self.agent, self.member, self.lease_ms)
@@ -200,6 +209,7 @@ class Gatherer:
         if self._down_since is not None:
             log.warning("Redis reachable again after %.1f s", time.monotonic() - self._down_since)
             self._down_since = None
+            self._notified = None  # subscribe to the notifications again, if the server sends them
 
 
 def _is_connection_error(exc: BaseException) -> bool:
