@@ -61,6 +61,20 @@ async def test_session_streams_trades_and_books_from_the_bus(rds: Any, sim: Simu
         assert got[-1].exchange == "bitget" and got[-1].symbol == "BTC/USDT"
         await trades.close()
 
+        called: list[Any] = []
+        sub = s.subscribe(Trade, called.append, exchange="bitget", symbol="BTC/USDT")
+        await sub.ready()
+
+        async def two() -> None:
+            while len(called) < 2:
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(two(), 20)
+        await sub.close()
+        assert all(isinstance(t, Trade) for t in called) and int(called[0].id) < int(called[1].id)
+        with pytest.raises(tradeflood.QueryError, match="throttle"):
+            s.stream(Trade, exchange="bitget", symbol="BTC/USDT", throttle=1.0)
+
         books = s.stream(OrderBook, exchange="binance", symbol="BTC/USDT", depth=5)
         first = (await _take(books, 1))[0]
         assert isinstance(first, OrderBook) and len(first.bids) == 5 and first.bids[0][0] < first.asks[0][0]
