@@ -36,11 +36,11 @@ def _logging() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-async def _until_signalled(main: asyncio.Task[Any]) -> None:
+async def _until_signalled(main: asyncio.Future[Any], stop: Callable[[], None] | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, main.cancel)
+            loop.add_signal_handler(sig, stop or main.cancel)
     with contextlib.suppress(asyncio.CancelledError):
         await main
 
@@ -103,7 +103,7 @@ async def _gather(redis_url: str | None, agent: str, config_file: Path | None, e
     watcher = asyncio.ensure_future(_watch_file(bus, config_file)) if config_file and isinstance(
         bus, MemoryBus) else None
     try:
-        await _until_signalled(asyncio.ensure_future(gatherer.run()))
+        await _until_signalled(asyncio.ensure_future(gatherer.run()), gatherer.request_stop)
     finally:
         if watcher is not None:
             watcher.cancel()
@@ -152,11 +152,12 @@ async def _tail(key: str, redis_url: str, after: str, count: int | None) -> None
 
     client: Any = redis.from_url(redis_url, decode_responses=True)
     printed = 0
+    stopping = asyncio.Event()
     try:
         async def follow() -> None:
             nonlocal after, printed
-            while count is None or printed < count:
-                reply = await client.xread({key: after}, count=1000, block=1000)
+            while (count is None or printed < count) and not stopping.is_set():
+                reply = await client.xread({key: after}, count=1000, block=250)
                 for _, entries in reply or ():
                     for entry_id, fields in entries:
                         _print_entry(_Key(key), entry_id, fields)
@@ -165,7 +166,7 @@ async def _tail(key: str, redis_url: str, after: str, count: int | None) -> None
                         if count is not None and printed >= count:
                             return
 
-        await _until_signalled(asyncio.ensure_future(follow()))
+        await _until_signalled(asyncio.ensure_future(follow()), stopping.set)
     finally:
         await client.aclose()
 
@@ -217,7 +218,7 @@ def store_sync(redis_url: str, tenant: str | None, path: Path | None, once: bool
                     click.echo(f"{stats.written} candles written, {stats.acknowledged} entries acknowledged "
                                f"from {stats.streams} streams")
                 else:
-                    await _until_signalled(asyncio.ensure_future(sync.run()))
+                    await _until_signalled(asyncio.ensure_future(sync.run()), sync.request_stop)
             finally:
                 await sync.aclose()
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tradeflood.errors import QueryError
+from tradeflood.errors import QueryError, TradeFloodError
 from tradeflood.query import Query
 from tradeflood.streams import BookResync, BookResynced
 from tradeflood.streams._queue import ConsumerQueue
@@ -83,6 +83,11 @@ class BusSubscription:
                  overflow: str | None = None, maxsize: int | None = None, resume: str | None = None,
                  group: str | None = None, consumer: str | None = None, claim_idle: float = 30.0,
                  on_error: Callable[[BaseException], Any] | None = None, **unsupported: Any) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise TradeFloodError("bus streams run on an event loop: use them inside "
+                                  "'async with Session(bus=...) as s'") from None
         if unsupported:
             raise QueryError(f"{sorted(unsupported)}: not offered by bus streams; they take exchange, "
                              "symbol, interval, depth, overflow, maxsize, resume, group, consumer, "

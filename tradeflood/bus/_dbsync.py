@@ -54,6 +54,7 @@ class CandleSync:
         self.claim_idle_ms = int(claim_idle * 1000)
         self.scan_every = scan_every
         self.stats = SyncStats()
+        self.stopping = False  # ends run() after the current read (see request_stop)
         self._keys: dict[str, Topic] = {}
 
     async def discover(self) -> None:
@@ -76,11 +77,11 @@ class CandleSync:
         self.stats.streams = len(self._keys)
 
     async def run(self, *, until_idle: bool = False) -> SyncStats:
-        """Sync until cancelled (or, ``until_idle``, until nothing is left to read)."""
+        """Sync until stopped (or, ``until_idle``, until nothing is left to read)."""
         loop = asyncio.get_running_loop()
         next_scan = 0.0
         first = True
-        while True:
+        while not self.stopping:
             if loop.time() >= next_scan:
                 await self.discover()
                 await self._claim()
@@ -90,15 +91,21 @@ class CandleSync:
                     return self.stats
                 await asyncio.sleep(self.scan_every)
                 continue
+            # A short block keeps request_stop() prompt; entries never wait on it.
             cursor = "0" if first else ">"  # first what this member left unacknowledged
             reply = await self.redis.xreadgroup(self.group, self.consumer, dict.fromkeys(self._keys, cursor),
-                                                count=1000, block=None if until_idle else 1000)
+                                                count=1000, block=None if until_idle else 250)
             got = await self._handle(reply)
             if first:
                 first = False
                 continue
             if until_idle and not got:
                 return self.stats
+        return self.stats
+
+    def request_stop(self) -> None:
+        """End :meth:`run` after the current read; a cancellation may be swallowed mid-command."""
+        self.stopping = True
 
     async def _claim(self) -> None:
         for key in self._keys:

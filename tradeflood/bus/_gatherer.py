@@ -58,6 +58,8 @@ class Gatherer:
         self._symbols: dict[str, list[str]] = {}
         self._down_since: float | None = None
         self._config_checked = 0.0
+        self.stopping = False
+        """Set (by :meth:`request_stop`) to end :meth:`run` after the current round."""
         self._changed = asyncio.Event()
         self._notified: bool | None = None  # whether the bus tells of configuration changes
 
@@ -66,7 +68,7 @@ class Gatherer:
     async def run(self) -> None:
         log.info("gatherer %s of agent %s starting", self.member, self.agent)
         try:
-            while True:
+            while not self.stopping:
                 try:
                     await self.step()
                     self._redis_ok()
@@ -79,6 +81,10 @@ class Gatherer:
                 await asyncio.sleep(self.tick)
         finally:
             await self.stop()
+
+    def request_stop(self) -> None:
+        """End :meth:`run` after the current round (a cancellation may be swallowed mid-command)."""
+        self.stopping = True
 
     async def step(self) -> None:
         """One round: configuration, membership, leases."""

@@ -69,9 +69,14 @@ class Worker:
         self._last_trade: tuple[int, int, str] | None = None
         self._last_open: int | None = None
         self._hole: dict[str, Any] | None = None
+        self._stopping = False
         self.task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        # The flag as well as the cancellation: redis-py can swallow a cancellation that lands
+        # in the middle of a command, and the loops must end all the same.
+        self._stopping = True
+        self._wake.set()
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
 
@@ -81,11 +86,13 @@ class Worker:
         flusher = asyncio.get_running_loop().create_task(self._flush_loop())
         try:
             await self._look_at_tail()
+            if self._stopping:
+                return
             stream = self.session.stream(self.topic.model, **self.sub.stream_params())
             try:
                 await stream.ready()
                 taken = 0
-                while not flusher.done():
+                while not flusher.done() and not self._stopping:
                     try:
                         item = await stream.get()
                     except StreamOverflowError as exc:
@@ -185,7 +192,7 @@ class Worker:
     async def _flush_loop(self) -> None:
         from ._errors import FencedError
 
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
             batch, self._pending = self._pending[:_BATCH], self._pending[_BATCH:]
