@@ -36,7 +36,8 @@ def native(action: str, symbol: str) -> str:
 
 
 def owners(rds: Any) -> Counter[str]:
-    return Counter(rds.get(k).partition(":")[2] for k in rds.keys("stream.lease.*"))
+    held = [rds.get(k) for k in rds.keys("stream.lease.*")]
+    return Counter(v.partition(":")[2] for v in held if v is not None)  # one may be handed over meanwhile
 
 
 def items(rds: Any, key: str) -> list[tuple[str, dict[str, str]]]:
