@@ -279,6 +279,12 @@ from tradeflood.server._cli import serve  # noqa: E402 (the server registers its
 
 cli.add_command(serve)
 
+from .bus._cli import bus, gather, store_sync  # noqa: E402 (the bus's commands join the others)
+
+cli.add_command(gather)
+cli.add_command(bus)
+store.add_command(store_sync)
+
 
 def _join_relative_times(argv: Sequence[str]) -> list[str]:
     # "--start -7d" would read as an option named -7d; join it into "--start=-7d".

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from tradeflood.proxy import ProxyScheme
 
     from .store._pages import PageStore
+    from .bus import BusConsumer
     from .streams._hub import StreamHub, StreamSettings
     from .streams._subscription import Stream, Subscription
     from .turns import TurnKey
@@ -78,6 +79,9 @@ class Session:
 
     ``proxies`` sends every request through a :class:`~tradeflood.ProxyScheme`'s
     pools, each proxy with its own rate-limit windows (see ``tradeflood.proxy``).
+    ``limits`` replaces the session's rate-limit windows (``tradeflood.bus.SharedRateLimits``
+    shares them through Redis). ``bus="redis://..."`` serves ``stream()``/``subscribe()``
+    from what gatherers publish for ``tenant`` (see ``tradeflood.bus``).
     """
 
     def __init__(
@@ -93,6 +97,9 @@ class Session:
         store: StoreOption = True,
         stream_settings: StreamSettings | None = None,
         proxies: ProxyScheme | None = None,
+        limits: RateLimits | None = None,
+        bus: str | None = None,
+        tenant: str = "default",
     ) -> None:
         self.clock: Clock = clock or LiveClock()
         self._store_option = store
@@ -108,7 +115,12 @@ class Session:
         self._connectors: dict[type[Connector], Connector] = {}
         self._bindings: dict[type[Binding], Binding] = {}
         self._cache: dict[TurnKey, TurnResult] = {}
-        self._limits = RateLimits(self.clock)
+        self._limits = limits if limits is not None else RateLimits(self.clock)
+        self._bus: BusConsumer | None = None
+        if bus is not None:  # streams are read from the bus (tradeflood.bus), not from the venues
+            from .bus import BusConsumer
+
+            self._bus = BusConsumer(self, bus, tenant)
         self._executor: Executor | None = None
         self._bridge = LoopBridge()
         self._streams: StreamHub | None = None
@@ -178,6 +190,8 @@ class Session:
         :class:`~tradeflood.streams.TradeGap` arrive in order with the data.
         Identical streams of one session share one upstream subscription.
         """
+        if self._bus is not None:
+            return self._bus.stream(model, **params)  # type: ignore[return-value]
         from .streams._api import open_stream
 
         return open_stream(self, model, **params)
@@ -185,6 +199,8 @@ class Session:
     def subscribe(self, model: type[Model], callback: Callable[[Any], Any], **params: Any) -> Subscription:
         """Like :meth:`stream`, but ``callback(item)`` is called for each item; ``on_error``
         is called with the error if the subscription fails. ``await sub.close()`` leaves."""
+        if self._bus is not None:
+            return self._bus.subscribe(model, callback, **params)  # type: ignore[return-value]
         from .streams._api import open_subscription
 
         return open_subscription(self, model, callback, **params)
@@ -324,6 +340,8 @@ class Session:
         return await gather(self, self.plan(*queries))
 
     async def _aclose_client(self) -> None:
+        if self._bus is not None:
+            await self._bus.aclose()
         if self._streams is not None:
             await self._streams.aclose()
         if self._executor is not None:

@@ -1,0 +1,50 @@
+"""The shared sliding window in Redis: the in-process rule, held across clients; the in-process
+window when Redis cannot be reached."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tradeflood.bus import SharedRateLimits
+from tradeflood.bus._limits import SharedWindow
+from tradeflood.clock import LiveClock
+from tradeflood.ratelimit import Limit, SlidingWindow
+
+from .conftest import REDIS_URL
+
+
+def _window(limits: SharedRateLimits, limit: Limit) -> SharedWindow:
+    return SharedWindow(limits, f"ratelimit.{limits.egress}.sim.test", limit,
+                        SlidingWindow(limit, limits.clock))
+
+
+async def test_two_clients_on_one_egress_share_one_window(rds: Any) -> None:
+    clock = LiveClock()
+    limit = Limit(5, 1.0)
+    a, b = SharedRateLimits(REDIS_URL, clock, egress="10.0.0.1"), SharedRateLimits(REDIS_URL, clock,
+                                                                                   egress="10.0.0.1")
+    other = SharedRateLimits(REDIS_URL, clock, egress="10.0.0.2")
+    wa, wb, wo = _window(a, limit), _window(b, limit), _window(other, limit)
+    leases = [await wa.acquire() for _ in range(3)] + [await wb.acquire() for _ in range(2)]
+    assert int(rds.get("ratelimit.10.0.0.1.sim.test.sum")) == 5
+    started = time.monotonic()
+    await wo.acquire()  # another egress: its own window, no wait
+    assert time.monotonic() - started < 0.5
+    for lease in leases:
+        lease.release()  # the weight now expires one window (1 s) after this
+    released = time.monotonic()
+    await wb.acquire()  # the sixth on this egress waits for the first expiry
+    waited = time.monotonic() - released
+    assert 0.9 <= waited < 3.0, waited
+    for limits in (a, b, other):
+        await limits.aclose()
+
+
+async def test_without_redis_the_in_process_window_serves() -> None:
+    limits = SharedRateLimits("redis://127.0.0.1:1/0", LiveClock(), egress="x")
+    window = _window(limits, Limit(2, 1.0))
+    lease = await window.acquire()
+    assert window.local.in_window == 1  # taken from the in-process window
+    lease.release()
+    await limits.aclose()
