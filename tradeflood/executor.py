@@ -264,7 +264,10 @@ class Executor:
             payload = api.unwrap(turn, reply)
         else:
             payload = self._unwrap_through(turn, reply, pool, egress)
-        return TurnResult(payload, dict(params), int(self.clock.time() * 1000))
+        # A transport may say when the reply arrived (a recorder's, a replay's): a replay then
+        # stamps what it parses exactly as the live session did.
+        received = response.extensions.get("tradeflood.received_ms") or int(self.clock.time() * 1000)
+        return TurnResult(payload, dict(params), received)
 
     def _unwrap_through(self, turn: Turn, reply: Reply, pool: ProxyPool, egress: Egress) -> Any:
         """Unwrap a reply that came through a proxy, telling the scheme how the egress fared."""

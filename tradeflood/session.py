@@ -76,6 +76,10 @@ class Session:
 
     ``proxies`` sends every request through a :class:`~tradeflood.ProxyScheme`'s
     pools, each proxy with its own rate-limit windows (see ``tradeflood.proxy``).
+
+    ``record="data/"`` also keeps every frame and REST reply the session receives in that
+    directory; ``replay="data/"`` plays such a recording back through the same code, at
+    ``speed`` (1 real time, 10, or ``"max"``) from ``start`` (see ``tradeflood.recording``).
     """
 
     def __init__(
@@ -91,7 +95,21 @@ class Session:
         store: StoreOption = True,
         stream_settings: StreamSettings | None = None,
         proxies: ProxyScheme | None = None,
+        record: str | os.PathLike[str] | None = None,
+        replay: str | os.PathLike[str] | None = None,
+        speed: float | str = 1,
+        start: Any = None,
     ) -> None:
+        self._recording = None
+        if record is not None or replay is not None or speed != 1 or start is not None:
+            from .recording._session import session_recording
+
+            self._recording = session_recording(record=record, replay=replay, speed=speed, start=start,
+                                                clock=clock, transport=transport,
+                                                stream_settings=stream_settings, urls=urls)
+            clock, transport = self._recording.clock, self._recording.transport
+            stream_settings = self._recording.stream_settings
+            store = False if replay is not None and store is True else store  # no look-ahead from disk
         self.clock: Clock = clock or LiveClock()
         self._store_option = store
         self._store: PageStore | None = None
@@ -113,6 +131,8 @@ class Session:
         self._streams: StreamHub | None = None
         self._stream_settings = stream_settings
         self._closed = False
+        if self._recording is not None:
+            self._recording.bind(self)
 
     # -- the public API -------------------------------------------------------------
 
@@ -365,6 +385,8 @@ class Session:
             await self._streams.aclose()
         if self._executor is not None:
             await self._executor.aclose()
+        if self._recording is not None:
+            await self._recording.aclose()
 
 
     # -- sync and async are one API -----------------------------------------------------

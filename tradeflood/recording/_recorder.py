@@ -1,0 +1,139 @@
+"""Recorder: keeps what the venues sent, as it arrived, while a live session runs.
+
+Two taps feed it. Each WebSocket connection hands it every raw frame with its
+receive time in ns (and its ups and downs with the topics it carried); the
+session's HTTP transport is wrapped so that every REST reply the fetches and the
+streams used (instrument lists, book snapshots, candle backfills) is kept with its
+venue, endpoint, status and headers. Nothing TradeFlood made of the data is kept,
+so a replay rebuilds it with the same code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+from tradeflood import registry
+from tradeflood.clock import Clock
+
+from ._format import DOWN, FRAME, REST, UP
+from ._writer import BlockWriter
+
+__all__ = ["Recorder", "RecordingTransport", "rest_key", "venue_locator"]
+
+# Headers a replay cannot honour as they were: the body is kept decoded, whole.
+_DROPPED = {"content-encoding", "content-length", "transfer-encoding", "connection"}
+
+
+class _ConnectionRecorder:
+    """The tap of one connection: its frames, ups and downs into the ``ws`` files."""
+
+    __slots__ = ("_append", "_channel")
+
+    def __init__(self, writer: BlockWriter, channel: int) -> None:
+        self._append = writer.append
+        self._channel = channel
+
+    def frame(self, raw: bytes, received_ns: int) -> None:
+        self._append(FRAME, received_ns, self._channel, raw)
+
+    def up(self, down_since_ms: int | None, now_ms: int, topics: list[str]) -> None:
+        body = {"down_since_ms": down_since_ms, "now_ms": now_ms, "topics": topics}
+        self._append(UP, now_ms * 1_000_000, self._channel, orjson.dumps(body))
+
+    def down(self, now_ms: int, reason: str, topics: list[str]) -> None:
+        body = {"now_ms": now_ms, "reason": reason, "topics": topics}
+        self._append(DOWN, now_ms * 1_000_000, self._channel, orjson.dumps(body))
+
+
+class Recorder:
+    """Records a session's raw traffic into ``directory`` (see :mod:`tradeflood.recording`)."""
+
+    def __init__(self, directory: str | os.PathLike[str], clock: Clock, *, rotate_seconds: int = 3600,
+                 flush_every: float = 1.0) -> None:
+        self.directory = directory
+        self.clock = clock
+        self.ws = BlockWriter(directory, "ws", rotate_seconds=rotate_seconds, flush_every=flush_every)
+        self.rest = BlockWriter(directory, "rest", rotate_seconds=rotate_seconds, flush_every=flush_every)
+        self._channels = 0
+
+    def connection(self, venue: str, endpoint: str, label: str, base_url: str) -> _ConnectionRecorder:
+        """A new connection's tap (the stream hub asks for one per connection)."""
+        self._channels += 1
+        self.ws.channel(self._channels, {"venue": venue, "endpoint": endpoint, "label": label,
+                                         "url": base_url})
+        return _ConnectionRecorder(self.ws, self._channels)
+
+    def transport(self, inner: httpx.AsyncBaseTransport | None,
+                  urls: Mapping[str, Mapping[str, str]]) -> RecordingTransport:
+        """An HTTP transport that records every reply passing through ``inner``."""
+        return RecordingTransport(self, inner or httpx.AsyncHTTPTransport(), venue_locator(urls))
+
+    def close(self) -> None:
+        """Write the last blocks and close the files."""
+        try:
+            self.ws.close()
+        finally:
+            self.rest.close()
+
+
+def venue_locator(urls: Mapping[str, Mapping[str, str]]) -> Callable[[str], tuple[str, str, str]]:
+    """``url -> (venue, api, path)`` against the venues' base URLs (with a session's overrides)."""
+    bases: list[tuple[str, str, str]] = []
+    seen = set()
+    for binding in registry.bindings_for().values():
+        cls = binding.connector
+        if cls in seen:
+            continue
+        seen.add(cls)
+        for api, base in cls(urls.get(cls.name)).base_urls.items():
+            if base.startswith("http"):
+                bases.append((base.rstrip("/"), cls.name, api))
+    bases.sort(key=lambda b: -len(b[0]))
+
+    def locate(url: str) -> tuple[str, str, str]:
+        for base, venue, api in bases:
+            if url.startswith(base):
+                return venue, api, url[len(base):] or "/"
+        parsed = httpx.URL(url)
+        return parsed.host, "rest", url[len(str(parsed.copy_with(path="/", query=None))) - 1:]
+
+    return locate
+
+
+def rest_key(venue: str, method: str, path: str) -> tuple[str, str, str]:
+    """How a replay matches a request to recorded replies: venue, method, path below the venue's
+    base URL (whichever of its APIs) and the query parameters in sorted order."""
+    url = httpx.URL(path)
+    query: list[tuple[str, str]] = sorted(url.params.multi_items())
+    return venue, method.upper(), url.path + ("?" + str(httpx.QueryParams(query)) if query else "")
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Passes requests to the inner transport and records each reply, body decoded."""
+
+    def __init__(self, recorder: Recorder, inner: httpx.AsyncBaseTransport,
+                 locate: Callable[[str], tuple[str, str, str]]) -> None:
+        self.recorder = recorder
+        self.inner = inner
+        self.locate = locate
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        body = await response.aread()
+        await response.aclose()
+        ns = int(self.recorder.clock.time() * 1e9)
+        venue, api, path = self.locate(str(request.url))
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED]
+        meta: dict[str, Any] = {"venue": venue, "api": api, "method": request.method, "path": path,
+                                "status": response.status_code, "headers": headers}
+        self.recorder.rest.append(REST, ns, 0, orjson.dumps(meta) + b"\n" + body)
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request,
+                              extensions={**response.extensions, "tradeflood.received_ms": ns // 1_000_000})
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,316 @@
+"""Replayer: plays a recording back through the session's own stream and fetch code.
+
+The replay swaps only what touches the network. Each WebSocket connection the
+stream hub opens is a :class:`ReplayConnection`, which hands the recorded frames of
+its venue and endpoint to the same ``Connection._receive`` (decode, topic routing,
+feeds, book sync, candle close, events) and replays the recorded downs and ups of
+the connection. The HTTP transport answers each request with the recorded reply
+to it. A driver task walks the recording in receive-time order and moves the
+session's clock to each frame's receive time: a :class:`ReplayClock` at
+``speed="max"``, a :class:`~tradeflood.clock.ScaledClock` at ``speed=1`` or ``10``.
+
+No look-ahead: a request made at clock time T gets the first unused reply
+received within ``LATE`` before and ``SOON`` after T (waiting until its receive
+time, as the live request waited), else the latest reply received before T; a
+reply from later than that is never handed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from tradeflood.clock import ScaledClock
+from tradeflood.streams._connection import Connection
+
+from ._clock import ReplayClock, settle
+from ._format import (
+    CHANNELS,
+    DOWN,
+    FRAME,
+    REST,
+    UP,
+    Record,
+    RecordingCorruptError,
+    RecordingError,
+    RecordingFormatError,
+)
+from ._reader import merged, open_directory
+from ._recorder import rest_key, venue_locator
+
+__all__ = ["ReplayConnection", "ReplayMissError", "ReplayTransport", "Replayer"]
+
+log = logging.getLogger("tradeflood.recording")
+LATE_NS = 2_000_000_000
+SOON_NS = 10_000_000_000
+
+
+class ReplayMissError(RecordingError):
+    """A replayed request the recording holds no usable reply to (never recorded, or only later)."""
+
+
+@dataclass(slots=True)
+class _Reply:
+    ns: int
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    used: bool = False
+
+
+@dataclass
+class _Endpoint:
+    """The replay connections open on one venue endpoint."""
+
+    connections: list[ReplayConnection] = field(default_factory=list)
+
+
+class _Handle:
+    """What the hub gives a replay connection in place of a recorder's tap."""
+
+    def __init__(self, replayer: Replayer, venue: str, endpoint: str) -> None:
+        self.replayer = replayer
+        self.venue = venue
+        self.endpoint = endpoint
+
+    def frame(self, raw: bytes, received_ns: int) -> None:  # a replay records nothing
+        pass
+
+    def up(self, down_since_ms: int | None, now_ms: int, topics: list[str]) -> None:
+        pass
+
+    def down(self, now_ms: int, reason: str, topics: list[str]) -> None:
+        pass
+
+
+class Replayer:
+    """One replay of the recording in ``directory``, from ``start_ns`` at ``speed``."""
+
+    def __init__(self, directory: str | os.PathLike[str], *, speed: float | str = 1.0,
+                 start_ns: int | None = None, urls: dict[str, dict[str, str]] | None = None) -> None:
+        self.directory = directory
+        ws_files, rest_files = open_directory(directory, "ws"), open_directory(directory, "rest")
+        if not ws_files and not rest_files:
+            raise RecordingFormatError(f"{directory}: no TradeFlood recording files in this directory")
+        first = min(f.first_ns for f in ws_files + rest_files if f.first_ns is not None)
+        self.start_ns = first if start_ns is None else start_ns
+        if speed == "max":
+            self.clock: ReplayClock | ScaledClock = ReplayClock(self.start_ns / 1e9)
+        else:
+            try:
+                factor = float(speed)
+            except (TypeError, ValueError):
+                raise RecordingError(f"speed must be a positive number or 'max', not {speed!r}") from None
+            if not factor > 0:
+                raise RecordingError(f"speed must be a positive number or 'max', not {speed!r}")
+            self.clock = ScaledClock(factor, start=self.start_ns / 1e9)
+        self.problems: list[str] = []
+        self._replies: dict[tuple[str, str, str], list[_Reply]] = defaultdict(list)
+        self._reply_times: list[int] = []
+        self._load_replies()
+        self._locate = venue_locator(urls or {})
+        self._endpoints: dict[tuple[str, str], _Endpoint] = defaultdict(_Endpoint)
+        self._channels: dict[int, tuple[str, str]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.finished = asyncio.Event()
+        self.frames = 0
+        self.on_finish: list[Any] = []
+
+    # -- what the session plugs in ------------------------------------------------------------
+
+    def connection(self, venue: str, endpoint: str, label: str, base_url: str) -> _Handle:
+        return _Handle(self, venue, endpoint)
+
+    def transport(self) -> ReplayTransport:
+        return ReplayTransport(self)
+
+    def attach(self, conn: ReplayConnection, handle: _Handle) -> None:
+        self._endpoints[(handle.venue, handle.endpoint)].connections.append(conn)
+        self.ensure_started()
+
+    def detach(self, conn: ReplayConnection, handle: _Handle) -> None:
+        with_them = self._endpoints[(handle.venue, handle.endpoint)].connections
+        if conn in with_them:
+            with_them.remove(conn)
+
+    def ensure_started(self) -> None:
+        """Start the driver on the running loop (the first stream or fetch does)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drive(), name="tradeflood replay")
+
+    async def aclose(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    # -- REST ------------------------------------------------------------------------------
+
+    def _load_replies(self) -> None:
+        try:
+            for _, record in merged(self.directory, ("rest",)):
+                if record.kind != REST:
+                    continue
+                head, _, body = record.data.partition(b"\n")
+                meta = orjson.loads(head)
+                key = rest_key(meta["venue"], meta["method"], meta["path"])
+                self._replies[key].append(_Reply(record.ns, meta["status"],
+                                                 [tuple(h) for h in meta["headers"]], body))
+                self._reply_times.append(record.ns)
+        except RecordingCorruptError as exc:
+            self._problem(exc)
+        self._reply_times.sort()
+
+    async def answer(self, request: httpx.Request) -> httpx.Response:
+        """The recorded reply to ``request`` as of the clock (see the module's rule)."""
+        self.ensure_started()
+        venue, api, path = self._locate(str(request.url))
+        key = rest_key(venue, request.method, path)
+        replies = self._replies.get(key)
+        now = int(self.clock.time() * 1e9)
+        if not replies:
+            raise ReplayMissError(f"the recording holds no reply to {request.method} {path} ({venue} {api})")
+        times = [r.ns for r in replies]
+        pick = None
+        for reply in replies[bisect.bisect_left(times, now - LATE_NS):]:
+            if reply.ns > now + SOON_NS:
+                break
+            if not reply.used:
+                pick = reply
+                break
+        if pick is None:
+            i = bisect.bisect_right(times, now) - 1
+            if i < 0:
+                raise ReplayMissError(f"{request.method} {path} ({venue}): no reply recorded before the "
+                                      f"replay's clock ({now} ns); the first is at {times[0]} ns")
+            pick = replies[i]
+        pick.used = True
+        if pick.ns > now:
+            await self.clock.sleep((pick.ns - now) / 1e9)
+        return httpx.Response(pick.status, headers=pick.headers, content=pick.body, request=request,
+                              extensions={"tradeflood.received_ms": pick.ns // 1_000_000})
+
+    # -- the driver ----------------------------------------------------------------------------
+
+    def _timeline(self) -> Iterator[Record]:
+        """The ws records from the start, with the REST receive times woven in (as kind REST)."""
+        rest = [t for t in self._reply_times if t >= self.start_ns]
+        i = 0
+        try:
+            for _, record in merged(self.directory, ("ws",), self.start_ns):
+                while i < len(rest) and rest[i] <= record.ns:
+                    yield Record(REST, rest[i], 0, b"")
+                    i += 1
+                yield record
+        except RecordingCorruptError as exc:
+            self._problem(exc)
+        for t in rest[i:]:
+            yield Record(REST, t, 0, b"")
+
+    async def _drive(self) -> None:
+        clock = self.clock
+        fast = isinstance(clock, ReplayClock)
+        now = int(clock.time() * 1e9)
+        channels = self._channels
+        endpoints = self._endpoints
+        try:
+            await asyncio.sleep(0)  # let the session that started the replay finish its step
+            for record in self._timeline():
+                if record.ns > now:
+                    if fast:
+                        await clock.step_to(record.ns / 1e9)  # type: ignore[union-attr]
+                    else:
+                        await clock.sleep(record.ns / 1e9 - clock.time())
+                    now = record.ns
+                kind = record.kind
+                if kind == FRAME:
+                    where = channels.get(record.channel)
+                    if where is not None:
+                        self.frames += 1
+                        for conn in endpoints[where].connections:
+                            conn.play(record.data, record.ns)
+                elif kind == REST:
+                    await settle()  # the reply's taker runs before the frames that followed it live
+                elif kind == CHANNELS:
+                    for number, meta in orjson.loads(record.data).items():
+                        channels[int(number)] = (meta["venue"], meta["endpoint"])
+                elif kind in (UP, DOWN):
+                    where = channels.get(record.channel)
+                    if where is not None:
+                        event = orjson.loads(record.data)
+                        for conn in endpoints[where].connections:
+                            conn.play_event(kind, event)
+            await settle()
+        finally:
+            if isinstance(clock, ReplayClock):
+                clock.release()
+            self.finished.set()
+            for callback in self.on_finish:
+                callback()
+
+    def _problem(self, exc: RecordingError) -> None:
+        self.problems.append(str(exc))
+        log.warning("%s", exc)
+
+
+class ReplayConnection(Connection):
+    """A connection whose socket is the recording: it plays the frames it is handed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        handle = self._tap
+        assert isinstance(handle, _Handle), "a ReplayConnection needs a Replayer as the stream tap"
+        self._handle = handle
+        self._tap = None  # nothing to record
+
+    async def _run(self) -> None:
+        self._handle.replayer.attach(self, self._handle)
+        try:
+            await asyncio.Event().wait()  # until the hub closes the connection
+        finally:
+            self._handle.replayer.detach(self, self._handle)
+            self._task = None
+
+    def play(self, raw: bytes, received_ns: int) -> None:
+        """One recorded frame, as if it had just come off the socket."""
+        self._now_ns = received_ns
+        self._now_ms = received_ns // 1_000_000
+        self._now = self.clock.monotonic()
+        self._receive(raw)
+
+    def play_event(self, kind: int, event: dict[str, Any]) -> None:
+        """A recorded down or up, told to the topics this connection carries that it concerned."""
+        names = [n for n in event["topics"] if n in self._sinks]
+        for name in names:
+            sink = self._sinks.get(name)
+            if sink is None:
+                continue
+            if kind == DOWN:
+                sink.on_down(event["now_ms"], event["reason"])
+            else:
+                sink.on_up(event["down_since_ms"], event["now_ms"])
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+
+class ReplayTransport(httpx.AsyncBaseTransport):
+    """An HTTP transport that answers from a recording (see :class:`Replayer`)."""
+
+    def __init__(self, replayer: Replayer) -> None:
+        self.replayer = replayer
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.replayer.answer(request)
