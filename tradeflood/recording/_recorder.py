@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -109,8 +110,8 @@ def rest_key(venue: str, method: str, path: str) -> tuple[str, str, str]:
     """How a replay matches a request to recorded replies: venue, method, path below the venue's
     base URL (whichever of its APIs) and the query parameters in sorted order."""
     url = httpx.URL(path)
-    query: list[tuple[str, str]] = sorted(url.params.multi_items())
-    return venue, method.upper(), url.path + ("?" + str(httpx.QueryParams(query)) if query else "")
+    query = sorted(url.params.multi_items())
+    return venue, method.upper(), url.path + ("?" + urlencode(query) if query else "")
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):

@@ -58,6 +58,8 @@ class BlockWriter:
         self._first_ns = 0
         self._last_ns = 0
         self._count = 0
+        self._block_end = 0  # the current block ends at the next rotation boundary
+        self._pending: list[tuple[bytearray, int, int, int]] = []
         self._channels: dict[int, dict[str, Any]] = {}
         self._wake = threading.Event()
         self._stop = False
@@ -80,8 +82,14 @@ class BlockWriter:
     def append(self, kind: int, ns: int, channel: int, data: bytes) -> None:
         """Add one record (called from the event loop: cheap, never blocks on I/O)."""
         with self._lock:
+            if self._count and ns >= self._block_end:  # a new file starts: so does a new block
+                self._pending.append((self._buffer, self._first_ns, self._last_ns, self._count))
+                self._buffer, self._count = bytearray(), 0
+                self._wake.set()
             if not self._count:
                 self._first_ns = ns
+                period = self.rotate_seconds * 1_000_000_000
+                self._block_end = (ns // period + 1) * period
             self._last_ns = ns
             self._count += 1
             pack_record(self._buffer, kind, ns, channel, data)
@@ -119,12 +127,16 @@ class BlockWriter:
 
     def _write_block(self) -> None:
         with self._lock:
-            if not self._count:
-                return
-            buffer, self._buffer = self._buffer, bytearray()
-            first, last, count = self._first_ns, self._last_ns, self._count
-            self._count = 0
+            blocks, self._pending = self._pending, []
+            if self._count:
+                blocks.append((self._buffer, self._first_ns, self._last_ns, self._count))
+                self._buffer, self._count = bytearray(), 0
             channels = dict(self._channels)
+        for buffer, first, last, count in blocks:
+            self._write(buffer, first, last, count, channels)
+
+    def _write(self, buffer: bytearray, first: int, last: int, count: int,
+               channels: dict[int, dict[str, Any]]) -> None:
         block = bytearray()
         if channels:
             pack_record(block, CHANNELS, first, 0, orjson.dumps({str(k): v for k, v in channels.items()}))
