@@ -7,6 +7,8 @@
     tradeflood stream trades --exchange VENUE --symbol BTC/USDT --count 10
     tradeflood store info
     tradeflood demo
+    tradeflood record trades --exchange VENUE --symbol BTC/USDT --out data/ --duration 1h
+    tradeflood replay data/ --model trade --exchange VENUE --symbol BTC/USDT --speed max
 
 Errors print one line and exit with status 2; ``--debug`` shows the traceback.
 """
@@ -273,6 +275,16 @@ def proxyter(config: Path, listen: str | None) -> None:
     from .proxy.proxyter import serve
 
     serve(config, listen, echo=click.echo)
+
+
+def _add_recording_commands() -> None:
+    from .recording._cli import record, replay  # zstandard (the record extra) loads when they run
+
+    cli.add_command(record)
+    cli.add_command(replay)
+
+
+_add_recording_commands()
 
 
 def _join_relative_times(argv: Sequence[str]) -> list[str]:

@@ -124,6 +124,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         self.locate = locate
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = int(self.recorder.clock.time() * 1e9)
         response = await self.inner.handle_async_request(request)
         body = await response.aread()
         await response.aclose()
@@ -131,7 +132,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         venue, api, path = self.locate(str(request.url))
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED]
         meta: dict[str, Any] = {"venue": venue, "api": api, "method": request.method, "path": path,
-                                "status": response.status_code, "headers": headers}
+                                "status": response.status_code, "headers": headers, "sent_ns": sent}
         self.recorder.rest.append(REST, ns, 0, orjson.dumps(meta) + b"\n" + body)
         return httpx.Response(response.status_code, headers=headers, content=body, request=request,
                               extensions={**response.extensions, "tradeflood.received_ms": ns // 1_000_000})

@@ -9,10 +9,11 @@ to it. A driver task walks the recording in receive-time order and moves the
 session's clock to each frame's receive time: a :class:`ReplayClock` at
 ``speed="max"``, a :class:`~tradeflood.clock.ScaledClock` at ``speed=1`` or ``10``.
 
-No look-ahead: a request made at clock time T gets the first unused reply
-received within ``LATE`` before and ``SOON`` after T (waiting until its receive
-time, as the live request waited), else the latest reply received before T; a
-reply from later than that is never handed out.
+No look-ahead: a request made at clock time T gets the reply to the same request
+that the live session sent at about T (from ``LATE`` before to ``SOON`` after;
+the replay then waits until that reply's receive time, as the live request
+waited), else the latest reply received by T. Nothing received after the clock
+is ever handed out.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ __all__ = ["ReplayConnection", "ReplayMissError", "ReplayTransport", "Replayer"]
 
 log = logging.getLogger("tradeflood.recording")
 LATE_NS = 2_000_000_000
-SOON_NS = 10_000_000_000
+SOON_NS = 1_000_000_000
 
 
 class ReplayMissError(RecordingError):
@@ -61,6 +62,7 @@ class ReplayMissError(RecordingError):
 @dataclass(slots=True)
 class _Reply:
     ns: int
+    sent_ns: int
     status: int
     headers: list[tuple[str, str]]
     body: bytes
@@ -162,7 +164,7 @@ class Replayer:
                 head, _, body = record.data.partition(b"\n")
                 meta = orjson.loads(head)
                 key = rest_key(meta["venue"], meta["method"], meta["path"])
-                self._replies[key].append(_Reply(record.ns, meta["status"],
+                self._replies[key].append(_Reply(record.ns, meta.get("sent_ns", record.ns), meta["status"],
                                                  [tuple(h) for h in meta["headers"]], body))
                 self._reply_times.append(record.ns)
         except RecordingCorruptError as exc:
@@ -181,9 +183,9 @@ class Replayer:
         times = [r.ns for r in replies]
         pick = None
         for reply in replies[bisect.bisect_left(times, now - LATE_NS):]:
-            if reply.ns > now + SOON_NS:
+            if reply.sent_ns > now + SOON_NS:
                 break
-            if not reply.used:
+            if not reply.used and reply.sent_ns >= now - LATE_NS:
                 pick = reply
                 break
         if pick is None:
