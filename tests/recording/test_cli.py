@@ -23,7 +23,8 @@ def url_flags(sim: Simulator, venue: str) -> list[str]:
     return flags
 
 
-def test_record_then_replay_prints_the_recorded_trades(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_record_then_replay_prints_the_recorded_trades(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "data"
     # The venue's market runs 20 times faster than real time, so two seconds carry many trades.
     with Simulator({"bitget": BitgetVenue(clock=ScaledClock(20.0))}) as sim:

@@ -25,7 +25,7 @@ def write(directory: Path, records: list[tuple[int, bytes]], per_block: int = 10
     for i, (ns, data) in enumerate(records):
         writer.append(FRAME, ns, 1, data)
         if (i + 1) % per_block == 0:
-            writer._wake.set()
+            writer.flush()
             deadline = time.monotonic() + 10
             while writer.records < i + 1 and time.monotonic() < deadline:
                 time.sleep(0.001)

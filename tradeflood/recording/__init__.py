@@ -5,7 +5,7 @@
     async with tradeflood.Session(record="data/") as s:      # live, and recorded
         ...
     async with tradeflood.Session(replay="data/", speed="max") as s:
-        async for book in s.stream(OrderBook, exchange="binance", symbol="BTC/USDT", depth=20):
+        async for book in s.stream(OrderBook, exchange=VENUE, symbol="BTC/USDT", depth=20):
             ...                                             # the books the live session built
 
 A recording keeps every WebSocket frame and REST reply the session received (not

@@ -2,18 +2,18 @@
 
 ::
 
-    tradeflood record trade --exchange bitget --symbol BTC/USDT --out data/ --duration 1h
+    tradeflood record trade --exchange VENUE --symbol BTC/USDT --out data/ --duration 1h
     tradeflood record --config record.toml --out data/
-    tradeflood replay data/ --model trade --exchange bitget --symbol BTC/USDT --speed max --format jsonl
+    tradeflood replay data/ --model trade --exchange VENUE --symbol BTC/USDT --speed max --format jsonl
 
 A record configuration file lists the streams to keep::
 
     duration = "1h"                       # optional; default: until interrupted
-    [urls.bitget]                         # optional base-URL overrides, as Session(urls=...)
+    [urls.VENUE]                          # optional base-URL overrides, as Session(urls=...)
     rest = "http://127.0.0.1:9000"
     [[stream]]
     model = "trade"                       # trade, book, candle, ticker
-    exchange = "bitget"
+    exchange = "VENUE"
     symbol = "BTC/USDT"
 """
 

@@ -8,22 +8,28 @@ in ns and the record count) followed by a zstandard frame. A block carries its o
 channel table, so it can be read without any block before it; a reader that meets a
 short or damaged block stops there, and everything before it stays readable.
 
-Inside a block, each record is ``kind (u8) | receive ns (i64) | channel (u16) |
-length (u32) | data``.
+Inside a block the records are stored by column, little-endian: the count (u32),
+then every record's kind (u8), receive time in ns (i64), channel (u16) and length
+(u32), then their bytes one after the other. Columns compress better than rows and
+are packed and unpacked a whole block at a time.
 """
 
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
-from dataclasses import dataclass
+from array import array
+from collections.abc import Sequence
+from itertools import accumulate, pairwise
+from typing import NamedTuple
 
 from tradeflood.errors import TradeFloodError
 
 __all__ = [
-    "BLOCK", "CHANNELS", "DOWN", "FILE_SUFFIX", "FRAME", "MAGIC", "RECORD", "REST", "UP", "VERSION",
-    "Record", "RecordingCorruptError", "RecordingError", "RecordingFormatError", "block_header",
-    "pack_record",
+    "BLOCK", "CHANNELS", "DOWN", "FILE_SUFFIX", "FRAME", "MAGIC", "REST", "UP", "VERSION", "Record",
+    "RecordingCorruptError", "RecordingError", "RecordingFormatError", "block_header", "pack_block",
+    "unpack_block",
 ]
 
 MAGIC = b"TFREC\x00"
@@ -33,7 +39,7 @@ INDEX_SUFFIX = ".idx"
 FILE_HEADER = struct.Struct("<6sHI")  # magic, version, JSON header length
 BLOCK = struct.Struct("<4sIIqqI")  # magic, compressed length, crc32, first ns, last ns, count
 BLOCK_MAGIC = b"TFBK"
-RECORD = struct.Struct("<BqHI")  # kind, ns, channel, length
+COUNT = struct.Struct("<I")
 INDEX = struct.Struct("<Qqq")  # block offset, first ns, last ns
 
 CHANNELS = 0  # the block's channel table (JSON: {id: {...}})
@@ -62,8 +68,7 @@ class RecordingCorruptError(RecordingError):
         self.last_ns = last_ns
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """One recorded item: what it is, when it was received (ns), on which channel, its bytes."""
 
     kind: int
@@ -72,10 +77,15 @@ class Record:
     data: bytes
 
 
-def pack_record(out: bytearray, kind: int, ns: int, channel: int, data: bytes) -> None:
-    """Append one record to a block's uncompressed buffer."""
-    out += RECORD.pack(kind, ns, channel, len(data))
-    out += data
+def pack_block(records: Sequence[tuple[int, int, int, bytes]]) -> bytes:
+    """A block's uncompressed bytes from ``(kind, ns, channel, data)`` records."""
+    kinds, times, channels, datas = zip(*records, strict=True)
+    columns = [array("q", times), array("H", channels), array("I", map(len, datas))]
+    if sys.byteorder == "big":
+        for column in columns:
+            column.byteswap()
+    return b"".join([COUNT.pack(len(records)), bytes(kinds), *(c.tobytes() for c in columns),
+                     b"".join(datas)])
 
 
 def block_header(compressed: bytes, first_ns: int, last_ns: int, count: int) -> bytes:
@@ -83,18 +93,25 @@ def block_header(compressed: bytes, first_ns: int, last_ns: int, count: int) -> 
     return BLOCK.pack(BLOCK_MAGIC, len(compressed), zlib.crc32(compressed), first_ns, last_ns, count)
 
 
-def unpack_records(payload: bytes) -> list[Record]:
+def unpack_block(payload: bytes) -> list[Record]:
     """The records of one decompressed block; raises ValueError if the payload is inconsistent."""
-    out = []
-    pos, end, size = 0, len(payload), RECORD.size
-    unpack = RECORD.unpack_from
-    while pos < end:
-        if pos + size > end:
-            raise ValueError("a record header runs past the end of its block")
-        kind, ns, channel, length = unpack(payload, pos)
-        pos += size
-        if pos + length > end:
-            raise ValueError("a record runs past the end of its block")
-        out.append(Record(kind, ns, channel, payload[pos:pos + length]))
-        pos += length
-    return out
+    if len(payload) < COUNT.size:
+        raise ValueError("a block too short for its record count")
+    (n,) = COUNT.unpack_from(payload)
+    pos = COUNT.size
+    kinds = payload[pos:pos + n]
+    pos += n
+    columns = []
+    for code, size in (("q", 8), ("H", 2), ("I", 4)):
+        column = array(code)
+        column.frombytes(payload[pos:pos + n * size])
+        if len(column) != n:
+            raise ValueError("a block shorter than its columns")
+        if sys.byteorder == "big":
+            column.byteswap()
+        columns.append(column)
+        pos += n * size
+    if len(kinds) != n or pos + sum(columns[2]) != len(payload):
+        raise ValueError("a block whose lengths do not add up")
+    datas = [payload[a:b] for a, b in pairwise(accumulate(columns[2], initial=pos))]
+    return list(map(Record._make, zip(kinds, columns[0], columns[1], datas, strict=True)))

@@ -29,7 +29,7 @@ from ._format import (
     Record,
     RecordingCorruptError,
     RecordingFormatError,
-    unpack_records,
+    unpack_block,
 )
 
 __all__ = ["RecordingFile", "merged", "open_directory"]
@@ -109,7 +109,7 @@ class RecordingFile:
                 try:
                     if zlib.crc32(compressed) != crc:
                         raise ValueError("checksum mismatch")
-                    records = unpack_records(decompressor.decompress(compressed))
+                    records = unpack_block(decompressor.decompress(compressed))
                 except (ValueError, zstandard.ZstdError) as exc:
                     detail = f"damaged block ({exc})"
                     raise RecordingCorruptError(str(self.path), pos, detail, last_ns) from None

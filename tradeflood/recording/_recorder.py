@@ -33,14 +33,15 @@ _DROPPED = {"content-encoding", "content-length", "transfer-encoding", "connecti
 class _ConnectionRecorder:
     """The tap of one connection: its frames, ups and downs into the ``ws`` files."""
 
-    __slots__ = ("_append", "_channel")
+    __slots__ = ("_append", "_channel", "_put")
 
     def __init__(self, writer: BlockWriter, channel: int) -> None:
         self._append = writer.append
+        self._put = writer.put
         self._channel = channel
 
     def frame(self, raw: bytes, received_ns: int) -> None:
-        self._append(FRAME, received_ns, self._channel, raw)
+        self._put((FRAME, received_ns, self._channel, raw))
 
     def up(self, down_since_ms: int | None, now_ms: int, topics: list[str]) -> None:
         body = {"down_since_ms": down_since_ms, "now_ms": now_ms, "topics": topics}

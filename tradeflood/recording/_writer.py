@@ -1,18 +1,20 @@
-"""BlockWriter: records appended from the event loop, compressed and written by a thread.
+"""BlockWriter: records appended from the event loop, packed, compressed and written by a thread.
 
-The event loop only packs each record into a buffer (no await, no compression, no
-system call). A background thread swaps the buffer out every ``flush_every`` seconds
-(or as soon as it passes ``block_bytes``), compresses it into one self-contained
-block and writes and flushes it, so a process killed with SIGKILL loses at most the
-block being gathered. Files rotate when a block starts in a new period
-(``rotate_seconds``, an hour by default).
+The event loop only appends a tuple to a deque (no lock, no packing, no system
+call). A background thread takes what has gathered every ``flush_every`` seconds
+(sooner once ``block_records`` wait), packs it by column into one self-contained
+block, compresses, writes and flushes it, so a process killed with SIGKILL loses at
+most what it had not yet taken. A block never spans two rotation periods: files
+rotate exactly on the hour by default (``rotate_seconds``).
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ from ._format import (
     VERSION,
     RecordingError,
     block_header,
-    pack_record,
+    pack_block,
 )
 
 __all__ = ["BlockWriter", "file_name"]
@@ -46,20 +48,15 @@ class BlockWriter:
     """Writes one kind of record (``ws`` or ``rest``) into rotated, compressed files."""
 
     def __init__(self, directory: str | os.PathLike[str], kind: str, *, rotate_seconds: int = 3600,
-                 flush_every: float = 1.0, block_bytes: int = 1 << 18, level: int = 3) -> None:
+                 flush_every: float = 1.0, block_records: int = 50_000, level: int = 3) -> None:
         self.directory = Path(directory)
         self.kind = kind
         self.rotate_seconds = rotate_seconds
         self.flush_every = flush_every
-        self.block_bytes = block_bytes
+        self.block_records = block_records
         self._compressor = zstandard.ZstdCompressor(level=level)
-        self._lock = threading.Lock()
-        self._buffer = bytearray()
-        self._first_ns = 0
-        self._last_ns = 0
-        self._count = 0
-        self._block_end = 0  # the current block ends at the next rotation boundary
-        self._pending: list[tuple[bytearray, int, int, int]] = []
+        self._queue: deque[tuple[int, int, int, bytes]] = deque()
+        self.put = self._queue.append  # put((kind, ns, channel, data)): the whole cost on the loop
         self._channels: dict[int, dict[str, Any]] = {}
         self._wake = threading.Event()
         self._stop = False
@@ -76,29 +73,18 @@ class BlockWriter:
 
     def channel(self, number: int, meta: dict[str, Any]) -> None:
         """Declare what channel ``number`` is; every later block carries the table."""
-        with self._lock:
-            self._channels[number] = meta
+        self._channels = {**self._channels, number: meta}
 
     def append(self, kind: int, ns: int, channel: int, data: bytes) -> None:
-        """Add one record (called from the event loop: cheap, never blocks on I/O)."""
-        with self._lock:
-            if self._count and ns >= self._block_end:  # a new file starts: so does a new block
-                self._pending.append((self._buffer, self._first_ns, self._last_ns, self._count))
-                self._buffer, self._count = bytearray(), 0
-                self._wake.set()
-            if not self._count:
-                self._first_ns = ns
-                period = self.rotate_seconds * 1_000_000_000
-                self._block_end = (ns // period + 1) * period
-            self._last_ns = ns
-            self._count += 1
-            pack_record(self._buffer, kind, ns, channel, data)
-            full = len(self._buffer) >= self.block_bytes
-        if full:
-            self._wake.set()
+        """Add one record (from the event loop: cheap, never blocks on I/O)."""
+        self.put((kind, ns, channel, data))
+
+    def flush(self) -> None:
+        """Ask the thread to write what has gathered now."""
+        self._wake.set()
 
     def close(self) -> None:
-        """Write what is buffered, fsync and close the files."""
+        """Write what is gathered, fsync and close the files."""
         self._stop = True
         self._wake.set()
         self._thread.join()
@@ -109,11 +95,15 @@ class BlockWriter:
 
     def _run(self) -> None:
         try:
+            last = time.monotonic()
             while True:
-                self._wake.wait(self.flush_every)
+                woken = self._wake.wait(min(0.05, self.flush_every))
                 self._wake.clear()
                 stopping = self._stop
-                self._write_block()
+                if (woken or stopping or len(self._queue) >= self.block_records
+                        or time.monotonic() - last >= self.flush_every):
+                    self._write_gathered()
+                    last = time.monotonic()
                 if stopping:
                     break
         except BaseException as exc:  # reported by close(); recording stops, the session does not
@@ -125,32 +115,33 @@ class BlockWriter:
                     os.fsync(f.fileno())
                     f.close()
 
-    def _write_block(self) -> None:
-        with self._lock:
-            blocks, self._pending = self._pending, []
-            if self._count:
-                blocks.append((self._buffer, self._first_ns, self._last_ns, self._count))
-                self._buffer, self._count = bytearray(), 0
-            channels = dict(self._channels)
-        for buffer, first, last, count in blocks:
-            self._write(buffer, first, last, count, channels)
+    def _write_gathered(self) -> None:
+        take = self._queue.popleft
+        batch = [take() for _ in range(len(self._queue))]
+        period = self.rotate_seconds * 1_000_000_000
+        while batch:
+            end = (batch[0][1] // period + 1) * period  # the next file starts there
+            cut = min(len(batch), self.block_records,
+                      bisect.bisect_left(batch, end, key=lambda r: r[1]) or len(batch))
+            self._write(batch[:cut])
+            del batch[:cut]
 
-    def _write(self, buffer: bytearray, first: int, last: int, count: int,
-               channels: dict[int, dict[str, Any]]) -> None:
-        block = bytearray()
-        if channels:
-            pack_record(block, CHANNELS, first, 0, orjson.dumps({str(k): v for k, v in channels.items()}))
-        block += buffer
-        compressed = self._compressor.compress(bytes(block))
+    def _write(self, records: list[tuple[int, int, int, bytes]]) -> None:
+        first, last = records[0][1], records[-1][1]
+        if self._channels:
+            table = orjson.dumps({str(k): v for k, v in self._channels.items()})
+            records = [(CHANNELS, first, 0, table), *records]
+        block = pack_block(records)
+        compressed = self._compressor.compress(block)
         self._open_for(first)
         offset = self._file.tell()
-        self._file.write(block_header(compressed, first, last, count) + compressed)
+        self._file.write(block_header(compressed, first, last, len(records)) + compressed)
         self._file.flush()
         self._index.write(INDEX.pack(offset, first, last))
         self._index.flush()
         self.blocks += 1
-        self.records += count
-        self.bytes_in += len(buffer)
+        self.records += len(records) - (1 if self._channels else 0)
+        self.bytes_in += len(block)
         self.bytes_out += len(compressed)
 
     def _open_for(self, ns: int) -> None:
