@@ -50,6 +50,15 @@ class ReplayClock(VirtualClock):
         heapq.heappush(self._timers, (self._now + seconds, next(self._seq), fut))
         await fut
 
+    def due(self, when: float) -> bool:
+        """Whether a sleeper is due by ``when`` (then :meth:`step_to`, else :meth:`set`)."""
+        return bool(self._timers) and self._timers[0][0] <= when
+
+    def set(self, when: float) -> None:
+        """Move to ``when`` with no sleeper due on the way."""
+        if when > self._now:
+            self._now = when
+
     async def step_to(self, when: float) -> None:
         """Move to ``when``, waking each sleeper due by then at its own deadline."""
         timers = self._timers

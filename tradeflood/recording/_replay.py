@@ -45,7 +45,7 @@ from ._format import (
     RecordingError,
     RecordingFormatError,
 )
-from ._reader import merged, open_directory
+from ._reader import block_records, merged, open_directory
 from ._recorder import rest_key, venue_locator
 
 __all__ = ["ReplayConnection", "ReplayMissError", "ReplayTransport", "Replayer"]
@@ -202,56 +202,69 @@ class Replayer:
 
     # -- the driver ----------------------------------------------------------------------------
 
-    def _timeline(self) -> Iterator[Record]:
-        """The ws records from the start, with the REST receive times woven in (as kind REST)."""
+    def _timeline(self) -> Iterator[list[Record]]:
+        """The ws records from the start a block at a time, with the REST receive times woven in
+        (as records of kind REST)."""
         rest = [t for t in self._reply_times if t >= self.start_ns]
         i = 0
         try:
-            for _, record in merged(self.directory, ("ws",), self.start_ns):
-                while i < len(rest) and rest[i] <= record.ns:
-                    yield Record(REST, rest[i], 0, b"")
-                    i += 1
-                yield record
+            for block in block_records(self.directory, "ws", self.start_ns):
+                if i < len(rest) and rest[i] <= block[-1].ns:
+                    woven: list[Record] = []
+                    for record in block:
+                        while i < len(rest) and rest[i] <= record.ns:
+                            woven.append(Record(REST, rest[i], 0, b""))
+                            i += 1
+                        woven.append(record)
+                    block = woven
+                yield block
         except RecordingCorruptError as exc:
             self._problem(exc)
-        for t in rest[i:]:
-            yield Record(REST, t, 0, b"")
+        yield [Record(REST, t, 0, b"") for t in rest[i:]]
 
     async def _drive(self) -> None:
         clock = self.clock
         fast = isinstance(clock, ReplayClock)
         now = int(clock.time() * 1e9)
+        mono = clock.monotonic()
         channels = self._channels
         endpoints = self._endpoints
+        frames = 0
         try:
             await asyncio.sleep(0)  # let the session that started the replay finish its step
-            for record in self._timeline():
-                if record.ns > now:
-                    if fast:
-                        await clock.step_to(record.ns / 1e9)  # type: ignore[union-attr]
-                    else:
-                        await clock.sleep(record.ns / 1e9 - clock.time())
-                    now = record.ns
-                kind = record.kind
-                if kind == FRAME:
-                    where = channels.get(record.channel)
-                    if where is not None:
-                        self.frames += 1
-                        for conn in endpoints[where].connections:
-                            conn.play(record.data, record.ns)
-                elif kind == REST:
-                    await settle()  # the reply's taker runs before the frames that followed it live
-                elif kind == CHANNELS:
-                    for number, meta in orjson.loads(record.data).items():
-                        channels[int(number)] = (meta["venue"], meta["endpoint"])
-                elif kind in (UP, DOWN):
-                    where = channels.get(record.channel)
-                    if where is not None:
-                        event = orjson.loads(record.data)
-                        for conn in endpoints[where].connections:
-                            conn.play_event(kind, event)
+            for block in self._timeline():
+                for kind, ns, channel, data in block:
+                    if ns > now:
+                        when = ns / 1e9
+                        if not fast:
+                            await clock.sleep(when - clock.time())
+                        elif clock.due(when):  # type: ignore[union-attr]
+                            await clock.step_to(when)  # type: ignore[union-attr]
+                        else:
+                            clock.set(when)  # type: ignore[union-attr]
+                            await asyncio.sleep(0)  # one turn of the loop per socket read, as live
+                        now = ns
+                        mono = clock.monotonic()
+                    if kind == FRAME:
+                        where = channels.get(channel)
+                        if where is not None:
+                            frames += 1
+                            for conn in endpoints[where].connections:
+                                conn.play(data, ns, mono)
+                    elif kind == REST:
+                        await settle()  # the reply's taker runs before the frames that followed it live
+                    elif kind == CHANNELS:
+                        for number, meta in orjson.loads(data).items():
+                            channels[int(number)] = (meta["venue"], meta["endpoint"])
+                    elif kind in (UP, DOWN):
+                        where = channels.get(channel)
+                        if where is not None:
+                            event = orjson.loads(data)
+                            for conn in endpoints[where].connections:
+                                conn.play_event(kind, event)
             await settle()
         finally:
+            self.frames = frames
             if isinstance(clock, ReplayClock):
                 clock.release()
             self.finished.set()
@@ -281,11 +294,11 @@ class ReplayConnection(Connection):
             self._handle.replayer.detach(self, self._handle)
             self._task = None
 
-    def play(self, raw: bytes, received_ns: int) -> None:
+    def play(self, raw: bytes, received_ns: int, monotonic: float) -> None:
         """One recorded frame, as if it had just come off the socket."""
         self._now_ns = received_ns
         self._now_ms = received_ns // 1_000_000
-        self._now = self.clock.monotonic()
+        self._now = monotonic
         self._receive(raw)
 
     def play_event(self, kind: int, event: dict[str, Any]) -> None:
