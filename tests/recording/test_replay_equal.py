@@ -12,7 +12,7 @@ import pytest
 
 import tradeflood
 from tradeflood.clock import ScaledClock
-from tradeflood.models import OrderBook, Trade
+from tradeflood.models import Candle, OrderBook, Trade
 from tradeflood.streams import Backoff, BookResync, BookResynced, Reconnected, StreamSettings, TradeGap
 from tradeflood.testing import BinanceVenue, BitgetVenue, Simulator
 
@@ -104,3 +104,37 @@ async def test_a_replay_yields_what_the_live_session_delivered(tmp_path: Path) -
         for i, (a, b) in enumerate(zip(items, replayed, strict=False)):
             assert same(a, b), (name, i, a, b)
         assert len(items) <= len(replayed) <= len(items) + 50, (name, len(items), len(replayed))
+
+
+async def test_candles_close_in_a_replay_as_they_closed_live(tmp_path: Path) -> None:
+    """A minute a second: candles close live and after an outage are backfilled over REST; the
+    replay closes the same candles at the same moments and backfills from the recorded replies."""
+    clock = ScaledClock(60.0)
+    venues = {"bitget": BitgetVenue(clock=clock), "binance": BinanceVenue(clock=clock)}
+    params = [{"exchange": v, "symbol": "BTC/USDT", "interval": "1m"} for v in ("binance", "bitget")]
+    live: list[list[Any]] = [[], []]
+    settings = StreamSettings(backoff=Backoff(first=0.5, most=3.0), stale_after=3.0, open_timeout=5.0)
+    async with Simulator(venues) as sim, tradeflood.Session(
+            urls=sim.urls(), clock=clock, store=False, stream_settings=settings, record=tmp_path) as s:
+        subs = [s.subscribe(Candle, live[i].append, **p) for i, p in enumerate(params)]
+        for sub in subs:
+            await sub.ready()
+        await until(lambda: all(kinds(items, Candle) >= 2 for items in live))
+        sim.reject_next_connect("bitget", count=40)  # away for a few clock minutes
+        sim.drop_connections("bitget")
+        await until(lambda: kinds(live[1], Reconnected) >= 1)
+        await until(lambda: all(kinds(items, Candle) >= 6 for items in live))
+        for sub in subs:
+            await sub.close()
+    assert kinds(live[1], Reconnected) == 1
+    async with tradeflood.Session(replay=tmp_path, speed="max") as s:
+        streams = [s.stream(Candle, **p) for p in params]
+
+        async def drain(stream: Any) -> list[Any]:
+            return [item async for item in stream]
+
+        again = await asyncio.wait_for(asyncio.gather(*(drain(st) for st in streams)), 60)
+    for items, replayed in zip(live, again, strict=True):
+        assert all(c.closed for c in items if isinstance(c, Candle))
+        assert replayed[:len(items)] == items
+        assert len(replayed) <= len(items) + 2
