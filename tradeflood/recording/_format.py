@@ -36,6 +36,7 @@ MAGIC = b"TFREC\x00"
 VERSION = 1
 FILE_SUFFIX = ".tfrec"
 INDEX_SUFFIX = ".idx"
+MANIFEST = "manifest.json"  # the topics recorded, by "venue endpoint"
 FILE_HEADER = struct.Struct("<6sHI")  # magic, version, JSON header length
 BLOCK = struct.Struct("<4sIIqqI")  # magic, compressed length, crc32, first ns, last ns, count
 BLOCK_MAGIC = b"TFBK"

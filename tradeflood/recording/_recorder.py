@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +22,7 @@ import orjson
 from tradeflood import registry
 from tradeflood.clock import Clock
 
-from ._format import DOWN, FRAME, REST, UP
+from ._format import DOWN, FRAME, MANIFEST, REST, UP, VERSION
 from ._writer import BlockWriter
 
 __all__ = ["Recorder", "RecordingTransport", "rest_key", "venue_locator"]
@@ -33,12 +34,17 @@ _DROPPED = {"content-encoding", "content-length", "transfer-encoding", "connecti
 class _ConnectionRecorder:
     """The tap of one connection: its frames, ups and downs into the ``ws`` files."""
 
-    __slots__ = ("_append", "_channel", "_put")
+    __slots__ = ("_append", "_channel", "_put", "_recorder", "_where")
 
-    def __init__(self, writer: BlockWriter, channel: int) -> None:
-        self._append = writer.append
-        self._put = writer.put
+    def __init__(self, recorder: Recorder, channel: int, where: str) -> None:
+        self._recorder = recorder
+        self._append = recorder.ws.append
+        self._put = recorder.ws.put
         self._channel = channel
+        self._where = where
+
+    def carry(self, topic: str) -> None:
+        self._recorder.carried(self._where, topic)
 
     def frame(self, raw: bytes, received_ns: int) -> None:
         self._put((FRAME, received_ns, self._channel, raw))
@@ -62,13 +68,26 @@ class Recorder:
         self.ws = BlockWriter(directory, "ws", rotate_seconds=rotate_seconds, flush_every=flush_every)
         self.rest = BlockWriter(directory, "rest", rotate_seconds=rotate_seconds, flush_every=flush_every)
         self._channels = 0
+        self._topics: dict[str, list[str]] = {}
 
     def connection(self, venue: str, endpoint: str, label: str, base_url: str) -> _ConnectionRecorder:
         """A new connection's tap (the stream hub asks for one per connection)."""
         self._channels += 1
         self.ws.channel(self._channels, {"venue": venue, "endpoint": endpoint, "label": label,
                                          "url": base_url})
-        return _ConnectionRecorder(self.ws, self._channels)
+        return _ConnectionRecorder(self, self._channels, f"{venue} {endpoint}")
+
+    def carried(self, where: str, topic: str) -> None:
+        """Note a topic a connection carries in ``manifest.json`` (what a replay can serve)."""
+        topics = self._topics.setdefault(where, [])
+        if topic in topics:
+            return
+        topics.append(topic)
+        path = Path(self.directory)
+        path.mkdir(parents=True, exist_ok=True)
+        temporary = path / f".{MANIFEST}.tmp"
+        temporary.write_bytes(orjson.dumps({"format": VERSION, "topics": self._topics}))
+        os.replace(temporary, path / MANIFEST)
 
     def transport(self, inner: httpx.AsyncBaseTransport | None,
                   urls: Mapping[str, Mapping[str, str]]) -> RecordingTransport:

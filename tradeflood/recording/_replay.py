@@ -25,19 +25,22 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 
 from tradeflood.clock import ScaledClock
-from tradeflood.streams._connection import Connection
+from tradeflood.streams._connection import Connection, TopicSink
+from tradeflood.streams._protocol import Topic
 
 from ._clock import ReplayClock, settle
 from ._format import (
     CHANNELS,
     DOWN,
     FRAME,
+    MANIFEST,
     REST,
     UP,
     Record,
@@ -87,6 +90,9 @@ class _Handle:
     def frame(self, raw: bytes, received_ns: int) -> None:  # a replay records nothing
         pass
 
+    def carry(self, topic: str) -> None:
+        pass
+
     def up(self, down_since_ms: int | None, now_ms: int, topics: list[str]) -> None:
         pass
 
@@ -122,6 +128,7 @@ class Replayer:
         self._locate = venue_locator(urls or {})
         self._endpoints: dict[tuple[str, str], _Endpoint] = defaultdict(_Endpoint)
         self._channels: dict[int, tuple[str, str]] = {}
+        self._manifest = _read_manifest(directory)
         self._task: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
         self.frames = 0
@@ -131,6 +138,16 @@ class Replayer:
 
     def connection(self, venue: str, endpoint: str, label: str, base_url: str) -> _Handle:
         return _Handle(self, venue, endpoint)
+
+    def missing(self, venue: str, endpoint: str, topic: str) -> str | None:
+        """Why ``topic`` cannot be replayed (it was never recorded), or None if it can."""
+        if self._manifest is None:
+            return None  # a recording without a manifest: whatever it holds plays
+        recorded = self._manifest.get(f"{venue} {endpoint}", [])
+        if topic in recorded:
+            return None
+        return (f"the recording in {self.directory} holds no {topic} "
+                f"(it has: {', '.join(recorded) or 'nothing from ' + venue})")
 
     def transport(self) -> ReplayTransport:
         return ReplayTransport(self)
@@ -276,6 +293,17 @@ class Replayer:
         log.warning("%s", exc)
 
 
+def _read_manifest(directory: str | os.PathLike[str]) -> dict[str, list[str]] | None:
+    path = Path(directory) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        topics = orjson.loads(path.read_bytes())["topics"]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise RecordingFormatError(f"{path}: unreadable manifest ({exc})") from None
+    return topics  # type: ignore[no-any-return]
+
+
 class ReplayConnection(Connection):
     """A connection whose socket is the recording: it plays the frames it is handed."""
 
@@ -285,6 +313,13 @@ class ReplayConnection(Connection):
         assert isinstance(handle, _Handle), "a ReplayConnection needs a Replayer as the stream tap"
         self._handle = handle
         self._tap = None  # nothing to record
+
+    def add(self, topic: Topic, sink: TopicSink) -> None:
+        super().add(topic, sink)
+        handle = self._handle
+        why = handle.replayer.missing(handle.venue, handle.endpoint, topic.name)
+        if why is not None:  # told once the hub has finished placing the topic
+            asyncio.get_running_loop().call_soon(sink.on_rejected, why)
 
     async def _run(self) -> None:
         self._handle.replayer.attach(self, self._handle)

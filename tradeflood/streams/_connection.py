@@ -54,6 +54,8 @@ class ConnectionTap(Protocol):
 
     def frame(self, raw: bytes, received_ns: int) -> None: ...
 
+    def carry(self, topic: str) -> None: ...
+
     def up(self, down_since_ms: int | None, now_ms: int, topics: list[str]) -> None: ...
 
     def down(self, now_ms: int, reason: str, topics: list[str]) -> None: ...
@@ -140,6 +142,8 @@ class Connection:
         self._topics[topic.name] = topic
         self._sinks[topic.name] = sink
         self._last_seen[topic.name] = self.clock.monotonic()
+        if self._tap is not None:
+            self._tap.carry(topic.name)
         if self._ws is not None:
             self._queue_frames(self.protocol.subscribe, [topic])
         if self._task is None:
