@@ -94,8 +94,9 @@ def block_header(compressed: bytes, first_ns: int, last_ns: int, count: int) -> 
     return BLOCK.pack(BLOCK_MAGIC, len(compressed), zlib.crc32(compressed), first_ns, last_ns, count)
 
 
-def unpack_block(payload: bytes) -> list[Record]:
-    """The records of one decompressed block; raises ValueError if the payload is inconsistent."""
+def unpack_block(payload: bytes, *, plain: bool = False) -> list[Record]:
+    """The records of one decompressed block (as plain tuples if ``plain``: a replay's fast
+    path); raises ValueError if the payload is inconsistent."""
     if len(payload) < COUNT.size:
         raise ValueError("a block too short for its record count")
     (n,) = COUNT.unpack_from(payload)
@@ -115,4 +116,5 @@ def unpack_block(payload: bytes) -> list[Record]:
     if len(kinds) != n or pos + sum(columns[2]) != len(payload):
         raise ValueError("a block whose lengths do not add up")
     datas = [payload[a:b] for a, b in pairwise(accumulate(columns[2], initial=pos))]
-    return list(map(Record._make, zip(kinds, columns[0], columns[1], datas, strict=True)))
+    rows = zip(kinds, columns[0], columns[1], datas, strict=True)
+    return list(rows) if plain else list(map(Record._make, rows))  # type: ignore[arg-type]

@@ -93,8 +93,9 @@ class RecordingFile:
         for block in self.block_records(start_ns):
             yield from block
 
-    def block_records(self, start_ns: int | None = None) -> Iterator[list[Record]]:
-        """:meth:`records` a block at a time (what a replay reads: no generator step per record)."""
+    def block_records(self, start_ns: int | None = None, *, plain: bool = False) -> Iterator[list[Record]]:
+        """:meth:`records` a block at a time (what a replay reads: no generator step per record;
+        ``plain`` tuples rather than :class:`Record`)."""
         decompressor = zstandard.ZstdDecompressor()
         blocks = self.blocks(start_ns)
         pos = blocks[0][0] if blocks else self.data_start
@@ -115,15 +116,15 @@ class RecordingFile:
                 try:
                     if zlib.crc32(compressed) != crc:
                         raise ValueError("checksum mismatch")
-                    records = unpack_block(decompressor.decompress(compressed))
+                    records = unpack_block(decompressor.decompress(compressed), plain=plain)
                 except (ValueError, zstandard.ZstdError) as exc:
                     detail = f"damaged block ({exc})"
                     raise RecordingCorruptError(str(self.path), pos, detail, last_ns) from None
-                if start_ns is not None and records and records[0].ns < start_ns:
-                    records = [r for r in records if r.ns >= start_ns or r.kind == CHANNELS]
+                if start_ns is not None and records and records[0][1] < start_ns:
+                    records = [r for r in records if r[1] >= start_ns or r[0] == CHANNELS]
                 if records:
                     yield records
-                    last_ns = records[-1].ns
+                    last_ns = records[-1][1]
                 pos += BLOCK.size + length
 
 
@@ -139,11 +140,11 @@ def open_directory(directory: str | os.PathLike[str], kind: str) -> list[Recordi
     return sorted((f for f in files if f.first_ns is not None), key=lambda f: f.first_ns or 0)
 
 
-def block_records(directory: str | os.PathLike[str], kind: str,
-                  start_ns: int | None = None) -> Iterator[list[Record]]:
+def block_records(directory: str | os.PathLike[str], kind: str, start_ns: int | None = None, *,
+                  plain: bool = False) -> Iterator[list[Record]]:
     """The records of one kind, a block at a time, oldest first."""
     for f in open_directory(directory, kind):
-        yield from f.block_records(start_ns)
+        yield from f.block_records(start_ns, plain=plain)
 
 
 def merged(directory: str | os.PathLike[str], kinds: tuple[str, ...],

@@ -225,11 +225,11 @@ class Replayer:
         rest = [t for t in self._reply_times if t >= self.start_ns]
         i = 0
         try:
-            for block in block_records(self.directory, "ws", self.start_ns):
-                if i < len(rest) and rest[i] <= block[-1].ns:
+            for block in block_records(self.directory, "ws", self.start_ns, plain=True):
+                if i < len(rest) and rest[i] <= block[-1][1]:
                     woven: list[Record] = []
                     for record in block:
-                        while i < len(rest) and rest[i] <= record.ns:
+                        while i < len(rest) and rest[i] <= record[1]:
                             woven.append(Record(REST, rest[i], 0, b""))
                             i += 1
                         woven.append(record)
@@ -246,7 +246,9 @@ class Replayer:
         mono = clock.monotonic()
         channels = self._channels
         endpoints = self._endpoints
+        routes: dict[int, list[ReplayConnection]] = {}  # channel -> its endpoint's connections
         frames = 0
+        ms = now // 1_000_000
         try:
             await asyncio.sleep(0)  # let the session that started the replay finish its step
             for block in self._timeline():
@@ -261,24 +263,25 @@ class Replayer:
                             clock.set(when)  # type: ignore[union-attr]
                             await asyncio.sleep(0)  # one turn of the loop per socket read, as live
                         now = ns
+                        ms = ns // 1_000_000
                         mono = clock.monotonic()
                     if kind == FRAME:
-                        where = channels.get(channel)
-                        if where is not None:
+                        conns = routes.get(channel)
+                        if conns:
                             frames += 1
-                            for conn in endpoints[where].connections:
-                                conn.play(data, ns, mono)
+                            for conn in conns:  # ReplayConnection.play, inlined: the hot path
+                                conn._now_ns, conn._now_ms, conn._now = ns, ms, mono
+                                conn._receive(data)
                     elif kind == REST:
                         await settle()  # the reply's taker runs before the frames that followed it live
                     elif kind == CHANNELS:
                         for number, meta in orjson.loads(data).items():
-                            channels[int(number)] = (meta["venue"], meta["endpoint"])
+                            where = channels[int(number)] = (meta["venue"], meta["endpoint"])
+                            routes[int(number)] = endpoints[where].connections
                     elif kind in (UP, DOWN):
-                        where = channels.get(channel)
-                        if where is not None:
-                            event = orjson.loads(data)
-                            for conn in endpoints[where].connections:
-                                conn.play_event(kind, event)
+                        event = orjson.loads(data)
+                        for conn in routes.get(channel, ()):
+                            conn.play_event(kind, event)
             await settle()
         finally:
             self.frames = frames
