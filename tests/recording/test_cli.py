@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+import tradeflood
 from tradeflood.cli import main
 from tradeflood.clock import ScaledClock
+from tradeflood.models import Trade
 from tradeflood.recording import RecordingFile
 from tradeflood.testing import BitgetVenue, Simulator
 
@@ -63,3 +71,34 @@ def test_replay_refuses_a_foreign_directory_and_a_config_without_streams(
     assert main(["record", "--config", str(config), "--out", str(tmp_path / "x")]) == 2
     assert "[[stream]]" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()  # nothing half-written
+
+
+def test_a_recording_cut_by_sigkill_replays_up_to_its_last_whole_block(tmp_path: Path) -> None:
+    """``tradeflood record`` killed with SIGKILL mid-recording: every block it wrote replays."""
+    out = tmp_path / "data"
+    with Simulator({"bitget": BitgetVenue(clock=ScaledClock(20.0))}) as sim:
+        env = {**os.environ, **sim.environ()}
+        child = subprocess.Popen([sys.executable, "-m", "tradeflood.cli", "record", "trade", "--exchange",
+                                  "bitget", "--symbol", "BTC/USDT", "--out", str(out)], env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                files = list(out.glob("ws-*.tfrec")) if out.exists() else []
+                if files and len(RecordingFile(files[0]).blocks()) >= 3:
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the recorder wrote no blocks")
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+    async def replay() -> list[Trade]:
+        async with tradeflood.Session(replay=out, speed="max") as s:
+            return [t async for t in s.stream(Trade, exchange="bitget", symbol="BTC/USDT")
+                    if isinstance(t, Trade)]
+
+    trades = asyncio.run(replay())
+    ids = [int(t.id) for t in trades]
+    assert len(ids) >= 3 and ids == sorted(ids) and len(set(ids)) == len(ids)
