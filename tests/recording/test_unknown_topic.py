@@ -18,8 +18,9 @@ pytestmark = pytest.mark.integration
 
 async def test_a_topic_never_recorded_is_refused_by_name(tmp_path: Path) -> None:
     async with Simulator() as sim, tradeflood.Session(urls=sim.urls(), store=False, record=tmp_path) as s:
-        async with s.stream(Trade, exchange="binance", symbol="BTC/USDT") as trades:
-            first = await asyncio.wait_for(trades.get(), 20)
+        trades = s.stream(Trade, exchange="binance", symbol="BTC/USDT")
+        first = await asyncio.wait_for(trades.get(), 20)
+        await trades.close()
     assert isinstance(first, Trade)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["topics"] == {"binance ws": ["btcusdt@trade"]}
