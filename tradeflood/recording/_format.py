@@ -22,6 +22,7 @@ import zlib
 from array import array
 from collections.abc import Sequence
 from itertools import accumulate, pairwise
+from operator import itemgetter
 from typing import NamedTuple
 
 from tradeflood.errors import TradeFloodError
@@ -80,12 +81,14 @@ class Record(NamedTuple):
 
 def pack_block(records: Sequence[tuple[int, int, int, bytes]]) -> bytes:
     """A block's uncompressed bytes from ``(kind, ns, channel, data)`` records."""
-    kinds, times, channels, datas = zip(*records, strict=True)
-    columns = [array("q", times), array("H", channels), array("I", map(len, datas))]
+    datas = list(map(itemgetter(3), records))
+    kinds = bytes(map(itemgetter(0), records))
+    columns = [array("q", map(itemgetter(1), records)), array("H", map(itemgetter(2), records)),
+               array("I", map(len, datas))]
     if sys.byteorder == "big":
         for column in columns:
             column.byteswap()
-    return b"".join([COUNT.pack(len(records)), bytes(kinds), *(c.tobytes() for c in columns),
+    return b"".join([COUNT.pack(len(records)), kinds, *(c.tobytes() for c in columns),
                      b"".join(datas)])
 
 

@@ -48,7 +48,7 @@ class BlockWriter:
     """Writes one kind of record (``ws`` or ``rest``) into rotated, compressed files."""
 
     def __init__(self, directory: str | os.PathLike[str], kind: str, *, rotate_seconds: int = 3600,
-                 flush_every: float = 1.0, block_records: int = 50_000, level: int = 3) -> None:
+                 flush_every: float = 1.0, block_records: int = 50_000, level: int = 1) -> None:
         self.directory = Path(directory)
         self.kind = kind
         self.rotate_seconds = rotate_seconds
