@@ -16,11 +16,13 @@ are packed and unpacked a whole block at a time.
 
 from __future__ import annotations
 
+import bisect
 import struct
 import sys
 import zlib
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import accumulate, pairwise
 from operator import itemgetter
 from typing import NamedTuple
@@ -28,9 +30,24 @@ from typing import NamedTuple
 from tradeflood.errors import TradeFloodError
 
 __all__ = [
-    "BLOCK", "CHANNELS", "DOWN", "FILE_SUFFIX", "FRAME", "MAGIC", "REST", "UP", "VERSION", "Record",
-    "RecordingCorruptError", "RecordingError", "RecordingFormatError", "block_header", "pack_block",
+    "BLOCK",
+    "CHANNELS",
+    "DOWN",
+    "FILE_SUFFIX",
+    "FRAME",
+    "MAGIC",
+    "REST",
+    "UP",
+    "VERSION",
+    "Columns",
+    "Record",
+    "RecordingCorruptError",
+    "RecordingError",
+    "RecordingFormatError",
+    "block_header",
+    "pack_columns",
     "unpack_block",
+    "weave",
 ]
 
 MAGIC = b"TFREC\x00"
@@ -79,17 +96,66 @@ class Record(NamedTuple):
     data: bytes
 
 
-def pack_block(records: Sequence[tuple[int, int, int, bytes]]) -> bytes:
-    """A block's uncompressed bytes from ``(kind, ns, channel, data)`` records."""
-    datas = list(map(itemgetter(3), records))
-    kinds = bytes(map(itemgetter(0), records))
-    columns = [array("q", map(itemgetter(1), records)), array("H", map(itemgetter(2), records)),
-               array("I", map(len, datas))]
+@dataclass
+class Columns:
+    """Records by column, as a writer gathers and packs them: kinds, receive times (ns),
+    channels, lengths, and the bytes one after the other."""
+
+    kinds: bytearray = field(default_factory=bytearray)
+    times: array[int] = field(default_factory=lambda: array("q"))
+    channels: array[int] = field(default_factory=lambda: array("H"))
+    lengths: array[int] = field(default_factory=lambda: array("I"))
+    data: bytearray = field(default_factory=bytearray)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def add(self, kind: int, ns: int, channel: int, data: bytes) -> None:
+        """Append one record."""
+        self.kinds.append(kind)
+        self.times.append(ns)
+        self.channels.append(channel)
+        self.lengths.append(len(data))
+        self.data += data
+
+    def extend(self, other: Columns, start: int = 0, end: int | None = None) -> None:
+        """Append records ``start:end`` of ``other`` (C-level copies, no step per record)."""
+        end = len(other) if end is None else end
+        if end <= start:
+            return
+        first = sum(other.lengths[:start])
+        last = first + sum(other.lengths[start:end])
+        self.kinds += other.kinds[start:end]
+        self.times += other.times[start:end]
+        self.channels += other.channels[start:end]
+        self.lengths += other.lengths[start:end]
+        self.data += other.data[first:last]
+
+
+def weave(frames: Columns, events: Sequence[tuple[int, int, int, bytes]]) -> Columns:
+    """``frames`` (in time order) with ``events`` put in their places by receive time."""
+    if not events:
+        return frames
+    out = Columns()
+    done = 0
+    for event in sorted(events, key=itemgetter(1)):
+        cut = bisect.bisect_right(frames.times, event[1], lo=done)
+        out.extend(frames, done, cut)
+        out.add(*event)
+        done = cut
+    out.extend(frames, done)
+    return out
+
+
+def pack_columns(records: Columns) -> bytes:
+    """A block's uncompressed bytes."""
+    columns = [records.times, records.channels, records.lengths]
     if sys.byteorder == "big":
+        columns = [array(c.typecode, c) for c in columns]
         for column in columns:
             column.byteswap()
-    return b"".join([COUNT.pack(len(records)), kinds, *(c.tobytes() for c in columns),
-                     b"".join(datas)])
+    return b"".join([COUNT.pack(len(records)), records.kinds, *(c.tobytes() for c in columns),
+                     records.data])
 
 
 def block_header(compressed: bytes, first_ns: int, last_ns: int, count: int) -> bytes:

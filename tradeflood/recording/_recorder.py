@@ -22,7 +22,7 @@ import orjson
 from tradeflood import registry
 from tradeflood.clock import Clock
 
-from ._format import DOWN, FRAME, MANIFEST, REST, UP, VERSION
+from ._format import DOWN, MANIFEST, REST, UP, VERSION
 from ._writer import BlockWriter
 
 __all__ = ["Recorder", "RecordingTransport", "rest_key", "venue_locator"]
@@ -34,35 +34,32 @@ _DROPPED = {"content-encoding", "content-length", "transfer-encoding", "connecti
 class _ConnectionRecorder:
     """The tap of one connection: its frames, ups and downs into the ``ws`` files."""
 
-    __slots__ = ("_append", "_channel", "_put", "_recorder", "_where")
+    __slots__ = ("_append", "_channel", "_recorder", "_where", "frame")
 
     def __init__(self, recorder: Recorder, channel: int, where: str) -> None:
         self._recorder = recorder
         self._append = recorder.ws.append
-        self._put = recorder.ws.put
         self._channel = channel
         self._where = where
+        self.frame = recorder.ws.frame_sink(channel)  # frame(raw, received_ns): the hot path
 
     def carry(self, topic: str) -> None:
         self._recorder.carried(self._where, topic)
 
-    def frame(self, raw: bytes, received_ns: int) -> None:
-        self._put((FRAME, received_ns, self._channel, raw))
-
     def up(self, down_since_ms: int | None, now_ms: int, topics: list[str]) -> None:
         body = {"down_since_ms": down_since_ms, "now_ms": now_ms, "topics": topics}
-        self._append(UP, now_ms * 1_000_000, self._channel, orjson.dumps(body))
+        self._append(UP, self._recorder.now_ns(), self._channel, orjson.dumps(body))
 
     def down(self, now_ms: int, reason: str, topics: list[str]) -> None:
         body = {"now_ms": now_ms, "reason": reason, "topics": topics}
-        self._append(DOWN, now_ms * 1_000_000, self._channel, orjson.dumps(body))
+        self._append(DOWN, self._recorder.now_ns(), self._channel, orjson.dumps(body))
 
 
 class Recorder:
     """Records a session's raw traffic into ``directory`` (see :mod:`tradeflood.recording`)."""
 
     def __init__(self, directory: str | os.PathLike[str], clock: Clock, *, rotate_seconds: int = 3600,
-                 flush_every: float = 1.0) -> None:
+                 flush_every: float = 0.2) -> None:
         self.directory = directory
         self.clock = clock
         self.ws = BlockWriter(directory, "ws", rotate_seconds=rotate_seconds, flush_every=flush_every)
@@ -76,6 +73,10 @@ class Recorder:
         self.ws.channel(self._channels, {"venue": venue, "endpoint": endpoint, "label": label,
                                          "url": base_url})
         return _ConnectionRecorder(self, self._channels, f"{venue} {endpoint}")
+
+    def now_ns(self) -> int:
+        """The clock's time in ns: where an up or a down goes among the frames."""
+        return int(self.clock.time() * 1e9)
 
     def carried(self, where: str, topic: str) -> None:
         """Note a topic a connection carries in ``manifest.json`` (what a replay can serve)."""

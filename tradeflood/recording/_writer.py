@@ -1,11 +1,14 @@
 """BlockWriter: records appended from the event loop, packed, compressed and written by a thread.
 
-The event loop only appends a tuple to a deque (no lock, no packing, no system
-call). A background thread takes what has gathered every ``flush_every`` seconds
-(sooner once ``block_records`` wait), packs it by column into one self-contained
-block, compresses, writes and flushes it, so a process killed with SIGKILL loses at
-most what it had not yet taken. A block never spans two rotation periods: files
-rotate exactly on the hour by default (``rotate_seconds``).
+On the event loop a frame costs four C-level appends to the columns being gathered
+(its bytes are copied, so nothing it came in stays alive; no lock, no Python object
+per frame, no system call); the rare other records (ups, downs, REST replies) go
+through a deque. A background thread takes what has gathered every ``flush_every``
+seconds (sooner once ``block_records`` wait) from the columns' heads while the
+loop appends at their tails, puts the other records in their places by receive
+time, compresses the lot into one self-contained block, writes and flushes it, so
+a process killed with SIGKILL loses at most what it had not yet taken. A block
+never spans two rotation periods: files rotate exactly on the hour by default.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +29,16 @@ from ._format import (
     CHANNELS,
     FILE_HEADER,
     FILE_SUFFIX,
+    FRAME,
     INDEX,
     INDEX_SUFFIX,
     MAGIC,
     VERSION,
+    Columns,
     RecordingError,
     block_header,
-    pack_block,
+    pack_columns,
+    weave,
 )
 
 __all__ = ["BlockWriter", "file_name"]
@@ -48,7 +55,7 @@ class BlockWriter:
     """Writes one kind of record (``ws`` or ``rest``) into rotated, compressed files."""
 
     def __init__(self, directory: str | os.PathLike[str], kind: str, *, rotate_seconds: int = 3600,
-                 flush_every: float = 1.0, block_records: int = 50_000, level: int = 1) -> None:
+                 flush_every: float = 0.2, block_records: int = 50_000, level: int = 1) -> None:
         self.directory = Path(directory)
         self.kind = kind
         self.rotate_seconds = rotate_seconds
@@ -56,7 +63,8 @@ class BlockWriter:
         self.block_records = block_records
         self._compressor = zstandard.ZstdCompressor(level=level)
         self._queue: deque[tuple[int, int, int, bytes]] = deque()
-        self.put = self._queue.append  # put((kind, ns, channel, data)): the whole cost on the loop
+        self.put = self._queue.append  # put((kind, ns, channel, data)) for records other than frames
+        self.frames = Columns()  # appended to by the loop (see frame_sink), taken by the thread
         self._channels: dict[int, dict[str, Any]] = {}
         self._wake = threading.Event()
         self._stop = False
@@ -74,6 +82,20 @@ class BlockWriter:
     def channel(self, number: int, meta: dict[str, Any]) -> None:
         """Declare what channel ``number`` is; every later block carries the table."""
         self._channels = {**self._channels, number: meta}
+
+    def frame_sink(self, channel: int) -> Callable[[bytes, int], None]:
+        """``sink(raw, ns)``: records a frame of ``channel`` (the hot path: C-level appends only).
+        The receive times go in last: the thread takes as many records as there are times."""
+        extend, length, channels, times = (self.frames.data.extend, self.frames.lengths.append,
+                                           self.frames.channels.append, self.frames.times.append)
+
+        def sink(raw: bytes, ns: int) -> None:
+            extend(raw)
+            length(len(raw))
+            channels(channel)
+            times(ns)
+
+        return sink
 
     def append(self, kind: int, ns: int, channel: int, data: bytes) -> None:
         """Add one record (from the event loop: cheap, never blocks on I/O)."""
@@ -100,7 +122,7 @@ class BlockWriter:
                 woken = self._wake.wait(min(0.05, self.flush_every))
                 self._wake.clear()
                 stopping = self._stop
-                if (woken or stopping or len(self._queue) >= self.block_records
+                if (woken or stopping or len(self.frames) >= self.block_records
                         or time.monotonic() - last >= self.flush_every):
                     self._write_gathered()
                     last = time.monotonic()
@@ -115,23 +137,43 @@ class BlockWriter:
                     os.fsync(f.fileno())
                     f.close()
 
-    def _write_gathered(self) -> None:
-        take = self._queue.popleft
-        batch = [take() for _ in range(len(self._queue))]
-        period = self.rotate_seconds * 1_000_000_000
-        while batch:
-            end = (batch[0][1] // period + 1) * period  # the next file starts there
-            cut = min(len(batch), self.block_records,
-                      bisect.bisect_left(batch, end, key=lambda r: r[1]) or len(batch))
-            self._write(batch[:cut])
-            del batch[:cut]
+    def _take_frames(self) -> Columns:
+        """The frames gathered so far, taken from the heads of the columns (the loop only ever
+        appends at their tails, each append one step under the GIL)."""
+        source = self.frames
+        n = len(source.times)
+        taken = Columns(bytearray([FRAME]) * n, source.times[:n], source.channels[:n],
+                        source.lengths[:n])
+        size = sum(taken.lengths)
+        taken.data = source.data[:size]
+        del source.times[:n], source.channels[:n], source.lengths[:n], source.data[:size]
+        return taken
 
-    def _write(self, records: list[tuple[int, int, int, bytes]]) -> None:
-        first, last = records[0][1], records[-1][1]
+    def _write_gathered(self) -> None:
+        frames = self._take_frames()
+        take = self._queue.popleft
+        records = weave(frames, [take() for _ in range(len(self._queue))])
+        period = self.rotate_seconds * 1_000_000_000
+        while len(records):
+            end = (records.times[0] // period + 1) * period  # the next file starts there
+            cut = min(len(records), self.block_records,
+                      bisect.bisect_left(records.times, end) or len(records))
+            if cut == len(records):
+                self._write(records)
+                break
+            head = Columns()
+            head.extend(records, 0, cut)
+            rest = Columns()
+            rest.extend(records, cut)
+            self._write(head)
+            records = rest
+
+    def _write(self, records: Columns) -> None:
+        first, last, count = records.times[0], records.times[-1], len(records)
         if self._channels:
             table = orjson.dumps({str(k): v for k, v in self._channels.items()})
-            records = [(CHANNELS, first, 0, table), *records]
-        block = pack_block(records)
+            records = weave(records, [(CHANNELS, first, 0, table)])
+        block = pack_columns(records)
         compressed = self._compressor.compress(block)
         self._open_for(first)
         offset = self._file.tell()
@@ -140,7 +182,7 @@ class BlockWriter:
         self._index.write(INDEX.pack(offset, first, last))
         self._index.flush()
         self.blocks += 1
-        self.records += len(records) - (1 if self._channels else 0)
+        self.records += count
         self.bytes_in += len(block)
         self.bytes_out += len(compressed)
 
