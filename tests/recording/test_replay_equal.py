@@ -138,3 +138,26 @@ async def test_candles_close_in_a_replay_as_they_closed_live(tmp_path: Path) -> 
         assert all(c.closed for c in items if isinstance(c, Candle))
         assert replayed[:len(items)] == items
         assert len(replayed) <= len(items) + 2
+
+
+async def test_speed_10_replays_the_same_items_ten_times_faster(tmp_path: Path) -> None:
+    clock = ScaledClock(1.0)
+    live: list[Any] = []
+    async with Simulator({"binance": BinanceVenue(clock=clock)}) as sim, tradeflood.Session(
+            urls=sim.urls(), clock=clock, store=False, record=tmp_path) as s:
+        sub = s.subscribe(Trade, live.append, exchange="binance", symbol="BTC/USDT")
+        await sub.ready()
+        started = clock.time()
+        await until(lambda: clock.time() - started >= 2.0 and len(live) >= 5)
+        await sub.close()
+    results = {}
+    for speed in ("max", 10):
+        async with tradeflood.Session(replay=tmp_path, speed=speed) as s:
+            wall = asyncio.get_running_loop().time()
+            first = s.clock.time()
+            results[speed] = [t async for t in s.stream(Trade, exchange="binance", symbol="BTC/USDT")]
+            took, covered = asyncio.get_running_loop().time() - wall, s.clock.time() - first
+        if speed == 10:
+            assert covered >= 2.0 and took <= covered / 10 + 1.0, (took, covered)
+    assert results["max"][:len(live)] == live
+    assert results[10] == results["max"]
