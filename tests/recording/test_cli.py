@@ -102,3 +102,24 @@ def test_a_recording_cut_by_sigkill_replays_up_to_its_last_whole_block(tmp_path:
     trades = asyncio.run(replay())
     ids = [int(t.id) for t in trades]
     assert len(ids) >= 3 and ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def test_record_from_a_config_file_keeps_every_stream_it_lists(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "data"
+    with Simulator({"bitget": BitgetVenue(clock=ScaledClock(20.0))}) as sim:
+        config = tmp_path / "record.toml"
+        urls = "\n".join(f'"{api}" = "{url}"' for api, url in sim.urls()["bitget"].items())
+        config.write_text(f'duration = "2s"\n[urls.bitget]\n{urls}\n'
+                          '[[stream]]\nmodel = "trade"\nexchange = "bitget"\nsymbol = "BTC/USDT"\n'
+                          '[[stream]]\nmodel = "book"\nexchange = "bitget"\nsymbol = "ETH/USDT"\ndepth = 5\n')
+        assert main(["record", "--config", str(config), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"Trade bitget BTC/USDT: [1-9]\d* items", err)
+    assert re.search(r"OrderBook bitget ETH/USDT: [1-9]\d* items", err)
+    assert json.loads((out / "manifest.json").read_text())["topics"] == {
+        "bitget ws": ["SPOT/trade/BTCUSDT", "SPOT/books/ETHUSDT"]}
+    assert main(["replay", str(out), "--model", "book", "--exchange", "bitget", "--symbol", "ETH/USDT",
+                 "--depth", "5", "--count", "2"]) == 0
+    books = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(books) == 2 and all(float(b["bids"][0][0]) < float(b["asks"][0][0]) for b in books)
