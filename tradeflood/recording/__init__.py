@@ -21,7 +21,8 @@ from __future__ import annotations
 from ._format import RecordingCorruptError, RecordingError, RecordingFormatError
 from ._reader import RecordingFile, merged, open_directory
 from ._recorder import Recorder, RecordingTransport
-from ._replay import ReplayConnection, Replayer, ReplayMissError, ReplayTransport
+from ._replay import Replayer, ReplayMissError
+from ._replayconn import ReplayConnection, ReplayTransport
 
 __all__ = [
     "Recorder", "RecordingCorruptError", "RecordingError", "RecordingFile", "RecordingFormatError",

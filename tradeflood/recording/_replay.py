@@ -32,8 +32,6 @@ import httpx
 import orjson
 
 from tradeflood.clock import ScaledClock
-from tradeflood.streams._connection import Connection, TopicSink
-from tradeflood.streams._protocol import Topic
 
 from ._clock import ReplayClock, settle
 from ._format import (
@@ -50,8 +48,9 @@ from ._format import (
 )
 from ._reader import block_records, merged, open_directory
 from ._recorder import rest_key, venue_locator
+from ._replayconn import ReplayConnection, ReplayTransport, _Handle
 
-__all__ = ["ReplayConnection", "ReplayMissError", "ReplayTransport", "Replayer"]
+__all__ = ["ReplayMissError", "Replayer"]
 
 log = logging.getLogger("tradeflood.recording")
 LATE_NS = 2_000_000_000
@@ -77,27 +76,6 @@ class _Endpoint:
     """The replay connections open on one venue endpoint."""
 
     connections: list[ReplayConnection] = field(default_factory=list)
-
-
-class _Handle:
-    """What the hub gives a replay connection in place of a recorder's tap."""
-
-    def __init__(self, replayer: Replayer, venue: str, endpoint: str) -> None:
-        self.replayer = replayer
-        self.venue = venue
-        self.endpoint = endpoint
-
-    def frame(self, raw: bytes, received_ns: int) -> None:  # a replay records nothing
-        pass
-
-    def carry(self, topic: str) -> None:
-        pass
-
-    def up(self, down_since_ms: int | None, now_ms: int, topics: list[str]) -> None:
-        pass
-
-    def down(self, now_ms: int, reason: str, topics: list[str]) -> None:
-        pass
 
 
 class Replayer:
@@ -307,63 +285,3 @@ def _read_manifest(directory: str | os.PathLike[str]) -> dict[str, list[str]] | 
     return topics  # type: ignore[no-any-return]
 
 
-class ReplayConnection(Connection):
-    """A connection whose socket is the recording: it plays the frames it is handed."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        handle = self._tap
-        assert isinstance(handle, _Handle), "a ReplayConnection needs a Replayer as the stream tap"
-        self._handle = handle
-        self._tap = None  # nothing to record
-
-    def add(self, topic: Topic, sink: TopicSink) -> None:
-        super().add(topic, sink)
-        handle = self._handle
-        why = handle.replayer.missing(handle.venue, handle.endpoint, topic.name)
-        if why is not None:  # told once the hub has finished placing the topic
-            asyncio.get_running_loop().call_soon(sink.on_rejected, why)
-
-    async def _run(self) -> None:
-        self._handle.replayer.attach(self, self._handle)
-        try:
-            await asyncio.Event().wait()  # until the hub closes the connection
-        finally:
-            self._handle.replayer.detach(self, self._handle)
-            self._task = None
-
-    def play(self, raw: bytes, received_ns: int, monotonic: float) -> None:
-        """One recorded frame, as if it had just come off the socket."""
-        self._now_ns = received_ns
-        self._now_ms = received_ns // 1_000_000
-        self._now = monotonic
-        self._receive(raw)
-
-    def play_event(self, kind: int, event: dict[str, Any]) -> None:
-        """A recorded down or up, told to the topics this connection carries that it concerned."""
-        names = [n for n in event["topics"] if n in self._sinks]
-        for name in names:
-            sink = self._sinks.get(name)
-            if sink is None:
-                continue
-            if kind == DOWN:
-                sink.on_down(event["now_ms"], event["reason"])
-            else:
-                sink.on_up(event["down_since_ms"], event["now_ms"])
-
-    async def close(self) -> None:
-        self._closing = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-
-class ReplayTransport(httpx.AsyncBaseTransport):
-    """An HTTP transport that answers from a recording (see :class:`Replayer`)."""
-
-    def __init__(self, replayer: Replayer) -> None:
-        self.replayer = replayer
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.replayer.answer(request)

@@ -16,7 +16,8 @@ from tradeflood.streams._hub import StreamSettings
 from tradeflood.timeparse import parse_time
 
 from ._recorder import Recorder
-from ._replay import ReplayConnection, Replayer
+from ._replay import Replayer
+from ._replayconn import ReplayConnection
 
 __all__ = ["SessionRecording", "session_recording"]
 
