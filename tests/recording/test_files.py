@@ -150,3 +150,19 @@ def test_a_recorder_killed_with_sigkill_loses_only_its_last_block(tmp_path: Path
     assert len(got) >= written
     assert [r.ns for r in got] == [T0 + i * 1000 for i in range(len(got))]
     assert got[-1].data == b'{"e":"trade","t":%d,"p":"42000.10"}' % (len(got) - 1)
+
+
+def test_replay_options_are_checked_up_front(tmp_path: Path) -> None:
+    import tradeflood
+    from tradeflood.errors import ConfigError
+
+    write(tmp_path, [(T0, b"frame")])
+    for speed in (0, -1, "fast"):
+        with pytest.raises(ConfigError, match="speed must be a positive number or 'max'"):
+            tradeflood.Session(replay=tmp_path, speed=speed)
+    with pytest.raises(ConfigError, match="apply to a replay"):
+        tradeflood.Session(speed=10)
+    with pytest.raises(ConfigError, match="either records or replays"):
+        tradeflood.Session(replay=tmp_path, record=tmp_path / "out")
+    with tradeflood.Session(replay=tmp_path, speed=10, start="2026-12-01T17:30Z") as s:
+        assert s.clock.time() >= T0 / 1e9 + 1800

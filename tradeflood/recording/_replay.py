@@ -32,6 +32,7 @@ import httpx
 import orjson
 
 from tradeflood.clock import ScaledClock
+from tradeflood.errors import ConfigError
 
 from ._clock import ReplayClock, settle
 from ._format import (
@@ -95,9 +96,9 @@ class Replayer:
             try:
                 factor = float(speed)
             except (TypeError, ValueError):
-                raise RecordingError(f"speed must be a positive number or 'max', not {speed!r}") from None
+                raise ConfigError(f"speed must be a positive number or 'max', not {speed!r}") from None
             if not factor > 0:
-                raise RecordingError(f"speed must be a positive number or 'max', not {speed!r}")
+                raise ConfigError(f"speed must be a positive number or 'max', not {speed!r}")
             self.clock = ScaledClock(factor, start=self.start_ns / 1e9)
         self.problems: list[str] = []
         self._replies: dict[tuple[str, str, str], list[_Reply]] = defaultdict(list)
