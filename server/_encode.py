@@ -36,7 +36,7 @@ def jsonable(value: Any) -> Any:
     """A model (or list of models, or event dataclass) as plain JSON values."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
-    if isinstance(value, list | tuple):
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):  # lists, tradeflood.Series
         return [jsonable(v) for v in value]
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)

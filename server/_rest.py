@@ -7,6 +7,7 @@ fetch (and the session's executor shares identical upstream requests besides).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -101,7 +102,7 @@ async def fetch_shared(state: ServerState, model: type[models.Model], params: di
 
 def encode_result(result: Any) -> Any:
     """A fetch result as JSON values: candles as ``{"data", "gaps"}``, models as their JSON."""
-    candles = isinstance(result, list) and result and isinstance(result[0], models.Candle)
+    candles = isinstance(result, Sequence) and len(result) and isinstance(result[0], models.Candle)
     if candles or hasattr(result, "gaps"):
         rows = [row for batch in candle_rows(result) for row in batch]
         return {"data": rows, "gaps": gaps_of(result)}

@@ -7,6 +7,8 @@
     tradeflood stream trades --exchange VENUE --symbol BTC/USDT --count 10
     tradeflood store info
     tradeflood demo
+    tradeflood record trades --exchange VENUE --symbol BTC/USDT --out data/ --duration 1h
+    tradeflood replay data/ --model trade --exchange VENUE --symbol BTC/USDT --speed max
 
 Errors print one line and exit with status 2; ``--debug`` shows the traceback.
 """
@@ -279,11 +281,22 @@ from tradeflood.server._cli import serve  # noqa: E402 (the server registers its
 
 cli.add_command(serve)
 
-from .bus._cli import bus, gather, store_sync  # noqa: E402 (the bus's commands join the others)
+# import cycle: the bus's commands reuse this module's option helpers and join its groups.
+from .bus._cli import bus, gather, store_sync  # noqa: E402
 
 cli.add_command(gather)
 cli.add_command(bus)
 store.add_command(store_sync)
+
+def _add_recording_commands() -> None:
+    # import cycle: the recording commands reuse this module's helpers; zstandard loads when they run.
+    from .recording._cli import record, replay
+
+    cli.add_command(record)
+    cli.add_command(replay)
+
+
+_add_recording_commands()
 
 
 def _join_relative_times(argv: Sequence[str]) -> list[str]:

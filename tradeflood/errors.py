@@ -12,7 +12,7 @@
     ├── ConfigError (ValueError)         bad session settings: URLs, environment variables
     ├── BindingConflictError             two unrelated bindings claim one (model, venue)
     ├── VenueError                       the venue answered, but not with data
-    │   ├── VenueRejectedError           an error code in the body (a venue's refusal: bad symbol, bad parameter)
+    │   ├── VenueRejectedError           the venue refused: bad symbol, bad parameter
     │   ├── RateLimitedError             HTTP 429 / 418
     │   └── VenueUnavailableError        HTTP 5xx
     ├── PayloadError                     a body not understood: not JSON, missing fields, bad values

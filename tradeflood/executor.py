@@ -267,7 +267,10 @@ class Executor:
             payload = api.unwrap(turn, reply)
         else:
             payload = self._unwrap_through(api, turn, reply, pool, egress)
-        return TurnResult(payload, dict(params), int(self.clock.time() * 1000))
+        # A transport may say when the reply arrived (a recorder's, a replay's): a replay then
+        # stamps what it parses exactly as the live session did.
+        received = response.extensions.get("tradeflood.received_ms") or int(self.clock.time() * 1000)
+        return TurnResult(payload, dict(params), received)
 
     def _unwrap_through(self, api: Connector, turn: Turn, reply: Reply, pool: Any,
                         egress: Egress) -> Any:

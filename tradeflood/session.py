@@ -46,8 +46,8 @@ if TYPE_CHECKING:
     from tradeflood.models import Model
     from tradeflood.proxy import ProxyScheme
 
+    from .bus import BusConsumer  # import cycle: the bus serves a Session's streams and runs on one
     from .store._pages import PageStore
-    from .bus import BusConsumer
     from .streams._hub import StreamHub, StreamSettings
     from .streams._subscription import Stream, Subscription
     from .turns import TurnKey
@@ -82,6 +82,10 @@ class Session:
     ``limits`` replaces the session's rate-limit windows (``tradeflood.bus.SharedRateLimits``
     shares them through Redis). ``bus="redis://..."`` serves ``stream()``/``subscribe()``
     from what gatherers publish for ``tenant`` (see ``tradeflood.bus``).
+
+    ``record="data/"`` also keeps every frame and REST reply the session receives in that
+    directory; ``replay="data/"`` plays such a recording back through the same code, at
+    ``speed`` (1 real time, 10, or ``"max"``) from ``start`` (see ``tradeflood.recording``).
     """
 
     def __init__(
@@ -100,7 +104,21 @@ class Session:
         limits: RateLimits | None = None,
         bus: str | None = None,
         tenant: str = "default",
+        record: str | os.PathLike[str] | None = None,
+        replay: str | os.PathLike[str] | None = None,
+        speed: float | str = 1,
+        start: Any = None,
     ) -> None:
+        self._recording = None
+        if record is not None or replay is not None or speed != 1 or start is not None:
+            from .recording._session import session_recording
+
+            self._recording = session_recording(record=record, replay=replay, speed=speed, start=start,
+                                                clock=clock, transport=transport,
+                                                stream_settings=stream_settings, urls=urls)
+            clock, transport = self._recording.clock, self._recording.transport
+            stream_settings = self._recording.stream_settings
+            store = False if replay is not None and store is True else store  # no look-ahead from disk
         self.clock: Clock = clock or LiveClock()
         self._store_option = store
         self._store: PageStore | None = None
@@ -118,7 +136,7 @@ class Session:
         self._limits = limits if limits is not None else RateLimits(self.clock)
         self._bus: BusConsumer | None = None
         if bus is not None:  # streams are read from the bus (tradeflood.bus), not from the venues
-            from .bus import BusConsumer
+            from .bus import BusConsumer  # import cycle: the optional bus is built on Session; loaded on use
 
             self._bus = BusConsumer(self, bus, tenant)
         self._executor: Executor | None = None
@@ -127,6 +145,8 @@ class Session:
         #: Limits and timings of this session's live streams (None: the defaults).
         self.stream_settings = stream_settings
         self._closed = False
+        if self._recording is not None:
+            self._recording.bind(self)
 
     # -- the public API -------------------------------------------------------------
 
@@ -346,6 +366,8 @@ class Session:
             await self._streams.aclose()
         if self._executor is not None:
             await self._executor.aclose()
+        if self._recording is not None:
+            await self._recording.aclose()
 
     # -- sync and async are one API -----------------------------------------------------
 

@@ -20,7 +20,7 @@ from tradeflood.clock import ScaledClock
 from tradeflood.server import ServerSettings, create_app
 from tradeflood.server._run import _Server
 from tradeflood.streams import Backoff, StreamSettings
-from tradeflood.testing import BinanceVenue, BitgetVenue, Simulator
+from tradeflood.testing import BinanceVenue, BitgetVenue, BybitVenue, OkxVenue, Simulator
 
 FACTOR = 60.0
 
@@ -47,7 +47,9 @@ def clock() -> ScaledClock:
 
 @pytest.fixture
 async def sim(clock: ScaledClock) -> AsyncIterator[Simulator]:
-    venues = {"bitget": BitgetVenue(clock=clock), "binance": BinanceVenue(clock=clock)}
+    # Every registered venue, so that readiness (every venue reachable) can be true.
+    venues = {"bitget": BitgetVenue(clock=clock), "binance": BinanceVenue(clock=clock),
+              "okx": OkxVenue(clock=clock), "bybit": BybitVenue(clock=clock)}
     async with Simulator(venues) as simulator:
         yield simulator
 

@@ -4,13 +4,13 @@
 
     {"tenant": "t1",
      "subscriptions": [
-        {"exchange": "bitget", "action": "trades", "symbol": "BTC/USDT"},
-        {"exchange": "binance", "action": "orderbook", "symbol": "BTC/USDT:USDT", "depth": 50},
-        {"exchange": "bitget", "action": "ohlcv-1m", "symbol": "ETH/USDT"},
-        {"exchange": "bitget", "action": "ticker", "symbol": "SOL/USDT", "poll": 1}],
+        {"exchange": "venue-a", "action": "trades", "symbol": "BTC/USDT"},
+        {"exchange": "venue-b", "action": "orderbook", "symbol": "BTC/USDT:USDT", "depth": 50},
+        {"exchange": "venue-a", "action": "ohlcv-1m", "symbol": "ETH/USDT"},
+        {"exchange": "venue-a", "action": "ticker", "symbol": "SOL/USDT", "poll": 1}],
      "retention": {"trades": 100000, "orderbook": "1h"}}
 
-``depth`` applies to books; ``poll`` (seconds) polls over REST instead of
+(``venue-a``, ``venue-b``: registered venue names; see ``examples/``.) ``depth`` applies to books; ``poll`` (seconds) polls over REST instead of
 streaming. ``retention`` trims each action's streams to about that many
 entries, or to entries younger than an age (``"30m"``, ``"1h"``, ``"2d"``).
 Anything wrong (bad JSON, an unknown venue, action or symbol) is a
@@ -115,7 +115,7 @@ async def _subscription(i: int, sub: Any, tenant: Any, symbols: SymbolLookup | N
     where = f"subscriptions[{i}]"
     if not isinstance(sub, dict):
         raise BusConfigError(f"{where} must be an object such as "
-                             '{"exchange": "bitget", "action": "trades", "symbol": "BTC/USDT"}')
+                             '{"exchange": "<venue>", "action": "trades", "symbol": "BTC/USDT"}')
     if set(sub) - _KEYS or not {"exchange", "action", "symbol"} <= set(sub):
         raise BusConfigError(f"{where}: needs exchange, action and symbol (and may have depth, poll); "
                              f"got {sorted(sub)}")

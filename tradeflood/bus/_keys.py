@@ -105,7 +105,7 @@ class Topic:
 
     @classmethod
     def parse(cls, key: str) -> Topic:
-        """The topic of a stream key (``stream.t1.bitget.trades.BTC/USDT``)."""
+        """The topic of a stream key (``stream.t1.example.trades.BTC/USDT``)."""
         parts = key.split(".", 4)
         if len(parts) != 5 or parts[0] != "stream" or parts[1] in RESERVED:
             raise BusConfigError(f"{key!r} is not a topic key; expected stream.TENANT.EXCHANGE.ACTION.SYMBOL")

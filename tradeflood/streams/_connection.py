@@ -31,7 +31,7 @@ from ._wire import FastConnection
 if TYPE_CHECKING:
     from tradeflood.proxy import StreamEgress
 
-__all__ = ["Backoff", "Connection", "TopicSink"]
+__all__ = ["Backoff", "Connection", "ConnectionTap", "TopicSink"]
 
 log = logging.getLogger("tradeflood.streams")
 
@@ -46,6 +46,19 @@ class TopicSink(Protocol):
     def on_down(self, now_ms: int, reason: str) -> None: ...
 
     def on_rejected(self, detail: str) -> None: ...
+
+
+class ConnectionTap(Protocol):
+    """What sees a connection's raw traffic (a recorder): each frame as it arrived, with the
+    receive time in ns, and the connection going down and up with the topics it carried."""
+
+    def frame(self, raw: bytes, received_ns: int) -> None: ...
+
+    def carry(self, topic: str) -> None: ...
+
+    def up(self, down_since_ms: int | None, now_ms: int, topics: list[str]) -> None: ...
+
+    def down(self, now_ms: int, reason: str, topics: list[str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +98,7 @@ class Connection:
         ping_timeout: float = 10.0,
         egress: Callable[[], StreamEgress] | None = None,
         rng: random.Random | None = None,
+        tap: ConnectionTap | None = None,
     ) -> None:
         self.label = label
         self.base_url = base_url
@@ -96,6 +110,7 @@ class Connection:
         self.ping_timeout = ping_timeout
         self._egress = egress
         self._rng = rng or random.Random()
+        self._tap = tap
         self._topics: dict[str, Topic] = {}
         self._sinks: dict[str, TopicSink] = {}
         self._last_seen: dict[str, float] = {}
@@ -110,6 +125,7 @@ class Connection:
         self._down_since_ms: int | None = None
         self._now = 0.0
         self._now_ms = 0
+        self._now_ns = 0
         self.connects = 0
         self.frames = 0
         self.malformed = 0
@@ -126,6 +142,8 @@ class Connection:
         self._topics[topic.name] = topic
         self._sinks[topic.name] = sink
         self._last_seen[topic.name] = self.clock.monotonic()
+        if self._tap is not None:
+            self._tap.carry(topic.name)
         if self._ws is not None:
             self._queue_frames(self.protocol.subscribe, [topic])
         if self._task is None:
@@ -187,6 +205,8 @@ class Connection:
             now_ms = int(self.clock.time() * 1000)
             if self._down_since_ms is None:
                 self._down_since_ms = now_ms
+                if self._tap is not None:
+                    self._tap.down(now_ms, reason, list(self._topics))
                 for sink in list(self._sinks.values()):
                     sink.on_down(now_ms, reason)
             delay = self.backoff.delay(attempt, self._rng)
@@ -236,6 +256,8 @@ class Connection:
                 self._last_seen[name] = now
             now_ms = int(self.clock.time() * 1000)
             down_since, self._down_since_ms = self._down_since_ms, None
+            if self._tap is not None:
+                self._tap.up(down_since, now_ms, list(self._topics))
             for sink in list(self._sinks.values()):
                 sink.on_up(down_since, now_ms)
             ws.take_over(self._receive, self._tick)
@@ -262,11 +284,14 @@ class Connection:
     def _tick(self) -> None:
         # The time of a chunk from the socket: every message in it arrived at once.
         self._now = self.clock.monotonic()
-        self._now_ms = int(self.clock.time() * 1000)
+        self._now_ns = int(self.clock.time() * 1e9)
+        self._now_ms = self._now_ns // 1_000_000
 
     def _receive(self, raw: bytes) -> None:
         # Called for each message within the socket's data_received: no await per message.
         self.frames += 1
+        if self._tap is not None:
+            self._tap.frame(raw, self._now_ns)
         try:
             frame = self.protocol.decode(raw)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:

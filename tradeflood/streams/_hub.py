@@ -18,7 +18,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradeflood.errors import QueryError, UnknownSymbolError
 from tradeflood.redflow import ClusterEvent, RedFlow, Source, SourceEvent
@@ -37,11 +37,18 @@ if TYPE_CHECKING:
     from tradeflood.models import Instrument
     from tradeflood.query import Query
 
+    from ._connection import ConnectionTap
     from ._subscription import Subscription
 
 __all__ = ["StreamHub", "StreamSettings"]
 
 log = logging.getLogger("tradeflood.streams")
+
+
+class ConnectionTaps(Protocol):
+    """Gives each new connection its :class:`ConnectionTap` (see ``tradeflood.recording``)."""
+
+    def connection(self, venue: str, endpoint: str, label: str, base_url: str) -> ConnectionTap: ...
 
 
 @dataclass
@@ -54,6 +61,8 @@ class StreamSettings:
     stale_after: float = 3.0
     open_timeout: float = 10.0
     queue_size: int = 10_000
+    tap: ConnectionTaps | None = None  # sees every connection's raw traffic (a recorder)
+    connection_class: type[Connection] = Connection  # what carries a connection (a replay swaps it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,11 +249,13 @@ class StreamHub:
         label = f"{venue} {endpoint} #{n}"
         scheme = self.session.proxies
         egress = None if scheme is None else (lambda: scheme.stream_egress(venue, key=label))
-        event.cluster.ctx.ws = Connection(
+        taps = self.settings.tap
+        event.cluster.ctx.ws = self.settings.connection_class(
             label=label, base_url=api.base_urls[endpoint],
             protocol=attached.binding.connector.streams[endpoint], clock=self.clock,
             backoff=self.settings.backoff, stale_after=self.settings.stale_after,
-            open_timeout=self.settings.open_timeout, egress=egress)
+            open_timeout=self.settings.open_timeout, egress=egress,
+            tap=None if taps is None else taps.connection(venue, endpoint, label, api.base_urls[endpoint]))
 
     def _close_connection(self, event: ClusterEvent) -> None:
         ws: Connection | None = event.cluster.ctx.__dict__.get("ws")

@@ -1,0 +1,189 @@
+"""The on-disk format of a TradeFlood recording: a header, then self-contained blocks.
+
+A recording directory holds one file per kind (``ws`` frames, ``rest`` replies) and
+hour, named ``<kind>-YYYYMMDDTHHZ.tfrec``. A file starts with :data:`MAGIC`, a format
+version and a JSON header; then come blocks, each a fixed header (its own magic, the
+compressed length, a CRC-32 of the compressed bytes, the first and last receive times
+in ns and the record count) followed by a zstandard frame. A block carries its own
+channel table, so it can be read without any block before it; a reader that meets a
+short or damaged block stops there, and everything before it stays readable.
+
+Inside a block the records are stored by column, little-endian: the count (u32),
+then every record's kind (u8), receive time in ns (i64), channel (u16) and length
+(u32), then their bytes one after the other. Columns compress better than rows and
+are packed and unpacked a whole block at a time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+import sys
+import zlib
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate, pairwise
+from operator import itemgetter
+from typing import NamedTuple
+
+from tradeflood.errors import TradeFloodError
+
+__all__ = [
+    "BLOCK",
+    "CHANNELS",
+    "DOWN",
+    "FILE_SUFFIX",
+    "FRAME",
+    "MAGIC",
+    "REST",
+    "UP",
+    "VERSION",
+    "Columns",
+    "Record",
+    "RecordingCorruptError",
+    "RecordingError",
+    "RecordingFormatError",
+    "block_header",
+    "pack_columns",
+    "unpack_block",
+    "weave",
+]
+
+MAGIC = b"TFREC\x00"
+VERSION = 1
+FILE_SUFFIX = ".tfrec"
+INDEX_SUFFIX = ".idx"
+MANIFEST = "manifest.json"  # the topics recorded, by "venue endpoint"
+FILE_HEADER = struct.Struct("<6sHI")  # magic, version, JSON header length
+BLOCK = struct.Struct("<4sIIqqI")  # magic, compressed length, crc32, first ns, last ns, count
+BLOCK_MAGIC = b"TFBK"
+COUNT = struct.Struct("<I")
+INDEX = struct.Struct("<Qqq")  # block offset, first ns, last ns
+
+CHANNELS = 0  # the block's channel table (JSON: {id: {...}})
+FRAME = 1  # a WebSocket frame as the venue sent it
+UP = 2  # a connection came up (JSON)
+DOWN = 3  # a connection went down (JSON)
+REST = 4  # a REST reply: JSON metadata, a newline, the body
+
+
+class RecordingError(TradeFloodError):
+    """Something is wrong with a recording (missing, foreign, damaged) or its use."""
+
+
+class RecordingFormatError(RecordingError):
+    """A path that is not a TradeFlood recording (a foreign file or an empty directory)."""
+
+
+class RecordingCorruptError(RecordingError):
+    """A recording file damaged past some point: everything before ``offset`` was read."""
+
+    def __init__(self, path: str, offset: int, detail: str, last_ns: int | None) -> None:
+        where = "before its first frame" if last_ns is None else f"after the frame received at ns {last_ns}"
+        super().__init__(f"{path}: {detail} at byte {offset}; replay stopped there ({where})")
+        self.path = path
+        self.offset = offset
+        self.last_ns = last_ns
+
+
+class Record(NamedTuple):
+    """One recorded item: what it is, when it was received (ns), on which channel, its bytes."""
+
+    kind: int
+    ns: int
+    channel: int
+    data: bytes
+
+
+@dataclass
+class Columns:
+    """Records by column, as a writer gathers and packs them: kinds, receive times (ns),
+    channels, lengths, and the bytes one after the other."""
+
+    kinds: bytearray = field(default_factory=bytearray)
+    times: array[int] = field(default_factory=lambda: array("q"))
+    channels: array[int] = field(default_factory=lambda: array("H"))
+    lengths: array[int] = field(default_factory=lambda: array("I"))
+    data: bytearray = field(default_factory=bytearray)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def add(self, kind: int, ns: int, channel: int, data: bytes) -> None:
+        """Append one record."""
+        self.kinds.append(kind)
+        self.times.append(ns)
+        self.channels.append(channel)
+        self.lengths.append(len(data))
+        self.data += data
+
+    def extend(self, other: Columns, start: int = 0, end: int | None = None) -> None:
+        """Append records ``start:end`` of ``other`` (C-level copies, no step per record)."""
+        end = len(other) if end is None else end
+        if end <= start:
+            return
+        first = sum(other.lengths[:start])
+        last = first + sum(other.lengths[start:end])
+        self.kinds += other.kinds[start:end]
+        self.times += other.times[start:end]
+        self.channels += other.channels[start:end]
+        self.lengths += other.lengths[start:end]
+        self.data += other.data[first:last]
+
+
+def weave(frames: Columns, events: Sequence[tuple[int, int, int, bytes]]) -> Columns:
+    """``frames`` (in time order) with ``events`` put in their places by receive time."""
+    if not events:
+        return frames
+    out = Columns()
+    done = 0
+    for event in sorted(events, key=itemgetter(1)):
+        cut = bisect.bisect_right(frames.times, event[1], lo=done)
+        out.extend(frames, done, cut)
+        out.add(*event)
+        done = cut
+    out.extend(frames, done)
+    return out
+
+
+def pack_columns(records: Columns) -> bytes:
+    """A block's uncompressed bytes."""
+    columns = [records.times, records.channels, records.lengths]
+    if sys.byteorder == "big":
+        columns = [array(c.typecode, c) for c in columns]
+        for column in columns:
+            column.byteswap()
+    return b"".join([COUNT.pack(len(records)), records.kinds, *(c.tobytes() for c in columns),
+                     records.data])
+
+
+def block_header(compressed: bytes, first_ns: int, last_ns: int, count: int) -> bytes:
+    """The fixed header written before a block's compressed bytes."""
+    return BLOCK.pack(BLOCK_MAGIC, len(compressed), zlib.crc32(compressed), first_ns, last_ns, count)
+
+
+def unpack_block(payload: bytes, *, plain: bool = False) -> list[Record]:
+    """The records of one decompressed block (as plain tuples if ``plain``: a replay's fast
+    path); raises ValueError if the payload is inconsistent."""
+    if len(payload) < COUNT.size:
+        raise ValueError("a block too short for its record count")
+    (n,) = COUNT.unpack_from(payload)
+    pos = COUNT.size
+    kinds = payload[pos:pos + n]
+    pos += n
+    columns = []
+    for code, size in (("q", 8), ("H", 2), ("I", 4)):
+        column = array(code)
+        column.frombytes(payload[pos:pos + n * size])
+        if len(column) != n:
+            raise ValueError("a block shorter than its columns")
+        if sys.byteorder == "big":
+            column.byteswap()
+        columns.append(column)
+        pos += n * size
+    if len(kinds) != n or pos + sum(columns[2]) != len(payload):
+        raise ValueError("a block whose lengths do not add up")
+    datas = [payload[a:b] for a, b in pairwise(accumulate(columns[2], initial=pos))]
+    rows = zip(kinds, columns[0], columns[1], datas, strict=True)
+    return list(rows) if plain else list(map(Record._make, rows))  # type: ignore[arg-type]

@@ -1,0 +1,162 @@
+"""Recorder: keeps what the venues sent, as it arrived, while a live session runs.
+
+Two taps feed it. Each WebSocket connection hands it every raw frame with its
+receive time in ns (and its ups and downs with the topics it carried); the
+session's HTTP transport is wrapped so that every REST reply the fetches and the
+streams used (instrument lists, book snapshots, candle backfills) is kept with its
+venue, endpoint, status and headers. Nothing TradeFlood made of the data is kept,
+so a replay rebuilds it with the same code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+
+from tradeflood import registry
+from tradeflood.clock import Clock
+
+from ._format import DOWN, MANIFEST, REST, UP, VERSION
+from ._writer import BlockWriter
+
+__all__ = ["Recorder", "RecordingTransport", "rest_key", "venue_locator"]
+
+# Headers a replay cannot honour as they were: the body is kept decoded, whole.
+_DROPPED = {"content-encoding", "content-length", "transfer-encoding", "connection"}
+
+
+class _ConnectionRecorder:
+    """The tap of one connection: its frames, ups and downs into the ``ws`` files."""
+
+    __slots__ = ("_append", "_channel", "_recorder", "_where", "frame")
+
+    def __init__(self, recorder: Recorder, channel: int, where: str) -> None:
+        self._recorder = recorder
+        self._append = recorder.ws.append
+        self._channel = channel
+        self._where = where
+        self.frame = recorder.ws.frame_sink(channel)  # frame(raw, received_ns): the hot path
+
+    def carry(self, topic: str) -> None:
+        self._recorder.carried(self._where, topic)
+
+    def up(self, down_since_ms: int | None, now_ms: int, topics: list[str]) -> None:
+        body = {"down_since_ms": down_since_ms, "now_ms": now_ms, "topics": topics}
+        self._append(UP, self._recorder.now_ns(), self._channel, orjson.dumps(body))
+
+    def down(self, now_ms: int, reason: str, topics: list[str]) -> None:
+        body = {"now_ms": now_ms, "reason": reason, "topics": topics}
+        self._append(DOWN, self._recorder.now_ns(), self._channel, orjson.dumps(body))
+
+
+class Recorder:
+    """Records a session's raw traffic into ``directory`` (see :mod:`tradeflood.recording`)."""
+
+    def __init__(self, directory: str | os.PathLike[str], clock: Clock, *, rotate_seconds: int = 3600,
+                 flush_every: float = 0.2) -> None:
+        self.directory = directory
+        self.clock = clock
+        self.ws = BlockWriter(directory, "ws", rotate_seconds=rotate_seconds, flush_every=flush_every)
+        self.rest = BlockWriter(directory, "rest", rotate_seconds=rotate_seconds, flush_every=flush_every)
+        self._channels = 0
+        self._topics: dict[str, list[str]] = {}
+
+    def connection(self, venue: str, endpoint: str, label: str, base_url: str) -> _ConnectionRecorder:
+        """A new connection's tap (the stream hub asks for one per connection)."""
+        self._channels += 1
+        self.ws.channel(self._channels, {"venue": venue, "endpoint": endpoint, "label": label,
+                                         "url": base_url})
+        return _ConnectionRecorder(self, self._channels, f"{venue} {endpoint}")
+
+    def now_ns(self) -> int:
+        """The clock's time in ns: where an up or a down goes among the frames."""
+        return int(self.clock.time() * 1e9)
+
+    def carried(self, where: str, topic: str) -> None:
+        """Note a topic a connection carries in ``manifest.json`` (what a replay can serve)."""
+        topics = self._topics.setdefault(where, [])
+        if topic in topics:
+            return
+        topics.append(topic)
+        path = Path(self.directory)
+        path.mkdir(parents=True, exist_ok=True)
+        temporary = path / f".{MANIFEST}.tmp"
+        temporary.write_bytes(orjson.dumps({"format": VERSION, "topics": self._topics}))
+        os.replace(temporary, path / MANIFEST)
+
+    def transport(self, inner: httpx.AsyncBaseTransport | None,
+                  urls: Mapping[str, Mapping[str, str]]) -> RecordingTransport:
+        """An HTTP transport that records every reply passing through ``inner``."""
+        return RecordingTransport(self, inner or httpx.AsyncHTTPTransport(), venue_locator(urls))
+
+    def close(self) -> None:
+        """Write the last blocks and close the files."""
+        try:
+            self.ws.close()
+        finally:
+            self.rest.close()
+
+
+def venue_locator(urls: Mapping[str, Mapping[str, str]]) -> Callable[[str], tuple[str, str, str]]:
+    """``url -> (venue, api, path)`` against the venues' base URLs (with a session's overrides)."""
+    bases: list[tuple[str, str, str]] = []
+    seen = set()
+    for binding in registry.bindings_for().values():
+        cls = binding.connector
+        if cls in seen:
+            continue
+        seen.add(cls)
+        for api, base in cls(urls.get(cls.name)).base_urls.items():
+            if base.startswith("http"):
+                bases.append((base.rstrip("/"), cls.name, api))
+    bases.sort(key=lambda b: -len(b[0]))
+
+    def locate(url: str) -> tuple[str, str, str]:
+        for base, venue, api in bases:
+            if url.startswith(base):
+                return venue, api, url[len(base):] or "/"
+        parsed = httpx.URL(url)
+        return parsed.host, "rest", url[len(str(parsed.copy_with(path="/", query=None))) - 1:]
+
+    return locate
+
+
+def rest_key(venue: str, method: str, path: str) -> tuple[str, str, str]:
+    """How a replay matches a request to recorded replies: venue, method, path below the venue's
+    base URL (whichever of its APIs) and the query parameters in sorted order."""
+    url = httpx.URL(path)
+    query = sorted(url.params.multi_items())
+    return venue, method.upper(), url.path + ("?" + urlencode(query) if query else "")
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Passes requests to the inner transport and records each reply, body decoded."""
+
+    def __init__(self, recorder: Recorder, inner: httpx.AsyncBaseTransport,
+                 locate: Callable[[str], tuple[str, str, str]]) -> None:
+        self.recorder = recorder
+        self.inner = inner
+        self.locate = locate
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = int(self.recorder.clock.time() * 1e9)
+        response = await self.inner.handle_async_request(request)
+        body = await response.aread()
+        await response.aclose()
+        ns = int(self.recorder.clock.time() * 1e9)
+        venue, api, path = self.locate(str(request.url))
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED]
+        meta: dict[str, Any] = {"venue": venue, "api": api, "method": request.method, "path": path,
+                                "status": response.status_code, "headers": headers, "sent_ns": sent}
+        self.recorder.rest.append(REST, ns, 0, orjson.dumps(meta) + b"\n" + body)
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request,
+                              extensions={**response.extensions, "tradeflood.received_ms": ns // 1_000_000})
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
