@@ -10,7 +10,8 @@
         {"exchange": "venue-a", "action": "ticker", "symbol": "SOL/USDT", "poll": 1}],
      "retention": {"trades": 100000, "orderbook": "1h"}}
 
-(``venue-a``, ``venue-b``: registered venue names; see ``examples/``.) ``depth`` applies to books; ``poll`` (seconds) polls over REST instead of
+``venue-a`` and ``venue-b`` stand for registered venue names (see ``examples/``).
+``depth`` applies to books; ``poll`` (seconds) polls over REST instead of
 streaming. ``retention`` trims each action's streams to about that many
 entries, or to entries younger than an age (``"30m"``, ``"1h"``, ``"2d"``).
 Anything wrong (bad JSON, an unknown venue, action or symbol) is a
