@@ -27,6 +27,7 @@ from tradeflood.models import Candle
 
 from ._arrow import Decimals, require
 from ._schema import columns_of
+from ._series import concat_tables
 from ._tables import arrow_schema, decimal_type, to_arrow
 
 if TYPE_CHECKING:
@@ -198,28 +199,5 @@ def concat_candle_tables(tables: Sequence[pa.Table]) -> pa.Table:
 
     >>> concat_candle_tables([page1, page2])  # doctest: +SKIP
     """
-    pa, pc = require("pyarrow"), require("pyarrow.compute")
-    if not tables:
-        return arrow_schema(Candle).empty_table()
-
-    def widest(wide: bool) -> Any:
-        fields = []
-        for field in tables[0].schema:
-            types = {t.schema.field(field.name).type for t in tables}
-            if len(types) > 1 and all(pa.types.is_decimal(t) for t in types):
-                scale = max(t.scale for t in types)
-                wide = wide or any(pa.types.is_decimal256(t) for t in types)
-                field = field.with_type(decimal_type(scale, 76 if wide else 0))
-            fields.append(field)
-        return pa.schema(fields)
-
-    try:
-        table = pa.concat_tables([t.cast(widest(False)) for t in tables])
-    except pa.ArrowInvalid:  # a larger scale pushed some value past 38 digits
-        table = pa.concat_tables([t.cast(widest(True)) for t in tables])
-    position = pa.array(range(len(table)), pa.int64())
-    last = (table.select(["open_time"]).append_column("_position", position)
-            .group_by("open_time", use_threads=False).aggregate([("_position", "max")]))
-    keep = pc.sort_indices(pc.take(table.column("open_time"), last.column("_position_max")))
-    return table.take(pc.take(last.column("_position_max"), keep)).combine_chunks()
+    return concat_tables(tables, "open_time", Candle)
 
