@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +13,11 @@ from tradeflood.testing.demo import run_demo
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_demo_runs_offline_and_reports_success() -> None:
+def test_demo_runs_offline_and_reports_success(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the demo's work folder goes
     out = io.StringIO()
     assert run_demo(out) == 0
+    assert list(tmp_path.iterdir()) == []  # it leaves nothing behind
     text = out.getvalue()
     assert "Demo finished: every candle present, no 429, streams whole." in text
     assert "upstream subscriptions: 2 on 1 connection; every consumer saw trade" in text

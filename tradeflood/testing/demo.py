@@ -31,57 +31,60 @@ def run_demo(out: TextIO) -> int:
         urls = sim.urls()
         out.write(f"Simulator: bitget at {sim.url('bitget')}, binance at {sim.url('binance')}\n")
         out.write("(Bitget answers 5% of requests with a 5xx, to show retries.)\n\n")
-        workdir = Path(tempfile.mkdtemp(prefix="tradeflood-demo-"))
-        with Session(urls=urls, store=workdir / "candles.sqlite3") as s:
-            now = int(time.time() * 1000) // 60_000 * 60_000 - 5 * 60_000
-            queries = [
-                Query(Candle, exchange="bitget", symbol="BTC/USDT", interval="1m",
-                      start=now - 35 * DAY, end=now),
-                Query(Candle, exchange="bitget", symbol="BTC/USDT", interval="1m",
-                      start=now - 3 * DAY, end=now - 1 * DAY),
-                Query(Candle, exchange="bitget", symbol="ETH/USDT", interval="1h",
-                      start=now - 20 * DAY, end=now),
-            ]
-            plan = s.plan(*queries)
-            out.write(plan.explain() + "\n\n")
-            started = time.perf_counter()
-            results = s.gather(*queries)
-            took = time.perf_counter() - started
-            for query, series in zip(queries, results, strict=True):
-                first, last = series[0], series[-1]
+        with tempfile.TemporaryDirectory(prefix="tradeflood-demo-") as tmp:  # removed when done
+            workdir = Path(tmp)
+            with Session(urls=urls, store=workdir / "candles.sqlite3") as s:
+                now = int(time.time() * 1000) // 60_000 * 60_000 - 5 * 60_000
+                queries = [
+                    Query(Candle, exchange="bitget", symbol="BTC/USDT", interval="1m",
+                          start=now - 35 * DAY, end=now),
+                    Query(Candle, exchange="bitget", symbol="BTC/USDT", interval="1m",
+                          start=now - 3 * DAY, end=now - 1 * DAY),
+                    Query(Candle, exchange="bitget", symbol="ETH/USDT", interval="1h",
+                          start=now - 20 * DAY, end=now),
+                ]
+                plan = s.plan(*queries)
+                out.write(plan.explain() + "\n\n")
+                started = time.perf_counter()
+                results = s.gather(*queries)
+                took = time.perf_counter() - started
+                for query, series in zip(queries, results, strict=True):
+                    first, last = series[0], series[-1]
+                    out.write(
+                        f"{query.describe()}\n  {len(series)} candles, "
+                        f"{ms_to_datetime(first.open_time):%Y-%m-%d %H:%M} .. "
+                        f"{ms_to_datetime(last.open_time):%Y-%m-%d %H:%M}, gaps: {len(series.gaps)}, "
+                        f"last close {last.close}\n"
+                    )
+                stats = s.stats
                 out.write(
-                    f"{query.describe()}\n  {len(series)} candles, "
-                    f"{ms_to_datetime(first.open_time):%Y-%m-%d %H:%M} .. "
-                    f"{ms_to_datetime(last.open_time):%Y-%m-%d %H:%M}, gaps: {len(series.gaps)}, "
-                    f"last close {last.close}\n"
+                    f"\nRan in {took:.1f} s: {stats.requests} requests sent "
+                    f"({plan.requests} planned, {stats.retries} retries), "
+                    f"Bitget served {bitget.stats.served}, "
+                    f"answered 429 {bitget.stats.rejected_429} times.\n\n"
                 )
-            stats = s.stats
-            out.write(
-                f"\nRan in {took:.1f} s: {stats.requests} requests sent "
-                f"({plan.requests} planned, {stats.retries} retries), "
-                f"Bitget served {bitget.stats.served}, answered 429 {bitget.stats.rejected_429} times.\n\n"
-            )
-            book = s.fetch(OrderBook, exchange="binance", symbol="BTC/USDT:USDT", depth=100)
-            out.write(f"Binance BTC/USDT:USDT book: {len(book.bids)} bids, {len(book.asks)} asks, "
-                      f"best {book.best_bid[0]} / {book.best_ask[0]}, spread {book.spread}\n")
-            trades = s.fetch(Trade, exchange="bitget", symbol="ETH/USDT", limit=5)
-            for t in trades:
-                out.write(f"Bitget ETH/USDT trade {t.id}: {t.side} {t.amount} @ {t.price}\n")
-            ticker = s.fetch(Ticker, exchange="binance", symbol="SOL/USDT")
-            out.write(f"Binance SOL/USDT ticker: last {ticker.last}, bid {ticker.bid}, ask {ticker.ask}, "
-                      f"24h volume {ticker.base_volume}\n")
-            out.write("\nThe candle store: the same three queries again, answered from disk.\n")
-            before = s.stats.requests
-            started = time.perf_counter()
-            again = s.gather(*queries)
-            rerun = time.perf_counter() - started
-            open_pages = sum(1 for r in results if r and not r[-1].closed)
-            same = all([c for c in a if c.closed] == [c for c in r if c.closed]
-                       for a, r in zip(again, results, strict=True))
-            out.write(f"  {s.stats.requests - before} requests ({open_pages} for pages holding a still-open "
-                      f"candle, which is never served from disk), {rerun:.2f} s instead of {took:.2f} s, "
-                      f"same closed candles: {same}\n")
-            _columnar(out, results[2], workdir)
+                book = s.fetch(OrderBook, exchange="binance", symbol="BTC/USDT:USDT", depth=100)
+                out.write(f"Binance BTC/USDT:USDT book: {len(book.bids)} bids, {len(book.asks)} asks, "
+                          f"best {book.best_bid[0]} / {book.best_ask[0]}, spread {book.spread}\n")
+                trades = s.fetch(Trade, exchange="bitget", symbol="ETH/USDT", limit=5)
+                for t in trades:
+                    out.write(f"Bitget ETH/USDT trade {t.id}: {t.side} {t.amount} @ {t.price}\n")
+                ticker = s.fetch(Ticker, exchange="binance", symbol="SOL/USDT")
+                out.write(f"Binance SOL/USDT ticker: last {ticker.last}, bid {ticker.bid}, ask {ticker.ask}, "
+                          f"24h volume {ticker.base_volume}\n")
+                out.write("\nThe candle store: the same three queries again, answered from disk.\n")
+                before = s.stats.requests
+                started = time.perf_counter()
+                again = s.gather(*queries)
+                rerun = time.perf_counter() - started
+                open_pages = sum(1 for r in results if r and not r[-1].closed)
+                same = all([c for c in a if c.closed] == [c for c in r if c.closed]
+                           for a, r in zip(again, results, strict=True))
+                out.write(f"  {s.stats.requests - before} requests ({open_pages} for pages holding a "
+                          f"still-open candle, which is never served from disk), "
+                          f"{rerun:.2f} s instead of {took:.2f} s, "
+                          f"same closed candles: {same}\n")
+                _columnar(out, results[2], workdir)
         live_ok = asyncio.run(_live(out, sim))
         ok = all(not r.gaps for r in results) and bitget.stats.rejected_429 == 0 and live_ok
         out.write("\nDemo finished: " + ("every candle present, no 429, streams whole." if ok
