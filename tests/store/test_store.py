@@ -10,18 +10,19 @@ from storedata import MINUTE, bars, candle
 
 from tradeflood.errors import TradeFloodError
 from tradeflood.models import Candle
-from tradeflood.store import CandleStore, StoreError, default_store_path
+from tradeflood.store import CandleStore, StoreError, cache_store_path, default_store_path
 
 KEY = ("bitget", "BTC/USDT", "1m")
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> CandleStore:
-    with CandleStore(tmp_path / "deep" / "er" / "candles.sqlite3") as s:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CandleStore:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "deep" / "er"))  # folders made: the cache's own
+    with CandleStore(cache_store_path()) as s:
         yield s
 
 
-def test_creates_missing_folders_and_reads_back_exactly(store: CandleStore) -> None:
+def test_creates_the_cache_folders_and_reads_back_exactly(store: CandleStore) -> None:
     written = bars(0, 3000 * MINUTE)
     assert store.write(*KEY, 0, 3000 * MINUTE, written) == 3000
     assert store.path.exists()
@@ -193,3 +194,14 @@ def test_candle_type(store: CandleStore) -> None:
     store.write(*KEY, 0, MINUTE, [candle(0)])
     [c] = store.read(*KEY, 0, MINUTE)
     assert isinstance(c, Candle) and c.close_time == MINUTE and c.native_symbol == "BTCUSDT"
+
+
+def test_a_typed_path_must_name_an_existing_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "candles.sqlite3"
+    with pytest.raises(StoreError, match=r"folder .*/no/such/dir does not exist"):
+        CandleStore(missing)
+    assert not (tmp_path / "no").exists()  # nothing was created on the way
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with CandleStore(cache_store_path()) as store:  # the cache's own place is made when missing
+        assert store.path == tmp_path / "cache" / "tradeflood" / "candles.sqlite3"
+    assert store.path.exists()

@@ -41,7 +41,7 @@ query or schema check we would not have to write ourselves.
 from __future__ import annotations
 
 from ._errors import StoreBusyError, StoreCorruptError, StoreError
-from ._paths import STORE_ENV, default_store_path
+from ._paths import STORE_ENV, cache_store_path, default_store_path
 from ._report import format_store_info
 from ._store import CandleStore, SeriesInfo, StoreInfo
 
@@ -53,6 +53,7 @@ __all__ = [
     "StoreCorruptError",
     "StoreError",
     "StoreInfo",
+    "cache_store_path",
     "default_store_path",
     "format_store_info",
 ]

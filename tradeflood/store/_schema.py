@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ._errors import StoreBusyError, StoreCorruptError, StoreError
+from ._paths import cache_store_path
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "connect", "translate_errors"]
 
@@ -63,11 +64,16 @@ def translate_errors(path: Path, timeout: float) -> Iterator[None]:
 def connect(path: Path, timeout: float) -> sqlite3.Connection:
     """An open connection to the store at ``path``, created if missing; refuses foreign files.
 
-    Nothing is written to a file until it is known to be a TradeFlood store or
+    A missing folder is created only for the user's cache location; any other path
+    must name an existing folder. Nothing is written to a file until it is known to be a TradeFlood store or
     an empty one (no bytes, or an SQLite database without tables).
     """
-    try:
+    if not path.parent.is_dir():
+        if path != cache_store_path().expanduser().absolute():
+            raise StoreError(path, f"cannot open the candle store {path}: folder {path.parent} does not "
+                                   "exist (create it first, or check the path)")
         path.parent.mkdir(parents=True, exist_ok=True)
+    try:
         with open(path, "rb") as f:
             head = f.read(len(_MAGIC))
     except FileNotFoundError:
