@@ -72,6 +72,13 @@ class VenueBinding:
     connector: ClassVar[type[Connector]]
     #: Which registry role a subclass is recorded in: live streams, or fetches.
     live: ClassVar[bool] = False
+    #: Keyword arguments of a query beyond the standard ones (exchange, symbol, interval,
+    #: start, end, depth, limit) that this binding reads from ``query.options``; a query
+    #: giving any other is refused, so a misspelt argument never goes unnoticed.
+    options: ClassVar[frozenset[str]] = frozenset()
+    #: Whether the binding serves a history over a time range (``start``/``end``); the
+    #: others serve the venue's current or recent data, and refuse a range.
+    ranged: ClassVar[bool] = False
 
     def __init_subclass__(
         cls, model: type[Model] | None = None, connector: type[Connector] | None = None, **kw: Any

@@ -48,6 +48,8 @@ class HistoryBinding(Binding):
     parsed once. ``series`` is the result type.
     """
 
+    ranged = True
+
     time_field: ClassVar[str] = "timestamp"
     step_ms: ClassVar[int] = 0
     series: ClassVar[type[Series]] = Series

@@ -77,6 +77,7 @@ class Query:
         self.limit = limit
         self.options = options
         self.live = live
+        _check_arguments(self, binding, start=start, end=end, interval=interval, now_ms=now_ms)
         binding.check(self)
 
     def describe(self) -> str:
@@ -98,3 +99,31 @@ class Query:
 
     def __repr__(self) -> str:
         return f"Query({self.describe()})"
+
+
+#: Options every stream takes besides its binding's own (``poll`` turns it into polling).
+_STREAM_OPTIONS = frozenset({"poll"})
+
+
+def _check_arguments(query: Query, binding: Any, *, start: Any, end: Any, interval: Any,
+                     now_ms: int) -> None:
+    """Refuse what the query's binding would silently ignore: unknown keyword arguments, a
+    time range or interval given to data that has none, a range that has not begun."""
+    what = f"{query.model.__name__} on {query.exchange}"
+    allowed = binding.options | (_STREAM_OPTIONS if query.live or "poll" in query.options else frozenset())
+    unknown = sorted(set(query.options) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise QueryError(f"unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for "
+                         f"{what}; the arguments beyond exchange, symbol, interval, start, end, depth "
+                         f"and limit it takes: {takes}")
+    history = bool(getattr(binding, "ranged", True))  # a binding from elsewhere: not judged
+    if query.live or "poll" in query.options or history:
+        if history and query.start is not None and query.end is None and query.start > now_ms:
+            raise InvalidTimeError(f"start={start!r} is in the future: there is nothing to fetch yet")
+        return
+    if start is not None or end is not None:
+        raise QueryError(f"{what} is the venue's current or recent data and takes no start or end: "
+                         "a history over a time range is not served for it yet")
+    if interval is not None:
+        raise QueryError(f"{what} takes no interval (candles do)")

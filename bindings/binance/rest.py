@@ -80,6 +80,8 @@ def _native(ctx: ParseContext) -> str:
 class BinanceInstruments(Binding, model=Instrument, connector=Binance):
     """Spot markets and USDⓈ-M linear perpetuals; ``symbol=`` or ``kind=`` narrows the list."""
 
+    options = frozenset({"kind"})  # "spot" or "linear": one market's list
+
     api: Binance
 
     @classmethod
@@ -194,6 +196,8 @@ class BinanceTicker(Binding, model=Ticker, connector=Binance):
     """The 24hr ticker. The futures 24hr ticker has no bid/ask, so futures plan a
     second turn, the bookTicker (weight 2), and take bid and ask from it;
     ``bid_ask=False`` skips it and leaves them None."""
+
+    options = frozenset({"bid_ask"})
 
     api: Binance
 

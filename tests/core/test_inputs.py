@@ -17,7 +17,7 @@ from tradeflood.errors import (
     UnknownExchangeError,
     UnknownModelError,
 )
-from tradeflood.models import Candle, Trade
+from tradeflood.models import Candle, Instrument, Ticker, Trade
 from tradeflood.timeparse import parse_time
 
 T0 = 1_704_067_200_000
@@ -92,3 +92,26 @@ def test_url_overrides_are_checked_up_front(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("TRADEFLOOD_TOY_REST_URL", "not a url")
     with pytest.raises(ConfigError, match="environment"):
         toyvenue.Toy()
+
+
+@pytest.mark.parametrize(("model", "params", "message"), [
+    (Trade, {"symbol": "BTC/USDT", "limt": 5}, "unknown argument limt for Trade on bitget"),
+    (Candle, {"symbol": "BTC/USDT", "interval": "1h", "stat": "-1d", "ende": "-1h"},
+     "unknown arguments ende, stat for Candle on bitget"),
+    (Trade, {"symbol": "BTC/USDT", "interval": "1m"}, "Trade on bitget takes no interval"),
+    (Trade, {"symbol": "BTC/USDT", "start": "-1d", "end": "-23h"}, "takes no start or end"),
+    (Ticker, {"symbol": "BTC/USDT", "start": "-1d"}, "takes no start or end"),
+    (Candle, {"symbol": "BTC/USDT", "interval": "1h", "start": T0 + 86_400_000},
+     "is in the future: there is nothing to fetch yet"),
+])
+def test_what_a_binding_would_ignore_is_refused(model: type, params: dict[str, object], message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        Query(model, exchange="bitget", now_ms=T0, **params)
+
+
+def test_declared_options_and_stream_options_are_taken() -> None:
+    assert Query(Ticker, exchange="binance", symbol="BTC/USDT", bid_ask=False).options == {"bid_ask": False}
+    assert Query(Instrument, exchange="binance", kind="spot").options == {"kind": "spot"}
+    assert Query(Ticker, exchange="bitget", symbol="BTC/USDT", poll=5).options == {"poll": 5}
+    with pytest.raises(QueryError, match=r"takes: bid_ask"):
+        Query(Ticker, exchange="binance", symbol="BTC/USDT", bidask=False)

@@ -54,7 +54,7 @@ class _Kline(_BybitFeed):
         row = wire.kline_row(bar)
         return {"start": bar.open_ms, "end": bar.close_ms - 1, "interval": self.code, "open": row[1],
                 "close": row[4], "high": row[2], "low": row[3], "volume": row[5], "turnover": row[6],
-                "confirm": bar.close_ms <= now_ms, "timestamp": now_ms}
+                "confirm": bar.close_ms < now_ms, "timestamp": now_ms}  # final from close + 1 ms
 
     def poll(self, now_ms: int) -> list[Any]:
         open_ms = self.grid.floor(now_ms)

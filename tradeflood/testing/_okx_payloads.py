@@ -55,7 +55,7 @@ def candle_row(inst: Instrument, bar: Bar, now_ms: int) -> list[str]:
     vol = plain(bar.volume) if spot else contracts(inst, bar.volume)
     vol_ccy = plain(bar.quote_volume) if spot else plain(bar.volume)
     return [str(bar.open_ms), plain(bar.open), plain(bar.high), plain(bar.low), plain(bar.close), vol,
-            vol_ccy, plain(bar.quote_volume), "1" if bar.close_ms <= now_ms else "0"]
+            vol_ccy, plain(bar.quote_volume), "1" if bar.close_ms < now_ms else "0"]  # final after close_ms
 
 
 def trade(inst: Instrument, tick: Tick) -> dict[str, str]:
