@@ -123,3 +123,35 @@ def test_record_from_a_config_file_keeps_every_stream_it_lists(tmp_path: Path,
                  "--depth", "5", "--count", "2"]) == 0
     books = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(books) == 2 and all(float(b["bids"][0][0]) < float(b["asks"][0][0]) for b in books)
+
+
+def test_replay_publish_feeds_the_recorded_trades_into_the_bus(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import redis
+
+    out, url = tmp_path / "data", "redis://127.0.0.1:6379/11"
+    rds = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        rds.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379 (.ci/run starts one)")
+    rds.flushdb()
+    try:
+        with Simulator({"bitget": BitgetVenue(clock=ScaledClock(20.0))}) as sim:
+            assert main(["record", "trade", "--exchange", "bitget", "--symbol", "BTC/USDT", "--out", str(out),
+                         "--duration", "2s", *url_flags(sim, "bitget")]) == 0
+        capsys.readouterr()
+        trades = ["--model", "trade", "--exchange", "bitget", "--symbol", "BTC/USDT"]
+        assert main(["replay", str(out), *trades]) == 0
+        printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert main(["replay", str(out), *trades, "--publish", url, "--tenant", "days"]) == 0
+        assert re.search(r"published (\d+) entries into the bus under tenant 'days'", capsys.readouterr().err)
+        entries = rds.xrange("stream.days.bitget.trades.BTC/USDT")
+        items = [json.loads(f["data"]) for _, f in entries if f["type"] == "item"]
+        assert [(t["id"], t["price"], t["amount"]) for t in items] == \
+               [(t["id"], t["price"], t["amount"]) for t in printed]  # the same trades, in the same order
+        assert len(items) == len(printed) > 0
+        assert rds.keys("stream.lease.*") == []  # the lease was given back
+    finally:
+        rds.flushdb()
+        rds.close()

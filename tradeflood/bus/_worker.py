@@ -98,6 +98,9 @@ class Worker:
                     except StreamOverflowError as exc:
                         log.warning("%s: the gatherer fell behind its upstream: %s", self.topic, exc)
                         continue
+                    except StopAsyncIteration:  # the stream ended (a replay reached its end)
+                        await self._drain(flusher)
+                        break
                     self._take(item)
                     taken += 1
                     if taken % 256 == 0:
@@ -112,6 +115,12 @@ class Worker:
         finally:
             flusher.cancel()
             await asyncio.gather(flusher, return_exceptions=True)
+
+    async def _drain(self, flusher: asyncio.Task[None]) -> None:
+        """Wait until what is queued has been published (or publishing has stopped)."""
+        while (self._pending or self._snapshot is not None) and not flusher.done():
+            self._wake.set()
+            await asyncio.sleep(0.01)
 
     async def _look_at_tail(self) -> None:
         """What was published before this worker: the last item, to skip and to measure the hole."""

@@ -147,10 +147,24 @@ async def _record(out: Path, streams: list[tuple[type[Any], dict[str, Any]]], ur
 @click.option("--count", type=int, help="Stop after this many items.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--iso-times", "iso", is_flag=True, help="Add ISO-8601 fields after millisecond times.")
+@click.option("--publish", metavar="REDIS_URL",
+              help="Publish into the bus at this Redis URL instead of printing (as a gatherer would).")
+@click.option("--tenant", default="replay", show_default=True, help="With --publish: the bus tenant.")
 def replay(directory: Path, model: str, speed: str, start: str | None, count: int | None, fmt: str,
-           iso: bool, **params: Any) -> None:
-    """Replay a recording through the live code; print the models (events go to standard error)."""
+           iso: bool, publish: str | None, tenant: str, **params: Any) -> None:
+    """Replay a recording through the live code; print the models (events go to standard error),
+    or with --publish feed them into the bus, where consumers read recorded days."""
     from tradeflood.output import write_stream
+
+    if publish is not None:
+        from ._publish import publish_replay
+
+        chosen = {k: v for k, v in params.items() if v is not None}
+        pace: float | str = speed if speed == "max" else float(speed)
+        published = asyncio.run(publish_replay(directory, _model(model), chosen, url=publish, tenant=tenant,
+                                               speed=pace, start=start))
+        click.echo(f"published {published} entries into the bus under tenant {tenant!r}", err=True)
+        return
 
     problems = asyncio.run(_replay(directory, _model(model), speed, start, count, fmt, iso,
                                    {k: v for k, v in params.items() if v is not None}, write_stream))
