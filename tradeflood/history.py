@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .binding import Binding, Part
+from .errors import QueryError
 from .paging import Page, PageSource, plan_pages
 from .series import Gap, Series, as_series
 
@@ -100,7 +101,11 @@ class HistoryBinding(Binding):
         if query.start is not None:
             return query.start, end
         step = self.step(query)
-        return (min(end, now_ms) // step - (query.limit or DEFAULT_LIMIT) + 1) * step, end
+        first = (min(end, now_ms) // step - (query.limit or DEFAULT_LIMIT) + 1) * step
+        if first < 0:
+            raise QueryError(f"limit={query.limit} rows of {query.describe()} would reach back before "
+                             "1970: ask for fewer, or give start= and end=")
+        return first, end
 
     def pages(self, query: Query, now_ms: int, *, shared: bool = False) -> list[Page]:
         """The pages of the query's range.

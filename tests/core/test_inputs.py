@@ -115,3 +115,17 @@ def test_declared_options_and_stream_options_are_taken() -> None:
     assert Query(Ticker, exchange="bitget", symbol="BTC/USDT", poll=5).options == {"poll": 5}
     with pytest.raises(QueryError, match=r"takes: bid_ask"):
         Query(Ticker, exchange="binance", symbol="BTC/USDT", bidask=False)
+
+
+def test_a_limit_reaching_back_before_1970_is_refused_before_any_request(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tradeflood.cli import main
+
+    with Session(store=False) as s:
+        query = s.query(Candle, exchange="bitget", symbol="BTC/USDT", interval="1m", limit=10**9)
+        with pytest.raises(QueryError, match=r"limit=1000000000 rows of .* would reach back before 1970"):
+            s.plan(query)  # was a plan of millions of pages, sending startTime=-57844927200000
+        assert s.stats.requests == 0
+    assert main(["plan", "candle", "--exchange", "bitget", "--symbol", "BTC/USDT", "--interval", "1m",
+                 "--limit", "1000000000"]) == 2
+    assert "would reach back before 1970" in capsys.readouterr().err
