@@ -20,7 +20,7 @@ from .errors import QueryError, UnknownSymbolError
 if TYPE_CHECKING:
     from tradeflood.models import Instrument
 
-__all__ = ["SymbolMap", "UnifiedSymbol", "native_id", "split_symbol"]
+__all__ = ["SymbolMap", "UnifiedSymbol", "native_id", "split_symbol", "spot_or_usdt_linear"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,23 @@ def split_symbol(symbol: str) -> UnifiedSymbol:
             "or BASE/QUOTE:SETTLE for perpetuals ('BTC/USDT:USDT')"
         )
     return UnifiedSymbol(base.upper(), quote.upper(), settle.upper() or None)
+
+
+def spot_or_usdt_linear(exchange: str, symbol: str | None, what: str) -> str:
+    """``spot`` or ``linear`` for a venue that serves spot markets and USDT-margined
+    perpetuals only; a missing symbol or any other market is a :class:`QueryError`."""
+    if not symbol:
+        raise QueryError(f"{exchange} {what} need a symbol, e.g. symbol='BTC/USDT' or 'BTC/USDT:USDT'")
+    unified = split_symbol(symbol)
+    if unified.kind == "spot":
+        return "spot"
+    if unified.kind == "linear" and unified.settle == "USDT":
+        return "linear"
+    raise QueryError(
+        f"{exchange} {what} for {symbol!r} are not supported yet: only spot (BASE/QUOTE) and "
+        "USDT-margined perpetuals (BASE/USDT:USDT) are; coin-margined (inverse) and "
+        "USDC-margined markets are not"
+    )
 
 
 class SymbolMap:

@@ -37,10 +37,10 @@ from tradeflood import (
     Turn,
 )
 from tradeflood.connectors.bitget import Bitget
-from tradeflood.errors import QueryError, UnknownSymbolError
+from tradeflood.errors import QueryError
 from tradeflood.intervals import INTERVALS, interval_ms, validate_interval
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
-from tradeflood.symbols import native_id, split_symbol
+from tradeflood.symbols import SymbolMap, native_id, spot_or_usdt_linear
 
 from .columns import candle_columns_bitget
 from .parse import (
@@ -98,18 +98,7 @@ TRADES_MAX = {"spot": 500, "linear": 100}
 
 def market_kind(symbol: str | None, what: str) -> str:
     """``spot`` or ``linear`` for a unified symbol Bitget serves, else a QueryError."""
-    if not symbol:
-        raise QueryError(f"bitget {what} need a symbol, e.g. symbol='BTC/USDT' or 'BTC/USDT:USDT'")
-    unified = split_symbol(symbol)
-    if unified.kind == "spot":
-        return "spot"
-    if unified.kind == "linear" and unified.settle == "USDT":
-        return "linear"
-    raise QueryError(
-        f"bitget {what} for {symbol!r} are not supported yet: only spot (BASE/QUOTE) and "
-        "USDT-margined perpetuals (BASE/USDT:USDT) are; coin-margined (inverse) and "
-        "USDC-margined markets are not"
-    )
+    return spot_or_usdt_linear(EXCHANGE, symbol, what)
 
 
 def _resolve(api: Bitget, symbol: str | None, what: str) -> tuple[str, Derived]:
@@ -144,12 +133,7 @@ class BitgetInstruments(Binding, model=Instrument, connector=Bitget):
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> list[Instrument]:
         items: list[Instrument] = [i for part in parts for i in part.items]
-        if not query.symbol:
-            return items
-        found = [i for i in items if i.symbol == query.symbol]
-        if not found:
-            raise UnknownSymbolError(EXCHANGE, query.symbol, {i.symbol for i in items})
-        return found
+        return [SymbolMap(EXCHANGE, items).instrument(query.symbol)] if query.symbol else items
 
 
 class BitgetCandles(CandleBinding, model=Candle, connector=Bitget):

@@ -26,9 +26,9 @@ from tradeflood import (
     Turn,
 )
 from tradeflood.connectors.bybit import Bybit
-from tradeflood.errors import QueryError, UnknownSymbolError
+from tradeflood.errors import QueryError
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
-from tradeflood.symbols import native_id, split_symbol
+from tradeflood.symbols import SymbolMap, native_id, spot_or_usdt_linear
 
 from .columns import candle_columns_bybit
 from .parse import (
@@ -69,15 +69,7 @@ TRADES_DEFAULT = 60
 
 def category(symbol: str | None, what: str) -> str:
     """``spot`` or ``linear`` for a unified symbol Bybit serves here, else a QueryError."""
-    if not symbol:
-        raise QueryError(f"bybit {what} need a symbol, e.g. symbol='BTC/USDT' or 'BTC/USDT:USDT'")
-    unified = split_symbol(symbol)
-    if unified.kind == "spot":
-        return "spot"
-    if unified.kind == "linear" and unified.settle == "USDT":
-        return "linear"
-    raise QueryError(f"bybit {what} for {symbol!r} are not supported yet: only spot (BASE/QUOTE) and "
-                     "USDT linear perpetuals (BASE/USDT:USDT) are")
+    return spot_or_usdt_linear(EXCHANGE, symbol, what)
 
 
 def _next_cursor(turn: Turn, payload: Any) -> Turn | None:
@@ -116,12 +108,7 @@ class BybitInstruments(Binding, model=Instrument, connector=Bybit):
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> list[Instrument]:
         items: list[Instrument] = [i for part in parts for i in part.items]
-        if not query.symbol:
-            return items
-        found = [i for i in items if i.symbol == query.symbol]
-        if not found:
-            raise UnknownSymbolError(EXCHANGE, query.symbol, {i.symbol for i in items})
-        return found
+        return [SymbolMap(EXCHANGE, items).instrument(query.symbol)] if query.symbol else items
 
 
 class BybitCandles(CandleBinding, model=Candle, connector=Bybit):

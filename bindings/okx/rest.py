@@ -36,10 +36,10 @@ from tradeflood import (
     Turn,
 )
 from tradeflood.connectors.okx import Okx
-from tradeflood.errors import QueryError, UnknownSymbolError
+from tradeflood.errors import QueryError
 from tradeflood.intervals import interval_ms
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
-from tradeflood.symbols import native_id, split_symbol
+from tradeflood.symbols import SymbolMap, native_id, spot_or_usdt_linear
 
 from .columns import candle_columns_okx
 from .parse import (
@@ -82,15 +82,7 @@ TRADES_DEFAULT, TRADES_MAX = 100, 500
 
 def inst_type(symbol: str | None, what: str) -> str:
     """``SPOT`` or ``SWAP`` for a unified symbol OKX serves here, else a QueryError."""
-    if not symbol:
-        raise QueryError(f"okx {what} need a symbol, e.g. symbol='BTC/USDT' or 'BTC/USDT:USDT'")
-    unified = split_symbol(symbol)
-    if unified.kind == "spot":
-        return "SPOT"
-    if unified.kind == "linear" and unified.settle == "USDT":
-        return "SWAP"
-    raise QueryError(f"okx {what} for {symbol!r} are not supported yet: only spot (BASE/QUOTE) and "
-                     "USDT-margined perpetual swaps (BASE/USDT:USDT) are")
+    return "SPOT" if spot_or_usdt_linear(EXCHANGE, symbol, what) == "spot" else "SWAP"
 
 
 def resolve(api: Okx, symbol: str | None, what: str) -> tuple[str, Turn, Derived]:
@@ -133,12 +125,7 @@ class OkxInstruments(Binding, model=Instrument, connector=Okx):
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> list[Instrument]:
         items: list[Instrument] = [i for part in parts for i in part.items]
-        if not query.symbol:
-            return items
-        found = [i for i in items if i.symbol == query.symbol]
-        if not found:
-            raise UnknownSymbolError(EXCHANGE, query.symbol, {i.symbol for i in items})
-        return found
+        return [SymbolMap(EXCHANGE, items).instrument(query.symbol)] if query.symbol else items
 
 
 class OkxCandles(CandleBinding, model=Candle, connector=Okx):
