@@ -18,13 +18,10 @@ limit is documented for v2 market data, so there is no ``*`` group.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from tradeflood import Connector, Limit, Param, Params, Reply, Turn, turn
-from tradeflood.streams import Frame, StreamProtocol, Topic
+from tradeflood.streams import OpArgsProtocol
 
 __all__ = ["USDT_FUTURES", "Bitget", "BitgetStream", "topic_name"]
 
@@ -44,7 +41,7 @@ _HINTS = {
 }
 
 
-class BitgetStream(StreamProtocol):
+class BitgetStream(OpArgsProtocol):
     """Bitget's public v2 WebSocket (``wss://ws.bitget.com/v2/ws/public``).
 
     Subscribe ``{"op": "subscribe", "args": [{"instType", "channel", "instId"}]}``;
@@ -61,42 +58,16 @@ class BitgetStream(StreamProtocol):
     max_topics_per_message = 50
     ping_every = 30.0
 
-    def subscribe(self, topics: Sequence[Topic], request_id: int) -> str:
-        return _op("subscribe", topics)
+    venue_label = "Bitget"
 
-    def unsubscribe(self, topics: Sequence[Topic], request_id: int) -> str:
-        return _op("unsubscribe", topics)
-
-    def ping_frame(self) -> str | None:
-        return "ping"
-
-    def decode(self, raw: str | bytes) -> Frame:
-        if raw == "pong" or raw == b"pong":
-            return Frame("pong")
-        message = orjson.loads(raw)
-        if not isinstance(message, dict):
-            raise ValueError("a Bitget frame must be a JSON object")
-        arg = message.get("arg")
-        name = topic_name(arg) if isinstance(arg, dict) else None
-        event = message.get("event")
-        if event is not None:
-            if event == "error":
-                return Frame("error", name, detail=f"{message.get('code')}: {message.get('msg')}")
-            if event in ("subscribe", "unsubscribe"):
-                return Frame("ack", name, detail=str(event))
-            return Frame("ignore")
-        if name is None or "data" not in message:
-            raise ValueError("a Bitget push needs 'arg' and 'data'")
-        return Frame("data", name, message["data"], action=message.get("action"))
+    def topic_name(self, arg: dict[str, Any]) -> str:
+        return topic_name(arg)
 
 
 def topic_name(arg: dict[str, Any]) -> str:
     """How TradeFlood names a Bitget topic: ``instType/channel/instId`` (``SPOT/trade/BTCUSDT``)."""
     return f"{arg.get('instType')}/{arg.get('channel')}/{arg.get('instId')}"
 
-
-def _op(op: str, topics: Sequence[Topic]) -> str:
-    return orjson.dumps({"op": op, "args": [dict(t.args) for t in topics]}).decode()
 
 
 def _mix_candle_params(symbol: Param, granularity: str, start_time: int | None, end_time: int | None,

@@ -23,13 +23,10 @@ Candle channels are served on the ``business`` endpoint, the others on ``public`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from tradeflood import Connector, Limit, Param, Params, Reply, Turn, turn
-from tradeflood.streams import Frame, StreamProtocol, Topic
+from tradeflood.streams import OpArgsProtocol, Topic
 
 __all__ = ["Okx", "OkxStream", "topic_name"]
 
@@ -43,7 +40,7 @@ _HINTS = {
 }
 
 
-class OkxStream(StreamProtocol):
+class OkxStream(OpArgsProtocol):
     """OKX's v5 public WebSocket (``wss://ws.okx.com:8443/ws/v5/public``, and ``/business``).
 
     Subscribe ``{"op": "subscribe", "args": [{"channel", "instId"}]}``; pushes come as
@@ -60,44 +57,20 @@ class OkxStream(StreamProtocol):
     max_topics_per_message = 50
     ping_every = 25.0
 
-    def subscribe(self, topics: Sequence[Topic], request_id: int) -> str:
-        return _op("subscribe", topics)
+    venue_label = "OKX"
 
-    def unsubscribe(self, topics: Sequence[Topic], request_id: int) -> str:
-        return _op("unsubscribe", topics)
+    def topic_name(self, arg: dict[str, Any]) -> str:
+        return topic_name(arg)
 
-    def ping_frame(self) -> str | None:
-        return "ping"
-
-    def decode(self, raw: str | bytes) -> Frame:
-        if raw == "pong" or raw == b"pong":
-            return Frame("pong")
-        message = orjson.loads(raw)
-        if not isinstance(message, dict):
-            raise ValueError("an OKX frame must be a JSON object")
-        arg = message.get("arg")
-        name = topic_name(arg) if isinstance(arg, dict) else None
-        event = message.get("event")
-        if event is not None:
-            if event == "error":
-                return Frame("error", name, detail=f"{message.get('code')}: {message.get('msg')}")
-            if event in ("subscribe", "unsubscribe"):
-                return Frame("ack", name, detail=str(event))
-            return Frame("ignore")
-        if name is None or "data" not in message:
-            raise ValueError("an OKX push needs 'arg' and 'data'")
-        return Frame("data", name, message["data"], action=message.get("action"))
+    def wire_args(self, topic: Topic) -> dict[str, Any]:
+        # Only channel and instId go on the wire; other args are the binding's own notes.
+        return {k: v for k, v in topic.args if k in ("channel", "instId")}
 
 
 def topic_name(arg: dict[str, Any]) -> str:
     """How TradeFlood names an OKX topic: ``channel:instId`` (``books:BTC-USDT``)."""
     return f"{arg.get('channel')}:{arg.get('instId')}"
 
-
-def _op(op: str, topics: Sequence[Topic]) -> str:
-    # Only channel and instId go on the wire; other args are the binding's own notes.
-    args = [{k: v for k, v in t.args if k in ("channel", "instId")} for t in topics]
-    return orjson.dumps({"op": op, "args": args}).decode()
 
 
 class Okx(Connector, name="okx"):

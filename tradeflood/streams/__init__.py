@@ -35,7 +35,7 @@ from ._booksync import (
 from ._connection import Backoff
 from ._events import BookResync, BookResynced, CandleGap, Reconnected, StreamEvent, TradeGap
 from ._hub import StreamSettings
-from ._protocol import Frame, StreamProtocol, Topic
+from ._protocol import Frame, OpArgsProtocol, StreamProtocol, Topic
 from ._subscription import Stream, Subscription
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "Dropped",
     "Frame",
     "LocalBook",
+    "OpArgsProtocol",
     "Outcome",
     "Reconnected",
     "Resync",

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-__all__ = ["Frame", "StreamProtocol", "Topic"]
+import orjson
+
+__all__ = ["Frame", "OpArgsProtocol", "StreamProtocol", "Topic"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +111,63 @@ class StreamProtocol:
     def decode(self, raw: str | bytes) -> Frame:
         """Classify one incoming frame; raise ValueError for one that is not understood."""
         raise NotImplementedError(f"{type(self).__name__} must define decode()")
+
+
+class OpArgsProtocol(StreamProtocol):
+    """The common ``{"op": "subscribe", "args": [...]}`` WebSocket dialect.
+
+    Requests are ``{"op", "args"}``; the venue answers ``{"event": "subscribe" |
+    "unsubscribe" | "error", "arg", "code", "msg"}`` and pushes ``{"arg": {...},
+    "action"?, "data": [...]}``; heartbeats are the texts ``ping`` and ``pong``. A
+    venue speaking it fills in :meth:`topic_name` (how a push's ``arg`` names its
+    topic) and, when a topic's args carry notes of the binding's own,
+    :meth:`wire_args`::
+
+        class ExampleStream(OpArgsProtocol):
+            venue_label = "Example"
+
+            def topic_name(self, arg):
+                return f"{arg.get('channel')}:{arg.get('instId')}"
+    """
+
+    #: How errors name the venue (``"an Example frame must be a JSON object"``).
+    venue_label: ClassVar[str] = "venue"
+
+    def topic_name(self, arg: dict[str, Any]) -> str:
+        """The name of the topic a push's ``arg`` object designates (the topic's ``name``)."""
+        raise NotImplementedError(f"{type(self).__name__} must define topic_name()")
+
+    def wire_args(self, topic: Topic) -> dict[str, Any]:
+        """The ``args`` entry sent for ``topic``: by default all of the topic's args."""
+        return dict(topic.args)
+
+    def subscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        return self._op("subscribe", topics)
+
+    def unsubscribe(self, topics: Sequence[Topic], request_id: int) -> str:
+        return self._op("unsubscribe", topics)
+
+    def ping_frame(self) -> str | None:
+        return "ping"
+
+    def decode(self, raw: str | bytes) -> Frame:
+        if raw == "pong" or raw == b"pong":
+            return Frame("pong")
+        message = orjson.loads(raw)
+        if not isinstance(message, dict):
+            raise ValueError(f"a {self.venue_label} frame must be a JSON object")
+        arg = message.get("arg")
+        name = self.topic_name(arg) if isinstance(arg, dict) else None
+        event = message.get("event")
+        if event is not None:
+            if event == "error":
+                return Frame("error", name, detail=f"{message.get('code')}: {message.get('msg')}")
+            if event in ("subscribe", "unsubscribe"):
+                return Frame("ack", name, detail=str(event))
+            return Frame("ignore")
+        if name is None or "data" not in message:
+            raise ValueError(f"a {self.venue_label} push needs 'arg' and 'data'")
+        return Frame("data", name, message["data"], action=message.get("action"))
+
+    def _op(self, op: str, topics: Sequence[Topic]) -> str:
+        return orjson.dumps({"op": op, "args": [self.wire_args(t) for t in topics]}).decode()
