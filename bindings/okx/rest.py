@@ -184,7 +184,8 @@ class _SizedBinding(Binding):
         return self.parse_data(query, turn, payload, ctx)
 
     def parse_data(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[Any]:
-        raise NotImplementedError
+        """Models from a data reply (the instrument listing is parsed by :meth:`parse`)."""
+        raise NotImplementedError(f"{type(self).__name__} must define parse_data()")
 
 
 class OkxOrderBook(_SizedBinding, model=OrderBook, connector=Okx):
