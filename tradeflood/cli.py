@@ -178,10 +178,17 @@ def plan(model: str, urls: Sequence[str], no_store: bool, **kw: Any) -> None:
 
 
 @cli.command()
-def venues() -> None:
+@click.option("--markdown", is_flag=True,
+              help="Print the table of venues by kind of data and transport (the README's).")
+def venues(markdown: bool) -> None:
     """List venues with the models they fetch and stream, candle intervals and rate limits."""
     from .candles import CandleBinding
 
+    if markdown:
+        from .catalog import markdown_table
+
+        click.echo(markdown_table(), nl=False)
+        return
     fetched, streamed = registry.bindings_for(), registry.stream_bindings_for()
     for venue in registry.venues():
         click.echo(f"{venue}:")

@@ -52,6 +52,8 @@ def plan_queries(fetcher: Fetcher, queries: Sequence[Query], now: int) -> Plan:
         if not isinstance(query, Query):
             raise QueryError(f"plan() takes Query objects, not {query!r}")
     bindings = [fetcher.binding_for(q) for q in queries]
+    for query, binding in zip(queries, bindings, strict=True):
+        query.resolve(binding, now)  # a no-op for a query the session built already
     series: Counter[tuple[Any, ...]] = Counter(
         (type(b), b.series_key(q)) for q, b in zip(queries, bindings, strict=True)
         if isinstance(b, HistoryBinding))

@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import InvalidTimeError, QueryError
-from .timeparse import TimeLike, parse_time
+from .timeparse import TimeLike, format_ms, is_relative, parse_time
 
 if TYPE_CHECKING:
     from tradeflood.models import Model
 
-__all__ = ["Query"]
+__all__ = ["Query", "QueryChecker"]
+
+
+class QueryChecker(Protocol):
+    """What :meth:`Query.resolve` needs of the binding that will answer a query (a fetch or
+    stream binding class or instance)."""
+
+    connector: Any  # its ``name`` is the venue's canonical name
+    options: frozenset[str]
+
+    def check(self, query: Query) -> None: ...
 
 
 class Query:
     """A model plus its parameters: exchange, symbol, interval, time range, depth, limit.
 
-    The exchange and model are checked at once (a :class:`QueryError` names the
-    valid choices); the interval, depth and other venue-specific parameters are
-    checked by the venue's binding when the query is planned, still before any
-    request. The symbol is checked against the venue's instrument list, which is
-    the first request of a plan. Times are ISO-8601 strings with a timezone,
-    integer UTC milliseconds, aware datetimes, or relative forms such as ``-7d``
-    (resolved against ``now_ms``, by default the wall clock). ``start`` is
-    inclusive and ``end`` exclusive.
+    Building a query is plain data work: it checks what needs nothing else (the
+    symbol's form, positive depth and limit, absolute times, a non-empty range)
+    and consults neither the venue registry nor a clock. What depends on the
+    venue (the exchange and model exist, the interval, depth and other
+    venue-specific arguments) and relative times such as ``-7d`` are checked and
+    resolved by :meth:`resolve`, which the session calls when it builds
+    (``Session.query``) or plans the query, still before any request. The symbol
+    is checked against the venue's instrument list, the first request of a plan.
+    Times are ISO-8601 strings with a timezone, integer UTC milliseconds, aware
+    datetimes, or relative forms (resolved against ``now_ms`` when given here,
+    else against the planning session's clock). ``start`` is inclusive and
+    ``end`` exclusive.
 
     >>> from tradeflood.models import Candle
     >>> q = Query(Candle, exchange="example", symbol="BTC/USDT", interval="1h",
@@ -32,8 +46,8 @@ class Query:
     86400000
     """
 
-    __slots__ = ("depth", "end", "exchange", "interval", "limit", "live", "model", "options", "start",
-                 "symbol")
+    __slots__ = ("_relative", "_resolved", "depth", "end", "exchange", "interval", "limit", "live",
+                 "model", "options", "start", "symbol")
 
     def __init__(
         self,
@@ -50,26 +64,14 @@ class Query:
         live: bool = False,
         **options: Any,
     ) -> None:
-        from . import registry
-
-        # A live query (a stream) is checked by the venue's stream binding instead.
-        binding = registry.lookup_stream(model, exchange) if live else registry.lookup(model, exchange)
+        if not isinstance(exchange, str) or not exchange.strip():
+            raise QueryError(f"exchange={exchange!r}: give a venue name; `tradeflood venues` lists them")
         self.model = model
-        self.exchange: str = binding.connector.name
+        self.exchange: str = exchange.strip().lower()
         if symbol is not None and (not isinstance(symbol, str) or not symbol.strip()):
             raise QueryError(f"symbol={symbol!r}: give a unified symbol such as 'BTC/USDT'")
         self.symbol = symbol.strip().upper() if symbol else None
         self.interval = interval
-        if now_ms is None:
-            from .clock import LiveClock
-
-            now_ms = LiveClock().time_ms()
-        self.start = None if start is None else parse_time(start, name="start", now_ms=now_ms)
-        self.end = None if end is None else parse_time(end, name="end", now_ms=now_ms)
-        if self.start is not None and self.end is not None and self.start >= self.end:
-            raise InvalidTimeError(
-                f"start ({start!r}) must be before end ({end!r}); the range would be empty"
-            )
         for name, value in (("depth", depth), ("limit", limit)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise QueryError(f"{name}={value!r}: give a positive integer")
@@ -77,8 +79,46 @@ class Query:
         self.limit = limit
         self.options = options
         self.live = live
-        _check_arguments(self, binding, start=start, end=end, interval=interval, now_ms=now_ms)
+        self._resolved = False
+        #: The times as given, kept until :meth:`resolve` when one is relative and no ``now_ms`` came.
+        self._relative: tuple[TimeLike | None, TimeLike | None] | None = None
+        self.start: int | None = None
+        self.end: int | None = None
+        if now_ms is not None or not (is_relative(start) or is_relative(end)):
+            self._set_times(start, end, now_ms)
+        else:
+            self._relative = (start, end)
+
+    def _set_times(self, start: TimeLike | None, end: TimeLike | None, now_ms: int | None) -> None:
+        self.start = None if start is None else parse_time(start, name="start", now_ms=now_ms)
+        self.end = None if end is None else parse_time(end, name="end", now_ms=now_ms)
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise InvalidTimeError(
+                f"start ({start!r}) must be before end ({end!r}); the range would be empty"
+            )
+
+    @property
+    def resolved(self) -> bool:
+        """Whether :meth:`resolve` has checked this query against its venue's binding."""
+        return self._resolved
+
+    def resolve(self, binding: QueryChecker | type[QueryChecker], now_ms: int | None = None) -> Query:
+        """Check this query against the ``binding`` that will answer it and resolve relative
+        times against ``now_ms`` (UTC ms, the caller's clock; needed only for relative times
+        and the check that a history has begun); returns the query itself. Raises a
+        :class:`QueryError` for what that venue refuses. Resolving twice is a no-op."""
+        if self._resolved:
+            return self
+        if self._relative is not None:
+            start, end = self._relative
+            self._set_times(start, end, now_ms)
+            self._relative = None
+        given_start, given_end = self.start, self.end
+        self.exchange = binding.connector.name
+        _check_arguments(self, binding, given_start=given_start, given_end=given_end, now_ms=now_ms)
         binding.check(self)
+        self._resolved = True
+        return self
 
     def describe(self) -> str:
         """A one-line human description, for plans and errors."""
@@ -105,8 +145,8 @@ class Query:
 _STREAM_OPTIONS = frozenset({"poll"})
 
 
-def _check_arguments(query: Query, binding: Any, *, start: Any, end: Any, interval: Any,
-                     now_ms: int) -> None:
+def _check_arguments(query: Query, binding: Any, *, given_start: int | None, given_end: int | None,
+                     now_ms: int | None) -> None:
     """Refuse what the query's binding would silently ignore: unknown keyword arguments, a
     time range or interval given to data that has none, a range that has not begun."""
     what = f"{query.model.__name__} on {query.exchange}"
@@ -119,11 +159,13 @@ def _check_arguments(query: Query, binding: Any, *, start: Any, end: Any, interv
                          f"and limit it takes: {takes}")
     history = bool(getattr(binding, "ranged", True))  # a binding from elsewhere: not judged
     if query.live or "poll" in query.options or history:
-        if history and query.start is not None and query.end is None and query.start > now_ms:
-            raise InvalidTimeError(f"start={start!r} is in the future: there is nothing to fetch yet")
+        if (history and now_ms is not None and query.start is not None and query.end is None
+                and query.start > now_ms):
+            raise InvalidTimeError(f"start={format_ms(given_start)} is in the future: there is nothing to "
+                                   "fetch yet")
         return
-    if start is not None or end is not None:
+    if given_start is not None or given_end is not None:
         raise QueryError(f"{what} is the venue's current or recent data and takes no start or end: "
                          "a history over a time range is not served for it yet")
-    if interval is not None:
+    if query.interval is not None:
         raise QueryError(f"{what} takes no interval (candles do)")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tradeflood.models import Model
 
     from .binding import Binding
+    from .query import Query
 
 __all__ = [
     "bindings_for",
@@ -32,6 +33,7 @@ __all__ = [
     "preserved",
     "register",
     "register_stream",
+    "resolve",
     "stream_bindings_for",
     "venues",
 ]
@@ -152,6 +154,13 @@ def lookup_stream(model: object, exchange: object) -> type[Any]:
     if not isinstance(exchange, str) or exchange.lower() not in venues_for:
         raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None))
     return _STREAM_BINDINGS[(model, exchange.lower())]
+
+
+def resolve(query: Query, now_ms: int | None = None) -> Query:
+    """Check ``query`` against the registered binding that answers it (the stream binding for
+    a live query) and resolve its relative times against ``now_ms``; see :meth:`Query.resolve`."""
+    binding = lookup_stream(query.model, query.exchange) if query.live else lookup(query.model, query.exchange)
+    return query.resolve(binding, now_ms)
 
 
 def stream_bindings_for(model: type[Model] | None = None) -> dict[tuple[type[Model], str], type[Any]]:

@@ -151,8 +151,9 @@ class Session:
     # -- the public API -------------------------------------------------------------
 
     def query(self, model: type[Model], **params: Any) -> Query:
-        """A :class:`Query` with relative times resolved against this session's clock."""
-        return Query(model, now_ms=self.now_ms(), **params)
+        """A :class:`Query` checked against its venue's binding, with relative times resolved
+        against this session's clock (a :class:`QueryError` here names what the venue refuses)."""
+        return registry.resolve(Query(model, **params), self.now_ms())
 
     def plan(self, *queries: Query) -> Plan:
         """The merged, deduplicated request plan of ``queries``; nothing is sent."""

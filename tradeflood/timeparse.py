@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from .errors import InvalidTimeError
 
-__all__ = ["RELATIVE", "TimeLike", "parse_time"]
+__all__ = ["RELATIVE", "TimeLike", "format_ms", "is_relative", "parse_time"]
 
 TimeLike = str | int | datetime | date
 
@@ -17,6 +17,18 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SMALLEST_MS = 100_000_000_000
 # The last millisecond of year 9999: the last time a datetime (and so every model) can hold.
 _LARGEST_MS = 253_402_300_799_999
+
+
+def is_relative(value: object) -> bool:
+    """Whether ``value`` is a relative time such as ``-7d`` (it needs a 'now' to mean anything)."""
+    return isinstance(value, str) and RELATIVE.match(value.strip()) is not None
+
+
+def format_ms(ms: int | None) -> str:
+    """UTC milliseconds as ISO-8601 for messages (``None`` as ``'none'``)."""
+    if ms is None:
+        return "none"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_time(value: TimeLike, *, name: str = "time", now_ms: int | None = None) -> int:

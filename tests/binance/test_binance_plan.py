@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import tradeflood.bindings.binance as bb
+from tradeflood import registry
 from tradeflood.binding import ParseContext, Part
 from tradeflood.connectors.binance import Binance
 from tradeflood.errors import InvalidIntervalError, QueryError, UnknownSymbolError
@@ -26,7 +27,7 @@ def load(name: str) -> Any:
 
 
 def query(model: Any, **kw: Any) -> Query:
-    return Query(model, exchange="binance", now_ms=NOW, **kw)
+    return registry.resolve(Query(model, exchange="binance", **kw), NOW)  # checked as a session plans it
 
 
 def resolve(value: Derived, listing: Any) -> Any:

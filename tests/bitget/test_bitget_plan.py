@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 import tradeflood.bindings.bitget  # noqa: F401 - registers the Bitget bindings
+from tradeflood import registry
 from tradeflood.binding import ParseContext, Part
 from tradeflood.bindings.bitget import (
     BitgetCandles,
@@ -52,7 +53,7 @@ def resolve(value: Derived) -> Any:
 
 
 def q(model: type, **kw: Any) -> Query:
-    return Query(model, exchange="bitget", now_ms=NOW, **kw)
+    return registry.resolve(Query(model, exchange="bitget", **kw), NOW)  # checked as a session plans it
 
 
 def plan(query: Query, now_ms: int = NOW) -> list[Turn]:

@@ -8,7 +8,8 @@ import pytest
 import toyvenue
 
 import tradeflood
-from tradeflood import Query, Session
+from tradeflood import Query, Session, registry
+from tradeflood.clock import LiveClock, ScaledClock
 from tradeflood.errors import (
     ConfigError,
     InvalidIntervalError,
@@ -55,29 +56,55 @@ def test_bad_times(value: object, message: str) -> None:
         parse_time(value)  # type: ignore[arg-type]
 
 
+def checked(model: type, now_ms: int = T0, **params: object) -> Query:
+    """A query checked against its venue's binding, as a session builds or plans it."""
+    return registry.resolve(Query(model, **params), now_ms)  # type: ignore[arg-type]
+
+
 def test_query_errors_name_the_choices() -> None:
     with pytest.raises(UnknownExchangeError, match=r"valid choices: .*toy"):
-        Query(Candle, exchange="nasdaq", symbol="BTC/USD", interval="1m")
+        checked(Candle, exchange="nasdaq", symbol="BTC/USD", interval="1m")
     with pytest.raises(InvalidIntervalError, match="valid choices: 1m, 1h"):
-        Query(Candle, exchange="toy", symbol="BTC/USD", interval="7m")
+        checked(Candle, exchange="toy", symbol="BTC/USD", interval="7m")
     with pytest.raises(InvalidTimeError, match="must be before end"):
         Query(Candle, exchange="toy", symbol="BTC/USD", interval="1m", start=T0, end=T0)
     with pytest.raises(QueryError, match="candles need a symbol"):
-        Query(Candle, exchange="toy", interval="1m")
+        checked(Candle, exchange="toy", interval="1m")
     with pytest.raises(QueryError, match="depth=-1"):
         Query(Candle, exchange="toy", symbol="BTC/USD", interval="1m", depth=-1)
+    with pytest.raises(QueryError, match="exchange=''"):
+        Query(Candle, exchange="", symbol="BTC/USD", interval="1m")
 
     class Weather(tradeflood.models.Model):
         pass
 
     with pytest.raises(UnknownModelError, match=r"models with a binding: .*Candle"):
-        Query(Weather, exchange="toy")
+        checked(Weather, exchange="toy")
     assert issubclass(UnknownExchangeError, ValueError)
 
 
 def test_no_binding_for_this_model_on_this_venue() -> None:
     with pytest.raises(UnknownExchangeError, match="for Trade"):
-        Query(Trade, exchange="toy", symbol="BTC/USD")
+        checked(Trade, exchange="toy", symbol="BTC/USD")
+
+
+def test_building_a_query_consults_neither_the_registry_nor_a_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("consulted while building a Query")
+
+    monkeypatch.setattr(registry, "lookup", forbidden)
+    monkeypatch.setattr(registry, "lookup_stream", forbidden)
+    monkeypatch.setattr(LiveClock, "time_ms", forbidden)
+    query = Query(Candle, exchange="Toy", symbol="btc/usd", interval="1h", start="-2h", end="-1h")
+    assert (query.exchange, query.symbol, query.start, query.end, query.resolved) == (
+        "toy", "BTC/USD", None, None, False)  # relative times wait for the planning session's clock
+    monkeypatch.undo()
+    assert registry.resolve(query, T0) is query
+    assert (query.start, query.end, query.resolved) == (T0 - 7_200_000, T0 - 3_600_000, True)
+    with Session(store=False, clock=ScaledClock(1, start=T0 / 1000)) as s:  # planning resolves it
+        plan = s.plan(Query(Candle, exchange="toy", symbol="BTC/USD", interval="1h", start="-3h"))
+        start = plan.queries[0].query.start
+        assert start is not None and 0 <= start - (T0 - 3 * 3_600_000) < 600_000  # the session's clock
 
 
 def test_url_overrides_are_checked_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,15 +133,15 @@ def test_url_overrides_are_checked_up_front(monkeypatch: pytest.MonkeyPatch) -> 
 ])
 def test_what_a_binding_would_ignore_is_refused(model: type, params: dict[str, object], message: str) -> None:
     with pytest.raises(QueryError, match=message):
-        Query(model, exchange="bitget", now_ms=T0, **params)
+        checked(model, exchange="bitget", **params)
 
 
 def test_declared_options_and_stream_options_are_taken() -> None:
-    assert Query(Ticker, exchange="binance", symbol="BTC/USDT", bid_ask=False).options == {"bid_ask": False}
-    assert Query(Instrument, exchange="binance", kind="spot").options == {"kind": "spot"}
-    assert Query(Ticker, exchange="bitget", symbol="BTC/USDT", poll=5).options == {"poll": 5}
+    assert checked(Ticker, exchange="binance", symbol="BTC/USDT", bid_ask=False).options == {"bid_ask": False}
+    assert checked(Instrument, exchange="binance", kind="spot").options == {"kind": "spot"}
+    assert checked(Ticker, exchange="bitget", symbol="BTC/USDT", poll=5).options == {"poll": 5}
     with pytest.raises(QueryError, match=r"takes: bid_ask"):
-        Query(Ticker, exchange="binance", symbol="BTC/USDT", bidask=False)
+        checked(Ticker, exchange="binance", symbol="BTC/USDT", bidask=False)
 
 
 def test_a_limit_reaching_back_before_1970_is_refused_before_any_request(

@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from tradeflood.errors import QueryError, UnknownSymbolError
+from tradeflood import registry
 from tradeflood.query import Query
 
 from ._backend import Trim
@@ -127,8 +128,8 @@ async def _subscription(i: int, sub: Any, tenant: Any, symbols: SymbolLookup | N
     if poll is not None and (isinstance(poll, bool) or not isinstance(poll, int | float) or poll <= 0):
         raise BusConfigError(f"{where}: poll={poll!r}: give the polling period in seconds")
     try:
-        query = Query(topic.model, exchange=topic.exchange, symbol=topic.symbol, interval=topic.interval,
-                      depth=sub.get("depth"), live=poll is None)
+        query = registry.resolve(Query(topic.model, exchange=topic.exchange, symbol=topic.symbol,
+                                       interval=topic.interval, depth=sub.get("depth"), live=poll is None))
     except QueryError as exc:
         exc.args = (f"{where}: {exc}",)  # same error, naming the subscription
         raise

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tradeflood.errors import QueryError, TradeFloodError
+from tradeflood import registry
 from tradeflood.query import Query
 from tradeflood.streams import BookResync, BookResynced
 from tradeflood.streams._queue import ConsumerQueue
@@ -92,7 +93,8 @@ class BusSubscription:
             raise QueryError(f"{sorted(unsupported)}: not offered by bus streams; they take exchange, "
                              "symbol, interval, depth, overflow, maxsize, resume, group, consumer, "
                              "claim_idle")
-        query = Query(model, exchange=exchange, symbol=symbol, interval=interval, depth=depth, live=True)
+        query = registry.resolve(Query(model, exchange=exchange, symbol=symbol, interval=interval,
+                                       depth=depth, live=True))
         assert query.symbol is not None
         self.bus = bus
         self.redis = bus.redis

@@ -35,10 +35,11 @@ def _hub(session: StreamHost) -> StreamHub:
 
 
 def _query(session: StreamHost, model: type[Model], params: dict[str, Any]) -> Query:
+    from tradeflood import registry
     from tradeflood.query import Query
 
     live = params.get("poll") is None
-    return Query(model, now_ms=session.now_ms(), live=live, **params)
+    return registry.resolve(Query(model, live=live, **params), session.now_ms())
 
 
 def _overflow(model: type[Model], overflow: str | None) -> Overflow:
