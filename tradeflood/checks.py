@@ -151,8 +151,8 @@ def level_violations(bids: Sequence[Any], asks: Sequence[Any], *, snapshot: bool
             if not price > _ZERO:
                 out.append(Violation(i, f"{side} price", f"is {price}, not a positive price"))
             elif not (size > _ZERO if snapshot else size >= _ZERO):
-                out.append(Violation(i, f"{side} size", f"is {size}, not a {'positive' if snapshot else 'valid'}"
-                                                         " size"))
+                kind = "positive" if snapshot else "valid"
+                out.append(Violation(i, f"{side} size", f"is {size}, not a {kind} size"))
             elif snapshot and last is not None and not (last - price) * better > 0:
                 order = "descending" if better > 0 else "ascending"
                 out.append(Violation(i, f"{side} price", f"{price} after {last}: not strictly {order}"))
@@ -169,7 +169,8 @@ def ticker_violations(ticker: Any) -> list[Violation]:
     for name in ("last", "bid", "ask", "high", "low", "base_volume", "quote_volume"):
         value = getattr(ticker, name, None)
         if value is not None and value < _ZERO:
-            out.append(Violation(0, name, f"is {value}, a negative {'size' if 'volume' in name else 'price'}"))
+            kind = "size" if "volume" in name else "price"
+            out.append(Violation(0, name, f"is {value}, a negative {kind}"))
     low, high = getattr(ticker, "low", None), getattr(ticker, "high", None)
     if not out and low is not None and high is not None and low > high:
         out.append(Violation(0, "low", f"{low} is above the high {high}"))
@@ -184,20 +185,26 @@ def candle_table_violations(table: pyarrow.Table, interval: str | None) -> list[
 
     if not table.num_rows:
         return []
-    cols = {name: table.column(name) for name in ("open", "high", "low", "close", "volume", "quote_volume")}
+    names = ("open", "high", "low", "close", "volume", "quote_volume")
+    if not set(names) <= set(table.column_names):
+        return None
+    cols = {name: table.column(name) for name in names}
     if not all(pa.types.is_decimal(c.type) or pa.types.is_floating(c.type) for c in cols.values()):
         return None
     o, h, lo, cl = cols["open"], cols["high"], cols["low"], cols["close"]
     try:
-        ok = pc.and_(pc.and_(pc.greater(lo, 0), pc.less_equal(lo, pc.min_element_wise(o, cl))),
-                     pc.less_equal(pc.max_element_wise(o, cl), h))
-        ok = pc.and_(ok, pc.greater_equal(cols["volume"], 0))
-        ok = pc.and_kleene(ok, pc.or_kleene(pc.is_null(cols["quote_volume"]),
-                                            pc.greater_equal(cols["quote_volume"], 0)))
+        # Comparisons only (min/max_element_wise over decimals is far slower): low > 0, low below
+        # open and close, high above both.
+        checks = [pc.greater(lo, 0), pc.less_equal(lo, o), pc.less_equal(lo, cl), pc.less_equal(o, h),
+                  pc.less_equal(cl, h), pc.greater_equal(cols["volume"], 0),
+                  pc.or_kleene(pc.is_null(cols["quote_volume"]), pc.greater_equal(cols["quote_volume"], 0))]
         step, offset = _grid(interval)
         if step:
-            times = pc.subtract(table.column("open_time"), offset)
-            ok = pc.and_(ok, pc.equal(pc.multiply(pc.divide(times, step), step), times))
+            times = pc.subtract(table.column("open_time").cast(pa.int64()), offset)
+            checks.append(pc.equal(pc.multiply(pc.divide(times, step), step), times))
+        ok = checks[0]
+        for more in checks[1:]:
+            ok = pc.and_kleene(ok, more)
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     bad = pc.invert(pc.fill_null(ok, False))
@@ -218,16 +225,16 @@ def candle_table_violations(table: pyarrow.Table, interval: str | None) -> list[
 def violations(items: Any, interval: str | None = None) -> list[Violation]:
     """The rule violations of a parse's result (a list of models, a table-backed series, or one
     model), by the rows' model; models without rules here pass."""
-    table = getattr(items, "table", None)
-    if table is not None and "open_time" in table.column_names and "high" in table.column_names:
-        found = candle_table_violations(table, interval)
-        if found is not None:
-            return found
-        items = list(items)
-    if not items:
+    if not len(items):
         return []
-    kind = type(items[0]).__name__
+    model = getattr(items, "row_model", None)  # a series says so without building a model
+    kind = model.__name__ if model is not None else type(items[0]).__name__
     if kind == "Candle":
+        table = getattr(items, "table", None)
+        if table is not None:
+            found = candle_table_violations(table, interval)
+            if found is not None:
+                return found
         return candle_violations(items, interval)
     if kind == "Trade":
         return trade_violations(items)
