@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from . import registry
 from .binding import Binding
 from .bridge import LoopBridge
+from .checks import Invalid, check_invalid
 from .clock import Clock, LiveClock
 from .connector import Connector
 from .errors import ConfigError, FetchError, QueryError, TradeFloodError
 from .executor import ExecutionStats, Executor, TurnResult
-from .checks import Invalid, check_invalid
 from .pipeline import gather, plan_queries
 from .planner import Plan
 from .query import Query

@@ -195,7 +195,7 @@ def test_store_is_not_poisoned(venue: str, path: str, tmp_path: Path) -> None:
 def test_drop_reports_count_and_gap_and_keeps_the_page_out_of_the_store(
         venue: str, path: str, tmp_path: Path) -> None:
     store = tmp_path / "candles.sqlite3"
-    s, hostile, sim = session(venue, candle_rewrite(venue, _set(2, "-5")), store=store)
+    s, hostile, _ = session(venue, candle_rewrite(venue, _set(2, "-5")), store=store)
     with s:
         got = s.fetch(Candle, exchange=venue, symbol="BTC/USDT", interval="1m", start=START, end=END,
                       invalid="drop")  # per query
