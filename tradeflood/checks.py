@@ -264,8 +264,10 @@ def frame_violations(items: Sequence[Any], interval: str | None = None) -> list[
     """The rule violations of one stream frame's parsed items (models, or book messages)."""
     if not items:
         return []
-    first = items[0]
-    if hasattr(first, "last_id") and hasattr(first, "bids"):  # book messages (BookDelta)
+    kind = type(items[0]).__name__
+    if kind == "Trade":  # the busiest topics: straight to their rule
+        return trade_violations(items)
+    if kind == "BookDelta":  # book messages
         try:
             return [v for d in items for v in delta_violations(d.bids, d.asks)]
         except (TypeError, ValueError):
