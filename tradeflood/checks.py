@@ -211,7 +211,7 @@ def candle_table_violations(table: pyarrow.Table, interval: str | None) -> list[
     if not pc.any(bad).as_py():
         if step or not interval:
             return []
-        times_list = table.column("open_time").to_pylist()
+        times_list = table.column("open_time").cast(pa.int64()).to_pylist()  # ms, not datetimes
         return [Violation(i, "open_time", f"{t} is not on the {interval} grid")
                 for i, t in enumerate(times_list) if not _on_grid(t, 0, 0, interval)]
     from .columnar._candles import candle_models
