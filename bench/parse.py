@@ -22,6 +22,16 @@ best round is reported (the median too), in microseconds per candle.
 
 Every parser starts from the decoded JSON rows (JSON decoding is not timed), as
 ccxt's ``parse_ohlcvs`` does.
+
+- + checks: the same parse followed by the value checks a fetch runs on every
+  reply (:func:`tradeflood.checks.checked`: positive prices, ``low <= min(open,
+  close) <= max(open, close) <= high``, open times on the grid; vectorised over
+  the columns for the columnar parse), so the cost of the checks is the
+  difference between the two lines.
+
+Trades are measured the same way, per trade: a full recent-trades reply of each
+venue (500 Bitget fills, 1000 Binance trades) through TradeFlood's parse, the parse plus the checks (positive
+price and amount, each id once), and ccxt's ``parse_trades``.
 """
 
 from __future__ import annotations
@@ -39,7 +49,11 @@ from _common import PAGE_ROWS as ROWS
 from _common import payloads
 
 from tradeflood.bindings.binance import candle_columns_binance, parse_klines
+from tradeflood.bindings.binance.parse import parse_trades as binance_trades
 from tradeflood.bindings.bitget import candle_columns_bitget, parse_candles
+from tradeflood.bindings.bitget.parse import parse_trades as bitget_trades
+from tradeflood.candles import CandleSeries
+from tradeflood.checks import checked
 from tradeflood.models import Candle
 
 MINUTE = 60_000
@@ -50,6 +64,20 @@ def ccxt_market(exchange: Any) -> dict[str, Any]:
     return {"id": "BTCUSDT", "symbol": "BTC/USDT", "base": "BTC", "quote": "USDT", "type": "spot",
             "spot": True, "swap": False, "future": False, "contract": False, "linear": None,
             "inverse": None}
+
+
+def trade_payloads() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(Bitget spot fills, Binance spot recent trades) from the simulator: as many as each
+    serves in one reply (500 and 1000)."""
+    from tradeflood.testing import BinanceVenue, BitgetVenue
+
+    fills = BitgetVenue().handle("GET", "/api/v2/spot/market/fills",
+                                 {"symbol": "BTCUSDT", "limit": "1000"}, "127.0.0.1").json()["data"]
+    trades = BinanceVenue().handle("GET", "/api/v3/trades", {"symbol": "BTCUSDT", "limit": "1000"},
+                                   "127.0.0.1").json()
+    if len(fills) != 500 or len(trades) != 1000:
+        raise SystemExit(f"expected 500 and 1000 trades, got bitget {len(fills)}, binance {len(trades)}")
+    return fills, trades
 
 
 def time_rounds(cases: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
@@ -79,6 +107,9 @@ def main() -> int:
     rows, klines, now = payloads()
     bitget, binance = ccxt.bitget(), ccxt.binance()
     market_bg, market_bn = ccxt_market(bitget), ccxt_market(binance)
+    # What ccxt's parse_trade reads of a market beyond what parse_ohlcv does.
+    trade_market = {"option": False, "margin": True, "settle": None, "precision": {}}
+    trade_bg, trade_bn = {**market_bg, **trade_market}, {**market_bn, **trade_market}
     names = {"symbol": "BTC/USDT", "native_symbol": "BTCUSDT", "interval": "1m", "received_ms": now}
 
     def validated(rows_: list[list[Any]], exchange: str) -> list[Candle]:
@@ -86,8 +117,23 @@ def main() -> int:
                        open_time=int(r[0]), open=r[1], high=r[2], low=r[3], close=r[4], volume=r[5],
                        quote_volume=r[7], closed=True) for r in rows_]
 
+    def check(venue: str, items: Any) -> Any:
+        return checked(items, venue=venue, endpoint="bench", interval="1m")[0]
+
+    # Parsed once, so the checks alone can be timed too (the difference of two noisy timings
+    # is not a measure on a loaded machine).
+    parsed_models = parse_klines(klines, **names)
+    parsed_table = CandleSeries.from_table(candle_columns_binance(klines, **names))
     cases: dict[str, Callable[[], object]] = {
         "bitget tradeflood": lambda: parse_candles(rows, spot=True, **names),
+        "bitget tradeflood + checks": lambda: check("bitget", parse_candles(rows, spot=True, **names)),
+        "bitget columnar + checks": lambda: check("bitget", CandleSeries.from_table(
+            candle_columns_bitget(rows, spot=True, **names))),
+        "binance tradeflood + checks": lambda: check("binance", parse_klines(klines, **names)),
+        "binance checks alone": lambda: check("binance", parsed_models),
+        "binance checks alone (columns)": lambda: check("binance", parsed_table),
+        "binance columnar + checks": lambda: check("binance", CandleSeries.from_table(
+            candle_columns_binance(klines, **names))),
         "bitget ccxt": lambda: bitget.parse_ohlcvs(rows, market_bg, "1m"),
         "bitget validated Candle": lambda: validated(rows, "bitget"),
         "bitget columnar": lambda: candle_columns_bitget(rows, spot=True, **names),
@@ -107,9 +153,27 @@ def main() -> int:
             print(f"{venue}: TradeFlood and ccxt disagree on the parsed values", file=sys.stderr)
             return 1
 
+    fills, recent = trade_payloads()
+    names_t = {"symbol": "BTC/USDT", "native_symbol": "BTCUSDT"}
+    parsed_trades = binance_trades(recent, **names_t)
+    trade_cases: dict[str, Callable[[], object]] = {
+        "bitget tradeflood": lambda: bitget_trades(fills, **names_t),
+        "bitget tradeflood + checks": lambda: check("bitget", bitget_trades(fills, **names_t)),
+        "bitget ccxt": lambda: bitget.parse_trades(fills, trade_bg),
+        "binance tradeflood": lambda: binance_trades(recent, **names_t),
+        "binance tradeflood + checks": lambda: check("binance", binance_trades(recent, **names_t)),
+        "binance ccxt": lambda: binance.parse_trades(recent, trade_bn),
+        "binance checks alone": lambda: check("binance", parsed_trades),
+    }
+
     seconds = time_rounds(cases, args.rounds)
     us = {name: 1e6 * min(s) / ROWS for name, s in seconds.items()}
     median = {name: 1e6 * statistics.median(s) / ROWS for name, s in seconds.items()}
+    trade_seconds = time_rounds(trade_cases, args.rounds)
+    count = {"bitget": len(fills), "binance": len(recent)}
+    us_t = {name: 1e6 * min(s) / count[name.split()[0]] for name, s in trade_seconds.items()}
+    median_t = {name: 1e6 * statistics.median(s) / count[name.split()[0]]
+                for name, s in trade_seconds.items()}
 
     print(f"Parse cost per candle: {ROWS}-row 1m spot payloads from the simulator, best of "
           f"{args.rounds} rounds (median), GC off while timed; Python {sys.version.split()[0]}, "
@@ -117,9 +181,11 @@ def main() -> int:
     print(f"{'venue':<8} {'parser':<38} {'us/candle':>10} {'(median)':>9} {'vs ccxt':>8}")
     labels = {
         "tradeflood": "tradeflood parse -> Candle (Decimal)",
+        "tradeflood + checks": "  the same + value checks",
         "ccxt": "ccxt parse_ohlcvs -> [float]",
         "validated Candle": "Candle(...) validated per row",
         "columnar": "columnar -> Arrow decimal128 (fetch)",
+        "columnar + checks": "  the same + value checks (columns)",
     }
     for venue in ("bitget", "binance"):
         base = us[f"{venue} ccxt"]
@@ -127,12 +193,33 @@ def main() -> int:
             name = f"{venue} {kind}"
             print(f"{venue:<8} {label:<38} {us[name]:>10.2f} {f'({median[name]:.2f})':>9} "
                   f"{us[name] / base:>7.2f}x")
+    print(f"\nParse cost per trade: spot recent-trades replies from the simulator ({len(fills)} Bitget, "
+          f"{len(recent)} Binance trades)")
+    print(f"{'venue':<8} {'parser':<38} {'us/trade':>10} {'(median)':>9} {'vs ccxt':>8}")
+    trade_labels = {"tradeflood": "tradeflood parse -> Trade (Decimal)",
+                    "tradeflood + checks": "  the same + value checks",
+                    "ccxt": "ccxt parse_trades -> dict"}
     for venue in ("bitget", "binance"):
-        ratio = us[f"{venue} tradeflood"] / us[f"{venue} ccxt"]
-        verdict = "met" if ratio <= 1.0 else "NOT met"
-        print(f"goal ({venue}): TradeFlood model parse no higher than ccxt: {ratio:.2f}x -> {verdict}")
-        ratio = us[f"{venue} columnar"] / us[f"{venue} ccxt"]
-        print(f"      ({venue}): columnar parse (what fetch uses) {ratio:.2f}x ccxt")
+        base = us_t[f"{venue} ccxt"]
+        for kind, label in trade_labels.items():
+            name = f"{venue} {kind}"
+            print(f"{venue:<8} {label:<38} {us_t[name]:>10.2f} {f'({median_t[name]:.2f})':>9} "
+                  f"{us_t[name] / base:>7.2f}x")
+    print(f"\nThe value checks alone, on an already parsed Binance page: "
+          f"{us['binance checks alone']:.3f} us/candle (models), "
+          f"{us['binance checks alone (columns)']:.3f} us/candle (columns), "
+          f"{us_t['binance checks alone']:.3f} us/trade; "
+          f"ccxt's whole parse {us['binance ccxt']:.2f} us/candle, {us_t['binance ccxt']:.2f} us/trade")
+    print()
+    for venue in ("bitget", "binance"):
+        for kind, what in (("tradeflood", "model parse"), ("tradeflood + checks", "model parse + checks")):
+            ratio = us[f"{venue} {kind}"] / us[f"{venue} ccxt"]
+            verdict = "met" if ratio <= 1.0 else "NOT met"
+            print(f"goal ({venue}): TradeFlood {what} no higher than ccxt: {ratio:.2f}x -> {verdict}")
+        ratio = us[f"{venue} columnar + checks"] / us[f"{venue} ccxt"]
+        print(f"      ({venue}): columnar parse + checks (what fetch uses) {ratio:.2f}x ccxt")
+        ratio_t = us_t[f"{venue} tradeflood + checks"] / us_t[f"{venue} ccxt"]
+        print(f"      ({venue}): trade parse + checks {ratio_t:.2f}x ccxt")
     print("Both parsers gave the same open times and values (as floats) on both payloads.")
     return 0
 

@@ -39,6 +39,8 @@ class ModelList(ColumnarMixin, list[Any]):
     def __init__(self, items: Sequence[Any] = (), model: type[Model] | None = None) -> None:
         super().__init__(items)
         self._model = model
+        #: Invalid rows the replies held and the fetch dropped (``invalid="drop"``).
+        self.dropped = 0
 
     @property
     def columnar_model(self) -> type[Model] | None:  # type: ignore[override]
@@ -57,10 +59,12 @@ class ParseContext:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """The models parsed from one turn of a query."""
+    """The models parsed from one turn of a query, and how many invalid rows were dropped from
+    it (``invalid="drop"``; such a page is never recorded as complete)."""
 
     turn: Turn
     items: Sequence[Any]
+    dropped: int = 0
 
 
 class VenueBinding:

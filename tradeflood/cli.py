@@ -6,6 +6,7 @@
     tradeflood plan candle --exchange VENUE --symbol BTC/USDT --interval 1m --start -30d
     tradeflood stream trades --exchange VENUE --symbol BTC/USDT --count 10
     tradeflood store info
+    tradeflood store verify [--fix]
     tradeflood demo
     tradeflood record trades --exchange VENUE --symbol BTC/USDT --out data/ --duration 1h
     tradeflood replay data/ --model trade --exchange VENUE --symbol BTC/USDT --speed max
@@ -114,13 +115,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="Write to a file instead: .csv, .jsonl or .parquet (needs pyarrow).")
 @click.option("--iso-times", "iso", is_flag=True,
               help="Add an ISO-8601 UTC column after each millisecond time (open_time_iso, ...).")
+@click.option("--invalid", type=click.Choice(["raise", "drop"]), default="raise",
+              help="Rows failing the value checks: fail (raise), or leave them out and report them (drop).")
 def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[str], no_store: bool,
-          **kw: Any) -> None:
+          invalid: str, **kw: Any) -> None:
     """Fetch data and print it (CSV or JSON lines) or write it to a file."""
     if output is not None:
         check_writable(output)
     with _session(urls, no_store, ProgressLine(sys.stderr)) as session:
-        result = session.fetch(_model(model), **_params(kw))
+        result = session.fetch(_model(model), invalid=invalid, **_params(kw))
     rows = result if isinstance(result, Sequence) else [result]  # many models, or one
     if output is not None:
         write_file(rows, output, iso=iso)
@@ -129,6 +132,8 @@ def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[s
         write_stream(rows, sys.stdout, fmt, iso=iso)
     for gap in getattr(result, "gaps", ()):
         click.echo(f"gap: {gap}", err=True)
+    if getattr(result, "dropped", 0):
+        click.echo(f"dropped {result.dropped} invalid rows", err=True)
 
 
 STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker"}
@@ -219,6 +224,31 @@ def store_info(path: Path | None) -> None:
 
     with CandleStore(path or default_store_path()) as s:
         click.echo(format_store_info(s.info()))
+
+
+@store.command("verify")
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Another store file.")
+@click.option("--fix", is_flag=True, help="Remove the candles that fail, so their bars are fetched again.")
+def store_verify(path: Path | None, fix: bool) -> None:
+    """Re-check the stored candles (an older version stored them unchecked).
+
+    Lists each candle that fails the value checks (a high below the low, a price
+    not positive, an open time off the grid); with --fix removes them and marks
+    their bars as not known, so the next fetch asks the venue again. Exits 1 when
+    bad candles remain.
+    """
+    from .store import CandleStore, default_store_path, verify_store
+
+    target = path or default_store_path()
+    if not target.exists():
+        click.echo(f"no store at {target}; nothing to verify")
+        return
+    with CandleStore(target) as s:
+        report = verify_store(s, fix=fix)
+    click.echo(str(report))
+    if report.bad and not fix:
+        click.echo("run 'tradeflood store verify --fix' to remove them", err=True)
+        raise SystemExit(1)
 
 
 @store.command("clear")

@@ -17,10 +17,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .binding import Binding, ModelList, ParseContext, Part
+from .checks import Invalid, checked
 from .errors import FetchError, QueryError, TradeFloodError
 from .history import HistoryBinding
 from .planner import Plan, QueryPlan, build_plan
 from .query import Query
+from .series import Series
 
 if TYPE_CHECKING:
     from .executor import Executor, TurnResult
@@ -33,10 +35,14 @@ log = logging.getLogger("tradeflood")
 
 
 class Fetcher(Protocol):
-    """What the pipeline needs of a session: bindings, the store, the cache and an executor."""
+    """What the pipeline needs of a session: bindings, the store, the cache, an executor and
+    the policy for invalid rows (see :mod:`tradeflood.checks`)."""
 
     @property
     def store(self) -> PageStore | None: ...
+
+    @property
+    def invalid(self) -> Invalid: ...
 
     @property
     def turn_cache(self) -> dict[TurnKey, TurnResult]: ...
@@ -114,6 +120,9 @@ def _result(qp: QueryPlan, parts: list[Part], now: int) -> Any:
     result = qp.binding.assemble(qp.query, parts, now)
     if type(result) is list:  # many models: give them columnar conversions
         result = ModelList(result, qp.binding.model)
+    if isinstance(result, ModelList | Series):
+        # Invalid rows dropped (invalid="drop"), once per reply even when a page was asked twice.
+        result.dropped = sum({part.turn.key: part.dropped for part in parts}.values())
     return result
 
 
@@ -127,8 +136,9 @@ class PageParser:
     """
 
     def __init__(self, queries: Sequence[QueryPlan], offsets: Sequence[int],
-                 failed: dict[int, BaseException]) -> None:
+                 failed: dict[int, BaseException], invalid: Invalid = "raise") -> None:
         self.failed = failed
+        self.invalid = invalid  # the session's policy for invalid rows; a query may override it
         self.wanted: dict[TurnKey, list[tuple[int, QueryPlan]]] = {}
         for i, qp in zip(offsets, queries, strict=True):
             for turn in qp.turns:
@@ -136,24 +146,37 @@ class PageParser:
         self.parsed: dict[int, dict[TurnKey, Part]] = {i: {} for i in offsets}
 
     def __call__(self, turn: Turn, result: TurnResult) -> None:
-        memo: dict[tuple[Any, ...], Sequence[Any]] = {}
+        memo: dict[tuple[Any, ...], tuple[Sequence[Any], int]] = {}  # (rows, dropped) of a shared page
         for i, qp in self.wanted.get(turn.key, ()):
             binding, query = qp.binding, qp.query
-            shared = ((type(binding), binding.series_key(query))
+            shared = ((type(binding), binding.series_key(query), self.policy(query))
                       if isinstance(binding, HistoryBinding) else None)
-            items = memo.get(shared) if shared else None
-            if items is None:
+            got = memo.get(shared) if shared else None
+            if got is None:
                 try:
                     items = binding.parse(query, turn, result.payload,
                                           ParseContext(result.params, result.received_ms))
+                    items, dropped = self.check(query, turn, items)
                 except TradeFloodError as exc:
                     self.failed.setdefault(i, exc)
                     continue
                 if isinstance(binding, HistoryBinding):
                     items = binding.rows(items)
+                got = items, dropped
                 if shared:
-                    memo[shared] = items
-            self.parsed[i][turn.key] = Part(turn, items)
+                    memo[shared] = got
+            self.parsed[i][turn.key] = Part(turn, *got)
+
+    def policy(self, query: Query) -> Invalid:
+        """What to do with the query's invalid rows: its own ``invalid=``, else the session's."""
+        policy: Invalid = query.options.get("invalid", self.invalid)
+        return policy
+
+    def check(self, query: Query, turn: Turn, items: Sequence[Any]) -> tuple[Sequence[Any], int]:
+        """The value checks of :mod:`tradeflood.checks` on one parsed reply: a violation fails
+        the query, or (``invalid="drop"``) the invalid rows are dropped and counted."""
+        return checked(items, venue=query.exchange, endpoint=turn.path, interval=query.interval,
+                       invalid=self.policy(query))
 
     def parts(self, i: int, qp: QueryPlan, errors: dict[TurnKey, BaseException]) -> list[Part]:
         """Query ``i``'s parts in the order of its turns; a turn that never ran fails the query."""
@@ -172,7 +195,7 @@ class PageParser:
 async def _run(fetcher: Fetcher, plan: Plan, queries: Sequence[QueryPlan],
                failed: dict[int, BaseException], offsets: Sequence[int] | None = None) -> list[list[Part]]:
     offsets = list(offsets if offsets is not None else range(len(queries)))
-    parser = PageParser(queries, offsets, failed)
+    parser = PageParser(queries, offsets, failed, fetcher.invalid)
     errors: dict[TurnKey, BaseException] = {}
     if plan.graph.number_of_nodes():  # a plan the store answers whole needs no HTTP client
         _, errors = await fetcher.executor().run(plan, on_result=parser)

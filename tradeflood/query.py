@@ -143,6 +143,8 @@ class Query:
 
 #: Options every stream takes besides its binding's own (``poll`` turns it into polling).
 _STREAM_OPTIONS = frozenset({"poll"})
+#: Options every fetch takes besides its binding's own (``invalid``: see :mod:`tradeflood.checks`).
+_FETCH_OPTIONS = frozenset({"invalid"})
 
 
 def _check_arguments(query: Query, binding: Any, *, given_start: int | None, given_end: int | None,
@@ -150,15 +152,20 @@ def _check_arguments(query: Query, binding: Any, *, given_start: int | None, giv
     """Refuse what the query's binding would silently ignore: unknown keyword arguments, a
     time range or interval given to data that has none, a range that has not begun."""
     what = f"{query.model.__name__} on {query.exchange}"
-    allowed = binding.options | (_STREAM_OPTIONS if query.live or "poll" in query.options else frozenset())
+    streamed = query.live or "poll" in query.options
+    allowed = binding.options | (_STREAM_OPTIONS if streamed else _FETCH_OPTIONS)
     unknown = sorted(set(query.options) - allowed)
     if unknown:
         takes = ", ".join(sorted(allowed)) or "none"
         raise QueryError(f"unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for "
                          f"{what}; the arguments beyond exchange, symbol, interval, start, end, depth "
                          f"and limit it takes: {takes}")
+    if "invalid" in query.options:
+        from .checks import check_invalid
+
+        check_invalid(query.options["invalid"])
     history = bool(getattr(binding, "ranged", True))  # a binding from elsewhere: not judged
-    if query.live or "poll" in query.options or history:
+    if streamed or history:
         if (history and now_ms is not None and query.start is not None and query.end is None
                 and query.start > now_ms):
             raise InvalidTimeError(f"start={format_ms(given_start)} is in the future: there is nothing to "

@@ -56,13 +56,16 @@ class Series(Sequence[Any]):
     model: ClassVar[type[Model] | None] = None
     time_field: ClassVar[str] = "timestamp"
 
-    __slots__ = ("_chunk", "_model", "_rows", "_table", "_time_field", "gaps")
+    __slots__ = ("_chunk", "_model", "_rows", "_table", "_time_field", "dropped", "gaps")
 
     def __init__(self, rows: Iterable[Any] = (), gaps: Sequence[Gap] = (), *,
                  model: type[Model] | None = None, time_field: str | None = None) -> None:
         self._rows: tuple[Any, ...] | None = tuple(rows)
         self._table: pyarrow.Table | None = None
         self.gaps: list[Gap] = list(gaps)
+        #: Invalid rows the replies held and the fetch dropped (``invalid="drop"``); their
+        #: times are among the gaps.
+        self.dropped = 0
         self._model = model or type(self).model
         self._time_field = time_field or type(self).time_field
         self._chunk: tuple[int, list[Any]] | None = None  # the last chunk of models built

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from . import registry
 from .binding import Binding
 from .bridge import LoopBridge
+from .checks import Invalid, check_invalid
 from .clock import Clock, LiveClock
 from .connector import Connector
 from .errors import ConfigError, FetchError, QueryError, TradeFloodError
@@ -83,6 +84,15 @@ class Session:
     shares them through Redis). ``bus="redis://..."`` serves ``stream()``/``subscribe()``
     from what gatherers publish for ``tenant`` (see ``tradeflood.bus``).
 
+    ``invalid`` says what a fetch does with a row that fails the value checks of
+    :mod:`tradeflood.checks` (a candle whose high is below its low, a negative
+    price, a trade id twice in one reply): ``"raise"`` (the default) fails the
+    query with a :class:`~tradeflood.errors.PayloadError` naming venue, endpoint,
+    row and field; ``"drop"`` leaves the row out, counts it on the result
+    (``result.dropped``; a dropped candle is also among ``result.gaps``) and logs
+    it. A query may say otherwise (``fetch(..., invalid="drop")``). Either way
+    the row never reaches the store, and its page is not recorded as complete.
+
     ``record="data/"`` also keeps every frame and REST reply the session receives in that
     directory; ``replay="data/"`` plays such a recording back through the same code, at
     ``speed`` (1 real time, 10, or ``"max"``) from ``start`` (see ``tradeflood.recording``).
@@ -108,7 +118,10 @@ class Session:
         replay: str | os.PathLike[str] | None = None,
         speed: float | str = 1,
         start: Any = None,
+        invalid: Invalid = "raise",
     ) -> None:
+        #: What a fetch does with rows that fail the value checks: "raise" or "drop".
+        self.invalid: Invalid = check_invalid(invalid)
         self._recording = None
         if record is not None or replay is not None or speed != 1 or start is not None:
             from .recording._session import session_recording

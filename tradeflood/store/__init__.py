@@ -2,11 +2,12 @@
 
 ::
 
-    from tradeflood.store import CandleStore, default_store_path
+    from tradeflood.store import CandleStore, default_store_path, verify_store
 
     with CandleStore(default_store_path()) as store:
         store.missing("example", "BTC/USDT", "1m", start, end)   # what is still to fetch
         candles = store.read("example", "BTC/USDT", "1m", start, end)
+        print(verify_store(store))          # re-check what an older version stored (fix=True removes)
 
 Where it lives
 --------------
@@ -44,16 +45,20 @@ from ._errors import StoreBusyError, StoreCorruptError, StoreError
 from ._paths import STORE_ENV, cache_store_path, default_store_path
 from ._report import format_store_info
 from ._store import CandleStore, SeriesInfo, StoreInfo
+from ._verify import BadRow, VerifyReport, verify_store
 
 __all__ = [
     "STORE_ENV",
+    "BadRow",
     "CandleStore",
     "SeriesInfo",
     "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
     "StoreInfo",
+    "VerifyReport",
     "cache_store_path",
     "default_store_path",
     "format_store_info",
+    "verify_store",
 ]

@@ -4,7 +4,7 @@ The planner asks the store first: a grid page whose window (clipped to the
 query's range) the store covers becomes a part read from disk, and only the
 missing pages become turns. After a run, every fetched page that came back
 complete is recorded; a page with holes (a venue outage, a range before a
-listing) is not, so it is asked again next time rather than trusted as empty.
+listing, invalid rows dropped by ``invalid="drop"``) is not, so it is asked again next time rather than trusted as empty.
 Rows not settled yet (an open candle) are never recorded.
 """
 
@@ -108,6 +108,7 @@ class StoredPages:
         models are written one by one.
         """
         by_key: dict[object, list[Sequence[Any]]] = {}
+        dropped = {part.turn.key for part in parts if part.dropped}  # invalid rows left out: not complete
         for part in parts:
             by_key.setdefault(part.turn.key, []).append(part.items)
         runs: list[tuple[int, int, list[Sequence[Any]]]] = []
@@ -116,8 +117,9 @@ class StoredPages:
             a, b = page.start, min(page.end, self.settled_end)
             if a >= b:
                 continue
-            found = by_key.get(page.turn().key, [])
-            if not found or binding.missing(binding.merged_items(found, a, b), a, b, query, self.now_ms):
+            key = page.turn().key
+            found = by_key.get(key, [])
+            if not found or key in dropped or binding.missing(binding.merged_items(found, a, b), a, b, query, self.now_ms):
                 continue
             if runs and runs[-1][1] == a and _tables_only(runs[-1][2]) and _tables_only(found):
                 runs[-1] = (runs[-1][0], b, runs[-1][2] + found)

@@ -33,7 +33,7 @@ from ._booksync import (
     SyncState,
 )
 from ._connection import Backoff
-from ._events import BookResync, BookResynced, CandleGap, Reconnected, StreamEvent, TradeGap
+from ._events import BookResync, BookResynced, CandleGap, FrameRefused, Reconnected, StreamEvent, TradeGap
 from ._hub import StreamSettings
 from ._protocol import Frame, OpArgsProtocol, StreamProtocol, Topic
 from ._subscription import Stream, Subscription
@@ -51,6 +51,7 @@ __all__ = [
     "CrossedBook",
     "Dropped",
     "Frame",
+    "FrameRefused",
     "LocalBook",
     "OpArgsProtocol",
     "Outcome",

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tradeflood.errors import TradeFloodError
+from tradeflood.errors import PayloadError, TradeFloodError
 
 from ._booksync import Applied, BookDelta, BookSync, Buffered, Outcome, Resync
 from ._events import BookResync, BookResynced
@@ -56,6 +56,14 @@ class BookFeed(Feed):
     def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
         for delta in items:
             self._handle(self.sync.on_delta(delta), received_ms)
+
+    def refuse(self, problem: PayloadError, received_ms: int) -> None:
+        """An impossible book message: refused, and the book (now missing it) is rebuilt."""
+        super().refuse(problem, received_ms)
+        self.sync.reset()
+        self._current = None
+        self._begin_resync("invalid message", received_ms)
+        self._refresh(self.sync.snapshot_source)
 
     def _handle(self, outcome: Outcome, received_ms: int) -> None:
         if isinstance(outcome, Applied):

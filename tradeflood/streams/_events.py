@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BookResync", "BookResynced", "CandleGap", "Reconnected", "StreamEvent", "TradeGap"]
+__all__ = ["BookResync", "BookResynced", "CandleGap", "FrameRefused", "Reconnected", "StreamEvent",
+           "TradeGap"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +68,13 @@ class Reconnected(StreamEvent):
     """The upstream connection came back after ``down_ms`` milliseconds."""
 
     down_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRefused(StreamEvent):
+    """A frame of ``topic`` could not be read or held an impossible value (``reason``: which
+    row and field, see :mod:`tradeflood.checks`); nothing of it was delivered, and a book
+    stream resyncs after it."""
+
+    topic: str
+    reason: str

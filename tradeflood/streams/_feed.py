@@ -14,9 +14,10 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tradeflood.checks import frame_violations
 from tradeflood.errors import PayloadError, StreamRejectedError
 
-from ._events import Reconnected, StreamEvent
+from ._events import FrameRefused, Reconnected, StreamEvent
 
 # import cycle: types only: the hub makes feeds and subscriptions, which call back into it
 if TYPE_CHECKING:
@@ -56,11 +57,22 @@ class Feed:
             assert self.binding is not None
             items = self.binding.parse(self.query, self.topic, frame, received_ms)
         except PayloadError as exc:
-            # A frame the venue garbled is skipped, not fatal: the next one carries on.
-            self.bad_frames += 1
-            log.warning("%s: %s", self.topic.name, exc)
+            # A frame the venue garbled is refused, not fatal: the next one carries on.
+            self.refuse(exc, received_ms)
+            return
+        found = frame_violations(items, self.query.interval)
+        if found:
+            self.refuse(found[0].error(self.topic.venue, f"ws {self.topic.name}", "item"), received_ms)
             return
         self.receive(items, frame, received_ms)
+
+    def refuse(self, problem: PayloadError, received_ms: int) -> None:
+        """A frame could not be read or held an impossible value (:mod:`tradeflood.checks`):
+        nothing of it is delivered, consumers get a :class:`FrameRefused` event."""
+        self.bad_frames += 1
+        log.warning("%s: frame refused: %s", self.topic.name, problem)
+        self.event(FrameRefused(self.query.exchange, self.query.symbol or "", received_ms,
+                                topic=self.topic.name, reason=problem.detail))
 
     def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
         """What to do with a frame's parsed items; by default publish each."""

@@ -1,0 +1,353 @@
+"""A venue answering with impossible values (issue 12: value checks, the store, `store verify`).
+
+Each test puts a hostile transport over the in-process simulator: it answers
+like the venue, but rewrites chosen values of chosen replies. Impossible
+candles, negative prices, crossed books and duplicate trade ids must be a
+PayloadError naming venue, endpoint, row and field, or (``invalid="drop"``)
+dropped and reported, and never reach the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+import tradeflood.bindings  # noqa: F401 - registers the built-in venues
+from tradeflood import Session, VirtualClock, registry
+from tradeflood.cli import cli
+from tradeflood.errors import FetchError, PayloadError
+from tradeflood.models import Candle, OrderBook, Ticker, Trade
+from tradeflood.store import CandleStore, verify_store
+from tradeflood.testing import BinanceVenue, BitgetVenue, BybitVenue, OkxVenue, SimulatorTransport
+
+NOW = 1_717_200_030_000  # 2024-06-01T00:00:30Z
+MINUTE = 60_000
+START, END = NOW // MINUTE * MINUTE - 60 * MINUTE, NOW // MINUTE * MINUTE  # 60 closed one-minute bars
+TARGET = START + 30 * MINUTE  # the bar a hostile reply spoils
+VENUES = {"binance": BinanceVenue, "bitget": BitgetVenue, "okx": OkxVenue, "bybit": BybitVenue}
+Mutate = Callable[[Any], None]
+
+
+class Hostile(httpx.AsyncBaseTransport):
+    """The simulator, but every reply to a path in ``rewrite`` goes through its function first."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, rewrite: dict[str, Mutate]) -> None:
+        self.inner = inner
+        self.rewrite = rewrite
+        self.on = True
+        self.rewritten = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        change = self.rewrite.get(request.url.path) if self.on else None
+        if change is None or response.status_code != 200:
+            return response
+        body = json.loads(await response.aread())
+        change(body)
+        self.rewritten += 1
+        return httpx.Response(200, json=body, request=request)
+
+
+# -- where each venue keeps its rows --------------------------------------------------------
+
+CANDLE_PATHS = {
+    "binance": ["/api/v3/klines"],
+    "bitget": ["/api/v2/spot/market/candles", "/api/v2/spot/market/history-candles"],
+    "okx": ["/api/v5/market/candles", "/api/v5/market/history-candles"],
+    "bybit": ["/v5/market/kline"],
+}
+
+
+def rows(venue: str, body: Any) -> Any:
+    """The list of rows (candles, trades) of a venue's reply body."""
+    if venue == "binance":
+        return body
+    if venue == "bybit":
+        return body["result"]["list"]
+    return body["data"]
+
+
+def book_of(venue: str, body: Any) -> tuple[list[list[str]], list[list[str]]]:
+    """(bids, asks) of a venue's order-book reply, to rewrite in place."""
+    if venue == "binance":
+        return body["bids"], body["asks"]
+    if venue == "bybit":
+        return body["result"]["b"], body["result"]["a"]
+    data = body["data"][0] if venue == "okx" else body["data"]
+    return data["bids"], data["asks"]
+
+
+BOOK_PATHS = {"binance": "/api/v3/depth", "bitget": "/api/v2/spot/market/orderbook",
+              "okx": "/api/v5/market/books", "bybit": "/v5/market/orderbook"}
+TRADE_PATHS = {"binance": "/api/v3/trades", "bitget": "/api/v2/spot/market/fills",
+               "okx": "/api/v5/market/trades", "bybit": "/v5/market/recent-trade"}
+TRADE_ID = {"binance": "id", "bitget": "tradeId", "okx": "tradeId", "bybit": "execId"}
+TRADE_PRICE = {"binance": "price", "bitget": "price", "okx": "px", "bybit": "price"}
+
+
+def candle_rewrite(venue: str, change: Callable[[list[Any]], None]) -> dict[str, Mutate]:
+    """A rewrite of the kline row of the bar at ``TARGET`` in every candle reply of ``venue``."""
+    def mutate(body: Any) -> None:
+        for row in rows(venue, body):
+            if int(row[0]) == TARGET:
+                change(row)
+    return {path: mutate for path in CANDLE_PATHS[venue]}
+
+
+def session(venue: str, rewrite: dict[str, Mutate], store: Any = False,
+            **kw: Any) -> tuple[Session, Hostile, Any]:
+    clock = VirtualClock(start=NOW / 1000)
+    sim = VENUES[venue](clock=clock)
+    hostile = Hostile(SimulatorTransport({venue: sim}), rewrite)
+    return Session(transport=hostile, clock=clock, store=store, **kw), hostile, sim
+
+
+@pytest.fixture(params=["models", "columns"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both parse paths of every venue's candles: models, and Arrow columns."""
+    if request.param == "columns":
+        pytest.importorskip("pyarrow")
+    for venue in VENUES:
+        monkeypatch.setattr(registry.lookup(Candle, venue), "bulk", request.param == "columns")
+    return str(request.param)
+
+
+def candles(s: Session, venue: str, **kw: Any) -> Any:
+    return s.fetch(Candle, exchange=venue, symbol="BTC/USDT", interval="1m", start=START, end=END, **kw)
+
+
+def payload_error(err: pytest.ExceptionInfo[FetchError]) -> PayloadError:
+    cause = err.value.cause
+    assert isinstance(cause, PayloadError), cause
+    return cause
+
+
+# -- candles --------------------------------------------------------------------------------
+
+def _set(i: int, value: str) -> Callable[[list[Any]], None]:
+    def change(row: list[Any]) -> None:
+        row[i] = value
+    return change
+
+
+def _high_below_low(row: list[Any]) -> None:
+    row[2], row[3] = row[3], str(float(row[2]) + 1)  # high <-> low, the low above the old high
+
+
+@pytest.mark.parametrize("venue", list(VENUES))
+@pytest.mark.parametrize(("change", "field"), [(_set(2, "-5"), "high"), (_set(2, "0"), "high"),
+                                               (_high_below_low, "low"), (_set(3, "-1"), "low")],
+                         ids=["high-5", "high0", "high-below-low", "low-negative"])
+def test_impossible_candle_is_a_payload_error_naming_field(
+        venue: str, change: Callable[[list[Any]], None], field: str, path: str) -> None:
+    s, hostile, _ = session(venue, candle_rewrite(venue, change))
+    with s, pytest.raises(FetchError) as err:
+        candles(s, venue)
+    cause = payload_error(err)
+    assert cause.venue == venue and cause.endpoint in CANDLE_PATHS[venue]
+    assert cause.detail.startswith("candle ") and f": {field} " in cause.detail, cause.detail
+    assert hostile.rewritten >= 1
+
+
+@pytest.mark.parametrize("venue", list(VENUES))
+def test_off_grid_candle_is_refused_not_returned_beside_a_gap(venue: str, path: str) -> None:
+    def shift(row: list[Any]) -> None:
+        row[0] = type(row[0])(int(row[0]) + 1)  # 1 ms off the minute grid, as the venue spells it
+    s, _, _ = session(venue, candle_rewrite(venue, shift))
+    with s, pytest.raises(FetchError) as err:
+        candles(s, venue)
+    assert ": open_time " in payload_error(err).detail
+    s, _, _ = session(venue, candle_rewrite(venue, shift), invalid="drop")
+    with s:
+        got = candles(s, venue)
+    assert all(c.open_time % MINUTE == 0 for c in got)  # never returned...
+    assert got.dropped == 1 and sum(g.missing for g in got.gaps) == 1  # ...but reported, as a gap
+    assert len(got) == 59
+
+
+@pytest.mark.parametrize("venue", list(VENUES))
+def test_store_is_not_poisoned(venue: str, path: str, tmp_path: Path) -> None:
+    """Bad reply, then an honest one, then a re-fetch from the store: the honest values."""
+    store = tmp_path / "candles.sqlite3"
+    s, hostile, sim = session(venue, candle_rewrite(venue, _set(2, "-5")), store=store)
+    with s:
+        with pytest.raises(FetchError):
+            candles(s, venue)
+        hostile.on = False
+        honest = candles(s, venue)
+    assert len(honest) == 60 and all(c.high > 0 for c in honest)
+    s, _, sim = session(venue, {}, store=store)
+    with s:
+        again = candles(s, venue)
+    assert list(again) == list(honest)
+    assert sum(sim.stats.by_path[p] for p in CANDLE_PATHS[venue]) == 0  # served by the store
+    with CandleStore(store) as opened:
+        assert verify_store(opened).bad == []
+
+
+@pytest.mark.parametrize("venue", ["binance", "bitget"])
+def test_drop_reports_count_and_gap_and_keeps_the_page_out_of_the_store(
+        venue: str, path: str, tmp_path: Path) -> None:
+    store = tmp_path / "candles.sqlite3"
+    s, hostile, _ = session(venue, candle_rewrite(venue, _set(2, "-5")), store=store)
+    with s:
+        got = s.fetch(Candle, exchange=venue, symbol="BTC/USDT", interval="1m", start=START, end=END,
+                      invalid="drop")  # per query
+    assert got.dropped == 1 and len(got) == 59
+    assert len(got.gaps) == 1 and got.gaps[0].missing == 1
+    assert all(c.high > 0 for c in got)
+    with CandleStore(store) as opened:  # the page with a dropped row was not recorded as complete
+        assert opened.missing(venue, "BTC/USDT", "1m", START, END) != []
+    hostile.on = False
+    s2 = Session(transport=hostile, clock=VirtualClock(start=NOW / 1000), store=store)
+    with s2:
+        full = candles(s2, venue)
+    assert len(full) == 60 and full.gaps == [] and full.dropped == 0
+
+
+def test_drop_is_a_session_option_and_a_query_may_say_raise(tmp_path: Path) -> None:
+    s, _, _ = session("binance", candle_rewrite("binance", _set(2, "-5")), invalid="drop")
+    with s:
+        assert candles(s, "binance").dropped == 1
+        with pytest.raises(FetchError):
+            candles(s, "binance", invalid="raise")
+
+
+def test_an_unknown_policy_is_refused() -> None:
+    from tradeflood.errors import QueryError
+
+    with pytest.raises(QueryError, match="invalid='skip'"):
+        Session(store=False, invalid="skip")  # type: ignore[arg-type]
+    s, _, _ = session("binance", {})
+    with s, pytest.raises(QueryError, match="invalid="):
+        candles(s, "binance", invalid="ignore")
+
+
+# -- trades, books, tickers -----------------------------------------------------------------
+
+@pytest.mark.parametrize("venue", list(VENUES))
+def test_negative_trade_price(venue: str) -> None:
+    def change(body: Any) -> None:
+        rows(venue, body)[1][TRADE_PRICE[venue]] = "-3.5"
+    s, _, _ = session(venue, {TRADE_PATHS[venue]: change})
+    with s, pytest.raises(FetchError) as err:
+        s.fetch(Trade, exchange=venue, symbol="BTC/USDT", limit=20)
+    cause = payload_error(err)
+    assert cause.venue == venue and cause.endpoint == TRADE_PATHS[venue]
+    assert TRADE_PRICE[venue] in cause.detail and "-3.5" in cause.detail  # the parse or the checks
+
+
+@pytest.mark.parametrize("venue", list(VENUES))
+def test_duplicate_trade_id_within_one_page(venue: str) -> None:
+    def change(body: Any) -> None:
+        page = rows(venue, body)
+        page[3][TRADE_ID[venue]] = page[2][TRADE_ID[venue]]
+    s, _, _ = session(venue, {TRADE_PATHS[venue]: change})
+    with s, pytest.raises(FetchError) as err:
+        s.fetch(Trade, exchange=venue, symbol="BTC/USDT", limit=20)
+    assert ": id " in payload_error(err).detail and "twice" in payload_error(err).detail
+    s, _, _ = session(venue, {TRADE_PATHS[venue]: change})
+    with s:
+        got = s.fetch(Trade, exchange=venue, symbol="BTC/USDT", limit=20, invalid="drop")
+    assert got.dropped == 1 and len(got) == 19 and len({t.id for t in got}) == 19
+
+
+def _crossed(venue: str) -> Mutate:
+    def change(body: Any) -> None:
+        bids, asks = book_of(venue, body)
+        asks[0][0] = str(float(bids[0][0]) - 1)  # the best ask below the best bid
+    return change
+
+
+def _zero_price(venue: str) -> Mutate:
+    def change(body: Any) -> None:
+        bids, _ = book_of(venue, body)
+        bids[-1][0] = "0"
+    return change
+
+
+def _negative_price(venue: str) -> Mutate:
+    def change(body: Any) -> None:
+        bids, _ = book_of(venue, body)
+        bids[-1][0] = "-1"
+    return change
+
+
+def _unordered(venue: str) -> Mutate:
+    def change(body: Any) -> None:
+        bids, _ = book_of(venue, body)
+        bids[1][0] = bids[0][0]  # one price level twice
+    return change
+
+
+@pytest.mark.parametrize("venue", list(VENUES))
+@pytest.mark.parametrize("make", [_crossed, _zero_price, _negative_price, _unordered],
+                         ids=["crossed", "zero-price", "negative-price", "duplicate-level"])
+def test_impossible_book(venue: str, make: Callable[[str], Mutate]) -> None:
+    s, _, _ = session(venue, {BOOK_PATHS[venue]: make(venue)})
+    with s, pytest.raises(FetchError) as err:
+        s.fetch(OrderBook, exchange=venue, symbol="BTC/USDT", depth=50 if venue == "bybit" else 20)
+    cause = payload_error(err)
+    assert cause.venue == venue and cause.endpoint == BOOK_PATHS[venue]
+    assert "price" in cause.detail or "px" in cause.detail, cause.detail  # by the parse or the checks
+
+
+def test_binance_negative_ticker_price() -> None:
+    def change(body: Any) -> None:
+        body["lastPrice"] = "-2"
+    s, _, _ = session("binance", {"/api/v3/ticker/24hr": change})
+    with s, pytest.raises(FetchError) as err:
+        s.fetch(Ticker, exchange="binance", symbol="BTC/USDT")
+    assert "last is -2" in payload_error(err).detail
+
+
+# -- store verify ---------------------------------------------------------------------------
+
+def _plant(store_path: Path) -> list[Candle]:
+    """An old store: 3 bars written as complete, the middle one impossible (high below low)."""
+    def bar(t: int, high: str) -> Candle:
+        return Candle(exchange="binance", symbol="BTC/USDT", native_symbol="BTCUSDT", interval="1m",
+                      open_time=t, open="10", high=high, low="9", close="10", volume="1")
+    bars = [bar(START, "11"), bar(START + MINUTE, "5"), bar(START + 2 * MINUTE, "12")]
+    with CandleStore(store_path) as store:
+        store.write("binance", "BTC/USDT", "1m", START, START + 3 * MINUTE, bars)
+    return bars
+
+
+def test_store_verify_finds_and_fix_removes_a_planted_bad_row(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    bars = _plant(path)
+    runner = CliRunner()
+    found = runner.invoke(cli, ["store", "verify", "--path", str(path)])
+    assert found.exit_code == 1, found.output
+    assert "binance BTC/USDT 1m" in found.output and "high 5 is below max(open, close) 10" in found.output
+    assert "3 candles checked" in found.output and "1 fail the checks" in found.output
+    fixed = runner.invoke(cli, ["store", "verify", "--path", str(path), "--fix"])
+    assert fixed.exit_code == 0 and "1 removed" in fixed.output
+    with CandleStore(path) as store:
+        assert store.read("binance", "BTC/USDT", "1m", START, END) == [bars[0], bars[2]]
+        # The bad bar is no longer known, so the next fetch asks for it again.
+        assert store.missing("binance", "BTC/USDT", "1m", START, START + 3 * MINUTE) == [
+            (START + MINUTE, START + 2 * MINUTE)]
+        assert verify_store(store).bad == []
+    clean = runner.invoke(cli, ["store", "verify", "--path", str(path)])
+    assert clean.exit_code == 0 and "0 fail the checks" in clean.output
+
+
+def test_a_fixed_store_is_refilled_honestly(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    _plant(path)
+    with CandleStore(path) as store:
+        verify_store(store, fix=True)
+    s, _, sim = session("binance", {}, store=path)
+    with s:
+        got = s.fetch(Candle, exchange="binance", symbol="BTC/USDT", interval="1m", start=START,
+                      end=START + 3 * MINUTE)
+    assert got[1].high >= max(got[1].open, got[1].close) and got[1].high != 5
+    assert sim.stats.requests >= 1

@@ -1,0 +1,309 @@
+"""Value checks: what every parsed reply and stream frame must satisfy before anyone sees it.
+
+A venue's parse (built on :mod:`tradeflood.parsing`) checks that each value is
+well formed; the rules here check that the values make sense together, the
+same for every venue, after the parse and before a row reaches a caller, the
+store or a stream consumer:
+
+- candles: open, high, low and close positive, ``low <= min(open, close) <=
+  max(open, close) <= high`` (a bar without trades may have O=H=L=C), volumes
+  not negative (zero is a quiet bar), the open time on the interval's grid;
+- trades: price and amount positive, each id once in a reply;
+- order books: prices and sizes positive, bids strictly descending, asks
+  strictly ascending (each price level once), best bid below best ask;
+- tickers: no negative price or volume, ``low <= high``.
+
+A violation is a :class:`~tradeflood.errors.PayloadError` naming the venue,
+the endpoint, the row and the field. With ``invalid="drop"`` (per Session or
+per query) the invalid rows of a list (candles, trades) are dropped instead and
+counted (:func:`checked` returns how many); a single book or ticker has no row
+to drop, so it is refused either way::
+
+    rows, dropped = checked(candles, venue="example", endpoint="/candles", interval="1m")
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import PayloadError, QueryError
+from .intervals import bar_open, interval_ms
+
+if TYPE_CHECKING:
+    import pyarrow
+
+__all__ = ["INVALID_POLICIES", "Invalid", "Violation", "check_invalid", "checked", "frame_violations",
+           "violations"]
+
+log = logging.getLogger("tradeflood")
+
+Invalid = Literal["raise", "drop"]
+#: What to do with a row that fails a check: refuse the reply, or drop the row and count it.
+INVALID_POLICIES: tuple[str, ...] = ("raise", "drop")
+
+_ZERO = Decimal(0)
+_WEEK_OFFSET = 4 * 86_400_000  # weekly bars open on Mondays; 1970-01-01 was a Thursday
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One row that breaks a rule: its position in the reply, the field and what is wrong."""
+
+    row: int
+    field: str
+    detail: str
+
+    def error(self, venue: str, endpoint: str, what: str, body: Any = None) -> PayloadError:
+        """The :class:`PayloadError` that reports this violation."""
+        return PayloadError(venue, endpoint, f"{what} {self.row}: {self.field} {self.detail}", body)
+
+
+def check_invalid(value: object) -> Invalid:
+    """``value`` as an invalid-row policy, or a :class:`QueryError` naming the choices."""
+    if value not in INVALID_POLICIES:
+        raise QueryError(f"invalid={value!r}: give one of {', '.join(map(repr, INVALID_POLICIES))}")
+    return value  # type: ignore[return-value]
+
+
+# -- the rules, one model at a time ---------------------------------------------------------
+
+
+def _candle(i: int, c: Any, step: int, offset: int, interval: str | None) -> Violation | None:
+    o, h, lo, cl = c.open, c.high, c.low, c.close
+    for name, value in (("open", o), ("high", h), ("low", lo), ("close", cl)):
+        if not value > _ZERO:
+            return Violation(i, name, f"is {value}, not a positive price")
+    for name, value in (("volume", c.volume), ("quote_volume", c.quote_volume)):
+        if value is not None and value < _ZERO:
+            return Violation(i, name, f"is {value}, a negative size")
+    if not lo <= min(o, cl):
+        return Violation(i, "low", f"{lo} is above min(open, close) {min(o, cl)}")
+    if not max(o, cl) <= h:
+        return Violation(i, "high", f"{h} is below max(open, close) {max(o, cl)}")
+    if interval and not _on_grid(c.open_time, step, offset, interval):
+        return Violation(i, "open_time", f"{c.open_time} is not on the {interval} grid")
+    return None
+
+
+def _on_grid(t: int, step: int, offset: int, interval: str) -> bool:
+    if step:
+        return (t - offset) % step == 0
+    return bar_open(t, interval) == t  # calendar months
+
+
+def _grid(interval: str | None) -> tuple[int, int]:
+    """(step, offset) of an interval's grid; step 0 for calendar months (checked one by one)."""
+    if not interval or interval == "1M":
+        return 0, 0
+    return interval_ms(interval), _WEEK_OFFSET if interval == "1w" else 0
+
+
+def candle_violations(candles: Sequence[Any], interval: str | None) -> list[Violation]:
+    """The rows of ``candles`` (models) that break a candle rule, in order."""
+    step, offset = _grid(interval)
+    zero = _ZERO
+    out: list[Violation] = []
+    for i, c in enumerate(candles):
+        lo, o, h, cl = c.low, c.open, c.high, c.close
+        # The usual case in one expression; the slow path names the field.
+        if (zero < lo <= o <= h and lo <= cl <= h and c.volume >= zero
+                and (step and (c.open_time - offset) % step == 0)
+                and (c.quote_volume is None or c.quote_volume >= zero)):
+            continue
+        found = _candle(i, c, step, offset, interval)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def trade_violations(trades: Sequence[Any]) -> list[Violation]:
+    """The trades that break a rule: a price or amount not positive, an id seen before in the reply."""
+    zero = _ZERO
+    seen: set[str] = set()
+    add = seen.add
+    out: list[Violation] = []
+    for i, t in enumerate(trades):
+        ident = t.id
+        if t.price > zero and t.amount > zero and ident not in seen:
+            add(ident)
+            continue
+        if not t.price > zero:
+            out.append(Violation(i, "price", f"is {t.price}, not a positive price"))
+        elif not t.amount > zero:
+            out.append(Violation(i, "amount", f"is {t.amount}, not a positive size"))
+        else:
+            out.append(Violation(i, "id", f"{ident!r} appears twice in the reply"))
+    return out
+
+
+def level_violations(bids: Sequence[Any], asks: Sequence[Any], *, snapshot: bool = True) -> list[Violation]:
+    """What is wrong with a book's levels (best first): a price not positive, a size not positive
+    (zero is allowed in a delta, where it removes the level: ``snapshot=False``), a side out of
+    order or holding a price twice, a best bid not below the best ask."""
+    out: list[Violation] = []
+    for side, levels, better in (("bids", bids, 1), ("asks", asks, -1)):
+        last = None
+        for i, (price, size) in enumerate(levels):
+            if not price > _ZERO:
+                out.append(Violation(i, f"{side} price", f"is {price}, not a positive price"))
+            elif not (size > _ZERO if snapshot else size >= _ZERO):
+                kind = "positive" if snapshot else "valid"
+                out.append(Violation(i, f"{side} size", f"is {size}, not a {kind} size"))
+            elif snapshot and last is not None and not (last - price) * better > 0:
+                order = "descending" if better > 0 else "ascending"
+                out.append(Violation(i, f"{side} price", f"{price} after {last}: not strictly {order}"))
+            last = price
+    if snapshot and not out and bids and asks and not bids[0][0] < asks[0][0]:
+        out.append(Violation(0, "asks price", f"best ask {asks[0][0]} is not above best bid {bids[0][0]}"
+                                              " (crossed book)"))
+    return out
+
+
+def ticker_violations(ticker: Any) -> list[Violation]:
+    """A ticker's negative prices or volumes, and a 24-hour low above its high."""
+    out = []
+    for name in ("last", "bid", "ask", "high", "low", "base_volume", "quote_volume"):
+        value = getattr(ticker, name, None)
+        if value is not None and value < _ZERO:
+            kind = "size" if "volume" in name else "price"
+            out.append(Violation(0, name, f"is {value}, a negative {kind}"))
+    low, high = getattr(ticker, "low", None), getattr(ticker, "high", None)
+    if not out and low is not None and high is not None and low > high:
+        out.append(Violation(0, "low", f"{low} is above the high {high}"))
+    return out
+
+
+def candle_table_violations(table: pyarrow.Table, interval: str | None) -> list[Violation] | None:
+    """:func:`candle_violations` over a candle table's columns, vectorised; None when the columns
+    are of a type the compute kernels cannot compare (the caller checks the models instead)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not table.num_rows:
+        return []
+    names = ("open", "high", "low", "close", "volume", "quote_volume")
+    if not set(names) <= set(table.column_names):
+        return None
+    cols = {name: table.column(name) for name in names}
+    if not all(pa.types.is_decimal(c.type) or pa.types.is_floating(c.type) for c in cols.values()):
+        return None
+    o, h, lo, cl = cols["open"], cols["high"], cols["low"], cols["close"]
+    try:
+        # Comparisons only (min/max_element_wise over decimals is far slower): low > 0, low below
+        # open and close, high above both.
+        checks = [pc.greater(lo, 0), pc.less_equal(lo, o), pc.less_equal(lo, cl), pc.less_equal(o, h),
+                  pc.less_equal(cl, h), pc.greater_equal(cols["volume"], 0),
+                  pc.or_kleene(pc.is_null(cols["quote_volume"]), pc.greater_equal(cols["quote_volume"], 0))]
+        step, offset = _grid(interval)
+        if step:
+            times = pc.subtract(table.column("open_time").cast(pa.int64()), offset)
+            checks.append(pc.equal(pc.multiply(pc.divide(times, step), step), times))
+        ok = checks[0]
+        for more in checks[1:]:
+            ok = pc.and_kleene(ok, more)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    bad = pc.invert(pc.fill_null(ok, False))
+    if not pc.any(bad).as_py():
+        if step or not interval:
+            return []
+        times_list = table.column("open_time").cast(pa.int64()).to_pylist()  # ms, not datetimes
+        return [Violation(i, "open_time", f"{t} is not on the {interval} grid")
+                for i, t in enumerate(times_list) if not _on_grid(t, 0, 0, interval)]
+    from .columnar._candles import candle_models
+
+    rows = pc.indices_nonzero(bad).to_pylist()
+    models = candle_models(table.take(rows))
+    out = [_candle(i, c, step, offset, interval) for i, c in zip(rows, models, strict=True)]
+    return [v for v in out if v is not None]
+
+
+def violations(items: Any, interval: str | None = None) -> list[Violation]:
+    """The rule violations of a parse's result (a list of models, a table-backed series, or one
+    model), by the rows' model; models without rules here pass."""
+    if not len(items):
+        return []
+    model = getattr(items, "row_model", None)  # a series says so without building a model
+    kind = model.__name__ if model is not None else type(items[0]).__name__
+    if kind == "Candle":
+        table = getattr(items, "table", None)
+        if table is not None:
+            found = candle_table_violations(table, interval)
+            if found is not None:
+                return found
+        return candle_violations(items, interval)
+    if kind == "Trade":
+        return trade_violations(items)
+    if kind == "OrderBook":
+        return [v for book in items for v in level_violations(book.bids, book.asks)]
+    if kind == "Ticker":
+        return [v for t in items for v in ticker_violations(t)]
+    return []
+
+
+def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:
+    """A stream book message's impossible levels (strings as received, or decimals): a price not
+    positive, a size below zero (zero removes the level). Order and crossing are the book's
+    own checks, once the message is applied."""
+    out = []
+    for side, levels in (("bids", bids), ("asks", asks)):
+        for i, (price, size) in enumerate(levels):
+            # Signs only, so binary floats are exact enough; NaN fails both tests.
+            if not float(price) > 0:
+                out.append(Violation(i, f"{side} price", f"is {price}, not a positive price"))
+            elif not float(size) >= 0:
+                out.append(Violation(i, f"{side} size", f"is {size}, a negative size"))
+    return out
+
+
+def frame_violations(items: Sequence[Any], interval: str | None = None) -> list[Violation]:
+    """The rule violations of one stream frame's parsed items (models, or book messages)."""
+    if not items:
+        return []
+    kind = type(items[0]).__name__
+    if kind == "Trade":  # the busiest topics: straight to their rule
+        return trade_violations(items)
+    if kind == "BookDelta":  # book messages
+        try:
+            return [v for d in items for v in delta_violations(d.bids, d.asks)]
+        except (TypeError, ValueError):
+            return [Violation(0, "level", "holds a value that is not a number")]
+    return violations(items, interval)
+
+
+_ROW_NAMES = {"Candle": "candle", "Trade": "trade", "OrderBook": "book", "Ticker": "ticker"}
+
+
+def checked(items: Any, *, venue: str, endpoint: str, interval: str | None = None,
+            invalid: Invalid = "raise") -> tuple[Any, int]:
+    """``items`` (a parse's result) and the number of rows dropped, after the checks.
+
+    A violation raises a :class:`PayloadError` (the first one, naming venue,
+    endpoint, row and field) unless ``invalid="drop"`` and the items are rows
+    of a list, which are then dropped, each logged as a warning; a table-backed
+    series stays one.
+    """
+    found = violations(items, interval)
+    if not found:
+        return items, 0
+    first = found[0]
+    model = getattr(items, "row_model", None) or type(items[0])
+    what = _ROW_NAMES.get(model.__name__, "row")
+    single = what in ("book", "ticker")
+    if invalid != "drop" or single:
+        raise first.error(venue, endpoint, what)
+    for v in found:
+        log.warning("dropped an invalid row: %s", v.error(venue, endpoint, what))
+    bad = {v.row for v in found}
+    table = getattr(items, "table", None)
+    if table is not None:
+        import pyarrow as pa
+
+        keep = pa.array([i not in bad for i in range(table.num_rows)])
+        return type(items).from_table(table.filter(keep), items.gaps, model=items.row_model,
+                                      time_field=items.row_time_field), len(bad)
+    return [item for i, item in enumerate(items) if i not in bad], len(bad)
