@@ -83,7 +83,11 @@ def _plan_history(store: PageStore | None, query: Query, binding: HistoryBinding
     from .store._pages import StoredPages
 
     pages = StoredPages(store, query, binding, now, shared=shared)
-    fetch, stored = pages.split()
+    try:
+        fetch, stored = pages.split()
+    except Exception as exc:  # the store is optional: fetch it all without it
+        log.warning("could not read %s from the store: %s", query.describe(), exc)
+        return QueryPlan(query, binding, [p.turn() for p in pages.pages])
     record = functools.partial(pages.record, fetch)
     return QueryPlan(query, binding, [p.turn() for p in fetch], stored, record)
 

@@ -10,7 +10,7 @@ import pytest
 
 from tradeflood import Session, VirtualClock
 from tradeflood.models import Candle
-from tradeflood.store import CandleStore
+from tradeflood.store import CandleStore, StoreBusyError
 from tradeflood.testing import BinanceVenue, BitgetVenue, SimulatorTransport
 
 NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -69,3 +69,27 @@ async def test_a_full_disk_names_the_sqlite_error_and_the_fetch_goes_on(
     assert messages and all("database or disk is full" in m for m in messages), messages
     assert not any("no transaction is active" in m for m in messages)
     assert len(messages) == 1  # once per query, not once per page
+
+
+class _LockedStore:
+    """A store another process keeps locked: every call fails as SQLite would say."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _busy(self, *args: Any, **kw: Any) -> Any:
+        raise StoreBusyError(self.path, 30, "database is locked")
+
+    missing = read = write = _busy
+
+
+@pytest.mark.parametrize("venue", VENUES)
+async def test_a_store_that_cannot_be_read_is_a_warning(venue: str, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    s, sim = _session(venue, _LockedStore(tmp_path / "c.sqlite3"))
+    async with s:
+        with caplog.at_level(logging.WARNING, logger="tradeflood"):
+            candles = await _fetch(s, venue)
+    assert len(candles) == 2 * 1440 and sim.stats.requests > 0
+    [message] = [r.getMessage() for r in caplog.records if "store" in r.getMessage()]
+    assert "could not read" in message and "database is locked" in message
