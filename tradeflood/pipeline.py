@@ -117,7 +117,7 @@ async def gather(fetcher: Fetcher, plan: Plan, deadline: float | None = None) ->
         except TradeFloodError as exc:
             failed[i] = exc
             partial[i] = [item for part in parts[i] for item in part.items]
-        except Exception as exc:
+        except Exception as exc:  # only TradeFloodErrors leave a fetch
             failed[i] = PayloadError(qp.query.exchange or "?", qp.query.describe(),
                                      f"the result could not be assembled ({exc!r})")
             partial[i] = [item for part in parts[i] for item in part.items]
@@ -182,7 +182,7 @@ class PageParser:
                 except TradeFloodError as exc:
                     self.failed.setdefault(i, exc)
                     continue
-                except Exception as exc:
+                except Exception as exc:  # only TradeFloodErrors leave a fetch
                     self.failed.setdefault(i, PayloadError(
                         turn.venue, turn.path, f"the reply could not be parsed ({exc!r})"))
                     continue
@@ -198,7 +198,7 @@ class PageParser:
         assert qp.record is not None
         try:
             qp.record([part])
-        except Exception as exc:
+        except Exception as exc:  # the store is optional: say why, go on without it
             log.warning("could not record %s in the store: %s", qp.query.describe(), exc)
             qp.record = None
 
@@ -259,5 +259,5 @@ def _record(plan: Plan, parts: list[list[Part]]) -> None:
         if qp.record is not None:
             try:
                 qp.record(query_parts)
-            except Exception as exc:
+            except Exception as exc:  # the store is optional: say why, go on without it
                 log.warning("could not record %s in the store: %s", qp.query.describe(), exc)
