@@ -171,8 +171,16 @@ class Session:
     # -- the public API -------------------------------------------------------------
 
     def query(self, model: type[Model], **params: Any) -> Query:
-        """A :class:`Query` with relative times resolved against this session's clock."""
-        return Query(model, now_ms=self.now_ms(), **params)
+        """A :class:`Query` with relative times resolved against this session's clock.
+
+        Invalid parameters raise :class:`~tradeflood.errors.QueryError`, whatever check finds them.
+        """
+        try:
+            return Query(model, now_ms=self.now_ms(), **params)
+        except TradeFloodError:
+            raise
+        except (ValueError, ArithmeticError, TypeError) as exc:  # a bound no check foresaw
+            raise QueryError(f"invalid query for {getattr(model, '__name__', model)}: {exc}") from exc
 
     def plan(self, *queries: Query) -> Plan:
         """The merged, deduplicated request plan of ``queries``; nothing is sent."""
@@ -217,12 +225,12 @@ class Session:
 
         ``deadline`` (seconds) bounds this fetch as a whole (default: the session's).
         """
-        query = self._query(model, params)
+        query = self.query(model, **params)
         return self.run_sync(self._agather_one(query, deadline))
 
     async def afetch(self, model: type[Model], *, deadline: float | None = None, **params: Any) -> Any:
         """Async :meth:`fetch`."""
-        query = self._query(model, params)
+        query = self.query(model, **params)
         return await self._acall(self._agather_one(query, deadline))
 
     def gather(self, *queries: Query, deadline: float | None = None) -> list[Any]:
@@ -386,15 +394,6 @@ class Session:
                 request_deadline=self._request_deadline, max_reply_bytes=self._max_reply_bytes,
             )
         return self._executor
-
-    def _query(self, model: type[Model], params: dict[str, Any]) -> Query:
-        # Arguments are checked by Query; anything it did not foresee is still the caller's error.
-        try:
-            return self.query(model, **params)
-        except TradeFloodError:
-            raise
-        except (ValueError, ArithmeticError, TypeError) as exc:
-            raise QueryError(f"invalid query for {getattr(model, '__name__', model)}: {exc}") from exc
 
     async def _agather_one(self, query: Query, deadline: float | None = None) -> Any:
         try:
