@@ -56,11 +56,25 @@ class LoopBridge:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
     def stop(self, last: Coroutine[Any, Any, Any]) -> None:
-        """Run ``last`` on the private loop, then stop the loop and its thread."""
+        """Cancel what still runs on the private loop (a call the caller gave up on, as with
+        Ctrl-C) and wait for it to unwind, run ``last``, then stop the loop and its thread."""
         if self.thread is not None and self.loop is not None:
-            asyncio.run_coroutine_threadsafe(last, self.loop).result()
+            asyncio.run_coroutine_threadsafe(_unwind(last), self.loop).result()
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join()
             self.loop.close()
         else:
             last.close()
+
+
+async def _unwind(last: Coroutine[Any, Any, Any]) -> None:
+    """Cancel every other task of the running loop, wait until they have finished, then run ``last``."""
+    me = asyncio.current_task()
+    while True:
+        others = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+        if not others:
+            break
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+    await last

@@ -16,6 +16,7 @@ Errors print one line and exit with status 2; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -351,6 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input or a failed fetch)."""
     args = _join_relative_times(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    warnings = _WarningLines()
+    log = logging.getLogger("tradeflood")
+    log.addHandler(warnings)
     try:
         cli.main(args=args, prog_name="tradeflood", standalone_mode=False)
     except click.exceptions.Abort:
@@ -367,7 +371,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as exc:
         return int(exc.code or 0)
+    finally:
+        log.removeHandler(warnings)
     return 0
+
+
+class _WarningLines(logging.Handler):
+    """The library's warnings (a store that is off, ...) as one ``warning:`` line each on stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        click.echo(f"warning: {text.splitlines()[0] if text else record.levelname}", err=True)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,15 @@
     ├── VenueError                       the venue answered, but not with data
     │   ├── VenueRejectedError           the venue refused: bad symbol, bad parameter
     │   ├── RateLimitedError             HTTP 429 / 418
-    │   └── VenueUnavailableError        HTTP 5xx
+    │   ├── VenueUnavailableError        HTTP 5xx
+    │   └── ReplyTooLargeError           a body larger than the session's bound, once decoded
     ├── PayloadError                     a body not understood: not JSON, missing fields, bad values
     ├── NetworkError                     no answer: connection failures and timeouts
     │   ├── RequestTimeoutError
     │   └── ProxyError                   a proxy could not carry the request: unreachable, refused, auth
     │       └── NoProxyAvailableError    every proxy that may carry a request is down or blocked
     ├── FetchError                       a fetch gave up; carries the cause and all results gathered
+    │   └── FetchDeadlineError           the fetch's own deadline (``deadline=``) passed
     └── StreamError                      a live stream cannot go on
         ├── StreamRejectedError          the venue refused the subscription (unknown channel or symbol)
         └── StreamOverflowError          a consumer fell behind and its queue overflowed; says how many missed
@@ -36,6 +38,7 @@ from typing import Any
 __all__ = [
     "BindingConflictError",
     "ConfigError",
+    "FetchDeadlineError",
     "FetchError",
     "InvalidIntervalError",
     "InvalidTimeError",
@@ -45,6 +48,7 @@ __all__ = [
     "ProxyError",
     "QueryError",
     "RateLimitedError",
+    "ReplyTooLargeError",
     "RequestTimeoutError",
     "StreamError",
     "StreamOverflowError",
@@ -176,6 +180,22 @@ class VenueUnavailableError(VenueError):
     """HTTP 5xx: the venue is down or overloaded."""
 
 
+class ReplyTooLargeError(VenueError):
+    """A reply's body grew past the session's bound (``max_reply_bytes``), counted once decoded.
+
+    The body was cut off there and dropped; the request is not retried.
+    """
+
+    def __init__(self, venue: str, endpoint: str, limit: int, encoding: str = "identity") -> None:
+        self.limit = limit
+        sent = "" if encoding in ("", "identity") else f" ({encoding}-encoded)"
+        super().__init__(
+            venue, endpoint,
+            f"the reply{sent} was larger than {limit:,} bytes once decoded and was cut off there; "
+            "no page of a venue is that large. Raise Session(max_reply_bytes=...) if this one is",
+        )
+
+
 class PayloadError(TradeFloodError):
     """A body that could not be understood: not JSON, missing fields, values of the wrong type."""
 
@@ -241,6 +261,16 @@ class FetchError(TradeFloodError):
         self.cause = cause
         self.partial = dict(partial)
         super().__init__(f"{message}: {cause}")
+
+
+class FetchDeadlineError(FetchError):
+    """A fetch ran past its ``deadline=``; what was gathered by then is in ``partial``."""
+
+    def __init__(self, deadline: float, partial: Mapping[int, Any], failed: str = "") -> None:
+        self.deadline = deadline
+        cause = TimeoutError(f"the fetch deadline of {deadline:g} s passed")
+        which = f" ({failed})" if failed else ""
+        super().__init__(f"unfinished at its deadline{which}", cause, partial)
 
 
 class StreamError(TradeFloodError):

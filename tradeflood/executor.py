@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .bodies import DEFAULT_MAX_REPLY_BYTES, BodyTooLarge, read_bounded
 from .clock import Clock
 from .connector import Connector, Reply, retry_after
-from .errors import NetworkError, ProxyError, RequestTimeoutError, TradeFloodError, VenueRejectedError
+from .errors import (
+    NetworkError,
+    PayloadError,
+    ProxyError,
+    ReplyTooLargeError,
+    RequestTimeoutError,
+    TradeFloodError,
+    VenueRejectedError,
+)
 from .planner import Plan
 from .ratelimit import Lease
 from .retry import RetryPolicy
@@ -60,6 +69,15 @@ class Executor:
     With request routes (``proxies``: a :class:`~tradeflood.proxy.ProxyScheme`), each request is
     sent through the egress the scheme picks for it, under that egress's own
     rate-limit windows (``direct`` keeps ``client`` and ``limits``).
+
+    Each request, from connecting to the last byte of its body, must be over
+    within ``request_deadline`` seconds (the client's own timeout bounds each read
+    only, so a body that drips a byte at a time would otherwise never end); one
+    that is not fails with :class:`~tradeflood.errors.RequestTimeoutError` and is
+    retried like any other timeout. A body longer than ``max_reply_bytes`` once
+    decoded is cut off there and fails with
+    :class:`~tradeflood.errors.ReplyTooLargeError`, which is final (not retried:
+    the same venue would most likely send the same giant again, at the same cost).
     """
 
     def __init__(
@@ -74,8 +92,14 @@ class Executor:
         progress: Callable[[int, int], None] | None = None,
         proxies: RequestRoutes | None = None,
         connectors: Callable[[str], Connector] | None = None,
+        request_deadline: float = 60.0,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
         self.client = client
+        #: Seconds a request may take in all: connect, send, and read its whole body.
+        self.request_deadline = request_deadline
+        #: Bytes a reply's body may have once decoded.
+        self.max_reply_bytes = max_reply_bytes
         #: The connector of a venue a turn names, when the plan does not hold it.
         self.connectors = connectors
         self.clock = clock
@@ -229,13 +253,13 @@ class Executor:
         slots = self._slots.setdefault(turn.venue, asyncio.Semaphore(self._max_concurrency))
         import httpx  # loaded by the session's client already; here for its error types
 
-        send: Callable[..., Awaitable[httpx.Response]] = self.client.request
+        stream: Callable[..., contextlib.AbstractAsyncContextManager[httpx.Response]] = self.client.stream
         limits = self.limits
         through: contextlib.AbstractAsyncContextManager[Any] = _NO_PROXY
         if self.proxies is not None:  # the egress is chosen first, then its own windows are waited on
             pool, egress = self.proxies.choose(turn)
             assert egress.limits is not None
-            send, limits = egress.request, egress.limits
+            stream, limits = egress.stream, egress.limits
             through = self.proxies.attempt(pool, egress, turn.venue, turn.path)
         leases: list[Lease] = []
         try:  # leases taken before a cancellation are still released
@@ -246,16 +270,26 @@ class Executor:
                 self.stats.requests += 1
                 self.stats.by_endpoint[turn.path] = self.stats.by_endpoint.get(turn.path, 0) + 1
                 try:
-                    async with through:
-                        response = await send(turn.method, api.url(turn), params=params)
+                    async with (through, asyncio.timeout(self.request_deadline),
+                                stream(turn.method, api.url(turn), params=params) as response):
+                        content = await read_bounded(response, self.max_reply_bytes)
+                except TimeoutError as exc:  # the request's own deadline, not a read timeout
+                    raise RequestTimeoutError(
+                        turn.venue, turn.path, f"no complete answer within the request deadline of "
+                        f"{self.request_deadline:g} s") from exc
+                except BodyTooLarge as exc:
+                    raise ReplyTooLargeError(turn.venue, turn.path, exc.limit, exc.encoding) from None
                 except httpx.TimeoutException as exc:
                     raise RequestTimeoutError(turn.venue, turn.path, f"no answer in time ({exc!r})") from exc
                 except httpx.TransportError as exc:
                     raise NetworkError(turn.venue, turn.path, f"connection failed: {exc!r}") from exc
+                except httpx.DecodingError as exc:
+                    raise PayloadError(turn.venue, turn.path,
+                                       f"the body could not be decoded ({exc})") from exc
         finally:
             for lease in leases:
                 lease.release()
-        reply = Reply(response.status_code, response.headers, response.content,
+        reply = Reply(response.status_code, response.headers, content,
                       self.clock.monotonic() - started)
         used = api.used_weight(turn, reply, self.clock.time())
         if used is not None:

@@ -4,12 +4,21 @@
 shared grid when several ask for one series, and only the pages the store
 cannot answer). :func:`gather` runs it and parses each reply as it arrives, so
 a payload is dropped once its pages are parsed (the parse runs while other
-requests wait on the rate limit), asks once more for short pages, records what
-the store may keep, and assembles each query's result.
+requests wait on the rate limit) and each complete history page goes to the
+store at once (a checkpoint: a backfill stopped at any moment resumes where it
+stopped), asks once more for short pages, records what became complete, and
+assembles each query's result.
+
+Only :class:`~tradeflood.errors.TradeFloodError` leaves :func:`gather`: anything
+else raised while parsing a reply (a bug, a value no check foresaw) fails that
+query alone with a :class:`~tradeflood.errors.PayloadError`, the others' results
+kept in ``FetchError.partial``. With a deadline, a fetch still running then stops
+with :class:`~tradeflood.errors.FetchDeadlineError`, what was parsed kept likewise.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections import Counter
@@ -18,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .binding import Binding, ModelList, ParseContext, Part
 from .checks import Invalid, checked
-from .errors import FetchError, QueryError, TradeFloodError
+from .errors import FetchDeadlineError, FetchError, PayloadError, QueryError, TradeFloodError
 from .history import HistoryBinding
 from .planner import Plan, QueryPlan, build_plan
 from .query import Query
@@ -82,17 +91,27 @@ def _plan_history(store: PageStore | None, query: Query, binding: HistoryBinding
     from .store._pages import StoredPages
 
     pages = StoredPages(store, query, binding, now, shared=shared)
-    fetch, stored = pages.split()
+    try:
+        fetch, stored = pages.split()
+    except Exception as exc:  # the store is optional: fetch it all without it
+        log.warning("could not read %s from the store: %s", query.describe(), exc)
+        return QueryPlan(query, binding, [p.turn() for p in pages.pages])
     record = functools.partial(pages.record, fetch)
     return QueryPlan(query, binding, [p.turn() for p in fetch], stored, record)
 
 
-async def gather(fetcher: Fetcher, plan: Plan) -> list[Any]:
+async def gather(fetcher: Fetcher, plan: Plan, deadline: float | None = None) -> list[Any]:
     """Run ``plan`` and give each query's result, in order; a failed query raises
-    :class:`FetchError` carrying the others' results and what the failed ones got."""
+    :class:`FetchError` carrying the others' results and what the failed ones got.
+
+    ``deadline`` (seconds) bounds the whole run: past it, the requests still running
+    are cancelled and :class:`FetchDeadlineError` is raised, with what was parsed.
+    """
     failed: dict[int, BaseException] = {}
-    parts = await _run(fetcher, plan, plan.queries, failed)
-    await _repair(fetcher, plan, parts, failed)
+    ends = None if deadline is None else asyncio.get_running_loop().time() + deadline
+    parts = await _run(fetcher, plan, plan.queries, failed, ends=ends)
+    if not any(isinstance(exc, _Unfinished) for exc in failed.values()):
+        await _repair(fetcher, plan, parts, failed, ends)
     _record(plan, parts)
     now = plan.now_ms  # judged as of planning: a bar opened since then was never asked for
     out: list[Any] = []
@@ -106,14 +125,24 @@ async def gather(fetcher: Fetcher, plan: Plan) -> list[Any]:
         except TradeFloodError as exc:
             failed[i] = exc
             partial[i] = [item for part in parts[i] for item in part.items]
+        except Exception as exc:  # only TradeFloodErrors leave a fetch
+            failed[i] = PayloadError(qp.query.exchange or "?", qp.query.describe(),
+                                     f"the result could not be assembled ({exc!r})")
+            partial[i] = [item for part in parts[i] for item in part.items]
     if failed:
         for i, qp in enumerate(plan.queries):
             if i not in partial:
                 partial[i] = qp.binding.assemble(qp.query, parts[i], now)
-        first = failed[min(failed)]
         which = ", ".join(plan.queries[i].query.describe() for i in sorted(failed))
+        if deadline is not None and any(isinstance(exc, _Unfinished) for exc in failed.values()):
+            raise FetchDeadlineError(deadline, partial, which)
+        first = failed[min(failed)]
         raise FetchError(f"{len(failed)} of {len(plan.queries)} queries failed ({which})", first, partial)
     return out
+
+
+class _Unfinished(TradeFloodError):
+    """A turn the fetch's deadline stopped, or never let start."""
 
 
 def _result(qp: QueryPlan, parts: list[Part], now: int) -> Any:
@@ -132,7 +161,11 @@ class PageParser:
     A page shared by several queries of one history series is parsed once: a
     history binding's parse depends on the series and the payload only (the
     range is applied when the result is assembled). A query whose turn failed,
-    or whose payload could not be parsed, is recorded in ``failed``.
+    or whose payload could not be parsed, is recorded in ``failed``; an error
+    other than a TradeFloodError from a parse is one too, as a PayloadError.
+
+    Each history page parsed is handed at once to its query's ``record`` (see
+    :meth:`_checkpoint`), so the store holds every complete page as soon as it is in.
     """
 
     def __init__(self, queries: Sequence[QueryPlan], offsets: Sequence[int],
@@ -157,15 +190,21 @@ class PageParser:
                     items = binding.parse(query, turn, result.payload,
                                           ParseContext(result.params, result.received_ms))
                     items, dropped = self.check(query, turn, items)
+                    if isinstance(binding, HistoryBinding):
+                        items = binding.rows(items)
                 except TradeFloodError as exc:
                     self.failed.setdefault(i, exc)
                     continue
-                if isinstance(binding, HistoryBinding):
-                    items = binding.rows(items)
+                except Exception as exc:  # only TradeFloodErrors leave a fetch
+                    self.failed.setdefault(i, PayloadError(
+                        turn.venue, turn.path, f"the reply could not be parsed ({exc!r})"))
+                    continue
                 got = items, dropped
                 if shared:
                     memo[shared] = got
-            self.parsed[i][turn.key] = Part(turn, *got)
+            part = self.parsed[i][turn.key] = Part(turn, *got)
+            if qp.record is not None:
+                self._checkpoint(qp, part)
 
     def policy(self, query: Query) -> Invalid:
         """What to do with the query's invalid rows: its own ``invalid=``, else the session's."""
@@ -178,14 +217,26 @@ class PageParser:
         return checked(items, venue=query.exchange, endpoint=turn.path, interval=query.interval,
                        invalid=self.policy(query))
 
-    def parts(self, i: int, qp: QueryPlan, errors: dict[TurnKey, BaseException]) -> list[Part]:
-        """Query ``i``'s parts in the order of its turns; a turn that never ran fails the query."""
+    def _checkpoint(self, qp: QueryPlan, part: Part) -> None:
+        """Store one parsed history page now, if complete; a store failure never fails the
+        fetch: it is logged once and the store is left alone for the rest of this query."""
+        assert qp.record is not None
+        try:
+            qp.record([part])
+        except Exception as exc:  # the store is optional: say why, go on without it
+            log.warning("could not record %s in the store: %s", qp.query.describe(), exc)
+            qp.record = None
+
+    def parts(self, i: int, qp: QueryPlan, errors: dict[TurnKey, BaseException],
+              unfinished: BaseException | None = None) -> list[Part]:
+        """Query ``i``'s parts in the order of its turns; a turn that never ran (or, given
+        ``unfinished``, did not finish) fails the query."""
         got = self.parsed.pop(i)
         out = []
         for turn in qp.turns:
             part = got.get(turn.key)
             if part is None:
-                error = errors.get(turn.key) or TradeFloodError(f"{turn!r} did not run")
+                error = errors.get(turn.key) or unfinished or TradeFloodError(f"{turn!r} did not run")
                 self.failed.setdefault(i, error)
                 continue
             out.append(part)
@@ -193,17 +244,24 @@ class PageParser:
 
 
 async def _run(fetcher: Fetcher, plan: Plan, queries: Sequence[QueryPlan],
-               failed: dict[int, BaseException], offsets: Sequence[int] | None = None) -> list[list[Part]]:
+               failed: dict[int, BaseException], offsets: Sequence[int] | None = None,
+               ends: float | None = None) -> list[list[Part]]:
     offsets = list(offsets if offsets is not None else range(len(queries)))
     parser = PageParser(queries, offsets, failed, fetcher.invalid)
     errors: dict[TurnKey, BaseException] = {}
+    unfinished = None
     if plan.graph.number_of_nodes():  # a plan the store answers whole needs no HTTP client
-        _, errors = await fetcher.executor().run(plan, on_result=parser)
-    return [qp.stored + parser.parts(i, qp, errors) for i, qp in zip(offsets, queries, strict=True)]
+        try:
+            async with asyncio.timeout_at(ends):
+                _, errors = await fetcher.executor().run(plan, on_result=parser)
+        except TimeoutError:  # the fetch's deadline: keep what was parsed
+            unfinished = _Unfinished("the fetch's deadline passed before this request finished")
+    return [qp.stored + parser.parts(i, qp, errors, unfinished)
+            for i, qp in zip(offsets, queries, strict=True)]
 
 
 async def _repair(fetcher: Fetcher, plan: Plan, parts: list[list[Part]],
-                  failed: dict[int, BaseException]) -> None:
+                  failed: dict[int, BaseException], ends: float | None = None) -> None:
     """One more round for turns the bindings found incomplete (short pages)."""
     now = plan.now_ms
     wanted: list[tuple[int, QueryPlan]] = []
@@ -215,7 +273,7 @@ async def _repair(fetcher: Fetcher, plan: Plan, parts: list[list[Part]],
     if not wanted:
         return
     repair_plan = build_plan([qp for _, qp in wanted], cached=fetcher.turn_cache, now_ms=now)
-    more = await _run(fetcher, repair_plan, [qp for _, qp in wanted], failed, [i for i, _ in wanted])
+    more = await _run(fetcher, repair_plan, [qp for _, qp in wanted], failed, [i for i, _ in wanted], ends)
     for (i, _), extra in zip(wanted, more, strict=True):
         parts[i].extend(extra)
 
@@ -226,5 +284,5 @@ def _record(plan: Plan, parts: list[list[Part]]) -> None:
         if qp.record is not None:
             try:
                 qp.record(query_parts)
-            except TradeFloodError as exc:
+            except Exception as exc:  # the store is optional: say why, go on without it
                 log.warning("could not record %s in the store: %s", qp.query.describe(), exc)

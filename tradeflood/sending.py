@@ -9,7 +9,6 @@ how the answer went.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ __all__ = ["Egress", "RequestRoutes"]
 
 
 class Egress(Protocol):
-    """One way out: it sends a request, under its own rate-limit windows."""
+    """One way out: it sends requests, under its own rate-limit windows."""
 
     @property
     def name(self) -> str:
@@ -33,7 +32,10 @@ class Egress(Protocol):
     @property
     def limits(self) -> RateLimits | None: ...
 
-    def request(self, method: str, url: str, *, params: dict[str, Any]) -> Awaitable[httpx.Response]: ...
+    def stream(self, method: str, url: str, *,
+               params: dict[str, Any]) -> contextlib.AbstractAsyncContextManager[httpx.Response]:
+        """Send a request; the reply's body is read from the response inside the context."""
+        ...
 
 
 class RequestRoutes(Protocol):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from . import registry
 from .binding import Binding
+from .bodies import DEFAULT_MAX_REPLY_BYTES
 from .bridge import LoopBridge
 from .checks import Invalid, check_invalid
 from .clock import Clock, LiveClock
@@ -92,6 +93,16 @@ class Session:
     (``result.dropped``; a dropped candle is also among ``result.gaps``) and logs
     it. A query may say otherwise (``fetch(..., invalid="drop")``). Either way
     the row never reaches the store, and its page is not recorded as complete.
+    ``deadline`` (seconds, default none) bounds each fetch or gather as a whole; one
+    still running then stops with :class:`~tradeflood.errors.FetchDeadlineError`,
+    keeping what was parsed (``deadline=`` on a call overrides it for that call).
+    ``request_deadline`` bounds each request from connecting to the last byte of
+    its body (``timeout`` bounds each read alone); one past it is retried like a
+    timeout. ``max_reply_bytes`` bounds a reply's body once decoded (a gzip body
+    that would expand past it is cut off there): a larger reply fails its request
+    with :class:`~tradeflood.errors.ReplyTooLargeError`, not retried. A store that
+    cannot be opened or written is logged as a warning naming the SQLite error, and
+    the fetch goes on without it.
 
     ``record="data/"`` also keeps every frame and REST reply the session receives in that
     directory; ``replay="data/"`` plays such a recording back through the same code, at
@@ -119,9 +130,17 @@ class Session:
         speed: float | str = 1,
         start: Any = None,
         invalid: Invalid = "raise",
+        deadline: float | None = None,
+        request_deadline: float = 60.0,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
         #: What a fetch does with rows that fail the value checks: "raise" or "drop".
         self.invalid: Invalid = check_invalid(invalid)
+        self.deadline = _positive("deadline", deadline)
+        self._request_deadline: float = _positive("request_deadline", request_deadline) or 60.0
+        if not isinstance(max_reply_bytes, int) or max_reply_bytes <= 0:
+            raise ConfigError(f"max_reply_bytes must be a positive number of bytes, not {max_reply_bytes!r}")
+        self._max_reply_bytes = max_reply_bytes
         self._recording = None
         if record is not None or replay is not None or speed != 1 or start is not None:
             from .recording._session import session_recording
@@ -165,8 +184,17 @@ class Session:
 
     def query(self, model: type[Model], **params: Any) -> Query:
         """A :class:`Query` checked against its venue's binding, with relative times resolved
-        against this session's clock (a :class:`QueryError` here names what the venue refuses)."""
-        return registry.resolve(Query(model, **params), self.now_ms())
+        against this session's clock.
+
+        Invalid parameters raise :class:`~tradeflood.errors.QueryError` (naming what the venue
+        refuses), whatever check finds them.
+        """
+        try:
+            return registry.resolve(Query(model, **params), self.now_ms())
+        except TradeFloodError:
+            raise
+        except (ValueError, ArithmeticError, TypeError) as exc:  # a bound no check foresaw
+            raise QueryError(f"invalid query for {getattr(model, '__name__', model)}: {exc}") from exc
 
     def plan(self, *queries: Query) -> Plan:
         """The merged, deduplicated request plan of ``queries``; nothing is sent."""
@@ -181,36 +209,54 @@ class Session:
                 if os.environ.get("TRADEFLOOD_STORE", "x").strip().lower() in _OFF:
                     self._store_option = None
                     return None
-                from .store import CandleStore, default_store_path
+                from .store import default_store_path
 
-                self._store = CandleStore(default_store_path())
+                self._store = self._open_store(default_store_path())
             elif isinstance(option, str | os.PathLike):
-                from .store import CandleStore
-
-                self._store = CandleStore(option)
+                self._store = self._open_store(option)
             else:
                 self._store = option  # type: ignore[assignment]
                 return self._store
+            if self._store is None:  # it could not be opened: the session goes on without it
+                self._store_option = None
+                return None
             self._owns_store = True
         return self._store
 
-    def fetch(self, model: type[Model], **params: Any) -> Any:
-        """Fetch one query's result (a list of models, or one model for books and tickers)."""
-        query = self.query(model, **params)
-        return self.run_sync(self._agather_one(query))
+    @staticmethod
+    def _open_store(path: str | os.PathLike[str]) -> PageStore | None:
+        """The store at ``path``; None, with a warning saying why, if it cannot be opened."""
+        from .store import CandleStore, StoreError
 
-    async def afetch(self, model: type[Model], **params: Any) -> Any:
+        try:
+            return CandleStore(path)
+        except StoreError as exc:
+            log.warning("the candle store is off for this session: %s", exc)
+            return None
+
+    def fetch(self, model: type[Model], *, deadline: float | None = None, **params: Any) -> Any:
+        """Fetch one query's result (a list of models, or one model for books and tickers).
+
+        ``deadline`` (seconds) bounds this fetch as a whole (default: the session's).
+        """
+        query = self.query(model, **params)
+        return self.run_sync(self._agather_one(query, deadline))
+
+    async def afetch(self, model: type[Model], *, deadline: float | None = None, **params: Any) -> Any:
         """Async :meth:`fetch`."""
         query = self.query(model, **params)
-        return await self._acall(self._agather_one(query))
+        return await self._acall(self._agather_one(query, deadline))
 
-    def gather(self, *queries: Query) -> list[Any]:
-        """Run every query in ONE merged plan; shared requests run once. Results in query order."""
-        return self.run_sync(self._agather(queries))
+    def gather(self, *queries: Query, deadline: float | None = None) -> list[Any]:
+        """Run every query in ONE merged plan; shared requests run once. Results in query order.
 
-    async def agather(self, *queries: Query) -> list[Any]:
+        ``deadline`` (seconds) bounds the whole run (default: the session's).
+        """
+        return self.run_sync(self._agather(queries, deadline))
+
+    async def agather(self, *queries: Query, deadline: float | None = None) -> list[Any]:
         """Async :meth:`gather`."""
-        return await self._acall(self._agather(queries))
+        return await self._acall(self._agather(queries, deadline))
 
     def stream(self, model: type[Model], **params: Any) -> Stream:
         """A live stream of ``model`` to read with ``async for`` (inside a running event loop).
@@ -359,19 +405,28 @@ class Session:
                 client, self.clock, limits=self._limits, retry=self.retry,
                 max_concurrency=self._max_concurrency, cache=self._cache, progress=self._progress,
                 proxies=self.proxies, connectors=self.venue_connector,
+                request_deadline=self._request_deadline, max_reply_bytes=self._max_reply_bytes,
             )
         return self._executor
 
-    async def _agather_one(self, query: Query) -> Any:
+    async def _agather_one(self, query: Query, deadline: float | None = None) -> Any:
         try:
-            return (await self._agather((query,)))[0]
+            return (await self._agather((query,), deadline))[0]
         except FetchError as exc:
             if isinstance(exc.cause, QueryError):
                 raise exc.cause from None  # an unknown symbol reads best as itself
             raise
 
-    async def _agather(self, queries: tuple[Query, ...] | list[Query]) -> list[Any]:
-        return await gather(self, self.plan(*queries))
+    async def _agather(self, queries: tuple[Query, ...] | list[Query],
+                       deadline: float | None = None) -> list[Any]:
+        deadline = self.deadline if deadline is None else _positive("deadline", deadline)
+        try:
+            plan = self.plan(*queries)
+        except TradeFloodError:
+            raise
+        except (ValueError, ArithmeticError) as exc:  # a bound no check foresaw: still the caller's
+            raise QueryError(f"these queries cannot be planned: {exc}") from exc
+        return await gather(self, plan, deadline)
 
     async def _aclose_client(self) -> None:
         if self._bus is not None:
@@ -399,6 +454,14 @@ class Session:
     async def _acall(self, coro: Coroutine[Any, Any, T]) -> T:
         self._check_open(coro)
         return await self._bridge.acall(coro)
+
+
+def _positive(name: str, seconds: float | None) -> float | None:
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        raise ConfigError(f"{name} must be a positive number of seconds, not {seconds!r}")
+    return float(seconds)
 
 
 def _check_urls(urls: UrlOverrides) -> dict[str, dict[str, str]]:

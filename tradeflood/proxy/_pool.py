@@ -123,8 +123,10 @@ class Egress:
         """The proxy URL to hand to a client library, None for direct."""
         return None if self.proxy.is_direct else self.proxy.url
 
-    async def request(self, method: str, url: str, *, params: dict[str, Any]) -> httpx.Response:
-        """Send one request through this egress's client.
+    @contextlib.asynccontextmanager
+    async def stream(self, method: str, url: str, *, params: dict[str, Any]) -> AsyncIterator[httpx.Response]:
+        """Send one request through this egress's client; the body is read from the response
+        inside the context (the executor reads it under its size bound).
 
         A kept-alive connection that the proxy closed while idle (tinyproxy does)
         fails before any answer; such a request never reached the venue, so it is
@@ -132,11 +134,17 @@ class Egress:
         """
         assert self.client is not None
         try:
-            return await self.client.request(method, url, params=params)
+            response = await self.client.send(self.client.build_request(method, url, params=params),
+                                              stream=True)
         except httpx.RemoteProtocolError as exc:
             if "without sending a response" not in str(exc):
                 raise
-            return await self.client.request(method, url, params=params)
+            response = await self.client.send(self.client.build_request(method, url, params=params),
+                                              stream=True)
+        try:
+            yield response
+        finally:
+            await response.aclose()
 
     def set_limit(self, limit: Limit | None, clock: Clock) -> None:
         self.concurrency = asyncio.Semaphore(limit.concurrency) if limit and limit.concurrency else None

@@ -2,9 +2,10 @@
 
 The planner asks the store first: a grid page whose window (clipped to the
 query's range) the store covers becomes a part read from disk, and only the
-missing pages become turns. After a run, every fetched page that came back
-complete is recorded; a page with holes (a venue outage, a range before a
-listing, invalid rows dropped by ``invalid="drop"``) is not, so it is asked again next time rather than trusted as empty.
+missing pages become turns. Every fetched page that comes back complete is
+recorded as soon as it is parsed; a page with holes (a venue outage, a range before a
+listing, invalid rows dropped by ``invalid="drop"``) is not, so it is asked again next
+time rather than trusted as empty.
 Rows not settled yet (an open candle) are never recorded.
 """
 
@@ -58,6 +59,8 @@ class StoredPages:
         self.now_ms = now_ms
         self.settled_end = binding.settled_end(query, now_ms)  # rows before it never change
         self.pages = binding.pages(query, now_ms, shared=shared)
+        self.recorded: set[object] = set()  # keys of the pages written already
+        self._fetched: dict[object, Page] | None = None
 
     def split(self) -> tuple[list[Page], list[Part]]:
         """The pages still to fetch, and the parts the store answers.
@@ -101,32 +104,45 @@ class StoredPages:
         return rows
 
     def record(self, fetched: Sequence[Page], parts: Sequence[Part]) -> int:
-        """Store each fetched page whose settled window came back complete; returns rows written.
+        """Store each page of ``fetched`` that ``parts`` hold and whose settled window came back
+        complete; returns rows written.
 
-        Complete pages that follow one another and came as tables are written
-        together, as one window, so their columns become whole blocks; pages of
+        Called with each page's part as soon as it is parsed (a checkpoint: a backfill
+        stopped at any moment keeps every page finished before), and once more with all
+        parts at the end, when a page re-asked for may have become complete; a page is
+        written once. Complete pages that follow one another and came as tables are
+        written together, as one window, so their columns become whole blocks; pages of
         models are written one by one.
         """
+        if self._fetched is None:
+            self._fetched = {page.turn().key: page for page in fetched}
         by_key: dict[object, list[Sequence[Any]]] = {}
         dropped = {part.turn.key for part in parts if part.dropped}  # invalid rows left out: not complete
         for part in parts:
             by_key.setdefault(part.turn.key, []).append(part.items)
-        runs: list[tuple[int, int, list[Sequence[Any]]]] = []
+        pages = sorted((self._fetched[key] for key in by_key
+                        if key in self._fetched and key not in self.recorded), key=lambda p: p.start)
+        runs: list[tuple[int, int, list[Sequence[Any]], list[object]]] = []
         binding, query = self.binding, self.query
-        for page in sorted(fetched, key=lambda p: p.start):
+        for page in pages:
             a, b = page.start, min(page.end, self.settled_end)
+            key = page.turn().key
             if a >= b:
                 continue
-            key = page.turn().key
             found = by_key.get(key, [])
-            if not found or key in dropped or binding.missing(binding.merged_items(found, a, b), a, b, query, self.now_ms):
+            if not found or key in dropped or binding.missing(binding.merged_items(found, a, b), a, b, query,
+                                                               self.now_ms):
                 continue
             if runs and runs[-1][1] == a and _tables_only(runs[-1][2]) and _tables_only(found):
-                runs[-1] = (runs[-1][0], b, runs[-1][2] + found)
+                runs[-1] = (runs[-1][0], b, runs[-1][2] + found, [*runs[-1][3], key])
             else:
-                runs.append((a, b, list(found)))
-        return sum(self.store.write(*self.key, a, b, binding.merged_items(found, a, b), now_ms=self.now_ms)
-                   for a, b, found in runs)
+                runs.append((a, b, list(found), [key]))
+        written = 0
+        for a, b, found, keys in runs:
+            written += self.store.write(*self.key, a, b, binding.merged_items(found, a, b),
+                                        now_ms=self.now_ms)
+            self.recorded.update(keys)
+        return written
 
 
 def _tables_only(found: Sequence[Sequence[Any]]) -> bool:

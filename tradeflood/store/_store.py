@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -466,13 +467,25 @@ class CandleStore:
 @contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
+    # SQLite may roll a transaction back by itself (a full disk, an I/O error): the statement's
+    # own error is then the one to report, not a failing ROLLBACK or COMMIT after it.
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    if not conn.in_transaction:
+        raise sqlite3.OperationalError("SQLite rolled the write back by itself (is the disk full?)")
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
 
 
 def _last_closed_end(interval: str, now_ms: int) -> int:
