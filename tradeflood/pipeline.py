@@ -14,7 +14,7 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from .binding import Binding, ModelList, ParseContext, Part
 from .errors import FetchError, QueryError, TradeFloodError
@@ -54,15 +54,19 @@ def plan_queries(fetcher: Fetcher, queries: Sequence[Query], now: int) -> Plan:
     bindings = [fetcher.binding_for(q) for q in queries]
     series: Counter[tuple[Any, ...]] = Counter(
         (type(b), b.series_key(q)) for q, b in zip(queries, bindings, strict=True)
-        if isinstance(b, HistoryBinding))
+        if _is_history(b, q))
     planned = []
     for query, binding in zip(queries, bindings, strict=True):
-        if isinstance(binding, HistoryBinding):
+        if isinstance(binding, HistoryBinding) and binding.serves_history(query):
             shared = series[(type(binding), binding.series_key(query))] > 1
             planned.append(_plan_history(fetcher.store, query, binding, now, shared))
         else:
             planned.append(QueryPlan(query, binding, list(binding.plan(query, now))))
     return build_plan(planned, cached=fetcher.turn_cache, now_ms=now)
+
+
+def _is_history(binding: Binding, query: Query) -> TypeGuard[HistoryBinding]:
+    return isinstance(binding, HistoryBinding) and binding.serves_history(query)
 
 
 def _plan_history(store: PageStore | None, query: Query, binding: HistoryBinding, now: int,
@@ -137,8 +141,8 @@ class PageParser:
         memo: dict[tuple[Any, ...], Sequence[Any]] = {}
         for i, qp in self.wanted.get(turn.key, ()):
             binding, query = qp.binding, qp.query
-            shared = ((type(binding), binding.series_key(query))
-                      if isinstance(binding, HistoryBinding) else None)
+            history = binding if _is_history(binding, query) else None
+            shared = (type(binding), history.series_key(query)) if history else None
             items = memo.get(shared) if shared else None
             if items is None:
                 try:
@@ -147,8 +151,8 @@ class PageParser:
                 except TradeFloodError as exc:
                     self.failed.setdefault(i, exc)
                     continue
-                if isinstance(binding, HistoryBinding):
-                    items = binding.rows(items)
+                if history:
+                    items = history.rows(items)
                 if shared:
                     memo[shared] = items
             self.parsed[i][turn.key] = Part(turn, items)
