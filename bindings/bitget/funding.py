@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
+from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Part, Query, Turn
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.models import FundingRate, OpenInterest
 from tradeflood.parsing import Reader
@@ -76,6 +76,10 @@ def parse_open_interest(payload: Any, *, symbol: str,
                    size=r.decimal(r.field(rec, "size"), "size"))
 
 
+def _page_no(turn: Turn) -> int:
+    return int(str(dict(turn.params)["pageNo"]))
+
+
 class BitgetFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Bitget):
     """The coming funding rate of a USDT-M perpetual, or its settled rates over a range."""
 
@@ -110,6 +114,20 @@ class BitgetFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Bit
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
         return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+
+    def repair(self, query: Query, parts: Sequence[Part], now_ms: int) -> Sequence[Turn]:
+        """One page beyond the oldest when rows of the range are still missing: rows the venue
+        lacks (or has not yet published) shift its page numbers, so the counted pages stop
+        short of the range's start by as many rows; the rows themselves carry their times."""
+        if not self.serves_history(query) or not parts:
+            return ()
+        start, end = self.time_range(query, now_ms)
+        rows = self.merged_items([p.items for p in parts], start, end)
+        if not self.missing(rows, start, end, query, now_ms):
+            return ()
+        oldest = max((p.turn for p in parts), key=_page_no)
+        beyond = oldest.with_params(pageNo=_page_no(oldest) + 1)
+        return [] if beyond.key in {p.turn.key for p in parts} else [beyond]
 
 
 class BitgetOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Bitget):
