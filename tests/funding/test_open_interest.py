@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from tradeflood import Binding, Gap, Query, ScaledClock, Session, VirtualClock, 
 from tradeflood.connectors.okx import Okx
 from tradeflood.errors import ModelNotServedError, QueryError, UnknownExchangeError, UnknownModelError
 from tradeflood.models import FundingRate, Model, OpenInterest
+from tradeflood.store import CandleStore
 from tradeflood.testing import SimulatorTransport
 from tradeflood.testing import _funding_market as fm
 
@@ -140,3 +142,22 @@ async def test_current_values_are_polled(case: VenueCase) -> None:
     assert all(isinstance(r, FundingRate) and r.symbol == SYMBOL for r in rates)
     assert all(isinstance(o, OpenInterest) and o.size > 0 for o in ois)
     assert ois[1].timestamp > ois[0].timestamp  # a new value each poll: the size drifts with time
+
+
+async def test_a_history_per_period_is_stored_under_its_period(tmp_path: Path, clock: VirtualClock) -> None:
+    case = BY_NAME["bybit"]
+    venue = case.make(clock=clock)
+    with CandleStore(tmp_path / "s.sqlite3") as store:
+        async with make_session(venue, clock, store) as s:
+            hourly, daily = await s.agather(
+                q(case, interval="1h", start=NOW - 10 * DAY), q(case, interval="1d", start=NOW - 10 * DAY)
+            )
+        kinds = sorted(i.interval for i in store.info().series)
+        venue.stats.reset()
+        async with make_session(venue, clock, store) as s:
+            again, again_daily = await s.agather(
+                q(case, interval="1h", start=NOW - 10 * DAY), q(case, interval="1d", start=NOW - 10 * DAY)
+            )
+    assert kinds == ["OpenInterest:1d", "OpenInterest:1h"]
+    assert again == hourly and again_daily == daily and len(hourly) == 240 and len(daily) == 10
+    assert venue.stats.by_path[case.oi_path] == 2  # only each series' newest page
