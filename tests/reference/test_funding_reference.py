@@ -96,7 +96,7 @@ def _okx_open_interest(e: dict[str, Any]) -> None:
 
 REPLIES = [
     ("bitget", "fetchFundingRate", 0, "equal", _bitget_current),
-    ("bitget", "fetchFundingRate", 1, "out of scope: funding-time (next time only, no rate) is not used", None),
+    ("bitget", "fetchFundingRate", 1, "out of scope: funding-time (next time, no rate) is not used", None),
     ("bitget", "fetchFundingRate", 2, "equal", _bitget_current),  # UTA v3: the same record shape as v2
     ("bitget", "fetchOpenInterest", 0, "out of scope: UTA v3 shape {list: [{openInterest}]}; v2 is "
                                        "{openInterestList: [{size}]}", None),
@@ -123,6 +123,7 @@ def test_reply_parses_as_ccxt(venue: str, method: str, i: int, verdict: str, che
 
 BG, BN, BY, OK = Bitget(), Binance(), Bybit(), Okx()
 ZRX_SINCE = 1769529863000
+ZRX_END = ZRX_SINCE + 200 * 8 * HOUR - 1
 
 
 def _path_and(e: dict[str, Any], turn: Any, *keys: str) -> None:
@@ -168,9 +169,10 @@ URLS = [
     # ZRX funds hourly: ccxt asks [since, since + 3 h] for 3 rows; TradeFlood assumes 8-hour funding
     # and pages [start, start + 200 x 8 h), which also holds those rows but asks 200.
     ("bybit", "fetchFundingRateHistory", 0, "differs",
-     lambda e: _path_and(e, BY.funding_history("linear", "ZRXUSDT", ZRX_SINCE, ZRX_SINCE + 1600 * HOUR - 1, 200),
+     lambda e: _path_and(e, BY.funding_history("linear", "ZRXUSDT", ZRX_SINCE, ZRX_END, 200),
                          "category", "symbol", "startTime")),
-    ("okx", "fetchFundingInterval", 0, "equal", lambda e: ours(OK.funding_rate("BTC-USDT-SWAP")) == url_of(e)),
+    ("okx", "fetchFundingInterval", 0, "equal",
+     lambda e: ours(OK.funding_rate("BTC-USDT-SWAP")) == url_of(e)),
     ("okx", "fetchFundingRates", 0, "out of scope: every instrument (instId=ANY)", None),
     # ccxt's history is the per-coin aggregate (open-interest-volume?ccy=BTC); ours is per
     # instrument (open-interest-history?instId=BTC-USDT-SWAP), which a swap query means.
