@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from ._base import Model, Price, TimestampMs, ms_to_datetime
+from ._base import Model, Price, TimestampMs, ms_to_datetime, trusted_builder
 
-__all__ = ["FundingRate"]
+__all__ = ["FundingRate", "settled_rate"]
 
 
 class FundingRate(Model):
@@ -38,3 +38,15 @@ class FundingRate(Model):
     @property
     def funding_datetime(self) -> datetime:
         return ms_to_datetime(self.funding_time)
+
+
+_build = trusted_builder(FundingRate)
+
+
+def settled_rate(exchange: str, symbol: str, native_symbol: str, funding_time: int, rate: Decimal,
+                 mark_price: Decimal | None = None) -> FundingRate:
+    """A history row from values a parser has already checked (no re-validation: for hot loops)."""
+    return _build({"exchange": exchange, "symbol": symbol, "native_symbol": native_symbol,
+                   "funding_time": funding_time, "rate": rate, "timestamp": None, "next_rate": None,
+                   "next_funding_time": None, "mark_price": mark_price, "index_price": None,
+                   "interval_ms": None})

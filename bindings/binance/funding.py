@@ -18,7 +18,7 @@ from typing import Any
 from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
 from tradeflood.connectors.binance import Binance
 from tradeflood.intervals import interval_ms
-from tradeflood.models import FundingRate, OpenInterest
+from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
 from tradeflood.perpetuals import FUNDING_STEP_MS, check_funding_query, check_open_interest_query
 
@@ -56,10 +56,9 @@ def parse_funding_history(payload: Any, *, symbol: str, endpoint: str = "/fapi/v
     for i, rec in enumerate(read.records(payload)):
         r = read.at(rec, f"row {i}")
         t = r.ms(r.field(rec, "fundingTime"), "fundingTime", strings=False)
-        out.append(r.model(FundingRate, exchange=VENUE, symbol=symbol, native_symbol=r.text(rec, "symbol"),
-                           funding_time=t - t % _MINUTE,
-                           rate=r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True),
-                           mark_price=r.optional_decimal(rec.get("markPrice"), "markPrice")))
+        out.append(settled_rate(VENUE, symbol, r.text(rec, "symbol"), t - t % _MINUTE,
+                                r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True),
+                                r.optional_decimal(rec.get("markPrice"), "markPrice")))
     return out
 
 

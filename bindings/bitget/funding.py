@@ -18,7 +18,7 @@ from typing import Any
 
 from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Part, Query, Turn
 from tradeflood.connectors.bitget import Bitget
-from tradeflood.models import FundingRate, OpenInterest
+from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
 from tradeflood.perpetuals import FUNDING_STEP_MS, check_funding_query, check_open_interest_query
 
@@ -55,9 +55,9 @@ def parse_funding_history(payload: Any, *, symbol: str,
     out = []
     for i, rec in enumerate(reversed(read.records(payload))):
         r = read.at(rec, f"row {i}")
-        out.append(r.model(FundingRate, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "symbol"),
-                           funding_time=r.ms(r.field(rec, "fundingTime"), "fundingTime"),
-                           rate=r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True)))
+        out.append(settled_rate(EXCHANGE, symbol, r.text(rec, "symbol"),
+                                r.ms(r.field(rec, "fundingTime"), "fundingTime"),
+                                r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True)))
     return out
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
 from tradeflood.connectors.bybit import Bybit
 from tradeflood.intervals import interval_ms
-from tradeflood.models import FundingRate, OpenInterest
+from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
 from tradeflood.perpetuals import FUNDING_STEP_MS, check_funding_query, check_open_interest_query
 
@@ -69,9 +69,9 @@ def parse_funding_history(payload: Any, *, symbol: str, endpoint: str = "/v5/mar
     out = []
     for i, rec in enumerate(reversed(_list(read, payload))):
         r = read.at(rec, f"row {i}")
-        out.append(r.model(FundingRate, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "symbol"),
-                           funding_time=r.ms(r.field(rec, "fundingRateTimestamp"), "fundingRateTimestamp"),
-                           rate=r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True)))
+        out.append(settled_rate(EXCHANGE, symbol, r.text(rec, "symbol"),
+                                r.ms(r.field(rec, "fundingRateTimestamp"), "fundingRateTimestamp"),
+                                r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True)))
     return out
 
 

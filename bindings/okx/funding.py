@@ -18,7 +18,7 @@ from typing import Any
 from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
 from tradeflood.connectors.okx import Okx
 from tradeflood.intervals import interval_ms
-from tradeflood.models import FundingRate, OpenInterest
+from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
 from tradeflood.perpetuals import FUNDING_STEP_MS, check_funding_query, check_open_interest_query
 
@@ -65,9 +65,9 @@ def parse_funding_history(payload: Any, *, symbol: str,
         r = read.at(rec, f"row {i}")
         realized = rec.get("realizedRate")
         rate = realized if realized not in (None, "") else r.field(rec, "fundingRate")
-        out.append(r.model(FundingRate, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "instId"),
-                           funding_time=r.ms(r.field(rec, "fundingTime"), "fundingTime"),
-                           rate=r.decimal(rate, "realizedRate", negative=True)))
+        out.append(settled_rate(EXCHANGE, symbol, r.text(rec, "instId"),
+                                r.ms(r.field(rec, "fundingTime"), "fundingTime"),
+                                r.decimal(rate, "realizedRate", negative=True)))
     return out
 
 
