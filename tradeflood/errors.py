@@ -89,9 +89,10 @@ class UnknownModelError(QueryError):
     def __init__(self, model: object, known: Iterable[str], what: str = "binding") -> None:
         self.model = model
         kind = "stream binding" if what == "streams" else "binding"
+        hint = "; give poll=SECONDS to poll it over REST instead" if what == "streams" else ""
         super().__init__(
             f"no {kind} serves {getattr(model, '__name__', model)!r}; "
-            f"models with a {kind}: {_choices(known) or 'none'}"
+            f"models with a {kind}: {_choices(known) or 'none'}{hint}"
         )
 
 
@@ -108,7 +109,9 @@ class ModelNotServedError(UnknownModelError, UnknownExchangeError):
         name = getattr(model, "__name__", model)
         verb = "streams" if what == "streams" else "serves"
         venues_text = _choices(self.known) or "none"
-        QueryError.__init__(self, f"{exchange} {verb} no {name} (for {name}); venues that do: {venues_text}")
+        hint = " (or give poll=SECONDS to poll it over REST)" if what == "streams" else ""
+        QueryError.__init__(self, f"{exchange} {verb} no {name} (for {name}); venues that do: "
+                                  f"{venues_text}{hint}")
 
 
 class UnknownSymbolError(QueryError):

@@ -130,7 +130,7 @@ async def test_identical_queries_in_one_gather_send_one_request_set(
     venue = case.make(clock=clock)
     start = NOW - 30 * DAY
     async with make_session(venue, clock) as s:
-        grid = s.binding_for(q(case)).pages(q(case, start=start), NOW, shared=True)  # type: ignore[attr-defined]
+        grid = s.binding_for(q(case)).pages(q(case, start=start), NOW, shared=True)
         a, b, now_a, now_b = await s.agather(q(case, start=start), q(case, start=start), q(case), q(case))
     assert a == b and now_a == now_b and len(a) == 90 and a.gaps == []
     assert venue.stats.by_path[case.funding_path] == len(grid)  # each grid page once for both queries

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,7 +129,7 @@ async def test_current_values_are_polled(case: VenueCase) -> None:
         polls = [
             s.stream(m, exchange=case.name, symbol=SYMBOL, poll=60.0) for m in (FundingRate, OpenInterest)
         ]
-        got: list[list[object]] = [[], []]
+        got: list[list[Any]] = [[], []]
 
         async def take(i: int, n: int) -> None:
             while len(got[i]) < n:
@@ -161,3 +162,8 @@ async def test_a_history_per_period_is_stored_under_its_period(tmp_path: Path, c
     assert kinds == ["OpenInterest:1d", "OpenInterest:1h"]
     assert again == hourly and again_daily == daily and len(hourly) == 240 and len(daily) == 10
     assert venue.stats.by_path[case.oi_path] == 2  # only each series' newest page
+
+
+def test_a_stream_without_poll_says_to_poll() -> None:
+    with pytest.raises(UnknownModelError, match=r"no stream binding serves 'FundingRate'.*give poll=SECONDS"):
+        Query(FundingRate, exchange="okx", symbol=SYMBOL, live=True)
