@@ -20,7 +20,12 @@ from tradeflood.connectors.binance import Binance
 from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import FUNDING_STEP_MS, check_funding_query, check_open_interest_query
+from tradeflood.perpetuals import (
+    FUNDING_STEP_MS,
+    check_funding_query,
+    check_open_interest_query,
+    on_funding_grid,
+)
 
 from .parse import VENUE
 from .rest import native_symbol
@@ -108,7 +113,9 @@ class BinanceFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Bi
             native, start_time=s, end_time=e - 1, limit=n))]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+        on_funding_grid(rows, VENUE, turn.path)
+        return rows
 
 
 class BinanceOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Binance):

@@ -20,7 +20,12 @@ from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Part, Q
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import FUNDING_STEP_MS, check_funding_query, check_open_interest_query
+from tradeflood.perpetuals import (
+    FUNDING_STEP_MS,
+    check_funding_query,
+    check_open_interest_query,
+    on_funding_grid,
+)
 
 from .parse import EXCHANGE
 from .rest import _resolve
@@ -113,7 +118,9 @@ class BitgetFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Bit
             native, n, (head - e) // span + 1))]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+        on_funding_grid(rows, EXCHANGE, turn.path)
+        return rows
 
     def repair(self, query: Query, parts: Sequence[Part], now_ms: int) -> Sequence[Turn]:
         """One page beyond the oldest when rows of the range are still missing: rows the venue

@@ -19,7 +19,12 @@ from tradeflood.connectors.bybit import Bybit
 from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import FUNDING_STEP_MS, check_funding_query, check_open_interest_query
+from tradeflood.perpetuals import (
+    FUNDING_STEP_MS,
+    check_funding_query,
+    check_open_interest_query,
+    on_funding_grid,
+)
 
 from .parse import EXCHANGE, find_ticker
 from .rest import resolve
@@ -122,7 +127,9 @@ class BybitFundingRate(_FromTickers, model=FundingRate, connector=Bybit):
             cat, native, start_time=s, end_time=e - 1, limit=n))]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+        on_funding_grid(rows, EXCHANGE, turn.path)
+        return rows
 
 
 class BybitOpenInterest(_FromTickers, model=OpenInterest, connector=Bybit):

@@ -20,7 +20,12 @@ from tradeflood.connectors.okx import Okx
 from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import FUNDING_STEP_MS, check_funding_query, check_open_interest_query
+from tradeflood.perpetuals import (
+    FUNDING_STEP_MS,
+    check_funding_query,
+    check_open_interest_query,
+    on_funding_grid,
+)
 
 from .parse import EXCHANGE
 from .rest import resolve
@@ -127,7 +132,9 @@ class OkxFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Okx):
             native, after=e, before=s - 1, limit=n), lambda interval: FUNDING_LOOKBACK_MS)]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+        on_funding_grid(rows, EXCHANGE, turn.path)
+        return rows
 
 
 class OkxOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Okx):
