@@ -126,10 +126,12 @@ class OkxFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Okx):
 
     def page_sources(self, query: Query) -> Sequence[PageSource]:
         _, _, native = resolve(self.api, query.symbol, "funding rates")
-        # [start, end) of funding times: after=end (older than), before=start-1 (newer than).
+        # [start, end) of funding times: after=end-1 (older than), before=start-1 (newer than). No
+        # row sits at end-1 or start-1, so the page is the same whether OKX's bounds are exclusive
+        # (as documented) or inclusive.
         api = self.api
         return [PageSource("funding-rate-history", FUNDING_PAGE, lambda s, e, n: api.funding_rate_history(
-            native, after=e, before=s - 1, limit=n), lambda interval: FUNDING_LOOKBACK_MS)]
+            native, after=e - 1, before=s - 1, limit=n), lambda interval: FUNDING_LOOKBACK_MS)]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
         rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
@@ -163,7 +165,7 @@ class OkxOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Okx)
         _, _, native = resolve(self.api, query.symbol, "open interest")
         period = OI_PERIODS[query.interval or ""]
         return [PageSource("open-interest-history", OI_PAGE, lambda s, e, n: self.api.open_interest_history(
-            native, period, begin=s - 1, end=e, limit=n))]
+            native, period, begin=s - 1, end=e - 1, limit=n))]  # bounds as for funding pages
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
         return parse_open_interest_history(payload, symbol=query.symbol or "",
