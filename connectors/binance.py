@@ -214,8 +214,8 @@ class Binance(Connector, name="binance"):
         next minute boundary. The futures bookTicker's header is documented as
         inaccurate, so it is not reported.
         """
-        if turn.path == "/fapi/v1/ticker/bookTicker":
-            return None
+        if turn.path == "/fapi/v1/ticker/bookTicker" or turn.group not in ("spot", "futures"):
+            return None  # the header counts request weight, which other groups do not hold
         raw = _header(reply.headers, _USED_WEIGHT)
         try:
             used = int(raw) if raw is not None else None
@@ -224,3 +224,35 @@ class Binance(Connector, name="binance"):
         if used is None or used < 0:
             return None
         return turn.group, used, 60.0 - (now % 60.0)
+
+    # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
+    # USDⓈ-M futures docs, "Market Data": Mark Price (premiumIndex, weight 1 with a symbol),
+    # Get Funding Rate History (``limit`` default 100, max 1000, ascending from ``startTime``;
+    # it shares a 500 requests / 5 minutes / IP limit with fundingInfo), Open Interest
+    # (weight 1) and Open Interest Statistics (``futures/data/openInterestHist``: ``period``
+    # 5m..1d, ``limit`` default 30, max 500, only the latest month; 1000 requests / 5 minutes
+    # / IP). The last two limits are request counts, not weight, so they have groups of their own.
+    limits = {**limits, "futures-funding-rate": Limit(500, 300.0), "futures-data": Limit(1000, 300.0)}
+
+    @turn("/fapi/v1/premiumIndex", api="rest.futures", group="futures", weight=1)
+    def premium_index(self, symbol: Param) -> Params:
+        """Mark and index price, the rate of the next funding (``lastFundingRate``) and its time."""
+        return {"symbol": symbol}
+
+    @turn("/fapi/v1/fundingRate", api="rest.futures", group="futures-funding-rate")
+    def funding_rate_history(self, symbol: Param, start_time: int | None = None, end_time: int | None = None,
+                             limit: int | None = None) -> Params:
+        """Settled rates ``[{symbol, fundingRate, fundingTime, markPrice}]`` in ``[startTime, endTime]``."""
+        return {"symbol": symbol, "startTime": start_time, "endTime": end_time, "limit": limit}
+
+    @turn("/fapi/v1/openInterest", api="rest.futures", group="futures", weight=1)
+    def open_interest(self, symbol: Param) -> Params:
+        """``{openInterest (base), symbol, time}``."""
+        return {"symbol": symbol}
+
+    @turn("/futures/data/openInterestHist", api="rest.futures", group="futures-data")
+    def open_interest_hist(self, symbol: Param, period: str, start_time: int | None = None,
+                           end_time: int | None = None, limit: int | None = None) -> Params:
+        """``[{symbol, sumOpenInterest, sumOpenInterestValue, timestamp}]``, oldest first."""
+        return {"symbol": symbol, "period": period, "startTime": start_time, "endTime": end_time,
+                "limit": limit}

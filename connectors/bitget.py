@@ -186,3 +186,27 @@ class Bitget(Connector, name="bitget"):
     def unwrap(self, turn: Turn, reply: Reply) -> Any:
         """The envelope's ``data``; a code other than ``"00000"`` is the venue's refusal."""
         return self.unwrap_envelope(turn, reply, success="00000", rate_limited=("429",), hints=_HINTS)
+
+    # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
+    # Bitget API v2 docs, "Futures > Market": Get Current Funding Rate, Get Historical Funding
+    # Rates and Get Open Interest, each 20 requests/second per IP. The history takes no time
+    # range: ``pageSize`` up to 100 (default 20) and ``pageNo`` from 1, newest first. Open
+    # interest has no public history endpoint in v2: the current value only.
+    limits = {**limits, "mix-current-fund-rate": _PER_SECOND_20, "mix-history-fund-rate": _PER_SECOND_20,
+              "mix-open-interest": _PER_SECOND_20}
+
+    @turn("/api/v2/mix/market/current-fund-rate", group="mix-current-fund-rate")
+    def current_fund_rate(self, symbol: Param, product_type: str = USDT_FUTURES) -> Params:
+        """``[{symbol, fundingRate, fundingRateInterval (hours), nextUpdate, min/maxFundingRate}]``."""
+        return {"symbol": symbol, "productType": product_type}
+
+    @turn("/api/v2/mix/market/history-fund-rate", group="mix-history-fund-rate")
+    def history_fund_rate(self, symbol: Param, page_size: int, page_no: int,
+                          product_type: str = USDT_FUTURES) -> Params:
+        """Settled rates ``[{symbol, fundingRate, fundingTime}]``, newest first, by page number."""
+        return {"symbol": symbol, "productType": product_type, "pageSize": page_size, "pageNo": page_no}
+
+    @turn("/api/v2/mix/market/open-interest", group="mix-open-interest")
+    def open_interest(self, symbol: Param, product_type: str = USDT_FUTURES) -> Params:
+        """``{"openInterestList": [{symbol, size (base coin)}], "ts"}``."""
+        return {"symbol": symbol, "productType": product_type}

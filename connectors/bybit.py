@@ -165,3 +165,24 @@ class Bybit(Connector, name="bybit"):
             raise PayloadError(self.name, turn.path, "the envelope's result is not an object",
                                reply.body[:200])
         return {**result, "time": body.get("time")}
+
+    # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
+    # Bybit v5 docs, "Market": the current rate, mark/index prices and open interest come on
+    # ``tickers`` (linear); Get Funding Rate History (``limit`` 1..200, default 200; newest
+    # first; ``startTime`` only with ``endTime``); Get Open Interest (``intervalTime``
+    # 5min/15min/30min/1h/4h/1d, ``limit`` 1..200, default 50, newest first, ``cursor``).
+    # Both count in the 600 requests / 5 s per IP of every market endpoint.
+
+    @turn("/v5/market/funding/history", group="market")
+    def funding_history(self, category: str, symbol: Param, start_time: int | None = None,
+                        end_time: int | None = None, limit: int | None = None) -> Params:
+        """``{"list": [{symbol, fundingRate, fundingRateTimestamp}]}`` in ``[startTime, endTime]``."""
+        return {"category": category, "symbol": symbol, "startTime": start_time, "endTime": end_time,
+                "limit": limit}
+
+    @turn("/v5/market/open-interest", group="market")
+    def open_interest(self, category: str, symbol: Param, interval_time: str, start_time: int | None = None,
+                      end_time: int | None = None, limit: int | None = None) -> Params:
+        """``{"list": [{openInterest (base for linear), timestamp}]}`` in ``[startTime, endTime]``."""
+        return {"category": category, "symbol": symbol, "intervalTime": interval_time,
+                "startTime": start_time, "endTime": end_time, "limit": limit}

@@ -133,3 +133,36 @@ class Okx(Connector, name="okx"):
         """The envelope's ``data``; a code other than ``"0"`` is the venue's refusal (50011: rate)."""
         return self.unwrap_envelope(turn, reply, success="0", rate_limited=("50011", "50061"),
                                     hints=_HINTS)
+
+    # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
+    # OKX v5 docs, "Public Data": Get funding rate (10 requests / 2 s per IP and instrument),
+    # Get funding rate history (10 / 2 s per IP and instrument; ``limit`` up to 100 here,
+    # newest first, paged by ``after``/``before`` on ``fundingTime``; the last three months
+    # only), Get open interest (20 / 2 s per IP and instrument); "Trading Statistics": Get
+    # contract open interest history (``rubik/stat/contracts/open-interest-history``,
+    # ``period`` 5m..1D, ``limit`` up to 100, rows ``[ts, oi, oiCcy, oiUsd]`` newest first;
+    # 10 / 2 s per IP). The per-instrument limits are held here per IP, which is stricter.
+    limits = {**limits, "funding-rate": Limit(10, 2.0), "funding-rate-history": Limit(10, 2.0),
+              "open-interest": Limit(20, 2.0), "open-interest-history": Limit(10, 2.0)}
+
+    @turn("/api/v5/public/funding-rate", group="funding-rate")
+    def funding_rate(self, inst_id: Param) -> Params:
+        """The current and next funding rates and times of one swap."""
+        return {"instId": inst_id}
+
+    @turn("/api/v5/public/funding-rate-history", group="funding-rate-history")
+    def funding_rate_history(self, inst_id: Param, after: int | None = None, before: int | None = None,
+                             limit: int | None = None) -> Params:
+        """Settled rates older than ``after`` and newer than ``before`` (both exclusive)."""
+        return {"instId": inst_id, "after": after, "before": before, "limit": limit}
+
+    @turn("/api/v5/public/open-interest", group="open-interest")
+    def open_interest(self, inst_id: Param, inst_type: str = "SWAP") -> Params:
+        """``[{instId, instType, oi (contracts), oiCcy (base), oiUsd, ts}]``."""
+        return {"instType": inst_type, "instId": inst_id}
+
+    @turn("/api/v5/rubik/stat/contracts/open-interest-history", group="open-interest-history")
+    def open_interest_history(self, inst_id: Param, period: str, begin: int | None = None,
+                              end: int | None = None, limit: int | None = None) -> Params:
+        """Rows ``[ts, oi, oiCcy, oiUsd]`` newer than ``begin`` and older than ``end``."""
+        return {"instId": inst_id, "period": period, "begin": begin, "end": end, "limit": limit}

@@ -39,6 +39,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 MODEL_NAMES: dict[str, type[models.Model]] = {
     "candle": models.Candle, "book": models.OrderBook, "trade": models.Trade, "trades": models.Trade,
     "ticker": models.Ticker, "instrument": models.Instrument, "instruments": models.Instrument,
+    "funding-rate": models.FundingRate, "open-interest": models.OpenInterest,
 }
 _QUERY_FIELDS = ("exchange", "symbol", "interval", "start", "end", "depth", "limit")
 
@@ -101,11 +102,14 @@ async def fetch_shared(state: ServerState, model: type[models.Model], params: di
 
 
 def encode_result(result: Any) -> Any:
-    """A fetch result as JSON values: candles as ``{"data", "gaps"}``, models as their JSON."""
+    """A fetch result as JSON values: histories as ``{"data", "gaps"}`` (candles with their
+    public fields), models as their JSON."""
     candles = isinstance(result, Sequence) and len(result) and isinstance(result[0], models.Candle)
-    if candles or hasattr(result, "gaps"):
+    if candles or (hasattr(result, "gaps") and getattr(result, "model", None) is models.Candle):
         rows = [row for batch in candle_rows(result) for row in batch]
         return {"data": rows, "gaps": gaps_of(result)}
+    if hasattr(result, "gaps"):  # another history (funding rates, open interest)
+        return {"data": jsonable(list(result)), "gaps": gaps_of(result)}
     return jsonable(result)
 
 

@@ -44,6 +44,7 @@ from .errors import (
     VenueUnavailableError,
 )
 from .history import HistoryBinding
+from .latest import LatestOrHistoryBinding
 from .paging import PageSource
 from .planner import Plan
 from .query import Query
@@ -73,6 +74,7 @@ __all__ = [
     "HistoryBinding",
     "InvalidIntervalError",
     "InvalidTimeError",
+    "LatestOrHistoryBinding",
     "Limit",
     "LiveClock",
     "NetworkError",

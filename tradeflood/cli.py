@@ -35,7 +35,7 @@ __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 MODELS = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
-          "instruments": "Instrument"}
+          "instruments": "Instrument", "funding-rate": "FundingRate", "open-interest": "OpenInterest"}
 
 
 def _model(name: str) -> type[Any]:
@@ -78,11 +78,12 @@ def query_options(fn: F) -> F:
         click.argument("model", type=click.Choice(list(MODELS))),
         click.option("--exchange", required=True, cls=VenueOption),
         click.option("--symbol", help="Unified symbol: BTC/USDT spot, BTC/USDT:USDT perpetual."),
-        click.option("--interval", help="Candle interval: 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w 1M."),
+        click.option("--interval", help="Candle interval: 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w 1M "
+                     "(also the period of an open-interest history)."),
         click.option("--start", help="ISO time with a timezone, a date, ms, or relative like -7d."),
         click.option("--end", help="As --start; default now."),
         click.option("--depth", type=int, help="Order book depth."),
-        click.option("--limit", type=int, help="How many (latest candles, recent trades)."),
+        click.option("--limit", type=int, help="How many (latest candles or history rows, recent trades)."),
         click.option("--url", "urls", multiple=True, metavar="VENUE[.API]=URL", help=URL_HELP),
         click.option("--no-store", is_flag=True, help="Bypass the on-disk candle store."),
     ]

@@ -6,6 +6,7 @@
     ├── QueryError (ValueError)          the caller asked for something invalid; raised before any request
     │   ├── UnknownExchangeError
     │   ├── UnknownModelError
+    │   │   └── ModelNotServedError      a known venue without that model (also an UnknownExchangeError)
     │   ├── UnknownSymbolError           (raised once the venue's instrument list is known)
     │   ├── InvalidIntervalError
     │   └── InvalidTimeError             malformed, naive or inverted times
@@ -42,6 +43,7 @@ __all__ = [
     "FetchError",
     "InvalidIntervalError",
     "InvalidTimeError",
+    "ModelNotServedError",
     "NetworkError",
     "NoProxyAvailableError",
     "PayloadError",
@@ -91,10 +93,29 @@ class UnknownModelError(QueryError):
     def __init__(self, model: object, known: Iterable[str], what: str = "binding") -> None:
         self.model = model
         kind = "stream binding" if what == "streams" else "binding"
+        hint = "; give poll=SECONDS to poll it over REST instead" if what == "streams" else ""
         super().__init__(
             f"no {kind} serves {getattr(model, '__name__', model)!r}; "
-            f"models with a {kind}: {_choices(known) or 'none'}"
+            f"models with a {kind}: {_choices(known) or 'none'}{hint}"
         )
+
+
+class ModelNotServedError(UnknownModelError, UnknownExchangeError):
+    """A known venue that serves no such model (or does not stream it): names the venues that do.
+
+    It is both an :class:`UnknownModelError` (the model is not on that venue) and an
+    :class:`UnknownExchangeError` (choose one of the venues listed)."""
+
+    def __init__(self, model: object, exchange: str, venues: Iterable[str], what: str = "binding") -> None:
+        self.model = model
+        self.exchange = exchange
+        self.known = sorted(venues)
+        name = getattr(model, "__name__", model)
+        verb = "streams" if what == "streams" else "serves"
+        venues_text = _choices(self.known) or "none"
+        hint = " (or give poll=SECONDS to poll it over REST)" if what == "streams" else ""
+        QueryError.__init__(self, f"{exchange} {verb} no {name} (for {name}); venues that do: "
+                                  f"{venues_text}{hint}")
 
 
 class UnknownSymbolError(QueryError):

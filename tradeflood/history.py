@@ -63,6 +63,12 @@ class HistoryBinding(Binding):
 
         return self.bulk and arrow_available()
 
+    def serves_history(self, query: Query) -> bool:
+        """Whether ``query`` asks for the history (always, here); a binding that also serves
+        the model's current value (:class:`~tradeflood.latest.LatestOrHistoryBinding`) says
+        no for a query of that, and the planner then treats it as any other fetch."""
+        return True
+
     # -- what a history is made of: override for calendar steps or other keys ---------------
 
     def step(self, query: Query) -> int:
@@ -89,6 +95,12 @@ class HistoryBinding(Binding):
         """What one stored series is: (exchange, symbol, kind); a page shared by queries of
         one key is parsed once. Candles use the interval as the kind."""
         return query.exchange, query.symbol or "", self.model.__name__
+
+    def page_origin(self, query: Query, now_ms: int) -> int | None:
+        """Where page edges sit when the venue fixes them (a venue that numbers its pages back
+        from the newest row): pages then lie at ``origin + k x page span``. None (the default):
+        the shared grid, or the query's own start."""
+        return None
 
     def page_sources(self, query: Query) -> Sequence[PageSource]:
         """The endpoints that serve pages of this history, each with its page size and look-back."""
@@ -117,7 +129,10 @@ class HistoryBinding(Binding):
         sends more requests than paging from its start would.
         """
         start, end = self.time_range(query, now_ms)
+        origin = self.page_origin(query, now_ms)  # before page_sources, which may depend on it
         args = (start, end, query.interval or "", self.step(query), self.page_sources(query), now_ms)
+        if origin is not None:
+            return plan_pages(*args, origin=origin)
         grid = plan_pages(*args)
         if shared:
             return grid

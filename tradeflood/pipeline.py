@@ -23,7 +23,7 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from .binding import Binding, ModelList, ParseContext, Part
 from .checks import Invalid, checked
@@ -71,15 +71,19 @@ def plan_queries(fetcher: Fetcher, queries: Sequence[Query], now: int) -> Plan:
         query.resolve(binding, now)  # a no-op for a query the session built already
     series: Counter[tuple[Any, ...]] = Counter(
         (type(b), b.series_key(q)) for q, b in zip(queries, bindings, strict=True)
-        if isinstance(b, HistoryBinding))
+        if _is_history(b, q))
     planned = []
     for query, binding in zip(queries, bindings, strict=True):
-        if isinstance(binding, HistoryBinding):
+        if isinstance(binding, HistoryBinding) and binding.serves_history(query):
             shared = series[(type(binding), binding.series_key(query))] > 1
             planned.append(_plan_history(fetcher.store, query, binding, now, shared))
         else:
             planned.append(QueryPlan(query, binding, list(binding.plan(query, now))))
     return build_plan(planned, cached=fetcher.turn_cache, now_ms=now)
+
+
+def _is_history(binding: Binding, query: Query) -> TypeGuard[HistoryBinding]:
+    return isinstance(binding, HistoryBinding) and binding.serves_history(query)
 
 
 def _plan_history(store: PageStore | None, query: Query, binding: HistoryBinding, now: int,
@@ -182,16 +186,16 @@ class PageParser:
         memo: dict[tuple[Any, ...], tuple[Sequence[Any], int]] = {}  # (rows, dropped) of a shared page
         for i, qp in self.wanted.get(turn.key, ()):
             binding, query = qp.binding, qp.query
-            shared = ((type(binding), binding.series_key(query), self.policy(query))
-                      if isinstance(binding, HistoryBinding) else None)
+            history = binding if _is_history(binding, query) else None
+            shared = (type(binding), history.series_key(query), self.policy(query)) if history else None
             got = memo.get(shared) if shared else None
             if got is None:
                 try:
                     items = binding.parse(query, turn, result.payload,
                                           ParseContext(result.params, result.received_ms))
                     items, dropped = self.check(query, turn, items)
-                    if isinstance(binding, HistoryBinding):
-                        items = binding.rows(items)
+                    if history:
+                        items = history.rows(items)
                 except TradeFloodError as exc:
                     self.failed.setdefault(i, exc)
                     continue

@@ -13,9 +13,9 @@ import importlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from .errors import BindingConflictError, UnknownExchangeError, UnknownModelError
+from .errors import BindingConflictError, ModelNotServedError, UnknownExchangeError, UnknownModelError
 
 # import cycle: types only: bindings register themselves here when they are subclassed
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def lookup(model: object, exchange: object) -> type[Binding]:
         raise UnknownModelError(model, {m.__name__ for m in models})
     venues_for = {v for m, v in _BINDINGS if m is model}
     if not isinstance(exchange, str) or exchange.lower() not in venues_for:
-        raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None))
+        _unknown(model, exchange, venues_for, "binding")
     return _BINDINGS[(model, exchange.lower())]
 
 
@@ -152,7 +152,7 @@ def lookup_stream(model: object, exchange: object) -> type[Any]:
         raise UnknownModelError(model, {m.__name__ for m in models}, what="streams")
     venues_for = {v for m, v in _STREAM_BINDINGS if m is model}
     if not isinstance(exchange, str) or exchange.lower() not in venues_for:
-        raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None))
+        _unknown(model, exchange, venues_for, "streams")
     return _STREAM_BINDINGS[(model, exchange.lower())]
 
 
@@ -161,6 +161,13 @@ def resolve(query: Query, now_ms: int | None = None) -> Query:
     a live query) and resolve its relative times against ``now_ms``; see :meth:`Query.resolve`."""
     binding = lookup_stream(query.model, query.exchange) if query.live else lookup(query.model, query.exchange)
     return query.resolve(binding, now_ms)
+def _unknown(model: object, exchange: object, venues_for: set[str], what: str) -> NoReturn:
+    """Raise the error for a (model, exchange) without a binding: a venue that exists but
+    lacks the model names the venues that have it; an unknown venue names the choices."""
+    known = {v for _, v in [*_BINDINGS, *_STREAM_BINDINGS]}
+    if isinstance(exchange, str) and exchange.lower() in known:
+        raise ModelNotServedError(model, exchange.lower(), venues_for, what)
+    raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None))
 
 
 def stream_bindings_for(model: type[Model] | None = None) -> dict[tuple[type[Model], str], type[Any]]:

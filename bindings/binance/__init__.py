@@ -4,7 +4,8 @@
 - :mod:`.columns`: kline rows straight into Arrow columns;
 - :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
 - :mod:`.live`: the stream bindings (klines, trades, tickers, diff-depth books);
-- :mod:`.book`: the diff-depth sync rules of spot and futures.
+- :mod:`.book`: the diff-depth sync rules of spot and futures;
+- :mod:`.funding`: funding rates and open interest, current and history.
 
 Importing the package registers its bindings. Subclass one to change it, e.g.
 ``class MyCandles(BinanceCandles)``.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from .book import BinanceFuturesBookSync, BinanceSpotBookSync
 from .columns import candle_columns_binance
+from .funding import BinanceFundingRate, BinanceOpenInterest
 from .live import (
     BinanceBookStream,
     BinanceCandleStream,
@@ -49,8 +51,10 @@ __all__ = [
     "BinanceBookStream",
     "BinanceCandleStream",
     "BinanceCandles",
+    "BinanceFundingRate",
     "BinanceFuturesBookSync",
     "BinanceInstruments",
+    "BinanceOpenInterest",
     "BinanceOrderBook",
     "BinanceSpotBookSync",
     "BinanceTicker",

@@ -4,7 +4,8 @@
 - :mod:`.columns`: candle rows (or a reply's raw bytes) straight into Arrow columns;
 - :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
 - :mod:`.live`: the stream bindings (candles, trades, tickers, books);
-- :mod:`.book`: the ``books`` channel's sync rules and checksum.
+- :mod:`.book`: the ``books`` channel's sync rules and checksum;
+- :mod:`.funding`: funding rates and open interest, current and history.
 
 Importing the package registers its bindings. Subclass one to change it, e.g.
 ``class MyTicker(BitgetTicker)``.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from .book import BITGET_CHECKSUM_DEPTH, BitgetBookSync, bitget_checksum, bitget_checksum_text, signed32
 from .columns import candle_columns_bitget, candle_columns_bitget_body
+from .funding import BitgetFundingRate, BitgetOpenInterest
 from .live import (
     CANDLE_CHANNELS,
     BitgetBookStream,
@@ -56,7 +58,9 @@ __all__ = [
     "BitgetBookSync",
     "BitgetCandleStream",
     "BitgetCandles",
+    "BitgetFundingRate",
     "BitgetInstruments",
+    "BitgetOpenInterest",
     "BitgetOrderBook",
     "BitgetTicker",
     "BitgetTickerStream",

@@ -4,7 +4,8 @@
 - :mod:`.columns`: kline rows straight into Arrow columns;
 - :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
 - :mod:`.live`: the stream bindings (candles, trades, tickers, books);
-- :mod:`.book`: the ``orderbook`` topic's sync rules (snapshot resets, update id ``u``).
+- :mod:`.book`: the ``orderbook`` topic's sync rules (snapshot resets, update id ``u``);
+- :mod:`.funding`: funding rates and open interest, current and history.
 
 Importing the package registers its bindings. Subclass one to change it.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from .book import BybitBookSync
 from .columns import candle_columns_bybit
+from .funding import BybitFundingRate, BybitOpenInterest
 from .live import (
     BOOK_DEPTH,
     BybitBookStream,
@@ -55,7 +57,9 @@ __all__ = [
     "BybitBookSync",
     "BybitCandleStream",
     "BybitCandles",
+    "BybitFundingRate",
     "BybitInstruments",
+    "BybitOpenInterest",
     "BybitOrderBook",
     "BybitTicker",
     "BybitTickerStream",

@@ -4,7 +4,8 @@
 - :mod:`.columns`: candle rows straight into Arrow columns;
 - :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
 - :mod:`.live`: the stream bindings (candles, trades, tickers, books);
-- :mod:`.book`: the ``books`` channel's sync rules (``seqId``/``prevSeqId``).
+- :mod:`.book`: the ``books`` channel's sync rules (``seqId``/``prevSeqId``);
+- :mod:`.funding`: funding rates and open interest, current and history.
 
 Importing the package registers its bindings. Subclass one to change it.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from .book import OkxBookSync
 from .columns import candle_columns_okx
+from .funding import OkxFundingRate, OkxOpenInterest
 from .live import (
     CANDLE_CHANNELS,
     OkxBookStream,
@@ -54,7 +56,9 @@ __all__ = [
     "OkxBookSync",
     "OkxCandleStream",
     "OkxCandles",
+    "OkxFundingRate",
     "OkxInstruments",
+    "OkxOpenInterest",
     "OkxOrderBook",
     "OkxTicker",
     "OkxTickerStream",

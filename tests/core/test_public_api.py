@@ -10,7 +10,7 @@ def test_public_names_are_pinned() -> None:
     assert set(tradeflood.__all__) == {
         "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
         "Connector", "Derived", "FetchError", "Gap", "HistoryBinding", "InvalidIntervalError",
-        "InvalidTimeError", "Limit", "LiveClock", "NetworkError", "NoProxyAvailableError", "PageSource",
+        "InvalidTimeError", "LatestOrHistoryBinding", "Limit", "LiveClock", "NetworkError", "NoProxyAvailableError", "PageSource",
         "Param", "Params", "ParseContext", "Part", "PayloadError", "Plan",
         "ProxyError", "ProxyEvent", "ProxyScheme", "Query", "QueryError",
         "RateLimitedError", "Reply", "RequestTimeoutError", "RetryPolicy", "ScaledClock", "Series", "Session",

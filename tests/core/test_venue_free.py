@@ -156,7 +156,7 @@ def test_the_checks_catch_what_they_are_for() -> None:
 PUBLIC_FOR_VENUES = frozenset({
     "tradeflood", "tradeflood.models", "tradeflood.parsing", "tradeflood.streams", "tradeflood.columnar",
     "tradeflood.symbols", "tradeflood.intervals", "tradeflood.errors", "tradeflood.connectors",
-    "tradeflood.bindings",
+    "tradeflood.bindings", "tradeflood.perpetuals",
 })
 
 

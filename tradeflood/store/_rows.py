@@ -1,8 +1,9 @@
 """Rows of histories other than candles (funding rates, open interest...), one SQLite row each.
 
 Such a series is keyed ``(exchange, symbol, kind)`` in the same ``series``
-table as candles, ``kind`` being the model's name (``FundingRate``), which no
-interval ("1m", "1d") can be; its coverage lives in the same ``coverage`` table.
+table as candles, ``kind`` being the model's name (``FundingRate``), or that name
+and a qualifier (``OpenInterest:1h``, a statistic per period), which no interval
+("1m", "1d") can be; its coverage lives in the same ``coverage`` table.
 Each row is kept as its model's JSON (exact decimals as strings) under its time.
 The ``history_rows`` table is made by the first such write, which also marks
 the file as schema version 2, so an older TradeFlood refuses it with a clear

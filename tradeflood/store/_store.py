@@ -152,8 +152,9 @@ class CandleStore:
 
     def read_rows(self, exchange: str, symbol: str, kind: str, start: int, end: int,
                   model: type[Model] | None) -> list[Any]:
-        """The stored rows of another history's series (``kind``: its model's name) in ``[start, end)``."""
-        if model is None or model.__name__ != kind:
+        """The stored rows of another history's series (``kind``: its model's name, with a
+        qualifier or not) in ``[start, end)``."""
+        if model is None or model.__name__ != kind.partition(":")[0]:
             raise ValueError(f"reading {kind} rows needs their model (model={kind})")
         with self._use() as conn:
             sid = self._series_id(conn, exchange, symbol, kind)
@@ -239,8 +240,9 @@ class CandleStore:
         """:meth:`write` for another history's rows: each kept whole; the window is covered
         (up to ``now_ms`` at most: the caller writes only rows that never change)."""
         time_field = getattr(rows, "row_time_field", "timestamp")
+        model = kind.partition(":")[0]  # the model's name, or it and a qualifier ("OpenInterest:1h")
         for row in rows:
-            if type(row).__name__ != kind or (row.exchange, row.symbol) != (exchange, symbol):
+            if type(row).__name__ != model or (row.exchange, row.symbol) != (exchange, symbol):
                 raise ValueError(f"a {row.exchange} {row.symbol} {type(row).__name__} row cannot be "
                                  f"stored as {exchange} {symbol} {kind}")
         limit = end if now_ms is None else min(end, now_ms + 1)

@@ -19,6 +19,7 @@ from typing import Any
 from tradeflood.clock import Clock
 from tradeflood.testing import _binance_payloads as wire
 from tradeflood.testing._faults import Faults
+from tradeflood.testing._funding_routes import install_binance
 from tradeflood.testing._grid import DAY, HOUR, MINUTE, SECOND, WEEK, Grid
 from tradeflood.testing._limits import Admission, WeightBudget
 from tradeflood.testing._market import Instrument, Market
@@ -96,6 +97,7 @@ class BinanceVenue(Venue):
             "/fapi/v1/ticker/24hr": (lambda c: 1 if c.get("symbol") else 40, self._tickers),
             "/fapi/v1/ticker/bookTicker": (lambda c: 2 if c.get("symbol") else 5, self._tops),
         }
+        install_binance(self)  # funding rates and open interest
 
     def update_id(self, now_ms: int) -> int:
         """The order book's update id at ``now_ms``: its book tick, shared with the depth streams."""
@@ -106,7 +108,7 @@ class BinanceVenue(Venue):
         return self.update_id(now_ms) * self.market.book_tick_ms
 
     def api(self, path: str) -> _Api:
-        return self.futures if path.startswith("/fapi/") else self.spot
+        return self.futures if path.startswith(("/fapi/", "/futures/")) else self.spot
 
     # -- the request path -------------------------------------------------
     def serve(self, method: str, call: Call) -> SimResponse:

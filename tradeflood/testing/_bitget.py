@@ -17,6 +17,7 @@ from typing import Any
 from tradeflood.clock import Clock
 from tradeflood.testing import _bitget_payloads as wire
 from tradeflood.testing._faults import Faults
+from tradeflood.testing._funding_routes import install_bitget
 from tradeflood.testing._grid import DAY, HOUR, MINUTE, WEEK, Grid
 from tradeflood.testing._limits import RollingLimit
 from tradeflood.testing._market import Instrument, Market
@@ -98,8 +99,8 @@ class BitgetVenue(Venue):
             "/api/v2/mix/market/fills-history": lambda c: self._fills(c, "perp", 500, 1000),
             "/api/v2/mix/market/ticker": lambda c: self._mix_tickers(c, one=True),
             "/api/v2/mix/market/tickers": lambda c: self._mix_tickers(c, one=False),
-            "/api/v2/mix/market/open-interest": self._open_interest,
         }
+        install_bitget(self)  # funding rates and open interest
 
     # -- the request path -------------------------------------------------
     def serve(self, method: str, call: Call) -> SimResponse:
@@ -249,15 +250,6 @@ class BitgetVenue(Venue):
         if call.get("symbol"):
             insts = [self._instrument(call, "perp")] if insts else []
         return [wire.contract(i) for i in insts]
-
-    def _open_interest(self, call: Call) -> dict[str, Any]:
-        """The v2 shape: ``{"list": [{"symbol", "openInterest"}], "ts"}``; the size (in base coin)
-        drifts minute by minute, deterministically."""
-        self._product(call)
-        inst = self._instrument(call, "perp")
-        minute = call.now_ms // 60_000
-        size = f"{10_000 + (minute * 37 + len(inst.native) * 131) % 5_000}.{minute % 10_000:04d}"
-        return {"list": [{"symbol": inst.native, "openInterest": size}], "ts": str(call.now_ms)}
 
     def _mix_tickers(self, call: Call, one: bool) -> list[dict[str, str | None]]:
         insts = self._perps(call)

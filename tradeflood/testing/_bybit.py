@@ -19,6 +19,7 @@ from typing import Any
 from tradeflood.clock import Clock
 from tradeflood.testing import _bybit_payloads as wire
 from tradeflood.testing._faults import Faults
+from tradeflood.testing._funding_routes import install_bybit
 from tradeflood.testing._grid import DAY, HOUR, MINUTE, WEEK, Grid
 from tradeflood.testing._limits import RollingLimit
 from tradeflood.testing._market import Instrument, Market
@@ -65,6 +66,7 @@ class BybitVenue(Venue):
             "/v5/market/recent-trade": self._trades,
             "/v5/market/tickers": self._tickers,
         }
+        install_bybit(self)  # funding rates and open interest
 
     # -- the request path -------------------------------------------------
     def serve(self, method: str, call: Call) -> SimResponse:

@@ -20,6 +20,7 @@ from typing import Any
 from tradeflood.clock import Clock
 from tradeflood.testing import _okx_payloads as wire
 from tradeflood.testing._faults import Faults
+from tradeflood.testing._funding_routes import install_okx
 from tradeflood.testing._grid import DAY, HOUR, MINUTE, WEEK, Grid
 from tradeflood.testing._limits import RollingLimit
 from tradeflood.testing._market import Instrument, Market
@@ -84,6 +85,7 @@ class OkxVenue(Venue):
             "/api/v5/market/ticker": lambda c: [wire.ticker(self.market, self._inst(c), c.now_ms)],
             "/api/v5/market/tickers": self._tickers,
         }
+        install_okx(self)  # funding rates and open interest
 
     def names(self, inst: Instrument) -> tuple[str, str]:
         return inst.symbol, wire.inst_id(inst)

@@ -1,0 +1,149 @@
+"""Binance USDⓈ-M funding rates and open interest: current values and histories.
+
+- ``FundingRate`` now: ``premiumIndex`` (``lastFundingRate`` is the rate of the coming
+  funding at ``nextFundingTime``, with the mark and index prices; Binance states no
+  interval there); history: ``fundingRate``, 1000 rows a page, oldest first. Binance
+  stamps a funding a few milliseconds after its hour (``1570608000003``): the rows
+  are kept at the whole minute, so they sit on the 8-hour grid.
+- ``OpenInterest`` now: ``openInterest`` (base amount, no value); history:
+  ``futures/data/openInterestHist`` by ``period`` (5m..1d), 500 rows a page, the
+  latest 30 days only (older pages come back empty and are reported as gaps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
+from tradeflood.connectors.binance import Binance
+from tradeflood.intervals import interval_ms
+from tradeflood.models import FundingRate, OpenInterest, settled_rate
+from tradeflood.parsing import Reader
+from tradeflood.perpetuals import (
+    FUNDING_STEP_MS,
+    check_funding_query,
+    check_open_interest_query,
+    on_funding_grid,
+)
+
+from .parse import VENUE
+from .rest import native_symbol
+
+__all__ = ["OI_PERIODS", "BinanceFundingRate", "BinanceOpenInterest", "parse_funding_history",
+           "parse_open_interest", "parse_open_interest_history", "parse_premium_index"]
+
+FUNDING_PAGE = 1000
+OI_PAGE = 500
+OI_LOOKBACK_MS = 30 * 86_400_000
+OI_PERIODS = ("5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
+_MINUTE = 60_000
+
+
+def parse_premium_index(payload: Any, *, symbol: str, endpoint: str = "/fapi/v1/premiumIndex") -> FundingRate:
+    """The coming funding of one symbol, with its mark and index prices."""
+    read = Reader(VENUE, endpoint, payload)
+    rec = read.record(payload)
+    return read.model(
+        FundingRate, exchange=VENUE, symbol=symbol, native_symbol=read.text(rec, "symbol"),
+        funding_time=read.ms(read.field(rec, "nextFundingTime"), "nextFundingTime"),
+        rate=read.decimal(read.field(rec, "lastFundingRate"), "lastFundingRate", negative=True),
+        timestamp=read.optional_ms(rec.get("time"), "time"),
+        mark_price=read.optional_decimal(rec.get("markPrice"), "markPrice"),
+        index_price=read.optional_decimal(rec.get("indexPrice"), "indexPrice"))
+
+
+def parse_funding_history(payload: Any, *, symbol: str, endpoint: str = "/fapi/v1/fundingRate",
+                          ) -> list[FundingRate]:
+    """Settled rates, oldest first, each at its funding's whole minute."""
+    read = Reader(VENUE, endpoint, payload)
+    out = []
+    for i, rec in enumerate(read.records(payload)):
+        r = read.at(rec, f"row {i}")
+        t = r.ms(r.field(rec, "fundingTime"), "fundingTime", strings=False)
+        out.append(settled_rate(VENUE, symbol, r.text(rec, "symbol"), t - t % _MINUTE,
+                                r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True),
+                                r.optional_decimal(rec.get("markPrice"), "markPrice")))
+    return out
+
+
+def parse_open_interest(payload: Any, *, symbol: str,
+                        endpoint: str = "/fapi/v1/openInterest") -> OpenInterest:
+    read = Reader(VENUE, endpoint, payload)
+    rec = read.record(payload)
+    return read.model(OpenInterest, exchange=VENUE, symbol=symbol, native_symbol=read.text(rec, "symbol"),
+                      timestamp=read.ms(read.field(rec, "time"), "time", strings=False),
+                      size=read.decimal(read.field(rec, "openInterest"), "openInterest"))
+
+
+def parse_open_interest_history(payload: Any, *, symbol: str, interval: str,
+                                endpoint: str = "/futures/data/openInterestHist") -> list[OpenInterest]:
+    read = Reader(VENUE, endpoint, payload)
+    out = []
+    for i, rec in enumerate(read.records(payload)):
+        r = read.at(rec, f"row {i}")
+        out.append(r.model(OpenInterest, exchange=VENUE, symbol=symbol, native_symbol=r.text(rec, "symbol"),
+                           timestamp=r.ms(r.field(rec, "timestamp"), "timestamp"),
+                           size=r.decimal(r.field(rec, "sumOpenInterest"), "sumOpenInterest"),
+                           value=r.optional_decimal(rec.get("sumOpenInterestValue"), "sumOpenInterestValue"),
+                           interval=interval))
+    return out
+
+
+class BinanceFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Binance):
+    """The coming funding rate of a USDT-M perpetual, or its settled rates over a range."""
+
+    api: Binance
+    time_field = "funding_time"
+    step_ms = FUNDING_STEP_MS
+
+    @classmethod
+    def check(cls, query: Query) -> None:
+        check_funding_query(VENUE, query)
+
+    def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
+        return [self.api.premium_index(native_symbol(self.api, query))]
+
+    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
+        return [parse_premium_index(payload, symbol=query.symbol or "", endpoint=turn.path)]
+
+    def page_sources(self, query: Query) -> Sequence[PageSource]:
+        native = native_symbol(self.api, query)
+        return [PageSource("fundingRate", FUNDING_PAGE, lambda s, e, n: self.api.funding_rate_history(
+            native, start_time=s, end_time=e - 1, limit=n))]
+
+    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
+        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+        on_funding_grid(rows, VENUE, turn.path)
+        return rows
+
+
+class BinanceOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Binance):
+    """The open interest of a USDT-M perpetual now, or its statistics per period (latest 30 days)."""
+
+    api: Binance
+
+    @classmethod
+    def check(cls, query: Query) -> None:
+        check_open_interest_query(VENUE, query, OI_PERIODS)
+
+    def step(self, query: Query) -> int:
+        return interval_ms(query.interval or "5m")
+
+    def series_key(self, query: Query) -> tuple[str, str, str]:
+        return query.exchange, query.symbol or "", f"OpenInterest:{query.interval}"
+
+    def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
+        return [self.api.open_interest(native_symbol(self.api, query))]
+
+    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
+        return [parse_open_interest(payload, symbol=query.symbol or "", endpoint=turn.path)]
+
+    def page_sources(self, query: Query) -> Sequence[PageSource]:
+        native, period = native_symbol(self.api, query), query.interval or ""
+        return [PageSource("openInterestHist", OI_PAGE, lambda s, e, n: self.api.open_interest_hist(
+            native, period, start_time=s, end_time=e - 1, limit=n), lambda interval: OI_LOOKBACK_MS)]
+
+    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
+        return parse_open_interest_history(payload, symbol=query.symbol or "", interval=query.interval or "",
+                                           endpoint=turn.path)

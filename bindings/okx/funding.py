@@ -1,0 +1,173 @@
+"""OKX funding rates and open interest of USDT swaps: current values and histories.
+
+- ``FundingRate`` now: ``public/funding-rate`` (the rate of the coming funding, its
+  time, the next one's time, so the interval; ``nextFundingRate`` when OKX gives one);
+  history: ``public/funding-rate-history``, 100 rows a page, the last three months
+  only (older pages come back empty and are reported as gaps). A history row's rate
+  is the settled ``realizedRate`` (``fundingRate`` when that is empty).
+- ``OpenInterest`` now: ``public/open-interest`` (``oiCcy`` in base, ``oiUsd`` as the
+  value); history: ``rubik/stat/contracts/open-interest-history`` by ``period``
+  (5m..12h here; OKX's ``1D`` bar opens at UTC+8 and is not offered), 100 rows a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
+from tradeflood.connectors.okx import Okx
+from tradeflood.intervals import interval_ms
+from tradeflood.models import FundingRate, OpenInterest, settled_rate
+from tradeflood.parsing import Reader
+from tradeflood.perpetuals import (
+    FUNDING_STEP_MS,
+    check_funding_query,
+    check_open_interest_query,
+    on_funding_grid,
+)
+
+from .parse import EXCHANGE
+from .rest import resolve
+
+__all__ = ["OI_PERIODS", "OkxFundingRate", "OkxOpenInterest", "parse_current_funding",
+           "parse_funding_history", "parse_open_interest", "parse_open_interest_history"]
+
+FUNDING_PAGE = 100
+FUNDING_LOOKBACK_MS = 90 * 86_400_000
+OI_PAGE = 100
+#: Unified interval -> OKX ``period`` of the open-interest statistics.
+OI_PERIODS = {"5m": "5m", "15m": "15m", "30m": "30m", "1h": "1H", "2h": "2H", "4h": "4H", "6h": "6H",
+              "12h": "12H"}
+
+
+def parse_current_funding(payload: Any, *, symbol: str,
+                          endpoint: str = "/api/v5/public/funding-rate") -> FundingRate:
+    """The one record of ``public/funding-rate``."""
+    read = Reader(EXCHANGE, endpoint, payload)
+    records = read.records(payload)
+    if not records:
+        raise read.fail("no funding-rate record")
+    rec = records[0]
+    r = read.at(rec, "funding-rate")
+    funding = r.ms(r.field(rec, "fundingTime"), "fundingTime")
+    following = r.optional_ms(rec.get("nextFundingTime"), "nextFundingTime")
+    return r.model(
+        FundingRate, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "instId"),
+        funding_time=funding, rate=r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True),
+        timestamp=r.optional_ms(rec.get("ts"), "ts"),
+        next_rate=r.optional_decimal(rec.get("nextFundingRate"), "nextFundingRate", negative=True),
+        next_funding_time=following,
+        interval_ms=following - funding if following is not None and following > funding else None)
+
+
+def parse_funding_history(payload: Any, *, symbol: str,
+                          endpoint: str = "/api/v5/public/funding-rate-history") -> list[FundingRate]:
+    """Settled rates, oldest first (OKX sends them newest first)."""
+    read = Reader(EXCHANGE, endpoint, payload)
+    out = []
+    for i, rec in enumerate(reversed(read.records(payload))):
+        r = read.at(rec, f"row {i}")
+        realized = rec.get("realizedRate")
+        rate = realized if realized not in (None, "") else r.field(rec, "fundingRate")
+        out.append(settled_rate(EXCHANGE, symbol, r.text(rec, "instId"),
+                                r.ms(r.field(rec, "fundingTime"), "fundingTime"),
+                                r.decimal(rate, "realizedRate", negative=True)))
+    return out
+
+
+def parse_open_interest(payload: Any, *, symbol: str,
+                        endpoint: str = "/api/v5/public/open-interest") -> OpenInterest:
+    """The one record of ``public/open-interest``: ``oiCcy`` (base) as the size, ``oiUsd`` as the value."""
+    read = Reader(EXCHANGE, endpoint, payload)
+    records = read.records(payload)
+    if not records:
+        raise read.fail("no open-interest record")
+    rec = records[0]
+    r = read.at(rec, "open-interest")
+    return r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "instId"),
+                   timestamp=r.ms(r.field(rec, "ts"), "ts"), size=r.decimal(r.field(rec, "oiCcy"), "oiCcy"),
+                   value=r.optional_decimal(rec.get("oiUsd"), "oiUsd"))
+
+
+def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str, interval: str,
+                                endpoint: str = "/api/v5/rubik/stat/contracts/open-interest-history",
+                                ) -> list[OpenInterest]:
+    """Rows ``[ts, oi, oiCcy, oiUsd]``, oldest first."""
+    read = Reader(EXCHANGE, endpoint, payload)
+    out = []
+    for i, row in enumerate(reversed(read.rows(payload))):
+        r = read.at(row, f"row {i}")
+        if type(row) is not list or len(row) < 4:
+            raise r.fail("expected [ts, oi, oiCcy, oiUsd]")
+        out.append(r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
+                           timestamp=r.ms(row[0], "ts"), size=r.decimal(row[2], "oiCcy"),
+                           value=r.optional_decimal(row[3], "oiUsd"), interval=interval))
+    return out
+
+
+class OkxFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Okx):
+    """The current funding rate of a USDT swap, or its settled rates over a range (8-hourly)."""
+
+    api: Okx
+    time_field = "funding_time"
+    step_ms = FUNDING_STEP_MS
+
+    @classmethod
+    def check(cls, query: Query) -> None:
+        check_funding_query(EXCHANGE, query)
+
+    def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
+        _, _, native = resolve(self.api, query.symbol, "funding rates")
+        return [self.api.funding_rate(native)]
+
+    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
+        return [parse_current_funding(payload, symbol=query.symbol or "", endpoint=turn.path)]
+
+    def page_sources(self, query: Query) -> Sequence[PageSource]:
+        _, _, native = resolve(self.api, query.symbol, "funding rates")
+        # [start, end) of funding times: after=end-1 (older than), before=start-1 (newer than). No
+        # row sits at end-1 or start-1, so the page is the same whether OKX's bounds are exclusive
+        # (as documented) or inclusive.
+        api = self.api
+        return [PageSource("funding-rate-history", FUNDING_PAGE, lambda s, e, n: api.funding_rate_history(
+            native, after=e - 1, before=s - 1, limit=n), lambda interval: FUNDING_LOOKBACK_MS)]
+
+    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
+        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
+        on_funding_grid(rows, EXCHANGE, turn.path)
+        return rows
+
+
+class OkxOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Okx):
+    """The current open interest of a USDT swap, or its statistics per period over a range."""
+
+    api: Okx
+
+    @classmethod
+    def check(cls, query: Query) -> None:
+        check_open_interest_query(EXCHANGE, query, OI_PERIODS)
+
+    def step(self, query: Query) -> int:
+        return interval_ms(query.interval or "5m")
+
+    def series_key(self, query: Query) -> tuple[str, str, str]:
+        return query.exchange, query.symbol or "", f"OpenInterest:{query.interval}"
+
+    def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
+        _, _, native = resolve(self.api, query.symbol, "open interest")
+        return [self.api.open_interest(native)]
+
+    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
+        return [parse_open_interest(payload, symbol=query.symbol or "", endpoint=turn.path)]
+
+    def page_sources(self, query: Query) -> Sequence[PageSource]:
+        _, _, native = resolve(self.api, query.symbol, "open interest")
+        period = OI_PERIODS[query.interval or ""]
+        return [PageSource("open-interest-history", OI_PAGE, lambda s, e, n: self.api.open_interest_history(
+            native, period, begin=s - 1, end=e - 1, limit=n))]  # bounds as for funding pages
+
+    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
+        return parse_open_interest_history(payload, symbol=query.symbol or "",
+                                           native_symbol=ctx.params["instId"], interval=query.interval or "",
+                                           endpoint=turn.path)
