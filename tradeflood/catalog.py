@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import registry
+from .latest import LatestOrHistoryBinding
 
 __all__ = ["Offer", "catalog", "markdown_table"]
 
@@ -43,7 +44,12 @@ def catalog() -> list[Offer]:
         ways = []
         binding = fetch_by.get((model, venue))
         if binding is not None:
-            ways.append("history" if getattr(binding, "ranged", False) else "current")
+            if issubclass(binding, LatestOrHistoryBinding):
+                ways.append("current")
+                if binding.has_history:
+                    ways.append("history")
+            else:
+                ways.append("history" if getattr(binding, "ranged", False) else "current")
         if (model, venue) in stream_by:
             ways.append("stream")
         elif binding is not None:

@@ -26,7 +26,7 @@ binding subclasses :class:`LatestOrHistoryBinding` and defines both halves::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .binding import ParseContext, Part
 from .history import HistoryBinding
@@ -42,6 +42,10 @@ class LatestOrHistoryBinding(HistoryBinding):
     """A binding serving a model's current value (no ``start``, ``end`` or ``limit``) and its
     paged history (any of them): :meth:`plan_current` and :meth:`parse_current` for the
     first, :meth:`page_sources` and :meth:`parse_history` for the second."""
+
+    #: Whether the venue serves a history at all (False: only the current value; a history
+    #: query is refused by the binding's ``check``). The venue table reads it.
+    has_history: ClassVar[bool] = True
 
     def serves_history(self, query: Query) -> bool:
         return query.start is not None or query.end is not None or query.limit is not None

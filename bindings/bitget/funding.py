@@ -141,6 +141,7 @@ class BitgetOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=B
     """The open interest of a USDT-M perpetual now; Bitget serves no history of it."""
 
     api: Bitget
+    has_history = False
     step_ms = 1  # never used: every history query is refused by check()
 
     @classmethod

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tradeflood import Gap, Query, Series, VirtualClock
+from tradeflood import Gap, Query, Series, VirtualClock, registry
 from tradeflood.errors import FetchError, PayloadError, QueryError
 from tradeflood.models import FundingRate, OpenInterest, Ticker
 from tradeflood.store import CandleStore
@@ -170,7 +170,7 @@ def test_a_spot_symbol_is_refused_before_any_request(
 
 def test_a_funding_interval_is_refused() -> None:
     with pytest.raises(QueryError, match="funding rates take no interval"):
-        Query(FundingRate, exchange="okx", symbol=SYMBOL, interval="8h", now_ms=NOW)
+        registry.resolve(Query(FundingRate, exchange="okx", symbol=SYMBOL, interval="8h"), NOW)
 
 
 async def test_a_contract_funding_off_the_8_hour_grid_is_a_clear_error(clock: VirtualClock) -> None:

@@ -99,7 +99,7 @@ def test_bitget_serves_no_history_and_says_so_before_any_request(clock: VirtualC
 )
 def test_periods_are_checked(kw: dict[str, object], message: str) -> None:
     with pytest.raises(QueryError, match=message):
-        Query(OpenInterest, exchange="bybit", symbol=SYMBOL, now_ms=NOW, **kw)  # type: ignore[arg-type]
+        registry.resolve(Query(OpenInterest, exchange="bybit", symbol=SYMBOL, **kw), NOW)  # type: ignore[arg-type]
 
 
 def test_a_venue_without_a_model_names_the_venues_that_have_it() -> None:
@@ -112,13 +112,13 @@ def test_a_venue_without_a_model_names_the_venues_that_have_it() -> None:
             pass
 
         with pytest.raises(ModelNotServedError, match=r"bybit serves no Basis .*venues that do: okx") as err:
-            Query(Basis, exchange="bybit")
+            registry.resolve(Query(Basis, exchange="bybit"))
     assert isinstance(err.value, UnknownModelError) and isinstance(err.value, UnknownExchangeError)
     with pytest.raises(
         UnknownExchangeError,
         match="unknown exchange 'nasdaq' for FundingRate; valid choices: binance, bitget, bybit, okx",
     ):
-        Query(FundingRate, exchange="nasdaq", symbol=SYMBOL)
+        registry.resolve(Query(FundingRate, exchange="nasdaq", symbol=SYMBOL))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -166,4 +166,4 @@ async def test_a_history_per_period_is_stored_under_its_period(tmp_path: Path, c
 
 def test_a_stream_without_poll_says_to_poll() -> None:
     with pytest.raises(UnknownModelError, match=r"no stream binding serves 'FundingRate'.*give poll=SECONDS"):
-        Query(FundingRate, exchange="okx", symbol=SYMBOL, live=True)
+        registry.resolve(Query(FundingRate, exchange="okx", symbol=SYMBOL, live=True))
