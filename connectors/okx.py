@@ -128,6 +128,49 @@ class Okx(Connector, name="okx"):
     def ticker(self, inst_id: Param) -> Params:
         return {"instId": inst_id}
 
+    # == issue 16 (marks): mark/index price candles and trade history ==========
+    # OKX API v5 "Market Data": mark-price-candles and index-candles 20/2s and the latest
+    # 1,440 bars; history-mark-price-candles and history-index-candles 10/2s, any age; all
+    # four take limit up to 100 and page like candles (after/before, newest first).
+    # history-trades 20/2s: type=1 pages by tradeId, type=2 by timestamp (after/before),
+    # limit up to 100, newest first, the last 3 months.
+    limits = {**limits,
+              "mark-price-candles": Limit(20, 2.0), "history-mark-price-candles": Limit(10, 2.0),
+              "index-candles": Limit(20, 2.0), "history-index-candles": Limit(10, 2.0),
+              "history-trades": Limit(20, 2.0)}
+
+    @turn("/api/v5/market/mark-price-candles", group="mark-price-candles")
+    def mark_price_candles(self, inst_id: Param, bar: str, after: int | None = None,
+                           before: int | None = None, limit: int | None = None) -> Params:
+        """Mark-price bars of a swap: the latest 1,440."""
+        return {"instId": inst_id, "bar": bar, "after": after, "before": before, "limit": limit}
+
+    @turn("/api/v5/market/history-mark-price-candles", group="history-mark-price-candles")
+    def history_mark_price_candles(self, inst_id: Param, bar: str, after: int | None = None,
+                                   before: int | None = None, limit: int | None = None) -> Params:
+        """Mark-price bars of any age."""
+        return {"instId": inst_id, "bar": bar, "after": after, "before": before, "limit": limit}
+
+    @turn("/api/v5/market/index-candles", group="index-candles")
+    def index_candles(self, index_id: Param, bar: str, after: int | None = None,
+                      before: int | None = None, limit: int | None = None) -> Params:
+        """Index-price bars (``instId`` is the index, ``BTC-USDT``): the latest 1,440."""
+        return {"instId": index_id, "bar": bar, "after": after, "before": before, "limit": limit}
+
+    @turn("/api/v5/market/history-index-candles", group="history-index-candles")
+    def history_index_candles(self, index_id: Param, bar: str, after: int | None = None,
+                              before: int | None = None, limit: int | None = None) -> Params:
+        """Index-price bars of any age."""
+        return {"instId": index_id, "bar": bar, "after": after, "before": before, "limit": limit}
+
+    @turn("/api/v5/market/history-trades", group="history-trades")
+    def history_trades(self, inst_id: Param, after: int | None = None, before: int | None = None,
+                       limit: int | None = None) -> Params:
+        """Trades by time (``type=2``): older than ``after``, newer than ``before`` (both
+        exclusive, ms), newest first."""
+        return {"instId": inst_id, "type": 2, "after": after, "before": before, "limit": limit}
+    # == end of issue 16 (marks) ===============================================
+
     # -- replies -----------------------------------------------------------
     def unwrap(self, turn: Turn, reply: Reply) -> Any:
         """The envelope's ``data``; a code other than ``"0"`` is the venue's refusal (50011: rate)."""

@@ -6,15 +6,21 @@ from ._base import Model, Price, Size, TimestampMs, ms_to_datetime, to_ms, trust
 from .book import OrderBook
 from .candle import Candle
 from .instrument import Instrument
+from .liquidation import Liquidation
+from .marks import IndexCandle, MarkCandle, PriceCandle
 from .ticker import Ticker
 from .trade import Trade
 
 __all__ = [
     "Candle",
+    "IndexCandle",
     "Instrument",
+    "Liquidation",
+    "MarkCandle",
     "Model",
     "OrderBook",
     "Price",
+    "PriceCandle",
     "Size",
     "Ticker",
     "TimestampMs",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .binding import Binding, ParseContext, Part
-from .candles import CandleBinding, CandleSeries, Gap
+from .candles import CandleBinding, CandleSeries, Gap, PriceCandleBinding
 from .clock import Clock, LiveClock, ScaledClock, VirtualClock
 from .connector import Connector, Reply
 from .errors import (
@@ -84,6 +84,7 @@ __all__ = [
     "Part",
     "PayloadError",
     "Plan",
+    "PriceCandleBinding",
     "ProxyError",
     "ProxyEvent",
     "ProxyScheme",

@@ -33,13 +33,13 @@ __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 MODELS = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
-          "instruments": "Instrument"}
+          "instruments": "Instrument", "markcandle": "MarkCandle", "indexcandle": "IndexCandle"}
 
 
 def _model(name: str) -> type[Any]:
     import tradeflood.models as models
 
-    return getattr(models, MODELS[name])  # type: ignore[no-any-return]
+    return getattr(models, {**MODELS, **STREAMED}[name])  # type: ignore[no-any-return]
 
 
 def _urls(pairs: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -131,7 +131,8 @@ def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[s
         click.echo(f"gap: {gap}", err=True)
 
 
-STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker"}
+STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
+            "liquidations": "Liquidation"}
 
 
 @cli.command()

@@ -123,7 +123,13 @@ def _check_arguments(query: Query, binding: Any, *, start: Any, end: Any, interv
             raise InvalidTimeError(f"start={start!r} is in the future: there is nothing to fetch yet")
         return
     if start is not None or end is not None:
-        raise QueryError(f"{what} is the venue's current or recent data and takes no start or end: "
-                         "a history over a time range is not served for it yet")
+        from . import registry
+
+        ranged = sorted(v for (m, v), b in registry.bindings_for(query.model).items()
+                        if getattr(b, "ranged", False))
+        where = (f"venues serving {query.model.__name__} over a time range: {', '.join(ranged)}" if ranged
+                 else "no venue serves it over a time range yet")
+        raise QueryError(f"{what} is the venue's current or recent data and takes no start or end "
+                         f"(the venue publishes no history of it by time); {where}")
     if interval is not None:
         raise QueryError(f"{what} takes no interval (candles do)")

@@ -23,6 +23,7 @@ from .live import (
     parse_kline_event,
     parse_trade_event,
 )
+from .marks import BinanceIndexCandles, BinanceMarkCandles
 from .parse import (
     BookTop,
     futures_symbol_map,
@@ -44,17 +45,21 @@ from .rest import (
     market,
     native_symbol,
 )
+from .trades_history import BinanceTradeHistory, parse_agg_trades
 
 __all__ = [
     "BinanceBookStream",
     "BinanceCandleStream",
     "BinanceCandles",
     "BinanceFuturesBookSync",
+    "BinanceIndexCandles",
     "BinanceInstruments",
+    "BinanceMarkCandles",
     "BinanceOrderBook",
     "BinanceSpotBookSync",
     "BinanceTicker",
     "BinanceTickerStream",
+    "BinanceTradeHistory",
     "BinanceTradeStream",
     "BinanceTrades",
     "BookTop",
@@ -62,6 +67,7 @@ __all__ = [
     "futures_symbol_map",
     "market",
     "native_symbol",
+    "parse_agg_trades",
     "parse_book_ticker",
     "parse_depth",
     "parse_depth_update",

@@ -22,6 +22,7 @@ from .live import (
     BitgetTradeStream,
     parse_book_push,
 )
+from .marks import BitgetIndexCandles, BitgetMarkCandles
 from .parse import (
     contract_symbol_map,
     parse_candles,
@@ -44,6 +45,7 @@ from .rest import (
     BitgetTrades,
     market_kind,
 )
+from .trades_history import BitgetTradeHistory
 
 __all__ = [
     "BITGET_CHECKSUM_DEPTH",
@@ -56,10 +58,13 @@ __all__ = [
     "BitgetBookSync",
     "BitgetCandleStream",
     "BitgetCandles",
+    "BitgetIndexCandles",
     "BitgetInstruments",
+    "BitgetMarkCandles",
     "BitgetOrderBook",
     "BitgetTicker",
     "BitgetTickerStream",
+    "BitgetTradeHistory",
     "BitgetTradeStream",
     "BitgetTrades",
     "bitget_checksum",

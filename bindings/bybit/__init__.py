@@ -23,6 +23,7 @@ from .live import (
     parse_kline_push,
     parse_trade_push,
 )
+from .marks import BybitIndexCandles, BybitMarkCandles
 from .parse import (
     bybit_symbol_map,
     find_ticker,
@@ -55,7 +56,9 @@ __all__ = [
     "BybitBookSync",
     "BybitCandleStream",
     "BybitCandles",
+    "BybitIndexCandles",
     "BybitInstruments",
+    "BybitMarkCandles",
     "BybitOrderBook",
     "BybitTicker",
     "BybitTickerStream",

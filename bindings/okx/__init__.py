@@ -21,6 +21,7 @@ from .live import (
     OkxTradeStream,
     parse_book_push,
 )
+from .marks import MARK_PAGE, OkxIndexCandles, OkxMarkCandles, index_id
 from .parse import (
     okx_symbol_map,
     parse_candles,
@@ -43,24 +44,30 @@ from .rest import (
     inst_type,
     resolve,
 )
+from .trades_history import OkxTradeHistory
 
 __all__ = [
     "BARS",
     "CANDLE_CHANNELS",
     "DEFAULT_DEPTH",
+    "MARK_PAGE",
     "MAX_DEPTH",
     "RECENT_BARS",
     "OkxBookStream",
     "OkxBookSync",
     "OkxCandleStream",
     "OkxCandles",
+    "OkxIndexCandles",
     "OkxInstruments",
+    "OkxMarkCandles",
     "OkxOrderBook",
     "OkxTicker",
     "OkxTickerStream",
+    "OkxTradeHistory",
     "OkxTradeStream",
     "OkxTrades",
     "candle_columns_okx",
+    "index_id",
     "inst_type",
     "okx_symbol_map",
     "parse_book_push",

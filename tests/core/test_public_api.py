@@ -11,7 +11,7 @@ def test_public_names_are_pinned() -> None:
         "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
         "Connector", "Derived", "FetchError", "Gap", "HistoryBinding", "InvalidIntervalError",
         "InvalidTimeError", "Limit", "LiveClock", "NetworkError", "NoProxyAvailableError", "PageSource",
-        "Param", "Params", "ParseContext", "Part", "PayloadError", "Plan",
+        "Param", "Params", "ParseContext", "Part", "PayloadError", "Plan", "PriceCandleBinding",
         "ProxyError", "ProxyEvent", "ProxyScheme", "Query", "QueryError",
         "RateLimitedError", "Reply", "RequestTimeoutError", "RetryPolicy", "ScaledClock", "Series", "Session",
         "StreamError", "StreamOverflowError", "StreamRejectedError", "TradeFloodError",

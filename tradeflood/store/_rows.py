@@ -1,8 +1,9 @@
 """Rows of histories other than candles (funding rates, open interest...), one SQLite row each.
 
 Such a series is keyed ``(exchange, symbol, kind)`` in the same ``series``
-table as candles, ``kind`` being the model's name (``FundingRate``), which no
-interval ("1m", "1d") can be; its coverage lives in the same ``coverage`` table.
+table as candles, ``kind`` being the model's name (``FundingRate``), maybe
+qualified after a colon (``MarkCandle:1m``), which no interval ("1m", "1d")
+can be; its coverage lives in the same ``coverage`` table.
 Each row is kept as its model's JSON (exact decimals as strings) under its time.
 The ``history_rows`` table is made by the first such write, which also marks
 the file as schema version 2, so an older TradeFlood refuses it with a clear
@@ -22,7 +23,8 @@ from ._schema import SCHEMA_VERSION
 if TYPE_CHECKING:
     from tradeflood.models import Model
 
-__all__ = ["ROWS_VERSION", "clear_rows", "count_rows", "is_row_kind", "read_rows", "write_rows"]
+__all__ = ["ROWS_VERSION", "clear_rows", "count_rows", "is_row_kind", "read_rows", "row_model_name",
+           "write_rows"]
 
 #: The schema version of a file that holds rows of other histories.
 ROWS_VERSION = 2
@@ -39,6 +41,12 @@ _TABLE = """CREATE TABLE IF NOT EXISTS history_rows (
 def is_row_kind(kind: str) -> bool:
     """True for a series of rows (a model name such as ``FundingRate``), False for an interval."""
     return kind[:1].isupper()
+
+
+def row_model_name(kind: str) -> str:
+    """The model name of a series of rows: the kind itself, or what comes before a ``:`` that
+    qualifies it (``MarkCandle:1m``, bars of one interval)."""
+    return kind.partition(":")[0]
 
 
 def _has_table(conn: sqlite3.Connection) -> bool:

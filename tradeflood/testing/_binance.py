@@ -96,6 +96,10 @@ class BinanceVenue(Venue):
             "/fapi/v1/ticker/24hr": (lambda c: 1 if c.get("symbol") else 40, self._tickers),
             "/fapi/v1/ticker/bookTicker": (lambda c: 2 if c.get("symbol") else 5, self._tops),
         }
+        # issue 16 (marks): mark/index klines and aggregate trades by time
+        from tradeflood.testing._marks_binance import install as install_marks
+
+        install_marks(self)
 
     def update_id(self, now_ms: int) -> int:
         """The order book's update id at ``now_ms``: its book tick, shared with the depth streams."""

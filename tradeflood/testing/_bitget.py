@@ -100,6 +100,10 @@ class BitgetVenue(Venue):
             "/api/v2/mix/market/tickers": lambda c: self._mix_tickers(c, one=False),
             "/api/v2/mix/market/open-interest": self._open_interest,
         }
+        # issue 16 (marks): mark/index candles and trade history
+        from tradeflood.testing._marks_bitget import install as install_marks
+
+        install_marks(self)
 
     # -- the request path -------------------------------------------------
     def serve(self, method: str, call: Call) -> SimResponse:

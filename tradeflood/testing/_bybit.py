@@ -65,6 +65,10 @@ class BybitVenue(Venue):
             "/v5/market/recent-trade": self._trades,
             "/v5/market/tickers": self._tickers,
         }
+        # issue 16 (marks): mark/index klines
+        from tradeflood.testing._marks_bybit import install as install_marks
+
+        install_marks(self)
 
     # -- the request path -------------------------------------------------
     def serve(self, method: str, call: Call) -> SimResponse:

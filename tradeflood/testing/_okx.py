@@ -84,6 +84,10 @@ class OkxVenue(Venue):
             "/api/v5/market/ticker": lambda c: [wire.ticker(self.market, self._inst(c), c.now_ms)],
             "/api/v5/market/tickers": self._tickers,
         }
+        # issue 16 (marks): mark/index candles and trade history
+        from tradeflood.testing._marks_okx import install as install_marks
+
+        install_marks(self)
 
     def names(self, inst: Instrument) -> tuple[str, str]:
         return inst.symbol, wire.inst_id(inst)
