@@ -26,9 +26,12 @@ from __future__ import annotations
 from typing import Any
 
 from tradeflood import Connector, Limit, Param, Params, Reply, Turn, turn
-from tradeflood.streams import OpArgsProtocol, Topic
+from tradeflood.streams import Frame, OpArgsProtocol, Topic
 
-__all__ = ["Okx", "OkxStream", "topic_name"]
+__all__ = ["LIQUIDATIONS", "Okx", "OkxStream", "topic_name"]
+
+#: The public channel of liquidation orders (issue 16).
+LIQUIDATIONS = "liquidation-orders"
 
 # What to do about the error codes public market-data requests meet most (OKX's error-code
 # table, "REST API" section 50000-51000; messages come from the venue itself).
@@ -63,8 +66,21 @@ class OkxStream(OpArgsProtocol):
         return topic_name(arg)
 
     def wire_args(self, topic: Topic) -> dict[str, Any]:
-        # Only channel and instId go on the wire; other args are the binding's own notes.
-        return {k: v for k, v in topic.args if k in ("channel", "instId")}
+        # Only channel, instId and instType go on the wire; other args are the binding's own notes.
+        return {k: v for k, v in topic.args if k in ("channel", "instId", "instType")}
+
+    # == issue 16 (marks): liquidation-orders =================================
+    # ``liquidation-orders`` is subscribed per instType (every swap at once); a push names
+    # its instrument in its data, so it is routed by that: ``liquidation-orders:BTC-USDT-SWAP``
+    # (the docs show one instrument a push; a push of several goes to the first one's topic).
+    def decode(self, raw: str | bytes) -> Frame:
+        frame = super().decode(raw)
+        if frame.kind == "data" and frame.topic is not None and frame.topic.startswith(LIQUIDATIONS):
+            data = frame.payload
+            if isinstance(data, list) and data and isinstance(data[0], dict):
+                return Frame("data", f"{LIQUIDATIONS}:{data[0].get('instId')}", data, action=frame.action)
+        return frame
+    # == end of issue 16 (marks) ===============================================
 
 
 def topic_name(arg: dict[str, Any]) -> str:

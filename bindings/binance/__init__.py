@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .book import BinanceFuturesBookSync, BinanceSpotBookSync
 from .columns import candle_columns_binance
+from .liquidations import BinanceLiquidationStream, parse_force_order
 from .live import (
     BinanceBookStream,
     BinanceCandleStream,
@@ -54,6 +55,7 @@ __all__ = [
     "BinanceFuturesBookSync",
     "BinanceIndexCandles",
     "BinanceInstruments",
+    "BinanceLiquidationStream",
     "BinanceMarkCandles",
     "BinanceOrderBook",
     "BinanceSpotBookSync",
@@ -71,6 +73,7 @@ __all__ = [
     "parse_book_ticker",
     "parse_depth",
     "parse_depth_update",
+    "parse_force_order",
     "parse_futures_instruments",
     "parse_kline_event",
     "parse_klines",

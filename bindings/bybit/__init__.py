@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .book import BybitBookSync
 from .columns import candle_columns_bybit
+from .liquidations import BybitLiquidationStream, parse_liquidation_push
 from .live import (
     BOOK_DEPTH,
     BybitBookStream,
@@ -58,6 +59,7 @@ __all__ = [
     "BybitCandles",
     "BybitIndexCandles",
     "BybitInstruments",
+    "BybitLiquidationStream",
     "BybitMarkCandles",
     "BybitOrderBook",
     "BybitTicker",
@@ -73,6 +75,7 @@ __all__ = [
     "parse_candles",
     "parse_instruments",
     "parse_kline_push",
+    "parse_liquidation_push",
     "parse_order_book",
     "parse_ticker",
     "parse_trade_push",

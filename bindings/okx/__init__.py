@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .book import OkxBookSync
 from .columns import candle_columns_okx
+from .liquidations import OkxLiquidationStream, parse_liquidation_orders
 from .live import (
     CANDLE_CHANNELS,
     OkxBookStream,
@@ -59,6 +60,7 @@ __all__ = [
     "OkxCandles",
     "OkxIndexCandles",
     "OkxInstruments",
+    "OkxLiquidationStream",
     "OkxMarkCandles",
     "OkxOrderBook",
     "OkxTicker",
@@ -73,6 +75,7 @@ __all__ = [
     "parse_book_push",
     "parse_candles",
     "parse_instruments",
+    "parse_liquidation_orders",
     "parse_order_book",
     "parse_ticker",
     "parse_trades",

@@ -227,8 +227,18 @@ class OkxStreams(StreamServer):
 
     def _feed(self, client: Client, arg: dict[str, Any]) -> Feed | None:
         channel, wanted = str(arg.get("channel")), str(arg.get("instId"))
-        inst = next((i for i in self.venue.market.instruments if wire.inst_id(i) == wanted), None)
         business = str(client.state.get("path", "")).split("?")[0].rstrip("/") == BUSINESS
+        if channel == "liquidation-orders" and not business:  # issue 16 (marks): per instType
+            if arg.get("instType") != "SWAP":
+                return None
+            key = topic_key(arg)  # as unsubscribe names it
+            if key not in self.feeds:
+                from tradeflood.testing._liquidation_feeds import OkxLiquidations
+
+                return OkxLiquidations(key, {"channel": channel, "instType": "SWAP"}, self.venue.market,
+                                       self.trade_interval)
+            return self.feeds[key]
+        inst = next((i for i in self.venue.market.instruments if wire.inst_id(i) == wanted), None)
         known = channel in CANDLE_CHANNELS if business else channel in ("trades", "tickers", "books")
         if inst is None or not known:
             return None
