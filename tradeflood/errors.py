@@ -74,9 +74,18 @@ class QueryError(TradeFloodError, ValueError):
 
 
 class UnknownExchangeError(QueryError):
-    def __init__(self, exchange: str, known: Iterable[str], model: str | None = None) -> None:
+    """An exchange no binding of the model serves. ``lacks`` says the venue is known but does
+    not have this kind of data (``"streams"`` or ``"fetches"``): the message then lists the
+    venues that do."""
+
+    def __init__(self, exchange: str, known: Iterable[str], model: str | None = None,
+                 lacks: str | None = None) -> None:
         self.exchange = exchange
         self.known = sorted(known)
+        if lacks and model:
+            super().__init__(f"{exchange} has no {model} {lacks} (the venue publishes none we can "
+                             f"use); venues that have them: {_choices(self.known) or 'none'}")
+            return
         what = f" for {model}" if model else ""
         super().__init__(
             f"unknown exchange {exchange!r}{what}; valid choices: {_choices(self.known) or 'none'}"

@@ -138,7 +138,8 @@ def lookup(model: object, exchange: object) -> type[Binding]:
         raise UnknownModelError(model, {m.__name__ for m in models})
     venues_for = {v for m, v in _BINDINGS if m is model}
     if not isinstance(exchange, str) or exchange.lower() not in venues_for:
-        raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None))
+        raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None),
+                                   _lacks(exchange, "fetches"))
     return _BINDINGS[(model, exchange.lower())]
 
 
@@ -150,8 +151,15 @@ def lookup_stream(model: object, exchange: object) -> type[Any]:
         raise UnknownModelError(model, {m.__name__ for m in models}, what="streams")
     venues_for = {v for m, v in _STREAM_BINDINGS if m is model}
     if not isinstance(exchange, str) or exchange.lower() not in venues_for:
-        raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None))
+        raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None),
+                                   _lacks(exchange, "streams"))
     return _STREAM_BINDINGS[(model, exchange.lower())]
+
+
+def _lacks(exchange: object, what: str) -> str | None:
+    """``what`` when ``exchange`` is a registered venue (it lacks this kind of data), else None."""
+    known = {v for _, v in [*_BINDINGS, *_STREAM_BINDINGS]}
+    return what if isinstance(exchange, str) and exchange.lower() in known else None
 
 
 def stream_bindings_for(model: type[Model] | None = None) -> dict[tuple[type[Model], str], type[Any]]:

@@ -61,8 +61,10 @@ def write_rows(conn: sqlite3.Connection, sid: int, rows: Sequence[Any], time_fie
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(ROWS_VERSION),))
         conn.execute(f"PRAGMA user_version={ROWS_VERSION}")
     before = conn.total_changes
+    # Computed fields (a bar's close_time) are not inputs: kept out, they are computed again on reading.
     conn.executemany("INSERT OR IGNORE INTO history_rows VALUES (?, ?, ?)",
-                     [(sid, getattr(r, time_field), orjson.dumps(r.model_dump(mode="json")))
+                     [(sid, getattr(r, time_field), orjson.dumps(r.model_dump(
+                         mode="json", exclude=set(type(r).model_computed_fields) or None)))
                       for r in rows])
     return conn.total_changes - before
 
