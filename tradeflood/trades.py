@@ -144,8 +144,9 @@ class TradeHistoryBinding(Binding):
         for part in parts:
             if part.turn.window is None:
                 continue
+            a, b = part.turn.window  # a window's last page may reach past it: only its own trades count
             for t in part.items:
-                if start <= t.timestamp < end and t.id not in seen:
+                if a <= t.timestamp < b and t.id not in seen:
                     seen.add(t.id)
                     trades.append(t)
         trades.sort(key=_order)

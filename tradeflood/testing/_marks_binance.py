@@ -57,19 +57,24 @@ def install(venue: BinanceVenue) -> None:
         start, end = venue._int(call, "startTime"), venue._int(call, "endTime")
         from_id = venue._int(call, "fromId")
         market, now = venue.market, call.now_ms
-        if from_id is not None:
-            last = min(market.last_trade_id(inst, now), from_id + limit - 1)
-            ticks = [market.trade(inst, i) for i in range(max(1, from_id), last + 1)]
+        names = venue.names(inst)
+        if from_id is not None:  # the next ``limit`` trades that exist (a hole is skipped, as ids are)
+            last, ticks = market.last_trade_id(inst, now), []
+            i = max(1, from_id)
+            while i <= last and len(ticks) < limit and i < from_id + 100 * limit:
+                tick = market.trade(inst, i)
+                if not venue.gaps.hides(names, tick.ts_ms):
+                    ticks.append(tick)
+                i += 1
         elif start is not None or end is not None:
             if start is not None and end is not None and end - start >= _HOUR:
                 raise venue._fail(-1127, "More than 1 hours between startTime and endTime.")
             a = start if start is not None else (end or now) - _HOUR + 1
             b = (end + 1) if end is not None else a + _HOUR
-            ticks = trades_between(market, inst, a, b, now)[:limit]
+            ticks = [t for t in trades_between(market, inst, a, b, now)
+                     if not venue.gaps.hides(names, t.ts_ms)][:limit]
         else:
-            ticks = market.recent_trades(inst, now, limit)
-        names = venue.names(inst)
-        ticks = [t for t in ticks if not venue.gaps.hides(names, t.ts_ms)]
+            ticks = [t for t in market.recent_trades(inst, now, limit) if not venue.gaps.hides(names, t.ts_ms)]
         if call.short_page and len(ticks) > 1:
             ticks = ticks[: len(ticks) // 2]
         style = wire.Style(inst, api.spot)
