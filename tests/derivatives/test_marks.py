@@ -60,7 +60,7 @@ async def test_old_bars_come_from_the_history_endpoint(name: str, clock: Virtual
                                    start=start, end=start + 6 * HOUR))
     step = MINUTE if name == "okx" else 15 * MINUTE
     assert [b.open_time for b in bars] == list(range(start, start + 6 * HOUR, step))
-    recent, history = MARK_PATHS[name]
+    _, history = MARK_PATHS[name]
     assert venue.stats.by_path[history] >= 1
     assert venue.stats.rejected_429 == 0
 
@@ -75,11 +75,12 @@ async def test_okx_pages_hold_100_bars(clock: VirtualClock) -> None:
 
 @pytest.mark.parametrize("name", sorted(VENUES))
 def test_spot_pairs_have_no_mark_price(name: str) -> None:
-    with pytest.raises(QueryError, match="spot pair.*BTC/USDT:USDT"):
+    with pytest.raises(QueryError, match=r"spot pair.*BTC/USDT:USDT"):
         q(MarkCandle, name, symbol="BTC/USDT", interval="1m", start=NOW - HOUR)
 
 
-async def test_the_store_keeps_mark_bars_apart_from_trade_candles(clock: VirtualClock, tmp_path: Path) -> None:
+async def test_the_store_keeps_mark_bars_apart_from_trade_candles(clock: VirtualClock,
+                                                                  tmp_path: Path) -> None:
     venue = make("binance", clock)
     store = str(tmp_path / "store.sqlite3")
     top = NOW // HOUR * HOUR

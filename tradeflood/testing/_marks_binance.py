@@ -74,7 +74,8 @@ def install(venue: BinanceVenue) -> None:
             ticks = [t for t in trades_between(market, inst, a, b, now)
                      if not venue.gaps.hides(names, t.ts_ms)][:limit]
         else:
-            ticks = [t for t in market.recent_trades(inst, now, limit) if not venue.gaps.hides(names, t.ts_ms)]
+            ticks = [t for t in market.recent_trades(inst, now, limit)
+                     if not venue.gaps.hides(names, t.ts_ms)]
         if call.short_page and len(ticks) > 1:
             ticks = ticks[: len(ticks) // 2]
         style = wire.Style(inst, api.spot)
