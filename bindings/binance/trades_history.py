@@ -46,8 +46,8 @@ def parse_agg_trades(payload: Any, *, symbol: str, native_symbol: str,
     out = []
     for i, row in enumerate(read.records(payload, "aggregate trades")):
         r = read.at(row, f"trade {i}")
-        ident = r.field(row, "a")
-        if type(ident) is not int or ident < 0:
+        ident = r.field(row, "a")  # an integer (recordings elsewhere hold it as digits)
+        if not ((type(ident) is int and ident >= 0) or (type(ident) is str and ident.isdigit())):
             raise r.fail(f"a {ident!r} is not an aggregate trade id")
         out.append(r.model(Trade, exchange=VENUE, symbol=symbol, native_symbol=native_symbol, id=str(ident),
                            timestamp=r.ms(r.field(row, "T"), "T"),
