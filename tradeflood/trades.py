@@ -129,9 +129,9 @@ class TradeHistoryBinding(Binding):
 
     # -- parsing and putting together --------------------------------------------------------
 
-    def parse(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Any]:
+    def parse(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[Any]:
         if not self._ranged(query) or turn.window is None:
-            return super().parse(query, turn, payload, ctx)  # type: ignore[no-any-return]
+            return list(super().parse(query, turn, payload, ctx))
         pages = payload if turn.next_page is not None else [payload]
         return [t for page in pages for t in self.page_trades(query, turn, page, ctx)]
 

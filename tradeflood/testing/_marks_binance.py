@@ -59,7 +59,8 @@ def install(venue: BinanceVenue) -> None:
         market, now = venue.market, call.now_ms
         names = venue.names(inst)
         if from_id is not None:  # the next ``limit`` trades that exist (a hole is skipped, as ids are)
-            last, ticks = market.last_trade_id(inst, now), []
+            last = market.last_trade_id(inst, now)
+            ticks: list[Tick] = []
             i = max(1, from_id)
             while i <= last and len(ticks) < limit and i < from_id + 100 * limit:
                 tick = market.trade(inst, i)

@@ -19,7 +19,7 @@ from tradeflood.testing._derived import price_bar, trades_between
 from tradeflood.testing._limits import RollingLimit
 from tradeflood.testing._market import Instrument
 from tradeflood.testing._paging import page
-from tradeflood.testing._venue import Call
+from tradeflood.testing._venue import Call, plain
 
 if TYPE_CHECKING:
     from tradeflood.testing._okx import OkxVenue
@@ -66,8 +66,8 @@ def install(venue: OkxVenue) -> None:
             rows = []
             for b in reversed(bars):
                 p = price_bar(venue.market, inst, grid, b.open_ms, call.now_ms, kind)
-                rows.append([str(b.open_ms), wire.plain(p.open), wire.plain(p.high), wire.plain(p.low),
-                             wire.plain(p.close), "1" if b.close_ms < call.now_ms else "0"])
+                rows.append([str(b.open_ms), plain(p.open), plain(p.high), plain(p.low),
+                             plain(p.close), "1" if b.close_ms < call.now_ms else "0"])
             return rows
         return route
 
