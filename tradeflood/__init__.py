@@ -51,6 +51,7 @@ from .ratelimit import Limit
 from .retry import RetryPolicy
 from .series import Series
 from .session import Session, afetch, fetch
+from .trades import TradeHistory, TradeHistoryBinding
 from .turns import Derived, Param, Params, Turn, turn
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ __all__ = [
     "StreamOverflowError",
     "StreamRejectedError",
     "TradeFloodError",
+    "TradeHistory",
+    "TradeHistoryBinding",
     "Turn",
     "UnknownExchangeError",
     "UnknownModelError",

@@ -9,7 +9,7 @@ grid pages, puts them together, repairs short pages and reports gaps.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import QueryError
@@ -22,11 +22,9 @@ if TYPE_CHECKING:
 
     from tradeflood.models import Model
 
-    from .parsing import Reader
     from .query import Query
 
-__all__ = ["CandleBinding", "CandleSeries", "Gap", "PriceCandleBinding", "expected_open_times",
-           "parse_price_candles"]
+__all__ = ["CandleBinding", "CandleSeries", "Gap", "PriceCandleBinding", "expected_open_times"]
 
 
 def _candle() -> type[Model]:
@@ -170,29 +168,3 @@ class PriceCandleBinding(CandleBinding):
                              "mark and index prices belong to derivatives: ask for the perpetual, "
                              f"e.g. '{query.symbol}:{split_symbol(query.symbol).quote}'")
 
-
-def parse_price_candles(read: Reader, payload: Any, model: type[Model], *, symbol: str, native_symbol: str,
-                        interval: str, closed: Callable[[list[Any], int], bool],
-                        numbers: bool = False) -> list[Any]:
-    """Bars of ``model`` (a mark or index candle) from rows ``[open_time, open, high, low, close, ...]``,
-    oldest first whatever order the venue sent.
-
-    ``closed(row, open_ms)`` says whether a row's bar is final. Fields past the fifth are
-    not read, so the venues' longer rows (volumes, a confirm flag) parse too.
-    ``numbers`` also takes JSON numbers for prices.
-    """
-    out = []
-    for i, row in enumerate(read.rows(payload, "candle rows")):
-        r = read.at(row, f"row {i}")
-        if type(row) is not list or len(row) < 5:
-            raise r.fail("expected [open_time, open, high, low, close, ...]")
-        open_ms = r.ms(row[0], "open_time")
-        out.append(r.model(model, exchange=read.venue, symbol=symbol, native_symbol=native_symbol,
-                           interval=interval, open_time=open_ms,
-                           open=r.decimal(row[1], "open", numbers=numbers),
-                           high=r.decimal(row[2], "high", numbers=numbers),
-                           low=r.decimal(row[3], "low", numbers=numbers),
-                           close=r.decimal(row[4], "close", numbers=numbers),
-                           closed=closed(row, open_ms)))
-    out.sort(key=lambda c: c.open_time)
-    return out

@@ -93,6 +93,8 @@ class TradeHistoryBinding(Binding):
     @classmethod
     def check(cls, query: Query) -> None:
         super().check(query)
+        if query.interval is not None:
+            raise QueryError(f"{query.model.__name__} on {query.exchange} takes no interval (candles do)")
         if query.end is not None and query.start is None:
             raise QueryError(f"{query.describe()}: a trade history needs start= as well as end=")
         if query.start is not None and query.limit is not None:

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from tradeflood import PageSource, ParseContext, PriceCandleBinding, Query, Turn
-from tradeflood.candles import parse_price_candles
 from tradeflood.connectors.binance import Binance
 from tradeflood.models import IndexCandle, MarkCandle
-from tradeflood.parsing import Reader
+from tradeflood.parsing import Reader, parse_price_candles
 
 from .parse import VENUE
 from .rest import PAGE_SIZE, BinanceCandles, market, native_symbol

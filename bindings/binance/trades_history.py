@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeflood import ParseContext, Query, Turn
+from tradeflood import ParseContext, Query, TradeHistoryBinding, Turn
 from tradeflood.connectors.binance import Binance
 from tradeflood.models import Trade
 from tradeflood.parsing import Reader
-from tradeflood.trades import TradeHistoryBinding
 
 from .parse import VENUE
 from .rest import BinanceTrades, market, native_symbol

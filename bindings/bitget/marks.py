@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from tradeflood import PageSource, ParseContext, PriceCandleBinding, Query, Turn
-from tradeflood.candles import parse_price_candles
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.intervals import INTERVALS, interval_end, interval_ms, validate_interval
 from tradeflood.models import IndexCandle, MarkCandle
-from tradeflood.parsing import Reader
+from tradeflood.parsing import Reader, parse_price_candles
 
 from .parse import EXCHANGE
 from .rest import (

@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from tradeflood import PageSource, ParseContext, PriceCandleBinding, Query, Turn
-from tradeflood.candles import parse_price_candles
 from tradeflood.connectors.okx import Okx
 from tradeflood.intervals import interval_ms
 from tradeflood.models import IndexCandle, MarkCandle
-from tradeflood.parsing import Reader
+from tradeflood.parsing import Reader, parse_price_candles
 
 from .parse import EXCHANGE
 from .rest import BARS, RECENT_BARS, inst_type, resolve

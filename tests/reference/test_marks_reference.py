@@ -19,11 +19,10 @@ import pytest
 from reference import load_recordings
 
 from tradeflood.bindings.binance import parse_agg_trades
-from tradeflood.candles import parse_price_candles
 from tradeflood.connectors.binance import Binance
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.models import IndexCandle, MarkCandle
-from tradeflood.parsing import Reader
+from tradeflood.parsing import Reader, parse_price_candles
 
 BINANCE = load_recordings("binance")
 BITGET = load_recordings("bitget")

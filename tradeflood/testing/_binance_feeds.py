@@ -276,6 +276,7 @@ def feed_for(api: str, stream: str, market: Market, pacing: dict[str, float]) ->
     if kind == "bookTicker":
         return _BookTicker(*common, pacing["depth"])
     if not spot and kind == "forceOrder":  # issue 16 (marks): liquidation orders
+        # import cycle: the liquidation feeds subclass this module's feed base
         from tradeflood.testing._liquidation_feeds import BinanceLiquidations
 
         return BinanceLiquidations(*common, pacing["trade"])
