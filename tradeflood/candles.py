@@ -16,6 +16,7 @@ from .errors import QueryError
 from .history import HistoryBinding
 from .intervals import INTERVALS, bar_open, interval_end, interval_ms, validate_interval
 from .series import Gap, Series
+from .symbols import split_symbol
 
 if TYPE_CHECKING:
     import pyarrow
@@ -161,10 +162,9 @@ class PriceCandleBinding(CandleBinding):
     def check(cls, query: Query) -> None:
         super().check(query)
         assert query.symbol is not None
-        from .symbols import split_symbol
-
-        if split_symbol(query.symbol).kind == "spot":
+        unified = split_symbol(query.symbol)
+        if unified.kind == "spot":
             raise QueryError(f"{cls.model.__name__} on {query.exchange}: {query.symbol!r} is a spot pair; "
                              "mark and index prices belong to derivatives: ask for the perpetual, "
-                             f"e.g. '{query.symbol}:{split_symbol(query.symbol).quote}'")
+                             f"e.g. '{query.symbol}:{unified.quote}'")
 

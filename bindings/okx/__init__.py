@@ -23,6 +23,7 @@ from .live import (
     parse_book_push,
 )
 from .marks import MARK_PAGE, OkxIndexCandles, OkxMarkCandles, index_id
+from .marks_live import OkxIndexCandleStream, OkxMarkCandleStream
 from .parse import (
     okx_symbol_map,
     parse_candles,
@@ -58,9 +59,11 @@ __all__ = [
     "OkxBookSync",
     "OkxCandleStream",
     "OkxCandles",
+    "OkxIndexCandleStream",
     "OkxIndexCandles",
     "OkxInstruments",
     "OkxLiquidationStream",
+    "OkxMarkCandleStream",
     "OkxMarkCandles",
     "OkxOrderBook",
     "OkxTicker",
