@@ -193,7 +193,8 @@ def venues() -> None:
         bindings = [b for (_, v), b in fetched.items() if v == venue]
         for binding in bindings:
             if issubclass(binding, CandleBinding):
-                click.echo(f"  intervals: {' '.join(binding.intervals)}")
+                which = "" if binding.model.__name__ == "Candle" else f" ({binding.model.__name__})"
+                click.echo(f"  intervals{which}: {' '.join(binding.intervals)}")
         connector = next(iter(bindings or [b for (_, v), b in streamed.items() if v == venue])).connector
         if connector.limits:
             click.echo("  limits: " + ", ".join(f"{g} {lim.count}/{lim.per:g}s"
