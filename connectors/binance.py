@@ -200,6 +200,36 @@ class Binance(Connector, name="binance"):
     def futures_book_ticker(self, symbol: Param) -> Params:
         return {"symbol": symbol}
 
+    # == issue 16 (marks): mark/index price klines and aggregate trades by time ==
+    # Binance "Market Data" (spot and USDⓈ-M): markPriceKlines (``symbol``) and
+    # indexPriceKlines (``pair``) take limit up to 1500 (default 500) and weigh as klines do;
+    # aggTrades takes ``startTime``/``endTime`` less than an hour apart, or ``fromId``
+    # (inclusive), limit up to 1000 (default 500), oldest first; weight 4 on spot, 20 on futures.
+
+    @turn("/fapi/v1/markPriceKlines", api="rest.futures", group="futures", weight=futures_klines_weight)
+    def mark_price_klines(self, symbol: Param, interval: str, start_time: int | None = None,
+                          end_time: int | None = None, limit: int | None = None) -> Params:
+        return _klines_params(symbol, interval, start_time, end_time, limit)
+
+    @turn("/fapi/v1/indexPriceKlines", api="rest.futures", group="futures", weight=futures_klines_weight)
+    def index_price_klines(self, pair: Param, interval: str, start_time: int | None = None,
+                           end_time: int | None = None, limit: int | None = None) -> Params:
+        return {"pair": pair, "interval": interval, "startTime": start_time, "endTime": end_time,
+                "limit": limit}
+
+    @turn("/api/v3/aggTrades", group="spot", weight=4)
+    def spot_agg_trades(self, symbol: Param, start_time: int | None = None, end_time: int | None = None,
+                        from_id: int | None = None, limit: int | None = None) -> Params:
+        return {"symbol": symbol, "startTime": start_time, "endTime": end_time, "fromId": from_id,
+                "limit": limit}
+
+    @turn("/fapi/v1/aggTrades", api="rest.futures", group="futures", weight=20)
+    def futures_agg_trades(self, symbol: Param, start_time: int | None = None, end_time: int | None = None,
+                           from_id: int | None = None, limit: int | None = None) -> Params:
+        return {"symbol": symbol, "startTime": start_time, "endTime": end_time, "fromId": from_id,
+                "limit": limit}
+    # == end of issue 16 (marks) ===============================================
+
     # -- replies -----------------------------------------------------------------
 
     def unwrap(self, turn: Turn, reply: Reply) -> Any:

@@ -182,6 +182,54 @@ class Bitget(Connector, name="bitget"):
     def mix_ticker(self, symbol: Param, product_type: str = USDT_FUTURES) -> Params:
         return {"symbol": symbol, "productType": product_type}
 
+    # == issue 16 (marks): mark/index price candles and trade history ==========
+    # Bitget v2 "Market" (mix): ``candles`` with ``kLineType`` MARK or INDEX (the recent
+    # endpoint, 1000 rows, the same look-back as trade candles); ``history-mark-candles`` and
+    # ``history-index-candles`` (200 rows, any age, a span of at most 90 days); 20/s each.
+    # ``fills-history`` (spot and mix): trades of the last 90 days, ``limit`` up to 1000,
+    # newest first, ``startTime``/``endTime`` (a span of at most 7 days) and ``idLessThan``
+    # to page on; 10/s each.
+    limits = {**limits, "mix-history-mark-candles": _PER_SECOND_20,
+              "mix-history-index-candles": _PER_SECOND_20,
+              "spot-fills-history": Limit(10, 1.0), "mix-fills-history": Limit(10, 1.0)}
+
+    @turn("/api/v2/mix/market/candles", group="mix-candles")  # one endpoint, one 20/s limit
+    def mix_price_candles(
+        self, symbol: Param, granularity: str, kline_type: str, start_time: int | None = None,
+        end_time: int | None = None, limit: int | None = None, product_type: str = USDT_FUTURES,
+    ) -> Params:
+        """Recent mark (``kline_type="MARK"``) or index (``"INDEX"``) bars."""
+        return {**_mix_candle_params(symbol, granularity, start_time, end_time, limit, product_type),
+                "kLineType": kline_type}
+
+    @turn("/api/v2/mix/market/history-mark-candles", group="mix-history-mark-candles")
+    def mix_history_mark_candles(
+        self, symbol: Param, granularity: str, start_time: int | None = None,
+        end_time: int | None = None, limit: int | None = None, product_type: str = USDT_FUTURES,
+    ) -> Params:
+        return _mix_candle_params(symbol, granularity, start_time, end_time, limit, product_type)
+
+    @turn("/api/v2/mix/market/history-index-candles", group="mix-history-index-candles")
+    def mix_history_index_candles(
+        self, symbol: Param, granularity: str, start_time: int | None = None,
+        end_time: int | None = None, limit: int | None = None, product_type: str = USDT_FUTURES,
+    ) -> Params:
+        return _mix_candle_params(symbol, granularity, start_time, end_time, limit, product_type)
+
+    @turn("/api/v2/spot/market/fills-history", group="spot-fills-history")
+    def spot_fills_history(self, symbol: Param, start_time: int | None = None, end_time: int | None = None,
+                           id_less_than: str | None = None, limit: int | None = None) -> Params:
+        return {"symbol": symbol, "startTime": start_time, "endTime": end_time,
+                "idLessThan": id_less_than, "limit": limit}
+
+    @turn("/api/v2/mix/market/fills-history", group="mix-fills-history")
+    def mix_fills_history(self, symbol: Param, start_time: int | None = None, end_time: int | None = None,
+                          id_less_than: str | None = None, limit: int | None = None,
+                          product_type: str = USDT_FUTURES) -> Params:
+        return {"symbol": symbol, "productType": product_type, "startTime": start_time,
+                "endTime": end_time, "idLessThan": id_less_than, "limit": limit}
+    # == end of issue 16 (marks) ===============================================
+
     # -- replies -----------------------------------------------------------
     def unwrap(self, turn: Turn, reply: Reply) -> Any:
         """The envelope's ``data``; a code other than ``"00000"`` is the venue's refusal."""

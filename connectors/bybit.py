@@ -132,6 +132,25 @@ class Bybit(Connector, name="bybit"):
     def tickers(self, category: str, symbol: Param | None = None) -> Params:
         return {"category": category, "symbol": symbol}
 
+    # == issue 16 (marks): mark/index price klines ==============================
+    # Bybit v5 "Market": mark-price-kline and index-price-kline take the kline's parameters
+    # (linear and inverse only), limit up to 1000 (default 200), rows [start, o, h, l, c]
+    # newest first, any age; the IP limit of 600 requests/5 s covers them as every endpoint.
+    # Bybit publishes no trade history by time (recent-trade serves the latest 1000 only).
+
+    @turn("/v5/market/mark-price-kline", group="market")
+    def mark_price_kline(self, category: str, symbol: Param, interval: str, start: int | None = None,
+                         end: int | None = None, limit: int | None = None) -> Params:
+        return {"category": category, "symbol": symbol, "interval": interval, "start": start,
+                "end": end, "limit": limit}
+
+    @turn("/v5/market/index-price-kline", group="market")
+    def index_price_kline(self, category: str, symbol: Param, interval: str, start: int | None = None,
+                          end: int | None = None, limit: int | None = None) -> Params:
+        return {"category": category, "symbol": symbol, "interval": interval, "start": start,
+                "end": end, "limit": limit}
+    # == end of issue 16 (marks) ===============================================
+
     # -- replies -----------------------------------------------------------
     def unwrap(self, turn: Turn, reply: Reply) -> Any:
         """The envelope's ``result`` with the envelope's ``time`` added (tickers carry none of

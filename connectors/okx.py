@@ -26,9 +26,12 @@ from __future__ import annotations
 from typing import Any
 
 from tradeflood import Connector, Limit, Param, Params, Reply, Turn, turn
-from tradeflood.streams import OpArgsProtocol, Topic
+from tradeflood.streams import Frame, OpArgsProtocol, Topic
 
-__all__ = ["Okx", "OkxStream", "topic_name"]
+__all__ = ["LIQUIDATIONS", "Okx", "OkxStream", "topic_name"]
+
+#: The public channel of liquidation orders (issue 16).
+LIQUIDATIONS = "liquidation-orders"
 
 # What to do about the error codes public market-data requests meet most (OKX's error-code
 # table, "REST API" section 50000-51000; messages come from the venue itself).
@@ -63,8 +66,21 @@ class OkxStream(OpArgsProtocol):
         return topic_name(arg)
 
     def wire_args(self, topic: Topic) -> dict[str, Any]:
-        # Only channel and instId go on the wire; other args are the binding's own notes.
-        return {k: v for k, v in topic.args if k in ("channel", "instId")}
+        # Only channel, instId and instType go on the wire; other args are the binding's own notes.
+        return {k: v for k, v in topic.args if k in ("channel", "instId", "instType")}
+
+    # == issue 16 (marks): liquidation-orders =================================
+    # ``liquidation-orders`` is subscribed per instType (every swap at once); a push names
+    # its instrument in its data, so it is routed by that: ``liquidation-orders:BTC-USDT-SWAP``
+    # (the docs show one instrument a push; a push of several goes to the first one's topic).
+    def decode(self, raw: str | bytes) -> Frame:
+        frame = super().decode(raw)
+        if frame.kind == "data" and frame.topic is not None and frame.topic.startswith(LIQUIDATIONS):
+            data = frame.payload
+            if isinstance(data, list) and data and isinstance(data[0], dict):
+                return Frame("data", f"{LIQUIDATIONS}:{data[0].get('instId')}", data, action=frame.action)
+        return frame
+    # == end of issue 16 (marks) ===============================================
 
 
 def topic_name(arg: dict[str, Any]) -> str:
@@ -127,6 +143,49 @@ class Okx(Connector, name="okx"):
     @turn("/api/v5/market/ticker", group="ticker")
     def ticker(self, inst_id: Param) -> Params:
         return {"instId": inst_id}
+
+    # == issue 16 (marks): mark/index price candles and trade history ==========
+    # OKX API v5 "Market Data": mark-price-candles and index-candles 20/2s and the latest
+    # 1,440 bars; history-mark-price-candles and history-index-candles 10/2s, any age; all
+    # four take limit up to 100 and page like candles (after/before, newest first).
+    # history-trades 20/2s: type=1 pages by tradeId, type=2 by timestamp (after/before),
+    # limit up to 100, newest first, the last 3 months.
+    limits = {**limits,
+              "mark-price-candles": Limit(20, 2.0), "history-mark-price-candles": Limit(10, 2.0),
+              "index-candles": Limit(20, 2.0), "history-index-candles": Limit(10, 2.0),
+              "history-trades": Limit(20, 2.0)}
+
+    @turn("/api/v5/market/mark-price-candles", group="mark-price-candles")
+    def mark_price_candles(self, inst_id: Param, bar: str, after: int | None = None,
+                           before: int | None = None, limit: int | None = None) -> Params:
+        """Mark-price bars of a swap: the latest 1,440."""
+        return {"instId": inst_id, "bar": bar, "after": after, "before": before, "limit": limit}
+
+    @turn("/api/v5/market/history-mark-price-candles", group="history-mark-price-candles")
+    def history_mark_price_candles(self, inst_id: Param, bar: str, after: int | None = None,
+                                   before: int | None = None, limit: int | None = None) -> Params:
+        """Mark-price bars of any age."""
+        return {"instId": inst_id, "bar": bar, "after": after, "before": before, "limit": limit}
+
+    @turn("/api/v5/market/index-candles", group="index-candles")
+    def index_candles(self, index_id: Param, bar: str, after: int | None = None,
+                      before: int | None = None, limit: int | None = None) -> Params:
+        """Index-price bars (``instId`` is the index, ``BTC-USDT``): the latest 1,440."""
+        return {"instId": index_id, "bar": bar, "after": after, "before": before, "limit": limit}
+
+    @turn("/api/v5/market/history-index-candles", group="history-index-candles")
+    def history_index_candles(self, index_id: Param, bar: str, after: int | None = None,
+                              before: int | None = None, limit: int | None = None) -> Params:
+        """Index-price bars of any age."""
+        return {"instId": index_id, "bar": bar, "after": after, "before": before, "limit": limit}
+
+    @turn("/api/v5/market/history-trades", group="history-trades")
+    def history_trades(self, inst_id: Param, after: int | None = None, before: int | None = None,
+                       limit: int | None = None) -> Params:
+        """Trades by time (``type=2``): older than ``after``, newer than ``before`` (both
+        exclusive, ms), newest first."""
+        return {"instId": inst_id, "type": 2, "after": after, "before": before, "limit": limit}
+    # == end of issue 16 (marks) ===============================================
 
     # -- replies -----------------------------------------------------------
     def unwrap(self, turn: Turn, reply: Reply) -> Any:

@@ -7,6 +7,8 @@ from .book import OrderBook
 from .candle import Candle
 from .funding import FundingRate, settled_rate
 from .instrument import Instrument
+from .liquidation import Liquidation
+from .marks import IndexCandle, MarkCandle, PriceCandle
 from .open_interest import OpenInterest
 from .ticker import Ticker
 from .trade import Trade
@@ -14,11 +16,15 @@ from .trade import Trade
 __all__ = [
     "Candle",
     "FundingRate",
+    "IndexCandle",
     "Instrument",
+    "Liquidation",
+    "MarkCandle",
     "Model",
     "OpenInterest",
     "OrderBook",
     "Price",
+    "PriceCandle",
     "Size",
     "Ticker",
     "TimestampMs",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .binding import Binding, ParseContext, Part
-from .candles import CandleBinding, CandleSeries, Gap
+from .candles import CandleBinding, CandleSeries, Gap, PriceCandleBinding
 from .clock import Clock, LiveClock, ScaledClock, VirtualClock
 from .connector import Connector, Reply
 from .errors import (
@@ -52,6 +52,7 @@ from .ratelimit import Limit
 from .retry import RetryPolicy
 from .series import Series
 from .session import Session, afetch, fetch
+from .trades import TradeHistory, TradeHistoryBinding
 from .turns import Derived, Param, Params, Turn, turn
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ __all__ = [
     "Part",
     "PayloadError",
     "Plan",
+    "PriceCandleBinding",
     "ProxyError",
     "ProxyEvent",
     "ProxyScheme",
@@ -102,6 +104,8 @@ __all__ = [
     "StreamOverflowError",
     "StreamRejectedError",
     "TradeFloodError",
+    "TradeHistory",
+    "TradeHistoryBinding",
     "Turn",
     "UnknownExchangeError",
     "UnknownModelError",

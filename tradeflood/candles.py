@@ -16,6 +16,7 @@ from .errors import QueryError
 from .history import HistoryBinding
 from .intervals import INTERVALS, bar_open, interval_end, interval_ms, validate_interval
 from .series import Gap, Series
+from .symbols import split_symbol
 
 if TYPE_CHECKING:
     import pyarrow
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from .query import Query
 
-__all__ = ["CandleBinding", "CandleSeries", "Gap", "expected_open_times"]
+__all__ = ["CandleBinding", "CandleSeries", "Gap", "PriceCandleBinding", "expected_open_times"]
 
 
 def _candle() -> type[Model]:
@@ -138,3 +139,32 @@ class CandleBinding(HistoryBinding):
     def series_key(self, query: Query) -> tuple[str, str, str]:
         assert query.symbol is not None and query.interval is not None
         return query.exchange, query.symbol, query.interval
+
+
+class PriceCandleBinding(CandleBinding):
+    """Base of bindings whose rows are bars of a price that is not traded (mark, index).
+
+    As :class:`CandleBinding` (grid pages over the venue's sources, repair, gaps),
+    but the rows are the binding's own model, parsed one model per row, and a
+    stored series is keyed ``"<Model>:<interval>"`` (``"MarkCandle:1m"``), so bars
+    of a mark price never share a store series with the trade candles of the same
+    symbol and interval, nor with another interval.
+    """
+
+    series: ClassVar[type[Series]] = Series
+    bulk: ClassVar[bool] = False
+
+    def series_key(self, query: Query) -> tuple[str, str, str]:
+        assert query.symbol is not None and query.interval is not None
+        return query.exchange, query.symbol, f"{self.model.__name__}:{query.interval}"
+
+    @classmethod
+    def check(cls, query: Query) -> None:
+        super().check(query)
+        assert query.symbol is not None
+        unified = split_symbol(query.symbol)
+        if unified.kind == "spot":
+            raise QueryError(f"{cls.model.__name__} on {query.exchange}: {query.symbol!r} is a spot pair; "
+                             "mark and index prices belong to derivatives: ask for the perpetual, "
+                             f"e.g. '{query.symbol}:{unified.quote}'")
+

@@ -35,13 +35,14 @@ __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 MODELS = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
-          "instruments": "Instrument", "funding-rate": "FundingRate", "open-interest": "OpenInterest"}
+          "instruments": "Instrument", "funding-rate": "FundingRate", "open-interest": "OpenInterest",
+          "markcandle": "MarkCandle", "indexcandle": "IndexCandle"}
 
 
 def _model(name: str) -> type[Any]:
     import tradeflood.models as models
 
-    return getattr(models, MODELS[name])  # type: ignore[no-any-return]
+    return getattr(models, {**MODELS, **STREAMED}[name])  # type: ignore[no-any-return]
 
 
 def _urls(pairs: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -138,7 +139,8 @@ def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[s
         click.echo(f"dropped {result.dropped} invalid rows", err=True)
 
 
-STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker"}
+STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
+            "liquidations": "Liquidation"}
 
 
 @cli.command()
@@ -206,7 +208,8 @@ def venues(markdown: bool) -> None:
         bindings = [b for (_, v), b in fetched.items() if v == venue]
         for binding in bindings:
             if issubclass(binding, CandleBinding):
-                click.echo(f"  intervals: {' '.join(binding.intervals)}")
+                which = "" if binding.model.__name__ == "Candle" else f" ({binding.model.__name__})"
+                click.echo(f"  intervals{which}: {' '.join(binding.intervals)}")
         connector = next(iter(bindings or [b for (_, v), b in streamed.items() if v == venue])).connector
         if connector.limits:
             click.echo("  limits: " + ", ".join(f"{g} {lim.count}/{lim.per:g}s"

@@ -80,6 +80,9 @@ class QueryError(TradeFloodError, ValueError):
 
 
 class UnknownExchangeError(QueryError):
+    """An exchange no binding of the model serves (a known venue lacking the model raises
+    :class:`ModelNotServedError`, a subclass)."""
+
     def __init__(self, exchange: str, known: Iterable[str], model: str | None = None) -> None:
         self.exchange = exchange
         self.known = sorted(known)
@@ -111,11 +114,10 @@ class ModelNotServedError(UnknownModelError, UnknownExchangeError):
         self.exchange = exchange
         self.known = sorted(venues)
         name = getattr(model, "__name__", model)
-        verb = "streams" if what == "streams" else "serves"
+        kind = "streams" if what == "streams" else "fetches"
         venues_text = _choices(self.known) or "none"
         hint = " (or give poll=SECONDS to poll it over REST)" if what == "streams" else ""
-        QueryError.__init__(self, f"{exchange} {verb} no {name} (for {name}); venues that do: "
-                                  f"{venues_text}{hint}")
+        QueryError.__init__(self, f"{exchange} has no {name} {kind}; venues that do: {venues_text}{hint}")
 
 
 class UnknownSymbolError(QueryError):

@@ -21,7 +21,7 @@ Hot loops (thousands of candle rows) may check values inline and call
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from .errors import PayloadError
 
-__all__ = ["ABSENT", "Reader"]
+__all__ = ["ABSENT", "Reader", "parse_price_candles"]
 
 M = TypeVar("M")
 
@@ -189,3 +189,30 @@ def _is_absent(value: Any, absent: Collection[Any]) -> bool:
         return value in absent
     except TypeError:  # an unhashable value (a list, an object) is never an "absent" spelling
         return False
+
+
+def parse_price_candles(read: Reader, payload: Any, model: type[Any], *, symbol: str, native_symbol: str,
+                        interval: str, closed: Callable[[list[Any], int], bool],
+                        numbers: bool = False) -> list[Any]:
+    """Bars of ``model`` (a mark or index candle) from rows ``[open_time, open, high, low, close, ...]``,
+    oldest first whatever order the venue sent.
+
+    ``closed(row, open_ms)`` says whether a row's bar is final. Fields past the fifth are
+    not read, so the venues' longer rows (volumes, a confirm flag) parse too.
+    ``numbers`` also takes JSON numbers for prices.
+    """
+    out = []
+    for i, row in enumerate(read.rows(payload, "candle rows")):
+        r = read.at(row, f"row {i}")
+        if type(row) is not list or len(row) < 5:
+            raise r.fail("expected [open_time, open, high, low, close, ...]")
+        open_ms = r.ms(row[0], "open_time")
+        out.append(r.model(model, exchange=read.venue, symbol=symbol, native_symbol=native_symbol,
+                           interval=interval, open_time=open_ms,
+                           open=r.decimal(row[1], "open", numbers=numbers),
+                           high=r.decimal(row[2], "high", numbers=numbers),
+                           low=r.decimal(row[3], "low", numbers=numbers),
+                           close=r.decimal(row[4], "close", numbers=numbers),
+                           closed=closed(row, open_ms)))
+    out.sort(key=lambda c: c.open_time)
+    return out

@@ -172,7 +172,13 @@ def _check_arguments(query: Query, binding: Any, *, given_start: int | None, giv
                                    "fetch yet")
         return
     if given_start is not None or given_end is not None:
-        raise QueryError(f"{what} is the venue's current or recent data and takes no start or end: "
-                         "a history over a time range is not served for it yet")
+        from . import registry  # resolving a query is where the registry is consulted
+
+        ranged = sorted(v for (m, v), b in registry.bindings_for(query.model).items()
+                        if getattr(b, "ranged", False))
+        where = (f"venues serving {query.model.__name__} over a time range: {', '.join(ranged)}" if ranged
+                 else "no venue serves it over a time range yet")
+        raise QueryError(f"{what} is the venue's current or recent data and takes no start or end "
+                         f"(the venue publishes no history of it by time); {where}")
     if query.interval is not None:
         raise QueryError(f"{what} takes no interval (candles do)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from .book import BinanceFuturesBookSync, BinanceSpotBookSync
 from .columns import candle_columns_binance
 from .funding import BinanceFundingRate, BinanceOpenInterest
+from .liquidations import BinanceLiquidationStream, parse_force_order
 from .live import (
     BinanceBookStream,
     BinanceCandleStream,
@@ -25,6 +26,7 @@ from .live import (
     parse_kline_event,
     parse_trade_event,
 )
+from .marks import BinanceIndexCandles, BinanceMarkCandles
 from .parse import (
     BookTop,
     futures_symbol_map,
@@ -46,6 +48,7 @@ from .rest import (
     market,
     native_symbol,
 )
+from .trades_history import BinanceTradeHistory, parse_agg_trades
 
 __all__ = [
     "BinanceBookStream",
@@ -53,12 +56,16 @@ __all__ = [
     "BinanceCandles",
     "BinanceFundingRate",
     "BinanceFuturesBookSync",
+    "BinanceIndexCandles",
     "BinanceInstruments",
+    "BinanceLiquidationStream",
+    "BinanceMarkCandles",
     "BinanceOpenInterest",
     "BinanceOrderBook",
     "BinanceSpotBookSync",
     "BinanceTicker",
     "BinanceTickerStream",
+    "BinanceTradeHistory",
     "BinanceTradeStream",
     "BinanceTrades",
     "BookTop",
@@ -66,9 +73,11 @@ __all__ = [
     "futures_symbol_map",
     "market",
     "native_symbol",
+    "parse_agg_trades",
     "parse_book_ticker",
     "parse_depth",
     "parse_depth_update",
+    "parse_force_order",
     "parse_futures_instruments",
     "parse_kline_event",
     "parse_klines",

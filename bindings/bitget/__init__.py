@@ -24,6 +24,7 @@ from .live import (
     BitgetTradeStream,
     parse_book_push,
 )
+from .marks import BitgetIndexCandles, BitgetMarkCandles
 from .parse import (
     contract_symbol_map,
     parse_candles,
@@ -46,6 +47,7 @@ from .rest import (
     BitgetTrades,
     market_kind,
 )
+from .trades_history import BitgetTradeHistory
 
 __all__ = [
     "BITGET_CHECKSUM_DEPTH",
@@ -59,11 +61,14 @@ __all__ = [
     "BitgetCandleStream",
     "BitgetCandles",
     "BitgetFundingRate",
+    "BitgetIndexCandles",
     "BitgetInstruments",
+    "BitgetMarkCandles",
     "BitgetOpenInterest",
     "BitgetOrderBook",
     "BitgetTicker",
     "BitgetTickerStream",
+    "BitgetTradeHistory",
     "BitgetTradeStream",
     "BitgetTrades",
     "bitget_checksum",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from .book import BybitBookSync
 from .columns import candle_columns_bybit
 from .funding import BybitFundingRate, BybitOpenInterest
+from .liquidations import BybitLiquidationStream, parse_liquidation_push
 from .live import (
     BOOK_DEPTH,
     BybitBookStream,
@@ -25,6 +26,7 @@ from .live import (
     parse_kline_push,
     parse_trade_push,
 )
+from .marks import BybitIndexCandles, BybitMarkCandles
 from .parse import (
     bybit_symbol_map,
     find_ticker,
@@ -58,7 +60,10 @@ __all__ = [
     "BybitCandleStream",
     "BybitCandles",
     "BybitFundingRate",
+    "BybitIndexCandles",
     "BybitInstruments",
+    "BybitLiquidationStream",
+    "BybitMarkCandles",
     "BybitOpenInterest",
     "BybitOrderBook",
     "BybitTicker",
@@ -74,6 +79,7 @@ __all__ = [
     "parse_candles",
     "parse_instruments",
     "parse_kline_push",
+    "parse_liquidation_push",
     "parse_order_book",
     "parse_ticker",
     "parse_trade_push",

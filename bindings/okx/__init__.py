@@ -15,6 +15,7 @@ from __future__ import annotations
 from .book import OkxBookSync
 from .columns import candle_columns_okx
 from .funding import OkxFundingRate, OkxOpenInterest
+from .liquidations import OkxLiquidationStream, parse_liquidation_orders
 from .live import (
     CANDLE_CHANNELS,
     OkxBookStream,
@@ -23,6 +24,8 @@ from .live import (
     OkxTradeStream,
     parse_book_push,
 )
+from .marks import MARK_PAGE, OkxIndexCandles, OkxMarkCandles, index_id
+from .marks_live import OkxIndexCandleStream, OkxMarkCandleStream
 from .parse import (
     okx_symbol_map,
     parse_candles,
@@ -45,11 +48,13 @@ from .rest import (
     inst_type,
     resolve,
 )
+from .trades_history import OkxTradeHistory
 
 __all__ = [
     "BARS",
     "CANDLE_CHANNELS",
     "DEFAULT_DEPTH",
+    "MARK_PAGE",
     "MAX_DEPTH",
     "RECENT_BARS",
     "OkxBookStream",
@@ -57,19 +62,27 @@ __all__ = [
     "OkxCandleStream",
     "OkxCandles",
     "OkxFundingRate",
+    "OkxIndexCandleStream",
+    "OkxIndexCandles",
     "OkxInstruments",
+    "OkxLiquidationStream",
+    "OkxMarkCandleStream",
+    "OkxMarkCandles",
     "OkxOpenInterest",
     "OkxOrderBook",
     "OkxTicker",
     "OkxTickerStream",
+    "OkxTradeHistory",
     "OkxTradeStream",
     "OkxTrades",
     "candle_columns_okx",
+    "index_id",
     "inst_type",
     "okx_symbol_map",
     "parse_book_push",
     "parse_candles",
     "parse_instruments",
+    "parse_liquidation_orders",
     "parse_order_book",
     "parse_ticker",
     "parse_trades",

@@ -74,7 +74,7 @@ def test_bindings_are_registered() -> None:
 
     assert registry.lookup(Candle, "bitget") is BitgetCandles
     assert registry.lookup(OrderBook, "bitget") is BitgetOrderBook
-    assert registry.lookup(Trade, "bitget") is BitgetTrades
+    assert issubclass(registry.lookup(Trade, "bitget"), BitgetTrades)  # with trade histories
     assert registry.lookup(Ticker, "bitget") is BitgetTicker
     assert registry.lookup(Instrument, "bitget") is BitgetInstruments
 

@@ -2,8 +2,9 @@
 
 Such a series is keyed ``(exchange, symbol, kind)`` in the same ``series``
 table as candles, ``kind`` being the model's name (``FundingRate``), or that name
-and a qualifier (``OpenInterest:1h``, a statistic per period), which no interval
-("1m", "1d") can be; its coverage lives in the same ``coverage`` table.
+and a qualifier after a colon (``OpenInterest:1h``, a statistic per period;
+``MarkCandle:1m``), which no interval ("1m", "1d") can be; its coverage lives in
+the same ``coverage`` table.
 Each row is kept as its model's JSON (exact decimals as strings) under its time.
 The ``history_rows`` table is made by the first such write, which also marks
 the file as schema version 2, so an older TradeFlood refuses it with a clear
@@ -23,7 +24,8 @@ from ._schema import SCHEMA_VERSION
 if TYPE_CHECKING:
     from tradeflood.models import Model
 
-__all__ = ["ROWS_VERSION", "clear_rows", "count_rows", "is_row_kind", "read_rows", "write_rows"]
+__all__ = ["ROWS_VERSION", "clear_rows", "count_rows", "is_row_kind", "read_rows", "row_model_name",
+           "write_rows"]
 
 #: The schema version of a file that holds rows of other histories.
 ROWS_VERSION = 2
@@ -42,6 +44,12 @@ def is_row_kind(kind: str) -> bool:
     return kind[:1].isupper()
 
 
+def row_model_name(kind: str) -> str:
+    """The model name of a series of rows: the kind itself, or what comes before a ``:`` that
+    qualifies it (``MarkCandle:1m``, bars of one interval)."""
+    return kind.partition(":")[0]
+
+
 def _has_table(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                         "AND name = 'history_rows'").fetchone() is not None
@@ -54,8 +62,10 @@ def write_rows(conn: sqlite3.Connection, sid: int, rows: Sequence[Any], time_fie
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(ROWS_VERSION),))
         conn.execute(f"PRAGMA user_version={ROWS_VERSION}")
     before = conn.total_changes
+    # Computed fields (a bar's close_time) are not inputs: kept out, they are computed again on reading.
     conn.executemany("INSERT OR IGNORE INTO history_rows VALUES (?, ?, ?)",
-                     [(sid, getattr(r, time_field), orjson.dumps(r.model_dump(mode="json")))
+                     [(sid, getattr(r, time_field), orjson.dumps(r.model_dump(
+                         mode="json", exclude=set(type(r).model_computed_fields) or None)))
                       for r in rows])
     return conn.total_changes - before
 

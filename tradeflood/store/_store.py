@@ -21,6 +21,7 @@ from . import _blocks as blocks
 from . import _rows as history_rows
 from ._errors import StoreCorruptError
 from ._ranges import Range, complement, union
+from ._rows import row_model_name
 from ._schema import connect, translate_errors
 
 if TYPE_CHECKING:
@@ -152,10 +153,9 @@ class CandleStore:
 
     def read_rows(self, exchange: str, symbol: str, kind: str, start: int, end: int,
                   model: type[Model] | None) -> list[Any]:
-        """The stored rows of another history's series (``kind``: its model's name, with a
-        qualifier or not) in ``[start, end)``."""
-        if model is None or model.__name__ != kind.partition(":")[0]:
-            raise ValueError(f"reading {kind} rows needs their model (model={kind})")
+        """The stored rows of another history's series (``kind``: its model's name) in ``[start, end)``."""
+        if model is None or model.__name__ != row_model_name(kind):
+            raise ValueError(f"reading {kind} rows needs their model (model={row_model_name(kind)})")
         with self._use() as conn:
             sid = self._series_id(conn, exchange, symbol, kind)
             return [] if sid is None else history_rows.read_rows(conn, sid, start, end, model)
@@ -242,7 +242,7 @@ class CandleStore:
         time_field = getattr(rows, "row_time_field", "timestamp")
         model = kind.partition(":")[0]  # the model's name, or it and a qualifier ("OpenInterest:1h")
         for row in rows:
-            if type(row).__name__ != model or (row.exchange, row.symbol) != (exchange, symbol):
+            if type(row).__name__ != row_model_name(kind) or (row.exchange, row.symbol) != (exchange, symbol):
                 raise ValueError(f"a {row.exchange} {row.symbol} {type(row).__name__} row cannot be "
                                  f"stored as {exchange} {symbol} {kind}")
         limit = end if now_ms is None else min(end, now_ms + 1)

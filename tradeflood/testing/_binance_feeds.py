@@ -275,6 +275,11 @@ def feed_for(api: str, stream: str, market: Market, pacing: dict[str, float]) ->
         return _Ticker(*common, pacing["ticker"])
     if kind == "bookTicker":
         return _BookTicker(*common, pacing["depth"])
+    if not spot and kind == "forceOrder":  # issue 16 (marks): liquidation orders
+        # import cycle: the liquidation feeds subclass this module's feed base
+        from tradeflood.testing._liquidation_feeds import BinanceLiquidations
+
+        return BinanceLiquidations(*common, pacing["trade"])
     if not spot and kind in ("markPrice", "markPrice@1s"):
         return _MarkPrice(*common, pacing["ticker"] * (1 if kind.endswith("1s") else 3))
     return None

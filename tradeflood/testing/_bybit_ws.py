@@ -235,6 +235,10 @@ class BybitStreams(StreamServer):
         market = self.venue.market
         if parts[0] == "kline" and len(parts) == 3 and parts[1] in INTERVALS:
             return _Kline(INTERVALS[parts[1]], parts[1], name, inst, market, self.kline_interval)
+        if parts[0] == "allLiquidation" and len(parts) == 2 and kind == "perp":  # issue 16 (marks)
+            from tradeflood.testing._liquidation_feeds import BybitLiquidations
+
+            return BybitLiquidations(name, inst, market, self.trade_interval)
         if parts[0] == "publicTrade" and len(parts) == 2:
             return _Trades(name, inst, market, self.trade_interval)
         if parts[0] == "tickers" and len(parts) == 2:

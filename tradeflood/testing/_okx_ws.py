@@ -29,6 +29,7 @@ from tradeflood.testing._book import BookSide, diff
 from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
 from tradeflood.testing._okx import BARS, OkxVenue
+from tradeflood.testing._venue import plain
 from tradeflood.testing._ws import Client, Feed, StreamServer, dumps
 
 __all__ = ["OkxStreams"]
@@ -69,6 +70,27 @@ class _Candles(_OkxFeed):
         self.open_ms = open_ms
         bar = self.market.bar(self.inst, self.grid, open_ms, now_ms)
         out.append(self.push([wire.candle_row(self.inst, bar, now_ms)]))
+        return out
+
+
+class _PriceCandles(_Candles):
+    """Mark or index bars (issue 16): as the trade candles, rows ``[ts, o, h, l, c, confirm]``."""
+
+    def __init__(self, kind: str, *args: Any) -> None:
+        super().__init__(*args)
+        self.kind = kind
+
+    def poll(self, now_ms: int) -> list[Any]:
+        from tradeflood.testing._derived import price_bar
+
+        open_ms = self.grid.floor(now_ms)
+        opens = [self.open_ms] if self.open_ms is not None and self.open_ms != open_ms else []
+        self.open_ms = open_ms
+        out = []
+        for t in [*opens, open_ms]:
+            p = price_bar(self.market, self.inst, self.grid, t, now_ms, self.kind)
+            out.append(self.push([[str(t), plain(p.open), plain(p.high), plain(p.low), plain(p.close),
+                                   "1" if p.close_ms < now_ms else "0"]]))
         return out
 
 
@@ -227,8 +249,20 @@ class OkxStreams(StreamServer):
 
     def _feed(self, client: Client, arg: dict[str, Any]) -> Feed | None:
         channel, wanted = str(arg.get("channel")), str(arg.get("instId"))
-        inst = next((i for i in self.venue.market.instruments if wire.inst_id(i) == wanted), None)
         business = str(client.state.get("path", "")).split("?")[0].rstrip("/") == BUSINESS
+        if channel == "liquidation-orders" and not business:  # issue 16 (marks): per instType
+            if arg.get("instType") != "SWAP":
+                return None
+            key = topic_key(arg)  # as unsubscribe names it
+            if key not in self.feeds:
+                from tradeflood.testing._liquidation_feeds import OkxLiquidations
+
+                return OkxLiquidations(key, {"channel": channel, "instType": "SWAP"}, self.venue.market,
+                                       self.trade_interval)
+            return self.feeds[key]
+        inst = next((i for i in self.venue.market.instruments if wire.inst_id(i) == wanted), None)
+        if business and channel.startswith(("mark-price-candle", "index-candle")):  # issue 16 (marks)
+            return self._price_candles(channel, wanted)
         known = channel in CANDLE_CHANNELS if business else channel in ("trades", "tickers", "books")
         if inst is None or not known:
             return None
@@ -243,6 +277,22 @@ class OkxStreams(StreamServer):
         if channel == "tickers":
             return _Ticker(*common, self.ticker_interval)
         return _Book(self.book_depth, self.book_snapshot, *common, self.book_interval)
+
+    def _price_candles(self, channel: str, wanted: str) -> Feed | None:
+        """``mark-price-candle<bar>`` of a swap or ``index-candle<bar>`` of an index (issue 16)."""
+        index = channel.startswith("index-candle")
+        kind = "index" if index else "mark"
+        bar = channel.removeprefix("index-candle" if index else "mark-price-candle")
+        grid = BARS.get(bar)
+        inst = next((i for i in self.venue.market.of_kind("perp")
+                     if wire.inst_id(i).removesuffix("-SWAP" if index else "") == wanted), None)
+        if grid is None or inst is None:
+            return None
+        arg = {"channel": channel, "instId": wanted}
+        key = topic_key(arg)
+        if key in self.feeds:
+            return self.feeds[key]
+        return _PriceCandles(kind, grid, arg, inst, self.venue.market, self.candle_interval)
 
     async def watch(self, client: Client) -> None:
         while True:

@@ -1,0 +1,102 @@
+"""OKX's mark/index candles and trade history, added to an :class:`OkxVenue` (issue 16).
+
+``market/mark-price-candles`` and ``market/index-candles`` (20 per 2 s) serve the
+latest 1,440 bars, their ``history-`` twins (10 per 2 s) any age; all take
+``limit`` up to 100 (default 100), page with ``after``/``before`` and answer
+``[ts, o, h, l, c, confirm]`` newest first. Mark candles take a swap's
+``instId``, index candles the index (``BTC-USDT``). ``market/history-trades``
+(20 per 2 s): the last 3 months, ``limit`` up to 100, newest first; ``type=2``
+pages by time (``after`` older than, ``before`` newer than, exclusive), ``type=1``
+(the default) by ``tradeId``. Trades inside an injected gap are not served.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tradeflood.testing import _okx_payloads as wire
+from tradeflood.testing._derived import price_bar, trades_between
+from tradeflood.testing._limits import RollingLimit
+from tradeflood.testing._market import Instrument
+from tradeflood.testing._paging import page
+from tradeflood.testing._venue import Call, plain
+
+if TYPE_CHECKING:
+    from tradeflood.testing._okx import OkxVenue
+
+__all__ = ["LIMITS", "TRADES_LOOKBACK_MS", "install"]
+
+LIMITS = {
+    "/api/v5/market/mark-price-candles": 20,
+    "/api/v5/market/history-mark-price-candles": 10,
+    "/api/v5/market/index-candles": 20,
+    "/api/v5/market/history-index-candles": 10,
+    "/api/v5/market/history-trades": 20,
+}
+TRADES_LOOKBACK_MS = 90 * 86_400_000
+
+
+def install(venue: OkxVenue) -> None:
+    """Add the routes and their limits to ``venue``."""
+    from tradeflood.testing._okx import BARS, recent_start
+
+    for path, n in LIMITS.items():
+        venue.limits[path] = RollingLimit(per_window=n, window_s=2.0)
+
+    def swap(call: Call, index: bool) -> Instrument:
+        wanted = venue._required(call, "instId")
+        for inst in venue.market.of_kind("perp"):
+            if wire.inst_id(inst).removesuffix("-SWAP" if index else "") == wanted:
+                return inst
+        raise venue._reject("51001", "Instrument ID does not exist")
+
+    def candles(kind: str, history: bool) -> Any:
+        def route(call: Call) -> list[list[str]]:
+            inst = swap(call, kind == "index")
+            grid = BARS.get(call.get("bar") or "1m")
+            if grid is None:
+                raise venue._reject("51000", "Parameter bar error")
+            limit = venue._limit(call, "limit", 100, 100)
+            after, before = venue._int(call, "after"), venue._int(call, "before")
+            first = before + 1 if before is not None else 0
+            if not history:
+                first = max(first, recent_start(grid, call.now_ms))
+            end = min(after, call.now_ms + 1) if after is not None else call.now_ms + 1
+            bars = page(venue, call, inst, grid, first_ms=first, end_ms=end, limit=limit, from_end=True)
+            rows = []
+            for b in reversed(bars):
+                p = price_bar(venue.market, inst, grid, b.open_ms, call.now_ms, kind)
+                rows.append([str(b.open_ms), plain(p.open), plain(p.high), plain(p.low),
+                             plain(p.close), "1" if b.close_ms < call.now_ms else "0"])
+            return rows
+        return route
+
+    def history_trades(call: Call) -> list[dict[str, str]]:
+        inst = venue._inst(call)
+        limit = venue._limit(call, "limit", 100, 100)
+        after, before = venue._int(call, "after"), venue._int(call, "before")
+        market, now = venue.market, call.now_ms
+        oldest = now - TRADES_LOOKBACK_MS
+        if (call.get("type") or "1") == "2":
+            lo = max(oldest, before + 1 if before is not None else oldest)
+            hi = min(after if after is not None else now + 1, now + 1)
+            ticks = trades_between(market, inst, lo, hi, now) if lo < hi else []
+        else:
+            last = market.last_trade_id(inst, now)
+            hi_id = min(last, after - 1) if after is not None else last
+            lo_id = max(1, before + 1) if before is not None else max(1, hi_id - limit + 1)
+            lo_id = max(lo_id, hi_id - limit - 1000)  # never build more than needed
+            ticks = [t for t in (market.trade(inst, i) for i in range(lo_id, hi_id + 1)) if t.ts_ms >= oldest]
+        names = venue.names(inst)
+        ticks = [t for t in ticks if not venue.gaps.hides(names, t.ts_ms)][-limit:]
+        if call.short_page and len(ticks) > 1:
+            ticks = ticks[len(ticks) // 2:]
+        return [wire.trade(inst, t) for t in reversed(ticks)]
+
+    venue.routes.update({
+        "/api/v5/market/mark-price-candles": candles("mark", history=False),
+        "/api/v5/market/history-mark-price-candles": candles("mark", history=True),
+        "/api/v5/market/index-candles": candles("index", history=False),
+        "/api/v5/market/history-index-candles": candles("index", history=True),
+        "/api/v5/market/history-trades": history_trades,
+    })

@@ -1,0 +1,169 @@
+"""Trade histories over a time range: windows of a venue's historical-trade endpoint, each trade once.
+
+A venue's trade binding serves the recent trades; mixing in
+:class:`TradeHistoryBinding` lets it serve ``start``/``end`` too. The range is
+cut into windows the venue's endpoint accepts (a span per request, a look-back
+from now); each window is one turn that pages on by cursor until the window is
+exhausted. The trades of every page are put together once each (by trade id,
+across page and window boundaries), in the venue's order, within the range.
+What the venue cannot serve is reported as gaps: the part of the range older
+than its look-back, and, where the venue numbers its trades consecutively, every
+jump in the ids::
+
+    class ExampleTrades(TradeHistoryBinding, ExampleRecentTrades):
+        window_ms = 3_600_000              # the endpoint takes at most an hour per request
+        lookback_ms = 90 * 86_400_000      # and serves the last 90 days
+
+        def window(self, query, start, end):
+            return self.api.trades_between(query.symbol, start, end).paginate(next_page)
+
+        def page_trades(self, query, turn, page, ctx):
+            return parse_trades(page, ...)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .binding import Binding, ModelList, ParseContext, Part
+from .errors import QueryError
+from .series import Gap
+
+if TYPE_CHECKING:
+    from tradeflood.models import Model
+
+    from .query import Query
+    from .turns import Turn
+
+__all__ = ["TradeHistory", "TradeHistoryBinding"]
+
+
+class TradeHistory(ModelList):
+    """Trades over a time range in the venue's order, each once, with ``gaps``: the spans of the
+    range the venue did not serve (``missing`` counts the trades known to be lost; 0 when the
+    venue gives no way to count them)."""
+
+    def __init__(self, items: Sequence[Any] = (), gaps: Sequence[Gap] = (),
+                 model: type[Model] | None = None) -> None:
+        super().__init__(items, model)
+        self.gaps: list[Gap] = list(gaps)
+
+
+def _order(trade: Any) -> tuple[int, int, str]:
+    ident = trade.id
+    return trade.timestamp, int(ident) if ident.isdigit() else 0, ident
+
+
+class TradeHistoryBinding(Binding):
+    """Mixed in before a venue's recent-trades binding: serves ``start``/``end`` by windows.
+
+    Subclasses set ``window_ms`` (the longest span one request may ask for),
+    ``lookback_ms`` (how far back the endpoint serves, None for no limit),
+    ``consecutive_ids`` (the venue numbers trades one by one, so an id jump is a
+    gap) and define :meth:`window` and :meth:`page_trades`. Without a range the
+    recent-trades binding it is mixed into answers as before.
+    """
+
+    ranged = True
+
+    window_ms: ClassVar[int] = 3_600_000
+    lookback_ms: ClassVar[int | None] = None
+    consecutive_ids: ClassVar[bool] = False
+
+    def window(self, query: Query, start: int, end: int) -> Turn:
+        """The turn (paging on by itself) for the trades with ``start <= time < end``."""
+        raise NotImplementedError(f"{type(self).__name__} must define window()")
+
+    def page_trades(self, query: Query, turn: Turn, page: Any, ctx: ParseContext) -> list[Any]:
+        """The trades of one page of a window's payload."""
+        raise NotImplementedError(f"{type(self).__name__} must define page_trades()")
+
+    def extra_turns(self, query: Query) -> list[Turn]:
+        """Turns a history also needs besides its windows (an instrument listing, say)."""
+        return []
+
+    def finish(self, query: Query, parts: Sequence[Part], trades: list[Any]) -> list[Any]:
+        """The history's trades after assembly (a venue scales contract sizes here)."""
+        return trades
+
+    # -- planning ---------------------------------------------------------------------------
+
+    @classmethod
+    def check(cls, query: Query) -> None:
+        super().check(query)
+        if query.interval is not None:
+            raise QueryError(f"{query.model.__name__} on {query.exchange} takes no interval (candles do)")
+        if query.end is not None and query.start is None:
+            raise QueryError(f"{query.describe()}: a trade history needs start= as well as end=")
+        if query.start is not None and query.limit is not None:
+            raise QueryError(f"{query.describe()}: limit= is for the recent trades; a history from "
+                             "start= to end= returns every trade in it")
+
+    @staticmethod
+    def _ranged(query: Query) -> bool:
+        return query.start is not None or query.end is not None
+
+    def history_range(self, query: Query, now_ms: int) -> tuple[int, int]:
+        if query.start is None:
+            raise QueryError(f"{query.describe()}: a trade history needs start= (and end=, default now)")
+        return query.start, query.end if query.end is not None else now_ms + 1
+
+    def _served_from(self, now_ms: int) -> int:
+        return -1 if self.lookback_ms is None else now_ms - self.lookback_ms
+
+    def plan(self, query: Query, now_ms: int) -> Sequence[Turn]:
+        if not self._ranged(query):
+            return super().plan(query, now_ms)
+        start, end = self.history_range(query, now_ms)
+        first = max(start, self._served_from(now_ms) + 60_000)  # a minute inside the look-back edge
+        turns = list(self.extra_turns(query))
+        size = self.window_ms
+        a = first
+        while a < min(end, now_ms + 1):
+            b = min(end, (a // size + 1) * size)  # window edges on a grid, so ranges share them
+            turn = self.window(query, a, b)
+            turn.window = (a, b)
+            turns.append(turn)
+            a = b
+        return turns
+
+    # -- parsing and putting together --------------------------------------------------------
+
+    def parse(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[Any]:
+        if not self._ranged(query) or turn.window is None:
+            return list(super().parse(query, turn, payload, ctx))
+        pages = payload if turn.next_page is not None else [payload]
+        return [t for page in pages for t in self.page_trades(query, turn, page, ctx)]
+
+    def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> Any:
+        if not self._ranged(query):
+            return super().assemble(query, parts, now_ms)
+        start, end = self.history_range(query, now_ms)
+        seen: set[str] = set()
+        trades = []
+        for part in parts:
+            if part.turn.window is None:
+                continue
+            a, b = part.turn.window  # a window's last page may reach past it: only its own trades count
+            for t in part.items:
+                if a <= t.timestamp < b and t.id not in seen:
+                    seen.add(t.id)
+                    trades.append(t)
+        trades.sort(key=_order)
+        trades = self.finish(query, parts, trades)
+        return TradeHistory(trades, self.gaps(query, trades, start, end, now_ms), self.model)
+
+    def gaps(self, query: Query, trades: Sequence[Any], start: int, end: int, now_ms: int) -> list[Gap]:
+        """The part of the range before the look-back, and every id jump of consecutive ids."""
+        out = []
+        edge = min(self._served_from(now_ms) + 60_000, end)
+        if start < edge:
+            out.append(Gap(start, edge, 0))
+        if self.consecutive_ids:
+            for before, after in itertools.pairwise(trades):
+                jump = int(after.id) - int(before.id)
+                if jump > 1:
+                    out.append(Gap(before.timestamp + 1, after.timestamp, jump - 1))
+        return out
