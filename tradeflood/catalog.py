@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from . import registry
 from .latest import LatestOrHistoryBinding
+from .trades import TradeHistoryBinding
 
 __all__ = ["Offer", "catalog", "markdown_table"]
 
@@ -48,6 +49,8 @@ def catalog() -> list[Offer]:
                 ways.append("current")
                 if binding.has_history:
                     ways.append("history")
+            elif issubclass(binding, TradeHistoryBinding):  # recent trades, or a range
+                ways += ["current", "history"]
             else:
                 ways.append("history" if getattr(binding, "ranged", False) else "current")
         if (model, venue) in stream_by:

@@ -161,6 +161,8 @@ def resolve(query: Query, now_ms: int | None = None) -> Query:
     a live query) and resolve its relative times against ``now_ms``; see :meth:`Query.resolve`."""
     binding = lookup_stream(query.model, query.exchange) if query.live else lookup(query.model, query.exchange)
     return query.resolve(binding, now_ms)
+
+
 def _unknown(model: object, exchange: object, venues_for: set[str], what: str) -> NoReturn:
     """Raise the error for a (model, exchange) without a binding: a venue that exists but
     lacks the model names the venues that have it; an unknown venue names the choices."""
