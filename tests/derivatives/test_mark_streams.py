@@ -46,6 +46,8 @@ async def test_okx_streams_closed_bars_with_the_venues_prices(model: type, kind:
 
 def test_the_other_venues_say_to_poll() -> None:
     with pytest.raises(UnknownExchangeError, match=r"bybit has no MarkCandle streams.*okx"):
-        tradeflood.Query(MarkCandle, exchange="bybit", symbol="BTC/USDT:USDT", interval="1m", live=True)
-    query = tradeflood.Query(MarkCandle, exchange="bybit", symbol="BTC/USDT:USDT", interval="1m", poll=5)
+        tradeflood.registry.resolve(tradeflood.Query(MarkCandle, exchange="bybit", symbol="BTC/USDT:USDT",
+                                                     interval="1m", live=True))
+    query = tradeflood.registry.resolve(
+        tradeflood.Query(MarkCandle, exchange="bybit", symbol="BTC/USDT:USDT", interval="1m", poll=5))
     assert query.options == {"poll": 5}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tradeflood import Query, VirtualClock
+from tradeflood import Query, VirtualClock, registry
 from tradeflood.errors import QueryError
 from tradeflood.models import Candle, IndexCandle, MarkCandle
 from tradeflood.testing._derived import price_bar
@@ -26,7 +26,7 @@ MARK_PATHS = {
 
 
 def q(model: type, venue: str, **kw: object) -> Query:
-    return Query(model, exchange=venue, now_ms=NOW, **kw)  # type: ignore[arg-type]
+    return registry.resolve(Query(model, exchange=venue, **kw), NOW)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", sorted(VENUES))

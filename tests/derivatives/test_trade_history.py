@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tradeflood import Part, Query, VirtualClock
+from tradeflood import Part, Query, VirtualClock, registry
 from tradeflood.binding import ModelList
 from tradeflood.bindings.binance import BinanceTradeHistory
 from tradeflood.connectors.binance import Binance
@@ -27,7 +27,7 @@ PAGE = {"binance": 1000, "okx": 100, "bitget": 1000}
 
 
 def q(venue: str, **kw: object) -> Query:
-    return Query(Trade, exchange=venue, now_ms=NOW, **kw)  # type: ignore[arg-type]
+    return registry.resolve(Query(Trade, exchange=venue, **kw), NOW)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("symbol", ["BTC/USDT", "BTC/USDT:USDT"])
