@@ -238,23 +238,28 @@ class Executor:
             send, limits = egress.request, egress.limits
             through = self.proxies.attempt(pool, egress, turn.venue, turn.path)
         leases: list[Lease] = []
+        status: int | None = None  # known once a reply came: the windows may then expire earlier
         try:  # leases taken before a cancellation are still released
             for window in limits.windows(turn, api):
                 leases.append(await window.acquire(turn.weight))
-            started = self.clock.monotonic()
             async with slots:
                 self.stats.requests += 1
                 self.stats.by_endpoint[turn.path] = self.stats.by_endpoint.get(turn.path, 0) + 1
+                started = self.clock.monotonic()
                 try:
                     async with through:
                         response = await send(turn.method, api.url(turn), params=params)
+                        status = response.status_code
                 except httpx.TimeoutException as exc:
                     raise RequestTimeoutError(turn.venue, turn.path, f"no answer in time ({exc!r})") from exc
                 except httpx.TransportError as exc:
                     raise NetworkError(turn.venue, turn.path, f"connection failed: {exc!r}") from exc
         finally:
             for lease in leases:
-                lease.release()
+                if status is None:
+                    lease.release()
+                else:
+                    lease.release(sent_at=started, status=status)
         reply = Reply(response.status_code, response.headers, response.content,
                       self.clock.monotonic() - started)
         used = api.used_weight(turn, reply, self.clock.time())
