@@ -1,6 +1,7 @@
 """Backfill benchmark: TradeFlood and ccxt fetching 1m candle histories from the Bitget simulator.
 
-Run from the repo root as ``python bench/backfill.py`` (``--quick``: 3-day range only).
+Run from the repo root as ``python bench/backfill.py`` (``--quick``: 3-day range only;
+``--latency-ms 0/50/100``: every run at each of those network round trips, side by side).
 
 For a 3-day and a 60-day range of 1m candles of BTC/USDT, ETH/USDT and SOL/USDT,
 each client runs against its own fresh simulated Bitget on 127.0.0.1, which
@@ -268,15 +269,16 @@ def main() -> int:
     parser.add_argument("--stock-sim", action="store_true",
                         help="serve from the simulator's stock market, every bar built per request "
                              "(slow: the simulator then sets the pace; see bench/README.md)")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="delay every answer by this much, like a network round trip (default 0)")
+    parser.add_argument("--latency-ms", type=_latencies, default=[0.0], metavar="MS[/MS...]",
+                        help="network round trips to run at, side by side (e.g. 0/50/100; default 0): "
+                             "half before the venue counts each request, half after")
     args = parser.parse_args()
 
     now = int(time.time() * 1000)
     end = (now // MINUTE - 5) * MINUTE  # a fixed, closed minute a little in the past
     ranges = [("3d", end - 3 * DAY)] + ([] if args.quick else [("60d", end - 60 * DAY)])
-    print(f"Bitget simulator on 127.0.0.1, {RATE} req/s per endpoint per IP, answers delayed "
-          f"{args.latency_ms:g} ms; 1m candles of {', '.join(SYMBOLS)}; ranges end at "
+    print(f"Bitget simulator on 127.0.0.1, {RATE} req/s per endpoint per IP, round trips of "
+          f"{'/'.join(f'{ms:g}' for ms in args.latency_ms)} ms; 1m candles of {', '.join(SYMBOLS)}; ranges end at "
           f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(end / 1000))}Z")
     market = None
     if args.stock_sim:
@@ -289,20 +291,21 @@ def main() -> int:
         took = warm(market, [s.replace("/", "") for s in SYMBOLS], ranges[-1][1], end)
         print(f"simulator market: FastMarket (same rows, verified), every bar of the ranges built "
               f"before timing, shared by all runs ({took:.1f} s)")
-    sim = {"market": market, "latency_ms": args.latency_ms}
-
     runs: list[Run] = []
-    for label, start in ranges:
-        tf, bars = run_tradeflood(label, start, end, sim)
-        here = [tf]
-        if not args.no_ccxt:
-            here.append(run_ccxt(label, start, end, "1000", bars, sim))
-            if label != "3d":  # within 29 days ccxt uses the recent endpoint only: same as above
-                here.append(run_ccxt(label, start, end, "per-endpoint", bars, sim))
-        for run in here:
-            print(f"[{label}] {run.client}: {run.requests} requests: {run.breakdown()}; "
-                  + "; ".join(run.notes))
-        runs += here
+    for latency_ms in args.latency_ms:
+        sim = {"market": market, "latency_ms": latency_ms}
+        for range_label, start in ranges:
+            label = f"{range_label} @{latency_ms:g}ms"
+            tf, bars = run_tradeflood(label, start, end, sim)
+            here = [tf]
+            if not args.no_ccxt:
+                here.append(run_ccxt(label, start, end, "1000", bars, sim))
+                if range_label != "3d":  # within 29 days ccxt uses the recent endpoint only: same as above
+                    here.append(run_ccxt(label, start, end, "per-endpoint", bars, sim))
+            for run in here:
+                print(f"[{label}] {run.client}: {run.requests} requests: {run.breakdown()}; "
+                      + "; ".join(run.notes))
+            runs += here
 
     print("\n== Backfill: requests and wall time against the rate-limit bound ==")
     rows = []
@@ -324,19 +327,31 @@ bound s    = max over endpoints of (requests to it / {RATE} per s): Bitget limit
              separately (recent candles, history-candles and the symbol list are three budgets), so
              a client using them in parallel can finish in the time of its busiest endpoint.
 naive s    = all requests / {RATE} per s (the bound if the limit were per IP across endpoints).
-wall/bound = goal <= 1.15x with zero 429s. A wall time below the bound is possible: a rolling
+wall/bound = goal <= 1.05x with zero 429s at every round trip. A wall time below the bound is possible: a rolling
              1 s window admits an initial burst of {RATE}, so n requests need about (n/{RATE} - 1) s.
 sim busy s = time the simulator spent answering (it shares this process and its GIL with the client);
              when it exceeds the bound, the simulator, not the rate limit, sets the pace.
-lat ms     = mean time from sending a request to having its reply, seen by the client.
+lat ms     = mean time from sending a request to having its reply, seen by the client (the
+             range's label says the simulated round trip: half before the venue counts a request).
 values vs TF = candles whose open, high, low, close and volume equal TradeFlood's (as floats).
 ccxt limit=1000   : fetch_ohlcv(since, limit=1000) looping forward (ccxt's largest limit).
 ccxt 1000/200     : the same with limit=200 when ccxt picks its history endpoint (since older than
                     {CCXT_RECENT_DAYS - 1} days), the largest limit that endpoint serves.
 ccxt throttles all requests to one {RATE}/s budget (rateLimit=50 ms), whatever the endpoint.""")
     if not args.no_overlap:
-        overlap(end, sim)
+        overlap(end, {"market": market, "latency_ms": args.latency_ms[0]})
     return 0
+
+
+def _latencies(text: str) -> list[float]:
+    """``0/50/100`` (or ``0,50,100``): round trips in milliseconds."""
+    try:
+        values = [float(part) for part in text.replace(",", "/").split("/") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected milliseconds such as 0/50/100, not {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected non-negative milliseconds such as 0/50/100, not {text!r}")
+    return values
 
 
 if __name__ == "__main__":
