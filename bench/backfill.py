@@ -28,6 +28,7 @@ from _common import (
     DAY,
     MINUTE,
     RATE,
+    CountingBitgetVenue,
     FastMarket,
     MeteredTransport,
     check_open_times,
@@ -40,8 +41,10 @@ from _common import (
     warm,
 )
 
-from tradeflood import Query
+from tradeflood import Query, VirtualClock
 from tradeflood.models import Candle
+from tradeflood.ratelimit import ArrivalEstimate
+from tradeflood.testing import Faults, Market, SimulatorTransport
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
 #: ccxt switches to the history endpoint (200 rows at most) at ``since <= now - (30 - 1) days`` for 1m.
@@ -195,6 +198,51 @@ def _verdict(verdicts: list[tuple[bool, str]]) -> str:
     return "; ".join(f"{sym.split('/')[0]} {d}" for sym, (_, d) in zip(SYMBOLS, verdicts, strict=True))
 
 
+# -- the limiter alone, in virtual time ---------------------------------------------
+
+
+def run_virtual(start: int, end: int, latency_ms: float, market: Market | None,
+                conservative: bool) -> tuple[Counter[str], int, float]:
+    """TradeFlood's backfill through the in-process simulator on a virtual clock: time passes
+    only while every task waits, so the elapsed time is the limiter's and the round trips',
+    whatever the machine's load. Each way takes half the round trip, +-20%. With
+    ``conservative``, every request holds its weight until one window after its reply (the
+    rule before the arrival estimate). Returns (requests by path, 429s, virtual seconds)."""
+    clock = VirtualClock(start=time.time())
+    half = latency_ms / 2000
+    faults = Faults(latency=(0.8 * half, 1.2 * half), request_latency=(0.8 * half, 1.2 * half), seed=7)
+    venue = CountingBitgetVenue(market=market, clock=clock, faults=faults, requests_per_second=RATE)
+    warmup = ArrivalEstimate.warmup
+    if conservative:
+        ArrivalEstimate.warmup = sys.maxsize  # never leaves the conservative rule
+    try:
+        with fresh_session("http://127.0.0.1:9", transport=SimulatorTransport({"bitget": venue}),
+                           clock=clock) as s:
+            queries = [Query(Candle, exchange="bitget", symbol=sym, interval="1m", start=start, end=end)
+                       for sym in SYMBOLS]
+            t0 = clock.monotonic()
+            s.gather(*queries)
+            elapsed = clock.monotonic() - t0
+    finally:
+        ArrivalEstimate.warmup = warmup
+    return _counts(venue)[0], venue.stats.rejected_429, elapsed
+
+
+def virtual(start: int, end: int, latencies: list[float], market: Market | None, label: str) -> None:
+    print(f"\n== The limiter alone: {label} backfill on a virtual clock (no CPU contention) ==")
+    rows = []
+    for latency_ms in latencies:
+        for conservative in (True, False):
+            by_path, rejected, elapsed = run_virtual(start, end, latency_ms, market, conservative)
+            bound = rate_bound(by_path)[0]
+            rows.append((f"{latency_ms:g}", "after reply (before)" if conservative else "estimated arrival",
+                         sum(by_path.values()), rejected, f"{elapsed:.2f}", f"{bound:.2f}",
+                         f"{elapsed / bound:.3f}x"))
+    print(format_table(("rtt ms", "weight expires per s after", "requests", "429s", "virtual s", "bound s",
+                        "virtual/bound"), rows))
+    print("goal: estimated arrival <= 1.05x the bound with zero 429s at every round trip")
+
+
 # -- overlap -----------------------------------------------------------------------
 
 
@@ -266,6 +314,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="only the 3-day range (and the overlap)")
     parser.add_argument("--no-ccxt", action="store_true", help="skip the ccxt runs")
     parser.add_argument("--no-overlap", action="store_true", help="skip the overlap section")
+    parser.add_argument("--no-virtual", action="store_true",
+                        help="skip the limiter-alone section (TradeFlood on a virtual clock)")
     parser.add_argument("--stock-sim", action="store_true",
                         help="serve from the simulator's stock market, every bar built per request "
                              "(slow: the simulator then sets the pace; see bench/README.md)")
@@ -338,6 +388,8 @@ ccxt limit=1000   : fetch_ohlcv(since, limit=1000) looping forward (ccxt's large
 ccxt 1000/200     : the same with limit=200 when ccxt picks its history endpoint (since older than
                     {CCXT_RECENT_DAYS - 1} days), the largest limit that endpoint serves.
 ccxt throttles all requests to one {RATE}/s budget (rateLimit=50 ms), whatever the endpoint.""")
+    if not args.no_virtual:
+        virtual(ranges[-1][1], end, args.latency_ms, market, ranges[-1][0])
     if not args.no_overlap:
         overlap(end, {"market": market, "latency_ms": args.latency_ms[0]})
     return 0

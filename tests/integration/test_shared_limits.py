@@ -120,3 +120,24 @@ def test_one_off_fetches_share_the_default_session() -> None:
         assert venue.stats.by_path["/api/v3/exchangeInfo"] == 1  # the instrument list, once
         assert venue.stats.by_path["/api/v3/klines"] == n + 2
         assert venue.stats.rejected_429 == 0 and venue.stats.rejected_418 == 0
+
+
+def test_a_backfill_over_a_jittery_round_trip_draws_no_429() -> None:
+    from tradeflood.testing import Faults
+
+    # 40 to 80 ms round trips: 20 to 40 ms before the venue counts a request, as much after.
+    faults = Faults(latency=(0.02, 0.04), request_latency=(0.02, 0.04), seed=3)
+    venue = BitgetVenue(faults=faults)
+    end = (int(time.time() * 1000) // MINUTE - 5) * MINUTE
+    with Simulator(venues={"bitget": venue}, ws=False) as sim, \
+            Session(urls={"bitget": {"rest": sim.url("bitget")}}, store=False,
+                    transport=httpx.AsyncHTTPTransport()) as s:  # a transport of its own: its own windows
+        series = s.gather(*(s.query(Candle, exchange="bitget", symbol=sym, interval="1m",
+                                    start=end - 10 * DAY, end=end) for sym in SYMBOLS))
+        window = s._limits.get("bitget", "spot-candles")
+    assert [len(one) for one in series] == [10 * 1440] * 3
+    sent = venue.stats.by_path["/api/v2/spot/market/candles"]
+    assert sent >= 3 * 15 and venue.stats.rejected_429 == 0
+    assert window is not None and window.arrivals.samples == sent
+    # the window learnt the round trips and held less than them (the early-expiry rule was in use)
+    assert window.arrivals.allowance < window.arrivals.fastest + window.arrivals.spread
