@@ -328,7 +328,8 @@ def main() -> int:
     end = (now // MINUTE - 5) * MINUTE  # a fixed, closed minute a little in the past
     ranges = [("3d", end - 3 * DAY)] + ([] if args.quick else [("60d", end - 60 * DAY)])
     print(f"Bitget simulator on 127.0.0.1, {RATE} req/s per endpoint per IP, round trips of "
-          f"{'/'.join(f'{ms:g}' for ms in args.latency_ms)} ms; 1m candles of {', '.join(SYMBOLS)}; ranges end at "
+          f"{'/'.join(f'{ms:g}' for ms in args.latency_ms)} ms; 1m candles of {', '.join(SYMBOLS)}; "
+          f"ranges end at "
           f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(end / 1000))}Z")
     market = None
     if args.stock_sim:
@@ -377,8 +378,9 @@ bound s    = max over endpoints of (requests to it / {RATE} per s): Bitget limit
              separately (recent candles, history-candles and the symbol list are three budgets), so
              a client using them in parallel can finish in the time of its busiest endpoint.
 naive s    = all requests / {RATE} per s (the bound if the limit were per IP across endpoints).
-wall/bound = goal <= 1.05x with zero 429s at every round trip. A wall time below the bound is possible: a rolling
-             1 s window admits an initial burst of {RATE}, so n requests need about (n/{RATE} - 1) s.
+wall/bound = goal <= 1.05x with zero 429s at every round trip. A wall time below the bound is
+             possible: a rolling 1 s window admits an initial burst of {RATE}, so n requests need
+             about (n/{RATE} - 1) s.
 sim busy s = time the simulator spent answering (it shares this process and its GIL with the client);
              when it exceeds the bound, the simulator, not the rate limit, sets the pace.
 lat ms     = mean time from sending a request to having its reply, seen by the client (the

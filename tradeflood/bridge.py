@@ -50,6 +50,7 @@ class LoopBridge:
             raise TradeFloodError(
                 "this Session runs on an event loop; use the async methods (await s.afetch(...))"
             )
+        assert self.loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     async def acall(self, coro: Coroutine[Any, Any, T]) -> T:

@@ -94,7 +94,8 @@ class ArrivalEstimate:
     conservative rule holds (``hold`` returns the whole round trip).
     """
 
-    __slots__ = ("_per", "_quiet_until", "allowance", "fastest", "floor_s", "floor_share", "samples", "spread")
+    __slots__ = ("_per", "_quiet_until", "allowance", "fastest", "floor_s", "floor_share", "samples",
+                 "spread")
 
     warmup = 8
     decay = 0.97

@@ -145,10 +145,12 @@ class Session:
         self._bindings: dict[type[Binding], Binding] = {}
         self._cache: dict[TurnKey, TurnResult] = {}
         if instruments_ttl is not None and not instruments_ttl > 0:
-            raise ConfigError(f"instruments_ttl must be a positive number of seconds, not {instruments_ttl!r}")
+            raise ConfigError(f"instruments_ttl must be a positive number of seconds, "
+                              f"not {instruments_ttl!r}")
         self._cache_ttl_ms = None if instruments_ttl is None else instruments_ttl * 1000
         self._own_limits = limits is None  # the egress's shared windows, not the caller's
-        self._limits = limits if limits is not None else RateLimits.shared(egress_of(transport), self.clock)
+        self._limits = (limits if limits is not None
+                        else RateLimits.for_egress(egress_of(transport), self.clock))
         self._bus: BusConsumer | None = None
         if bus is not None:  # streams are read from the bus (tradeflood.bus), not from the venues
             from .bus import BusConsumer  # import cycle: the optional bus is built on Session; loaded on use

@@ -2,7 +2,7 @@
 
 A venue counts requests per client IP, so every session of a process that
 leaves through the same egress must draw on the same windows, or two sessions
-at the limit together send twice it. :meth:`RateLimits.shared` hands out one
+at the limit together send twice it. :meth:`RateLimits.for_egress` hands out one
 set of windows per (egress, clock):
 
 * the egress is ``"direct"`` (the host's own address), ``"local:<address>"`` for a
@@ -39,7 +39,8 @@ __all__ = ["RateLimits", "egress_of"]
 class RateLimits:
     """The sliding windows of one client identity (an egress), made on first use."""
 
-    _shared: weakref.WeakValueDictionary[tuple[Hashable, Hashable], RateLimits] = weakref.WeakValueDictionary()
+    _shared: weakref.WeakValueDictionary[tuple[Hashable, Hashable], RateLimits] = (
+        weakref.WeakValueDictionary())
     _lingering: set[RateLimits] = set()
     _lock = threading.Lock()
 
@@ -50,7 +51,7 @@ class RateLimits:
         self._anchor: Any = None  # what a shared set's key names by identity, kept alive with it
 
     @classmethod
-    def shared(cls, egress: Hashable, clock: Clock) -> RateLimits:
+    def for_egress(cls, egress: Hashable, clock: Clock) -> RateLimits:
         """The windows every session of this process sending through ``egress`` on ``clock``
         shares (see the module docstring), made on first use."""
         clock_key: Hashable = "live" if type(clock) is LiveClock else _Identity(clock)
@@ -109,14 +110,14 @@ def egress_of(transport: Any) -> Hashable:
             return f"proxy:{_url_text(proxy)}"
         local = getattr(pool, "_local_address", None)
         return f"local:{local}" if local else "direct"
-    return transport
+    egress: Hashable = transport
+    return egress
 
 
 def _url_text(url: Any) -> str:
-    parts = [getattr(url, name, b"") for name in ("scheme", "host", "port", "target")]
-    if all(isinstance(p, bytes | int | None) for p in parts):
-        scheme, host, port, _ = parts
-        return f"{(scheme or b'').decode()}://{(host or b'').decode()}:{port}"
+    scheme, host, port = (getattr(url, name, None) for name in ("scheme", "host", "port"))
+    if isinstance(scheme, bytes) and isinstance(host, bytes):
+        return f"{scheme.decode()}://{host.decode()}:{port}"
     return str(url)
 
 
