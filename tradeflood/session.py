@@ -243,8 +243,9 @@ class Session:
         return open_subscription(self, model, callback, **params)
 
     def headroom(self) -> dict[str, dict[str, float]]:
-        """The free share (0 to 1) of every rate-limit group of every venue, as this session
-        counts it: 1.0 for a group not used yet, 0.0 for one whose window is full."""
+        """The free share (0 to 1) of every rate-limit group of every venue, as this session's
+        egress counts it (with the other sessions sharing it): 1.0 for a group not used yet,
+        0.0 for one whose window is full."""
         out: dict[str, dict[str, float]] = {}
         for cls in {b.connector for b in registry.bindings_for().values()}:
             groups = out.setdefault(cls.name, {})
@@ -434,6 +435,7 @@ def _check_urls(urls: UrlOverrides) -> dict[str, dict[str, str]]:
 #: How long the default session keeps a venue's instrument list (seconds).
 DEFAULT_INSTRUMENTS_TTL = 600.0
 _default: Session | None = None
+_default_pid = 0  # the process that made it: a forked child makes its own
 _default_lock = threading.Lock()
 
 
@@ -441,10 +443,11 @@ def default_session() -> Session:
     """The session the module-level :func:`fetch` and :func:`afetch` run in: made on first
     use, on a private event-loop thread (so sync and async callers from any loop share it),
     keeping instrument lists :data:`DEFAULT_INSTRUMENTS_TTL` seconds, closed at interpreter exit."""
-    global _default
+    global _default, _default_pid
     with _default_lock:
-        if _default is None or _default._closed:
+        if _default is None or _default._closed or _default_pid != os.getpid():
             _default = Session(instruments_ttl=DEFAULT_INSTRUMENTS_TTL)
+            _default_pid = os.getpid()
             _default._bridge.start()
         return _default
 
@@ -453,7 +456,7 @@ def _close_default() -> None:
     global _default
     with _default_lock:
         session, _default = _default, None
-    if session is not None:
+    if session is not None and _default_pid == os.getpid():
         session.close()
 
 

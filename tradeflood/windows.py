@@ -21,6 +21,7 @@ shares them through Redis.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Hashable
@@ -134,6 +135,17 @@ class _Identity:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Identity) and other._id == self._id
+
+
+def _forget_after_fork() -> None:
+    # A forked child's windows start empty: the parent's threads, loops and locks are not its own.
+    RateLimits._shared = weakref.WeakValueDictionary()
+    RateLimits._lingering = set()
+    RateLimits._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _registered(venue: str) -> Connector | None:
