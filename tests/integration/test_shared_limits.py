@@ -138,7 +138,7 @@ def test_a_backfill_over_a_jittery_round_trip_draws_no_429() -> None:
     venue = BitgetVenue(faults=faults)
     end = (int(time.time() * 1000) // MINUTE - 5) * MINUTE
     with Simulator(venues={"bitget": venue}, ws=False) as sim, \
-            Session(urls={"bitget": {"rest": sim.url("bitget")}}, store=False,
+            Session(urls={"bitget": {"rest": sim.url("bitget")}}, store=False, timeout=120,
                     transport=httpx.AsyncHTTPTransport()) as s:  # a transport of its own: its own windows
         series = s.gather(*(s.query(Candle, exchange="bitget", symbol=sym, interval="1m",
                                     start=end - 10 * DAY, end=end) for sym in SYMBOLS))
