@@ -150,10 +150,11 @@ def served(
     """A fresh Bitget venue (20 req/s per endpoint, live clock) served on 127.0.0.1: (url, venue).
 
     ``market`` may be shared between venues (a warmed :class:`FastMarket`);
-    ``latency_ms`` delays every answer by that much (after the venue has counted
-    the request), like a network round trip.
+    ``latency_ms`` is a network round trip: every request travels half of it before
+    the venue sees and counts it, and every answer the other half.
     """
-    faults = Faults(latency=(latency_ms / 1000, latency_ms / 1000))
+    half = latency_ms / 2000
+    faults = Faults(latency=(half, half), request_latency=(half, half))
     venue = CountingBitgetVenue(market=market, faults=faults, requests_per_second=RATE)
     with Simulator(venues={"bitget": venue}) as sim:
         url = sim.url("bitget")

@@ -1,6 +1,7 @@
 """Backfill benchmark: TradeFlood and ccxt fetching 1m candle histories from the Bitget simulator.
 
-Run from the repo root as ``python bench/backfill.py`` (``--quick``: 3-day range only).
+Run from the repo root as ``python bench/backfill.py`` (``--quick``: 3-day range only;
+``--latency-ms 0/50/100``: every run at each of those network round trips, side by side).
 
 For a 3-day and a 60-day range of 1m candles of BTC/USDT, ETH/USDT and SOL/USDT,
 each client runs against its own fresh simulated Bitget on 127.0.0.1, which
@@ -27,6 +28,7 @@ from _common import (
     DAY,
     MINUTE,
     RATE,
+    CountingBitgetVenue,
     FastMarket,
     MeteredTransport,
     check_open_times,
@@ -39,8 +41,10 @@ from _common import (
     warm,
 )
 
-from tradeflood import Query
+from tradeflood import Query, VirtualClock
 from tradeflood.models import Candle
+from tradeflood.ratelimit import ArrivalEstimate
+from tradeflood.testing import Faults, Market, SimulatorTransport
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
 #: ccxt switches to the history endpoint (200 rows at most) at ``since <= now - (30 - 1) days`` for 1m.
@@ -194,6 +198,51 @@ def _verdict(verdicts: list[tuple[bool, str]]) -> str:
     return "; ".join(f"{sym.split('/')[0]} {d}" for sym, (_, d) in zip(SYMBOLS, verdicts, strict=True))
 
 
+# -- the limiter alone, in virtual time ---------------------------------------------
+
+
+def run_virtual(start: int, end: int, latency_ms: float, market: Market | None,
+                conservative: bool) -> tuple[Counter[str], int, float]:
+    """TradeFlood's backfill through the in-process simulator on a virtual clock: time passes
+    only while every task waits, so the elapsed time is the limiter's and the round trips',
+    whatever the machine's load. Each way takes half the round trip, +-20%. With
+    ``conservative``, every request holds its weight until one window after its reply (the
+    rule before the arrival estimate). Returns (requests by path, 429s, virtual seconds)."""
+    clock = VirtualClock(start=time.time())
+    half = latency_ms / 2000
+    faults = Faults(latency=(0.8 * half, 1.2 * half), request_latency=(0.8 * half, 1.2 * half), seed=7)
+    venue = CountingBitgetVenue(market=market, clock=clock, faults=faults, requests_per_second=RATE)
+    warmup = ArrivalEstimate.warmup
+    if conservative:
+        ArrivalEstimate.warmup = sys.maxsize  # never leaves the conservative rule
+    try:
+        with fresh_session("http://127.0.0.1:9", transport=SimulatorTransport({"bitget": venue}),
+                           clock=clock) as s:
+            queries = [Query(Candle, exchange="bitget", symbol=sym, interval="1m", start=start, end=end)
+                       for sym in SYMBOLS]
+            t0 = clock.monotonic()
+            s.gather(*queries)
+            elapsed = clock.monotonic() - t0
+    finally:
+        ArrivalEstimate.warmup = warmup
+    return _counts(venue)[0], venue.stats.rejected_429, elapsed
+
+
+def virtual(start: int, end: int, latencies: list[float], market: Market | None, label: str) -> None:
+    print(f"\n== The limiter alone: {label} backfill on a virtual clock (no CPU contention) ==")
+    rows = []
+    for latency_ms in latencies:
+        for conservative in (True, False):
+            by_path, rejected, elapsed = run_virtual(start, end, latency_ms, market, conservative)
+            bound = rate_bound(by_path)[0]
+            rows.append((f"{latency_ms:g}", "after reply (before)" if conservative else "estimated arrival",
+                         sum(by_path.values()), rejected, f"{elapsed:.2f}", f"{bound:.2f}",
+                         f"{elapsed / bound:.3f}x"))
+    print(format_table(("rtt ms", "weight expires per s after", "requests", "429s", "virtual s", "bound s",
+                        "virtual/bound"), rows))
+    print("goal: estimated arrival <= 1.05x the bound with zero 429s at every round trip")
+
+
 # -- overlap -----------------------------------------------------------------------
 
 
@@ -265,18 +314,24 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="only the 3-day range (and the overlap)")
     parser.add_argument("--no-ccxt", action="store_true", help="skip the ccxt runs")
     parser.add_argument("--no-overlap", action="store_true", help="skip the overlap section")
+    parser.add_argument("--no-virtual", action="store_true",
+                        help="skip the limiter-alone section (TradeFlood on a virtual clock)")
+    parser.add_argument("--virtual-only", action="store_true",
+                        help="only the limiter-alone section (minutes, not tens of minutes, on a busy box)")
     parser.add_argument("--stock-sim", action="store_true",
                         help="serve from the simulator's stock market, every bar built per request "
                              "(slow: the simulator then sets the pace; see bench/README.md)")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="delay every answer by this much, like a network round trip (default 0)")
+    parser.add_argument("--latency-ms", type=_latencies, default=[0.0], metavar="MS[/MS...]",
+                        help="network round trips to run at, side by side (e.g. 0/50/100; default 0): "
+                             "half before the venue counts each request, half after")
     args = parser.parse_args()
 
     now = int(time.time() * 1000)
     end = (now // MINUTE - 5) * MINUTE  # a fixed, closed minute a little in the past
     ranges = [("3d", end - 3 * DAY)] + ([] if args.quick else [("60d", end - 60 * DAY)])
-    print(f"Bitget simulator on 127.0.0.1, {RATE} req/s per endpoint per IP, answers delayed "
-          f"{args.latency_ms:g} ms; 1m candles of {', '.join(SYMBOLS)}; ranges end at "
+    print(f"Bitget simulator on 127.0.0.1, {RATE} req/s per endpoint per IP, round trips of "
+          f"{'/'.join(f'{ms:g}' for ms in args.latency_ms)} ms; 1m candles of {', '.join(SYMBOLS)}; "
+          f"ranges end at "
           f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(end / 1000))}Z")
     market = None
     if args.stock_sim:
@@ -289,20 +344,24 @@ def main() -> int:
         took = warm(market, [s.replace("/", "") for s in SYMBOLS], ranges[-1][1], end)
         print(f"simulator market: FastMarket (same rows, verified), every bar of the ranges built "
               f"before timing, shared by all runs ({took:.1f} s)")
-    sim = {"market": market, "latency_ms": args.latency_ms}
-
+    if args.virtual_only:
+        virtual(ranges[-1][1], end, args.latency_ms, market, ranges[-1][0])
+        return 0
     runs: list[Run] = []
-    for label, start in ranges:
-        tf, bars = run_tradeflood(label, start, end, sim)
-        here = [tf]
-        if not args.no_ccxt:
-            here.append(run_ccxt(label, start, end, "1000", bars, sim))
-            if label != "3d":  # within 29 days ccxt uses the recent endpoint only: same as above
-                here.append(run_ccxt(label, start, end, "per-endpoint", bars, sim))
-        for run in here:
-            print(f"[{label}] {run.client}: {run.requests} requests: {run.breakdown()}; "
-                  + "; ".join(run.notes))
-        runs += here
+    for latency_ms in args.latency_ms:
+        sim = {"market": market, "latency_ms": latency_ms}
+        for range_label, start in ranges:
+            label = f"{range_label} @{latency_ms:g}ms"
+            tf, bars = run_tradeflood(label, start, end, sim)
+            here = [tf]
+            if not args.no_ccxt:
+                here.append(run_ccxt(label, start, end, "1000", bars, sim))
+                if range_label != "3d":  # within 29 days ccxt uses the recent endpoint only: same as above
+                    here.append(run_ccxt(label, start, end, "per-endpoint", bars, sim))
+            for run in here:
+                print(f"[{label}] {run.client}: {run.requests} requests: {run.breakdown()}; "
+                      + "; ".join(run.notes))
+            runs += here
 
     print("\n== Backfill: requests and wall time against the rate-limit bound ==")
     rows = []
@@ -324,19 +383,34 @@ bound s    = max over endpoints of (requests to it / {RATE} per s): Bitget limit
              separately (recent candles, history-candles and the symbol list are three budgets), so
              a client using them in parallel can finish in the time of its busiest endpoint.
 naive s    = all requests / {RATE} per s (the bound if the limit were per IP across endpoints).
-wall/bound = goal <= 1.15x with zero 429s. A wall time below the bound is possible: a rolling
-             1 s window admits an initial burst of {RATE}, so n requests need about (n/{RATE} - 1) s.
+wall/bound = goal <= 1.05x with zero 429s at every round trip. A wall time below the bound is
+             possible: a rolling 1 s window admits an initial burst of {RATE}, so n requests need
+             about (n/{RATE} - 1) s.
 sim busy s = time the simulator spent answering (it shares this process and its GIL with the client);
              when it exceeds the bound, the simulator, not the rate limit, sets the pace.
-lat ms     = mean time from sending a request to having its reply, seen by the client.
+lat ms     = mean time from sending a request to having its reply, seen by the client (the
+             range's label says the simulated round trip: half before the venue counts a request).
 values vs TF = candles whose open, high, low, close and volume equal TradeFlood's (as floats).
 ccxt limit=1000   : fetch_ohlcv(since, limit=1000) looping forward (ccxt's largest limit).
 ccxt 1000/200     : the same with limit=200 when ccxt picks its history endpoint (since older than
                     {CCXT_RECENT_DAYS - 1} days), the largest limit that endpoint serves.
 ccxt throttles all requests to one {RATE}/s budget (rateLimit=50 ms), whatever the endpoint.""")
+    if not args.no_virtual:
+        virtual(ranges[-1][1], end, args.latency_ms, market, ranges[-1][0])
     if not args.no_overlap:
-        overlap(end, sim)
+        overlap(end, {"market": market, "latency_ms": args.latency_ms[0]})
     return 0
+
+
+def _latencies(text: str) -> list[float]:
+    """``0/50/100`` (or ``0,50,100``): round trips in milliseconds."""
+    try:
+        values = [float(part) for part in text.replace(",", "/").split("/") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected milliseconds such as 0/50/100, not {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected non-negative milliseconds such as 0/50/100, not {text!r}")
+    return values
 
 
 if __name__ == "__main__":

@@ -32,18 +32,25 @@ class LoopBridge:
         """True when the session runs on this bridge's private thread."""
         return self.thread is not None
 
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the private loop (started on first use) and wait for it."""
+    def start(self) -> None:
+        """Start the private loop's thread now (if no loop is pinned yet): every later call,
+        sync or async, runs there."""
         if self.loop is None:
             self.loop = asyncio.new_event_loop()
             self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                            name="tradeflood-session")
             self.thread.start()
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the private loop (started on first use) and wait for it."""
+        if self.loop is None:
+            self.start()
         elif self.thread is None:
             coro.close()
             raise TradeFloodError(
                 "this Session runs on an event loop; use the async methods (await s.afetch(...))"
             )
+        assert self.loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     async def acall(self, coro: Coroutine[Any, Any, T]) -> T:

@@ -262,16 +262,18 @@ class Executor:
             stream, limits = egress.stream, egress.limits
             through = self.proxies.attempt(pool, egress, turn.venue, turn.path)
         leases: list[Lease] = []
+        status: int | None = None  # known once a reply came: the windows may then expire earlier
         try:  # leases taken before a cancellation are still released
             for window in limits.windows(turn, api):
                 leases.append(await window.acquire(turn.weight))
-            started = self.clock.monotonic()
             async with slots:
                 self.stats.requests += 1
                 self.stats.by_endpoint[turn.path] = self.stats.by_endpoint.get(turn.path, 0) + 1
+                started = self.clock.monotonic()
                 try:
                     async with (through, asyncio.timeout(self.request_deadline),
                                 stream(turn.method, api.url(turn), params=params) as response):
+                        status = response.status_code
                         content = await read_bounded(response, self.max_reply_bytes)
                 except TimeoutError as exc:  # the request's own deadline, not a read timeout
                     raise RequestTimeoutError(
@@ -288,7 +290,10 @@ class Executor:
                                        f"the body could not be decoded ({exc})") from exc
         finally:
             for lease in leases:
-                lease.release()
+                if status is None:
+                    lease.release()
+                else:
+                    lease.release(sent_at=started, status=status)
         reply = Reply(response.status_code, response.headers, content,
                       self.clock.monotonic() - started)
         used = api.used_weight(turn, reply, self.clock.time())

@@ -4,27 +4,52 @@ Venues count requests in windows (20 per rolling second per endpoint, or a
 request weight per minute). A token bucket that allows a full burst
 and refills continuously can put up to twice the limit into one window, so the
 limiter here is a sliding window: each request holds its weight from the moment
-it is sent until ``per`` seconds after its response arrived. The venue counts a
-request somewhere between those two instants, so no window the venue can see
-ever holds more than ``count``: a correct client never provokes a 429.
+it is granted until it expires, and no more than ``count`` is ever held.
+
+When does a request's weight expire? The venue counts it on arrival, at
+``sent + up`` where ``up`` is that request's one-way delay to the venue, and
+holds it for ``per`` seconds. Take any ``count + 1`` requests the venue counts
+in one window ``(t - per, t]``, and the one of them granted last, L. Every
+other request j arrived after ``t - per`` and L no later than ``t``, so
+``granted_L < sent_j + (up_j - up_L) + per``: if j's weight is held until at
+least ``sent_j + (up_j - up_L) + per``, all ``count + 1`` were held at once
+when L was granted, which the window never allows. So a request must hold its
+weight for ``per`` seconds plus ``hold`` after it was sent, where ``hold`` is at
+least how much later than the others its own trip to the venue may have been:
+
+* Conservative (no assumption): ``up_j <= rtt_j``, so ``hold = rtt_j``: the weight
+  expires ``per`` seconds after the reply arrived.
+* With an estimate (:class:`ArrivalEstimate`, once it has seen enough round
+  trips of this window): the one-way delay varies by at most ``allowance``, so
+  ``hold = min(rtt_j, max(allowance, rtt_j - fastest))``. A constant delay,
+  however long, costs nothing: every request is shifted alike.
+
+The estimate's assumption can be wrong (a path whose delay swings more than
+any round trip showed), so the estimate is a bet the venue can call: after a
+429 or 418 on the window, it keeps the conservative rule for a while. A request
+released without a reply (timeout, connection error, cancellation) always
+keeps the conservative rule.
 
     limit = Limit(20, per=1.0)
     window = SlidingWindow(limit, clock)
     lease = await window.acquire(weight=1)
-    ...send...
-    lease.release()        # the weight now expires ``per`` seconds from here
+    sent = clock.monotonic()
+    ...send, read the reply...
+    lease.release(sent_at=sent, status=200)   # expires per + hold seconds after ``sent``
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import math
+import threading
 from collections import deque
 from dataclasses import KW_ONLY, dataclass
 
 from .clock import Clock
 
-__all__ = ["Lease", "Limit", "SlidingWindow"]
+__all__ = ["ArrivalEstimate", "Lease", "Limit", "SlidingWindow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +83,51 @@ class Limit:
         return self.count / self.per
 
 
+class ArrivalEstimate:
+    """How long after its send a request may still be counted by the venue, learnt from the
+    round trips of one window's requests (see the module docstring for why it is safe).
+
+    ``allowance`` is how much the one-way delay to the venue may vary: the largest
+    recent spread of round trips above the fastest one (decaying slowly), and at
+    least ``floor_share`` of the fastest round trip and ``floor_s``. Until ``warmup``
+    round trips were seen, and for ``cool_off`` windows after a 429 or 418, the
+    conservative rule holds (``hold`` returns the whole round trip).
+    """
+
+    __slots__ = ("_per", "_quiet_until", "allowance", "fastest", "floor_s", "floor_share", "samples",
+                 "spread")
+
+    warmup = 8
+    decay = 0.97
+    cool_off = 60.0  # windows of conservative holding after a rejection
+
+    def __init__(self, per: float, *, floor_s: float = 0.002, floor_share: float = 0.1) -> None:
+        self._per = per
+        self.floor_s = floor_s
+        self.floor_share = floor_share
+        self.fastest = math.inf  # the fastest round trip seen (s)
+        self.spread = 0.0  # a slowly decaying maximum of (round trip - fastest)
+        self.allowance = math.inf
+        self.samples = 0
+        self._quiet_until = -math.inf  # conservative until then (monotonic s)
+
+    def hold(self, rtt: float, now: float) -> float:
+        """Record a round trip that ended at ``now`` and return its hold (s after the send)."""
+        rtt = max(0.0, rtt)
+        self.samples += 1
+        if rtt < self.fastest:
+            self.fastest = rtt
+        self.spread = max(rtt - self.fastest, self.spread * self.decay)
+        self.allowance = max(self.spread, self.fastest * self.floor_share, self.floor_s)
+        if self.samples < self.warmup or now < self._quiet_until:
+            return rtt
+        return min(rtt, max(self.allowance, rtt - self.fastest))
+
+    def rejected(self, now: float) -> None:
+        """The venue refused a request of this window: hold conservatively for a while."""
+        self._quiet_until = now + self.cool_off * self._per
+
+
 class Lease:
     """Weight held in a window by one request; released when its response arrives."""
 
@@ -68,14 +138,23 @@ class Lease:
         self.weight = weight
         self.released = False
 
-    def release(self) -> None:
+    def release(self, *, sent_at: float | None = None, status: int | None = None) -> None:
+        """Start the weight's expiry. With ``sent_at`` (the clock's monotonic reading when the
+        request went out, the reply having arrived now) it may expire earlier than ``per``
+        after now (see the module docstring); ``status`` 429 or 418 makes the window
+        conservative for a while. Without them, it expires ``per`` seconds from now."""
         if not self.released:
             self.released = True
-            self._window._expire_later(self.weight)
+            self._window._expire_later(self.weight, sent_at, status)
 
 
 class SlidingWindow:
-    """A FIFO sliding-window limiter over an injectable clock."""
+    """A FIFO sliding-window limiter over an injectable clock.
+
+    One window may be shared by sessions on several event loops and threads
+    (``tradeflood.windows``): its state changes under a lock, each waiter is woken
+    on its own loop, and each loop with waiters runs its own expiry timer.
+    """
 
     def __init__(self, limit: Limit, clock: Clock, *, name: str = "") -> None:
         if not limit.has_window:
@@ -83,17 +162,26 @@ class SlidingWindow:
         self.limit = limit
         self.name = name
         self._clock = clock
+        self._lock = threading.RLock()
         self._held = 0  # weight of requests in flight plus those still inside the window
-        self._expiries: deque[tuple[float, int]] = deque()  # (expires_at, weight), time-ordered
-        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
-        self._timer: asyncio.Future[None] | None = None
+        self._expiries: list[tuple[float, int]] = []  # (expires_at, weight), time-ordered
+        #: What this window has learnt of its requests' round trips (see :class:`ArrivalEstimate`).
+        self.arrivals = ArrivalEstimate(limit.per)
+        self._waiters: deque[_Waiter] = deque()
+        self._timers: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
         self.waited_seconds = 0.0
 
     @property
     def in_window(self) -> int:
         """Weight currently counted against the limit."""
-        self._expire_due()
-        return self._held
+        with self._lock:
+            self._expire_due()
+            return self._held
+
+    @property
+    def waiting(self) -> bool:
+        """Whether requests are queued for this window."""
+        return bool(self._waiters)
 
     def free_in(self, weight: int = 1) -> float:
         """Seconds until ``weight`` more would be granted, counting those already queued.
@@ -102,36 +190,39 @@ class SlidingWindow:
         soonest): weight still in flight is assumed to expire one window from now.
         """
         weight = min(max(1, weight), self.limit.count)
-        self._expire_due()
-        need = self._held + sum(w for w, _ in self._waiters) + weight - self.limit.count
-        if need <= 0:
-            return 0.0
-        now = self._clock.monotonic()
-        for at, held in self._expiries:
-            need -= held
+        with self._lock:
+            self._expire_due()
+            need = self._held + sum(w.weight for w in self._waiters) + weight - self.limit.count
             if need <= 0:
-                return max(0.0, at - now)
+                return 0.0
+            now = self._clock.monotonic()
+            for at, held in self._expiries:
+                need -= held
+                if need <= 0:
+                    return max(0.0, at - now)
         return self.limit.per * (1 + need / self.limit.count)
 
     async def acquire(self, weight: int = 1) -> Lease:
         """Wait until ``weight`` fits in the window (first come, first served), then hold it."""
         weight = min(max(1, weight), self.limit.count)
-        self._expire_due()
-        if not self._waiters and self._held + weight <= self.limit.count:
-            self._held += weight
-            return Lease(self, weight)
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((weight, fut))
+        with self._lock:
+            self._expire_due()
+            if not self._waiters and self._held + weight <= self.limit.count:
+                self._held += weight
+                return Lease(self, weight)
+            waiter = _Waiter(weight, asyncio.get_running_loop())
+            self._waiters.append(waiter)
         started = self._clock.monotonic()
         self._schedule()
         try:
-            await fut
+            await waiter.fut
         except BaseException:
-            if fut.done() and not fut.cancelled():
-                self._held -= weight  # granted, but the caller went away
-                self._schedule()
-            else:
-                self._waiters = deque(w for w in self._waiters if w[1] is not fut)
+            with self._lock:
+                if waiter.granted:
+                    self._held -= weight  # granted, but the caller went away
+                elif waiter in self._waiters:
+                    self._waiters.remove(waiter)
+            self._schedule()
             raise
         self.waited_seconds += self._clock.monotonic() - started
         return Lease(self, weight)
@@ -143,45 +234,70 @@ class SlidingWindow:
         same IP, or requests made before this session), the surplus is held until
         the venue's window resets.
         """
-        self._expire_due()
-        surplus = used - self._held
-        if surplus > 0:
+        with self._lock:
+            self._expire_due()
+            surplus = used - self._held
+            if surplus <= 0:
+                return
             self._held += surplus
-            expires = self._clock.monotonic() + max(0.0, window_reset_in)
-            self._insert_expiry(expires, surplus)
-            self._schedule()
+            self._insert_expiry(self._clock.monotonic() + max(0.0, window_reset_in), surplus)
+        self._schedule()
 
-    def _expire_later(self, weight: int) -> None:
-        self._insert_expiry(self._clock.monotonic() + self.limit.per, weight)
+    def _expire_later(self, weight: int, sent_at: float | None = None, status: int | None = None) -> None:
+        with self._lock:
+            now = self._clock.monotonic()
+            expires = now + self.limit.per
+            if status in (418, 429):
+                self.arrivals.rejected(now)
+            elif sent_at is not None and status is not None:
+                expires = sent_at + self.arrivals.hold(now - sent_at, now) + self.limit.per
+            self._insert_expiry(expires, weight)
         self._schedule()
 
     def _schedule(self) -> None:
         """Grant what fits now; if waiters remain, wake them when held weight next expires.
 
         Weight that is still in flight expires only after its release, which calls
-        this again, so the timer is needed only while there are expiries to wait for.
+        this again, so a timer is needed only while there are expiries to wait for.
         """
         self._grant()
-        if self._waiters and self._expiries and (self._timer is None or self._timer.done()):
-            self._timer = asyncio.ensure_future(self._wake_on_expiry())
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        with self._lock:
+            if not (self._waiters and self._expiries):
+                return
+            self._timers = {lp: t for lp, t in self._timers.items() if not t.done()}
+            if loop not in self._timers:
+                self._timers[loop] = loop.create_task(self._wake_on_expiry())
 
     async def _wake_on_expiry(self) -> None:
-        while self._waiters and self._expiries:
-            await self._clock.sleep(self._next_expiry() or 0.0)
+        while True:
+            with self._lock:
+                if not (self._waiters and self._expiries):
+                    return
+                delay = self._next_expiry()
+            await self._clock.sleep(delay or 0.0)
             self._grant()
 
     def _insert_expiry(self, at: float, weight: int) -> None:
         if not self._expiries or self._expiries[-1][0] <= at:
             self._expiries.append((at, weight))
-        else:  # rare: a venue-reported reset earlier than a scheduled expiry
-            items = list(self._expiries)
-            bisect.insort(items, (at, weight))
-            self._expiries = deque(items)
+        else:  # an earlier hold than the last one's, or a venue-reported reset
+            bisect.insort(self._expiries, (at, weight))
 
     def _expire_due(self) -> None:
+        expiries = self._expiries
+        if not expiries:
+            return
         now = self._clock.monotonic()
-        while self._expiries and self._expiries[0][0] <= now:
-            self._held -= self._expiries.popleft()[1]
+        due = 0
+        while due < len(expiries) and expiries[due][0] <= now:
+            self._held -= expiries[due][1]
+            due += 1
+        if due:
+            del expiries[:due]
 
     def _next_expiry(self) -> float | None:
         if not self._expiries:
@@ -189,14 +305,53 @@ class SlidingWindow:
         return max(0.0, self._expiries[0][0] - self._clock.monotonic())
 
     def _grant(self) -> None:
-        self._expire_due()
-        while self._waiters:
-            weight, fut = self._waiters[0]
-            if fut.done():
+        granted: list[_Waiter] = []
+        with self._lock:
+            self._expire_due()
+            while self._waiters:
+                waiter = self._waiters[0]
+                if waiter.fut.done():  # cancelled
+                    self._waiters.popleft()
+                    continue
+                if self._held + waiter.weight > self.limit.count:
+                    break
                 self._waiters.popleft()
-                continue
-            if self._held + weight > self.limit.count:
-                break
-            self._waiters.popleft()
-            self._held += weight
-            fut.set_result(None)
+                self._held += waiter.weight
+                waiter.granted = True
+                granted.append(waiter)
+        for waiter in granted:
+            if not waiter.wake():
+                with self._lock:
+                    self._held -= waiter.weight  # its loop is closed: nobody will use the weight
+
+
+class _Waiter:
+    """A request waiting for weight, on its own event loop."""
+
+    __slots__ = ("fut", "granted", "loop", "weight")
+
+    def __init__(self, weight: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.weight = weight
+        self.loop = loop
+        self.fut: asyncio.Future[None] = loop.create_future()
+        self.granted = False
+
+    def wake(self) -> bool:
+        """Resolve the future on its loop; False if that loop is closed."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            _resolve(self.fut)
+            return True
+        try:
+            self.loop.call_soon_threadsafe(_resolve, self.fut)
+        except RuntimeError:
+            return False
+        return True
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

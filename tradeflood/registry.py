@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -44,6 +45,8 @@ _BINDINGS: dict[tuple[type[Model], str], type[Binding]] = {}
 # also fetches, and replacing one must not disturb the other.
 _STREAM_BINDINGS: dict[tuple[type[Model], str], type[Any]] = {}
 _loaded = False
+_loading = False
+_load_lock = threading.RLock()
 _plugins_loaded: set[str] = set()
 
 
@@ -90,12 +93,18 @@ def _same_definition(a: type, b: type) -> bool:
 
 
 def _load() -> None:
-    global _loaded
+    global _loaded, _loading
     if _loaded:
         return
-    _loaded = True
-    importlib.import_module("tradeflood.bindings")
-    load_plugins()
+    with _load_lock:  # another thread asking meanwhile waits for the whole registry
+        if _loaded or _loading:  # done, or asked again by the imports below
+            return
+        _loading = True
+        try:
+            importlib.import_module("tradeflood.bindings")
+            load_plugins()
+        finally:
+            _loaded = True
 
 
 def load_plugins() -> list[str]:

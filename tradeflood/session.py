@@ -11,8 +11,13 @@
         candles = await s.afetch(Candle, exchange="example", symbol="BTC/USDT", interval="1h",
                                  start="-2d")
 
-A session keeps the venues' rate-limit windows and the instrument lists for its
-lifetime, so queries made through one session share them. The sync methods run
+A session keeps the instrument lists for its lifetime (or ``instruments_ttl``
+seconds), so queries made through one session share them. Rate-limit windows
+belong to the egress, not the session: every session of the process sending
+through the same address (or proxy) shares one set (:mod:`tradeflood.windows`).
+The module-level :func:`fetch` and :func:`afetch` run in one default session,
+made on first use and closed at interpreter exit, so one-off calls share its
+windows and its instrument lists (kept 10 minutes). The sync methods run
 the async ones on a private event-loop thread; the async ones run on the
 caller's loop (or bridge to the private one if the session already has it): see
 :mod:`tradeflood.bridge`. What a fetch does (plan, run, repair, assemble) is
@@ -22,8 +27,10 @@ caller's loop (or bridge to the private one if the session already has it): see
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
+import threading
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
@@ -40,7 +47,7 @@ from .pipeline import gather, plan_queries
 from .planner import Plan
 from .query import Query
 from .retry import RetryPolicy
-from .windows import RateLimits
+from .windows import RateLimits, egress_of
 
 if TYPE_CHECKING:
     import httpx
@@ -54,7 +61,7 @@ if TYPE_CHECKING:
     from .streams._subscription import Stream, Subscription
     from .turns import TurnKey
 
-__all__ = ["Session", "afetch", "fetch"]
+__all__ = ["Session", "afetch", "default_session", "fetch"]
 
 T = TypeVar("T")
 UrlOverrides = Mapping[str, Mapping[str, str]]
@@ -81,8 +88,11 @@ class Session:
 
     ``proxies`` sends every request through a :class:`~tradeflood.ProxyScheme`'s
     pools, each proxy with its own rate-limit windows (see ``tradeflood.proxy``).
-    ``limits`` replaces the session's rate-limit windows (``tradeflood.bus.SharedRateLimits``
-    shares them through Redis). ``bus="redis://..."`` serves ``stream()``/``subscribe()``
+    The rate-limit windows are those of the session's egress, shared with every
+    other session of the process that leaves the same way (``tradeflood.windows``);
+    ``limits`` replaces them (``tradeflood.bus.SharedRateLimits`` shares them through
+    Redis, across processes). Instrument lists are kept for the session's life, or
+    ``instruments_ttl`` seconds. ``bus="redis://..."`` serves ``stream()``/``subscribe()``
     from what gatherers publish for ``tenant`` (see ``tradeflood.bus``).
 
     ``invalid`` says what a fetch does with a row that fails the value checks of
@@ -133,6 +143,7 @@ class Session:
         deadline: float | None = None,
         request_deadline: float = 60.0,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        instruments_ttl: float | None = None,
     ) -> None:
         #: What a fetch does with rows that fail the value checks: "raise" or "drop".
         self.invalid: Invalid = check_invalid(invalid)
@@ -165,7 +176,13 @@ class Session:
         self._connectors: dict[type[Connector], Connector] = {}
         self._bindings: dict[type[Binding], Binding] = {}
         self._cache: dict[TurnKey, TurnResult] = {}
-        self._limits = limits if limits is not None else RateLimits(self.clock)
+        if instruments_ttl is not None and not instruments_ttl > 0:
+            raise ConfigError(f"instruments_ttl must be a positive number of seconds, "
+                              f"not {instruments_ttl!r}")
+        self._cache_ttl_ms = None if instruments_ttl is None else instruments_ttl * 1000
+        self._own_limits = limits is None  # the egress's shared windows, not the caller's
+        self._limits = (limits if limits is not None
+                        else RateLimits.for_egress(egress_of(transport), self.clock))
         self._bus: BusConsumer | None = None
         if bus is not None:  # streams are read from the bus (tradeflood.bus), not from the venues
             from .bus import BusConsumer  # import cycle: the optional bus is built on Session; loaded on use
@@ -286,8 +303,9 @@ class Session:
         return open_subscription(self, model, callback, **params)
 
     def headroom(self) -> dict[str, dict[str, float]]:
-        """The free share (0 to 1) of every rate-limit group of every venue, as this session
-        counts it: 1.0 for a group not used yet, 0.0 for one whose window is full."""
+        """The free share (0 to 1) of every rate-limit group of every venue, as this session's
+        egress counts it (with the other sessions sharing it): 1.0 for a group not used yet,
+        0.0 for one whose window is full."""
         out: dict[str, dict[str, float]] = {}
         for cls in {b.connector for b in registry.bindings_for().values()}:
             groups = out.setdefault(cls.name, {})
@@ -316,6 +334,7 @@ class Session:
         self._closed = True
         self._bridge.stop(self._aclose_client())
         self._close_store()
+        self._release_limits()
 
     async def aclose(self) -> None:
         if self._closed:
@@ -326,6 +345,11 @@ class Session:
         self._closed = True
         await self._aclose_client()
         self._close_store()
+        self._release_limits()
+
+    def _release_limits(self) -> None:
+        if self._own_limits:
+            self._limits.linger()  # the next session on this egress still sees this one's weight
 
     def _close_store(self) -> None:
         if self._owns_store and self._store is not None:
@@ -377,7 +401,12 @@ class Session:
 
     @property
     def turn_cache(self) -> dict[TurnKey, TurnResult]:
-        """Results that hold for this session's life (instrument lists), by turn key."""
+        """Results that hold for this session's life (instrument lists), or for
+        ``instruments_ttl`` seconds after they arrived, by turn key."""
+        if self._cache_ttl_ms is not None and self._cache:
+            oldest = self.now_ms() - self._cache_ttl_ms
+            for key in [k for k, r in self._cache.items() if r.received_ms < oldest]:
+                del self._cache[key]
         return self._cache
 
     @property
@@ -480,13 +509,43 @@ def _check_urls(urls: UrlOverrides) -> dict[str, dict[str, str]]:
     return out
 
 
+#: How long the default session keeps a venue's instrument list (seconds).
+DEFAULT_INSTRUMENTS_TTL = 600.0
+_default: Session | None = None
+_default_pid = 0  # the process that made it: a forked child makes its own
+_default_lock = threading.Lock()
+
+
+def default_session() -> Session:
+    """The session the module-level :func:`fetch` and :func:`afetch` run in: made on first
+    use, on a private event-loop thread (so sync and async callers from any loop share it),
+    keeping instrument lists :data:`DEFAULT_INSTRUMENTS_TTL` seconds, closed at interpreter exit."""
+    global _default, _default_pid
+    with _default_lock:
+        if _default is None or _default._closed or _default_pid != os.getpid():
+            _default = Session(instruments_ttl=DEFAULT_INSTRUMENTS_TTL)
+            _default_pid = os.getpid()
+            _default._bridge.start()
+        return _default
+
+
+def _close_default() -> None:
+    global _default
+    with _default_lock:
+        session, _default = _default, None
+    if session is not None and _default_pid == os.getpid():
+        session.close()
+
+
+atexit.register(_close_default)
+
+
 def fetch(model: type[Model], **params: Any) -> Any:
-    """Fetch one query in a one-off :class:`Session` (see :meth:`Session.fetch`)."""
-    with Session() as session:
-        return session.fetch(model, **params)
+    """Fetch one query in the process's default session (see :meth:`Session.fetch` and
+    :func:`default_session`): one-off calls share its rate limits and instrument lists."""
+    return default_session().fetch(model, **params)
 
 
 async def afetch(model: type[Model], **params: Any) -> Any:
     """Async :func:`fetch`."""
-    async with Session() as session:
-        return await session.afetch(model, **params)
+    return await default_session().afetch(model, **params)

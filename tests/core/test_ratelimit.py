@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,3 +82,98 @@ def test_a_cancelled_waiter_holds_nothing() -> None:
         return window.in_window
 
     assert asyncio.run(main()) == 0
+
+
+# -- weight counted from the estimated arrival (tradeflood.ratelimit's module docstring) --------
+
+
+async def _venue_run(limit: Limit, trips: list[tuple[int, float, float, int]], allowance: float,
+                     ) -> tuple[list[tuple[float, int]], float]:
+    """Send one request per (weight, up, down, status) through a window that releases with
+    the round trip; returns the venue's arrivals (time, weight) and the last send."""
+    clock = VirtualClock(start=0.0)
+    window = SlidingWindow(limit, clock)
+    window.arrivals.floor_s = allowance
+    arrivals: list[tuple[float, int]] = []
+    last_send = 0.0
+
+    async def request(weight: int, up: float, down: float, status: int) -> None:
+        nonlocal last_send
+        lease = await window.acquire(weight)
+        sent = clock.monotonic()
+        last_send = max(last_send, sent)
+        await clock.sleep(up)
+        arrivals.append((clock.monotonic(), lease.weight))
+        await clock.sleep(down)
+        lease.release(sent_at=sent, status=status)
+
+    await asyncio.gather(*(request(*t) for t in trips))
+    return arrivals, last_send
+
+
+def _busiest_venue_window(arrivals: list[tuple[float, int]], per: float) -> int:
+    # The venue's rolling window at t counts arrivals in (t - per, t]; the fullest ends at an arrival.
+    # (1e-9: a request sent exactly when an earlier one's weight expired, give or take float rounding.)
+    return max(sum(w for a, w in arrivals if t - per + 1e-9 < a <= t) for t, _ in arrivals)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    count=st.integers(1, 20),
+    per=st.sampled_from([0.5, 1.0]),
+    base_up=st.sampled_from([0.0, 0.01, 0.05, 0.3]),
+    base_down=st.sampled_from([0.0, 0.02, 0.05]),
+    jitter=st.sampled_from([0.0, 0.005, 0.03]),
+    data=st.data(),
+)
+def test_no_venue_window_exceeds_the_limit_when_jitter_is_within_the_estimate(
+    count: int, per: float, base_up: float, base_down: float, jitter: float, data: st.DataObject,
+) -> None:
+    n = data.draw(st.integers(1, 80), label="requests")
+    trips = [(data.draw(st.integers(1, 3)),
+              base_up + data.draw(st.floats(0.0, jitter)),       # one-way delay within the allowance
+              base_down + data.draw(st.floats(0.0, 0.2)),        # any return path
+              data.draw(st.sampled_from([200] * 9 + [429])))
+             for _ in range(n)]
+    arrivals, _ = asyncio.run(_venue_run(Limit(count, per), trips, allowance=jitter))
+    assert len(arrivals) == n
+    assert _busiest_venue_window(arrivals, per) <= count
+
+
+def test_at_100ms_round_trip_throughput_is_within_5_percent_of_the_bound() -> None:
+    trips = [(1, 0.05, 0.05, 200)] * 400
+    arrivals, last_send = asyncio.run(_venue_run(Limit(20, 1.0), trips, allowance=0.0))
+    assert _busiest_venue_window(arrivals, 1.0) == 20
+    # 400 requests at 20/s: 19 windows after the first burst. The conservative rule
+    # (weight held until a window after the reply) needs 19 x 1.1 s.
+    assert 19.0 <= last_send <= 19.0 * 1.05
+
+
+def test_a_429_makes_the_window_conservative_again() -> None:
+    async def main() -> tuple[float, float]:
+        clock = VirtualClock(start=0.0)
+        window = SlidingWindow(Limit(1, 1.0), clock)
+        holds = []
+        for status in [200] * 10 + [429, 200]:
+            lease = await window.acquire(1)
+            sent = clock.monotonic()
+            await clock.sleep(0.1)
+            lease.release(sent_at=sent, status=status)
+            holds.append(window._expiries[-1][0] - sent)
+        return holds[9], holds[11]
+
+    early, after_429 = asyncio.run(main())
+    assert early == pytest.approx(1.01)  # per + the allowance's floor (10% of the 100 ms round trip)
+    assert after_429 == pytest.approx(1.1)  # per + the whole round trip
+
+
+def test_a_request_without_a_reply_holds_a_window_from_its_release() -> None:
+    async def main() -> float:
+        clock = VirtualClock(start=0.0)
+        window = SlidingWindow(Limit(1, 1.0), clock)
+        lease = await window.acquire(1)
+        await clock.sleep(0.5)
+        lease.release()  # a timeout: no reply, so no round trip to learn from
+        return window._expiries[-1][0]
+
+    assert asyncio.run(main()) == pytest.approx(1.5)

@@ -89,7 +89,9 @@ class SharedLease:
         self.weight = weight
         self.released = False
 
-    def release(self) -> None:
+    def release(self, *, sent_at: float | None = None, status: int | None = None) -> None:
+        """Start the weight's expiry, one window from now (a shared window always holds
+        conservatively, whatever ``sent_at`` and ``status`` say)."""
         if not self.released:
             self.released = True
             self._window._release_later(self._member)

@@ -154,7 +154,7 @@ class ProxyScheme:
                     headers=client.headers, follow_redirects=False,
                 )
                 self._clients.append(egress.client)
-                egress.limits = RateLimits(clock)
+                egress.limits = RateLimits.for_egress(f"proxy:{egress.proxy.url}", clock)
 
     def bind(self, clock: Clock) -> None:
         """Run on ``clock``: make the per-proxy and per-pool limits (Proxyter calls only this)."""

@@ -40,7 +40,9 @@ class _Scheduled:
 class Faults:
     """Probabilities and schedules of faults, plus a latency range, drawn from ``seed``.
 
-    ``latency`` is a ``(low, high)`` range of seconds added to every answer.
+    ``latency`` is a ``(low, high)`` range of seconds added to every answer (after the
+    venue counted the request); ``request_latency`` one that every request travels before
+    the venue sees and counts it (the other half of a network round trip).
     ``timeout_seconds`` is how long a ``timeout`` fault holds the answer; ``None``
     means the answer never comes (the client's own timeout fires).
     """
@@ -52,6 +54,7 @@ class Faults:
     non_json: float = 0.0
     short_page: float = 0.0
     latency: tuple[float, float] = (0.0, 0.0)
+    request_latency: tuple[float, float] = (0.0, 0.0)
     timeout_seconds: float | None = None
     seed: int = 0
     _rng: random.Random = field(init=False, repr=False)
@@ -83,6 +86,11 @@ class Faults:
     def delay(self) -> float:
         """Seconds of latency for one answer."""
         low, high = self.latency
+        return low if high <= low else self._rng.uniform(low, high)
+
+    def request_delay(self) -> float:
+        """Seconds one request travels before the venue counts it."""
+        low, high = self.request_latency
         return low if high <= low else self._rng.uniform(low, high)
 
     def pick(self, *options: int) -> int:

@@ -286,6 +286,9 @@ class Simulator:
                     await reader.readexactly(length)
                 url = urlsplit(target)
                 query = dict(parse_qsl(url.query, keep_blank_values=True))
+                travel = venue.faults.request_delay()
+                if travel > 0:
+                    await asyncio.sleep(travel)
                 answer = venue.handle(method, url.path, query, ip)
                 if answer.hang:
                     await reader.read()  # hold the request until the client gives up

@@ -67,6 +67,9 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
         venue = self.venue_for(request.url.host)
         ip = request.headers.get(CLIENT_IP_HEADER, self.client_ip)
         query = dict(request.url.params.multi_items())
+        travel = venue.faults.request_delay()
+        if travel > 0:
+            await venue.clock.sleep(travel)
         answer = venue.handle(request.method, request.url.path, query, ip)
         timeouts = request.extensions.get("timeout") or {}
         read_timeout: float | None = timeouts.get("read")
