@@ -22,6 +22,7 @@ import bisect
 from collections import deque
 from dataclasses import KW_ONLY, dataclass
 
+from .adaptive import AdaptiveRate
 from .clock import Clock
 
 __all__ = ["Lease", "Limit", "SlidingWindow"]
@@ -77,17 +78,31 @@ class Lease:
 class SlidingWindow:
     """A FIFO sliding-window limiter over an injectable clock."""
 
-    def __init__(self, limit: Limit, clock: Clock, *, name: str = "") -> None:
+    def __init__(self, limit: Limit, clock: Clock, *, name: str = "", adaptive: bool = False) -> None:
         if not limit.has_window:
             raise ValueError(f"{limit!r} counts no weight in a window; a SlidingWindow needs count and per")
         self.limit = limit
         self.name = name
+        #: With ``adaptive``, the count this window grants is learned from the venue's replies
+        #: (:mod:`tradeflood.adaptive`); else it is the declared ``limit.count``.
+        self.adaptive = AdaptiveRate(limit.count, limit.per, clock) if adaptive else None
         self._clock = clock
         self._held = 0  # weight of requests in flight plus those still inside the window
         self._expiries: deque[tuple[float, int]] = deque()  # (expires_at, weight), time-ordered
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._timer: asyncio.Future[None] | None = None
+        self._tat = 0.0  # adaptive windows' pace: when the weight granted so far is paid off
         self.waited_seconds = 0.0
+
+    @property
+    def count(self) -> int:
+        """The weight this window grants now: the declared count, or the learned one."""
+        return self.limit.count if self.adaptive is None else self.adaptive.count()
+
+    @property
+    def rate(self) -> float:
+        """The sustained rate this window allows now, in weight per second (learned or declared)."""
+        return self.limit.rate if self.adaptive is None else self.adaptive.rate
 
     @property
     def in_window(self) -> int:
@@ -101,25 +116,29 @@ class SlidingWindow:
         An estimate for choosing among windows (the egress whose window frees
         soonest): weight still in flight is assumed to expire one window from now.
         """
-        weight = min(max(1, weight), self.limit.count)
+        count = self.count
+        weight = min(max(1, weight), count)
         self._expire_due()
-        need = self._held + sum(w for w, _ in self._waiters) + weight - self.limit.count
-        if need <= 0:
-            return 0.0
         now = self._clock.monotonic()
+        paused = max(self._paused_for(now), self._paced_for(weight, now))
+        need = self._held + sum(w for w, _ in self._waiters) + weight - count
+        if need <= 0:
+            return paused
         for at, held in self._expiries:
             need -= held
             if need <= 0:
-                return max(0.0, at - now)
-        return self.limit.per * (1 + need / self.limit.count)
+                return max(paused, at - now)
+        return max(paused, self.limit.per * (1 + need / count))
 
     async def acquire(self, weight: int = 1) -> Lease:
         """Wait until ``weight`` fits in the window (first come, first served), then hold it."""
         weight = min(max(1, weight), self.limit.count)
         self._expire_due()
-        if not self._waiters and self._held + weight <= self.limit.count:
-            self._held += weight
+        if not self._waiters and self._fits(weight):
+            self._take(weight)
             return Lease(self, weight)
+        if self.adaptive is not None:
+            self.adaptive.pressed()
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((weight, fut))
         started = self._clock.monotonic()
@@ -144,12 +163,28 @@ class SlidingWindow:
         the venue's window resets.
         """
         self._expire_due()
+        if self.adaptive is not None:
+            self.adaptive.over_used(used)
         surplus = used - self._held
         if surplus > 0:
             self._held += surplus
             expires = self._clock.monotonic() + max(0.0, window_reset_in)
             self._insert_expiry(expires, surplus)
             self._schedule()
+
+    def observe_reply(self, status: int, weight: int, retry_after: float | None = None,
+                      sent_at: float | None = None) -> None:
+        """Learn from the venue's answer to a request of ``weight`` charged to this window, sent
+        at ``sent_at`` (monotonic): a 429 or 418 lowers the learned count and pauses for
+        ``retry_after`` seconds; any other answer counts as admitted. Nothing changes on a
+        window that is not adaptive."""
+        if self.adaptive is None:
+            return
+        if status in (418, 429):
+            self.adaptive.refused(retry_after, sent_at)
+            self._schedule()
+        else:
+            self.adaptive.admitted(weight, sent_at)
 
     def _expire_later(self, weight: int) -> None:
         self._insert_expiry(self._clock.monotonic() + self.limit.per, weight)
@@ -162,13 +197,56 @@ class SlidingWindow:
         this again, so the timer is needed only while there are expiries to wait for.
         """
         self._grant()
-        if self._waiters and self._expiries and (self._timer is None or self._timer.done()):
+        if self._waiters and self._next_wake() is not None and (self._timer is None or self._timer.done()):
             self._timer = asyncio.ensure_future(self._wake_on_expiry())
 
     async def _wake_on_expiry(self) -> None:
-        while self._waiters and self._expiries:
-            await self._clock.sleep(self._next_expiry() or 0.0)
+        while self._waiters and (wake := self._next_wake()) is not None:
+            await self._clock.sleep(wake)
             self._grant()
+
+    def _next_wake(self) -> float | None:
+        """Seconds until held weight next expires, the pace lets the next waiter go, or the
+        learned count may change, if any of them will."""
+        waits = [self._next_expiry()]
+        if self.adaptive is not None:
+            waits.append(self.adaptive.wake_in())
+            if self._waiters:
+                paced = self._paced_for(self._waiters[0][0], self._clock.monotonic())
+                waits.append(paced if paced > 0 else None)
+        found = [w for w in waits if w is not None]
+        return min(found) if found else None
+
+    def _paused_for(self, now: float) -> float:
+        """Seconds the venue asked this window to send nothing for (a Retry-After), else 0."""
+        return 0.0 if self.adaptive is None else max(0.0, self.adaptive.paused_until - now)
+
+    def _paced_for(self, weight: int, now: float) -> float:
+        """Seconds before ``weight`` may go at this window's pace, else 0.
+
+        An adaptive window also paces its requests (a virtual scheduling rule): up to
+        ``adaptive.burst`` weight at once, then no faster than the count per window,
+        spread evenly. At the declared limit this costs nothing over a long run, and a
+        venue that really allows less answers the first request beyond its limit with a
+        429 instead of a whole burst of them.
+        """
+        if self.adaptive is None or self._tat <= now:
+            return 0.0
+        count = self.count
+        interval = self.limit.per / count
+        return max(0.0, self._tat + (weight - self.adaptive.burst(count)) * interval - now)
+
+    def _fits(self, weight: int) -> bool:
+        now = self._clock.monotonic()
+        if self._paused_for(now) > 0 or self._paced_for(weight, now) > 1e-9:
+            return False
+        return self._held + weight <= self.count or (self._held == 0 and self.adaptive is not None)
+
+    def _take(self, weight: int) -> None:
+        self._held += weight
+        if self.adaptive is not None:
+            now = self._clock.monotonic()
+            self._tat = max(self._tat, now) + weight * self.limit.per / self.count
 
     def _insert_expiry(self, at: float, weight: int) -> None:
         if not self._expiries or self._expiries[-1][0] <= at:
@@ -195,8 +273,8 @@ class SlidingWindow:
             if fut.done():
                 self._waiters.popleft()
                 continue
-            if self._held + weight > self.limit.count:
+            if not self._fits(weight):
                 break
             self._waiters.popleft()
-            self._held += weight
+            self._take(weight)
             fut.set_result(None)

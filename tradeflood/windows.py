@@ -35,13 +35,20 @@ class RateLimits:
             key = (turn.venue, group)
             window = self._windows.get(key)
             if window is None:
-                window = SlidingWindow(api.limits[group], self._clock, name=f"{key[0]}/{key[1]}")
+                window = SlidingWindow(api.limits[group], self._clock, name=f"{key[0]}/{key[1]}",
+                                       adaptive=True)
                 self._windows[key] = window
             out.append(window)
         return out
 
     def get(self, venue: str, group: str) -> SlidingWindow | None:
         return self._windows.get((venue, group))
+
+    def learned(self) -> dict[tuple[str, str], float]:
+        """The rates (weight per second) learned below the declared ones, by (venue, group):
+        what the venues have shown this identity to really allow (:mod:`tradeflood.adaptive`)."""
+        return {key: w.rate for key, w in self._windows.items()
+                if w.adaptive is not None and w.adaptive.learned}
 
 
 def _registered(venue: str) -> Connector | None:
