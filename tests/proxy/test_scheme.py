@@ -148,6 +148,36 @@ async def test_no_usable_proxy_is_a_typed_error_naming_every_proxy_and_why() -> 
     assert scheme.pick(scheme.pools["*"], "binance", "/api/v3/ping").name == P2
 
 
+async def test_a_request_no_proxy_can_carry_now_waits_for_the_earliest_that_can() -> None:
+    scheme = ProxyScheme(pools={"*": [P1, P2]})
+    clock = _attached(scheme)
+    a, b = scheme.pools["*"].egresses
+    now = clock.monotonic()
+    scheme.diagnosis.failure(a, "bitget", "blocked", "HTTP 418", now, status=418, retry_after=5.0)
+    scheme.diagnosis.failure(b, "bitget", "blocked", "HTTP 418", now, status=418, retry_after=3.0)
+    page = Bitget().spot_tickers()
+    with pytest.raises(tradeflood.NoProxyAvailableError):
+        scheme.choose(page)  # nobody can right now...
+    _, egress = await scheme.choose_waiting(page, budget=10.0)
+    assert egress is b and clock.monotonic() - now == pytest.approx(3.0, abs=0.3)  # ...P2 can in 3 s
+
+
+async def test_no_proxy_within_the_retry_budget_is_no_proxy_available_naming_the_wait() -> None:
+    scheme = ProxyScheme(pools={"*": [P1, P2]})
+    clock = _attached(scheme)
+    a, b = scheme.pools["*"].egresses
+    now = clock.monotonic()
+    for egress in (a, b):
+        scheme.diagnosis.failure(egress, "bitget", "blocked", "HTTP 418", now, status=418, retry_after=60.0)
+    with pytest.raises(tradeflood.NoProxyAvailableError) as info:
+        await scheme.choose_waiting(Bitget().spot_tickers(), budget=7.75)
+    err = info.value
+    assert isinstance(err, tradeflood.TradeFloodError) and err.waited == 7.75
+    assert "within 7.75 s" in str(err) and set(err.causes) == {P1, P2}
+    assert clock.monotonic() == now  # nobody could within the budget: no time wasted waiting
+    assert tradeflood.RetryPolicy().budget == 7.75  # 0.25 + 0.5 + 1 + 2 + 4: the backoffs' sum
+
+
 async def test_per_proxy_and_per_pool_concurrency_caps_hold_requests_back() -> None:
     scheme = ProxyScheme(pools={"*": [P1, P2]}, per_proxy=Limit(concurrency=2),
                          per_pool=Limit(concurrency=3))
