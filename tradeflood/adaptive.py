@@ -8,9 +8,10 @@ effective count by AIMD:
 - **multiplicative decrease** on a 429 or 418, or on a used-weight report above
   the effective count: the count drops to ``decrease`` times itself, but never
   below what the venue has just admitted in one window (the best measure of its
-  real limit), and never below ``floor``. One decrease per window: the other
-  refusals of requests already in flight add nothing new. A ``Retry-After`` holds
-  the whole window until it has passed.
+  real limit), and never below ``floor``. Refusals of requests sent before the
+  last decrease add nothing new (unless the venue let nothing through: then each
+  one halves the rate, as a ban would). A ``Retry-After`` holds the whole window
+  until it has passed.
 - **additive increase**: after ``probe_after`` seconds without a refusal while
   the window was holding requests back, the count goes up by ``step``, never
   above the declared count. A probe that draws a refusal doubles the wait before
@@ -126,19 +127,20 @@ class AdaptiveRate:
         sent = now if sent_at is None else sent_at
         # what the venue had let through in the window it refused this request in
         admitted = sum(w for at, w in self._admitted if sent - self.per < at <= sent)
+        if sent < self._decreased_at and admitted:
+            return  # sent before the last decrease: a refusal that tells nothing new
         self._decrease(now, admitted)
 
     def over_used(self, used: int) -> None:
         """The venue reports ``used`` weight in its window: above the effective count, decrease."""
-        if used > self._count:
-            self._decrease(self._clock.monotonic(), 0)
+        now = self._clock.monotonic()
+        if used > self._count and now - self._decreased_at >= self.per:  # once a window: reports repeat
+            self._decrease(now, 0)
 
     # -- inside -------------------------------------------------------------------------
 
     def _decrease(self, now: float, admitted: int) -> None:
         nothing_through = admitted == 0
-        if now - self._decreased_at < self.per and not nothing_through:
-            return  # refusals of requests sent before the last decrease tell nothing new
         lowered = math.floor(self._count * self.decrease)
         if now - self._decreased_at >= self.probe_after and not nothing_through:
             # a first refusal after a quiet spell: the venue just admitted about its real limit

@@ -42,7 +42,7 @@ def test_a_429_after_a_quiet_spell_lowers_the_rate_to_what_the_venue_just_admitt
     rate.admitted(1, sent_at=clock.monotonic() - 1.5)  # a window earlier: not counted
     rate.refused()
     assert rate.count() == 10 and rate.rate == 10.0 and rate.learned and rate.limited == 1
-    rate.refused()  # a refusal of a request already in flight: nothing new, no second decrease
+    rate.refused(sent_at=clock.monotonic() - 0.2)  # sent before the decrease: nothing new
     assert rate.count() == 10 and rate.limited == 2
 
 
@@ -127,6 +127,8 @@ def test_a_used_weight_report_above_the_learned_count_lowers_it() -> None:
     assert not window.adaptive.learned
     window.observe_used(6500, 30.0)
     assert window.adaptive.learned and window.rate == 3000 / 60.0
+    window.observe_used(6500, 29.0)  # the same report again, within the window: no second decrease
+    assert window.rate == 3000 / 60.0
 
 
 def test_a_window_that_is_not_adaptive_ignores_replies() -> None:
