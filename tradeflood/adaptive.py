@@ -9,9 +9,9 @@ effective count by AIMD:
   the effective count: the count drops to ``decrease`` times itself, but never
   below what the venue has just admitted in one window (the best measure of its
   real limit), and never below ``floor``. Refusals of requests sent before the
-  last decrease add nothing new (unless the venue let nothing through: then each
-  one halves the rate, as a ban would). A ``Retry-After`` holds the whole window
-  until it has passed.
+  last decrease add nothing new; those of requests sent after it halve the rate
+  again (as under a ban, which so reaches the floor in a few round trips). A
+  ``Retry-After`` holds the whole window until it has passed.
 - **additive increase**: after ``probe_after`` seconds without a refusal while
   the window was holding requests back, the count goes up by ``step``, never
   above the declared count. A probe that draws a refusal doubles the wait before
@@ -20,7 +20,9 @@ effective count by AIMD:
 - **pace**: the window lets ``burst`` (a quarter of the count) go at once, then spreads
   the rest evenly over the window (see :meth:`tradeflood.ratelimit.SlidingWindow`),
   so a venue enforcing less than it declares answers the first excess request
-  with one refusal, not a burst of them.
+  with one refusal, not a burst of them. Until the venue has answered once, no
+  more than ``burst`` is in flight: a slow first answer (a cold connection) does
+  not let a whole window go out unchecked.
 
 ``at_floor`` tells the proxy diagnosis that refusals persist although the rate is
 at its floor: evidence of a ban rather than of a limit.
@@ -54,6 +56,7 @@ class AdaptiveRate:
         self.probe_after = probe_after if probe_after is not None else 10 * per
         self.burst_share = burst_share
         self.limited = 0  #: refusals (429/418) seen
+        self.answered = False  #: whether the venue has answered a request of this window yet
         self.paused_until = 0.0  #: monotonic time before which the venue asked for no request
         self._clock = clock
         self._count = declared
@@ -110,6 +113,7 @@ class AdaptiveRate:
         """The venue answered a request of ``weight`` sent at ``sent_at`` (monotonic; by
         default now), not with a refusal."""
         now = self._clock.monotonic()
+        self.answered = True
         self._admitted.append((now if sent_at is None else sent_at, weight))
         self._trim(now)
         if self._probing and now - self._changed_at >= self.per:
@@ -120,6 +124,7 @@ class AdaptiveRate:
         """A 429 or 418 for a request sent at ``sent_at`` (monotonic; by default now): decrease
         (once per window) and pause for ``retry_after`` seconds."""
         now = self._clock.monotonic()
+        self.answered = True
         self.limited += 1
         if retry_after:
             self.paused_until = max(self.paused_until, now + retry_after)
@@ -127,7 +132,7 @@ class AdaptiveRate:
         sent = now if sent_at is None else sent_at
         # what the venue had let through in the window it refused this request in
         admitted = sum(w for at, w in self._admitted if sent - self.per < at <= sent)
-        if sent < self._decreased_at and admitted:
+        if sent < self._decreased_at:
             return  # sent before the last decrease: a refusal that tells nothing new
         self._decrease(now, admitted)
 
@@ -140,9 +145,8 @@ class AdaptiveRate:
     # -- inside -------------------------------------------------------------------------
 
     def _decrease(self, now: float, admitted: int) -> None:
-        nothing_through = admitted == 0
         lowered = math.floor(self._count * self.decrease)
-        if now - self._decreased_at >= self.probe_after and not nothing_through:
+        if now - self._decreased_at >= self.probe_after:
             # a first refusal after a quiet spell: the venue just admitted about its real limit
             lowered = max(lowered, min(admitted, self._count - 1))
         self._count = max(self.floor, lowered)

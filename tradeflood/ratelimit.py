@@ -180,11 +180,13 @@ class SlidingWindow:
         window that is not adaptive."""
         if self.adaptive is None:
             return
+        first = not self.adaptive.answered
         if status in (418, 429):
             self.adaptive.refused(retry_after, sent_at)
-            self._schedule()
         else:
             self.adaptive.admitted(weight, sent_at)
+        if first or status in (418, 429):
+            self._schedule()
 
     def _expire_later(self, weight: int) -> None:
         self._insert_expiry(self._clock.monotonic() + self.limit.per, weight)
@@ -240,6 +242,9 @@ class SlidingWindow:
         now = self._clock.monotonic()
         if self._paused_for(now) > 0 or self._paced_for(weight, now) > 1e-9:
             return False
+        if self.adaptive is not None and not self.adaptive.answered and self._held > 0 \
+                and self._held + weight > self.adaptive.burst(self.count):
+            return False  # nothing answered yet: only the first burst goes out
         return self._held + weight <= self.count or (self._held == 0 and self.adaptive is not None)
 
     def _take(self, weight: int) -> None:

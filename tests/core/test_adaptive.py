@@ -12,6 +12,22 @@ from tradeflood.clock import VirtualClock
 from tradeflood.ratelimit import Limit, SlidingWindow
 
 
+def test_until_the_venue_first_answers_only_the_first_burst_is_in_flight() -> None:
+    async def main() -> None:
+        clock = VirtualClock(start=0.0)
+        window = SlidingWindow(Limit(20, 1.0), clock, adaptive=True)
+        leases = [await window.acquire(1) for _ in range(5)]
+        sixth = asyncio.ensure_future(window.acquire(1))
+        await clock.sleep(0.5)  # a slow first answer: nothing more goes out meanwhile
+        assert not sixth.done()
+        leases[0].release()
+        window.observe_reply(200, 1, sent_at=0.0)
+        await asyncio.wait_for(sixth, 1.0)  # answered: the pace takes over
+        assert clock.monotonic() == 0.5
+
+    asyncio.run(main())
+
+
 def _warm(rate: AdaptiveRate, clock: VirtualClock) -> None:
     clock.advance(rate.per)
 
@@ -25,6 +41,7 @@ def test_a_quarter_of_the_count_goes_at_once_then_the_window_paces_the_rest_even
             lease = await window.acquire(1)
             sent.append(clock.monotonic())
             lease.release()
+            window.observe_reply(200, 1, sent_at=sent[-1])
         return sent
 
     sent = asyncio.run(main())
