@@ -14,15 +14,16 @@ effective count by AIMD:
   ``Retry-After`` holds the whole window until it has passed.
 - **additive increase**: after ``probe_after`` seconds without a refusal while
   the window was holding requests back, the count goes up by ``step``, never
-  above the declared count. A probe that draws a refusal doubles the wait before
-  the next one, so a client sitting just under the venue's real limit provokes a
+  above the declared count. A probe that draws a refusal is taken back and doubles
+  the wait before the next one, so a client sitting just under the venue's real limit provokes a
   refusal only now and then.
 - **pace**: the window lets ``burst`` (a quarter of the count) go at once, then spreads
   the rest evenly over the window (see :meth:`tradeflood.ratelimit.SlidingWindow`),
   so a venue enforcing less than it declares answers the first excess request
-  with one refusal, not a burst of them. Until the venue has answered once, no
-  more than ``burst`` is in flight: a slow first answer (a cold connection) does
-  not let a whole window go out unchecked.
+  with one refusal, not a burst of them. Until the count is ``proven`` (the venue
+  admitted a whole window of it, or refused and so set the rate being learned), no
+  more than ``burst`` is in flight: slow answers do not let a whole window go out
+  before the first refusal comes back.
 
 ``at_floor`` tells the proxy diagnosis that refusals persist although the rate is
 at its floor: evidence of a ban rather than of a limit.
@@ -56,7 +57,8 @@ class AdaptiveRate:
         self.probe_after = probe_after if probe_after is not None else 10 * per
         self.burst_share = burst_share
         self.limited = 0  #: refusals (429/418) seen
-        self.answered = False  #: whether the venue has answered a request of this window yet
+        #: Whether the venue has admitted a whole window at the count, or refused (the count is learned).
+        self.proven = False
         self.paused_until = 0.0  #: monotonic time before which the venue asked for no request
         self._clock = clock
         self._count = declared
@@ -113,9 +115,11 @@ class AdaptiveRate:
         """The venue answered a request of ``weight`` sent at ``sent_at`` (monotonic; by
         default now), not with a refusal."""
         now = self._clock.monotonic()
-        self.answered = True
-        self._admitted.append((now if sent_at is None else sent_at, weight))
+        sent = now if sent_at is None else sent_at
+        self._admitted.append((sent, weight))
         self._trim(now)
+        if not self.proven:
+            self.proven = sum(w for at, w in self._admitted if sent - self.per < at <= sent) >= self._count
         if self._probing and now - self._changed_at >= self.per:
             self._probing = False
             self._failed_probes = 0  # the last increase held for a window: it was right
@@ -124,7 +128,7 @@ class AdaptiveRate:
         """A 429 or 418 for a request sent at ``sent_at`` (monotonic; by default now): decrease
         (once per window) and pause for ``retry_after`` seconds."""
         now = self._clock.monotonic()
-        self.answered = True
+        self.proven = True
         self.limited += 1
         if retry_after:
             self.paused_until = max(self.paused_until, now + retry_after)
@@ -146,12 +150,13 @@ class AdaptiveRate:
 
     def _decrease(self, now: float, admitted: int) -> None:
         lowered = math.floor(self._count * self.decrease)
-        if now - self._decreased_at >= self.probe_after:
+        if self._probing:  # the last increase drew the refusal: take it back, probe later
+            lowered = self._count - self.step
+            self._failed_probes += 1
+        elif now - self._decreased_at >= self.probe_after:
             # a first refusal after a quiet spell: the venue just admitted about its real limit
             lowered = max(lowered, min(admitted, self._count - 1))
         self._count = max(self.floor, lowered)
-        if self._probing:
-            self._failed_probes += 1
         self._probing = False
         self._pressed = False
         self._changed_at = self._decreased_at = now

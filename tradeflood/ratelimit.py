@@ -92,6 +92,7 @@ class SlidingWindow:
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._timer: asyncio.Future[None] | None = None
         self._tat = 0.0  # adaptive windows' pace: when the weight granted so far is paid off
+        self._in_flight = 0  # weight granted and not yet released
         self.waited_seconds = 0.0
 
     @property
@@ -148,6 +149,7 @@ class SlidingWindow:
         except BaseException:
             if fut.done() and not fut.cancelled():
                 self._held -= weight  # granted, but the caller went away
+                self._in_flight -= weight
                 self._schedule()
             else:
                 self._waiters = deque(w for w in self._waiters if w[1] is not fut)
@@ -180,15 +182,16 @@ class SlidingWindow:
         window that is not adaptive."""
         if self.adaptive is None:
             return
-        first = not self.adaptive.answered
+        unproven = not self.adaptive.proven
         if status in (418, 429):
             self.adaptive.refused(retry_after, sent_at)
         else:
             self.adaptive.admitted(weight, sent_at)
-        if first or status in (418, 429):
+        if status in (418, 429) or (unproven and self.adaptive.proven):
             self._schedule()
 
     def _expire_later(self, weight: int) -> None:
+        self._in_flight -= weight
         self._insert_expiry(self._clock.monotonic() + self.limit.per, weight)
         self._schedule()
 
@@ -242,13 +245,14 @@ class SlidingWindow:
         now = self._clock.monotonic()
         if self._paused_for(now) > 0 or self._paced_for(weight, now) > 1e-9:
             return False
-        if self.adaptive is not None and not self.adaptive.answered and self._held > 0 \
-                and self._held + weight > self.adaptive.burst(self.count):
-            return False  # nothing answered yet: only the first burst goes out
+        if self.adaptive is not None and not self.adaptive.proven and self._in_flight > 0 \
+                and self._in_flight + weight > self.adaptive.burst(self.count):
+            return False  # the count is not proven yet: no more than a burst in flight
         return self._held + weight <= self.count or (self._held == 0 and self.adaptive is not None)
 
     def _take(self, weight: int) -> None:
         self._held += weight
+        self._in_flight += weight
         if self.adaptive is not None:
             now = self._clock.monotonic()
             self._tat = max(self._tat, now) + weight * self.limit.per / self.count

@@ -12,18 +12,20 @@ from tradeflood.clock import VirtualClock
 from tradeflood.ratelimit import Limit, SlidingWindow
 
 
-def test_until_the_venue_first_answers_only_the_first_burst_is_in_flight() -> None:
+def test_until_the_count_is_proven_no_more_than_a_burst_is_in_flight() -> None:
     async def main() -> None:
         clock = VirtualClock(start=0.0)
         window = SlidingWindow(Limit(20, 1.0), clock, adaptive=True)
         leases = [await window.acquire(1) for _ in range(5)]
         sixth = asyncio.ensure_future(window.acquire(1))
-        await clock.sleep(0.5)  # a slow first answer: nothing more goes out meanwhile
+        await clock.sleep(0.5)  # slow answers: nothing more goes out meanwhile
         assert not sixth.done()
         leases[0].release()
         window.observe_reply(200, 1, sent_at=0.0)
-        await asyncio.wait_for(sixth, 1.0)  # answered: the pace takes over
-        assert clock.monotonic() == 0.5
+        await asyncio.wait_for(sixth, 1.0)  # one back: one more may go
+        assert clock.monotonic() == 0.5 and window.adaptive is not None and not window.adaptive.proven
+        window.observe_reply(429, 1, sent_at=0.0)  # a refusal: the count is being learned
+        assert window.adaptive.proven and window.count == 10
 
     asyncio.run(main())
 

@@ -125,8 +125,8 @@ async def test_least_loaded_prefers_the_proxy_whose_window_frees_soonest() -> No
     a, b = pool.egresses
     assert a.limits is not None
     window = a.limits.windows(page)[0]
-    for _ in range(window.limit.count):  # P1's window for this endpoint is full
-        await window.acquire(1)
+    for _ in range(window.limit.count):  # P1's window for this endpoint is full (answered, not yet expired)
+        (await window.acquire(1)).release()
     assert a.free_in(page) > 0 and b.free_in(page) == 0
     assert {scheme.choose(page)[1].name for _ in range(5)} == {P2}
     assert scheme.choose(bitget.spot_tickers())[1].name in (P1, P2)  # other endpoints are free on both
