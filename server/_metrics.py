@@ -38,6 +38,12 @@ class _SessionCollector(Collector):
             for group, free in groups.items():
                 headroom.add_metric([venue, group], free)
         yield headroom
+        learned = GaugeMetricFamily("tradeflood_rate_limit_learned",
+                                    "Rate (weight per second) learned below a venue group's declared limit.",
+                                    labels=["venue", "group"])
+        for (venue, group), rate in self.session.learned_rates().items():
+            learned.add_metric([venue, group], rate)
+        yield learned
         hub = self.session.stream_stats()
         for name, key, text in (("tradeflood_stream_upstreams", "upstreams", "Upstream subscriptions."),
                                 ("tradeflood_stream_connections", "connections",

@@ -260,12 +260,16 @@ class ProxyError(NetworkError):
 class NoProxyAvailableError(ProxyError):
     """Every proxy that may carry a request is down or blocked; ``causes`` says why, per proxy."""
 
-    def __init__(self, venue: str, endpoint: str, pool: str, causes: Mapping[str, str]) -> None:
+    def __init__(self, venue: str, endpoint: str, pool: str, causes: Mapping[str, str], *,
+                 waited: float | None = None) -> None:
         self.pool = pool
         self.causes = dict(causes)
+        #: The seconds the request was willing to wait for a proxy (its retry budget), if it waited.
+        self.waited = waited
         shown = "; ".join(f"{name}: {why}" for name, why in self.causes.items()) or "the pool is empty"
+        budget = f" within {waited:g} s" if waited is not None else ""
         Exception.__init__(
-            self, f"{venue} {endpoint}: no proxy of pool {pool!r} can carry the request ({shown}); "
+            self, f"{venue} {endpoint}: no proxy of pool {pool!r} can carry the request{budget} ({shown}); "
             "check the proxies, or add others to the pool",
         )
         self.venue = venue

@@ -54,13 +54,18 @@ class TurnResult:
 
 @dataclass
 class ExecutionStats:
-    """What a run cost: requests sent, retries, 429s seen, time waited on limits."""
+    """What a run cost: requests sent, retries, 429s seen, time waited on limits.
+
+    ``learned_rates`` maps each rate-limit window whose rate was learned below the declared one
+    (``"venue/group"``, prefixed by the proxy's name through a proxy) to that rate, in weight per
+    second (see :mod:`tradeflood.adaptive`)."""
 
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
     failures: int = 0
     by_endpoint: dict[str, int] = field(default_factory=dict)
+    learned_rates: dict[str, float] = field(default_factory=dict)
 
 
 class Executor:
@@ -257,14 +262,15 @@ class Executor:
         limits = self.limits
         through: contextlib.AbstractAsyncContextManager[Any] = _NO_PROXY
         if self.proxies is not None:  # the egress is chosen first, then its own windows are waited on
-            pool, egress = self.proxies.choose(turn)
+            pool, egress = await self.proxies.choose_waiting(turn, self.retry.budget)
             assert egress.limits is not None
             stream, limits = egress.stream, egress.limits
             through = self.proxies.attempt(pool, egress, turn.venue, turn.path)
         leases: list[Lease] = []
         status: int | None = None  # known once a reply came: the windows may then expire earlier
+        windows = limits.windows(turn, api)
         try:  # leases taken before a cancellation are still released
-            for window in limits.windows(turn, api):
+            for window in windows:
                 leases.append(await window.acquire(turn.weight))
             async with slots:
                 self.stats.requests += 1
@@ -302,24 +308,45 @@ class Executor:
             reported = limits.get(turn.venue, group)
             if reported is not None:
                 reported.observe_used(amount, reset_in)
+        at_floor = self._learn(windows, turn, reply, started, None if self.proxies is None else egress.name)
         if self.proxies is None:
             payload = api.unwrap(turn, reply)
         else:
-            payload = self._unwrap_through(api, turn, reply, pool, egress)
+            payload = self._unwrap_through(api, turn, reply, pool, egress, at_floor)
         # A transport may say when the reply arrived (a recorder's, a replay's): a replay then
         # stamps what it parses exactly as the live session did.
         received = response.extensions.get("tradeflood.received_ms") or int(self.clock.time() * 1000)
         return TurnResult(payload, dict(params), received)
 
+    def _learn(self, windows: list[Any], turn: Turn, reply: Reply, sent_at: float,
+               egress: str | None) -> bool:
+        """Let each window ``turn`` was charged to learn from ``reply`` (a 429 or 418 lowers its
+        rate for this egress); returns whether one of them has backed off to its floor."""
+        at_floor = False
+        told = retry_after(reply.headers) if reply.status in (418, 429) else None
+        for window in windows:
+            adaptive = getattr(window, "adaptive", None)
+            if adaptive is None:  # a window shared some other way learns nothing here
+                continue
+            window.observe_reply(reply.status, turn.weight, told, sent_at)
+            at_floor = at_floor or adaptive.at_floor
+            name = window.name if egress is None else f"{egress} {window.name}"
+            if adaptive.learned:
+                self.stats.learned_rates[name] = adaptive.rate
+            else:
+                self.stats.learned_rates.pop(name, None)
+        return at_floor
+
     def _unwrap_through(self, api: Connector, turn: Turn, reply: Reply, pool: Any,
-                        egress: Egress) -> Any:
-        """Unwrap a reply that came through a proxy, telling the scheme how the egress fared."""
+                        egress: Egress, at_floor: bool = False) -> Any:
+        """Unwrap a reply that came through a proxy, telling the scheme how the egress fared
+        (``at_floor``: the rate through it has backed off as far as it goes)."""
         assert self.proxies is not None
         try:
             payload = api.unwrap(turn, reply)
         except TradeFloodError as exc:
             kind = self.proxies.settle(pool, egress, turn.venue, reply.status, reply.elapsed,
-                                       retry_after(reply.headers), str(exc)[:200])
+                                       retry_after(reply.headers), str(exc)[:200], at_floor=at_floor)
             if kind in ("auth", "blocked") and isinstance(exc, VenueRejectedError):
                 # A refusal that may be this proxy's (its credentials, its IP): final from the
                 # venue's point of view, but another proxy may carry the request.

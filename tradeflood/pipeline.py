@@ -79,7 +79,9 @@ def plan_queries(fetcher: Fetcher, queries: Sequence[Query], now: int) -> Plan:
             planned.append(_plan_history(fetcher.store, query, binding, now, shared))
         else:
             planned.append(QueryPlan(query, binding, list(binding.plan(query, now))))
-    return build_plan(planned, cached=fetcher.turn_cache, now_ms=now)
+    learned = getattr(fetcher, "learned_rates", None)  # a session's; other fetchers may have none
+    return build_plan(planned, cached=fetcher.turn_cache, now_ms=now,
+                      learned=learned() if callable(learned) else None)
 
 
 def _is_history(binding: Binding, query: Query) -> TypeGuard[HistoryBinding]:

@@ -61,6 +61,9 @@ class Plan:
     now_ms: int = 0
     #: The connector of each venue the plan's turns name (from the queries' bindings).
     connectors: Mapping[str, Connector] = field(default_factory=dict)
+    #: Rates (weight per second) the session has learned below the declared limits, by
+    #: (venue, group) (:mod:`tradeflood.adaptive`); the estimates use them.
+    learned: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
     def turn(self, key: TurnKey) -> Turn:
         return self.graph.nodes[key]["turn"]  # type: ignore[no-any-return]
@@ -101,7 +104,10 @@ class Plan:
         for (venue, group), total in self.weight().items():
             limit = self.limits.get((venue, group))
             if limit is not None:
-                windows = max(0, -(-total // limit.count) - 1)
+                count = limit.count
+                if (venue, group) in self.learned:
+                    count = max(1, int(self.learned[(venue, group)] * limit.per))
+                windows = max(0, -(-total // count) - 1)
                 best = max(best, windows * limit.per)
         return best
 
@@ -117,7 +123,10 @@ class Plan:
         ]
         for (venue, group), total in sorted(self.weight().items()):
             limit = self.limits.get((venue, group))
-            rate = f" (limit {limit.count} per {limit.per:g}s)" if limit else ""
+            rate = f" (limit {limit.count} per {limit.per:g}s" if limit else ""
+            if limit and (venue, group) in self.learned:
+                rate += f", learned {self.learned[(venue, group)]:g}/s"
+            rate += ")" if limit else ""
             lines.append(f"  weight {venue}/{group:<20} {total}{rate}")
         lines.append(f"  estimated seconds  {self.estimated_seconds():.1f} (rate-limit bound)")
         by_endpoint = Counter(
@@ -152,10 +161,12 @@ def build_plan(
     cached: Mapping[TurnKey, Any] | None = None,
     now_ms: int = 0,
     connectors: Mapping[str, Connector] | None = None,
+    learned: Mapping[tuple[str, str], float] | None = None,
 ) -> Plan:
     """Merge the turns of every query into one DAG keyed by turn identity.
 
-    ``connectors`` (venue -> connector) adds to those of the queries' bindings."""
+    ``connectors`` (venue -> connector) adds to those of the queries' bindings;
+    ``learned`` rates (by venue and group) replace the declared ones in the estimates."""
     import networkx as nx  # 0.1 s to import: paid by the first plan, not by ``import tradeflood``
 
     graph = nx.DiGraph()
@@ -171,7 +182,7 @@ def build_plan(
         declared += len(own)
     limits = {(venue, group): limit for venue, api in apis.items() for group, limit in api.limits.items()}
     hits = frozenset(k for k in graph.nodes if cached and k in cached)
-    return Plan(graph, list(queries), declared, hits, limits, now_ms, apis)
+    return Plan(graph, list(queries), declared, hits, limits, now_ms, apis, dict(learned or {}))
 
 
 def _closure(turn: Turn, into: set[TurnKey]) -> None:

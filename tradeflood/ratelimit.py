@@ -47,6 +47,7 @@ import threading
 from collections import deque
 from dataclasses import KW_ONLY, dataclass
 
+from .adaptive import AdaptiveRate
 from .clock import Clock
 
 __all__ = ["ArrivalEstimate", "Lease", "Limit", "SlidingWindow"]
@@ -153,14 +154,19 @@ class SlidingWindow:
 
     One window may be shared by sessions on several event loops and threads
     (``tradeflood.windows``): its state changes under a lock, each waiter is woken
-    on its own loop, and each loop with waiters runs its own expiry timer.
+    on its own loop, and each loop with waiters runs its own expiry timer. An
+    adaptive window (``adaptive=True``) grants the count it learned from the venue's
+    replies (:mod:`tradeflood.adaptive`) and paces its requests; see ``_paced_for``.
     """
 
-    def __init__(self, limit: Limit, clock: Clock, *, name: str = "") -> None:
+    def __init__(self, limit: Limit, clock: Clock, *, name: str = "", adaptive: bool = False) -> None:
         if not limit.has_window:
             raise ValueError(f"{limit!r} counts no weight in a window; a SlidingWindow needs count and per")
         self.limit = limit
         self.name = name
+        #: With ``adaptive``, the count this window grants is learned from the venue's replies
+        #: (:mod:`tradeflood.adaptive`); else it is the declared ``limit.count``.
+        self.adaptive = AdaptiveRate(limit.count, limit.per, clock) if adaptive else None
         self._clock = clock
         self._lock = threading.RLock()
         self._held = 0  # weight of requests in flight plus those still inside the window
@@ -169,7 +175,19 @@ class SlidingWindow:
         self.arrivals = ArrivalEstimate(limit.per)
         self._waiters: deque[_Waiter] = deque()
         self._timers: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
+        self._tat = 0.0  # adaptive windows' pace: when the weight granted so far is paid off
+        self._in_flight = 0  # weight granted and not yet released
         self.waited_seconds = 0.0
+
+    @property
+    def count(self) -> int:
+        """The weight this window grants now: the declared count, or the learned one."""
+        return self.limit.count if self.adaptive is None else self.adaptive.count()
+
+    @property
+    def rate(self) -> float:
+        """The sustained rate this window allows now, in weight per second (learned or declared)."""
+        return self.limit.rate if self.adaptive is None else self.adaptive.rate
 
     @property
     def in_window(self) -> int:
@@ -189,27 +207,31 @@ class SlidingWindow:
         An estimate for choosing among windows (the egress whose window frees
         soonest): weight still in flight is assumed to expire one window from now.
         """
-        weight = min(max(1, weight), self.limit.count)
         with self._lock:
+            count = self.count
+            weight = min(max(1, weight), count)
             self._expire_due()
-            need = self._held + sum(w.weight for w in self._waiters) + weight - self.limit.count
-            if need <= 0:
-                return 0.0
             now = self._clock.monotonic()
+            paused = max(self._paused_for(now), self._paced_for(weight, now))
+            need = self._held + sum(w.weight for w in self._waiters) + weight - count
+            if need <= 0:
+                return paused
             for at, held in self._expiries:
                 need -= held
                 if need <= 0:
-                    return max(0.0, at - now)
-        return self.limit.per * (1 + need / self.limit.count)
+                    return max(paused, at - now)
+        return max(paused, self.limit.per * (1 + need / count))
 
     async def acquire(self, weight: int = 1) -> Lease:
         """Wait until ``weight`` fits in the window (first come, first served), then hold it."""
         weight = min(max(1, weight), self.limit.count)
         with self._lock:
             self._expire_due()
-            if not self._waiters and self._held + weight <= self.limit.count:
-                self._held += weight
+            if not self._waiters and self._fits(weight):
+                self._take(weight)
                 return Lease(self, weight)
+            if self.adaptive is not None:
+                self.adaptive.pressed()
             waiter = _Waiter(weight, asyncio.get_running_loop())
             self._waiters.append(waiter)
         started = self._clock.monotonic()
@@ -220,6 +242,7 @@ class SlidingWindow:
             with self._lock:
                 if waiter.granted:
                     self._held -= weight  # granted, but the caller went away
+                    self._in_flight -= weight
                 elif waiter in self._waiters:
                     self._waiters.remove(waiter)
             self._schedule()
@@ -232,10 +255,12 @@ class SlidingWindow:
 
         If the venue counts more than this window holds (another process on the
         same IP, or requests made before this session), the surplus is held until
-        the venue's window resets.
+        the venue's window resets; an adaptive window also lowers its count.
         """
         with self._lock:
             self._expire_due()
+            if self.adaptive is not None:
+                self.adaptive.over_used(used)
             surplus = used - self._held
             if surplus <= 0:
                 return
@@ -243,8 +268,27 @@ class SlidingWindow:
             self._insert_expiry(self._clock.monotonic() + max(0.0, window_reset_in), surplus)
         self._schedule()
 
+    def observe_reply(self, status: int, weight: int, retry_after: float | None = None,
+                      sent_at: float | None = None) -> None:
+        """Learn from the venue's answer to a request of ``weight`` charged to this window, sent
+        at ``sent_at`` (monotonic): a 429 or 418 lowers the learned count and pauses for
+        ``retry_after`` seconds; any other answer counts as admitted. Nothing changes on a
+        window that is not adaptive."""
+        if self.adaptive is None:
+            return
+        with self._lock:
+            unproven = not self.adaptive.proven
+            if status in (418, 429):
+                self.adaptive.refused(retry_after, sent_at)
+            else:
+                self.adaptive.admitted(weight, sent_at)
+            changed = status in (418, 429) or (unproven and self.adaptive.proven)
+        if changed:
+            self._schedule()
+
     def _expire_later(self, weight: int, sent_at: float | None = None, status: int | None = None) -> None:
         with self._lock:
+            self._in_flight -= weight
             now = self._clock.monotonic()
             expires = now + self.limit.per
             if status in (418, 429):
@@ -255,10 +299,11 @@ class SlidingWindow:
         self._schedule()
 
     def _schedule(self) -> None:
-        """Grant what fits now; if waiters remain, wake them when held weight next expires.
+        """Grant what fits now; if waiters remain, wake them when held weight next expires
+        (or the pace, a pause or the learned count lets the next one go).
 
         Weight that is still in flight expires only after its release, which calls
-        this again, so a timer is needed only while there are expiries to wait for.
+        this again, so a timer is needed only while there is something to wait for.
         """
         self._grant()
         try:
@@ -266,7 +311,7 @@ class SlidingWindow:
         except RuntimeError:
             return
         with self._lock:
-            if not (self._waiters and self._expiries):
+            if not (self._waiters and self._next_wake() is not None):
                 return
             self._timers = {lp: t for lp, t in self._timers.items() if not t.done()}
             if loop not in self._timers:
@@ -275,11 +320,58 @@ class SlidingWindow:
     async def _wake_on_expiry(self) -> None:
         while True:
             with self._lock:
-                if not (self._waiters and self._expiries):
-                    return
-                delay = self._next_expiry()
-            await self._clock.sleep(delay or 0.0)
+                delay = self._next_wake() if self._waiters else None
+            if delay is None:
+                return
+            await self._clock.sleep(delay)
             self._grant()
+
+    def _next_wake(self) -> float | None:
+        """Seconds until held weight next expires, the pace lets the next waiter go, or the
+        learned count may change, if any of them will."""
+        waits = [self._next_expiry()]
+        if self.adaptive is not None:
+            waits.append(self.adaptive.wake_in())
+            if self._waiters:
+                paced = self._paced_for(self._waiters[0].weight, self._clock.monotonic())
+                waits.append(paced if paced > 0 else None)
+        found = [w for w in waits if w is not None]
+        return min(found) if found else None
+
+    def _paused_for(self, now: float) -> float:
+        """Seconds the venue asked this window to send nothing for (a Retry-After), else 0."""
+        return 0.0 if self.adaptive is None else max(0.0, self.adaptive.paused_until - now)
+
+    def _paced_for(self, weight: int, now: float) -> float:
+        """Seconds before ``weight`` may go at this window's pace, else 0.
+
+        An adaptive window also paces its requests (a virtual scheduling rule): up to
+        ``adaptive.burst`` weight at once, then no faster than the count per window,
+        spread evenly. At the declared limit this costs nothing over a long run, and a
+        venue that really allows less answers the first request beyond its limit with a
+        429 instead of a whole burst of them.
+        """
+        if self.adaptive is None or self._tat <= now:
+            return 0.0
+        count = self.count
+        interval = self.limit.per / count
+        return max(0.0, self._tat + (weight - self.adaptive.burst(count)) * interval - now)
+
+    def _fits(self, weight: int) -> bool:
+        now = self._clock.monotonic()
+        if self._paused_for(now) > 0 or self._paced_for(weight, now) > 1e-9:
+            return False
+        if self.adaptive is not None and not self.adaptive.proven and self._in_flight > 0 \
+                and self._in_flight + weight > self.adaptive.burst(self.count):
+            return False  # the count is not proven yet: no more than a burst in flight
+        return self._held + weight <= self.count or (self._held == 0 and self.adaptive is not None)
+
+    def _take(self, weight: int) -> None:
+        self._held += weight
+        self._in_flight += weight
+        if self.adaptive is not None:
+            now = self._clock.monotonic()
+            self._tat = max(self._tat, now) + weight * self.limit.per / self.count
 
     def _insert_expiry(self, at: float, weight: int) -> None:
         if not self._expiries or self._expiries[-1][0] <= at:
@@ -313,16 +405,17 @@ class SlidingWindow:
                 if waiter.fut.done():  # cancelled
                     self._waiters.popleft()
                     continue
-                if self._held + waiter.weight > self.limit.count:
+                if not self._fits(waiter.weight):
                     break
                 self._waiters.popleft()
-                self._held += waiter.weight
+                self._take(waiter.weight)
                 waiter.granted = True
                 granted.append(waiter)
         for waiter in granted:
             if not waiter.wake():
-                with self._lock:
-                    self._held -= waiter.weight  # its loop is closed: nobody will use the weight
+                with self._lock:  # its loop is closed: nobody will use the weight
+                    self._held -= waiter.weight
+                    self._in_flight -= waiter.weight
 
 
 class _Waiter:

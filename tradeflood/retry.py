@@ -23,7 +23,7 @@ from tenacity import (
 )
 
 from .clock import Clock
-from .errors import NetworkError, PayloadError, RateLimitedError, VenueUnavailableError
+from .errors import NetworkError, NoProxyAvailableError, PayloadError, RateLimitedError, VenueUnavailableError
 
 __all__ = ["RETRYABLE", "RetryPolicy"]
 
@@ -44,6 +44,12 @@ class RetryPolicy:
     backoff: float = 0.25
     max_backoff: float = 30.0
     max_retry_after: float = 120.0
+
+    @property
+    def budget(self) -> float:
+        """The longest its backoffs wait in all, in seconds: how long a request may also wait
+        for a proxy to carry it when none of its pool can right now."""
+        return float(sum(min(self.max_backoff, self.backoff * 2.0 ** n) for n in range(self.attempts - 1)))
 
     def _wait(self) -> Callable[[RetryCallState], float]:
         jitter = wait_random_exponential(multiplier=self.backoff, max=self.max_backoff)
@@ -94,4 +100,6 @@ class RetryPolicy:
         return float(told) if told is not None and float(told) > self.max_retry_after else None
 
     def _worth_retrying(self, exc: BaseException) -> bool:
+        if isinstance(exc, NoProxyAvailableError) and exc.waited is not None:
+            return False  # it has waited for a proxy as long as the retries would have
         return isinstance(exc, RETRYABLE) and self._too_long(exc) is None

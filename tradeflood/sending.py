@@ -54,6 +54,10 @@ class RequestRoutes(Protocol):
         """The group (pool) and egress that carry ``turn``."""
         ...
 
+    async def choose_waiting(self, turn: Turn, budget: float) -> tuple[Any, Egress]:
+        """Like :meth:`choose`, waiting up to ``budget`` seconds for an egress that can carry it."""
+        ...
+
     # ``pool`` and ``egress`` are what :meth:`choose` gave: the routes' own types.
     def attempt(self, pool: Any, egress: Any, venue: str,
                 endpoint: str) -> contextlib.AbstractAsyncContextManager[None]:
@@ -61,6 +65,7 @@ class RequestRoutes(Protocol):
         ...
 
     def settle(self, pool: Any, egress: Any, venue: str, status: int, latency: float,
-               retry_after: float | None = None, detail: str = "") -> str | None:
+               retry_after: float | None = None, detail: str = "", *, at_floor: bool = True) -> str | None:
         """Record the HTTP answer a request through ``egress`` got; returns the kind of failure
-        it shows (``auth``: the proxy refused us; ``blocked``; ``venue``), or None."""
+        it shows (``auth``: the proxy refused us; ``blocked``; ``limited``; ``venue``), or None.
+        ``at_floor``: the rate through ``egress`` has backed off as far as it goes."""

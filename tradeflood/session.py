@@ -302,6 +302,12 @@ class Session:
 
         return open_subscription(self, model, callback, **params)
 
+    def learned_rates(self) -> dict[tuple[str, str], float]:
+        """The rates (weight per second) this session has learned below the declared limits,
+        by (venue, group), from the venues' 429s and used-weight reports; see :mod:`tradeflood.adaptive`."""
+        learned = getattr(self._limits, "learned", None)
+        return learned() if callable(learned) else {}
+
     def headroom(self) -> dict[str, dict[str, float]]:
         """The free share (0 to 1) of every rate-limit group of every venue, as this session's
         egress counts it (with the other sessions sharing it): 1.0 for a group not used yet,

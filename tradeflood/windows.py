@@ -92,12 +92,19 @@ class RateLimits:
             window = self._windows.get(key)
             if window is None:  # setdefault: two threads making the same window keep one
                 window = self._windows.setdefault(
-                    key, SlidingWindow(api.limits[group], self._clock, name=f"{key[0]}/{key[1]}"))
+                    key, SlidingWindow(api.limits[group], self._clock, name=f"{key[0]}/{key[1]}",
+                                       adaptive=True))
             out.append(window)
         return out
 
     def get(self, venue: str, group: str) -> SlidingWindow | None:
         return self._windows.get((venue, group))
+
+    def learned(self) -> dict[tuple[str, str], float]:
+        """The rates (weight per second) learned below the declared ones, by (venue, group):
+        what the venues have shown this identity to really allow (:mod:`tradeflood.adaptive`)."""
+        return {key: w.rate for key, w in self._windows.items()
+                if w.adaptive is not None and w.adaptive.learned}
 
 
 def egress_of(transport: Any) -> Hashable:

@@ -66,12 +66,22 @@ def test_dropped_connections_quarantine_only_after_max_failures_in_a_row() -> No
     assert events[0].evidence[-1] == "dropped: RemoteProtocolError() (bitget)"
 
 
+def test_a_few_429s_while_the_rate_can_still_back_off_never_block_a_proxy() -> None:
+    scheme, events = _scheme()
+    d, (a, _, _) = scheme.diagnosis, scheme.pools["*"].egresses
+    for i in range(10):
+        d.failure(a, "bitget", "limited", "HTTP 429", 10.0 + i, status=429, retry_after=1.0, at_floor=False)
+    assert events == [] and a.health.usable_for("bitget", 20.0) and a.health.blocked_by(20.0) == ()
+    assert a.counters.failures == {"limited": 10}
+
+
 def test_a_venue_blocking_one_proxy_is_told_apart_and_routed_around_for_that_venue_only() -> None:
     scheme, events = _scheme()
     d, (a, b, _) = scheme.diagnosis, scheme.pools["*"].egresses
-    d.failure(a, "bitget", "blocked", "HTTP 429", 10.0, status=429)
+    # 429s that persist after the rate through ``a`` has backed off to its floor: a ban
+    d.failure(a, "bitget", "limited", "HTTP 429", 10.0, status=429, at_floor=True)
     assert events == [] and a.health.usable_for("bitget", 10.0)  # one 429 may be bad luck
-    d.failure(a, "bitget", "blocked", "HTTP 429", 10.1, status=429, retry_after=30.0)
+    d.failure(a, "bitget", "limited", "HTTP 429", 10.1, status=429, retry_after=30.0, at_floor=True)
     [blocked] = events
     assert isinstance(blocked, ProxyBlocked)
     assert (blocked.proxy, blocked.venue, blocked.status) == (P1, "bitget", 429)
@@ -129,6 +139,6 @@ def test_failures_are_classified_by_where_they_happened() -> None:
     assert failure_kind(httpx.ReadTimeout("slow"), direct=False) == "timeout"
     assert failure_kind(httpx.RemoteProtocolError("cut"), direct=False) == "dropped"
     assert [reply_kind(s) for s in (200, 400, 403, 407, 418, 429, 500, 503)] == [
-        None, None, "blocked", "auth", "blocked", "blocked", "venue", "venue"]
+        None, None, "blocked", "auth", "blocked", "limited", "venue", "venue"]
     assert stream_failure_kind(ConnectionRefusedError(), direct=False) == ("connect", None)
     assert stream_failure_kind(TimeoutError(), direct=False) == ("timeout", None)

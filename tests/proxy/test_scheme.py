@@ -125,8 +125,8 @@ async def test_least_loaded_prefers_the_proxy_whose_window_frees_soonest() -> No
     a, b = pool.egresses
     assert a.limits is not None
     window = a.limits.windows(page)[0]
-    for _ in range(window.limit.count):  # P1's window for this endpoint is full
-        await window.acquire(1)
+    for _ in range(window.limit.count):  # P1's window for this endpoint is full (answered, not yet expired)
+        (await window.acquire(1)).release()
     assert a.free_in(page) > 0 and b.free_in(page) == 0
     assert {scheme.choose(page)[1].name for _ in range(5)} == {P2}
     assert scheme.choose(bitget.spot_tickers())[1].name in (P1, P2)  # other endpoints are free on both
@@ -146,6 +146,36 @@ async def test_no_usable_proxy_is_a_typed_error_naming_every_proxy_and_why() -> 
     assert err.causes[P2].startswith("blocked by bitget (blocked: HTTP 418 (bitget))")
     # another venue is still served through the blocked proxy
     assert scheme.pick(scheme.pools["*"], "binance", "/api/v3/ping").name == P2
+
+
+async def test_a_request_no_proxy_can_carry_now_waits_for_the_earliest_that_can() -> None:
+    scheme = ProxyScheme(pools={"*": [P1, P2]})
+    clock = _attached(scheme)
+    a, b = scheme.pools["*"].egresses
+    now = clock.monotonic()
+    scheme.diagnosis.failure(a, "bitget", "blocked", "HTTP 418", now, status=418, retry_after=5.0)
+    scheme.diagnosis.failure(b, "bitget", "blocked", "HTTP 418", now, status=418, retry_after=3.0)
+    page = Bitget().spot_tickers()
+    with pytest.raises(tradeflood.NoProxyAvailableError):
+        scheme.choose(page)  # nobody can right now...
+    _, egress = await scheme.choose_waiting(page, budget=10.0)
+    assert egress is b and clock.monotonic() - now == pytest.approx(3.0, abs=0.3)  # ...P2 can in 3 s
+
+
+async def test_no_proxy_within_the_retry_budget_is_no_proxy_available_naming_the_wait() -> None:
+    scheme = ProxyScheme(pools={"*": [P1, P2]})
+    clock = _attached(scheme)
+    a, b = scheme.pools["*"].egresses
+    now = clock.monotonic()
+    for egress in (a, b):
+        scheme.diagnosis.failure(egress, "bitget", "blocked", "HTTP 418", now, status=418, retry_after=60.0)
+    with pytest.raises(tradeflood.NoProxyAvailableError) as info:
+        await scheme.choose_waiting(Bitget().spot_tickers(), budget=7.75)
+    err = info.value
+    assert isinstance(err, tradeflood.TradeFloodError) and err.waited == 7.75
+    assert "within 7.75 s" in str(err) and set(err.causes) == {P1, P2}
+    assert clock.monotonic() == now  # nobody could within the budget: no time wasted waiting
+    assert tradeflood.RetryPolicy().budget == 7.75  # 0.25 + 0.5 + 1 + 2 + 4: the backoffs' sum
 
 
 async def test_per_proxy_and_per_pool_concurrency_caps_hold_requests_back() -> None:

@@ -7,10 +7,13 @@ emits typed events:
 - **proxy down**: the proxy cannot be reached or refuses our credentials (one
   such failure is proof), or ``max_failures`` dropped connections or timeouts
   in a row: quarantined until a probe succeeds.
-- **blocked**: HTTP 403 or 418 from the venue, or ``blocked_after`` 429s in a
-  row, for one proxy and one venue: that venue avoids that proxy for a while.
-  (The rate limiter keeps a correct client under the venue's limits, so a 429
-  through one proxy means the venue counts that IP against us.)
+- **limited**: HTTP 429 from the venue. Not a ban: the rate-limit windows of
+  that egress learn a lower rate from it (:mod:`tradeflood.adaptive`), and the
+  proxy stays in service.
+- **blocked**: evidence of a ban, for one proxy and one venue: HTTP 403 or 418,
+  or ``blocked_after`` 429s in a row while the rate through that proxy has
+  already backed off to its floor (a caller that keeps no rate, such as
+  Proxyter, counts every 429 so). That venue avoids that proxy for a while.
 - **venue down**: 5xx (or a proxy's gateway error) through every live proxy
   that tried one venue, with no success since: no proxy is blamed.
 - **slow**: a proxy's median latency ``slow_factor`` times the others' median.
@@ -67,7 +70,9 @@ def reply_kind(status: int, direct: bool = False) -> str | None:
     """
     if status == 407 or (status == 401 and not direct):
         return "auth"
-    if status in (403, 418, 429):
+    if status == 429:
+        return "limited"
+    if status in (403, 418):
         return "blocked"
     if status >= 500:
         return "venue"
@@ -100,9 +105,11 @@ class Diagnosis:
 
     def failure(self, egress: Egress, venue: str, kind: str, detail: str, now: float, *,
                 status: int | None = None, retry_after: float | None = None,
-                peers: list[Egress] | None = None) -> None:
+                peers: list[Egress] | None = None, at_floor: bool = True) -> None:
         """Record a failed request through ``egress`` to ``venue``; ``peers`` are the egresses
-        that could have carried it instead (its pool)."""
+        that could have carried it instead (its pool). ``at_floor`` (for a 429): whether the
+        rate through ``egress`` has backed off as far as it goes; only then does a 429 count
+        towards a block."""
         peers = peers if peers is not None else [e for e in self.egresses if e.pool == egress.pool]
         egress.counters.failures[kind] += 1
         evidence = f"{kind}: {detail} ({venue})"
@@ -114,7 +121,7 @@ class Diagnosis:
             self._venue_failed(egress, venue, evidence, now, peers)
             if egress.health.soft_failures >= self.t.max_failures:
                 self.quarantine(egress, now)
-        elif kind == "blocked":
+        elif kind == "blocked" or (kind == "limited" and at_floor):
             self._blocked(egress, venue, status, retry_after, now)
         elif kind == "venue":
             self._venue_failed(egress, venue, evidence, now, peers)

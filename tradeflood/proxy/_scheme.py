@@ -199,6 +199,32 @@ class ProxyScheme:
         pool = self.pools[turn_route(turn, self.route) or "*"]
         return pool, self.pick(pool, turn.venue, turn.path, turn)
 
+    async def choose_waiting(self, turn: Turn, budget: float) -> tuple[ProxyPool, Egress]:
+        """Like :meth:`choose`, but when no proxy of the pool can carry ``turn`` right now, wait
+        for the earliest that can (a venue's block or a quarantine ends, a probe brings one back)
+        for up to ``budget`` seconds; :class:`NoProxyAvailableError` once none can within it."""
+        pool = self.pools[turn_route(turn, self.route) or "*"]
+        deadline = self.clock.monotonic() + budget
+        while True:
+            now = self.clock.monotonic()
+            candidates = pool.usable(turn.venue, now)
+            if candidates:
+                return pool, pool.pick(candidates, turn)
+            earliest = min(self._usable_at(e, turn.venue) for e in pool.egresses)
+            if earliest > deadline:
+                causes = self._causes(pool, turn.venue, now)
+                raise NoProxyAvailableError(turn.venue, turn.path, pool.name, causes, waited=budget)
+            # a quarantined proxy comes back only when a probe succeeds: look again now and then
+            await self.clock.sleep(min(max(earliest - now, 0.01), 0.25))
+
+    @staticmethod
+    def _usable_at(egress: Egress, venue: str) -> float:
+        """When ``egress`` may carry a request to ``venue`` at the earliest, as far as is known."""
+        health = egress.health
+        block = health.blocked.get(venue)
+        until = block.until if block is not None else 0.0
+        return max(until, health.retry_at) if health.down else until
+
     def pick(self, pool: ProxyPool, venue: str, endpoint: str, turn: Turn | None = None) -> Egress:
         now = self.clock.monotonic()
         candidates = pool.usable(venue, now)
@@ -238,16 +264,19 @@ class ProxyScheme:
                 egress.counters.in_flight -= 1
 
     def settle(self, pool: ProxyPool, egress: Egress, venue: str, status: int, latency: float,
-               retry_after: float | None = None, detail: str = "") -> str | None:
+               retry_after: float | None = None, detail: str = "", *, at_floor: bool = True) -> str | None:
         """Record the HTTP answer a request through ``egress`` got; returns the kind of failure
-        it shows (``auth``: the proxy refused us; ``blocked``, ``venue``), or None."""
+        it shows (``auth``: the proxy refused us; ``blocked``, ``limited``, ``venue``), or None.
+        ``at_floor``: the rate through ``egress`` has backed off as far as it goes, so a 429 is
+        evidence of a ban (see :mod:`._diagnosis`)."""
         now = self.clock.monotonic()
         kind = reply_kind(status, egress.proxy.is_direct)
         if kind is None:
             self.diagnosis.success(egress, venue, latency, now)
         else:
             self.diagnosis.failure(egress, venue, kind, f"HTTP {status} {detail}".strip(), now,
-                                   status=status, retry_after=retry_after, peers=pool.egresses)
+                                   status=status, retry_after=retry_after, peers=pool.egresses,
+                                   at_floor=at_floor)
         return kind
 
     def stream_egress(self, venue: str, key: object = None) -> StreamEgress:
