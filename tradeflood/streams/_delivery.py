@@ -249,18 +249,28 @@ class Delivery:
         self._pending: Any = None
         self._next_at = 0.0
         self._timer: asyncio.Task[Any] | None = None
-        self.delivered = 0
         self._throttle = options.throttle
         self._sinks: list[Callable[[Any], None]] = []
+        self.changed: Callable[[], None] | None = None  # told when consumers come or go (the feed)
 
     def add(self, consumer: Consumer) -> None:
         self.consumers.append(consumer)
         self._sinks.append(consumer.sink)
+        if self.changed is not None:
+            self.changed()
 
     def remove(self, consumer: Consumer) -> None:
         if consumer in self.consumers:
             self.consumers.remove(consumer)
             self._sinks = [c.sink for c in self.consumers]
+            if self.changed is not None:
+                self.changed()
+
+    def only_consumer(self) -> Consumer | None:
+        """The consumer an item goes to as it is, when there is one and nothing is throttled."""
+        if self._throttle or len(self.consumers) != 1:
+            return None
+        return self.consumers[0]
 
     def deliver(self, item: Any) -> None:
         if item is None:
@@ -291,7 +301,6 @@ class Delivery:
 
     def _fan_out(self, item: Any) -> None:
         # One plain call per consumer; a sink that raises is reported and skipped.
-        self.delivered += 1
         sinks = self._sinks
         i = -1
         try:
