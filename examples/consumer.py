@@ -17,7 +17,8 @@ async def main(url: str) -> None:
         book = s.subscribe(OrderBook, lambda b: print("mid", b.mid), exchange="binance",
                            symbol="BTC/USDT:USDT", depth=10)
         # A TradeGap marks a hole (an outage, a gatherer taking over): events come to on_event.
-        async for t in s.stream(Trade, exchange="bitget", symbol="BTC/USDT", on_event=lambda e: print("event", e)):
+        async for t in s.stream(Trade, exchange="bitget", symbol="BTC/USDT",
+                                on_event=lambda e: print("event", e)):
             print(t.id, t.price, t.amount, t.side)
         await book.close()
 

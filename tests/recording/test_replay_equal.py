@@ -57,7 +57,8 @@ async def record_live(directory: Path) -> dict[str, list[Any]]:
     settings = StreamSettings(backoff=Backoff(first=0.2, most=1.0), stale_after=3.0, open_timeout=5.0)
     async with Simulator(venues) as sim, tradeflood.Session(
             urls=sim.urls(), clock=clock, store=False, stream_settings=settings, record=directory) as s:
-        subs = [s.subscribe(model, got[name].append, events=True, **params) for name, model, params in STREAMS]
+        subs = [s.subscribe(model, got[name].append, events=True, **params)
+                for name, model, params in STREAMS]
         for sub in subs:
             await sub.ready()
         await until(lambda: all(len(v) >= 5 for v in got.values()))

@@ -94,7 +94,8 @@ async def test_events_nobody_asked_for_are_logged_once_per_kind_and_counted(
         items = await take(trades, 5, timeout=15)
     assert all(type(t) is Trade for t in items)
     assert trades.events == {"Reconnected": 2, "TradeGap": 2}
-    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "on_event" in r.getMessage()]
+    warned = [r.getMessage() for r in caplog.records
+              if r.levelname == "WARNING" and "on_event" in r.getMessage()]
     assert len(warned) == 2, warned
     assert "stream event Reconnected" in warned[0] and "stream event TradeGap" in warned[1]
 

@@ -62,7 +62,7 @@ class EventChannel:
     ``counts`` (by class name) and kept as ``last``.
     """
 
-    __slots__ = ("counts", "in_line", "last", "name", "on_event", "_tasks")
+    __slots__ = ("_tasks", "counts", "in_line", "last", "name", "on_event")
 
     def __init__(self, on_event: Callable[[Any], Any] | None = None, in_line: bool = False) -> None:
         if on_event is not None and not callable(on_event):
