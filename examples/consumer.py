@@ -10,18 +10,16 @@ import sys
 
 import tradeflood
 from tradeflood.models import OrderBook, Trade
-from tradeflood.streams import StreamEvent
 
 
 async def main(url: str) -> None:
     async with tradeflood.Session(bus=url, tenant="t1") as s:
         book = s.subscribe(OrderBook, lambda b: print("mid", b.mid), exchange="binance",
                            symbol="BTC/USDT:USDT", depth=10)
-        async for t in s.stream(Trade, exchange="bitget", symbol="BTC/USDT"):
-            if isinstance(t, StreamEvent):
-                print("event", t)          # a TradeGap marks a hole (an outage, a gatherer taking over)
-            else:
-                print(t.id, t.price, t.amount, t.side)
+        # A TradeGap marks a hole (an outage, a gatherer taking over): events come to on_event.
+        async for t in s.stream(Trade, exchange="bitget", symbol="BTC/USDT",
+                                on_event=lambda e: print("event", e)):
+            print(t.id, t.price, t.amount, t.side)
         await book.close()
 
 

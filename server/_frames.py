@@ -1,9 +1,9 @@
 """The one place that tells a stream's data items from its events, and what each looks like on the wire.
 
-Today ``Session.subscribe`` hands events (:class:`~tradeflood.streams.Reconnected`,
-``TradeGap``, ``BookResync``, ``BookResynced``, ``CandleGap``) through the same
-callback as the models; when events move to their own channel, only this module
-changes.
+A topic subscribes with ``events=True``, so ``Session.subscribe`` hands events
+(:class:`~tradeflood.streams.Reconnected`, ``TradeGap``, ``BookResync``,
+``BookResynced``, ``CandleGap``) through the same callback as the models, in
+order with them; this module tells the two apart and frames each.
 """
 
 from __future__ import annotations

@@ -137,8 +137,9 @@ class Topic:
         self.error: BaseException | None = None
         self.received = 0
         self._arrived = asyncio.Event()
+        # Events go through the same callback as the data (in order with it): _frames tells them apart.
         self._sub = topics.session.subscribe(MODELS[key.model], self._on_item, on_error=self._on_error,
-                                             **key.params())
+                                             events=True, **key.params())
         self.ready: asyncio.Task[None] = asyncio.ensure_future(self._ready())
 
     async def _ready(self) -> None:

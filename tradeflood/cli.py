@@ -159,16 +159,12 @@ STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker"
 def stream(model: str, count: int | None, iso: bool, urls: Sequence[str], **kw: Any) -> None:
     """Print live updates as JSON lines until interrupted (events go to standard error)."""
     import tradeflood
-    from tradeflood.streams import StreamEvent
 
     params = {k: v for k, v in kw.items() if v not in (None, False)}
     printed = 0
     with Session(urls=_urls(urls), store=False) as session:
         try:
-            for item in tradeflood.stream(_model(model), session=session, **params):
-                if isinstance(item, StreamEvent):
-                    click.echo(f"# {type(item).__name__}: {item}", err=True)
-                    continue
+            for item in tradeflood.stream(_model(model), session=session, on_event=_echo_event, **params):
                 write_stream([item], sys.stdout, "jsonl", iso=iso)
                 sys.stdout.flush()
                 printed += 1
@@ -176,6 +172,11 @@ def stream(model: str, count: int | None, iso: bool, urls: Sequence[str], **kw: 
                     break
         except KeyboardInterrupt:
             click.echo(f"stopped after {printed} items", err=True)
+
+
+def _echo_event(event: Any) -> None:
+    """A stream event (gap, reconnection, resync) as one line on standard error."""
+    click.echo(f"# {type(event).__name__}: {event}", err=True)
 
 
 @cli.command()

@@ -275,7 +275,8 @@ class Session:
         """Async :meth:`gather`."""
         return await self._acall(self._agather(queries, deadline))
 
-    def stream(self, model: type[Model], **params: Any) -> Stream:
+    def stream(self, model: type[Model], *, on_event: Callable[[Any], Any] | None = None,
+               events: bool = False, **params: Any) -> Stream:
         """A live stream of ``model`` to read with ``async for`` (inside a running event loop).
 
         Takes the query's parameters (``exchange``, ``symbol``, ``interval``,
@@ -283,24 +284,35 @@ class Session:
         ``partial=True`` (also the forming candle's updates), ``overflow``
         (``raise`` or ``drop`` for trades and candles; books and tickers
         ``conflate`` to the latest value), ``maxsize`` (queue bound) and
-        ``poll=seconds`` to poll over REST instead of streaming. Events such as
-        :class:`~tradeflood.streams.TradeGap` arrive in order with the data.
+        ``poll=seconds`` to poll over REST instead of streaming.
+
+        It yields ``model`` objects only. Stream events
+        (:class:`~tradeflood.streams.Reconnected`, :class:`~tradeflood.streams.TradeGap`,
+        ``BookResync``...) go to ``on_event(event)`` as they happen, and with
+        ``events=True`` also come in the iterator, in order with the data. With
+        neither, the first event of each kind is logged at WARNING; all are counted
+        in ``st.events`` and the latest is ``st.last_event``.
         Identical streams of one session share one upstream subscription.
         """
         if self._bus is not None:
-            return self._bus.stream(model, **params)  # type: ignore[return-value]
+            return self._bus.stream(model, on_event=on_event, events=events,  # type: ignore[return-value]
+                                    **params)
         from .streams._api import open_stream
 
-        return open_stream(self, model, **params)
+        return open_stream(self, model, on_event=on_event, events=events, **params)
 
-    def subscribe(self, model: type[Model], callback: Callable[[Any], Any], **params: Any) -> Subscription:
+    def subscribe(self, model: type[Model], callback: Callable[[Any], Any], *,
+                  on_event: Callable[[Any], Any] | None = None, events: bool = False,
+                  **params: Any) -> Subscription:
         """Like :meth:`stream`, but ``callback(item)`` is called for each item; ``on_error``
-        is called with the error if the subscription fails. ``await sub.close()`` leaves."""
+        is called with the error if the subscription fails. ``await sub.close()`` leaves.
+        Events go to ``on_event`` (and to ``callback`` too with ``events=True``)."""
         if self._bus is not None:
-            return self._bus.subscribe(model, callback, **params)  # type: ignore[return-value]
+            return self._bus.subscribe(model, callback, on_event=on_event,  # type: ignore[return-value]
+                                       events=events, **params)
         from .streams._api import open_subscription
 
-        return open_subscription(self, model, callback, **params)
+        return open_subscription(self, model, callback, on_event=on_event, events=events, **params)
 
     def learned_rates(self) -> dict[tuple[str, str], float]:
         """The rates (weight per second) this session has learned below the declared limits,

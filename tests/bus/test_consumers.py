@@ -113,7 +113,7 @@ CONSUMER = textwrap.dedent("""
             lines = open(out).read().splitlines()
             resume = lines[-1].split()[0] if lines else None
         async with tradeflood.Session(bus=url, tenant="t1") as s:
-            stream = s.stream(Trade, exchange="bitget", symbol="BTC/USDT", resume=resume)
+            stream = s.stream(Trade, exchange="bitget", symbol="BTC/USDT", resume=resume, events=True)
             fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
             async for item in stream:
                 what = "event" if isinstance(item, StreamEvent) else item.id

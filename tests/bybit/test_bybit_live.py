@@ -95,7 +95,7 @@ async def test_books_and_a_skipped_update_id_resubscribes(session: tradeflood.Se
                                                           sim: Simulator) -> None:
     stats = sim.streams["bybit"].stats
     async with session.stream(OrderBook, exchange="bybit", symbol="ETH/USDT:USDT", depth=10,
-                              overflow="raise") as books:
+                              overflow="raise", events=True) as books:
         got = await take(books, 3, keep=lambda x: isinstance(x, OrderBook))
         for book in got:
             assert len(book.bids) == 10 and book.bids[0][0] < book.asks[0][0]

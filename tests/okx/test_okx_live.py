@@ -127,7 +127,7 @@ async def test_book_equals_rest_at_the_same_seq_id(session: tradeflood.Session, 
 @pytest.mark.speed(1)
 async def test_a_skipped_seq_id_resyncs_from_rest(session: tradeflood.Session, sim: Simulator) -> None:
     async with session.stream(OrderBook, exchange="okx", symbol="BTC/USDT", depth=5,
-                              overflow="raise") as books:
+                              overflow="raise", events=True) as books:
         await take(books, 3, keep=lambda x: isinstance(x, OrderBook))
         before = sim.venues["okx"].stats.by_path["/api/v5/market/books"]
         assert sim.skip_sequence("okx", "BTCUSDT") == 1

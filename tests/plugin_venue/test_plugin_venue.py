@@ -135,7 +135,7 @@ async def test_a_book_stream_with_its_own_sequence_rule(venue: tuple[QuillServer
     server, urls = venue
     events: list[Any] = []
     async with Session(urls=urls, store=False) as s:
-        books = s.stream(OrderBook, exchange="quill", symbol="BTC/USD", depth=5)
+        books = s.stream(OrderBook, exchange="quill", symbol="BTC/USD", depth=5, events=True)
         book = await _data(books, events)
         assert book.sequence is not None and book.sequence >= FIRST_SEQ
         assert [a for a, _ in book.asks] == [Decimal(f"100.{i}") for i in range(5)]

@@ -57,7 +57,8 @@ async def record_live(directory: Path) -> dict[str, list[Any]]:
     settings = StreamSettings(backoff=Backoff(first=0.2, most=1.0), stale_after=3.0, open_timeout=5.0)
     async with Simulator(venues) as sim, tradeflood.Session(
             urls=sim.urls(), clock=clock, store=False, stream_settings=settings, record=directory) as s:
-        subs = [s.subscribe(model, got[name].append, **params) for name, model, params in STREAMS]
+        subs = [s.subscribe(model, got[name].append, events=True, **params)
+                for name, model, params in STREAMS]
         for sub in subs:
             await sub.ready()
         await until(lambda: all(len(v) >= 5 for v in got.values()))
@@ -78,7 +79,8 @@ async def record_live(directory: Path) -> dict[str, list[Any]]:
 async def replay(directory: Path) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     async with tradeflood.Session(replay=directory, speed="max") as s:
-        streams = {name: s.stream(model, overflow="raise", **params) for name, model, params in STREAMS}
+        streams = {name: s.stream(model, overflow="raise", events=True, **params)
+                   for name, model, params in STREAMS}
 
         async def drain(name: str) -> None:
             out[name] = [item async for item in streams[name]]
@@ -116,7 +118,7 @@ async def test_candles_close_in_a_replay_as_they_closed_live(tmp_path: Path) -> 
     settings = StreamSettings(backoff=Backoff(first=0.5, most=3.0), stale_after=3.0, open_timeout=5.0)
     async with Simulator(venues) as sim, tradeflood.Session(
             urls=sim.urls(), clock=clock, store=False, stream_settings=settings, record=tmp_path) as s:
-        subs = [s.subscribe(Candle, live[i].append, **p) for i, p in enumerate(params)]
+        subs = [s.subscribe(Candle, live[i].append, events=True, **p) for i, p in enumerate(params)]
         for sub in subs:
             await sub.ready()
         await until(lambda: all(kinds(items, Candle) >= 2 for items in live))
@@ -128,7 +130,7 @@ async def test_candles_close_in_a_replay_as_they_closed_live(tmp_path: Path) -> 
             await sub.close()
     assert kinds(live[1], Reconnected) == 1
     async with tradeflood.Session(replay=tmp_path, speed="max") as s:
-        streams = [s.stream(Candle, **p) for p in params]
+        streams = [s.stream(Candle, events=True, **p) for p in params]
 
         async def drain(stream: Any) -> list[Any]:
             return [item async for item in stream]

@@ -23,10 +23,89 @@ def _data(items: list[Any]) -> list[Any]:
 
 
 @pytest.mark.parametrize("venue", ["bitget", "binance"])
+async def test_a_typed_stream_yields_only_trades_across_a_reconnection(
+    session: tradeflood.Session, sim: Simulator, venue: str
+) -> None:
+    told: list[StreamEvent] = []
+    async with session.stream(Trade, exchange=venue, symbol="BTC/USDT", on_event=told.append) as trades:
+        before = await take(trades, 10)
+        assert sim.drop_connections(venue) == 1
+        await until(lambda: any(isinstance(e, TradeGap) for e in told), timeout=15)
+        after = await take(trades, 20, timeout=15)
+        assert trades.events["Reconnected"] == 1 and trades.events["TradeGap"] == 1
+        assert isinstance(trades.last_event, TradeGap)
+    prices = []
+    for t in before + after:  # the natural loop: every item is a Trade
+        assert type(t) is Trade
+        prices.append(t.price)
+    assert all(p > 0 for p in prices)
+    assert [type(e) for e in told] == [Reconnected, TradeGap]
+    gap = told[1]
+    assert gap.start_ms <= gap.end_ms and gap.last_id == before[-1].id
+    ids = [int(t.id) for t in before + after]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    assert sim.streams[venue].stats.connections_accepted == 2
+
+
+async def test_a_subscription_hands_events_to_on_event_only(session: tradeflood.Session,
+                                                             sim: Simulator) -> None:
+    got: list[Any] = []
+    told: list[StreamEvent] = []
+    sub = session.subscribe(Trade, got.append, exchange="binance", symbol="BTC/USDT", on_event=told.append)
+    await sub.ready()
+    await until(lambda: len(got) >= 5)
+    sim.drop_connections("binance")
+    await until(lambda: len(told) >= 2 and len(got) >= 15, timeout=15)
+    await sub.close()
+    assert [type(e) for e in told] == [Reconnected, TradeGap]
+    assert all(type(t) is Trade for t in got)
+    assert sub.events == {"Reconnected": 1, "TradeGap": 1}
+
+
+async def test_an_async_callback_gets_events_in_line_with_events_true(session: tradeflood.Session,
+                                                                      sim: Simulator) -> None:
+    got: list[Any] = []
+
+    async def on_item(item: Any) -> None:
+        got.append(item)
+
+    sub = session.subscribe(Trade, on_item, exchange="bitget", symbol="BTC/USDT", events=True)
+    await sub.ready()
+    await until(lambda: len(got) >= 5)
+    sim.drop_connections("bitget")
+    await until(lambda: any(isinstance(i, TradeGap) for i in got), timeout=15)
+    await until(lambda: isinstance(got[-1], Trade), timeout=15)
+    await sub.close()
+    kinds = [type(i) for i in got if isinstance(i, StreamEvent)]
+    assert kinds == [Reconnected, TradeGap]
+    ids = [int(t.id) for t in got if isinstance(t, Trade)]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+
+
+async def test_events_nobody_asked_for_are_logged_once_per_kind_and_counted(
+    session: tradeflood.Session, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="tradeflood.streams")
+    async with session.stream(Trade, exchange="binance", symbol="BTC/USDT") as trades:
+        await take(trades, 3)
+        for round_ in (1, 2):
+            sim.drop_connections("binance")
+            await until(lambda r=round_: trades.events["TradeGap"] == r, timeout=15)  # type: ignore[misc]
+        items = await take(trades, 5, timeout=15)
+    assert all(type(t) is Trade for t in items)
+    assert trades.events == {"Reconnected": 2, "TradeGap": 2}
+    warned = [r.getMessage() for r in caplog.records
+              if r.levelname == "WARNING" and "on_event" in r.getMessage()]
+    assert len(warned) == 2, warned
+    assert "stream event Reconnected" in warned[0] and "stream event TradeGap" in warned[1]
+
+
+@pytest.mark.parametrize("venue", ["bitget", "binance"])
 async def test_trades_survive_a_killed_connection_without_duplicates(
     session: tradeflood.Session, sim: Simulator, venue: str
 ) -> None:
-    async with session.stream(Trade, exchange=venue, symbol="BTC/USDT") as trades:
+    # events=True: the events come in the iterator, in order with the trades
+    async with session.stream(Trade, exchange=venue, symbol="BTC/USDT", events=True) as trades:
         before = await take(trades, 10)
         assert sim.drop_connections(venue) == 1
         after = await take(trades, 30, timeout=15)
@@ -66,7 +145,7 @@ async def test_candles_are_backfilled_after_an_outage_exactly_once_in_order(
 async def test_a_silent_venue_is_noticed_and_left(session: tradeflood.Session, sim: Simulator,
                                                   venue: str) -> None:
     async with session.stream(Candle, exchange=venue, symbol="ETH/USDT", interval="1m",
-                              partial=True) as candles:
+                              partial=True, events=True) as candles:
         await take(candles, 2)
         sim.go_silent(venue, 600.0)  # clock seconds: the socket stays open, nothing comes
         after = await take(candles, 4, timeout=15)
@@ -82,7 +161,7 @@ async def test_a_silent_venue_is_noticed_and_left(session: tradeflood.Session, s
 async def test_a_skipped_sequence_resyncs_the_book(session: tradeflood.Session, sim: Simulator,
                                                    venue: str) -> None:
     async with session.stream(OrderBook, exchange=venue, symbol="BTC/USDT", depth=5,
-                              overflow="raise") as books:
+                              overflow="raise", events=True) as books:
         await take(books, 3, keep=lambda x: isinstance(x, OrderBook))
         assert sim.skip_sequence(venue, "BTCUSDT") >= 1
         items = await take(books, 3, keep=lambda x: isinstance(x, OrderBook | BookResynced | BookResync),
@@ -97,7 +176,7 @@ async def test_a_skipped_sequence_resyncs_the_book(session: tradeflood.Session, 
 async def test_a_corrupt_checksum_resyncs_the_bitget_book(session: tradeflood.Session,
                                                           sim: Simulator) -> None:
     async with session.stream(OrderBook, exchange="bitget", symbol="ETH/USDT", depth=5,
-                              overflow="raise") as books:
+                              overflow="raise", events=True) as books:
         await take(books, 3, keep=lambda x: isinstance(x, OrderBook))
         sim.corrupt_checksum("bitget", "ETHUSDT")
         items = await take(books, 2, keep=lambda x: isinstance(x, BookResync | BookResynced), timeout=15)
@@ -111,9 +190,8 @@ async def test_garbage_frames_are_skipped(session: tradeflood.Session, sim: Simu
     async with session.stream(Trade, exchange=venue, symbol="BTC/USDT") as trades:
         before = await take(trades, 5)
         sim.send_malformed(venue, 5)
-        # A garbled frame that reached a feed is reported (FrameRefused), not delivered.
-        after = await take(trades, 10, keep=lambda x: not isinstance(x, FrameRefused))
-    assert not any(isinstance(i, StreamEvent) for i in after)  # no reconnection was needed
+        after = await take(trades, 10)  # a garbled frame that reached a feed is refused, not delivered
+        assert set(trades.events) <= {"FrameRefused"}  # no reconnection was needed
     ids = [int(t.id) for t in before + after]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert sim.streams[venue].stats.connections_accepted == 1
@@ -189,8 +267,8 @@ async def test_a_quiet_kline_topic_beside_busy_ones_never_drops_the_connection(
         during = await take(trades, 150, timeout=20)  # trades flow on through 4 clock minutes
         await until(lambda: stats.subscribe_messages > subscribes, timeout=20)  # the quiet one was checked
         after = await take(candles, 1, timeout=20)  # and it speaks again once the market does
+        assert not trades.events  # no Reconnected, no TradeGap
     assert stats.connections_accepted == 1  # never reconnected
-    assert not [i for i in before + during if isinstance(i, StreamEvent)]  # no Reconnected, no TradeGap
     ids = [int(t.id) for t in before + during]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
     assert isinstance(after[0], Candle)

@@ -36,7 +36,8 @@ async def test_a_stream_survives_the_death_of_its_proxy(sim: Simulator, clock: o
     scheme = tradeflood.ProxyScheme(pools={"*": [p.url for p in proxies]})
     session = tradeflood.Session(urls=sim.urls(), clock=clock, store=False, proxies=scheme,
                                  stream_settings=settings())
-    async with session as s, s.stream(Trade, exchange="binance", symbol="BTC/USDT") as trades:
+    async with session as s, s.stream(Trade, exchange="binance", symbol="BTC/USDT",
+                                                    events=True) as trades:
         before = await take(trades, 5)
         ips = sim.streams["binance"].stats.accepted_by_ip
         (first_ip,) = [ip for ip, n in ips.items() if n]

@@ -1,6 +1,7 @@
 """Reading the bus: ``Session(bus="redis://...", tenant="t1").stream(...)`` served from Redis.
 
-The same models and events as a live stream, through the same bounded queue
+The same models and events as a live stream (events through ``on_event=``, or in
+line with ``events=True``, as for ``Session.stream``), through the same bounded queue
 (books and tickers conflate, trades and candles raise on overflow or drop).
 Books are rebuilt from the snapshot hash plus the deltas after it, with
 sequence checks. ``st.last_id`` is the entry id of the last item handed out;
@@ -26,7 +27,8 @@ import orjson
 from tradeflood.errors import QueryError, TradeFloodError
 from tradeflood import registry
 from tradeflood.query import Query
-from tradeflood.streams import BookResync, BookResynced
+from tradeflood.streams import BookResync, BookResynced, StreamEvent
+from tradeflood.streams._delivery import EventChannel
 from tradeflood.streams._queue import ConsumerQueue
 
 from ._book import BusBook
@@ -83,7 +85,9 @@ class BusSubscription:
                  exchange: str, symbol: str, interval: str | None = None, depth: int | None = None,
                  overflow: str | None = None, maxsize: int | None = None, resume: str | None = None,
                  group: str | None = None, consumer: str | None = None, claim_idle: float = 30.0,
-                 on_error: Callable[[BaseException], Any] | None = None, **unsupported: Any) -> None:
+                 on_error: Callable[[BaseException], Any] | None = None,
+                 on_event: Callable[[Any], Any] | None = None, events: bool = False,
+                 **unsupported: Any) -> None:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -92,7 +96,7 @@ class BusSubscription:
         if unsupported:
             raise QueryError(f"{sorted(unsupported)}: not offered by bus streams; they take exchange, "
                              "symbol, interval, depth, overflow, maxsize, resume, group, consumer, "
-                             "claim_idle")
+                             "claim_idle, on_error, on_event, events")
         query = registry.resolve(Query(model, exchange=exchange, symbol=symbol, interval=interval,
                                        depth=depth, live=True))
         assert query.symbol is not None
@@ -107,12 +111,15 @@ class BusSubscription:
         self.queue: ConsumerQueue[tuple[str, Any]] = ConsumerQueue(size, policy)  # type: ignore[arg-type]
         self.callback = callback
         self.on_error = on_error
+        self.channel = EventChannel(on_event, events)  # events: on_event, in line, or logged and counted
+        self.channel.name = str(self.topic)
         self.last_id: str | None = resume
         self.group = group
         self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}"
         self.claim_idle_ms = int(claim_idle * 1000)
         self.error: BaseException | None = None
         self._unacked: str | None = None
+        self._events_read: list[str] = []  # group: event entries told through on_event, to acknowledge
         is_book = self.topic.action == "orderbook"
         self._book = BusBook(self.topic.exchange, self.topic.symbol) if is_book else None
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -130,6 +137,15 @@ class BusSubscription:
     def dropped(self) -> int:
         return self.queue.dropped
 
+    @property
+    def events(self) -> Any:
+        """The stream events read from the bus, counted by kind (as ``Stream.events``)."""
+        return self.channel.counts
+
+    @property
+    def last_event(self) -> StreamEvent | None:
+        return self.channel.last
+
     async def close(self) -> None:
         if self._closed:
             return
@@ -141,6 +157,7 @@ class BusSubscription:
         await asyncio.gather(self._task, *([self._calls] if self._calls else []), return_exceptions=True)
         await self._ack()
         self.queue.close()
+        self.channel.stop()
 
     # -- reading Redis -----------------------------------------------------------------------
 
@@ -225,7 +242,7 @@ class BusSubscription:
             event = decode_event(self.topic, data)
             if isinstance(event, BookResync) and self._book is not None:
                 self._book.ready = False
-            self.queue.put_control((entry_id, event))
+            self._event(entry_id, event)
         elif kind in ("snapshot", "delta") and self._book is not None:
             await self._book_entry(entry_id, kind, orjson.loads(data))
 
@@ -236,32 +253,44 @@ class BusSubscription:
             was_ready = book.ready
             book.load(data)
             if not was_ready:
-                self.queue.put_control((entry_id, BookResynced(book.exchange, book.symbol, book.timestamp,
-                                                               sequence=book.sequence)))
+                self._event(entry_id, BookResynced(book.exchange, book.symbol, book.timestamp,
+                                                   sequence=book.sequence))
         elif not book.ready:
             return  # waiting for the next snapshot
         elif not book.apply(data):
-            self.queue.put_control((entry_id, BookResync(book.exchange, book.symbol, int(data["timestamp"]),
-                                                         reason="a delta does not follow the book held")))
+            self._event(entry_id, BookResync(book.exchange, book.symbol, int(data["timestamp"]),
+                                             reason="a delta does not follow the book held"))
             return
         self.queue.put_nowait((entry_id, book.model(self.depth)))
+
+    def _event(self, entry_id: str, event: StreamEvent) -> None:
+        self.channel.note(event)
+        if self.channel.in_line:
+            self.queue.put_control((entry_id, event))
+        elif self.group is not None:
+            self._events_read.append(entry_id)
 
     # -- handing out ---------------------------------------------------------------------
 
     async def _ack(self) -> None:
-        if self.group is not None and self._unacked is not None:
-            done, self._unacked = self._unacked, None
+        if self.group is None:
+            return
+        done, self._events_read = self._events_read, []
+        if self._unacked is not None:
+            done.append(self._unacked)
+            self._unacked = None
+        if done:
             try:
-                await self.redis.xack(self.topic.stream, self.group, done)
+                await self.redis.xack(self.topic.stream, self.group, *done)
             except Exception as exc:
-                log.warning("%s: could not acknowledge %s: %s", self.topic, done, exc)
+                log.warning("%s: could not acknowledge %s: %s", self.topic, ", ".join(done), exc)
 
     def _handed(self, entry_id: str) -> None:
         self.last_id = entry_id
         self._unacked = entry_id
 
     async def get(self) -> Any:
-        """The next item or event (acknowledging the previous one in a group)."""
+        """The next item, or event with ``events=True`` (acknowledging the previous one in a group)."""
         await self.ready()
         await self._ack()
         entry_id, item = await self.queue.get()

@@ -88,7 +88,7 @@ class Worker:
             await self._look_at_tail()
             if self._stopping:
                 return
-            stream = self.session.stream(self.topic.model, **self.sub.stream_params())
+            stream = self.session.stream(self.topic.model, events=True, **self.sub.stream_params())
             try:
                 await stream.ready()
                 taken = 0

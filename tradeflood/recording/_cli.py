@@ -177,16 +177,15 @@ def replay(directory: Path, model: str, speed: str, start: str | None, count: in
 async def _replay(directory: Path, model: type[Any], speed: str, start: str | None, count: int | None,
                   fmt: str, iso: bool, params: dict[str, Any], write: Any) -> list[str]:
     import tradeflood
-    from tradeflood.streams import StreamEvent
+
+    def echo_event(event: Any) -> None:
+        click.echo(f"# {type(event).__name__}: {event}", err=True)
 
     rows: list[Any] = []
     printed = 0
     pace: float | str = speed if speed == "max" else float(speed)
     async with tradeflood.Session(replay=directory, speed=pace, start=start) as s:
-        async for item in s.stream(model, **params):
-            if isinstance(item, StreamEvent):
-                click.echo(f"# {type(item).__name__}: {item}", err=True)
-                continue
+        async for item in s.stream(model, on_event=echo_event, **params):
             printed += 1
             if fmt == "csv":
                 rows.append(item)  # one header for the whole output

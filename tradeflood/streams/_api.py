@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradeflood.errors import QueryError, TradeFloodError
 
-from ._delivery import CallbackConsumer, Options, Overflow, QueueConsumer
+from ._delivery import CallbackConsumer, EventChannel, Options, Overflow, QueueConsumer
 from ._host import StreamHost
 from ._hub import StreamHub
 from ._subscription import Stream, Subscription
@@ -66,24 +66,27 @@ def _size(hub: StreamHub, maxsize: int | None) -> int:
 
 def open_stream(session: StreamHost, model: type[Model], *, throttle: float | None = None,
                 partial: bool = False, overflow: str | None = None, maxsize: int | None = None,
+                on_event: Callable[[Any], Any] | None = None, events: bool = False,
                 **params: Any) -> Stream:
     hub = _hub(session)
     query = _query(session, model, params)
     options = _options(query.depth, throttle, partial)
-    consumer = QueueConsumer(_size(hub, maxsize), _overflow(model, overflow))
+    consumer = QueueConsumer(_size(hub, maxsize), _overflow(model, overflow), EventChannel(on_event, events))
     return Stream(hub, query, options, consumer)
 
 
 def open_subscription(session: StreamHost, model: type[Model], callback: Callable[[Any], Any], *,
                       on_error: Callable[[BaseException], Any] | None = None,
                       throttle: float | None = None, partial: bool = False, overflow: str | None = None,
-                      maxsize: int | None = None, **params: Any) -> Subscription:
+                      maxsize: int | None = None, on_event: Callable[[Any], Any] | None = None,
+                      events: bool = False, **params: Any) -> Subscription:
     if not callable(callback):
         raise QueryError(f"callback={callback!r} is not callable")
     hub = _hub(session)
     query = _query(session, model, params)
     options = _options(query.depth, throttle, partial)
-    consumer = CallbackConsumer(callback, _size(hub, maxsize), _overflow(model, overflow), on_error)
+    channel = EventChannel(on_event, events)
+    consumer = CallbackConsumer(callback, _size(hub, maxsize), _overflow(model, overflow), on_error, channel)
     return Subscription(hub, query, options, consumer)
 
 
@@ -97,7 +100,10 @@ def stream(model: type[Model], *, session: StreamHost | None = None, **params: A
             print(trade.price)
 
     Runs a private :class:`~tradeflood.Session` (or the one given) on its own
-    event-loop thread; leaving the loop closes the stream.
+    event-loop thread; leaving the loop closes the stream. It yields ``model``
+    objects only; stream events (gaps, reconnections, resyncs) go to
+    ``on_event=`` (called on that event-loop thread), or among the items with
+    ``events=True``, as for :meth:`~tradeflood.Session.stream`.
     """
     # import cycle: the one-call form makes its own Session; both sides import at call time
     from tradeflood.session import Session

@@ -1,7 +1,14 @@
 """What a stream tells its consumers besides data: gaps, resyncs, reconnections.
 
-Events arrive in the same iterator (or callback) as the data, in order with
-it, and are never conflated away. Test with ``isinstance(item, StreamEvent)``.
+A typed stream hands out its model only (``stream(Trade)`` yields ``Trade`` s);
+events reach the consumer through a channel of their own, chosen per consumer:
+
+- ``on_event=callback``: called with each event as it happens;
+- ``events=True``: events also come in the same iterator (or callback) as the
+  data, in order with it, never conflated away; test them with
+  ``isinstance(item, StreamEvent)``;
+- neither: the first event of each kind is logged at WARNING. Every event is
+  counted on the stream either way (``st.events``, ``st.last_event``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ trades are de-duplicated and outages reported, books are kept in sync.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tradeflood.checks import frame_violations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tradeflood.query import Query
 
     from ._binding import StreamBinding
-    from ._delivery import Delivery, Options
+    from ._delivery import Consumer, Delivery, Options
     from ._hub import StreamHub
     from ._protocol import Frame, Topic
 
@@ -44,6 +44,10 @@ class Feed:
         self.topic = topic
         self.native_symbol = native_symbol
         self.deliveries: list[Delivery] = []
+        # With one delivery of one consumer and nothing to render or throttle, publishing is one
+        # call of that consumer's sink (see rewire()); None: through the deliveries.
+        self._direct: Consumer | None = None
+        self._sink: Callable[[Any], None] | None = None
         self.frames = 0
         self.bad_frames = 0
         self.closed = False
@@ -92,7 +96,34 @@ class Feed:
 
     # -- to consumers -----------------------------------------------------------------------
 
+    def add_delivery(self, delivery: Delivery) -> None:
+        self.deliveries.append(delivery)
+        delivery.changed = self.rewire
+        self.rewire()
+
+    def remove_delivery(self, delivery: Delivery) -> None:
+        if delivery in self.deliveries:
+            self.deliveries.remove(delivery)
+        delivery.changed = None
+        self.rewire()
+
+    def rewire(self) -> None:
+        """Choose how :meth:`publish` reaches the consumers, after any of them came or went."""
+        direct = None
+        if not self._renders and len(self.deliveries) == 1:
+            direct = self.deliveries[0].only_consumer()
+        self._direct = direct
+        self._sink = direct.sink if direct is not None else None
+
     def publish(self, item: Any) -> None:
+        sink = self._sink
+        if sink is not None:  # the hot path: one consumer
+            try:
+                sink(item)
+            except Exception as exc:
+                assert self._direct is not None
+                self._direct.sink_failed(exc)
+            return
         if self._renders:
             for delivery in self.deliveries:
                 delivery.deliver(self.render(item, delivery.options))

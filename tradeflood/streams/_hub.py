@@ -297,13 +297,12 @@ class StreamHub:
         feed: Feed = event.parent_cluster.ctx.feed  # type: ignore[union-attr]
         delivery = Delivery(event.cluster.data, self.clock, self.spawn)
         event.cluster.ctx.delivery = delivery
-        feed.deliveries.append(delivery)
+        feed.add_delivery(delivery)
 
     def _stop_delivery(self, event: ClusterEvent) -> None:
         delivery: Delivery = event.cluster.ctx.delivery
         feed: Feed = event.parent_cluster.ctx.feed  # type: ignore[union-attr]
-        if delivery in feed.deliveries:
-            feed.deliveries.remove(delivery)
+        feed.remove_delivery(delivery)
         delivery.close()
 
     def _join(self, event: SourceEvent) -> None:

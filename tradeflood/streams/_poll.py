@@ -84,7 +84,7 @@ class PollFeed(Feed):
             for item in fresh:
                 self.publish(item)
             return
-        if result != self._last:
+        if result is not None and result != self._last:
             self._last = result
             self.publish(result)
 

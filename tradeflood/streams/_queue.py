@@ -71,7 +71,9 @@ class ConsumerQueue(Generic[T]):
         self._conflate = policy == "conflate"
         self._data = 0                              # data slots waiting (control events excluded)
         self._latest: dict[Hashable, _Slot[T]] = {}  # conflate: the waiting slot of each key
-        self._ready = asyncio.Event()
+        # Consumers waiting for something to read. A put wakes them once, then finds the list empty:
+        # a burst of puts costs one wake-up, and a put nobody waits for costs one truth test.
+        self._waiters: list[asyncio.Future[None]] = []
         self._missed = 0                            # raise: not yet reported to the consumer
         self._closed = False
         self._error: BaseException | None = None
@@ -89,7 +91,8 @@ class ConsumerQueue(Generic[T]):
         if not self._conflate and self._data < self.maxsize:  # the common case
             self._slots.append(item)
             self._data += 1
-            self._ready.set()
+            if self._waiters:
+                self._wake()
             return
         slot: _Slot[T] | T
         if self._conflate:
@@ -104,7 +107,8 @@ class ConsumerQueue(Generic[T]):
             if self.policy == "raise":
                 self._missed += 1
                 self.dropped += 1
-                self._ready.set()
+                if self._waiters:
+                    self._wake()
                 return
             self._drop_oldest()
             slot = item
@@ -112,7 +116,8 @@ class ConsumerQueue(Generic[T]):
             slot = item
         self._slots.append(slot)
         self._data += 1
-        self._ready.set()
+        if self._waiters:
+            self._wake()
 
     def put_control(self, event: T) -> None:
         """Hand over a control event: kept in order with the data, never conflated or dropped."""
@@ -121,7 +126,8 @@ class ConsumerQueue(Generic[T]):
         self._slots.append(_Slot(event, True))
         # A value put after the event must not replace one queued before it.
         self._latest.clear()
-        self._ready.set()
+        if self._waiters:
+            self._wake()
 
     def close(self, exc: BaseException | None = None) -> None:
         """No more items: the consumer reads what is queued, then iteration ends (or ``exc`` is raised)."""
@@ -129,7 +135,8 @@ class ConsumerQueue(Generic[T]):
             return
         self._closed = True
         self._error = exc
-        self._ready.set()
+        if self._waiters:
+            self._wake()
 
     # The consumer's side ----------------------------------------------------------------------
 
@@ -145,14 +152,26 @@ class ConsumerQueue(Generic[T]):
                 return self.get_nowait()
             except asyncio.QueueEmpty:
                 pass
-            self._ready.clear()
-            await self._ready.wait()
+            await self.wait()
 
     async def wait(self) -> None:
         """Wait until :meth:`get_nowait` has something to say (an item, an error or the end)."""
         while not (self._slots or self._missed or self._closed):
-            self._ready.clear()
-            await self._ready.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if not waiter.done():  # cancelled while waiting
+                    waiter.cancel()
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def get_nowait(self) -> T:
         """The next item without waiting; ``asyncio.QueueEmpty`` when none waits and the queue is open."""

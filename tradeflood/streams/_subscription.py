@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from ._delivery import CallbackConsumer, Consumer, Options, QueueConsumer
+from ._events import StreamEvent
 
 # import cycle: types only: the hub makes feeds and subscriptions, which call back into it
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ class Subscription:
         self.query = query
         self.options = options
         self.consumer = consumer
+        consumer.channel.name = query.describe()
         self.error: BaseException | None = None
         self._closed = False
         self._attached: asyncio.Task[None] = hub.spawn(hub.attach(self))
@@ -50,6 +53,17 @@ class Subscription:
     def dropped(self) -> int:
         """Items this consumer lost to overflow (only with ``overflow="drop"``)."""
         return getattr(self.consumer, "dropped", 0)
+
+    @property
+    def events(self) -> Counter[str]:
+        """The stream events this consumer was told of, counted by kind (``{"TradeGap": 1}``),
+        whichever channel they went to (``on_event``, in line, or only the log)."""
+        return self.consumer.channel.counts
+
+    @property
+    def last_event(self) -> StreamEvent | None:
+        """The latest stream event of this consumer (a :class:`TradeGap`...), or None."""
+        return self.consumer.channel.last
 
     @property
     def closed(self) -> bool:
@@ -78,6 +92,9 @@ class Stream(Subscription):
         async with session.stream(Trade, exchange="example", symbol="BTC/USDT") as trades:
             async for trade in trades:
                 ...
+
+    It yields its model's objects only; stream events come through ``on_event=``,
+    or in line with ``events=True`` (see :class:`~tradeflood.streams.StreamEvent`).
     """
 
     consumer: QueueConsumer
@@ -103,7 +120,7 @@ class Stream(Subscription):
             await self.close()
 
     async def get(self) -> Any:
-        """The next item (or event); raises the stream's error once it has failed."""
+        """The next item (or event, with ``events=True``); raises the stream's error once it has failed."""
         await self.ready()
         return await self.consumer.queue.get()
 

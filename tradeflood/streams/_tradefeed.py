@@ -14,7 +14,6 @@ out, after a :class:`TradeGap` naming the outage.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,28 +34,35 @@ def trade_order(trade: Any) -> tuple[int, int, str]:
 
 
 class RecentIds:
-    """The ids of the last ``size`` trades seen, to tell a duplicate from a late trade."""
+    """The ids of at least the last ``size`` trades seen (at most ``2 * size``), to tell a
+    duplicate from a late trade.
+
+    Two generations of ids: new ids go in the current one; when it holds ``size``
+    it becomes the previous one and the one before is forgotten whole. An add is
+    one set insertion (this runs once per live trade).
+    """
+
+    __slots__ = ("_current", "_previous", "_size")
 
     def __init__(self, size: int = 4096) -> None:
-        self._order: deque[str] = deque()
-        self._ids: set[str] = set()
+        self._current: set[str] = set()
+        self._previous: set[str] = set()
         self._size = size
 
     def __contains__(self, ident: str) -> bool:
-        return ident in self._ids
+        return ident in self._current or ident in self._previous
 
     def add(self, ident: str) -> None:
-        if ident in self._ids:
-            return
-        self._order.append(ident)
-        self._ids.add(ident)
-        if len(self._order) > self._size:
-            self._ids.discard(self._order.popleft())
+        current = self._current
+        current.add(ident)
+        if len(current) >= self._size:
+            self._previous, self._current = current, set()
 
     @property
     def full(self) -> bool:
-        """True once ids have been forgotten: an unknown old id may then be an old duplicate."""
-        return len(self._order) >= self._size
+        """True once ``size`` ids were seen: older ids are forgotten from then on, so an unknown
+        old id may be an old duplicate."""
+        return bool(self._previous)
 
 
 class TradeFeed(Feed):
@@ -83,12 +89,18 @@ class TradeFeed(Feed):
             return
         self._baseline_pending = False
         for trade in sorted(items, key=trade_order) if len(items) > 1 else items:
-            key = trade_order(trade)
-            if self.last is not None and key <= self.last:
+            ident = trade.id  # the key of trade_order, in line: this runs once per live trade
+            key = (int(ident), 0, "") if ident.isdigit() else (-1, trade.timestamp, ident)
+            last = self.last
+            if last is None:
+                self._remember(trade, key)
+            elif key <= last:
                 self._behind(trade, key, frame.action == "snapshot", received_ms)
                 continue
-            self._remember(trade, key)
-            self.last, self.last_trade = key, trade
+            else:  # after the last one: newer than the oldest seen too
+                self.seen.add(ident)
+            self.last = key
+            self.last_trade = trade
             self.publish(trade)
 
     def _remember(self, trade: Any, key: tuple[int, int, str]) -> None:

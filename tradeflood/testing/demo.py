@@ -110,11 +110,13 @@ def _columnar(out: TextIO, series: object, workdir: Path) -> None:
 
 async def _live(out: TextIO, sim: object) -> bool:
     """Five consumers of two streams: two upstream subscriptions; a dropped socket comes back."""
-    from tradeflood.streams import StreamEvent
+    from tradeflood.streams import StreamEvent, TradeGap
 
     out.write("\nLive streams: three consumers of Binance BTC/USDT trades, two of its book.\n")
+    events: list[StreamEvent] = []
     async with Session(urls=sim.urls(), store=False) as s:  # type: ignore[attr-defined]
-        trades = [s.stream(Trade, exchange="binance", symbol="BTC/USDT") for _ in range(3)]
+        trades = [s.stream(Trade, exchange="binance", symbol="BTC/USDT", on_event=events.append)
+                  for _ in range(3)]
         books = [s.stream(OrderBook, exchange="binance", symbol="BTC/USDT", depth=depth) for depth in (5, 20)]
         first = [await _next_data(t) for t in trades]
         book = await _next_data(books[0])
@@ -124,13 +126,12 @@ async def _live(out: TextIO, sim: object) -> bool:
                   f"{len({t.id for t in first}) == 1}; book best {book.best_bid[0]} / {book.best_ask[0]}\n")
         sim.drop_connections("binance")  # type: ignore[attr-defined]
         out.write("  the venue drops the connection...\n")
-        seen: list[object] = []
-        while sum(1 for i in seen if not isinstance(i, StreamEvent)) < 5:
+        seen: list[Trade] = []  # a typed stream yields trades only; events went to on_event
+        while len(seen) < 5 or not any(isinstance(e, TradeGap) for e in events):
             seen.append(await asyncio.wait_for(trades[0].get(), 30))
-        for item in seen:
-            if isinstance(item, StreamEvent):
-                out.write(f"  event: {type(item).__name__}\n")
-        ids = [int(t.id) for t in [first[0], *seen] if isinstance(t, Trade)]
+        for kind in dict.fromkeys(type(e).__name__ for e in events):  # Reconnected, then TradeGap
+            out.write(f"  event: {kind} (told to each consumer's on_event)\n")
+        ids = [int(t.id) for t in [first[0], *seen]]
         whole = ids == sorted(ids) and len(ids) == len(set(ids))
         out.write(f"  trades after the reconnection: {ids[1:]}, in order and none twice: {whole}\n")
         for st in trades + books:
@@ -139,9 +140,4 @@ async def _live(out: TextIO, sim: object) -> bool:
 
 
 async def _next_data(stream: Any) -> Any:
-    from tradeflood.streams import StreamEvent
-
-    while True:
-        item = await asyncio.wait_for(stream.get(), 30)
-        if not isinstance(item, StreamEvent):
-            return item
+    return await asyncio.wait_for(stream.get(), 30)
