@@ -26,7 +26,7 @@ def _feed(sim: Simulator, key: str) -> Any:
 
 async def test_impossible_trades_are_refused_not_delivered(
         session: tradeflood.Session, sim: Simulator) -> None:
-    async with session.stream(Trade, exchange="binance", symbol="BTC/USDT") as trades:
+    async with session.stream(Trade, exchange="binance", symbol="BTC/USDT", events=True) as trades:
         await take(trades, 3, keep=lambda x: isinstance(x, Trade))
         server = sim.streams["binance"]
         feed = next(f for k, f in server.feeds.items() if k.endswith("btcusdt@trade"))
@@ -46,7 +46,7 @@ async def test_impossible_trades_are_refused_not_delivered(
 async def test_a_book_update_with_a_negative_price_resyncs_the_book(
         session: tradeflood.Session, sim: Simulator) -> None:
     async with session.stream(OrderBook, exchange="binance", symbol="BTC/USDT", depth=5,
-                              overflow="raise") as books:
+                              overflow="raise", events=True) as books:
         await take(books, 2, keep=lambda x: isinstance(x, OrderBook))
         server = sim.streams["binance"]
         feed = next(f for k, f in server.feeds.items() if "btcusdt@depth" in k)

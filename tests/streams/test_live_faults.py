@@ -11,7 +11,7 @@ import pytest
 import tradeflood
 from tradeflood.errors import StreamOverflowError, StreamRejectedError
 from tradeflood.models import Candle, OrderBook, Trade
-from tradeflood.streams import BookResync, BookResynced, FrameRefused, Reconnected, StreamEvent, TradeGap
+from tradeflood.streams import BookResync, BookResynced, Reconnected, StreamEvent, TradeGap
 from tradeflood.streams._protocol import Topic
 from tradeflood.testing import Simulator
 

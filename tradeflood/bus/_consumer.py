@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tradeflood.errors import QueryError, TradeFloodError
 from tradeflood import registry
+from tradeflood.errors import QueryError, TradeFloodError
 from tradeflood.query import Query
 from tradeflood.streams import BookResync, BookResynced, StreamEvent
 from tradeflood.streams._delivery import EventChannel
