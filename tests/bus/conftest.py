@@ -1,5 +1,6 @@
-"""Bus tests: a real Redis on 127.0.0.1 (database 13, emptied before and after each test), the
-simulator in this process as the venue, and gatherers as real processes (``python -m tradeflood.cli``)."""
+"""Bus tests: a real Redis on 127.0.0.1 (database 13 or $TRADEFLOOD_TEST_REDIS_DB, emptied before
+and after each test), the simulator in this process as the venue, and gatherers as real processes
+(``python -m tradeflood.cli``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import pytest
 
 from tradeflood.testing import Simulator
 
-DB = 13
+# Another database number for runs side by side on one Redis (each flushes its database).
+DB = int(os.environ.get("TRADEFLOOD_TEST_REDIS_DB", "13"))
 REDIS_URL = f"redis://127.0.0.1:6379/{DB}"
 
 
