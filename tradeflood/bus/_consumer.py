@@ -25,8 +25,7 @@ import orjson
 
 from tradeflood.errors import QueryError, TradeFloodError
 from tradeflood.query import Query
-from tradeflood.streams import BookResync, BookResynced
-from tradeflood.streams._queue import ConsumerQueue
+from tradeflood.streams import BookResync, BookResynced, ConsumerQueue
 
 from ._book import BusBook
 from ._codec import decode_event, decode_item
