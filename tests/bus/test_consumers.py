@@ -99,6 +99,23 @@ async def test_session_streams_trades_and_books_from_the_bus(rds: Any, sim: Simu
             await s.stream(Trade, exchange="bitget", symbol="SOL/USDT").ready()
 
 
+def test_the_sync_stream_of_a_bus_session_reads_the_bus(rds: Any, sim: Simulator, procs: Procs) -> None:
+    _config(rds)
+    procs.gatherer("g")
+    wait_for(lambda: rds.xlen(TRADES) >= 1, what="trades published")
+    got: list[Any] = []
+    with tradeflood.Session(bus=REDIS_URL, tenant="t1") as s:
+        for item in tradeflood.stream(Trade, exchange="bitget", symbol="BTC/USDT", session=s):
+            got.append(item)
+            if len(got) == 3:
+                break
+    published = {orjson.loads(f["data"])["id"] for _, f in rds.xrange(TRADES) if f["type"] == "item"}
+    assert all(isinstance(t, Trade) for t in got) and {t.id for t in got} <= published
+    assert [int(t.id) for t in got] == sorted(int(t.id) for t in got)
+    # The venue sees the gatherer's subscription only: the sync stream never went upstream.
+    assert sim.streams["bitget"].stats.subscriptions == {"SPOT:trade:BTCUSDT": 1}
+
+
 CONSUMER = textwrap.dedent("""
     import asyncio, os, sys
     import tradeflood

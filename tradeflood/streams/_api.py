@@ -96,7 +96,8 @@ def stream(model: type[Model], *, session: StreamHost | None = None, **params: A
             print(trade.price)
 
     Runs a private :class:`~tradeflood.Session` (or the one given) on its own
-    event-loop thread; leaving the loop closes the stream.
+    event-loop thread; leaving the loop closes the stream. A session given with
+    ``bus=`` serves it from the bus, as its ``stream()`` does.
     """
     # import cycle: the one-call form makes its own Session; both sides import at call time
     from tradeflood.session import Session
@@ -105,7 +106,10 @@ def stream(model: type[Model], *, session: StreamHost | None = None, **params: A
     s: StreamHost = session if session is not None else Session()
 
     async def opened() -> Stream:
-        return await open_stream(s, model, **params).ready()  # type: ignore[return-value]
+        # A Session decides where its streams come from (a bus, when it was given one).
+        opener = getattr(s, "stream", None)
+        st = opener(model, **params) if opener is not None else open_stream(s, model, **params)
+        return await st.ready()  # type: ignore[no-any-return]
 
     async def following(st: Stream) -> Any:
         try:
