@@ -136,3 +136,11 @@ def test_configuration_changes_reach_the_venue_within_2s_and_bad_ones_are_refuse
         assert upstream(sim) == {native("ticker", "ETH/USDT"): 1}
         rds.hset("stream.status.g", "config", "reset-by-test")
     assert "refused" in logs(gatherer)
+
+
+def test_an_egress_ip_carries_the_websockets_as_well_as_rest(rds: Any, sim: Simulator, procs: Procs) -> None:
+    rds.set("stream.config.g", config(("trades", "BTC/USDT")))
+    procs.gatherer("g", "--egress-ip", "127.0.0.2")
+    wait_for(lambda: rds.xlen("stream.t1.bitget.trades.BTC/USDT") >= 1, what="trades published")
+    assert dict(sim.streams["bitget"].stats.accepted_by_ip) == {"127.0.0.2": 1}
+    assert set(sim.venues["bitget"].stats.by_ip) == {"127.0.0.2"}  # the instrument list, over REST
