@@ -8,6 +8,7 @@ import json
 import signal
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,28 @@ async def test_a_consumer_group_takes_over_what_a_dead_member_left(rds: Any, sim
     pending = rds.xpending(TRADES, "workers")
     assert pending["pending"] == 0, pending  # everything handed out was acknowledged, the dead member's too
     _ = StreamEvent
+
+
+async def test_a_reader_catching_up_on_a_firehose_lets_the_event_loop_run(rds: Any) -> None:
+    from tradeflood.bus import _consumer
+    from tradeflood.bus._codec import encode_item
+
+    pipe = rds.pipeline()
+    for i in range(5000):
+        trade = Trade(exchange="bitget", symbol="BTC/USDT", native_symbol="BTCUSDT", id=str(i),
+                      timestamp=1_700_000_000_000 + i, price=Decimal("100.5"), amount=Decimal("0.25"),
+                      side="buy")
+        pipe.xadd(TRADES, {**encode_item(trade, 0), "pub_ts": "0", "token": "1"})
+    pipe.execute()
+    async with tradeflood.Session(bus=REDIS_URL, tenant="t1") as s:
+        st = s.stream(Trade, exchange="bitget", symbol="BTC/USDT", resume="0-0", maxsize=10_000)
+        await st.ready()
+        seen: list[int] = []  # what waited in the queue each time another task got the loop
+        while st.queue.qsize() < 5000:
+            seen.append(st.queue.qsize())
+            await asyncio.sleep(0)
+        steps = [b - a for a, b in zip(seen, seen[1:], strict=False)]
+        assert steps and max(steps) <= _consumer._SLICE  # never a whole 1000-entry reply at once
+        got = await _take(st, 5000)
+        assert [t.id for t in got] == [str(i) for i in range(5000)]
+        await st.close()
