@@ -15,7 +15,7 @@ import pytest
 
 from tradeflood.testing import Simulator
 
-from .conftest import Procs, logs, redis_client, wait_for
+from .conftest import Procs, empty, logs, redis_client, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -109,16 +109,22 @@ LIMITED = [{"exchange": "bitget", "action": "ticker", "symbol": s, "poll": 0.02}
            for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT", "BTC/USDT:USDT")]
 
 
+def _owners(rds: Any) -> set[str]:
+    return {v.partition(":")[2] for v in (rds.get(k) for k in rds.keys("stream.lease.*")) if v}
+
+
 def _run_pair(rds: Any, sim: Simulator, procs: Procs, ips: tuple[str, str], *extra: str) -> dict[str, int]:
-    """Two gatherers of one agent polling tickers hard, one on each of ``ips``; 429s per IP."""
-    rds.flushdb()
+    """Two gatherers of one agent polling tickers hard, one on each of ``ips``; 429s per IP, counted
+    once both gatherers hold topics (the first to start takes them all until the second joins)."""
+    empty(rds)
     venue = sim.venues["bitget"]
     rds.set("stream.config.lim", json.dumps({"tenant": "t1", "subscriptions": LIMITED[:2] if ips[0] != ips[1]
                                              else LIMITED}))
-    venue.stats.reset()
     pair = [procs.gatherer("lim", "--egress-ip", ip, *extra) for ip in ips]
+    wait_for(lambda: len(_owners(rds)) == 2, timeout=60, what="both gatherers holding topics")
+    venue.stats.reset()
     wait_for(lambda: sum(venue.stats.by_path[p] for p in venue.stats.by_path if "ticker" in p) >= 120,
-             timeout=30, what="tickers polled")
+             timeout=60, what="tickers polled")
     for proc in pair:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -126,10 +132,6 @@ def _run_pair(rds: Any, sim: Simulator, procs: Procs, ips: tuple[str, str], *ext
     return {"ok": statuses[200], "429": statuses[429], **{ip: venue.stats.by_ip[ip] for ip in ips}}
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known defect, open in issue 15: two gatherers on one IP draw 6-9 429s on Bitget's ticker "
-    "endpoints in about half the runs, although two SharedRateLimits alone never put more than "
-    "20 requests in any second; the apart and not-shared phases behave as asserted"))
 def test_shared_limits_keep_gatherers_on_one_ip_under_the_venues_limit(rds: Any, sim: Simulator,
                                                                       procs: Procs) -> None:
     apart = _run_pair(rds, sim, procs, ("127.0.0.2", "127.0.0.3"))
