@@ -4,6 +4,7 @@ snapshot plus deltas, a killed consumer resuming from its last entry id, consume
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import signal
 import sys
@@ -219,7 +220,7 @@ async def test_a_reader_catching_up_on_a_firehose_lets_the_event_loop_run(rds: A
         while st.queue.qsize() < 5000:
             seen.append(st.queue.qsize())
             await asyncio.sleep(0)
-        steps = [b - a for a, b in zip(seen, seen[1:], strict=False)]
+        steps = [b - a for a, b in itertools.pairwise(seen)]
         assert steps and max(steps) <= _consumer._SLICE  # never a whole 1000-entry reply at once
         got = await _take(st, 5000)
         assert [t.id for t in got] == [str(i) for i in range(5000)]

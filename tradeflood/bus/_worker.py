@@ -9,8 +9,9 @@ republishes what is already there (trades and candles at or before the tail
 are dropped). Candles are not left as a hole: the ones that closed since the
 last published candle are fetched over REST, once and in order, and published
 before the live ones (at most ``BACKFILL_BARS``; what is older, or what the
-venue would not give, is still marked with a ``CandleGap``). Publishes are batched: while one is on its way to Redis, the
-next items gather. A refused publish (the lease is gone) stops the worker.
+venue would not give, is still marked with a ``CandleGap``). Publishes are
+batched: while one is on its way to Redis, the next items gather. A refused
+publish (the lease is gone) stops the worker.
 """
 
 from __future__ import annotations
@@ -147,8 +148,9 @@ class Worker:
         if start >= end:
             return
         try:
-            candles = await self.session.afetch(Candle, exchange=self.topic.exchange, symbol=self.topic.symbol,
-                                                interval=self._interval, start=start, end=end)
+            candles = await self.session.afetch(Candle, exchange=self.topic.exchange,
+                                                symbol=self.topic.symbol, interval=self._interval,
+                                                start=start, end=end)
         except TradeFloodError as exc:  # the hole stays, marked when the first live candle comes
             log.warning("%s: could not backfill the candles of %d..%d: %s", self.topic, start, end, exc)
             return

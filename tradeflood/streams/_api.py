@@ -109,7 +109,7 @@ def stream(model: type[Model], *, session: StreamHost | None = None, **params: A
         # A Session decides where its streams come from (a bus, when it was given one).
         opener = getattr(s, "stream", None)
         st = opener(model, **params) if opener is not None else open_stream(s, model, **params)
-        return await st.ready()  # type: ignore[no-any-return]
+        return await st.ready()  # type: ignore[return-value]
 
     async def following(st: Stream) -> Any:
         try:
