@@ -1,8 +1,15 @@
-"""Bus tests: a real Redis on 127.0.0.1 (database 13, emptied before and after each test), the
-simulator in this process as the venue, and gatherers as real processes (``python -m tradeflood.cli``)."""
+"""Bus tests: a real Redis on 127.0.0.1 (a database of this run's own, emptied before and after each
+test), the simulator in this process as the venue, and gatherers as real processes
+(``python -m tradeflood.cli``).
+
+Each run claims a database no other run is using (``SET tradeflood.tests.claim NX``):
+two runs on one machine sharing a database would empty each other's keys mid-test (a shared rate
+window wiped is a burst of requests past the venue's limit). $TRADEFLOOD_TEST_REDIS_DB forces one.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -16,7 +23,44 @@ import pytest
 
 from tradeflood.testing import Simulator
 
-DB = 13
+_CLAIM = "tradeflood.tests.claim"
+_CANDIDATES = (14, 15, 10, 9, 8, 7, 6, 5, 4, 3, 13)  # not 0 (users'), 11, 12 (other tests, benches)
+
+
+def _claim_database() -> int:
+    """A database number no other test run holds, claimed for an hour (renewed on each flush)."""
+    forced = os.environ.get("TRADEFLOOD_TEST_REDIS_DB")
+    if forced:
+        return int(forced)
+    import redis
+
+    for db in _CANDIDATES:
+        client = redis.Redis(host="127.0.0.1", port=6379, db=db, socket_connect_timeout=2)
+        try:
+            if client.set(_CLAIM, os.getpid(), nx=True, ex=3600):
+                atexit.register(_give_back, db)
+                return db
+        except redis.exceptions.ConnectionError:
+            return 13  # no Redis: the rds fixture says so
+        finally:
+            client.close()
+    return 13
+
+
+def _give_back(db: int) -> None:
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=6379, db=db, decode_responses=True)
+    try:
+        if client.get(_CLAIM) == str(os.getpid()):
+            client.delete(_CLAIM)
+    except redis.exceptions.RedisError:
+        pass
+    finally:
+        client.close()
+
+
+DB = _claim_database()
 REDIS_URL = f"redis://127.0.0.1:6379/{DB}"
 
 
@@ -33,10 +77,16 @@ def rds() -> Iterator[Any]:
         client.ping()
     except Exception as exc:  # CI starts redis-server; a developer's machine may not have one
         pytest.fail(f"Redis does not answer at {REDIS_URL}: {exc} (start redis-server, see .ci/run)")
-    client.flushdb()
+    empty(client)
     yield client
-    client.flushdb()
+    empty(client)
     client.close()
+
+
+def empty(client: Any) -> None:
+    """Empty this run's database (it stays claimed by this run)."""
+    client.flushdb()
+    client.set(_CLAIM, os.getpid(), ex=3600)
 
 
 @pytest.fixture

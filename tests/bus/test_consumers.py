@@ -4,10 +4,12 @@ snapshot plus deltas, a killed consumer resuming from its last entry id, consume
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import signal
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,23 @@ async def test_session_streams_trades_and_books_from_the_bus(rds: Any, sim: Simu
             await s.stream(Trade, exchange="bitget", symbol="SOL/USDT").ready()
 
 
+def test_the_sync_stream_of_a_bus_session_reads_the_bus(rds: Any, sim: Simulator, procs: Procs) -> None:
+    _config(rds)
+    procs.gatherer("g")
+    wait_for(lambda: rds.xlen(TRADES) >= 1, what="trades published")
+    got: list[Any] = []
+    with tradeflood.Session(bus=REDIS_URL, tenant="t1") as s:
+        for item in tradeflood.stream(Trade, exchange="bitget", symbol="BTC/USDT", session=s):
+            got.append(item)
+            if len(got) == 3:
+                break
+    published = {orjson.loads(f["data"])["id"] for _, f in rds.xrange(TRADES) if f["type"] == "item"}
+    assert all(isinstance(t, Trade) for t in got) and {t.id for t in got} <= published
+    assert [int(t.id) for t in got] == sorted(int(t.id) for t in got)
+    # The venue sees the gatherer's subscription only: the sync stream never went upstream.
+    assert sim.streams["bitget"].stats.subscriptions == {"SPOT:trade:BTCUSDT": 1}
+
+
 CONSUMER = textwrap.dedent("""
     import asyncio, os, sys
     import tradeflood
@@ -181,3 +200,28 @@ async def test_a_consumer_group_takes_over_what_a_dead_member_left(rds: Any, sim
     pending = rds.xpending(TRADES, "workers")
     assert pending["pending"] == 0, pending  # everything handed out was acknowledged, the dead member's too
     _ = StreamEvent
+
+
+async def test_a_reader_catching_up_on_a_firehose_lets_the_event_loop_run(rds: Any) -> None:
+    from tradeflood.bus import _consumer
+    from tradeflood.bus._codec import encode_item
+
+    pipe = rds.pipeline()
+    for i in range(5000):
+        trade = Trade(exchange="bitget", symbol="BTC/USDT", native_symbol="BTCUSDT", id=str(i),
+                      timestamp=1_700_000_000_000 + i, price=Decimal("100.5"), amount=Decimal("0.25"),
+                      side="buy")
+        pipe.xadd(TRADES, {**encode_item(trade, 0), "pub_ts": "0", "token": "1"})
+    pipe.execute()
+    async with tradeflood.Session(bus=REDIS_URL, tenant="t1") as s:
+        st = s.stream(Trade, exchange="bitget", symbol="BTC/USDT", resume="0-0", maxsize=10_000)
+        await st.ready()
+        seen: list[int] = []  # what waited in the queue each time another task got the loop
+        while st.queue.qsize() < 5000:
+            seen.append(st.queue.qsize())
+            await asyncio.sleep(0)
+        steps = [b - a for a, b in itertools.pairwise(seen)]
+        assert steps and max(steps) <= _consumer._SLICE  # never a whole 1000-entry reply at once
+        got = await _take(st, 5000)
+        assert [t.id for t in got] == [str(i) for i in range(5000)]
+        await st.close()

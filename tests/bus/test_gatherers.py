@@ -136,3 +136,52 @@ def test_configuration_changes_reach_the_venue_within_2s_and_bad_ones_are_refuse
         assert upstream(sim) == {native("ticker", "ETH/USDT"): 1}
         rds.hset("stream.status.g", "config", "reset-by-test")
     assert "refused" in logs(gatherer)
+
+
+def test_an_egress_ip_carries_the_websockets_as_well_as_rest(rds: Any, sim: Simulator, procs: Procs) -> None:
+    rds.set("stream.config.g", config(("trades", "BTC/USDT")))
+    procs.gatherer("g", "--egress-ip", "127.0.0.2")
+    wait_for(lambda: rds.xlen("stream.t1.bitget.trades.BTC/USDT") >= 1, what="trades published")
+    assert dict(sim.streams["bitget"].stats.accepted_by_ip) == {"127.0.0.2": 1}
+    assert set(sim.venues["bitget"].stats.by_ip) == {"127.0.0.2"}  # the instrument list, over REST
+
+
+def test_a_takeover_backfills_the_candles_nobody_published_before_the_live_ones(rds: Any,
+                                                                                  tmp_path: Any) -> None:
+    import itertools
+
+    from tradeflood.clock import ScaledClock
+    from tradeflood.models import Candle
+    from tradeflood.testing import BinanceVenue, BitgetVenue
+
+    from .conftest import Procs
+
+    origin = time.time()
+    clock = ScaledClock(60, start=origin)  # a minute a second, shared with the gatherer processes
+    key = "stream.t1.bitget.ohlcv-1m.BTC/USDT"
+
+    def entries() -> list[dict[str, str]]:
+        return [f for _, f in rds.xrange(key)]
+
+    with Simulator({"bitget": BitgetVenue(clock=clock), "binance": BinanceVenue(clock=clock)}) as sim:
+        procs = Procs(sim, tmp_path)
+        try:
+            rds.set("stream.config.g", config(("ohlcv-1m", "BTC/USDT")))
+            first = procs.gatherer("g", "--speed", "60", "--origin", repr(origin), "--lease-ms", "1000")
+            wait_for(lambda: sum(f["type"] == "item" for f in entries()) >= 2, timeout=40,
+                     what="closed candles published")
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+            down = clock.time()
+            before = len(entries())
+            wait_for(lambda: clock.time() > down + 300, what="five (scaled) minutes with nobody publishing")
+            procs.gatherer("g", "--speed", "60", "--origin", repr(origin))
+            wait_for(lambda: sum(f["type"] == "item" for f in entries()[before:]) >= 7, timeout=40,
+                     what="the backfill and live candles published")
+        finally:
+            procs.kill_all()
+    published = [Candle.model_validate(orjson.loads(f["data"])) for f in entries() if f["type"] == "item"]
+    opens = [c.open_time for c in published]
+    assert all(b - a == 60_000 for a, b in itertools.pairwise(opens)), opens  # in order, no hole, no repeat
+    assert not [f for f in entries() if f["type"] == "event" and "CandleGap" in f["data"]]
+    assert any("candles" in path for path in sim.venues["bitget"].stats.by_path)  # fetched over REST

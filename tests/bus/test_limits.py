@@ -48,3 +48,20 @@ async def test_without_redis_the_in_process_window_serves() -> None:
     assert window.local.in_window == 1  # taken from the in-process window
     lease.release()
     await limits.aclose()
+
+
+async def test_a_burst_of_requests_waits_for_connections_instead_of_leaving_the_shared_window(
+        rds: Any) -> None:
+    import asyncio
+
+    from tradeflood.bus._limits import SharedLease
+
+    limits = SharedRateLimits(REDIS_URL, LiveClock(), egress="10.0.0.3")
+    window = _window(limits, Limit(1000, 1.0))
+    # More acquires at once than the client has connections: each must still be counted in Redis.
+    leases = await asyncio.gather(*(window.acquire() for _ in range(300)))
+    assert all(isinstance(lease, SharedLease) for lease in leases)
+    assert window.local.in_window == 0 and int(rds.get("ratelimit.10.0.0.3.sim.test.sum")) == 300
+    for lease in leases:
+        lease.release()
+    await limits.aclose()

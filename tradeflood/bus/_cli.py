@@ -52,8 +52,8 @@ async def _until_signalled(main: asyncio.Future[Any], stop: Callable[[], None] |
               "stream.config.AGENT, shared by every process started with it.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A configuration file (without --redis; re-read when it changes).")
-@click.option("--egress-ip", help="Local address to send REST requests from; names the shared rate "
-              "limits' egress (default: one egress for every process on the bus).")
+@click.option("--egress-ip", help="Local address to send REST requests and open WebSockets from; names "
+              "the shared rate limits' egress (default: one egress for every process on the bus).")
 @click.option("--no-shared-limits", is_flag=True, help="Keep rate limits in this process only.")
 @click.option("--lease-ms", type=int, default=2500, show_default=True, help="Topic lease lifetime.")
 @click.option("--config-poll", type=float, default=0.5, show_default=True,
@@ -81,6 +81,7 @@ async def _gather(redis_url: str | None, agent: str, config_file: Path | None, e
 
     from tradeflood.clock import Clock, LiveClock, ScaledClock
     from tradeflood.session import Session
+    from tradeflood.streams import StreamSettings
 
     from ._backend import MemoryBus, connect
     from ._gatherer import Gatherer
@@ -98,7 +99,9 @@ async def _gather(redis_url: str | None, agent: str, config_file: Path | None, e
     if redis_url and shared:
         limits = SharedRateLimits(redis_url, clock, egress=egress_ip or "default")
     transport = httpx.AsyncHTTPTransport(local_address=egress_ip, retries=0) if egress_ip else None
-    session = Session(urls=urls, store=False, clock=clock, transport=transport, limits=limits)
+    settings = StreamSettings(local_address=egress_ip) if egress_ip else None  # WebSockets too
+    session = Session(urls=urls, store=False, clock=clock, transport=transport, limits=limits,
+                      stream_settings=settings)
     gatherer = Gatherer(bus, agent, session, lease_ms=lease_ms, config_every=config_poll)
     watcher = asyncio.ensure_future(_watch_file(bus, config_file)) if config_file and isinstance(
         bus, MemoryBus) else None

@@ -27,9 +27,7 @@ import orjson
 from tradeflood import registry
 from tradeflood.errors import QueryError, TradeFloodError
 from tradeflood.query import Query
-from tradeflood.streams import BookResync, BookResynced, StreamEvent
-from tradeflood.streams._delivery import EventChannel
-from tradeflood.streams._queue import ConsumerQueue
+from tradeflood.streams import BookResync, BookResynced, ConsumerQueue, EventChannel, StreamEvent
 
 from ._book import BusBook
 from ._codec import decode_event, decode_item
@@ -46,6 +44,11 @@ log = logging.getLogger("tradeflood.bus")
 # redis-py can swallow a cancellation that lands in a blocking read, so a reader re-checks whether
 # it was closed between reads: a short block bounds how long closing takes (data never waits on it).
 _BLOCK_MS = 250
+# Entries taken per XREAD, and handled between two yields to the event loop: a reader catching up
+# on a firehose (a backlog, a resume) must not hold the loop for a whole reply, or the process's
+# other tasks (the consumer itself, a gatherer's lease renewals) starve while it decodes.
+_COUNT = 1000
+_SLICE = 128
 _CONFLATED = ("OrderBook", "Ticker")
 
 
@@ -205,34 +208,43 @@ class BusSubscription:
 
     async def _read_plain(self, after: str) -> None:
         while not self._closed:  # redis-py may swallow a cancellation that lands mid-command
-            reply = await self.redis.xread({self.topic.stream: after}, count=1000, block=_BLOCK_MS)
+            reply = await self.redis.xread({self.topic.stream: after}, count=_COUNT, block=_BLOCK_MS)
             for _, entries in reply or ():
-                for entry_id, fields in entries:
-                    await self._entry(entry_id, fields)
-                    after = entry_id
+                await self._entries(entries)
+                after = entries[-1][0]
 
     async def _read_group(self) -> None:
         stream, group = self.topic.stream, self.group
         # First what this member was given and did not acknowledge before it stopped.
-        pending = await self.redis.xreadgroup(group, self.consumer, {stream: "0"}, count=10_000)
-        for _, entries in pending or ():
-            for entry_id, fields in entries:
-                await self._entry(entry_id, fields)
+        after = "0"
+        while not self._closed:
+            pending = await self.redis.xreadgroup(group, self.consumer, {stream: after}, count=_COUNT)
+            entries = [e for _, es in pending or () for e in es]
+            if not entries:
+                break
+            await self._entries(entries)
+            after = entries[-1][0]
         loop = asyncio.get_running_loop()
         claim_at = loop.time() + self.claim_idle_ms / 2000
         while not self._closed:
             if loop.time() >= claim_at:
                 claim_at = loop.time() + self.claim_idle_ms / 2000
                 _, claimed, *_ = await self.redis.xautoclaim(stream, group, self.consumer,
-                                                             self.claim_idle_ms, "0-0", count=1000)
-                for entry_id, fields in claimed:
-                    if fields:
-                        await self._entry(entry_id, fields)
-            reply = await self.redis.xreadgroup(group, self.consumer, {stream: ">"}, count=1000,
+                                                             self.claim_idle_ms, "0-0", count=_COUNT)
+                await self._entries([(entry_id, fields) for entry_id, fields in claimed if fields])
+            reply = await self.redis.xreadgroup(group, self.consumer, {stream: ">"}, count=_COUNT,
                                                 block=min(_BLOCK_MS, max(50, self.claim_idle_ms // 2)))
             for _, entries in reply or ():
-                for entry_id, fields in entries:
-                    await self._entry(entry_id, fields)
+                await self._entries(entries)
+
+    async def _entries(self, entries: list[tuple[str, dict[str, str]]]) -> None:
+        """Hand out one reply's entries, yielding to the event loop every ``_SLICE`` of them (and
+        after the last: a reply read from an already filled socket buffer does not suspend)."""
+        for n, (entry_id, fields) in enumerate(entries, 1):
+            await self._entry(entry_id, fields)
+            if n % _SLICE == 0:
+                await asyncio.sleep(0)
+        await asyncio.sleep(0)
 
     async def _entry(self, entry_id: str, fields: dict[str, str]) -> None:
         kind, data = fields.get("type"), fields.get("data", "")

@@ -158,8 +158,13 @@ class SharedRateLimits(RateLimits):
         self.egress = egress
         self.in_flight_s = in_flight_s
         self.poll_ms = poll_ms
-        self.redis: Any = redis.from_url(redis_url, decode_responses=True, socket_timeout=5,
-                                         socket_connect_timeout=2)
+        # A blocking pool: with every connection busy (a burst of waiting acquires and releases), a
+        # command waits for one instead of failing with "Too many connections", which would send that
+        # request under this process's own window only, past the shared one.
+        pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=5,
+                                                     decode_responses=True, socket_timeout=5,
+                                                     socket_connect_timeout=2)
+        self.redis: Any = redis.Redis(connection_pool=pool)
         self.scripts = {"acquire": self.redis.register_script(ACQUIRE),
                         "release": self.redis.register_script(RELEASE),
                         "observe": self.redis.register_script(OBSERVE)}
@@ -207,4 +212,4 @@ class SharedRateLimits(RateLimits):
 
     async def aclose(self) -> None:
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.redis.aclose()
+        await self.redis.aclose(close_connection_pool=True)

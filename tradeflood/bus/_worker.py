@@ -6,8 +6,12 @@ handover, a restart), the first thing it publishes is the hole, as the event
 the library uses for that kind of data (``TradeGap``, ``CandleGap``,
 ``BookResync``, ``Reconnected``), together with a fresh snapshot, and it never
 republishes what is already there (trades and candles at or before the tail
-are dropped). Publishes are batched: while one is on its way to Redis, the
-next items gather. A refused publish (the lease is gone) stops the worker.
+are dropped). Candles are not left as a hole: the ones that closed since the
+last published candle are fetched over REST, once and in order, and published
+before the live ones (at most ``BACKFILL_BARS``; what is older, or what the
+venue would not give, is still marked with a ``CandleGap``). Publishes are
+batched: while one is on its way to Redis, the next items gather. A refused
+publish (the lease is gone) stops the worker.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tradeflood.errors import StreamOverflowError, TradeFloodError
+from tradeflood.intervals import bar_open, interval_end, interval_ms
 from tradeflood.models import Candle, OrderBook, Trade
 from tradeflood.streams import BookResync, CandleGap, Reconnected, StreamEvent, TradeGap
 
@@ -36,6 +41,8 @@ __all__ = ["Worker"]
 log = logging.getLogger("tradeflood.bus")
 _MAX_PENDING = 100_000
 _BATCH = 1000  # entries per publish script: big enough to amortise, small enough not to stall Redis
+BACKFILL_BARS = 1000
+"""Most candles a takeover fetches over REST to fill what closed while nobody published."""
 
 
 def _now_ms() -> int:
@@ -69,6 +76,7 @@ class Worker:
         self._last_trade: tuple[int, int, str] | None = None
         self._last_open: int | None = None
         self._hole: dict[str, Any] | None = None
+        self._backfilling = False  # until the first live candle after a takeover
         self._stopping = False
         self.task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._run())
 
@@ -91,6 +99,8 @@ class Worker:
             stream = self.session.stream(self.topic.model, events=True, **self.sub.stream_params())
             try:
                 await stream.ready()
+                if self._last_open is not None:  # a candle topic taken over: what closed meanwhile
+                    await self._backfill(bar_open(int(self.session.clock.time() * 1000), self._interval))
                 taken = 0
                 while not flusher.done() and not self._stopping:
                     try:
@@ -101,6 +111,10 @@ class Worker:
                     except StopAsyncIteration:  # the stream ended (a replay reached its end)
                         await self._drain(flusher)
                         break
+                    if self._backfilling and isinstance(item, Candle):
+                        # The first live candle: whatever closed between the backfill and it.
+                        self._backfilling = False
+                        await self._backfill(item.open_time)
                     self._take(item)
                     taken += 1
                     if taken % 256 == 0:
@@ -122,6 +136,29 @@ class Worker:
             self._wake.set()
             await asyncio.sleep(0.01)
 
+    @property
+    def _interval(self) -> str:
+        return self.topic.interval or "1m"
+
+    async def _backfill(self, end: int) -> None:
+        """Publish the closed candles after the last published one and before ``end`` (over REST)."""
+        assert self._last_open is not None
+        start = interval_end(self._last_open, self._interval)
+        start = max(start, end - BACKFILL_BARS * interval_ms(self._interval))
+        if start >= end:
+            return
+        try:
+            candles = await self.session.afetch(Candle, exchange=self.topic.exchange,
+                                                symbol=self.topic.symbol, interval=self._interval,
+                                                start=start, end=end)
+        except TradeFloodError as exc:  # the hole stays, marked when the first live candle comes
+            log.warning("%s: could not backfill the candles of %d..%d: %s", self.topic, start, end, exc)
+            return
+        for candle in sorted(candles, key=lambda c: c.open_time):
+            if start <= candle.open_time < end:
+                self._take(candle)
+        log.info("%s: %d candles backfilled after the takeover", self.topic, len(candles))
+
     async def _look_at_tail(self) -> None:
         """What was published before this worker: the last item, to skip and to measure the hole."""
         tail = await self.bus.last_entries(self.topic, 50)
@@ -136,7 +173,8 @@ class Worker:
                 self._last_trade = _trade_key(str(data["id"]), int(data["timestamp"]))
                 self._hole["last_id"] = str(data["id"])
             elif self.topic.model is Candle:
-                self._last_open = int(data["open_time"])
+                self._last_open = self._hole["last_open"] = int(data["open_time"])
+                self._backfilling = True
 
     def _take(self, item: Any) -> None:
         recv = _now_ms()
@@ -182,6 +220,9 @@ class Worker:
             event = TradeGap(exchange, symbol, now, start_ms=since, end_ms=item.timestamp,
                              last_id=hole.get("last_id"))
         elif isinstance(item, Candle):
+            last_open = hole.get("last_open")
+            if last_open is not None and item.open_time <= interval_end(last_open, self._interval):
+                return  # it follows the last published candle: no hole (the backfill filled it)
             event = CandleGap(exchange, symbol, now, start_ms=since, end_ms=item.open_time)
         elif isinstance(item, OrderBook):
             event = BookResync(exchange, symbol, now, reason="a new gatherer took the topic over")

@@ -10,7 +10,10 @@ subscribes and frames data) on its connector, and a :class:`StreamBinding` per
 model (which :class:`Topic` serves a query, how a :class:`Frame` parses). An
 order-book stream parses frames into :class:`BookDelta` s and names its
 :class:`BookSync` dialect, whose sequence rule, staleness and checksum are
-public methods to override.
+public methods to override. :class:`ConsumerQueue` is the bounded queue with
+overflow policies that every consumer reads from (a bus reader fills one too);
+:class:`EventChannel` is where one consumer's stream events go (``on_event=``,
+``events=True``, or counted and logged).
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ from ._booksync import (
     SyncState,
 )
 from ._connection import Backoff
+from ._delivery import EventChannel
 from ._events import BookResync, BookResynced, CandleGap, FrameRefused, Reconnected, StreamEvent, TradeGap
 from ._hub import StreamSettings
 from ._protocol import Frame, OpArgsProtocol, StreamProtocol, Topic
+from ._queue import ConsumerQueue
 from ._subscription import Stream, Subscription
 
 __all__ = [
@@ -48,8 +53,10 @@ __all__ = [
     "Buffered",
     "CandleGap",
     "ChecksumMismatch",
+    "ConsumerQueue",
     "CrossedBook",
     "Dropped",
+    "EventChannel",
     "Frame",
     "FrameRefused",
     "LocalBook",

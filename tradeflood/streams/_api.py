@@ -103,7 +103,8 @@ def stream(model: type[Model], *, session: StreamHost | None = None, **params: A
     event-loop thread; leaving the loop closes the stream. It yields ``model``
     objects only; stream events (gaps, reconnections, resyncs) go to
     ``on_event=`` (called on that event-loop thread), or among the items with
-    ``events=True``, as for :meth:`~tradeflood.Session.stream`.
+    ``events=True``, as for :meth:`~tradeflood.Session.stream`. A session given
+    with ``bus=`` serves it from the bus, as its ``stream()`` does.
     """
     # import cycle: the one-call form makes its own Session; both sides import at call time
     from tradeflood.session import Session
@@ -112,7 +113,10 @@ def stream(model: type[Model], *, session: StreamHost | None = None, **params: A
     s: StreamHost = session if session is not None else Session()
 
     async def opened() -> Stream:
-        return await open_stream(s, model, **params).ready()  # type: ignore[return-value]
+        # A Session decides where its streams come from (a bus, when it was given one).
+        opener = getattr(s, "stream", None)
+        st = opener(model, **params) if opener is not None else open_stream(s, model, **params)
+        return await st.ready()  # type: ignore[return-value]
 
     async def following(st: Stream) -> Any:
         try:

@@ -99,6 +99,7 @@ class Connection:
         egress: Callable[[], StreamEgress] | None = None,
         rng: random.Random | None = None,
         tap: ConnectionTap | None = None,
+        local_address: str | None = None,
     ) -> None:
         self.label = label
         self.base_url = base_url
@@ -111,6 +112,7 @@ class Connection:
         self._egress = egress
         self._rng = rng or random.Random()
         self._tap = tap
+        self.local_address = local_address
         self._topics: dict[str, Topic] = {}
         self._sinks: dict[str, TopicSink] = {}
         self._last_seen: dict[str, float] = {}
@@ -225,6 +227,8 @@ class Connection:
         # With a proxy scheme the connection stays on one proxy for its life (None: direct);
         # a failure is reported so that a dead proxy is quarantined and the reconnection
         # comes back through another.
+        if self.local_address is not None:  # leave from this egress IP (to the venue, or to the proxy)
+            options["local_addr"] = (self.local_address, 0)
         egress = self._egress() if self._egress is not None else None
         if egress is not None:
             options["proxy"] = egress.proxy_url

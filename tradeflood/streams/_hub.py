@@ -55,7 +55,8 @@ class ConnectionTaps(Protocol):
 class StreamSettings:
     """How a session's streams behave: reconnection backoff, stale detection (a topic
     quiet for ``stale_after`` times its usual interval reconnects), WebSocket keepalive,
-    and the default consumer queue size."""
+    the default consumer queue size, and the local address WebSocket connections leave
+    from (``local_address``: an egress IP of this machine; None lets the system choose)."""
 
     backoff: Backoff = field(default_factory=Backoff)
     stale_after: float = 3.0
@@ -63,6 +64,7 @@ class StreamSettings:
     queue_size: int = 10_000
     tap: ConnectionTaps | None = None  # sees every connection's raw traffic (a recorder)
     connection_class: type[Connection] = Connection  # what carries a connection (a replay swaps it)
+    local_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +257,8 @@ class StreamHub:
             protocol=attached.binding.connector.streams[endpoint], clock=self.clock,
             backoff=self.settings.backoff, stale_after=self.settings.stale_after,
             open_timeout=self.settings.open_timeout, egress=egress,
-            tap=None if taps is None else taps.connection(venue, endpoint, label, api.base_urls[endpoint]))
+            tap=None if taps is None else taps.connection(venue, endpoint, label, api.base_urls[endpoint]),
+            local_address=self.settings.local_address)
 
     def _close_connection(self, event: ClusterEvent) -> None:
         ws: Connection | None = event.cluster.ctx.__dict__.get("ws")
