@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -190,6 +190,18 @@ def below_declared(start: int, ks: tuple[int, ...], true_rate: int, declared: in
     return rows
 
 
+def _serve_forever(handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+                   port: int) -> None:
+    """Run ``handle`` for every connection to 127.0.0.1:``port`` until the process ends."""
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
 def _tiny_server(port: int) -> None:
     """An HTTP/1.1 server on 127.0.0.1:``port`` answering every request with 2 bytes."""
 
@@ -205,12 +217,7 @@ def _tiny_server(port: int) -> None:
         finally:
             writer.close()
 
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", port)
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
+    _serve_forever(handle, port)
 
 
 def _wait_listening(port: int, timeout: float = 20.0) -> None:
@@ -300,12 +307,7 @@ def _big_server(port: int, size: int) -> None:
         finally:
             writer.close()
 
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", port)
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
+    _serve_forever(handle, port)
 
 
 def _rss_mb(pid: int, key: str) -> float:
