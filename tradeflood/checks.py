@@ -25,9 +25,10 @@ to drop, so it is refused either way::
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import PayloadError, QueryError
@@ -36,8 +37,8 @@ from .intervals import bar_open, interval_ms
 if TYPE_CHECKING:
     import pyarrow
 
-__all__ = ["INVALID_POLICIES", "Invalid", "Violation", "check_invalid", "checked", "frame_violations",
-           "violations"]
+__all__ = ["INVALID_POLICIES", "Invalid", "Violation", "check_invalid", "checked", "frame_rule",
+           "frame_violations", "violations"]
 
 log = logging.getLogger("tradeflood")
 
@@ -268,15 +269,25 @@ def frame_violations(items: Sequence[Any], interval: str | None = None) -> list[
     """The rule violations of one stream frame's parsed items (models, or book messages)."""
     if not items:
         return []
-    kind = type(items[0]).__name__
-    if kind == "Trade":  # the busiest topics: straight to their rule
-        return trade_violations(items)
-    if kind == "BookDelta":  # book messages
-        try:
-            return [v for d in items for v in delta_violations(d.bids, d.asks)]
-        except (TypeError, ValueError):
-            return [Violation(0, "level", "holds a value that is not a number")]
-    return violations(items, interval)
+    return frame_rule(type(items[0]), interval)(items)
+
+
+def frame_rule(kind: type, interval: str | None = None) -> Callable[[Sequence[Any]], list[Violation]]:
+    """:func:`frame_violations` for frames whose items are of class ``kind``: a stream chooses it
+    once and calls it on every frame (the busiest topics, trades, go straight to their rule)."""
+    name = kind.__name__  # by name: the models and book messages are not imported here
+    if name == "Trade":
+        return trade_violations
+    if name == "BookDelta":  # book messages
+        return _book_message_violations
+    return partial(violations, interval=interval)
+
+
+def _book_message_violations(items: Sequence[Any]) -> list[Violation]:
+    try:
+        return [v for d in items for v in delta_violations(d.bids, d.asks)]
+    except (TypeError, ValueError):
+        return [Violation(0, "level", "holds a value that is not a number")]
 
 
 _ROW_NAMES = {"Candle": "candle", "Trade": "trade", "OrderBook": "book", "Ticker": "ticker"}

@@ -105,7 +105,14 @@ class TradeFeed(Feed):
                     seen.turn()
             self.last = key
             self.last_trade = trade
-            self.publish(trade)
+            sink = self._sink  # Feed.publish, in line for its hot path (one consumer)
+            if sink is None:
+                self.publish(trade)
+                continue
+            try:
+                sink(trade)
+            except Exception as exc:
+                self.sink_failed(exc)
 
     def _baseline(self, items: Sequence[Any]) -> None:
         """The snapshot a venue pushes on subscribing is history: it only sets the baseline."""

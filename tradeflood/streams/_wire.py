@@ -19,6 +19,7 @@ fails the connection (close code 1009), which then reconnects.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,8 @@ class FastConnection(ClientConnection):
     then :meth:`take_over` with the callback that gets each message's bytes."""
 
     max_message = 2**24
+    #: Messages handed on per turn of the event loop, at most (see :meth:`_split`).
+    burst = 256
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,6 +51,7 @@ class FastConnection(ClientConnection):
         self._parts_size = 0
         self.oversized = 0  # messages refused for growing past max_message
         self._failed = False  # once failed, nothing more is delivered (bytes may still be parsed)
+        self._rest: tuple[bytes, int] | None = None  # a chunk's unsplit rest, and where it starts
 
     def take_over(self, on_message: Callable[[bytes], None] | None = None,
                   on_chunk: Callable[[], None] | None = None, *,
@@ -112,12 +116,31 @@ class FastConnection(ClientConnection):
                 return
         if self._on_chunk is not None:
             self._on_chunk()
+        if self._rest is not None:  # still splitting an earlier chunk: this one goes after it
+            earlier, at = self._rest
+            self._rest = (earlier[at:] + data, 0)
+            return
         if self._buffer:  # a frame was cut at the end of the last chunk
             self._buffer += data
             data = bytes(self._buffer)
             self._buffer.clear()
+        self._split(data, 0)
+
+    def _go_on(self) -> None:
+        # The rest of a chunk, after the consumers had their turn (see _split).
+        if self._rest is None:
+            return
+        (data, pos), self._rest = self._rest, None
+        self.transport.resume_reading()
+        self._split(data, pos)
+
+    def _split(self, data: bytes, pos: int) -> None:
+        """Hand on the messages of ``data`` from ``pos``: at most ``burst`` of them now; the
+        rest in a later turn of the loop, with reading paused until then, so that a consumer
+        behind a queue reads each burst before the next is parsed. (A chunk of thousands of
+        messages would otherwise sit parsed in memory, all at once, before any is read.)"""
         size = len(data)
-        pos = 0
+        burst = self.burst
         batch: list[bytes] = []  # the complete, unfragmented data messages not yet handed on
         while size - pos >= 2:
             b0, n = data[pos], data[pos + 1]
@@ -146,6 +169,12 @@ class FastConnection(ClientConnection):
                 else:
                     batch.append(data[head:end])
                     pos = end
+                    if len(batch) >= burst and size - pos >= 2:
+                        self._hand_on(batch)
+                        self._rest = (data, pos)
+                        self.transport.pause_reading()
+                        asyncio.get_running_loop().call_soon(self._go_on)
+                        return
                     continue
             # Anything else, in order after the messages before it.
             if batch:
