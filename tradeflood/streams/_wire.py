@@ -140,7 +140,9 @@ class FastConnection(ClientConnection):
         behind a queue reads each burst before the next is parsed. (A chunk of thousands of
         messages would otherwise sit parsed in memory, all at once, before any is read.)"""
         size = len(data)
-        burst = self.burst
+        burst, limit = self.burst, self.max_message
+        # The longest message taken in line: none while a fragmented message is being gathered.
+        fast = limit if self._parts is None else -1
         batch: list[bytes] = []  # the complete, unfragmented data messages not yet handed on
         while size - pos >= 2:
             b0, n = data[pos], data[pos + 1]
@@ -158,29 +160,26 @@ class FastConnection(ClientConnection):
                 n = int.from_bytes(data[pos + 2:pos + 10], "big")
                 head = pos + 10
             else:
-                n = self.max_message + 1  # masked: a server never masks; websockets says so
+                n = limit + 1  # masked: a server never masks; websockets says so
                 head = pos
             end = head + n
-            if b0 == 0x81 or b0 == 0x82:  # a whole text or binary message, no extension bits
-                if n > self.max_message or self._parts is not None:
-                    pass  # oversized, or inside a fragmented message: the slow path below
-                elif end > size:
+            if (b0 == 0x81 or b0 == 0x82) and n <= fast:  # a whole text or binary message
+                if end > size:
                     break
-                else:
-                    batch.append(data[head:end])
-                    pos = end
-                    if len(batch) >= burst and size - pos >= 2:
-                        self._hand_on(batch)
-                        self._rest = (data, pos)
-                        self.transport.pause_reading()
-                        asyncio.get_running_loop().call_soon(self._go_on)
-                        return
-                    continue
+                batch.append(data[head:end])
+                pos = end
+                if len(batch) >= burst and size - pos >= 2:
+                    self._hand_on(batch)
+                    self._rest = (data, pos)
+                    self.transport.pause_reading()
+                    asyncio.get_running_loop().call_soon(self._go_on)
+                    return
+                continue
             # Anything else, in order after the messages before it.
             if batch:
                 self._hand_on(batch)
                 batch = []
-            if b0 & 0x70 or n > self.max_message:
+            if b0 & 0x70 or n > limit:
                 self._give_back(data[pos:])  # masked, compressed or oversized
                 return
             if end > size:
@@ -193,6 +192,7 @@ class FastConnection(ClientConnection):
             else:
                 self._fragment(opcode, bool(b0 & 0x80), data[head:end])
             pos = end
+            fast = limit if self._parts is None else -1
         if batch:
             self._hand_on(batch)
         if pos < size:
