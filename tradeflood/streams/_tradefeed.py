@@ -28,7 +28,7 @@ def trade_order(trade: Any) -> tuple[int, int, str]:
     """The sort key of a trade: its numeric id where there is one (the id alone, so the same
     id sent again with another timestamp is the same trade), else time then id."""
     ident = trade.id
-    if ident.isdigit():
+    if ident.isdecimal():
         return (int(ident), 0, "")
     return (-1, trade.timestamp, ident)
 
@@ -91,7 +91,7 @@ class TradeFeed(Feed):
         seen = self.seen
         for trade in sorted(items, key=trade_order) if len(items) > 1 else items:
             ident = trade.id  # the key of trade_order, in line: this runs once per live trade
-            key = (int(ident), 0, "") if ident.isdigit() else (-1, trade.timestamp, ident)
+            key = (int(ident), 0, "") if ident.isdecimal() else (-1, trade.timestamp, ident)
             last = self.last
             if last is None:
                 self._remember(trade, key)
