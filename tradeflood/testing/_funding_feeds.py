@@ -9,7 +9,8 @@ REST routes of :mod:`tradeflood.testing._funding_routes`):
   (the feed sends a snapshot, then deltas of the changed fields);
 - OKX ``funding-rate`` and ``open-interest`` (public path): :class:`OkxFundingRate`,
   :class:`OkxOpenInterest`;
-- Bitget USDT-FUTURES ``ticker``: the record plus :func:`bitget_derivatives`.
+- Bitget USDT-FUTURES ``ticker``: the REST ticker record (funding rate, mark, index and
+  ``holdingAmount`` from the funding market) plus :func:`bitget_derivatives`.
 """
 
 from __future__ import annotations
@@ -51,12 +52,9 @@ def bybit_derivatives(market: Market, inst: Instrument, now_ms: int) -> dict[str
 
 
 def bitget_derivatives(market: Market, inst: Instrument, now_ms: int) -> dict[str, str]:
-    """The funding and open-interest fields of a USDT-FUTURES ``ticker`` record."""
-    coming, rate = _coming_rate(market, inst, now_ms)
-    return {"fundingRate": plain(rate), "nextFundingTime": str(coming),
-            "markPrice": plain(market.price(inst, now_ms)),
-            "indexPrice": plain(fm.index_price(market, inst, now_ms)),
-            "holdingAmount": plain(fm.open_interest(market, inst, now_ms)), "ts": str(now_ms)}
+    """What a USDT-FUTURES ``ticker`` push adds to the REST ticker record (which already has the
+    funding rate, the mark and index prices and ``holdingAmount``): the coming funding's time."""
+    return {"nextFundingTime": str(fm.next_funding(now_ms)), "ts": str(now_ms)}
 
 
 class _OkxSwapFeed(Feed):
