@@ -10,6 +10,7 @@ frames refused with ``FrameRefused``.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 
 import tradeflood
 from tradeflood import Query, registry
+from tradeflood.cli import main
 from tradeflood.clock import ScaledClock
 from tradeflood.connectors.binance import Binance
 from tradeflood.connectors.bitget import Bitget
@@ -344,3 +346,16 @@ async def test_a_negative_bybit_open_interest_is_refused_with_an_event(venue_ses
         after = await take(st, 3, keep=lambda x: isinstance(x, OpenInterest))
     assert event.topic == "tickers.BTCUSDT" and "openInterest is '-12.5'" in event.reason
     assert all(oi.size > 0 for oi in after)
+
+
+def test_the_cli_streams_funding_rates_as_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    with Simulator(venues={"okx": OkxVenue()}) as sim:
+        urls = [arg for api, url in sim.urls()["okx"].items()
+                for arg in ("--url", f"okx={url}" if api == "rest" else f"okx.{api}={url}")]
+        code = main(["stream", "funding-rate", "--exchange", "okx", "--symbol", SYMBOL, "--count", "2",
+                     *urls])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and len(lines) == 2
+    assert {(line["symbol"], line["native_symbol"]) for line in lines} == {(SYMBOL, "BTC-USDT-SWAP")}
+    assert all(line["funding_time"] % EIGHT_HOURS == 0 and line["interval_ms"] == EIGHT_HOURS
+               for line in lines)
