@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tradeflood
 from tradeflood import Query, registry
@@ -68,8 +70,9 @@ def _q(model: type, venue: str) -> Query:
 
 # -- unit parses of real-shaped frames -------------------------------------------------------
 
-BINANCE_MARK = {"e": "markPriceUpdate", "E": 1562305380000, "s": "BTCUSDT", "p": "11794.15000000",
-                "i": "11784.62659091", "P": "11784.25641265", "r": "0.00038167", "T": 1562306400000}
+BINANCE_MARK: dict[str, Any] = {
+    "e": "markPriceUpdate", "E": 1562305380000, "s": "BTCUSDT", "p": "11794.15000000", "i": "11784.62659091",
+    "P": "11784.25641265", "r": "0.00038167", "T": 1562306400000}
 
 
 def test_binance_mark_price_update_is_the_coming_funding() -> None:
@@ -83,7 +86,7 @@ def test_binance_mark_price_update_is_the_coming_funding() -> None:
     assert rate.next_rate is None and rate.interval_ms is None
 
 
-BYBIT_SNAPSHOT = {
+BYBIT_SNAPSHOT: dict[str, Any] = {
     "topic": "tickers.BTCUSDT", "type": "snapshot", "cs": 24987956059, "ts": 1673272861686,
     "data": {"symbol": "BTCUSDT", "tickDirection": "PlusTick", "price24hPcnt": "0.017103",
              "lastPrice": "17216.00", "prevPrice24h": "16926.50", "highPrice24h": "17281.50",
@@ -92,13 +95,15 @@ BYBIT_SNAPSHOT = {
              "turnover24h": "1570383121.943499", "volume24h": "91705.276", "nextFundingTime": "1673280000000",
              "fundingRate": "-0.000212", "bid1Price": "17215.50", "bid1Size": "84.489",
              "ask1Price": "17216.00", "ask1Size": "83.020"}}
-BYBIT_DELTA_OI = {"topic": "tickers.BTCUSDT", "type": "delta", "cs": 24987956060, "ts": 1673272861786,
-                  "data": {"symbol": "BTCUSDT", "openInterest": "68745.001",
-                           "openInterestValue": "1183605367.73"}}
-BYBIT_DELTA_BID = {"topic": "tickers.BTCUSDT", "type": "delta", "cs": 24987956061, "ts": 1673272861886,
-                   "data": {"symbol": "BTCUSDT", "bid1Price": "17215.00", "bid1Size": "12.001"}}
-BYBIT_DELTA_RATE = {"topic": "tickers.BTCUSDT", "type": "delta", "cs": 24987956062, "ts": 1673272861986,
-                    "data": {"symbol": "BTCUSDT", "fundingRate": "-0.000215", "markPrice": "17218.10"}}
+BYBIT_DELTA_OI: dict[str, Any] = {
+    "topic": "tickers.BTCUSDT", "type": "delta", "cs": 24987956060, "ts": 1673272861786,
+    "data": {"symbol": "BTCUSDT", "openInterest": "68745.001", "openInterestValue": "1183605367.73"}}
+BYBIT_DELTA_BID: dict[str, Any] = {
+    "topic": "tickers.BTCUSDT", "type": "delta", "cs": 24987956061, "ts": 1673272861886,
+    "data": {"symbol": "BTCUSDT", "bid1Price": "17215.00", "bid1Size": "12.001"}}
+BYBIT_DELTA_RATE: dict[str, Any] = {
+    "topic": "tickers.BTCUSDT", "type": "delta", "cs": 24987956062, "ts": 1673272861986,
+    "data": {"symbol": "BTCUSDT", "fundingRate": "-0.000215", "markPrice": "17218.10"}}
 
 
 def test_bybit_tickers_snapshot_then_deltas_give_the_merged_values() -> None:
@@ -139,13 +144,13 @@ def test_an_impossible_bybit_delta_is_refused_and_leaves_the_record_alone(
     assert after.size == Decimal("68745.001")  # laid over the snapshot, not over the refused frame
 
 
-OKX_FUNDING = {"arg": {"channel": "funding-rate", "instId": "BTC-USDT-SWAP"}, "data": [{
+OKX_FUNDING: dict[str, Any] = {"arg": {"channel": "funding-rate", "instId": "BTC-USDT-SWAP"}, "data": [{
     "formulaType": "noRate", "fundingRate": "0.0001875391284828", "fundingTime": "1700726400000",
     "impactValue": "", "instId": "BTC-USDT-SWAP", "instType": "SWAP", "interestRate": "",
     "method": "current_period", "maxFundingRate": "0.00375", "minFundingRate": "-0.00375",
     "nextFundingRate": "", "nextFundingTime": "1700755200000", "premium": "0.0001233824646391",
     "settFundingRate": "0.0001699799259033", "settState": "settled", "ts": "1700724675402"}]}
-OKX_OI = {"arg": {"channel": "open-interest", "instId": "BTC-USDT-SWAP"}, "data": [{
+OKX_OI: dict[str, Any] = {"arg": {"channel": "open-interest", "instId": "BTC-USDT-SWAP"}, "data": [{
     "instType": "SWAP", "instId": "BTC-USDT-SWAP", "oi": "2216113.01", "oiCcy": "22161.1301",
     "oiUsd": "1477392318.64", "ts": "1700724675402"}]}
 
@@ -162,7 +167,7 @@ def test_okx_funding_rate_and_open_interest_channels() -> None:
                                                  1700724675402)
 
 
-BITGET_TICKER = {"action": "snapshot",
+BITGET_TICKER: dict[str, Any] = {"action": "snapshot",
                  "arg": {"instType": "USDT-FUTURES", "channel": "ticker", "instId": "BTCUSDT"},
                  "data": [{"instId": "BTCUSDT", "lastPr": "27000.5", "bidPr": "27000", "askPr": "27000.5",
                            "bidSz": "2.71", "askSz": "8.76", "open24h": "27000.5", "high24h": "30668.5",
@@ -181,7 +186,7 @@ def test_bitget_futures_ticker_carries_funding_and_open_interest() -> None:
         Decimal("0.000010"), 1695722400000, 1695715383021, Decimal("27000.0"), Decimal("25702.4"))
     [oi] = _parse(api, OpenInterest, _q(OpenInterest, "bitget"), "BTCUSDT", "ws", [BITGET_TICKER])
     assert (oi.size, oi.value, oi.timestamp) == (Decimal("929.502"), None, 1695715383021)
-    negative = {**BITGET_TICKER, "data": [{**BITGET_TICKER["data"][0], "holdingAmount": "-1"}]}  # type: ignore[index]
+    negative = {**BITGET_TICKER, "data": [{**BITGET_TICKER["data"][0], "holdingAmount": "-1"}]}
     with pytest.raises(PayloadError, match="holdingAmount"):
         _parse(api, OpenInterest, _q(OpenInterest, "bitget"), "BTCUSDT", "ws", [negative])
 
@@ -359,3 +364,33 @@ def test_the_cli_streams_funding_rates_as_json_lines(capsys: pytest.CaptureFixtu
     assert {(line["symbol"], line["native_symbol"]) for line in lines} == {(SYMBOL, "BTC-USDT-SWAP")}
     assert all(line["funding_time"] % EIGHT_HOURS == 0 and line["interval_ms"] == EIGHT_HOURS
                for line in lines)
+
+
+# -- Bybit deltas: a property of the merge ---------------------------------------------------
+
+_DIGITS = st.integers(min_value=0, max_value=10**9).map(lambda n: f"{n / 1000:.3f}")
+_DELTA = st.fixed_dictionaries({}, optional={
+    "openInterest": _DIGITS, "openInterestValue": _DIGITS, "markPrice": _DIGITS, "bid1Price": _DIGITS,
+    "fundingRate": st.integers(min_value=-10**6, max_value=10**6).map(lambda n: f"{n / 10**8:.8f}")})
+
+
+@settings(max_examples=60, deadline=None)
+@given(deltas=st.lists(_DELTA, max_size=12))
+def test_bybit_values_equal_the_snapshot_with_every_delta_laid_over_it(deltas: list[dict[str, str]]) -> None:
+    api = Bybit()
+    ticker_binding = registry.lookup_stream(Ticker, "bybit")(api)  # another reader of the same frames
+    oi_binding = registry.lookup_stream(OpenInterest, "bybit")(api)
+    query, ticker_query = _q(OpenInterest, "bybit"), _q(Ticker, "bybit")
+    state = dict(BYBIT_SNAPSHOT["data"])
+    messages: list[dict[str, Any]] = [BYBIT_SNAPSHOT] + [
+        {"topic": "tickers.BTCUSDT", "type": "delta", "ts": 1673272861686 + i + 1,
+         "data": {"symbol": "BTCUSDT", **d}} for i, d in enumerate(deltas)]
+    for i, message in enumerate(messages):
+        state.update(message["data"])
+        _parse(api, Ticker, ticker_query, "BTCUSDT", "ws.linear", [message], ticker_binding)
+        got = _parse(api, OpenInterest, query, "BTCUSDT", "ws.linear", [message], oi_binding)
+        carries = i == 0 or {"openInterest", "openInterestValue"} & set(message["data"])
+        assert len(got) == (1 if carries else 0)
+        if got:
+            assert (got[0].size, got[0].value, got[0].timestamp) == (
+                Decimal(state["openInterest"]), Decimal(state["openInterestValue"]), message["ts"])
