@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import tradeflood
 from tradeflood import Query, registry
+from tradeflood.checks import frame_violations
 from tradeflood.cli import main
 from tradeflood.clock import ScaledClock
 from tradeflood.connectors.binance import Binance
@@ -189,6 +190,18 @@ def test_bitget_futures_ticker_carries_funding_and_open_interest() -> None:
     negative = {**BITGET_TICKER, "data": [{**BITGET_TICKER["data"][0], "holdingAmount": "-1"}]}
     with pytest.raises(PayloadError, match="holdingAmount"):
         _parse(api, OpenInterest, _q(OpenInterest, "bitget"), "BTCUSDT", "ws", [negative])
+
+
+def test_the_value_checks_refuse_impossible_live_values() -> None:
+    oi = OpenInterest(exchange="okx", symbol=SYMBOL, native_symbol="BTC-USDT-SWAP", timestamp=1, size="-2",
+                      value="5")
+    rate = FundingRate(exchange="okx", symbol=SYMBOL, native_symbol="BTC-USDT-SWAP", funding_time=0,
+                       rate="-0.0003", mark_price="-1")  # a negative rate is fine, a negative price is not
+    assert [(v.field, v.detail) for v in frame_violations([oi])] == [("size", "is -2, a negative size")]
+    assert [(v.field, v.detail) for v in frame_violations([rate])] == [
+        ("mark_price", "is -1, a negative price")]
+    ok = oi.model_copy(update={"size": Decimal(0)})
+    assert frame_violations([ok]) == []  # no open interest at all is possible
 
 
 def test_stream_queries_are_checked_before_any_connection() -> None:
