@@ -166,7 +166,8 @@ class StreamHub:
         """Counts for tests and dashboards: consumers, upstream subscriptions, connections."""
         return {
             "consumers": len(self.connections.sources),
-            "upstreams": sum(1 for _ in self.upstreams.iter_clusters()),
+            # Venue subscriptions: the feeds of several models reading one topic count once.
+            "upstreams": len({c.data.topic.key for c in self.upstreams.iter_clusters()}),
             "deliveries": sum(1 for _ in self.deliveries.iter_clusters()),
             "connections": sum(1 for c in self.connections.iter_clusters() if c.ctx.__dict__.get("ws")),
             "tasks": len(self._tasks) + len(self._closing),
@@ -235,7 +236,7 @@ class StreamHub:
     @staticmethod
     def _by_topic(source: Source, creator: Any, parent: Any) -> None:
         attached: _Attachment = source.data
-        is_new, cluster = creator.get_or_create((attached.topic.key, attached.sub.query.model.__name__))
+        is_new, cluster = creator.get_or_create((attached.topic.key, attached.sub.query.model))
         if is_new:
             cluster.data = attached
 
