@@ -307,6 +307,7 @@ async def test_one_bybit_tickers_topic_serves_three_models_with_one_subscription
     ois = s.stream(OpenInterest, exchange="bybit", symbol=SYMBOL)
     got_rates, got_ois, got_tickers = await asyncio.gather(take(rates, 1), take(ois, 3), take(tickers, 3))
     assert _subscribed(sim, "bybit") == {"perp:tickers.BTCUSDT": 1}  # one subscription for the three
+    assert sim.streams["bybit"].stats.subscribe_messages == 1  # the later models sent no subscribe
     assert all(isinstance(x, FundingRate) for x in got_rates)
     assert all(isinstance(x, OpenInterest) for x in got_ois)
     assert all(isinstance(x, Ticker) for x in got_tickers)
