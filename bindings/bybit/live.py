@@ -4,8 +4,9 @@ Topics (Bybit WebSocket "Public"): ``kline.<interval>.<symbol>`` (``confirm``
 marks a bar's final push), ``publicTrade.<symbol>``, ``tickers.<symbol>`` and
 ``orderbook.200.<symbol>`` (snapshot, then deltas by update id ``u``). Spot
 topics are on ``ws.spot``, linear ones on ``ws.linear``. Linear tickers send a
-snapshot, then deltas holding only the fields that changed: the stream binding
-keeps each topic's last full record and lays every delta over it.
+snapshot, then deltas holding only the fields that changed: each topic's last full
+record is kept with every delta laid over it (:class:`.tickers_live.TickerRecords`,
+shared with the funding-rate and open-interest streams of the same topic).
 """
 
 from __future__ import annotations
