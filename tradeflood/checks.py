@@ -11,7 +11,9 @@ store or a stream consumer:
 - trades: price and amount positive, each id once in a reply;
 - order books: prices and sizes positive, bids strictly descending, asks
   strictly ascending (each price level once), best bid below best ask;
-- tickers: no negative price or volume, ``low <= high``.
+- tickers: no negative price or volume, ``low <= high``;
+- live funding rates and open interest: no negative mark or index price, open
+  interest and its value not negative.
 
 A violation is a :class:`~tradeflood.errors.PayloadError` naming the venue,
 the endpoint, the row and the field. With ``invalid="drop"`` (per Session or
@@ -177,6 +179,20 @@ def ticker_violations(ticker: Any) -> list[Violation]:
     return out
 
 
+def derivative_violations(items: Sequence[Any]) -> list[Violation]:
+    """Funding rates with a negative mark or index price, and open interest below zero, on a
+    stream (the built-in parses refuse these already; a binding of one's own may not). A rate
+    that is not finite never gets this far: the model refuses it."""
+    out = []
+    for i, item in enumerate(items):
+        for name in ("size", "value", "mark_price", "index_price"):
+            value = getattr(item, name, None)
+            if value is not None and not value >= _ZERO:
+                kind = "price" if "price" in name else "size"
+                out.append(Violation(i, name, f"is {value}, a negative {kind}"))
+    return out
+
+
 def candle_table_violations(table: pyarrow.Table, interval: str | None) -> list[Violation] | None:
     """:func:`candle_violations` over a candle table's columns, vectorised; None when the columns
     are of a type the compute kernels cannot compare (the caller checks the models instead)."""
@@ -272,6 +288,8 @@ def frame_violations(items: Sequence[Any], interval: str | None = None) -> list[
             return [v for d in items for v in delta_violations(d.bids, d.asks)]
         except (TypeError, ValueError):
             return [Violation(0, "level", "holds a value that is not a number")]
+    if kind in ("FundingRate", "OpenInterest"):  # live values only: REST rows are checked by the parse
+        return derivative_violations(items)
     return violations(items, interval)
 
 

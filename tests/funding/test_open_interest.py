@@ -165,5 +165,7 @@ async def test_a_history_per_period_is_stored_under_its_period(tmp_path: Path, c
 
 
 def test_a_stream_without_poll_says_to_poll() -> None:
-    with pytest.raises(UnknownModelError, match=r"no stream binding serves 'FundingRate'.*give poll=SECONDS"):
-        registry.resolve(Query(FundingRate, exchange="okx", symbol=SYMBOL, live=True))
+    # Binance publishes no open-interest stream (funding rates stream: tests/derivatives).
+    with pytest.raises(UnknownModelError,
+                       match=r"binance has no OpenInterest streams; venues that do: bitget, bybit, okx"):
+        registry.resolve(Query(OpenInterest, exchange="binance", symbol=SYMBOL, live=True))
