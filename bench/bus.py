@@ -17,7 +17,11 @@ emptied before and after, given back at exit). Nothing leaves 127.0.0.1.
    per CPU-second of the publishing process.
 2. Latency. The simulator pours ``btcusdt@trade`` at 1,000 and then 10,000 messages/s; a
    gatherer process publishes; a ``Session(bus=...)`` in this process reads. Figure: p50/p99
-   of the consumer's clock minus the trade's venue time ``T`` (stamped as the simulator sends).
+   of the consumer's clock minus the trade's venue time ``T`` (stamped as the simulator sends),
+   beside the rates published and received and the CPU each process spent per trade. At
+   10,000/s the three processes need about half a CPU between them; on a machine busy with
+   other work they may not get it, and then the latency is the age of a growing backlog (a
+   note says so): compare CPU per trade, which load does not move, before blaming the code.
 3. Failover. Two gatherer processes of one agent gathering Bitget BTC/USDT trades (the
    simulator's own feed, about one trade a second, so a figure includes waiting for the next
    trade); the owner of the topic is killed with SIGKILL and a new process started,
@@ -37,6 +41,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -209,9 +214,9 @@ def throughput(n: int, rate: int) -> None:
 # -- 2. latency ---------------------------------------------------------------------------------
 
 
-def _gatherer(env: dict[str, str], agent: str) -> subprocess.Popen[bytes]:
+def _gatherer(env: dict[str, str], agent: str, log: Any = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "tradeflood.cli", "gather", "--redis", _db_url(),
-                             "--agent", agent], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--agent", agent], env=env, stdout=log, stderr=log)
 
 
 def _end(proc: subprocess.Popen[bytes]) -> None:
@@ -238,9 +243,10 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _latencies(seconds: float, gatherer: int, venue: int) -> tuple[list[float], float, list[float]]:
-    """(latencies in ms, trades/s received, CPU us per trade of this consumer, the gatherer, the
-    simulator)."""
+async def _latencies(seconds: float, gatherer: int,
+                     venue: int) -> tuple[list[float], float, float, list[float]]:
+    """(latencies in ms, trades/s received, entries/s published, CPU us per trade of this consumer,
+    the gatherer, the simulator). Published next to received tells which side fell behind."""
     import tradeflood
     from tradeflood.models import Trade
 
@@ -257,14 +263,17 @@ async def _latencies(seconds: float, gatherer: int, venue: int) -> tuple[list[fl
             await st.get()
         end = time.monotonic() + seconds
         cpu = [_cpu(), _process_cpu(gatherer), _process_cpu(venue)]
+        added = client.xinfo_stream(key)["entries-added"]
         while time.monotonic() < end:
             item = await st.get()
             if isinstance(item, Trade):
                 out.append(time.time() * 1000 - item.timestamp)
         now = [_cpu(), _process_cpu(gatherer), _process_cpu(venue)]
+        added = client.xinfo_stream(key)["entries-added"] - added
         await st.close()
     n = max(1, len(out))
-    return out, len(out) / seconds, [(b - a) / n * 1e6 for a, b in zip(cpu, now, strict=True)]
+    per_trade = [(b - a) / n * 1e6 for a, b in zip(cpu, now, strict=True)]
+    return out, len(out) / seconds, added / seconds, per_trade
 
 
 def latency(seconds: float) -> None:
@@ -273,15 +282,24 @@ def latency(seconds: float) -> None:
         _flush()
         sim = Simulator(f"binance:btcusdt@trade:{rate}")
         _configure("lat")
-        proc = _gatherer(sim.env(), "lat")
+        log = tempfile.TemporaryFile()  # noqa: SIM115 (the gatherer's log, read after it ends)
+        proc = _gatherer(sim.env(), "lat", log)
         try:
-            lat, got, us = asyncio.run(_latencies(seconds, proc.pid, sim.proc.pid))
+            lat, got, published, us = asyncio.run(_latencies(seconds, proc.pid, sim.proc.pid))
             q = statistics.quantiles(lat, n=100)
-            print(f"   {rate:>6,} msg/s offered: {got:>7,.0f}/s received, "
+            print(f"   {rate:>6,} msg/s offered: {published:>7,.0f}/s published, {got:>7,.0f}/s received, "
                   f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms; CPU per trade: "
                   f"consumer {us[0]:.0f} us, gatherer {us[1]:.0f} us, simulator {us[2]:.0f} us")
         finally:
             _end(proc)
+        log.seek(0)
+        overflows = log.read().count(b"fell behind its upstream")
+        log.close()
+        if published < 0.95 * rate or overflows:
+            # Not keeping up: the latencies are the age of a full queue or a growing backlog.
+            print(f"   (published {published / rate:.0%} of the offered rate, the gatherer's queue "
+                  f"overflowed {overflows} times: it did not get the CPU it needs; load average "
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
             sim.stop()
 
 
