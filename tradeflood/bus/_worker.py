@@ -9,7 +9,9 @@ republishes what is already there (trades and candles at or before the tail
 are dropped). Candles are not left as a hole: the ones that closed since the
 last published candle are fetched over REST, once and in order, and published
 before the live ones (at most ``BACKFILL_BARS``; what is older, or what the
-venue would not give, is still marked with a ``CandleGap``). Publishes are
+venue would not give, is still marked with a ``CandleGap``). Items the worker
+could not take because its stream's queue overflowed leave a hole marked the
+same way before the next item. Publishes are
 batched: while one is on its way to Redis, the next items gather. A refused
 publish (the lease is gone) stops the worker.
 """
@@ -54,6 +56,13 @@ def _trade_key(ident: str, timestamp: int) -> tuple[int, int, str]:
     return (int(ident), timestamp, ident) if ident.isdigit() else (-1, timestamp, ident)
 
 
+def _venue_ts(item: Any) -> int | None:
+    if isinstance(item, Candle):
+        return int(item.open_time)
+    stamp: object = getattr(item, "timestamp", None)
+    return stamp if isinstance(stamp, int) else None
+
+
 class Worker:
     """Gathers one topic and publishes it; ``task`` ends when the topic stops or is lost."""
 
@@ -76,6 +85,7 @@ class Worker:
         self._last_trade: tuple[int, int, str] | None = None
         self._last_open: int | None = None
         self._hole: dict[str, Any] | None = None
+        self._last_venue_ts: int | None = None  # of the last item taken
         self._backfilling = False  # until the first live candle after a takeover
         self._stopping = False
         self.task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._run())
@@ -107,6 +117,7 @@ class Worker:
                         item = await stream.get()
                     except StreamOverflowError as exc:
                         log.warning("%s: the gatherer fell behind its upstream: %s", self.topic, exc)
+                        self._missed(exc.missed)
                         continue
                     except StopAsyncIteration:  # the stream ended (a replay reached its end)
                         await self._drain(flusher)
@@ -194,6 +205,7 @@ class Worker:
             self._last_open = item.open_time
         if self._hole is not None:
             self._mark_hole(item, recv)
+        self._last_venue_ts = _venue_ts(item)
         if isinstance(item, OrderBook):
             fields = book_fields(item)
             self._snapshot = encode_book("snapshot", fields, recv)
@@ -209,8 +221,22 @@ class Worker:
         self._snapshot = entry
         self._queue(entry)
 
+    def _missed(self, count: int) -> None:
+        """Items this gatherer could not take (its queue overflowed): the next item is published
+        after the event that marks the hole, as after a takeover, so no consumer takes the bus
+        for whole where it is not."""
+        if self._hole is not None:  # a hole not marked yet (a takeover's, or an earlier overflow's)
+            return
+        now = _now_ms()
+        self._hole = {"pub_ts": now, "venue_ts": self._last_venue_ts or now,
+                      "note": f"{self.member} fell behind: {count} item(s) missed"}
+        if self._last_trade is not None:
+            self._hole["last_id"] = self._last_trade[2]
+        if self._last_open is not None:
+            self._hole["last_open"] = self._last_open
+
     def _mark_hole(self, item: Any, now: int) -> None:
-        """The first thing published after a takeover: the span nothing was published for."""
+        """The first thing published after a takeover or an overflow: the span of the hole."""
         hole, self._hole = self._hole, None
         assert hole is not None
         exchange, symbol = self.topic.exchange, self.topic.symbol
@@ -228,7 +254,7 @@ class Worker:
             event = BookResync(exchange, symbol, now, reason="a new gatherer took the topic over")
         else:
             event = Reconnected(exchange, symbol, now, down_ms=max(0, now - hole["pub_ts"]))
-        self._queue(encode_event(event, f"takeover by {self.member}"))
+        self._queue(encode_event(event, hole.get("note") or f"takeover by {self.member}"))
 
     def _queue(self, entry: Entry) -> None:
         if len(self._pending) >= _MAX_PENDING:
