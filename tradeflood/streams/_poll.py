@@ -4,8 +4,9 @@
 Identical polls (same query, same period) are one upstream subscription like
 any other, so N consumers cause one poller, whose requests go through the
 session's executor: the same rate limits, retries and in-flight sharing as
-fetch. A list result (trades) hands out only items not seen before; a single
-result (a ticker, a book) is handed out when it changed.
+fetch. A list result (trades, candles) hands out only items not seen before, and
+candles only once closed; a single result (a ticker, a book) is handed out when
+it changed.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ class PollFeed(Feed):
 
     def _hand_out(self, result: Any) -> None:
         if isinstance(result, Sequence):  # many models (a list, a series), or one
-            fresh = [item for item in sorted(result, key=_order) if self._is_new(item)]
+            # A bar still forming is held back: handed out (once) when a later poll finds it closed.
+            fresh = [item for item in sorted(result, key=_order)
+                     if getattr(item, "closed", True) is not False and self._is_new(item)]
             for item in fresh:
                 self.publish(item)
             return
