@@ -17,14 +17,13 @@ from typing import Any
 
 from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
 from tradeflood.connectors.okx import Okx
+from tradeflood.fundinghistory import FundingHistoryBinding
 from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
 from tradeflood.perpetuals import (
-    FUNDING_STEP_MS,
     check_funding_query,
     check_open_interest_query,
-    on_funding_grid,
 )
 
 from .parse import EXCHANGE
@@ -106,12 +105,10 @@ def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str
     return out
 
 
-class OkxFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Okx):
+class OkxFundingRate(FundingHistoryBinding, model=FundingRate, connector=Okx):
     """The current funding rate of a USDT swap, or its settled rates over a range (8-hourly)."""
 
     api: Okx
-    time_field = "funding_time"
-    step_ms = FUNDING_STEP_MS
 
     @classmethod
     def check(cls, query: Query) -> None:
@@ -134,9 +131,7 @@ class OkxFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Okx):
             native, after=e - 1, before=s - 1, limit=n), lambda interval: FUNDING_LOOKBACK_MS)]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
-        on_funding_grid(rows, EXCHANGE, turn.path)
-        return rows
+        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
 
 
 class OkxOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Okx):

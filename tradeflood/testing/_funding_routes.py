@@ -76,10 +76,10 @@ def install_bitget(venue: Any) -> None:
 def _bitget_current(venue: Any, call: Call) -> list[dict[str, str]]:
     venue._product(call)
     inst = venue._instrument(call, "perp")
-    coming = fm.next_funding(call.now_ms)
+    coming = fm.next_funding(call.now_ms, inst)
     return [{"symbol": inst.native, "fundingRate": _rate(fm.funding_rate(venue.market, inst, coming)),
-             "fundingRateInterval": "8", "nextUpdate": str(coming), "minFundingRate": "-0.003",
-             "maxFundingRate": "0.003"}]
+             "fundingRateInterval": str(fm.funding_step(inst) // 3_600_000), "nextUpdate": str(coming),
+             "minFundingRate": "-0.003", "maxFundingRate": "0.003"}]
 
 
 def _bitget_history(venue: Any, call: Call) -> list[dict[str, str]]:
@@ -87,7 +87,7 @@ def _bitget_history(venue: Any, call: Call) -> list[dict[str, str]]:
     inst = venue._instrument(call, "perp")
     size = max(1, min(100, venue._int(call, "pageSize", 20) or 20))
     page = max(1, venue._int(call, "pageNo", 1) or 1)
-    times = fm.funding_times(venue, inst, fm.latest_funding(call.now_ms), 0)
+    times = fm.funding_times(venue, inst, fm.latest_funding(call.now_ms, inst), 0)
     rows = list(islice(times, (page - 1) * size, page * size))
     return [{"symbol": inst.native, "fundingRate": _rate(fm.funding_rate(venue.market, inst, t)),
              "fundingTime": str(t)} for t in rows]
@@ -125,7 +125,7 @@ def install_binance(venue: Any) -> None:
 
 def _binance_premium(venue: Any, call: Call, api: Any) -> dict[str, Any]:
     inst = venue._instrument(call, api)
-    coming = fm.next_funding(call.now_ms)
+    coming = fm.next_funding(call.now_ms, inst)
     return {"symbol": inst.native, "markPrice": plain(venue.market.price(inst, call.now_ms)),
             "indexPrice": plain(fm.index_price(venue.market, inst, call.now_ms)),
             "estimatedSettlePrice": plain(venue.market.price(inst, call.now_ms)),
@@ -142,9 +142,9 @@ def _binance_history(venue: Any, call: Call, api: Any) -> list[dict[str, Any]]:
     inst = venue._instrument(call, api)
     limit = venue._limit(call, 100, 1000)
     start, end = venue._int(call, "startTime"), venue._int(call, "endTime")
-    newest = fm.latest_funding(min(end, call.now_ms) if end is not None else call.now_ms)
+    newest = fm.latest_funding(min(end, call.now_ms) if end is not None else call.now_ms, inst)
     if end is not None and _stamped(newest) > end:
-        newest -= fm.FUNDING_STEP_MS
+        newest -= fm.funding_step(inst)
     oldest = start if start is not None else 0
     times = sorted(t for t in fm.funding_times(venue, inst, newest, oldest) if _stamped(t) >= oldest)
     times = times[:limit] if start is not None else times[-limit:]
@@ -194,10 +194,11 @@ def install_bybit(venue: Any) -> None:
 
 
 def _bybit_derivatives(venue: Any, inst: Instrument, now_ms: int) -> dict[str, str]:
-    coming = fm.next_funding(now_ms)
+    coming = fm.next_funding(now_ms, inst)
     return {"markPrice": plain(venue.market.price(inst, now_ms)),
             "indexPrice": plain(fm.index_price(venue.market, inst, now_ms)),
             "fundingRate": _rate(fm.funding_rate(venue.market, inst, coming)), "nextFundingTime": str(coming),
+            "fundingIntervalHour": str(fm.funding_step(inst) // 3_600_000),
             "openInterest": plain(fm.open_interest(venue.market, inst, now_ms)),
             "openInterestValue": plain(fm.open_interest_value(venue.market, inst, now_ms))}
 
@@ -259,13 +260,14 @@ def _okx_swap(venue: Any, call: Call) -> Instrument:
 
 def _okx_current(venue: Any, call: Call) -> list[dict[str, str]]:
     inst = _okx_swap(venue, call)
-    coming = fm.next_funding(call.now_ms)
+    coming = fm.next_funding(call.now_ms, inst)
+    step = fm.funding_step(inst)
     rate = _rate(fm.funding_rate(venue.market, inst, coming))
     return [{"instType": "SWAP", "instId": f"{inst.base}-{inst.quote}-SWAP", "method": "current_period",
              "formulaType": "withRate", "fundingRate": rate, "nextFundingRate": "",
-             "fundingTime": str(coming), "nextFundingTime": str(coming + fm.FUNDING_STEP_MS),
+             "fundingTime": str(coming), "nextFundingTime": str(coming + step),
              "minFundingRate": "-0.0075", "maxFundingRate": "0.0075", "settState": "settled",
-             "settFundingRate": _rate(fm.funding_rate(venue.market, inst, coming - fm.FUNDING_STEP_MS)),
+             "settFundingRate": _rate(fm.funding_rate(venue.market, inst, coming - step)),
              "premium": "0.0001", "interestRate": "0.0001", "impactValue": "", "sign": "",
              "ts": str(call.now_ms)}]
 
