@@ -127,11 +127,11 @@ class FundingHistoryBinding(LatestOrHistoryBinding):
             a, b = max(window[0], start), min(window[1], end, now_ms + 1)
             times = [getattr(r, self.time_field) for r in part.items]
             lo, hi = min(times), max(times)
-            for uncovered in ((a, min(lo, b)), (max(hi + step, a), b)):
-                if uncovered[0] >= uncovered[1]:
-                    continue
-                for page in plan_pages(*uncovered, "", step, sources, now_ms,
-                                       origin=uncovered[0] if origin is None else origin):
+            for u0, u1 in ((a, min(lo, b)), (max(hi + step, a), b)):
+                if u0 >= u1 or self.first_time(u0, query) >= u1:
+                    continue  # nothing the interval expects there
+                for page in plan_pages(u0, u1, "", step, sources, now_ms,
+                                       origin=u0 if origin is None else origin):
                     turn = page.turn()
                     if turn.key not in asked:
                         asked.add(turn.key)

@@ -17,9 +17,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Part, Query, Turn
+from tradeflood import (
+    FundingHistoryBinding,
+    LatestOrHistoryBinding,
+    PageSource,
+    ParseContext,
+    Part,
+    Query,
+    Turn,
+)
 from tradeflood.connectors.bitget import Bitget
-from tradeflood.fundinghistory import FundingHistoryBinding
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
 from tradeflood.perpetuals import (

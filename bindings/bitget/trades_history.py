@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeflood import ParseContext, Query, TradeHistoryBinding, Turn
+from tradeflood import ParseContext, Query, TradeHistoryBinding, Turn, cut_short
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.models import Trade
-from tradeflood.trades import cut_short
 
 from .parse import parse_trades
 from .rest import DAY_MS, BitgetTrades, _resolve

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tradeflood import ParseContext, Part, Query, TradeHistoryBinding, Turn
+from tradeflood import ParseContext, Part, Query, TradeHistoryBinding, Turn, cut_short
 from tradeflood.connectors.okx import Okx
 from tradeflood.models import Trade
-from tradeflood.trades import cut_short
 
 from .parse import parse_trades
 from .rest import OkxTrades, _contract_size, resolve

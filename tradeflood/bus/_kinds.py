@@ -1,21 +1,22 @@
-"""The bus's actions: which model each topic carries, and which are polled because no venue streams them.
+"""The bus's actions: which model each topic carries, and how a gatherer reads it.
 
-=======================  ==================  ======================================
-action                   model               how a gatherer reads it
-=======================  ==================  ======================================
-``trades``               Trade               stream
-``orderbook``            OrderBook           stream (snapshot + deltas)
-``ticker``               Ticker              stream
-``ohlcv-{interval}``     Candle              stream (closed bars)
-``funding-rate``         FundingRate         stream where the venue has one, else polled
-``open-interest``        OpenInterest        stream where the venue has one, else polled
-``mark-ohlcv-{i}``       MarkCandle          stream (OKX), else polled (closed bars)
-``index-ohlcv-{i}``      IndexCandle         stream (OKX), else polled (closed bars)
-``liquidations``         Liquidation         stream (Binance, Bybit, OKX)
-=======================  ==================  ======================================
+======================  ============  ==============================================
+action                  model         how a gatherer reads it
+======================  ============  ==============================================
+``trades``              Trade         stream
+``orderbook``           OrderBook     stream (snapshot + deltas)
+``ticker``              Ticker        stream
+``ohlcv-{interval}``    Candle        stream (closed bars)
+``funding-rate``        FundingRate   stream where the venue has one, else polled
+``open-interest``       OpenInterest  stream where the venue has one, else polled
+``mark-ohlcv-{i}``      MarkCandle    stream where the venue has one, else polled
+``index-ohlcv-{i}``     IndexCandle   stream where the venue has one, else polled
+``liquidations``        Liquidation   stream (on the venues that publish one)
+======================  ============  ==============================================
 
-A subscription's ``poll`` (seconds) forces polling; without it a kind the venue
-does not stream is polled every :data:`DEFAULT_POLL` seconds.
+Bars are published once closed. A subscription's ``poll`` (seconds) forces
+polling; without it a kind the venue does not stream is polled every
+:data:`DEFAULT_POLL` seconds.
 """
 
 from __future__ import annotations
