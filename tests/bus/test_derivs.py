@@ -124,7 +124,8 @@ async def _read_back(keys: dict[str, str]) -> None:
         async with s.stream(FundingRate, exchange="binance", symbol=PERP) as st:
             rate = await asyncio.wait_for(st.get(), 20)
         assert isinstance(rate, FundingRate) and rate.exchange == "binance"
-        assert rate.funding_time % FUNDING_STEP_MS == 0 and rate.mark_price is not None and rate.mark_price > 0
+        assert rate.funding_time % FUNDING_STEP_MS == 0
+        assert rate.mark_price is not None and rate.mark_price > 0
         async with s.stream(MarkCandle, exchange="binance", symbol=PERP, interval="1m") as st:
             bars = [await asyncio.wait_for(st.get(), 20) for _ in range(2)]
         assert all(isinstance(b, MarkCandle) and b.closed for b in bars)

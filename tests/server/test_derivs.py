@@ -88,7 +88,8 @@ async def test_mark_and_index_candles_equal_the_library_fetch(client: httpx.Asyn
                                                "start": str(start), "end": str(end)})
         assert reply.status_code == 200, (path, venue, reply.text)
         body = reply.json()
-        assert [r["open_time"] for r in body["data"]] == list(range(start, end, MINUTE)) and body["gaps"] == []
+        assert [r["open_time"] for r in body["data"]] == list(range(start, end, MINUTE))
+        assert body["gaps"] == []
         assert all(r["closed"] and r["close_time"] == r["open_time"] + MINUTE for r in body["data"])
         direct = await server.session.afetch(model, exchange=venue, symbol=PERP, interval="1m",
                                              start=start, end=end)
