@@ -133,3 +133,35 @@ async def _read_back(keys: dict[str, str]) -> None:
         async with s.stream(Liquidation, exchange="bybit", symbol=PERP) as st:
             liq = await asyncio.wait_for(st.get(), 20)
         assert isinstance(liq, Liquidation) and liq.side in ("buy", "sell")
+
+
+def test_a_takeover_backfills_the_index_bars_nobody_published(rds: Any, tmp_path: Path) -> None:
+    origin = time.time()
+    clock = ScaledClock(60, start=origin)
+    key = f"stream.t1.okx.index-ohlcv-1m.{PERP}"
+    with Simulator({"okx": OkxVenue(clock=clock)}) as sim:
+        procs = Procs(sim, tmp_path)
+        try:
+            rds.set("stream.config.g", json.dumps({"tenant": "t1", "subscriptions": [
+                {"exchange": "okx", "action": "index-ohlcv-1m", "symbol": PERP}]}))
+            first = procs.gatherer("g", "--speed", "60", "--origin", repr(origin), "--lease-ms", "1000")
+            wait_for(lambda: len(_items(rds, key)) >= 2, timeout=40, what="closed index bars published")
+            first.kill()
+            first.wait(10)
+            before = [d["open_time"] for d in _items(rds, key)]
+            down = clock.time()
+            wait_for(lambda: clock.time() > down + 300, what="five (scaled) minutes with nobody publishing")
+            procs.gatherer("g", "--speed", "60", "--origin", repr(origin))
+            wait_for(lambda: len(_items(rds, key)) >= len(before) + 7, timeout=40,
+                     what="the backfill and live bars published")
+        finally:
+            procs.kill_all()
+        rest = sim.venues["okx"].stats.by_path["/api/v5/market/index-candles"]
+    opens = [d["open_time"] for d in _items(rds, key)]
+    assert opens == sorted(set(opens)) and opens[: len(before)] == before  # nothing repeated
+    after = opens[len(before):]
+    # The bars that closed while nobody published come first, from REST, with no hole at the takeover.
+    assert after[0] == before[-1] + 60_000 and all(b - a == 60_000 for a, b in itertools.pairwise(after[:5]))
+    assert rest >= 1
+    bars = [IndexCandle.model_validate(d) for d in _items(rds, key)]
+    assert all(b.closed and b.exchange == "okx" and b.close > 0 for b in bars)
