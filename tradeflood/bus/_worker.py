@@ -27,7 +27,7 @@ import orjson
 
 from tradeflood.errors import StreamOverflowError, TradeFloodError
 from tradeflood.intervals import bar_open, interval_end, interval_ms
-from tradeflood.models import Candle, OrderBook, Trade
+from tradeflood.models import Candle, Liquidation, OrderBook, PriceCandle, Trade
 from tradeflood.streams import BookResync, CandleGap, Reconnected, StreamEvent, TradeGap
 
 from ._codec import Entry, book_delta, book_fields, encode_book, encode_event, encode_item
@@ -56,8 +56,12 @@ def _trade_key(ident: str, timestamp: int) -> tuple[int, int, str]:
     return (int(ident), timestamp, ident) if ident.isdigit() else (-1, timestamp, ident)
 
 
+_BARS = (Candle, PriceCandle)
+"""Trade candles and mark and index bars: published once closed, in open-time order, backfilled."""
+
+
 def _venue_ts(item: Any) -> int | None:
-    if isinstance(item, Candle):
+    if isinstance(item, _BARS):
         return int(item.open_time)
     stamp: object = getattr(item, "timestamp", None)
     return stamp if isinstance(stamp, int) else None
@@ -84,6 +88,7 @@ class Worker:
         self._prev_book: OrderBook | None = None
         self._last_trade: tuple[int, int, str] | None = None
         self._last_open: int | None = None
+        self._last_liquidation: int | None = None
         self._hole: dict[str, Any] | None = None
         self._last_venue_ts: int | None = None  # of the last item taken
         self._backfilling = False  # until the first live candle after a takeover
@@ -122,7 +127,7 @@ class Worker:
                     except StopAsyncIteration:  # the stream ended (a replay reached its end)
                         await self._drain(flusher)
                         break
-                    if self._backfilling and isinstance(item, Candle):
+                    if self._backfilling and isinstance(item, _BARS):
                         # The first live candle: whatever closed between the backfill and it.
                         self._backfilling = False
                         await self._backfill(item.open_time)
@@ -159,14 +164,14 @@ class Worker:
         if start >= end:
             return
         try:
-            candles = await self.session.afetch(Candle, exchange=self.topic.exchange,
+            candles = await self.session.afetch(self.topic.model, exchange=self.topic.exchange,
                                                 symbol=self.topic.symbol, interval=self._interval,
                                                 start=start, end=end)
         except TradeFloodError as exc:  # the hole stays, marked when the first live candle comes
             log.warning("%s: could not backfill the candles of %d..%d: %s", self.topic, start, end, exc)
             return
         for candle in sorted(candles, key=lambda c: c.open_time):
-            if start <= candle.open_time < end:
+            if start <= candle.open_time < end and candle.closed:
                 self._take(candle)
         log.info("%s: %d candles backfilled after the takeover", self.topic, len(candles))
 
@@ -183,9 +188,11 @@ class Worker:
             if self.topic.model is Trade:
                 self._last_trade = _trade_key(str(data["id"]), int(data["timestamp"]))
                 self._hole["last_id"] = str(data["id"])
-            elif self.topic.model is Candle:
+            elif issubclass(self.topic.model, _BARS):
                 self._last_open = self._hole["last_open"] = int(data["open_time"])
                 self._backfilling = True
+            elif self.topic.model is Liquidation:
+                self._last_liquidation = int(data["timestamp"])
 
     def _take(self, item: Any) -> None:
         recv = _now_ms()
@@ -199,10 +206,14 @@ class Worker:
             if self._last_trade is not None and key <= self._last_trade:
                 return  # published before this worker took over
             self._last_trade = key
-        elif isinstance(item, Candle):
-            if self._last_open is not None and item.open_time <= self._last_open:
-                return
+        elif isinstance(item, _BARS):
+            if not item.closed or (self._last_open is not None and item.open_time <= self._last_open):
+                return  # a forming bar (its closed version comes later), or published before
             self._last_open = item.open_time
+        elif isinstance(item, Liquidation):
+            if self._last_liquidation is not None and item.timestamp < self._last_liquidation:
+                return  # older than the last one published before this worker took over
+            self._last_liquidation = item.timestamp
         if self._hole is not None:
             self._mark_hole(item, recv)
         self._last_venue_ts = _venue_ts(item)
@@ -245,7 +256,7 @@ class Worker:
         if isinstance(item, Trade):
             event = TradeGap(exchange, symbol, now, start_ms=since, end_ms=item.timestamp,
                              last_id=hole.get("last_id"))
-        elif isinstance(item, Candle):
+        elif isinstance(item, _BARS):
             last_open = hole.get("last_open")
             if last_open is not None and item.open_time <= interval_end(last_open, self._interval):
                 return  # it follows the last published candle: no hole (the backfill filled it)
