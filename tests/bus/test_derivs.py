@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PERP = "BTC/USDT:USDT"
 SUBS = [
-    {"exchange": "binance", "action": "funding-rate", "symbol": PERP},            # polled (no stream)
+    {"exchange": "binance", "action": "funding-rate", "symbol": PERP},            # streamed (markPrice)
     {"exchange": "okx", "action": "open-interest", "symbol": PERP, "poll": 5},    # polled, its own period
     {"exchange": "binance", "action": "mark-ohlcv-1m", "symbol": PERP},           # polled bars
     {"exchange": "okx", "action": "index-ohlcv-1m", "symbol": PERP},              # streamed bars
@@ -48,7 +48,7 @@ async def test_configuration_declares_the_derivative_actions() -> None:
                                             "retention": {"liquidations": 500, "mark-ohlcv-1m": "1h"}}))
     assert isinstance(config, AgentConfig)
     polls = {s.topic.action: s.poll for s in config.subscriptions}
-    assert polls == {"funding-rate": 10.0, "open-interest": 5.0, "mark-ohlcv-1m": 10.0,
+    assert polls == {"funding-rate": None, "open-interest": 5.0, "mark-ohlcv-1m": 10.0,
                      "index-ohlcv-1m": None, "liquidations": None}
     topics = {s.topic.action: s.topic for s in config.subscriptions}
     assert topics["mark-ohlcv-1m"].model is MarkCandle and topics["mark-ohlcv-1m"].interval == "1m"

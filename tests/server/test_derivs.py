@@ -126,7 +126,7 @@ async def test_live_liquidations_and_polled_funding_over_the_socket(server: Runn
                 (want.ts_ms, want.price, want.size, want.side)
         assert [x["timestamp"] for x in got] == sorted(x["timestamp"] for x in got)
 
-        # Binance streams no funding here: the server polls it (the default period), one poller.
+        # Binance streams funding rates (markPrice) but no open interest: that one is polled.
         assert (await subscribe(ws, "f", model="funding-rate", exchange="binance", symbol=PERP))["op"] == \
             "subscribed"
         (frame,) = await frames(ws, 1, keep=lambda f: f.get("id") == "f" and "data" in f, timeout=60)
@@ -134,7 +134,13 @@ async def test_live_liquidations_and_polled_funding_over_the_socket(server: Runn
         assert rate["exchange"] == "binance" and rate["funding_time"] % FUNDING_STEP_MS == 0
         assert Decimal(rate["mark_price"]) > 0
         topics = {t["topic"] for t in server.state.topics.describe()}
-        assert "funding-rate binance BTC/USDT:USDT poll=10.0" in topics
+        assert "funding-rate binance BTC/USDT:USDT" in topics
+        assert (await subscribe(ws, "oi", model="open-interest", exchange="binance", symbol=PERP))["op"] == \
+            "subscribed"
+        (frame,) = await frames(ws, 1, keep=lambda f: f.get("id") == "oi" and "data" in f, timeout=60)
+        assert frame["data"]["exchange"] == "binance" and Decimal(frame["data"]["size"]) > 0
+        topics = {t["topic"] for t in server.state.topics.describe()}
+        assert "open-interest binance BTC/USDT:USDT poll=10.0" in topics
         assert any(t.startswith("liquidation bybit") for t in topics)
 
         refused = await subscribe(ws, "b", model="liquidation", exchange="bitget", symbol=PERP)
