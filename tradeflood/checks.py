@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import pyarrow
 
 __all__ = ["INVALID_POLICIES", "Invalid", "Violation", "check_invalid", "checked", "frame_violations",
-           "violations"]
+           "snapshot_violations", "violations"]
 
 log = logging.getLogger("tradeflood")
 
@@ -247,8 +247,9 @@ def violations(items: Any, interval: str | None = None) -> list[Violation]:
 
 def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:
     """A stream book message's impossible levels (strings as received, or decimals): a price not
-    positive, a size below zero (zero removes the level). Order and crossing are the book's
-    own checks, once the message is applied."""
+    positive, a size below zero (zero removes the level). A snapshot's order is
+    :func:`snapshot_violations`'; whether a delta crosses the book is the book's own check, once
+    the message is applied (the feed refuses it then)."""
     out = []
     for side, levels in (("bids", bids), ("asks", asks)):
         for i, (price, size) in enumerate(levels):
@@ -257,6 +258,32 @@ def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation
                 out.append(Violation(i, f"{side} price", f"is {price}, not a positive price"))
             elif not float(size) >= 0:
                 out.append(Violation(i, f"{side} size", f"is {size}, a negative size"))
+    return out
+
+
+def snapshot_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:
+    """A full book pushed on a stream, best first, out of order: a side not strictly ordered
+    (bids descending, asks ascending, each price once) or a best bid not below the best ask.
+    Exact (decimals): snapshots are rare, and two prices may differ past a float's digits.
+    Signs are :func:`delta_violations`'s; a zero size, which a snapshot loads as no level, passes."""
+    out: list[Violation] = []
+    best: dict[str, Decimal] = {}
+    for side, levels, better in (("bids", bids, 1), ("asks", asks, -1)):
+        last = None
+        for i, (raw_price, raw_size) in enumerate(levels):
+            if not Decimal(raw_size):
+                continue
+            price = Decimal(raw_price)
+            if last is None:
+                best[side] = price
+            elif not (last - price) * better > 0:
+                order = "descending" if better > 0 else "ascending"
+                out.append(Violation(i, f"{side} price", f"{price} after {last}: not strictly {order}"))
+                break
+            last = price
+    bid, ask = best.get("bids"), best.get("asks")
+    if not out and bid is not None and ask is not None and not bid < ask:
+        out.append(Violation(0, "asks price", f"best ask {ask} is not above best bid {bid} (crossed book)"))
     return out
 
 
@@ -269,8 +296,13 @@ def frame_violations(items: Sequence[Any], interval: str | None = None) -> list[
         return trade_violations(items)
     if kind == "BookDelta":  # book messages
         try:
-            return [v for d in items for v in delta_violations(d.bids, d.asks)]
-        except (TypeError, ValueError):
+            out = []
+            for d in items:
+                out += delta_violations(d.bids, d.asks)
+                if d.is_snapshot and not out:
+                    out += snapshot_violations(d.bids, d.asks)
+            return out
+        except (TypeError, ValueError, ArithmeticError):
             return [Violation(0, "level", "holds a value that is not a number")]
     return violations(items, interval)
 
