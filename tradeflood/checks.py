@@ -11,7 +11,10 @@ store or a stream consumer:
 - trades: price and amount positive, each id once in a reply;
 - order books: prices and sizes positive, bids strictly descending, asks
   strictly ascending (each price level once), best bid below best ask;
-- tickers: no negative price or volume, ``low <= high``.
+- tickers: no negative price or volume, ``low <= high``;
+- mark and index bars: the candle rules without volumes;
+- funding rates: a finite rate below 1 (100%) in size, mark and index prices positive;
+- open interest: size and value not negative.
 
 A violation is a :class:`~tradeflood.errors.PayloadError` naming the venue,
 the endpoint, the row and the field. With ``invalid="drop"`` (per Session or
@@ -36,7 +39,8 @@ from .intervals import bar_open, interval_ms
 if TYPE_CHECKING:
     import pyarrow
 
-__all__ = ["INVALID_POLICIES", "Invalid", "Violation", "check_invalid", "checked", "frame_violations",
+__all__ = ["FUNDING_RATE_BOUND", "INVALID_POLICIES", "Invalid", "Violation", "check_invalid", "checked",
+           "frame_violations", "funding_violations", "open_interest_violations", "price_bar_violations",
            "snapshot_violations", "violations"]
 
 log = logging.getLogger("tradeflood")
@@ -242,7 +246,84 @@ def violations(items: Any, interval: str | None = None) -> list[Violation]:
         return [v for book in items for v in level_violations(book.bids, book.asks)]
     if kind == "Ticker":
         return [v for t in items for v in ticker_violations(t)]
+    series_rule = _SERIES_RULES.get(kind)
+    if series_rule is not None:
+        return series_rule(items, interval)
     return []
+
+
+# -- derivatives' histories: mark and index bars, funding rates, open interest ---------------
+
+#: The largest funding rate a venue could mean, per funding period: 100% would take a whole
+#: position's value at one funding (venues cap theirs at a few percent).
+FUNDING_RATE_BOUND = Decimal(1)
+
+
+def _positive(value: Any) -> bool:
+    return value.is_finite() and value > _ZERO  # NaN and infinities are no price (nor comparable)
+
+
+def price_bar_violations(bars: Sequence[Any], interval: str | None) -> list[Violation]:
+    """Mark and index bars (a price without volume): the candle rules without volumes, prices
+    positive, ``low <= min(open, close) <= max(open, close) <= high``, the open on the grid."""
+    out: list[Violation] = []
+    grid = interval or (getattr(bars[0], "interval", None) if len(bars) else None)
+    step, offset = _grid(grid)
+    for i, c in enumerate(bars):
+        o, h, lo, cl = c.open, c.high, c.low, c.close
+        bad = next((name for name, value in (("open", o), ("high", h), ("low", lo), ("close", cl))
+                    if not _positive(value)), None)
+        if bad is not None:
+            out.append(Violation(i, bad, f"is {getattr(c, bad)}, not a positive price"))
+        elif not lo <= min(o, cl):
+            out.append(Violation(i, "low", f"{lo} is above min(open, close) {min(o, cl)}"))
+        elif not max(o, cl) <= h:
+            out.append(Violation(i, "high", f"{h} is below max(open, close) {max(o, cl)}"))
+        elif grid and not _on_grid(c.open_time, step, offset, grid):
+            out.append(Violation(i, "open_time", f"{c.open_time} is not on the {grid} grid"))
+    return out
+
+
+def funding_violations(rates: Sequence[Any], interval: str | None = None) -> list[Violation]:
+    """Funding rates: the rate (and the predicted next one) a finite number below
+    :data:`FUNDING_RATE_BOUND` in size (it may be negative or zero); mark and index prices, when
+    given, positive; a funding interval, when given, positive."""
+    out: list[Violation] = []
+    for i, f in enumerate(rates):
+        for name in ("rate", "next_rate"):
+            value = getattr(f, name, None)
+            if value is not None and not (value.is_finite() and abs(value) < FUNDING_RATE_BOUND):
+                out.append(Violation(i, name, f"is {value}, not a funding rate (its size must be "
+                                              f"below {FUNDING_RATE_BOUND})"))
+                break
+        else:
+            for name in ("mark_price", "index_price"):
+                value = getattr(f, name, None)
+                if value is not None and not _positive(value):
+                    out.append(Violation(i, name, f"is {value}, not a positive price"))
+                    break
+            else:
+                step = getattr(f, "interval_ms", None)
+                if step is not None and not step > 0:
+                    out.append(Violation(i, "interval_ms", f"is {step}, not a positive interval"))
+    return out
+
+
+def open_interest_violations(rows: Sequence[Any], interval: str | None = None) -> list[Violation]:
+    """Open interest: the size and (when given) value finite and not negative (zero is a
+    contract nobody holds yet)."""
+    out: list[Violation] = []
+    for i, oi in enumerate(rows):
+        for name in ("size", "value"):
+            value = getattr(oi, name, None)
+            if value is not None and not (value.is_finite() and value >= _ZERO):
+                out.append(Violation(i, name, f"is {value}, not a size (finite, not negative)"))
+                break
+    return out
+
+
+_SERIES_RULES = {"MarkCandle": price_bar_violations, "IndexCandle": price_bar_violations,
+                 "FundingRate": funding_violations, "OpenInterest": open_interest_violations}
 
 
 def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:
@@ -307,7 +388,9 @@ def frame_violations(items: Sequence[Any], interval: str | None = None) -> list[
     return violations(items, interval)
 
 
-_ROW_NAMES = {"Candle": "candle", "Trade": "trade", "OrderBook": "book", "Ticker": "ticker"}
+_ROW_NAMES = {"Candle": "candle", "Trade": "trade", "OrderBook": "book", "Ticker": "ticker",
+              "MarkCandle": "mark candle", "IndexCandle": "index candle", "FundingRate": "funding rate",
+              "OpenInterest": "open interest"}
 
 
 def checked(items: Any, *, venue: str, endpoint: str, interval: str | None = None,

@@ -234,14 +234,16 @@ def store_info(path: Path | None) -> None:
 
 @store.command("verify")
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Another store file.")
-@click.option("--fix", is_flag=True, help="Remove the candles that fail, so their bars are fetched again.")
+@click.option("--fix", is_flag=True, help="Remove the rows that fail, so their times are fetched again.")
 def store_verify(path: Path | None, fix: bool) -> None:
-    """Re-check the stored candles (an older version stored them unchecked).
+    """Re-check the stored rows (an older version stored them unchecked).
 
-    Lists each candle that fails the value checks (a high below the low, a price
-    not positive, an open time off the grid); with --fix removes them and marks
-    their bars as not known, so the next fetch asks the venue again. Exits 1 when
-    bad candles remain.
+    Lists each row of every series (candles, funding rates, open interest, mark
+    and index bars) that fails the value checks (a high below the low, a price
+    not positive, an open time off the grid, a funding rate of 100% or more, a
+    negative open interest); with --fix removes them and marks their times as
+    not known, so the next fetch asks the venue again. Exits 1 when bad rows
+    remain.
     """
     from .store import CandleStore, default_store_path, verify_store
 
