@@ -18,10 +18,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tradeflood import models
 from tradeflood.checks import candle_violations, violations
 from tradeflood.intervals import interval_end
-from tradeflood.models import Candle, trusted_builder
+import tradeflood.models
+from tradeflood.models import Candle, Model, trusted_builder
 
 from . import _blocks as blocks
 from . import _rows as history_rows
@@ -154,10 +154,10 @@ def _verify_rows(store: CandleStore, report: VerifyReport, sid: int, exchange: s
     from ._store import _transaction
 
     name, _, qualifier = kind.partition(":")
-    found = getattr(models, name, None)
-    if not (isinstance(found, type) and issubclass(found, models.Model)):
+    found = getattr(tradeflood.models, name, None)
+    if not (isinstance(found, type) and issubclass(found, Model)):
         return  # a kind this version does not know: nothing to judge it by
-    model: type[models.Model] = found
+    model: type[Model] = found
     # Bars of one interval ("MarkCandle:1m") keep to its grid; other qualifiers (open
     # interest's statistic period) say nothing of the rows' times.
     interval = qualifier if "open_time" in model.model_fields else None
