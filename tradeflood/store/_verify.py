@@ -18,9 +18,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import tradeflood.models
 from tradeflood.checks import candle_violations, violations
 from tradeflood.intervals import interval_end
-import tradeflood.models
 from tradeflood.models import Candle, Model, trusted_builder
 
 from . import _blocks as blocks
