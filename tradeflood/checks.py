@@ -19,8 +19,10 @@ store or a stream consumer:
 A violation is a :class:`~tradeflood.errors.PayloadError` naming the venue,
 the endpoint, the row and the field. With ``invalid="drop"`` (per Session or
 per query) the invalid rows of a list (candles, trades) are dropped instead and
-counted (:func:`checked` returns how many); a single book or ticker has no row
-to drop, so it is refused either way::
+counted (:func:`checked` returns how many). :func:`checked` still raises for a
+single book or ticker, which has no row to drop; a fetch with ``invalid="drop"``
+then gives no result for that query (None, the reason in ``Results.absent`` of
+:mod:`tradeflood.pipeline`) instead of failing::
 
     rows, dropped = checked(candles, venue="example", endpoint="/candles", interval="1m")
 """
@@ -28,7 +30,7 @@ to drop, so it is refused either way::
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -260,7 +262,7 @@ FUNDING_RATE_BOUND = Decimal(1)
 
 
 def _positive(value: Any) -> bool:
-    return value.is_finite() and value > _ZERO  # NaN and infinities are no price (nor comparable)
+    return bool(value.is_finite() and value > _ZERO)  # NaN, infinities: no price (nor comparable)
 
 
 def price_bar_violations(bars: Sequence[Any], interval: str | None) -> list[Violation]:
@@ -322,8 +324,9 @@ def open_interest_violations(rows: Sequence[Any], interval: str | None = None) -
     return out
 
 
-_SERIES_RULES = {"MarkCandle": price_bar_violations, "IndexCandle": price_bar_violations,
-                 "FundingRate": funding_violations, "OpenInterest": open_interest_violations}
+_SERIES_RULES: dict[str, Callable[[Sequence[Any], str | None], list[Violation]]] = {
+    "MarkCandle": price_bar_violations, "IndexCandle": price_bar_violations,
+    "FundingRate": funding_violations, "OpenInterest": open_interest_violations}
 
 
 def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:

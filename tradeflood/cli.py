@@ -127,6 +127,9 @@ def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[s
         check_writable(output)
     with _session(urls, no_store, ProgressLine(sys.stderr)) as session:
         result = session.fetch(_model(model), invalid=invalid, **_params(kw))
+    if result is None:  # --invalid drop refused the one result (a book, a ticker)
+        click.echo("no result: the venue's answer failed a value check and was dropped", err=True)
+        return
     rows = result if isinstance(result, Sequence) else [result]  # many models, or one
     if output is not None:
         write_file(rows, output, iso=iso)

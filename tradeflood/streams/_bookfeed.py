@@ -117,7 +117,11 @@ class BookFeed(Feed):
                         OrderBook, exchange=self.query.exchange, symbol=self.query.symbol,
                         depth=self.book_binding.snapshot_depth)
                 except TradeFloodError as exc:
-                    log.warning("%s: book snapshot failed (%s)", self.topic.name, exc)
+                    book, failure = None, str(exc)
+                else:
+                    failure = "the snapshot failed a value check"  # None: invalid="drop" refused it
+                if book is None:
+                    log.warning("%s: book snapshot failed (%s)", self.topic.name, failure)
                     await self.hub.clock.sleep(min(10.0, 0.5 * 2 ** attempt))
                     continue
                 self.snapshots += 1
