@@ -18,7 +18,6 @@ with :class:`~tradeflood.errors.FetchDeadlineError`, what was parsed kept likewi
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections import Counter
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from .binding import Binding, ModelList, ParseContext, Part
 from .checks import Invalid, checked
+from .clock import Clock, LiveClock, timeout_at
 from .errors import FetchDeadlineError, FetchError, PayloadError, QueryError, TradeFloodError
 from .history import HistoryBinding
 from .planner import Plan, QueryPlan, build_plan
@@ -114,7 +114,8 @@ async def gather(fetcher: Fetcher, plan: Plan, deadline: float | None = None) ->
     are cancelled and :class:`FetchDeadlineError` is raised, with what was parsed.
     """
     failed: dict[int, BaseException] = {}
-    ends = None if deadline is None else asyncio.get_running_loop().time() + deadline
+    clock = _clock(fetcher)
+    ends = None if deadline is None else clock.monotonic() + deadline  # on the session's clock
     parts = await _run(fetcher, plan, plan.queries, failed, ends=ends)
     if not any(isinstance(exc, _Unfinished) for exc in failed.values()):
         await _repair(fetcher, plan, parts, failed, ends)
@@ -295,7 +296,7 @@ async def _run(fetcher: Fetcher, plan: Plan, queries: Sequence[QueryPlan],
     unfinished = None
     if plan.graph.number_of_nodes():  # a plan the store answers whole needs no HTTP client
         try:
-            async with asyncio.timeout_at(ends):
+            async with timeout_at(_clock(fetcher), ends):
                 _, errors = await fetcher.executor().run(plan, on_result=parser)
         except TimeoutError:  # the fetch's deadline: keep what was parsed
             unfinished = _Unfinished("the fetch's deadline passed before this request finished")
@@ -319,6 +320,12 @@ async def _repair(fetcher: Fetcher, plan: Plan, parts: list[list[Part]],
     more = await _run(fetcher, repair_plan, [qp for _, qp in wanted], failed, [i for i, _ in wanted], ends)
     for (i, _), extra in zip(wanted, more, strict=True):
         parts[i].extend(extra)
+
+
+def _clock(fetcher: Fetcher) -> Clock:
+    """The fetcher's clock (a session's), which its deadlines are read on; else the live one."""
+    clock: Clock = getattr(fetcher, "clock", None) or LiveClock()
+    return clock
 
 
 def _record(plan: Plan, parts: list[list[Part]]) -> None:

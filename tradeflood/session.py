@@ -108,6 +108,8 @@ class Session:
     queries' results are whole. A query may say otherwise (``fetch(...,
     invalid="drop")``). Either way the row never reaches the store, and its page
     is not recorded as complete.
+    Both deadlines below are read on the session's ``clock`` (a virtual clock drives
+    them, so a session on one must reach its venues in-process).
     ``deadline`` (seconds, default none) bounds each fetch or gather as a whole; one
     still running then stops with :class:`~tradeflood.errors.FetchDeadlineError`,
     keeping what was parsed (``deadline=`` on a call overrides it for that call).
