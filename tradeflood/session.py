@@ -165,7 +165,8 @@ class Session:
 
             self._recording = session_recording(record=record, replay=replay, speed=speed, start=start,
                                                 clock=clock, transport=transport,
-                                                stream_settings=stream_settings, urls=urls)
+                                                stream_settings=stream_settings, urls=urls,
+                                                max_reply_bytes=max_reply_bytes)
             clock, transport = self._recording.clock, self._recording.transport
             stream_settings = self._recording.stream_settings
             store = False if replay is not None and store is True else store  # no look-ahead from disk
