@@ -359,15 +359,26 @@ def _join_relative_times(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input or a failed fetch)."""
+    """Run the command line; returns the exit status: 0 ok, 1 a question left unanswered,
+    2 bad input or a failed fetch, 130 interrupted (Ctrl-C: one line on standard error,
+    the pages fetched whole kept in the store)."""
     args = _join_relative_times(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     warnings = _WarningLines()
     log = logging.getLogger("tradeflood")
     log.addHandler(warnings)
     try:
-        cli.main(args=args, prog_name="tradeflood", standalone_mode=False)
-    except click.exceptions.Abort:
+        # Not cli.main(): it prints a blank line of its own on Ctrl-C before anything we say.
+        with cli.make_context("tradeflood", list(args)) as ctx:
+            cli.invoke(ctx)
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if sys.stderr.isatty():
+            click.echo(err=True)  # end the terminal's "^C"
+        click.echo("aborted (interrupted)", err=True)
+        return 130  # 128 + SIGINT, as shells report a command Ctrl-C stopped
+    except click.exceptions.Abort:  # a prompt's answer never came (end of input)
         click.echo("aborted", err=True)
         return 1
     except click.ClickException as exc:
