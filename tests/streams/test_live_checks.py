@@ -8,9 +8,11 @@ resyncs, since it now misses a message.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 import tradeflood
@@ -170,4 +172,39 @@ async def test_bitget_snapshot_out_of_order_is_refused_and_the_book_resyncs(
     _assert_refused_then_resynced(kept, f"{side} price", "invalid message")
     refused = next(x for x in kept if isinstance(x, FrameRefused))
     assert f"not strictly {order}" in refused.reason
+    _sound(book)
+
+
+class _CrossedSnapshots(httpx.AsyncBaseTransport):
+    """Real HTTP to the simulator, but the first ``n`` Binance depth snapshots come crossed."""
+
+    def __init__(self, n: int) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.left = n
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.url.path != "/api/v3/depth" or not self.left:
+            return response
+        self.left -= 1
+        body = json.loads(await response.aread())
+        body["bids"][0][0] = str(Decimal(body["asks"][0][0]) + 100)
+        return httpx.Response(200, json=body, request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.speed(1)
+@pytest.mark.parametrize("invalid", ["raise", "drop"])
+async def test_a_crossed_rest_snapshot_is_never_the_book_and_is_asked_again(
+        sim: Simulator, clock: Any, invalid: str) -> None:
+    """Under invalid="drop" the snapshot fetch has no result (None) rather than an error;
+    either way the book waits for a sound snapshot."""
+    transport = _CrossedSnapshots(2)
+    async with tradeflood.Session(urls=sim.urls(), clock=clock, store=False, transport=transport,
+                                  invalid=invalid) as s, \
+            s.stream(OrderBook, exchange="binance", symbol="BTC/USDT", depth=5, overflow="raise") as books:
+        (book,) = await take(books, 1, timeout=30)
+    assert transport.left == 0  # both crossed snapshots were refused before this book
     _sound(book)
