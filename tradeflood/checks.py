@@ -13,8 +13,10 @@ store or a stream consumer:
   strictly ascending (each price level once), best bid below best ask;
 - tickers: no negative price or volume, ``low <= high``;
 - mark and index bars: the candle rules without volumes;
-- funding rates: a finite rate below 1 (100%) in size, mark and index prices positive;
-- open interest: size and value not negative.
+- funding rates fetched: a finite rate below 1 (100%) in size, mark and index
+  prices positive; open interest fetched: size and value not negative;
+- live funding rates and open interest: no negative mark or index price, open
+  interest and its value not negative.
 
 A violation is a :class:`~tradeflood.errors.PayloadError` naming the venue,
 the endpoint, the row and the field. With ``invalid="drop"`` (per Session or
@@ -180,6 +182,20 @@ def ticker_violations(ticker: Any) -> list[Violation]:
     low, high = getattr(ticker, "low", None), getattr(ticker, "high", None)
     if not out and low is not None and high is not None and low > high:
         out.append(Violation(0, "low", f"{low} is above the high {high}"))
+    return out
+
+
+def derivative_violations(items: Sequence[Any]) -> list[Violation]:
+    """Funding rates with a negative mark or index price, and open interest below zero, on a
+    stream (the built-in parses refuse these already; a binding of one's own may not). A rate
+    that is not finite never gets this far: the model refuses it."""
+    out = []
+    for i, item in enumerate(items):
+        for name in ("size", "value", "mark_price", "index_price"):
+            value = getattr(item, name, None)
+            if value is not None and not value >= _ZERO:
+                kind = "price" if "price" in name else "size"
+                out.append(Violation(i, name, f"is {value}, a negative {kind}"))
     return out
 
 
@@ -388,6 +404,8 @@ def frame_violations(items: Sequence[Any], interval: str | None = None) -> list[
             return out
         except (TypeError, ValueError, ArithmeticError):
             return [Violation(0, "level", "holds a value that is not a number")]
+    if kind in ("FundingRate", "OpenInterest"):  # live values: signs only (fetched rows: the series rules)
+        return derivative_violations(items)
     return violations(items, interval)
 
 

@@ -143,7 +143,7 @@ def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[s
 
 
 STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
-            "liquidations": "Liquidation"}
+            "liquidations": "Liquidation", "funding-rate": "FundingRate", "open-interest": "OpenInterest"}
 
 
 @cli.command()
