@@ -12,14 +12,19 @@ store or a stream consumer:
 - order books: prices and sizes positive, bids strictly descending, asks
   strictly ascending (each price level once), best bid below best ask;
 - tickers: no negative price or volume, ``low <= high``;
+- mark and index bars: the candle rules without volumes;
+- funding rates fetched: a finite rate below 1 (100%) in size, mark and index
+  prices positive; open interest fetched: size and value not negative;
 - live funding rates and open interest: no negative mark or index price, open
   interest and its value not negative.
 
 A violation is a :class:`~tradeflood.errors.PayloadError` naming the venue,
 the endpoint, the row and the field. With ``invalid="drop"`` (per Session or
 per query) the invalid rows of a list (candles, trades) are dropped instead and
-counted (:func:`checked` returns how many); a single book or ticker has no row
-to drop, so it is refused either way::
+counted (:func:`checked` returns how many). :func:`checked` still raises for a
+single book or ticker, which has no row to drop; a fetch with ``invalid="drop"``
+then gives no result for that query (None, the reason in ``Results.absent`` of
+:mod:`tradeflood.pipeline`) instead of failing::
 
     rows, dropped = checked(candles, venue="example", endpoint="/candles", interval="1m")
 """
@@ -27,7 +32,7 @@ to drop, so it is refused either way::
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,8 +43,9 @@ from .intervals import bar_open, interval_ms
 if TYPE_CHECKING:
     import pyarrow
 
-__all__ = ["INVALID_POLICIES", "Invalid", "Violation", "check_invalid", "checked", "frame_violations",
-           "violations"]
+__all__ = ["FUNDING_RATE_BOUND", "INVALID_POLICIES", "Invalid", "Violation", "check_invalid", "checked",
+           "frame_violations", "funding_violations", "open_interest_violations", "price_bar_violations",
+           "snapshot_violations", "violations"]
 
 log = logging.getLogger("tradeflood")
 
@@ -258,13 +264,92 @@ def violations(items: Any, interval: str | None = None) -> list[Violation]:
         return [v for book in items for v in level_violations(book.bids, book.asks)]
     if kind == "Ticker":
         return [v for t in items for v in ticker_violations(t)]
+    series_rule = _SERIES_RULES.get(kind)
+    if series_rule is not None:
+        return series_rule(items, interval)
     return []
+
+
+# -- derivatives' histories: mark and index bars, funding rates, open interest ---------------
+
+#: The largest funding rate a venue could mean, per funding period: 100% would take a whole
+#: position's value at one funding (venues cap theirs at a few percent).
+FUNDING_RATE_BOUND = Decimal(1)
+
+
+def _positive(value: Any) -> bool:
+    return bool(value.is_finite() and value > _ZERO)  # NaN, infinities: no price (nor comparable)
+
+
+def price_bar_violations(bars: Sequence[Any], interval: str | None) -> list[Violation]:
+    """Mark and index bars (a price without volume): the candle rules without volumes, prices
+    positive, ``low <= min(open, close) <= max(open, close) <= high``, the open on the grid."""
+    out: list[Violation] = []
+    grid = interval or (getattr(bars[0], "interval", None) if len(bars) else None)
+    step, offset = _grid(grid)
+    for i, c in enumerate(bars):
+        o, h, lo, cl = c.open, c.high, c.low, c.close
+        bad = next((name for name, value in (("open", o), ("high", h), ("low", lo), ("close", cl))
+                    if not _positive(value)), None)
+        if bad is not None:
+            out.append(Violation(i, bad, f"is {getattr(c, bad)}, not a positive price"))
+        elif not lo <= min(o, cl):
+            out.append(Violation(i, "low", f"{lo} is above min(open, close) {min(o, cl)}"))
+        elif not max(o, cl) <= h:
+            out.append(Violation(i, "high", f"{h} is below max(open, close) {max(o, cl)}"))
+        elif grid and not _on_grid(c.open_time, step, offset, grid):
+            out.append(Violation(i, "open_time", f"{c.open_time} is not on the {grid} grid"))
+    return out
+
+
+def funding_violations(rates: Sequence[Any], interval: str | None = None) -> list[Violation]:
+    """Funding rates: the rate (and the predicted next one) a finite number below
+    :data:`FUNDING_RATE_BOUND` in size (it may be negative or zero); mark and index prices, when
+    given, positive; a funding interval, when given, positive."""
+    out: list[Violation] = []
+    for i, f in enumerate(rates):
+        for name in ("rate", "next_rate"):
+            value = getattr(f, name, None)
+            if value is not None and not (value.is_finite() and abs(value) < FUNDING_RATE_BOUND):
+                out.append(Violation(i, name, f"is {value}, not a funding rate (its size must be "
+                                              f"below {FUNDING_RATE_BOUND})"))
+                break
+        else:
+            for name in ("mark_price", "index_price"):
+                value = getattr(f, name, None)
+                if value is not None and not _positive(value):
+                    out.append(Violation(i, name, f"is {value}, not a positive price"))
+                    break
+            else:
+                step = getattr(f, "interval_ms", None)
+                if step is not None and not step > 0:
+                    out.append(Violation(i, "interval_ms", f"is {step}, not a positive interval"))
+    return out
+
+
+def open_interest_violations(rows: Sequence[Any], interval: str | None = None) -> list[Violation]:
+    """Open interest: the size and (when given) value finite and not negative (zero is a
+    contract nobody holds yet)."""
+    out: list[Violation] = []
+    for i, oi in enumerate(rows):
+        for name in ("size", "value"):
+            value = getattr(oi, name, None)
+            if value is not None and not (value.is_finite() and value >= _ZERO):
+                out.append(Violation(i, name, f"is {value}, not a size (finite, not negative)"))
+                break
+    return out
+
+
+_SERIES_RULES: dict[str, Callable[[Sequence[Any], str | None], list[Violation]]] = {
+    "MarkCandle": price_bar_violations, "IndexCandle": price_bar_violations,
+    "FundingRate": funding_violations, "OpenInterest": open_interest_violations}
 
 
 def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:
     """A stream book message's impossible levels (strings as received, or decimals): a price not
-    positive, a size below zero (zero removes the level). Order and crossing are the book's
-    own checks, once the message is applied."""
+    positive, a size below zero (zero removes the level). A snapshot's order is
+    :func:`snapshot_violations`'; whether a delta crosses the book is the book's own check, once
+    the message is applied (the feed refuses it then)."""
     out = []
     for side, levels in (("bids", bids), ("asks", asks)):
         for i, (price, size) in enumerate(levels):
@@ -273,6 +358,32 @@ def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation
                 out.append(Violation(i, f"{side} price", f"is {price}, not a positive price"))
             elif not float(size) >= 0:
                 out.append(Violation(i, f"{side} size", f"is {size}, a negative size"))
+    return out
+
+
+def snapshot_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:
+    """A full book pushed on a stream, best first, out of order: a side not strictly ordered
+    (bids descending, asks ascending, each price once) or a best bid not below the best ask.
+    Exact (decimals): snapshots are rare, and two prices may differ past a float's digits.
+    Signs are :func:`delta_violations`'s; a zero size, which a snapshot loads as no level, passes."""
+    out: list[Violation] = []
+    best: dict[str, Decimal] = {}
+    for side, levels, better in (("bids", bids, 1), ("asks", asks, -1)):
+        last = None
+        for i, (raw_price, raw_size) in enumerate(levels):
+            if not Decimal(raw_size):
+                continue
+            price = Decimal(raw_price)
+            if last is None:
+                best[side] = price
+            elif not (last - price) * better > 0:
+                order = "descending" if better > 0 else "ascending"
+                out.append(Violation(i, f"{side} price", f"{price} after {last}: not strictly {order}"))
+                break
+            last = price
+    bid, ask = best.get("bids"), best.get("asks")
+    if not out and bid is not None and ask is not None and not bid < ask:
+        out.append(Violation(0, "asks price", f"best ask {ask} is not above best bid {bid} (crossed book)"))
     return out
 
 
@@ -285,15 +396,22 @@ def frame_violations(items: Sequence[Any], interval: str | None = None) -> list[
         return trade_violations(items)
     if kind == "BookDelta":  # book messages
         try:
-            return [v for d in items for v in delta_violations(d.bids, d.asks)]
-        except (TypeError, ValueError):
+            out = []
+            for d in items:
+                out += delta_violations(d.bids, d.asks)
+                if d.is_snapshot and not out:
+                    out += snapshot_violations(d.bids, d.asks)
+            return out
+        except (TypeError, ValueError, ArithmeticError):
             return [Violation(0, "level", "holds a value that is not a number")]
-    if kind in ("FundingRate", "OpenInterest"):  # live values only: REST rows are checked by the parse
+    if kind in ("FundingRate", "OpenInterest"):  # live values: signs only (fetched rows: the series rules)
         return derivative_violations(items)
     return violations(items, interval)
 
 
-_ROW_NAMES = {"Candle": "candle", "Trade": "trade", "OrderBook": "book", "Ticker": "ticker"}
+_ROW_NAMES = {"Candle": "candle", "Trade": "trade", "OrderBook": "book", "Ticker": "ticker",
+              "MarkCandle": "mark candle", "IndexCandle": "index candle", "FundingRate": "funding rate",
+              "OpenInterest": "open interest"}
 
 
 def checked(items: Any, *, venue: str, endpoint: str, interval: str | None = None,
