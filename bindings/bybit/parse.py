@@ -13,11 +13,13 @@ carry no time of their own (the reply's ``time`` stands for it).
 from __future__ import annotations
 
 import itertools
+import operator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tradeflood.intervals import interval_end, interval_ms
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
-from tradeflood.parsing import Reader
+from tradeflood.parsing import Reader, candle_models
 from tradeflood.symbols import SymbolMap
 
 __all__ = [
@@ -94,11 +96,38 @@ def parse_candles(
     (``closes``, the interval's length after its open, or the next open) is at
     or before ``received_ms``.
     """
-    from tradeflood.intervals import interval_end
-
     rows = payload.get("list") if type(payload) is dict else payload
     if type(rows) is not list:
         raise Reader(EXCHANGE, endpoint).fail("expected a list of kline rows", payload)
+    try:
+        # Read as columns, oldest first: join refuses anything but strings, and every spelling
+        # Decimal takes for NaN or Infinity holds an "n" or "N".
+        if not rows or set(map(type, rows)) != {list}:
+            raise ValueError
+        cols = list(zip(*rows[::-1], strict=True))  # rows of unequal lengths (ValueError) go row by row
+        joined = "".join(map("".join, cols))
+        if "n" in joined or "N" in joined:
+            raise ValueError
+        times = list(map(int, cols[0]))
+        if interval == "1M":
+            closed = [interval_end(t, interval) <= received_ms for t in times]
+        else:  # a fixed-length bar has closed when it opened at or before this instant
+            closed = list(map((received_ms - interval_ms(interval)).__ge__, times))
+        out = candle_models(exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
+                            interval=interval, times=times, closed=closed,
+                            values=(cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]))
+    except (TypeError, ValueError, IndexError, InvalidOperation, OverflowError):
+        return _candles_by_row(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
+                               received_ms=received_ms, endpoint=endpoint)
+    if any(map(operator.ge, times, itertools.islice(times, 1, None))):
+        out.sort(key=lambda c: c.open_time)
+    return out
+
+
+def _candles_by_row(rows: list[Any], *, symbol: str, native_symbol: str, interval: str,
+                    received_ms: int, endpoint: str) -> list[Candle]:
+    """parse_candles one row at a time: the page the column pass did not take (an empty one,
+    or one with a bad row, which this names)."""
     D, build = Decimal, _candle
     out: list[Candle] = []
     try:

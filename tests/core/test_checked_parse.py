@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from tradeflood.bindings.binance import parse as binance
 from tradeflood.bindings.bitget import parse as bitget
+from tradeflood.bindings.bybit import parse as bybit
+from tradeflood.bindings.okx import parse as okx
 from tradeflood.checks import CheckedCandles, candle_columns_ok, candle_violations, checked
 from tradeflood.errors import PayloadError
 from tradeflood.intervals import interval_ms
@@ -174,3 +176,41 @@ def test_trusted_batch_makes_the_validated_models() -> None:
     assert made == [Candle(**fields), Candle(**dict(fields, open_time=MINUTE))]
     assert made[1].model_dump() == Candle(**dict(fields, open_time=MINUTE)).model_dump()
     assert made[0].model_fields_set == set(Candle.model_fields)
+
+
+@given(pages(), st.booleans(), st.sampled_from([None, "flag", "short", "swap"]))
+@settings(max_examples=200, deadline=None)
+def test_okx_and_bybit_column_passes_are_the_row_parses(rows: list[list[str]], spot: bool,
+                                                        spoil: str | None) -> None:
+    """The same bars newest first as OKX rows (a confirm flag) and Bybit klines."""
+    okx_rows = [[r[0], *r[1:6], r[5], r[7], "1"] for r in rows][::-1]
+    bybit_rows = [[r[0], *r[1:6], r[7]] for r in rows][::-1]
+    if spoil == "flag":
+        okx_rows[0][8] = "2"
+    elif spoil == "short":
+        del okx_rows[-1][8], bybit_rows[-1][6]
+    elif spoil == "swap" and len(rows) > 1:  # out of order: both sort
+        okx_rows[0], okx_rows[1] = okx_rows[1], okx_rows[0]
+        bybit_rows[0], bybit_rows[1] = bybit_rows[1], bybit_rows[0]
+    names: dict[str, Any] = {"symbol": "BTC/USDT", "native_symbol": "BTCUSDT", "interval": "1m"}
+    cases = [
+        (lambda: okx.parse_candles(okx_rows, spot=spot, **names),
+         lambda: okx._candles_by_row(okx_rows, v=5 if spot else 6, endpoint="candles", **names)),
+        (lambda: bybit.parse_candles({"list": bybit_rows}, received_ms=NOW, **names),
+         lambda: bybit._candles_by_row(bybit_rows, received_ms=NOW, endpoint="kline", **names)),
+    ]
+    for fast_parse, slow_parse in cases:
+        try:
+            fast: Any = fast_parse()
+        except PayloadError as exc:
+            fast = str(exc)
+        try:
+            slow: Any = slow_parse()
+        except PayloadError as exc:
+            slow = str(exc)
+        if isinstance(slow, str):
+            assert fast == slow
+            continue
+        same(fast, slow)
+        checkable = not candle_violations(slow, "1m") and not row_spellings(rows)
+        assert (type(fast) is CheckedCandles) == checkable
