@@ -68,6 +68,10 @@ class Model(BaseModel):
 
 M = TypeVar("M", bound=BaseModel)
 
+#: What pydantic sets on every instance, as the slots' own setters (no __setattr__).
+_SLOT_SETTERS = tuple(BaseModel.__dict__[name].__set__ for name in (
+    "__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
+
 
 def trusted_builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
     """A constructor for field values a parser has already checked, for hot parse loops.
@@ -80,11 +84,7 @@ def trusted_builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
     """
     fields = set(cls.model_fields)
     new = object.__new__
-    slots = BaseModel.__dict__
-    set_dict = slots["__dict__"].__set__
-    set_fields = slots["__pydantic_fields_set__"].__set__
-    set_extra = slots["__pydantic_extra__"].__set__
-    set_private = slots["__pydantic_private__"].__set__
+    set_dict, set_fields, set_extra, set_private = _SLOT_SETTERS
 
     def build(values: dict[str, Any]) -> M:
         obj = new(cls)
@@ -109,11 +109,7 @@ def trusted_batch(cls: type[M]) -> Callable[[Sequence[dict[str, Any]]], list[M]]
         return lambda values: [one(v) for v in values]
     fields = set(cls.model_fields)
     new = object.__new__
-    slots = BaseModel.__dict__
-    set_dict = slots["__dict__"].__set__
-    set_fields = slots["__pydantic_fields_set__"].__set__
-    set_extra = slots["__pydantic_extra__"].__set__
-    set_private = slots["__pydantic_private__"].__set__
+    set_dict, set_fields, set_extra, set_private = _SLOT_SETTERS
 
     def build(values: Sequence[dict[str, Any]]) -> list[M]:
         n = len(values)

@@ -23,9 +23,11 @@ runs the value checks of :mod:`tradeflood.checks` on the columns at once.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from functools import cache
+from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
@@ -35,7 +37,7 @@ from .errors import PayloadError
 if TYPE_CHECKING:
     from tradeflood.models import Candle
 
-__all__ = ["ABSENT", "Reader", "candle_models", "parse_price_candles"]
+__all__ = ["ABSENT", "Reader", "candle_models", "closed_flags", "parse_price_candles", "string_columns"]
 
 M = TypeVar("M")
 
@@ -224,8 +226,36 @@ def parse_price_candles(read: Reader, payload: Any, model: type[Any], *, symbol:
     return out
 
 
+def string_columns(rows: Any, *, newest_first: bool = False) -> list[tuple[str, ...]]:
+    """A page of rows, each an array of strings, all of one length, as its columns (oldest
+    first with ``newest_first``); a ValueError or TypeError for anything else (for the
+    caller's row-by-row slow path to name). No value may be a spelling of NaN or Infinity:
+    one join refuses anything but strings (JSON numbers would lose exactness), and every
+    spelling Decimal takes for those holds an "n" or "N"."""
+    if type(rows) is not list or not rows or set(map(type, rows)) != {list}:
+        raise ValueError("not a list of rows")
+    cols = list(zip(*(rows[::-1] if newest_first else rows), strict=True))  # one length, or ValueError
+    joined = "".join(map("".join, cols))
+    if "n" in joined or "N" in joined:
+        raise ValueError("NaN or Infinity")
+    return cols
+
+
+def closed_flags(times: Sequence[int], interval: str, received_ms: int) -> list[bool]:
+    """Whether each bar opened at ``times`` has closed: its end is at or before ``received_ms``."""
+    if interval == "1M":
+        from .intervals import interval_end
+
+        return [interval_end(t, interval) <= received_ms for t in times]
+    from .intervals import interval_ms
+
+    # A fixed-length bar has closed when it opened at or before this instant.
+    return list(map((received_ms - interval_ms(interval)).__ge__, times))
+
+
 def candle_models(*, exchange: str, symbol: str, native_symbol: str, interval: str, times: Sequence[int],
-                  values: Sequence[Sequence[str]], closed: Sequence[bool]) -> list[Candle]:
+                  values: Sequence[Sequence[str]], closed: Sequence[bool],
+                  sort: bool = False) -> list[Candle]:
     """Candle models from a page a venue's parse has read as columns, checked as they are made.
 
     ``times`` are the open times (integer ms), ``values`` the six string columns
@@ -241,7 +271,8 @@ def candle_models(*, exchange: str, symbol: str, native_symbol: str, interval: s
     candle rules run over the columns (:func:`tradeflood.checks.candle_columns_ok`)
     and the models are made without re-validation. Every row passing, the result
     is a :class:`~tradeflood.checks.CheckedCandles` that the fetch's checks take as
-    it is; otherwise a plain list, which they check row by row and report.
+    it is; otherwise a plain list, which they check row by row and report. With
+    ``sort`` a page out of order is sorted by open time.
     """
     from .checks import CheckedCandles, candle_columns_ok
 
@@ -262,9 +293,15 @@ def candle_models(*, exchange: str, symbol: str, native_symbol: str, interval: s
     models = _candle_batch()(dicts)
     # A value written without a "-" is not negative: then only zero lows are left to find.
     unsigned = not any("-" in "".join(column) for column in (lows_s, volumes_s, quotes_s))
+    if sort and any(map(operator.ge, times, islice(times, 1, None))):
+        models.sort(key=_open_time)
     if candle_columns_ok(times, opens, highs, lows, closes, volumes, quotes, interval, unsigned=unsigned):
         return CheckedCandles(models, interval)
     return models
+
+
+def _open_time(candle: Candle) -> int:
+    return candle.open_time
 
 
 #: Decimal(text) as a context method (a little faster): no rounding, no exponent bound, so the

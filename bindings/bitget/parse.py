@@ -21,7 +21,7 @@ from typing import Any
 from tradeflood.errors import PayloadError
 from tradeflood.intervals import interval_end, interval_ms
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
-from tradeflood.parsing import Reader, candle_models
+from tradeflood.parsing import Reader, candle_models, closed_flags, string_columns
 from tradeflood.symbols import SymbolMap
 
 __all__ = [
@@ -134,20 +134,9 @@ def parse_candles(
             f"expected a list of candle rows, got {type(rows).__name__}", rows)
     q = 7 if spot else 6
     try:
-        # One pass of cheap checks stands in for a check per field: join refuses
-        # anything but strings (JSON numbers would lose exactness), and every
-        # spelling Decimal accepts for NaN or Infinity holds an "n" or "N".
-        if not rows or set(map(type, rows)) != {list}:
-            raise ValueError
-        cols = list(zip(*rows, strict=True))  # rows of unequal lengths (ValueError) go row by row
-        joined = "".join(map("".join, cols))
-        if "n" in joined or "N" in joined:
-            raise ValueError
+        cols = string_columns(rows)
         times = list(map(int, cols[0]))
-        if interval == "1M":
-            closed = [interval_end(t, interval) <= received_ms for t in times]
-        else:  # a fixed-length bar has closed when it opened at or before this instant
-            closed = list(map((received_ms - interval_ms(interval)).__ge__, times))
+        closed = closed_flags(times, interval, received_ms)
         return candle_models(exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
                              interval=interval, times=times, closed=closed,
                              values=(cols[1], cols[2], cols[3], cols[4], cols[5], cols[q]))

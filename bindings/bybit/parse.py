@@ -13,13 +13,12 @@ carry no time of their own (the reply's ``time`` stands for it).
 from __future__ import annotations
 
 import itertools
-import operator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tradeflood.intervals import interval_end, interval_ms
+from tradeflood.intervals import interval_end
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
-from tradeflood.parsing import Reader, candle_models
+from tradeflood.parsing import Reader, candle_models, closed_flags, string_columns
 from tradeflood.symbols import SymbolMap
 
 __all__ = [
@@ -100,28 +99,15 @@ def parse_candles(
     if type(rows) is not list:
         raise Reader(EXCHANGE, endpoint).fail("expected a list of kline rows", payload)
     try:
-        # Read as columns, oldest first: join refuses anything but strings, and every spelling
-        # Decimal takes for NaN or Infinity holds an "n" or "N".
-        if not rows or set(map(type, rows)) != {list}:
-            raise ValueError
-        cols = list(zip(*rows[::-1], strict=True))  # rows of unequal lengths (ValueError) go row by row
-        joined = "".join(map("".join, cols))
-        if "n" in joined or "N" in joined:
-            raise ValueError
+        cols = string_columns(rows, newest_first=True)
         times = list(map(int, cols[0]))
-        if interval == "1M":
-            closed = [interval_end(t, interval) <= received_ms for t in times]
-        else:  # a fixed-length bar has closed when it opened at or before this instant
-            closed = list(map((received_ms - interval_ms(interval)).__ge__, times))
-        out = candle_models(exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
-                            interval=interval, times=times, closed=closed,
-                            values=(cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]))
+        closed = closed_flags(times, interval, received_ms)
+        return candle_models(exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
+                             interval=interval, times=times, closed=closed,
+                             values=(cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]), sort=True)
     except (TypeError, ValueError, IndexError, InvalidOperation, OverflowError):
         return _candles_by_row(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                                received_ms=received_ms, endpoint=endpoint)
-    if any(map(operator.ge, times, itertools.islice(times, 1, None))):
-        out.sort(key=lambda c: c.open_time)
-    return out
 
 
 def _candles_by_row(rows: list[Any], *, symbol: str, native_symbol: str, interval: str,

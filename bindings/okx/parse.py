@@ -16,12 +16,11 @@ cross-checked against recorded replies in ccxt's static fixtures):
 from __future__ import annotations
 
 import itertools
-import operator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
-from tradeflood.parsing import Reader, candle_models
+from tradeflood.parsing import Reader, candle_models, string_columns
 from tradeflood.symbols import SymbolMap
 
 __all__ = [
@@ -121,24 +120,16 @@ def parse_candles(
             f"expected a list of candle rows, got {type(rows).__name__}", rows)
     v = 5 if spot else 6
     try:
-        # Read as columns, oldest first: join refuses anything but strings, and every spelling
-        # Decimal takes for NaN or Infinity holds an "n" or "N".
-        if not rows or set(map(type, rows)) != {list}:
+        cols = string_columns(rows, newest_first=True)
+        if not set(cols[8]) <= {"0", "1"}:
             raise ValueError
-        cols = list(zip(*rows[::-1], strict=True))  # rows of unequal lengths (ValueError) go row by row
-        joined = "".join(map("".join, cols))
-        if "n" in joined or "N" in joined or not set(cols[8]) <= {"0", "1"}:
-            raise ValueError
-        times = list(map(int, cols[0]))
-        out = candle_models(exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
-                            interval=interval, times=times, closed=[flag == "1" for flag in cols[8]],
-                            values=(cols[1], cols[2], cols[3], cols[4], cols[v], cols[7]))
+        return candle_models(exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
+                             interval=interval, times=list(map(int, cols[0])),
+                             closed=[flag == "1" for flag in cols[8]],
+                             values=(cols[1], cols[2], cols[3], cols[4], cols[v], cols[7]), sort=True)
     except (TypeError, ValueError, IndexError, InvalidOperation, OverflowError):
         return _candles_by_row(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                                v=v, endpoint=endpoint)
-    if any(map(operator.ge, times, itertools.islice(times, 1, None))):
-        out.sort(key=lambda c: c.open_time)
-    return out
 
 
 def _candles_by_row(rows: list[Any], *, symbol: str, native_symbol: str, interval: str, v: int,

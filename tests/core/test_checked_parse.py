@@ -3,6 +3,7 @@ Binance parses gives exactly the row-by-row parse, and its checks agree with the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +58,27 @@ def same(a: list[Candle], b: list[Candle]) -> None:
             assert getattr(x, name).as_tuple() == getattr(y, name).as_tuple()
 
 
+def outcome(parse: Callable[[], list[Candle]]) -> Any:
+    """What a parse gives: its candles, or its PayloadError's text."""
+    try:
+        return parse()
+    except PayloadError as exc:
+        return str(exc)
+
+
+def agree(fast_parse: Callable[[], list[Candle]], slow_parse: Callable[[], list[Candle]],
+          rows: list[list[str]]) -> None:
+    """The column pass gives what the row read gives (candles or error), and marks the page
+    checked exactly when no row breaks a rule and no value is left to the row read."""
+    fast, slow = outcome(fast_parse), outcome(slow_parse)
+    if isinstance(slow, str):
+        assert fast == slow
+        return
+    same(fast, slow)
+    checkable = not candle_violations(slow, "1m") and not row_spellings(rows)
+    assert (type(fast) is CheckedCandles) == checkable
+
+
 def row_spellings(rows: list[list[Any]]) -> bool:
     """Whether a value is written with whitespace or "_" (the row-by-row read takes those)."""
     return any(type(v) is str and (" " in v or "_" in v) for r in rows for v in r)
@@ -65,15 +87,8 @@ def row_spellings(rows: list[list[Any]]) -> bool:
 def bitget_both(rows: list[list[str]], interval: str = "1m") -> tuple[Any, Any]:
     args: dict[str, Any] = {"symbol": "BTC/USDT", "native_symbol": "BTCUSDT", "interval": interval,
                             "received_ms": NOW}
-    try:
-        fast: Any = bitget.parse_candles(rows, spot=True, **args)
-    except PayloadError as exc:
-        fast = str(exc)
-    try:
-        slow: Any = bitget._candles_by_row(rows, q=7, endpoint="candles", **args)
-    except PayloadError as exc:
-        slow = str(exc)
-    return fast, slow
+    return (outcome(lambda: bitget.parse_candles(rows, spot=True, **args)),
+            outcome(lambda: bitget._candles_by_row(rows, q=7, endpoint="candles", **args)))
 
 
 @given(pages())
@@ -130,20 +145,8 @@ def test_binance_column_pass_is_the_row_parse(rows: list[list[str]], spoil: str 
         row[2] = "NaN"
     args: dict[str, Any] = {"symbol": "BTC/USDT", "native_symbol": "BTCUSDT", "interval": "1m",
                             "received_ms": NOW, "endpoint": "/api/v3/klines"}
-    try:
-        fast: Any = binance.parse_klines(payload, **args)
-    except PayloadError as exc:
-        fast = str(exc)
-    try:
-        slow: Any = binance._klines_by_row(payload, **args)
-    except PayloadError as exc:
-        slow = str(exc)
-    if isinstance(slow, str):
-        assert fast == slow
-        return
-    same(fast, slow)
-    checkable = not candle_violations(slow, "1m") and not row_spellings(rows)
-    assert (type(fast) is CheckedCandles) == checkable
+    agree(lambda: binance.parse_klines(payload, **args), lambda: binance._klines_by_row(payload, **args),
+          rows)
 
 
 def test_an_impossible_candle_is_refused_or_dropped_after_the_column_pass() -> None:
@@ -200,17 +203,4 @@ def test_okx_and_bybit_column_passes_are_the_row_parses(rows: list[list[str]], s
          lambda: bybit._candles_by_row(bybit_rows, received_ms=NOW, endpoint="kline", **names)),
     ]
     for fast_parse, slow_parse in cases:
-        try:
-            fast: Any = fast_parse()
-        except PayloadError as exc:
-            fast = str(exc)
-        try:
-            slow: Any = slow_parse()
-        except PayloadError as exc:
-            slow = str(exc)
-        if isinstance(slow, str):
-            assert fast == slow
-            continue
-        same(fast, slow)
-        checkable = not candle_violations(slow, "1m") and not row_spellings(rows)
-        assert (type(fast) is CheckedCandles) == checkable
+        agree(fast_parse, slow_parse, rows)
