@@ -45,9 +45,9 @@ from .intervals import bar_open, interval_ms
 if TYPE_CHECKING:
     import pyarrow
 
-__all__ = ["FUNDING_RATE_BOUND", "INVALID_POLICIES", "CheckedCandles", "Invalid", "Violation", "candle_columns_ok",
-           "check_invalid", "checked", "frame_violations", "funding_violations", "open_interest_violations",
-           "price_bar_violations", "snapshot_violations", "violations"]
+__all__ = ["FUNDING_RATE_BOUND", "INVALID_POLICIES", "CheckedCandles", "Invalid", "Violation",
+           "candle_columns_ok", "check_invalid", "checked", "frame_violations", "funding_violations",
+           "open_interest_violations", "price_bar_violations", "snapshot_violations", "violations"]
 
 log = logging.getLogger("tradeflood")
 
