@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import orjson
 
+from tradeflood.bodies import BodyTooLarge
 from tradeflood.clock import ScaledClock
 from tradeflood.errors import ConfigError
 
@@ -70,6 +71,7 @@ class _Reply:
     headers: list[tuple[str, str]]
     body: bytes
     used: bool = False
+    cut: dict[str, Any] | None = None  # the live read cut the body off there (too large)
 
 
 @dataclass
@@ -161,7 +163,8 @@ class Replayer:
                 meta = orjson.loads(head)
                 key = rest_key(meta["venue"], meta["method"], meta["path"])
                 self._replies[key].append(_Reply(record.ns, meta.get("sent_ns", record.ns), meta["status"],
-                                                 [tuple(h) for h in meta["headers"]], body))
+                                                 [tuple(h) for h in meta["headers"]], body,
+                                                 cut=meta.get("cut")))
                 self._reply_times.append(record.ns)
         except RecordingCorruptError as exc:
             self._problem(exc)
@@ -193,6 +196,8 @@ class Replayer:
         pick.used = True
         if pick.ns > now:
             await self.clock.sleep((pick.ns - now) / 1e9)
+        if pick.cut is not None:  # the live session got no body: neither does its replay
+            raise BodyTooLarge(pick.cut["limit"], pick.cut["read"], pick.cut["encoding"])
         return httpx.Response(pick.status, headers=pick.headers, content=pick.body, request=request,
                               extensions={"tradeflood.received_ms": pick.ns // 1_000_000})
 

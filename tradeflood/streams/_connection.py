@@ -151,6 +151,12 @@ class Connection:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"tradeflood {self.label}")
 
+    def route(self, topic: Topic, sink: TopicSink) -> None:
+        """Hand ``topic``'s frames to ``sink`` from now on; the subscription stays as it is
+        (when another model's feed starts or stops reading a topic already carried)."""
+        if topic.name in self._topics:
+            self._sinks[topic.name] = sink
+
     def remove(self, topic: Topic) -> None:
         """Stop carrying ``topic``; unsubscribes when connected."""
         if self._topics.pop(topic.name, None) is None:
