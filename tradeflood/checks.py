@@ -36,6 +36,7 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
     import pyarrow
 
 __all__ = ["FUNDING_RATE_BOUND", "INVALID_POLICIES", "CheckedCandles", "Invalid", "Violation",
-           "candle_columns_ok", "check_invalid", "checked", "frame_violations", "funding_violations",
-           "open_interest_violations", "price_bar_violations", "snapshot_violations", "violations"]
+           "candle_columns_ok", "check_invalid", "checked", "frame_rule", "frame_violations",
+           "funding_violations", "open_interest_violations", "price_bar_violations", "snapshot_violations",
+           "violations"]
 
 log = logging.getLogger("tradeflood")
 
@@ -187,6 +189,10 @@ class CheckedCandles(list[Any]):
 def trade_violations(trades: Sequence[Any]) -> list[Violation]:
     """The trades that break a rule: a price or amount not positive, an id seen before in the reply."""
     zero = _ZERO
+    if len(trades) == 1:  # a stream frame's usual content: no id can repeat
+        t = trades[0]
+        if t.price > zero and t.amount > zero:
+            return []
     seen: set[str] = set()
     add = seen.add
     out: list[Violation] = []
@@ -449,22 +455,32 @@ def frame_violations(items: Sequence[Any], interval: str | None = None) -> list[
     """The rule violations of one stream frame's parsed items (models, or book messages)."""
     if not items:
         return []
-    kind = type(items[0]).__name__
-    if kind == "Trade":  # the busiest topics: straight to their rule
-        return trade_violations(items)
-    if kind == "BookDelta":  # book messages
-        try:
-            out = []
-            for d in items:
-                out += delta_violations(d.bids, d.asks)
-                if d.is_snapshot and not out:
-                    out += snapshot_violations(d.bids, d.asks)
-            return out
-        except (TypeError, ValueError, ArithmeticError):
-            return [Violation(0, "level", "holds a value that is not a number")]
-    if kind in ("FundingRate", "OpenInterest"):  # live values: signs only (fetched rows: the series rules)
-        return derivative_violations(items)
-    return violations(items, interval)
+    return frame_rule(type(items[0]), interval)(items)
+
+
+def frame_rule(kind: type, interval: str | None = None) -> Callable[[Sequence[Any]], list[Violation]]:
+    """:func:`frame_violations` for frames whose items are of class ``kind``: a stream chooses it
+    once and calls it on every frame (the busiest topics, trades, go straight to their rule)."""
+    name = kind.__name__  # by name: the models and book messages are not imported here
+    if name == "Trade":
+        return trade_violations
+    if name == "BookDelta":  # book messages
+        return _book_message_violations
+    if name in ("FundingRate", "OpenInterest"):  # live values: signs only (fetched rows: the series rules)
+        return derivative_violations
+    return partial(violations, interval=interval)
+
+
+def _book_message_violations(items: Sequence[Any]) -> list[Violation]:
+    try:
+        out = []
+        for d in items:
+            out += delta_violations(d.bids, d.asks)
+            if d.is_snapshot and not out:
+                out += snapshot_violations(d.bids, d.asks)
+        return out
+    except (TypeError, ValueError, ArithmeticError):
+        return [Violation(0, "level", "holds a value that is not a number")]
 
 
 _ROW_NAMES = {"Candle": "candle", "Trade": "trade", "OrderBook": "book", "Ticker": "ticker",

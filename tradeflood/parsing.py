@@ -37,7 +37,8 @@ from .errors import PayloadError
 if TYPE_CHECKING:
     from tradeflood.models import Candle
 
-__all__ = ["ABSENT", "Reader", "candle_models", "closed_flags", "parse_price_candles", "string_columns"]
+__all__ = ["ABSENT", "CheckedDecimals", "Reader", "candle_models", "closed_flags", "parse_price_candles",
+           "string_columns"]
 
 M = TypeVar("M")
 
@@ -190,6 +191,48 @@ class Reader:
             where = ".".join(str(p) for p in first.get("loc", ()))
             detail = f"{where}: {first['msg']}" if where else first["msg"]
             raise self.fail(f"cannot build {cls.__name__}: {detail}") from None
+
+
+class CheckedDecimals:
+    """Decimal strings already read and checked, by their text: a stream's hot-path cache.
+
+    A live trade stream repeats the same price and size texts over and over, and
+    a dict lookup costs a fraction of building a :class:`~decimal.Decimal` and
+    comparing it. :meth:`read` takes a string only, builds its Decimal, and
+    keeps it when it is finite, at least zero (above zero with ``zero=False``)
+    and below ``bound``; anything else gives None (the caller names the field).
+    The value kept is the one ``Decimal(text)`` gives, digits and exponent
+    alike, so a hit is exactly what a miss would build. At most ``size`` texts
+    are kept; the cache starts afresh when full::
+
+        prices = CheckedDecimals()
+        price = prices.known.get(text) or prices.read(text)   # None: not a valid price
+    """
+
+    __slots__ = ("bound", "known", "size", "zero")
+
+    def __init__(self, size: int = 4096, *, zero: bool = False, bound: Decimal = Decimal("1e30")) -> None:
+        self.known: dict[str, Decimal] = {}
+        self.size = size
+        self.zero = zero
+        self.bound = bound
+
+    def read(self, text: Any) -> Decimal | None:
+        """``text`` as a checked Decimal (kept for next time), or None when it is not one."""
+        if type(text) is not str:
+            return None
+        try:
+            value = Decimal(text)
+            ok = (value >= 0 if self.zero else value > 0) and value < self.bound
+        except ArithmeticError:  # not a number; NaN does not compare
+            return None
+        if not ok:
+            return None
+        known = self.known
+        if len(known) >= self.size:
+            known.clear()
+        known[text] = value
+        return value
 
 
 def _is_absent(value: Any, absent: Collection[Any]) -> bool:
