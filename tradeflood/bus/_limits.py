@@ -89,7 +89,8 @@ class SharedLease:
         self.weight = weight
         self.released = False
 
-    def release(self, *, sent_at: float | None = None, status: int | None = None) -> None:
+    def release(self, *, sent_at: float | None = None, status: int | None = None,
+                retry_after: float | None = None) -> None:
         """Start the weight's expiry, one window from now (a shared window always holds
         conservatively, whatever ``sent_at`` and ``status`` say)."""
         if not self.released:
