@@ -146,9 +146,10 @@ class AdaptiveRate:
         count (unless sent before the last decrease) and pause for ``retry_after`` seconds.
 
         Returns whether the count explains the refusal: the request went out before the last
-        decrease, or at a count above what the venue was known to admit. One that it does not
-        explain (the venue refused at a count it had admitted) says the window's timing was
-        wrong, not its count (:class:`tradeflood.ratelimit.ArrivalEstimate`)."""
+        decrease, or at a count well above what the venue admitted in that window and had
+        admitted before. One that it does not explain (the venue refused at about a count it
+        admits) says the window's timing was wrong, not its count
+        (:class:`tradeflood.ratelimit.ArrivalEstimate`)."""
         now = self._clock.monotonic()
         self.proven = True
         self.limited += 1
@@ -158,9 +159,11 @@ class AdaptiveRate:
         sent = now if sent_at is None else sent_at
         if sent < self._decreased_at:
             return True  # sent before the last decrease: a refusal that tells nothing new
-        explained = self._count > self.good
         # what the venue had let through in the window it refused this request in
         admitted = self._admitted_in(sent)
+        # a count above what the venue was known to admit, and more than a burst (about what may
+        # still be on its way back) above what it admitted: the count's fault, not the timing's
+        explained = self._count > self.good and admitted + self.burst(self._count) < self._count
         self._measured = (sent - self.per, sent)
         self.good = admitted
         self._decrease(now, admitted)

@@ -209,3 +209,15 @@ def test_a_refusal_at_a_count_the_venue_admitted_makes_the_timing_conservative_o
         window.observe_reply(200, 1, sent_at=1.0 + 0.1 * i + 0.05)
     window.observe_reply(429, 1, sent_at=2.0)  # at 10, which the venue admitted: the timing's fault
     assert window.arrivals.hold(0.2, clock.monotonic()) == 0.2
+
+
+def test_a_refusal_after_a_whole_declared_window_was_admitted_is_the_timings_fault() -> None:
+    clock = VirtualClock(start=0.0)
+    window = SlidingWindow(Limit(20, 1.0), clock, adaptive=True)
+    for _ in range(10):
+        window.arrivals.hold(0.1, clock.monotonic())
+    clock.advance(1.0)
+    for i in range(19):  # the venue let (about) the declared count through, then refused
+        window.observe_reply(200, 1, sent_at=0.05 * i + 0.05)
+    window.observe_reply(429, 1, sent_at=1.0)
+    assert window.arrivals.hold(0.2, clock.monotonic()) == 0.2  # conservative again
