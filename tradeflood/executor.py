@@ -343,11 +343,13 @@ class Executor:
         try:
             payload = api.unwrap(turn, reply)
         except TradeFloodError as exc:
+            ban = api.ban(turn, reply, self.clock.time())
             kind = self.proxies.settle(pool, egress, turn.venue, reply.status, reply.elapsed,
-                                       retry_after(reply.headers), str(exc)[:200], at_floor=at_floor)
-            if kind in ("auth", "blocked") and isinstance(exc, VenueRejectedError):
-                # A refusal that may be this proxy's (its credentials, its IP): final from the
-                # venue's point of view, but another proxy may carry the request.
+                                       retry_after(reply.headers), str(exc)[:200], at_floor=at_floor,
+                                       ban=ban)
+            if (kind in ("auth", "blocked") and isinstance(exc, VenueRejectedError)) or ban is not None:
+                # A refusal that may be this proxy's (its credentials, its IP; a ban the venue
+                # worded): final from the venue's point of view, but another proxy may carry it.
                 raise ProxyError(turn.venue, turn.path, f"{kind} through this proxy: {exc}",
                                  proxy=egress.name) from exc
             raise
