@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 
 from tradeflood import Ban, Connector, Limit, Param, Params, Reply, Turn, turn
-from tradeflood.connector import retry_after
 from tradeflood.streams import Frame, StreamProtocol, Topic
 
 __all__ = ["FUTURES_DEPTHS", "SPOT_DEPTHS", "Binance", "BinanceFuturesStream", "BinanceStream"]
@@ -246,10 +245,11 @@ class Binance(Connector, name="binance"):
         found = _BANNED_UNTIL.search(reply.body[:500])
         if found is None and reply.status != 418:
             return None
+        seconds: float | None = None
         if found is not None:
             seconds = max(0.0, int(found.group(1)) / 1000 - now)
-        else:
-            seconds = retry_after(reply.headers)
+        elif (raw := _header(reply.headers, "retry-after")) is not None and raw.strip().isdigit():
+            seconds = float(raw)
         return Ban(f"IP banned (HTTP {reply.status})", seconds)
 
     def used_weight(self, turn: Turn, reply: Reply, now: float) -> tuple[str, int, float] | None:

@@ -32,8 +32,11 @@ effective count by AIMD:
   so a venue enforcing less than it declares answers the first excess request
   with one refusal, not a burst of them. Until the count is ``proven`` (the venue
   admitted a whole window of it, or refused and so set the rate being learned), no
-  more than ``burst`` is in flight: slow answers do not let a whole window go out
-  before the first refusal comes back.
+  more than ``in_flight_cap`` is in flight: ``burst`` at first, a quarter more per
+  round trip answered without refusal (each admitted reply adds a quarter of its
+  weight). Slow answers so neither let a whole window go out before the first
+  refusal comes back, nor hold the rate under the venue's for good (a fixed cap of
+  a burst would allow only ``burst / round trip`` a second).
 
 ``at_floor`` tells the proxy diagnosis that refusals persist although the rate is
 at its floor: evidence of a ban rather than of a limit.
@@ -66,6 +69,8 @@ class AdaptiveRate:
         self.step = max(1, step if step is not None else round(declared * 0.05))
         self.probe_after = probe_after if probe_after is not None else 30 * per
         self.burst_share = burst_share
+        #: Until ``proven``: the weight the window may have in flight (grows with each admission).
+        self.in_flight_cap = float(self.burst(declared))
         self.limited = 0  #: refusals (429/418) seen
         self.decreases = 0  #: times the count went down
         #: Whether the venue has admitted a whole window at the count, or refused (the count is learned).
@@ -137,6 +142,7 @@ class AdaptiveRate:
             self.good += weight
         if not self.proven:
             self.proven = self._admitted_in(sent) >= self._count
+            self.in_flight_cap += weight * self.burst_share
         if self._probing and sent - self._changed_at >= self.per:
             self._probing = False
             self._failed_probes = 0  # a request sent a window after the last increase went through

@@ -180,6 +180,7 @@ class SlidingWindow:
         self.arrivals = ArrivalEstimate(limit.per)
         self._waiters: deque[_Waiter] = deque()
         self._timers: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
+        self._wake_at: dict[asyncio.AbstractEventLoop, float] = {}  # when each loop's timer wakes
         self._tat = 0.0  # adaptive windows' pace: when the weight granted so far is paid off
         self._in_flight = 0  # weight granted and not yet released
         self._generation = 0  # decreases of the adaptive count so far
@@ -345,16 +346,22 @@ class SlidingWindow:
         except RuntimeError:
             return
         with self._lock:
-            if not (self._waiters and self._next_wake() is not None):
+            wake = self._next_wake() if self._waiters else None
+            if wake is None:
                 return
             self._timers = {lp: t for lp, t in self._timers.items() if not t.done()}
-            if loop not in self._timers:
-                self._timers[loop] = loop.create_task(self._wake_on_expiry())
+            timer = self._timers.get(loop)
+            if timer is not None:
+                if self._wake_at.get(loop, math.inf) <= self._clock.monotonic() + wake + 1e-9:
+                    return  # this loop's timer wakes in time
+                timer.cancel()  # it sleeps past an earlier need (the pace, a pause's end): anew
+            self._timers[loop] = loop.create_task(self._wake_on_expiry(loop))
 
-    async def _wake_on_expiry(self) -> None:
+    async def _wake_on_expiry(self, loop: asyncio.AbstractEventLoop) -> None:
         while True:
             with self._lock:
                 delay = self._next_wake() if self._waiters else None
+                self._wake_at[loop] = math.inf if delay is None else self._clock.monotonic() + delay
             if delay is None:
                 return
             await self._clock.sleep(delay)
@@ -400,8 +407,8 @@ class SlidingWindow:
         if self._stale > 0 and now < self._stale_until:
             return False  # sent before the last decrease and still out: wait for their answers
         if self.adaptive is not None and not self.adaptive.proven and self._in_flight > 0 \
-                and self._in_flight + weight > self.adaptive.burst(self.count):
-            return False  # the count is not proven yet: no more than a burst in flight
+                and self._in_flight + weight > self.adaptive.in_flight_cap:
+            return False  # the count is not proven yet: no more in flight than the answers allow
         return self._held + weight <= self.count or (self._held == 0 and self.adaptive is not None)
 
     def _take(self, weight: int) -> int:

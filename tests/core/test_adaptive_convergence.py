@@ -52,12 +52,13 @@ async def _drive(window: SlidingWindow, clock: VirtualClock, *, true: int, reque
             await clock.sleep(rng.uniform(*one_way))
             ok = venue.admit("ip", "endpoint", clock.monotonic())
             (run.admitted if ok else run.refused).append(clock.monotonic())
+            last = ok and len(run.admitted) == requests
             await clock.sleep(rng.uniform(*one_way))
             in_flight -= 1
             lease.release(sent_at=sent, status=200 if ok else 429)
             run.counts.append((clock.monotonic(), window.count))
-            if len(run.admitted) == requests and ok:
-                run.finished = clock.monotonic()
+            if last:
+                run.finished = clock.monotonic()  # its reply is back: the backfill is done
 
     await asyncio.gather(*(worker() for _ in range(workers)))
     return run

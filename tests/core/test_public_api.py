@@ -8,7 +8,7 @@ import tradeflood
 def test_public_names_are_pinned() -> None:
     assert tradeflood.__all__ == sorted(tradeflood.__all__)
     assert set(tradeflood.__all__) == {
-        "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
+        "Ban", "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
         "Connector", "Derived", "FetchError", "Gap", "HistoryBinding", "InvalidIntervalError",
         "InvalidTimeError", "LatestOrHistoryBinding", "Limit", "LiveClock", "NetworkError", "NoProxyAvailableError",
         "PageSource",
