@@ -102,6 +102,23 @@ def test_with_slow_jittery_replies_the_rate_still_settles_at_the_venues() -> Non
     assert 9 <= rate.count() <= 11
 
 
+def test_replies_slower_than_a_burst_per_window_still_find_the_venues_rate() -> None:
+    # 800 ms round trips: a fixed cap of a burst (5) in flight would allow only 6 a second,
+    # below the venue's 10, and the count would never be learnt
+    run, rate = _backfill(true=10, requests=200, one_way=(0.4, 0.4))
+    assert len(run.refused) <= 3, run.refused
+    assert rate.count() == 10 and run.most_in_flight >= 8
+    assert run.finished <= 1.25 * _bound(200, 10), run.finished
+
+
+def test_round_trips_longer_than_the_window_go_at_a_count_per_round_trip_not_per_reply() -> None:
+    # 2 s round trips: the weight in flight is held, so at most the count (10) goes per round trip,
+    # 5 a second; the pace's wakes must not wait for the next reply (or for the next probe)
+    run, rate = _backfill(true=10, requests=200, one_way=(1.0, 1.0))
+    assert len(run.refused) <= 3 and rate.count() == 10
+    assert run.finished <= 2.5 * _bound(200, 10), run.finished
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(true=st.integers(4, 20), latency_ms=st.integers(1, 60), seed=st.integers(0, 1000))
 def test_whatever_the_real_limit_the_count_converges_to_it_and_stays_near(true: int, latency_ms: int,
