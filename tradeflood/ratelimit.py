@@ -350,6 +350,7 @@ class SlidingWindow:
             if wake is None:
                 return
             self._timers = {lp: t for lp, t in self._timers.items() if not t.done()}
+            self._wake_at = {lp: at for lp, at in self._wake_at.items() if lp in self._timers}
             timer = self._timers.get(loop)
             if timer is not None:
                 if self._wake_at.get(loop, math.inf) <= self._clock.monotonic() + wake + 1e-9:
