@@ -317,9 +317,10 @@ class SlidingWindow:
                 retry_after: float | None = None) -> None:
         weight = lease.weight
         with self._lock:
-            learnt = self.adaptive is not None and sent_at is not None and status is not None
-            if learnt:
-                self._learn(status, weight, retry_after, sent_at)  # type: ignore[arg-type]
+            learnt = False
+            if self.adaptive is not None and sent_at is not None and status is not None:
+                self._learn(status, weight, retry_after, sent_at)
+                learnt = True
             self._in_flight -= weight
             if lease.generation < self._generation:
                 self._stale -= weight
