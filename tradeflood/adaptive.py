@@ -147,9 +147,11 @@ class AdaptiveRate:
             self._probing = False
             self._failed_probes = 0  # a request sent a window after the last increase went through
 
-    def refused(self, retry_after: float | None = None, sent_at: float | None = None) -> bool:
+    def refused(self, retry_after: float | None = None, sent_at: float | None = None, *,
+                stale: bool = False) -> bool:
         """A 429 or 418 for a request sent at ``sent_at`` (monotonic; by default now): lower the
-        count (unless sent before the last decrease) and pause for ``retry_after`` seconds.
+        count (unless sent before the last decrease, or granted before it: ``stale``) and pause
+        for ``retry_after`` seconds.
 
         Returns whether the count explains the refusal: the request went out before the last
         decrease, or at a count well above what the venue admitted in that window and had
@@ -163,8 +165,8 @@ class AdaptiveRate:
             self.paused_until = max(self.paused_until, now + retry_after)
         self._trim(now)
         sent = now if sent_at is None else sent_at
-        if sent < self._decreased_at:
-            return True  # sent before the last decrease: a refusal that tells nothing new
+        if stale or sent < self._decreased_at:
+            return True  # let go before the last decrease: a refusal that tells nothing new
         # what the venue had let through in the window it refused this request in
         admitted = self._admitted_in(sent)
         # a count above what the venue was known to admit, and more than a burst (about what may

@@ -291,13 +291,15 @@ class SlidingWindow:
         if changed:
             self._schedule()
 
-    def _learn(self, status: int, weight: int, retry_after: float | None, sent_at: float | None) -> bool:
-        """Under the lock: let the adaptive count learn from a reply. Whether the window must
+    def _learn(self, status: int, weight: int, retry_after: float | None, sent_at: float | None,
+               stale: bool = False) -> bool:
+        """Under the lock: let the adaptive count learn from a reply (``stale``: to a request
+        granted before the last decrease, however late it went out). Whether the window must
         look again at its waiters (the count changed, or is proven now)."""
         assert self.adaptive is not None
         if status in (418, 429):
             decreases = self.adaptive.decreases
-            if not self.adaptive.refused(retry_after, sent_at):
+            if not self.adaptive.refused(retry_after, sent_at, stale=stale):
                 self.arrivals.rejected(self._clock.monotonic())  # refused at a count it admits
             if self.adaptive.decreases != decreases:
                 self._decreased()
@@ -319,7 +321,7 @@ class SlidingWindow:
         with self._lock:
             learnt = False
             if self.adaptive is not None and sent_at is not None and status is not None:
-                self._learn(status, weight, retry_after, sent_at)
+                self._learn(status, weight, retry_after, sent_at, lease.generation < self._generation)
                 learnt = True
             self._in_flight -= weight
             if lease.generation < self._generation:

@@ -239,3 +239,17 @@ def test_a_refusal_after_a_whole_declared_window_was_admitted_is_the_timings_fau
         window.observe_reply(200, 1, sent_at=0.05 * i + 0.05)
     window.observe_reply(429, 1, sent_at=1.0)
     assert window.arrivals.hold(0.2, clock.monotonic()) == 0.2  # conservative again
+
+
+def test_a_refusal_of_a_request_granted_before_the_decrease_but_sent_after_it_lowers_nothing() -> None:
+    async def main() -> None:
+        clock = VirtualClock(start=0.0)
+        window = SlidingWindow(Limit(20, 1.0), clock, adaptive=True)
+        first, late = await window.acquire(1), await window.acquire(1)  # late: granted, not sent yet
+        clock.advance(0.2)
+        first.release(sent_at=0.0, status=429)
+        assert window.count == 10
+        late.release(sent_at=0.3, status=429)  # went out after the decrease (a slow connection)
+        assert window.count == 10  # granted at the old count: nothing new learnt
+
+    asyncio.run(main())
