@@ -12,12 +12,13 @@ HTTP 4xx; 429 means slow down and 418 an IP ban, both with ``Retry-After``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from tradeflood import Connector, Limit, Param, Params, Reply, Turn, turn
+from tradeflood import Ban, Connector, Limit, Param, Params, Reply, Turn, turn
 from tradeflood.streams import Frame, StreamProtocol, Topic
 
 __all__ = ["FUTURES_DEPTHS", "SPOT_DEPTHS", "Binance", "BinanceFuturesStream", "BinanceStream"]
@@ -29,6 +30,7 @@ FUTURES_DEPTHS = (5, 10, 20, 50, 100, 500, 1000)
 
 _USED_WEIGHT = "x-mbx-used-weight-1m"
 _MISSING: Any = object()  # a key absent, told apart from a JSON null
+_BANNED_UNTIL = re.compile(rb"banned until (\d{10,16})", re.IGNORECASE)
 
 
 def _limit(params: Mapping[str, Any], default: int) -> int:
@@ -238,6 +240,19 @@ class Binance(Connector, name="binance"):
         """The JSON payload, or the typed error: 429/418/5xx first, then a body with a
         negative ``code`` (whatever the HTTP status), then any other HTTP error."""
         return self.unwrap_bare(turn, reply)
+
+    def ban(self, turn: Turn, reply: Reply, now: float) -> Ban | None:
+        """Binance's IP ban: HTTP 418 (its status for a banned IP), or any refusal whose message
+        says "IP banned until <ms>"; for as long as that time (or ``Retry-After``) says."""
+        found = _BANNED_UNTIL.search(reply.body[:500])
+        if found is None and reply.status != 418:
+            return None
+        seconds: float | None = None
+        if found is not None:
+            seconds = max(0.0, int(found.group(1)) / 1000 - now)
+        elif (raw := _header(reply.headers, "retry-after")) is not None and raw.strip().isdigit():
+            seconds = float(raw)
+        return Ban(f"IP banned (HTTP {reply.status})", seconds)
 
     def used_weight(self, turn: Turn, reply: Reply, now: float) -> tuple[str, int, float] | None:
         """``(group, X-MBX-USED-WEIGHT-1M, seconds to the next UTC minute)``.

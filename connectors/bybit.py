@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from tradeflood import Connector, Limit, Param, Params, Reply, Turn, turn
+from tradeflood import Ban, Connector, Limit, Param, Params, Reply, Turn, turn
 from tradeflood.errors import PayloadError, RateLimitedError, VenueRejectedError
 from tradeflood.streams import Frame, StreamProtocol, Topic
 
@@ -152,12 +152,22 @@ class Bybit(Connector, name="bybit"):
     # == end of issue 16 (marks) ===============================================
 
     # -- replies -----------------------------------------------------------
+    def ban(self, turn: Turn, reply: Reply, now: float) -> Ban | None:
+        """Bybit's IP ban: HTTP 403 whose body says "access too frequent" (or names the rate
+        limit), for about :data:`BAN_SECONDS`. A 403 without those words is someone else's
+        refusal of this IP, not a ban by Bybit."""
+        if reply.status != 403:
+            return None
+        text = reply.body[:300].decode("utf-8", "replace").lower()
+        if "too frequent" in text or "rate limit" in text:
+            return Ban("over 600 requests per 5 s from this IP (HTTP 403)", BAN_SECONDS)
+        return None
+
     def unwrap(self, turn: Turn, reply: Reply) -> Any:
         """The envelope's ``result`` with the envelope's ``time`` added (tickers carry none of
         their own); HTTP 403 is the IP ban (see the module docstring)."""
         if reply.status == 403:
-            text = reply.body[:300].decode("utf-8", "replace").lower()
-            if "too frequent" in text or "rate limit" in text:
+            if self.ban(turn, reply, 0.0) is not None:
                 raise RateLimitedError(self.name, turn.path,
                                        "IP banned for about 10 minutes for going over 600 requests/5 s "
                                        "(HTTP 403); it is not retried", status=403,

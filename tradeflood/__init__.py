@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .binding import Binding, ParseContext, Part
 from .candles import CandleBinding, CandleSeries, Gap, PriceCandleBinding
 from .clock import Clock, LiveClock, ScaledClock, VirtualClock
-from .connector import Connector, Reply
+from .connector import Ban, Connector, Reply
 from .errors import (
     BindingConflictError,
     ConfigError,
@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Ban",
     "Binding",
     "BindingConflictError",
     "CandleBinding",

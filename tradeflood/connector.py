@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -39,7 +40,7 @@ from .turns import Turn
 if TYPE_CHECKING:
     from .streams._protocol import StreamProtocol
 
-__all__ = ["Connector", "Reply", "retry_after"]
+__all__ = ["Ban", "Connector", "Reply", "retry_after"]
 
 
 class Reply:
@@ -52,6 +53,15 @@ class Reply:
         self.headers = headers
         self.body = body
         self.elapsed = elapsed
+
+
+@dataclass(frozen=True, slots=True)
+class Ban:
+    """A venue's word, read from a reply by :meth:`Connector.ban`, that the sending IP is banned
+    (not merely over a rate limit): ``seconds`` until the ban ends, when the venue says."""
+
+    reason: str
+    seconds: float | None = None
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -238,6 +248,17 @@ class Connector:
 
         ``now`` is the wall-clock time in seconds. Returns ``(group, used, seconds
         until the venue's window resets)``.
+        """
+        return None
+
+    def ban(self, turn: Turn, reply: Reply, now: float) -> Ban | None:
+        """Whether a failed ``reply`` says the sending IP is banned, and for how long.
+
+        ``now`` is the wall-clock time in seconds. Venues that word their bans
+        (a status with a body, a "banned until" time) override this; the proxy
+        diagnosis then takes that proxy out of service for the venue at once and for
+        the ban's length, instead of counting refusals. The default recognises
+        none: the statuses alone decide (see :mod:`tradeflood.proxy`).
         """
         return None
 

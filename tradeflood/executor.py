@@ -295,11 +295,12 @@ class Executor:
                     raise PayloadError(turn.venue, turn.path,
                                        f"the body could not be decoded ({exc})") from exc
         finally:
-            for lease in leases:
+            told = retry_after(response.headers) if status in (418, 429) else None
+            for lease in leases:  # an adaptive window learns from the reply before regranting
                 if status is None:
                     lease.release()
                 else:
-                    lease.release(sent_at=started, status=status)
+                    lease.release(sent_at=started, status=status, retry_after=told)
         reply = Reply(response.status_code, response.headers, content,
                       self.clock.monotonic() - started)
         used = api.used_weight(turn, reply, self.clock.time())
@@ -308,7 +309,7 @@ class Executor:
             reported = limits.get(turn.venue, group)
             if reported is not None:
                 reported.observe_used(amount, reset_in)
-        at_floor = self._learn(windows, turn, reply, started, None if self.proxies is None else egress.name)
+        at_floor = self._learn(windows, None if self.proxies is None else egress.name)
         if self.proxies is None:
             payload = api.unwrap(turn, reply)
         else:
@@ -318,17 +319,14 @@ class Executor:
         received = response.extensions.get("tradeflood.received_ms") or int(self.clock.time() * 1000)
         return TurnResult(payload, dict(params), received)
 
-    def _learn(self, windows: list[Any], turn: Turn, reply: Reply, sent_at: float,
-               egress: str | None) -> bool:
-        """Let each window ``turn`` was charged to learn from ``reply`` (a 429 or 418 lowers its
-        rate for this egress); returns whether one of them has backed off to its floor."""
+    def _learn(self, windows: list[Any], egress: str | None) -> bool:
+        """Note the rates the windows a turn was charged to have learnt from its reply (their
+        leases' release taught them); returns whether one of them has backed off to its floor."""
         at_floor = False
-        told = retry_after(reply.headers) if reply.status in (418, 429) else None
         for window in windows:
             adaptive = getattr(window, "adaptive", None)
             if adaptive is None:  # a window shared some other way learns nothing here
                 continue
-            window.observe_reply(reply.status, turn.weight, told, sent_at)
             at_floor = at_floor or adaptive.at_floor
             name = window.name if egress is None else f"{egress} {window.name}"
             if adaptive.learned:
@@ -345,11 +343,13 @@ class Executor:
         try:
             payload = api.unwrap(turn, reply)
         except TradeFloodError as exc:
+            ban = api.ban(turn, reply, self.clock.time())
             kind = self.proxies.settle(pool, egress, turn.venue, reply.status, reply.elapsed,
-                                       retry_after(reply.headers), str(exc)[:200], at_floor=at_floor)
-            if kind in ("auth", "blocked") and isinstance(exc, VenueRejectedError):
-                # A refusal that may be this proxy's (its credentials, its IP): final from the
-                # venue's point of view, but another proxy may carry the request.
+                                       retry_after(reply.headers), str(exc)[:200], at_floor=at_floor,
+                                       ban=ban)
+            if (kind in ("auth", "blocked") and isinstance(exc, VenueRejectedError)) or ban is not None:
+                # A refusal that may be this proxy's (its credentials, its IP; a ban the venue
+                # worded): final from the venue's point of view, but another proxy may carry it.
                 raise ProxyError(turn.venue, turn.path, f"{kind} through this proxy: {exc}",
                                  proxy=egress.name) from exc
             raise

@@ -132,21 +132,26 @@ class ArrivalEstimate:
 class Lease:
     """Weight held in a window by one request; released when its response arrives."""
 
-    __slots__ = ("_window", "released", "weight")
+    __slots__ = ("_window", "generation", "released", "weight")
 
-    def __init__(self, window: SlidingWindow, weight: int) -> None:
+    def __init__(self, window: SlidingWindow, weight: int, generation: int = 0) -> None:
         self._window = window
         self.weight = weight
+        self.generation = generation  # the window's count of decreases when this was granted
         self.released = False
 
-    def release(self, *, sent_at: float | None = None, status: int | None = None) -> None:
+    def release(self, *, sent_at: float | None = None, status: int | None = None,
+                retry_after: float | None = None) -> None:
         """Start the weight's expiry. With ``sent_at`` (the clock's monotonic reading when the
         request went out, the reply having arrived now) it may expire earlier than ``per``
         after now (see the module docstring); ``status`` 429 or 418 makes the window
-        conservative for a while. Without them, it expires ``per`` seconds from now."""
+        conservative for a while. Without them, it expires ``per`` seconds from now.
+
+        With both, an adaptive window also learns from the reply (:meth:`SlidingWindow.observe_reply`,
+        ``retry_after`` as the venue said), before the weight it frees is granted again."""
         if not self.released:
             self.released = True
-            self._window._expire_later(self.weight, sent_at, status)
+            self._window._settle(self, sent_at, status, retry_after)
 
 
 class SlidingWindow:
@@ -175,8 +180,12 @@ class SlidingWindow:
         self.arrivals = ArrivalEstimate(limit.per)
         self._waiters: deque[_Waiter] = deque()
         self._timers: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
+        self._wake_at: dict[asyncio.AbstractEventLoop, float] = {}  # when each loop's timer wakes
         self._tat = 0.0  # adaptive windows' pace: when the weight granted so far is paid off
         self._in_flight = 0  # weight granted and not yet released
+        self._generation = 0  # decreases of the adaptive count so far
+        self._stale = 0  # weight in flight that was granted before the last decrease
+        self._stale_until = -math.inf  # ... held back for it at most until then
         self.waited_seconds = 0.0
 
     @property
@@ -228,8 +237,7 @@ class SlidingWindow:
         with self._lock:
             self._expire_due()
             if not self._waiters and self._fits(weight):
-                self._take(weight)
-                return Lease(self, weight)
+                return Lease(self, weight, self._take(weight))
             if self.adaptive is not None:
                 self.adaptive.pressed()
             waiter = _Waiter(weight, asyncio.get_running_loop())
@@ -240,15 +248,17 @@ class SlidingWindow:
             await waiter.fut
         except BaseException:
             with self._lock:
-                if waiter.granted:
-                    self._held -= weight  # granted, but the caller went away
+                if waiter.granted:  # granted, but the caller went away
+                    self._held -= weight
                     self._in_flight -= weight
+                    if waiter.generation < self._generation:
+                        self._stale -= weight
                 elif waiter in self._waiters:
                     self._waiters.remove(waiter)
             self._schedule()
             raise
         self.waited_seconds += self._clock.monotonic() - started
-        return Lease(self, weight)
+        return Lease(self, weight, waiter.generation)
 
     def observe_used(self, used: int, window_reset_in: float) -> None:
         """Take the venue's own count (a used-weight header such as ``X-MBX-USED-WEIGHT-1M``) into account.
@@ -259,8 +269,8 @@ class SlidingWindow:
         """
         with self._lock:
             self._expire_due()
-            if self.adaptive is not None:
-                self.adaptive.over_used(used)
+            if self.adaptive is not None and self.adaptive.over_used(used):
+                self._decreased()
             surplus = used - self._held
             if surplus <= 0:
                 return
@@ -273,26 +283,54 @@ class SlidingWindow:
         """Learn from the venue's answer to a request of ``weight`` charged to this window, sent
         at ``sent_at`` (monotonic): a 429 or 418 lowers the learned count and pauses for
         ``retry_after`` seconds; any other answer counts as admitted. Nothing changes on a
-        window that is not adaptive."""
+        window that is not adaptive. (A lease released with its status does this itself.)"""
         if self.adaptive is None:
             return
         with self._lock:
-            unproven = not self.adaptive.proven
-            if status in (418, 429):
-                self.adaptive.refused(retry_after, sent_at)
-            else:
-                self.adaptive.admitted(weight, sent_at)
-            changed = status in (418, 429) or (unproven and self.adaptive.proven)
+            changed = self._learn(status, weight, retry_after, sent_at)
         if changed:
             self._schedule()
 
-    def _expire_later(self, weight: int, sent_at: float | None = None, status: int | None = None) -> None:
+    def _learn(self, status: int, weight: int, retry_after: float | None, sent_at: float | None,
+               stale: bool = False) -> bool:
+        """Under the lock: let the adaptive count learn from a reply (``stale``: to a request
+        granted before the last decrease, however late it went out). Whether the window must
+        look again at its waiters (the count changed, or is proven now)."""
+        assert self.adaptive is not None
+        if status in (418, 429):
+            decreases = self.adaptive.decreases
+            if not self.adaptive.refused(retry_after, sent_at, stale=stale):
+                self.arrivals.rejected(self._clock.monotonic())  # refused at a count it admits
+            if self.adaptive.decreases != decreases:
+                self._decreased()
+            return True
+        unproven = not self.adaptive.proven
+        self.adaptive.admitted(weight, sent_at)
+        return unproven and self.adaptive.proven
+
+    def _decreased(self) -> None:
+        """Under the lock: the count went down. What is in flight was sent at the old count and
+        may still draw refusals: nothing more goes until it has resolved (at most a window)."""
+        self._generation += 1
+        self._stale = self._in_flight
+        self._stale_until = self._clock.monotonic() + self.limit.per
+
+    def _settle(self, lease: Lease, sent_at: float | None = None, status: int | None = None,
+                retry_after: float | None = None) -> None:
+        weight = lease.weight
         with self._lock:
+            learnt = False
+            if self.adaptive is not None and sent_at is not None and status is not None:
+                self._learn(status, weight, retry_after, sent_at, lease.generation < self._generation)
+                learnt = True
             self._in_flight -= weight
+            if lease.generation < self._generation:
+                self._stale -= weight
             now = self._clock.monotonic()
             expires = now + self.limit.per
             if status in (418, 429):
-                self.arrivals.rejected(now)
+                if not learnt:  # (else ``_learn`` judged whether the timing was wrong)
+                    self.arrivals.rejected(now)
             elif sent_at is not None and status is not None:
                 expires = sent_at + self.arrivals.hold(now - sent_at, now) + self.limit.per
             self._insert_expiry(expires, weight)
@@ -311,16 +349,23 @@ class SlidingWindow:
         except RuntimeError:
             return
         with self._lock:
-            if not (self._waiters and self._next_wake() is not None):
+            wake = self._next_wake() if self._waiters else None
+            if wake is None:
                 return
             self._timers = {lp: t for lp, t in self._timers.items() if not t.done()}
-            if loop not in self._timers:
-                self._timers[loop] = loop.create_task(self._wake_on_expiry())
+            self._wake_at = {lp: at for lp, at in self._wake_at.items() if lp in self._timers}
+            timer = self._timers.get(loop)
+            if timer is not None:
+                if self._wake_at.get(loop, math.inf) <= self._clock.monotonic() + wake + 1e-9:
+                    return  # this loop's timer wakes in time
+                timer.cancel()  # it sleeps past an earlier need (the pace, a pause's end): anew
+            self._timers[loop] = loop.create_task(self._wake_on_expiry(loop))
 
-    async def _wake_on_expiry(self) -> None:
+    async def _wake_on_expiry(self, loop: asyncio.AbstractEventLoop) -> None:
         while True:
             with self._lock:
                 delay = self._next_wake() if self._waiters else None
+                self._wake_at[loop] = math.inf if delay is None else self._clock.monotonic() + delay
             if delay is None:
                 return
             await self._clock.sleep(delay)
@@ -332,6 +377,8 @@ class SlidingWindow:
         waits = [self._next_expiry()]
         if self.adaptive is not None:
             waits.append(self.adaptive.wake_in())
+            if self._stale > 0:
+                waits.append(max(0.0, self._stale_until - self._clock.monotonic()) or None)
             if self._waiters:
                 paced = self._paced_for(self._waiters[0].weight, self._clock.monotonic())
                 waits.append(paced if paced > 0 else None)
@@ -361,17 +408,21 @@ class SlidingWindow:
         now = self._clock.monotonic()
         if self._paused_for(now) > 0 or self._paced_for(weight, now) > 1e-9:
             return False
+        if self._stale > 0 and now < self._stale_until:
+            return False  # sent before the last decrease and still out: wait for their answers
         if self.adaptive is not None and not self.adaptive.proven and self._in_flight > 0 \
-                and self._in_flight + weight > self.adaptive.burst(self.count):
-            return False  # the count is not proven yet: no more than a burst in flight
+                and self._in_flight + weight > self.adaptive.in_flight_cap:
+            return False  # the count is not proven yet: no more in flight than the answers allow
         return self._held + weight <= self.count or (self._held == 0 and self.adaptive is not None)
 
-    def _take(self, weight: int) -> None:
+    def _take(self, weight: int) -> int:
+        """Hold ``weight`` for a request going out now; the generation its lease belongs to."""
         self._held += weight
         self._in_flight += weight
         if self.adaptive is not None:
             now = self._clock.monotonic()
             self._tat = max(self._tat, now) + weight * self.limit.per / self.count
+        return self._generation
 
     def _insert_expiry(self, at: float, weight: int) -> None:
         if not self._expiries or self._expiries[-1][0] <= at:
@@ -408,7 +459,7 @@ class SlidingWindow:
                 if not self._fits(waiter.weight):
                     break
                 self._waiters.popleft()
-                self._take(waiter.weight)
+                waiter.generation = self._take(waiter.weight)
                 waiter.granted = True
                 granted.append(waiter)
         for waiter in granted:
@@ -416,18 +467,21 @@ class SlidingWindow:
                 with self._lock:  # its loop is closed: nobody will use the weight
                     self._held -= waiter.weight
                     self._in_flight -= waiter.weight
+                    if waiter.generation < self._generation:
+                        self._stale -= waiter.weight
 
 
 class _Waiter:
     """A request waiting for weight, on its own event loop."""
 
-    __slots__ = ("fut", "granted", "loop", "weight")
+    __slots__ = ("fut", "generation", "granted", "loop", "weight")
 
     def __init__(self, weight: int, loop: asyncio.AbstractEventLoop) -> None:
         self.weight = weight
         self.loop = loop
         self.fut: asyncio.Future[None] = loop.create_future()
         self.granted = False
+        self.generation = 0
 
     def wake(self) -> bool:
         """Resolve the future on its loop; False if that loop is closed."""

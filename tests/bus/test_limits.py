@@ -65,3 +65,26 @@ async def test_a_burst_of_requests_waits_for_connections_instead_of_leaving_the_
     for lease in leases:
         lease.release()
     await limits.aclose()
+
+
+async def test_a_shared_window_grants_no_more_than_the_rate_its_process_learnt(rds: Any) -> None:
+    clock = LiveClock()
+    limits = SharedRateLimits(REDIS_URL, clock, egress="10.0.0.4")
+    limit = Limit(8, 1.0)
+    window = SharedWindow(limits, "ratelimit.10.0.0.4.sim.learn", limit,
+                          SlidingWindow(limit, clock, adaptive=True))
+    assert window.adaptive is not None and window.count == 8
+    first = await window.acquire()
+    sent = clock.monotonic()
+    first.release(sent_at=sent, status=429, retry_after=0.3)  # the venue refused: it allows less
+    assert window.count == 4 and window.adaptive.learned and window.rate == 4.0
+    started = time.monotonic()
+    leases = [await window.acquire() for _ in range(3)]  # the Retry-After first, then 3 more fit
+    assert 0.25 <= time.monotonic() - started < 0.9
+    assert int(rds.get("ratelimit.10.0.0.4.sim.learn.sum")) == 4  # the learned 4, not the declared 8
+    fifth = time.monotonic()
+    leases.append(await window.acquire())  # waits for the refused request's weight to expire
+    assert time.monotonic() - fifth >= 0.4
+    for lease in leases:
+        lease.release(sent_at=clock.monotonic(), status=200)
+    await limits.aclose()

@@ -8,8 +8,9 @@ import tradeflood
 def test_public_names_are_pinned() -> None:
     assert tradeflood.__all__ == sorted(tradeflood.__all__)
     assert set(tradeflood.__all__) == {
-        "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
-        "Connector", "Derived", "FetchError", "FundingHistoryBinding", "Gap", "HistoryBinding", "InvalidIntervalError",
+        "Ban", "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
+        "Connector", "Derived", "FetchError", "FundingHistoryBinding", "Gap", "HistoryBinding",
+        "InvalidIntervalError",
         "InvalidTimeError", "LatestOrHistoryBinding", "Limit", "LiveClock", "NetworkError", "NoProxyAvailableError",
         "PageSource",
         "Param", "Params", "ParseContext", "Part", "PayloadError", "Plan", "PriceCandleBinding",

@@ -9,6 +9,12 @@ changed only by Lua scripts reading Redis's own clock. Weight held by a
 process that dies mid-request expires ``in_flight_s`` after it was taken. If
 Redis cannot be reached, the window falls back to the in-process one.
 
+The in-process window behind each shared one is adaptive (:mod:`tradeflood.adaptive`):
+it learns from this process's replies what the venue really grants the egress, and
+the shared window grants no more than that learned count, pausing as long as a
+``Retry-After`` asked. (Each process learns from its own replies; the count in Redis
+is the lowest any of them asks for at the moment it asks.)
+
     limits = SharedRateLimits("redis://127.0.0.1:6379/0", clock, egress="127.0.0.2")
     Session(limits=limits)
 """
@@ -20,6 +26,7 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from tradeflood.adaptive import AdaptiveRate
 from tradeflood.executor import RateLimits
 from tradeflood.ratelimit import Limit, SlidingWindow
 
@@ -89,11 +96,15 @@ class SharedLease:
         self.weight = weight
         self.released = False
 
-    def release(self, *, sent_at: float | None = None, status: int | None = None) -> None:
+    def release(self, *, sent_at: float | None = None, status: int | None = None,
+                retry_after: float | None = None) -> None:
         """Start the weight's expiry, one window from now (a shared window always holds
-        conservatively, whatever ``sent_at`` and ``status`` say)."""
+        conservatively, whatever ``sent_at`` says); with ``status`` and ``sent_at``, the
+        in-process window learns from the reply (a 429 lowers the count granted here)."""
         if not self.released:
             self.released = True
+            if status is not None and sent_at is not None:
+                self._window.local.observe_reply(status, self.weight, retry_after, sent_at)
             self._window._release_later(self._member)
 
 
@@ -115,24 +126,44 @@ class SharedWindow:
     def in_window(self) -> int:
         return self.local.in_window
 
+    @property
+    def adaptive(self) -> AdaptiveRate | None:
+        """What the in-process window learnt of the venue's real limit for this egress."""
+        return self.local.adaptive
+
+    @property
+    def count(self) -> int:
+        """The weight this window grants now: the in-process window's learned count."""
+        return self.local.count
+
+    @property
+    def rate(self) -> float:
+        return self.local.rate
+
     def free_in(self, weight: int = 1) -> float:
         return self.local.free_in(weight)
 
     async def acquire(self, weight: int = 1) -> Any:
         weight = min(max(1, weight), self.limit.count)
         member = uuid.uuid4().hex[:12]
-        started = self.limits.clock.monotonic()
+        clock = self.limits.clock
+        started = clock.monotonic()
         while True:
+            adaptive = self.local.adaptive
+            if adaptive is not None and adaptive.paused_until > clock.monotonic():
+                await clock.sleep(adaptive.paused_until - clock.monotonic())  # the venue's Retry-After
+            count = self.count
             try:
                 wait_ms = await self.limits.scripts["acquire"](
                     keys=[self.key, self.key + ".sum"],
-                    args=[self.limit.count, weight, member, self._hold_ms, self._life_ms])
+                    args=[count, min(weight, count), member, self._hold_ms, self._life_ms])
             except Exception as exc:
                 if not self.limits.fall_back(exc):
                     raise
                 return await self.local.acquire(weight)
             if int(wait_ms) == 0:
-                self.waited_seconds += self.limits.clock.monotonic() - started
+                self.waited_seconds += clock.monotonic() - started
+                weight = min(weight, count)
                 return SharedLease(self, f"{member}:{weight}", weight)
             await asyncio.sleep(min(int(wait_ms), self.limits.poll_ms) / 1000)
 

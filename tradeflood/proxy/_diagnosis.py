@@ -11,7 +11,9 @@ emits typed events:
   that egress learn a lower rate from it (:mod:`tradeflood.adaptive`), and the
   proxy stays in service.
 - **blocked**: evidence of a ban, for one proxy and one venue: HTTP 403 or 418,
-  or ``blocked_after`` 429s in a row while the rate through that proxy has
+  a reply the venue's connector reads as a ban (:meth:`tradeflood.Connector.ban`:
+  a body saying so, whatever the status; blocked for the ban's length when it
+  says), or ``blocked_after`` 429s in a row while the rate through that proxy has
   already backed off to its floor (a caller that keeps no rate, such as
   Proxyter, counts every 429 so). That venue avoids that proxy for a while.
 - **venue down**: 5xx (or a proxy's gateway error) through every live proxy
@@ -105,11 +107,12 @@ class Diagnosis:
 
     def failure(self, egress: Egress, venue: str, kind: str, detail: str, now: float, *,
                 status: int | None = None, retry_after: float | None = None,
-                peers: list[Egress] | None = None, at_floor: bool = True) -> None:
+                peers: list[Egress] | None = None, at_floor: bool = True, banned: bool = False) -> None:
         """Record a failed request through ``egress`` to ``venue``; ``peers`` are the egresses
         that could have carried it instead (its pool). ``at_floor`` (for a 429): whether the
         rate through ``egress`` has backed off as far as it goes; only then does a 429 count
-        towards a block."""
+        towards a block. ``banned``: the venue said in so many words that this IP is banned
+        (whatever the status): blocked at once, for ``retry_after`` at least."""
         peers = peers if peers is not None else [e for e in self.egresses if e.pool == egress.pool]
         egress.counters.failures[kind] += 1
         evidence = f"{kind}: {detail} ({venue})"
@@ -122,7 +125,7 @@ class Diagnosis:
             if egress.health.soft_failures >= self.t.max_failures:
                 self.quarantine(egress, now)
         elif kind == "blocked" or (kind == "limited" and at_floor):
-            self._blocked(egress, venue, status, retry_after, now)
+            self._blocked(egress, venue, status, retry_after, now, banned=banned)
         elif kind == "venue":
             self._venue_failed(egress, venue, evidence, now, peers)
 
@@ -170,10 +173,10 @@ class Diagnosis:
         self.emit(ProxyDown(egress.name, None, tuple(health.evidence), now, retry_in=delay))
 
     def _blocked(self, egress: Egress, venue: str, status: int | None, retry_after: float | None,
-                 now: float) -> None:
+                 now: float, *, banned: bool = False) -> None:
         block = egress.health.blocked.setdefault(venue, Blocked())
         block.strikes += 1
-        if status == 429 and block.strikes < self.t.blocked_after and not block.times:
+        if status == 429 and not banned and block.strikes < self.t.blocked_after and not block.times:
             return
         block.strikes = 0
         delay = max(retry_after or 0.0, self.t.backoff.delay(block.times, self.rng))

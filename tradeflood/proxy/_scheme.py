@@ -47,6 +47,7 @@ from ._stats import ProxyStats, format_stats
 from ._stream import StreamEgress
 
 if TYPE_CHECKING:
+    from ..connector import Ban
     from ..turns import Turn
 
 __all__ = ["ProxyScheme"]
@@ -264,19 +265,25 @@ class ProxyScheme:
                 egress.counters.in_flight -= 1
 
     def settle(self, pool: ProxyPool, egress: Egress, venue: str, status: int, latency: float,
-               retry_after: float | None = None, detail: str = "", *, at_floor: bool = True) -> str | None:
+               retry_after: float | None = None, detail: str = "", *, at_floor: bool = True,
+               ban: Ban | None = None) -> str | None:
         """Record the HTTP answer a request through ``egress`` got; returns the kind of failure
         it shows (``auth``: the proxy refused us; ``blocked``, ``limited``, ``venue``), or None.
         ``at_floor``: the rate through ``egress`` has backed off as far as it goes, so a 429 is
-        evidence of a ban (see :mod:`._diagnosis`)."""
+        evidence of a ban (see :mod:`._diagnosis`). ``ban``: the venue's connector read a ban
+        in the reply (:meth:`tradeflood.Connector.ban`): blocked at once, for its length."""
         now = self.clock.monotonic()
-        kind = reply_kind(status, egress.proxy.is_direct)
+        kind = "blocked" if ban is not None else reply_kind(status, egress.proxy.is_direct)
         if kind is None:
             self.diagnosis.success(egress, venue, latency, now)
         else:
+            if ban is not None:
+                detail = f"banned: {ban.reason} {detail}".strip()
+                if ban.seconds is not None:
+                    retry_after = max(retry_after or 0.0, ban.seconds)
             self.diagnosis.failure(egress, venue, kind, f"HTTP {status} {detail}".strip(), now,
                                    status=status, retry_after=retry_after, peers=pool.egresses,
-                                   at_floor=at_floor)
+                                   at_floor=at_floor, banned=ban is not None)
         return kind
 
     def stream_egress(self, venue: str, key: object = None) -> StreamEgress:
