@@ -135,7 +135,7 @@ class QuillServer:
     async def _book(self, ws: ServerConnection, name: str) -> None:
         """A snapshot at the current seq: bids 99.0..99.4, asks 100.0..100.4, size 1; then each
         delta sets the size of bid 99.0 to :func:`bid_size` of its seq."""
-        bids = [[f"99.{i}", "1"] for i in range(5)]
+        bids = [[f"99.{i}", "1"] for i in reversed(range(5))]  # best first, as venues document
         asks = [[f"100.{i}", "1"] for i in range(5)]
         with contextlib.suppress(Exception):
             await ws.send(orjson.dumps({"ch": name, "data": {
