@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from tradeflood.errors import PayloadError, TradeFloodError
@@ -100,10 +101,14 @@ class BookFeed(Feed):
 
         try:
             for attempt in range(self.snapshot_attempts):
+                tap = self.hub.settings.tap
                 try:
-                    book = await self.hub.session.afetch(
-                        OrderBook, exchange=self.query.exchange, symbol=self.query.symbol,
-                        depth=self.book_binding.snapshot_depth)
+                    # A recorder marks when the snapshot reaches the book: the deltas received
+                    # until then are bridged into it, and a replay hands it over after them too.
+                    with nullcontext() if tap is None else tap.hand_over():
+                        book = await self.hub.session.afetch(
+                            OrderBook, exchange=self.query.exchange, symbol=self.query.symbol,
+                            depth=self.book_binding.snapshot_depth)
                 except TradeFloodError as exc:
                     log.warning("%s: book snapshot failed (%s)", self.topic.name, exc)
                     await self.hub.clock.sleep(min(10.0, 0.5 * 2 ** attempt))

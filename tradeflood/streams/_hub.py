@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Coroutine
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -49,6 +50,11 @@ class ConnectionTaps(Protocol):
     """Gives each new connection its :class:`ConnectionTap` (see ``tradeflood.recording``)."""
 
     def connection(self, venue: str, endpoint: str, label: str, base_url: str) -> ConnectionTap: ...
+
+    def hand_over(self) -> AbstractContextManager[None]:
+        """Wraps a feed's REST fetch whose result it applies among its frames (a book
+        snapshot): a recorder marks when the reply was handed over, a replay ignores it."""
+        ...
 
 
 @dataclass
