@@ -12,8 +12,11 @@ session's clock to each frame's receive time: a :class:`ReplayClock` at
 No look-ahead: a request made at clock time T gets the reply to the same request
 that the live session sent at about T (from ``LATE`` before to ``SOON`` after;
 the replay then waits until that reply's receive time, as the live request
-waited), else the latest reply received by T. Nothing received after the clock
-is ever handed out.
+waited), else the latest reply received by T; when none was received by T either,
+the first unused reply to a request sent live by T + ``BEHIND``, once the clock reaches
+its receive time (the live session, slowed by its machine, sent it later than the
+replay did: on a clock sped up 60 times, 1 s is 17 ms of real time). Nothing
+received after the clock is ever handed out.
 
 A reply the live session marked as handed over later than it arrived (a book
 snapshot: the deltas received while it was parsed were bridged into the first
@@ -65,6 +68,7 @@ __all__ = ["ReplayMissError", "Replayer"]
 log = logging.getLogger("tradeflood.recording")
 LATE_NS = 2_000_000_000
 SOON_NS = 1_000_000_000
+BEHIND_NS = 10_000_000_000  # how much later than the replay a live session may have sent its first request
 
 
 class ReplayMissError(RecordingError):
@@ -215,10 +219,16 @@ class Replayer:
                 break
         if pick is None:
             i = bisect.bisect_right(times, now) - 1
-            if i < 0:
-                raise ReplayMissError(f"{request.method} {path} ({venue}): no reply recorded before the "
-                                      f"replay's clock ({now} ns); the first is at {times[0]} ns")
-            pick = replies[i]
+            if i >= 0:
+                pick = replies[i]
+            else:
+                # Nothing received by now: the replay asked before the live session did (which,
+                # slowed by its machine, sent it later than SOON after this clock time). The
+                # first reply, unused, is the one to that request: handed over at its arrival.
+                pick = next((r for r in replies if not r.used and r.sent_ns <= now + BEHIND_NS), None)
+                if pick is None:
+                    raise ReplayMissError(f"{request.method} {path} ({venue}): no reply recorded before the "
+                                          f"replay's clock ({now} ns); the first is at {times[0]} ns")
         pick.used = True
         if pick.handed is not None:
             await pick.handed.wait()  # the driver reaches its TAKEN mark, after the frames before it

@@ -123,6 +123,19 @@ class StreamHub:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def prepare(self, query: Query) -> None:
+        """What a new subscription needs done before anything of it is in flight: a candle
+        feed backfills over REST into tables, and importing the column libraries holds the
+        interpreter for seconds on a loaded machine. Paid here, it delays no request and no
+        ping; paid at the first backfill (just after a reconnection), it stalled the loop past
+        the venue's idle timeout, and the venue dropped the connection again."""
+        from tradeflood.models import Candle
+
+        if query.model is Candle:
+            from tradeflood.columnar._series import warm_up
+
+            warm_up()
+
     async def attach(self, sub: Subscription) -> None:
         """Resolve the subscription's symbol and topic, then add it to the graph."""
         query = sub.query
