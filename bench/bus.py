@@ -2,8 +2,10 @@
 failover after SIGKILL.
 
     python bench/bus.py [--messages 30000] [--rate 3000] [--seconds 6] [--kills 10]   # ~2.5 min
+    python bench/bus.py --parts latency                                               # ~30 s
 
-Redis at 127.0.0.1:6379, database 12 (emptied before and after). Nothing leaves 127.0.0.1.
+Redis at 127.0.0.1:6379, a database this run claims (``tradeflood.testing.claim_redis_database``,
+emptied before and after, given back at exit). Nothing leaves 127.0.0.1.
 
 1. Throughput. The simulator (a process of its own) pours Binance ``btcusdt@aggTrade`` events
    at ``--rate`` messages/s, a pace both clients keep up with (poured as fast as a client
@@ -15,7 +17,11 @@ Redis at 127.0.0.1:6379, database 12 (emptied before and after). Nothing leaves 
    per CPU-second of the publishing process.
 2. Latency. The simulator pours ``btcusdt@trade`` at 1,000 and then 10,000 messages/s; a
    gatherer process publishes; a ``Session(bus=...)`` in this process reads. Figure: p50/p99
-   of the consumer's clock minus the trade's venue time ``T`` (stamped as the simulator sends).
+   of the consumer's clock minus the trade's venue time ``T`` (stamped as the simulator sends),
+   beside the rates published and received and the CPU each process spent per trade. At
+   10,000/s the three processes need about half a CPU between them; on a machine busy with
+   other work they may not get it, and then the latency is the age of a growing backlog (a
+   note says so): compare CPU per trade, which load does not move, before blaming the code.
 3. Failover. Two gatherer processes of one agent gathering Bitget BTC/USDT trades (the
    simulator's own feed, about one trade a second, so a figure includes waiting for the next
    trade); the owner of the topic is killed with SIGKILL and a new process started,
@@ -35,10 +41,16 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
-DB_URL = "redis://127.0.0.1:6379/12"
+_DB_ENV = "TRADEFLOOD_BENCH_REDIS_DB"  # the claimed database, set by main() and inherited by children
+PARTS = ("throughput", "latency", "failover")
+
+
+def _db_url() -> str:
+    return f"redis://127.0.0.1:6379/{os.environ[_DB_ENV]}"
 
 
 def _cpu() -> float:
@@ -49,7 +61,16 @@ def _cpu() -> float:
 def _redis() -> Any:
     import redis
 
-    return redis.Redis.from_url(DB_URL, decode_responses=True)
+    return redis.Redis.from_url(_db_url(), decode_responses=True)
+
+
+def _flush() -> None:
+    """Empty this run's database, keeping it claimed."""
+    from tradeflood.testing import renew_redis_claim
+
+    client = _redis()
+    client.flushdb()
+    renew_redis_claim(client)
 
 
 class Simulator:
@@ -82,7 +103,7 @@ async def _count(key: str, n: int) -> tuple[int, float, float]:
     """Watch ``key`` grow from its first entry to ``n`` entries; (entries, wall, CPU) of this process."""
     import redis.asyncio as redis
 
-    client: Any = redis.from_url(DB_URL)
+    client: Any = redis.from_url(_db_url())
     try:
         while await client.xlen(key) < 1:
             await asyncio.sleep(0.01)
@@ -109,7 +130,7 @@ def _tradeflood_publisher(urls: dict[str, dict[str, str]], n: int, conn: Any) ->
         {"exchange": "binance", "action": "trades", "symbol": "BTC/USDT"}]}))
 
     async def main() -> tuple[int, float, float]:
-        bus = RedisBus(DB_URL)
+        bus = RedisBus(_db_url())
         async with tradeflood.Session(urls=urls, store=False) as s:
             task = asyncio.ensure_future(Gatherer(bus, "bench", s).run())
             result = await _count("stream.b.binance.trades.BTC/USDT", n)
@@ -139,7 +160,7 @@ def _cryptofeed_publisher(urls: dict[str, dict[str, str]], n: int, conn: Any) ->
     Binance.rest_endpoints = [RestEndpoint(urls["binance"]["rest"], routes=Routes(
         "/api/v3/exchangeInfo", l2book="/api/v3/depth?symbol={}&limit={}"))]
     backend = TradeStream(key="trades")
-    backend.redis = DB_URL  # database 12, not the shared 0
+    backend.redis = _db_url()  # this run's database, not the shared 0
 
     async def watch() -> None:
         conn.send(await _count("trades-BINANCE-BTC-USDT", n))
@@ -154,7 +175,7 @@ def _cryptofeed_publisher(urls: dict[str, dict[str, str]], n: int, conn: Any) ->
 
 
 def _measure(target: Any, urls: dict[str, dict[str, str]], n: int) -> tuple[int, float, float]:
-    _redis().flushdb()
+    _flush()
     parent, child = mp.Pipe()
     process = mp.Process(target=target, args=(urls, n, child))
     process.start()
@@ -193,9 +214,21 @@ def throughput(n: int, rate: int) -> None:
 # -- 2. latency ---------------------------------------------------------------------------------
 
 
-def _gatherer(env: dict[str, str], agent: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "tradeflood.cli", "gather", "--redis", DB_URL,
-                             "--agent", agent], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _gatherer(env: dict[str, str], agent: str, log: Any = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "tradeflood.cli", "gather", "--redis", _db_url(),
+                             "--agent", agent], env=env, stdout=log, stderr=log)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a gatherer: SIGTERM, then SIGKILL if it is still there after 10 s. A gatherer left
+    behind would keep its membership of the agent and contend for the topic with the next run's."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        print(f"   (gatherer {proc.pid} still running 10 s after SIGTERM: killed)")
+        proc.kill()
+        proc.wait(10)
 
 
 def _configure(agent: str, exchange: str = "binance") -> None:
@@ -203,7 +236,17 @@ def _configure(agent: str, exchange: str = "binance") -> None:
         {"exchange": exchange, "action": "trades", "symbol": "BTC/USDT"}]}))
 
 
-async def _latencies(seconds: float) -> tuple[list[float], float]:
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) another process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _latencies(seconds: float, gatherer: int,
+                     venue: int) -> tuple[list[float], float, float, list[float]]:
+    """(latencies in ms, trades/s received, entries/s published, CPU us per trade of this consumer,
+    the gatherer, the simulator). Published next to received tells which side fell behind."""
     import tradeflood
     from tradeflood.models import Trade
 
@@ -212,36 +255,51 @@ async def _latencies(seconds: float) -> tuple[list[float], float]:
     while not client.exists(key):
         await asyncio.sleep(0.05)
     out: list[float] = []
-    async with tradeflood.Session(bus=DB_URL, tenant="b") as s:
+    async with tradeflood.Session(bus=_db_url(), tenant="b") as s:
         st = s.stream(Trade, exchange="binance", symbol="BTC/USDT", maxsize=1_000_000)
         await st.ready()
         warm = time.monotonic() + 1.0
         while time.monotonic() < warm:
             await st.get()
         end = time.monotonic() + seconds
+        cpu = [_cpu(), _process_cpu(gatherer), _process_cpu(venue)]
+        added = client.xinfo_stream(key)["entries-added"]
         while time.monotonic() < end:
             item = await st.get()
             if isinstance(item, Trade):
                 out.append(time.time() * 1000 - item.timestamp)
+        now = [_cpu(), _process_cpu(gatherer), _process_cpu(venue)]
+        added = client.xinfo_stream(key)["entries-added"] - added
         await st.close()
-    return out, len(out) / seconds
+    n = max(1, len(out))
+    per_trade = [(b - a) / n * 1e6 for a, b in zip(cpu, now, strict=True)]
+    return out, len(out) / seconds, added / seconds, per_trade
 
 
 def latency(seconds: float) -> None:
     print(f"2. Latency venue -> gatherer -> Redis -> Session(bus=): {seconds:.0f} s per rate")
     for rate in (1_000, 10_000):
-        _redis().flushdb()
+        _flush()
         sim = Simulator(f"binance:btcusdt@trade:{rate}")
         _configure("lat")
-        proc = _gatherer(sim.env(), "lat")
+        log = tempfile.TemporaryFile()  # noqa: SIM115 (the gatherer's log, read after it ends)
+        proc = _gatherer(sim.env(), "lat", log)
         try:
-            lat, got = asyncio.run(_latencies(seconds))
+            lat, got, published, us = asyncio.run(_latencies(seconds, proc.pid, sim.proc.pid))
             q = statistics.quantiles(lat, n=100)
-            print(f"   {rate:>6,} msg/s offered: {got:>7,.0f}/s received, "
-                  f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms")
+            print(f"   {rate:>6,} msg/s offered: {published:>7,.0f}/s published, {got:>7,.0f}/s received, "
+                  f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms; CPU per trade: "
+                  f"consumer {us[0]:.0f} us, gatherer {us[1]:.0f} us, simulator {us[2]:.0f} us")
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
+            _end(proc)
+        log.seek(0)
+        overflows = log.read().count(b"fell behind its upstream")
+        log.close()
+        if published < 0.95 * rate or overflows:
+            # Not keeping up: the latencies are the age of a full queue or a growing backlog.
+            print(f"   (published {published / rate:.0%} of the offered rate, the gatherer's queue "
+                  f"overflowed {overflows} times: it did not get the CPU it needs; load average "
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
             sim.stop()
 
 
@@ -250,7 +308,7 @@ def latency(seconds: float) -> None:
 
 def failover(kills: int) -> None:
     print(f"3. Failover: {kills} SIGKILLs of the topic's owner, two gatherer processes")
-    _redis().flushdb()
+    _flush()
     client = _redis()
     # The simulator's own trade feed (ids shared by every subscriber, like a venue's), not the
     # firehose: a firehose numbers each subscriber's trades afresh, so a new owner would drop its
@@ -297,17 +355,29 @@ def failover(kills: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=30_000)
-    parser.add_argument("--rate", type=int, default=3_000)
-    parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="which parts to run (default: all three)")
+    parser.add_argument("--messages", type=int, default=30_000, help="1. entries to count per publisher")
+    parser.add_argument("--rate", type=int, default=3_000, help="1. messages/s the simulator pours")
+    parser.add_argument("--seconds", type=float, default=6.0, help="2. seconds measured per rate")
+    parser.add_argument("--kills", type=int, default=10, help="3. SIGKILLs of the topic's owner")
     args = parser.parse_args()
+    from tradeflood.testing import claim_redis_database
+
+    os.environ[_DB_ENV] = str(claim_redis_database())
+    # SIGTERM (timeout(1), a CI runner) ends the run through the finally clauses below, so the
+    # gatherers are stopped and the database is emptied and given back.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    print(f"Redis database {os.environ[_DB_ENV]} (claimed for this run)")
     try:
-        throughput(args.messages, args.rate)
-        latency(args.seconds)
-        failover(args.kills)
+        if "throughput" in args.parts:
+            throughput(args.messages, args.rate)
+        if "latency" in args.parts:
+            latency(args.seconds)
+        if "failover" in args.parts:
+            failover(args.kills)
     finally:
-        _redis().flushdb()
+        _flush()
     return 0
 
 

@@ -28,6 +28,7 @@ SPOT_DEPTHS = (5, 10, 20, 50, 100, 500, 1000, 5000)
 FUTURES_DEPTHS = (5, 10, 20, 50, 100, 500, 1000)
 
 _USED_WEIGHT = "x-mbx-used-weight-1m"
+_MISSING: Any = object()  # a key absent, told apart from a JSON null
 
 
 def _limit(params: Mapping[str, Any], default: int) -> int:
@@ -105,9 +106,10 @@ class BinanceStream(StreamProtocol):
             raise ValueError("a Binance frame must be a JSON object")
         stream = message.get("stream")
         if stream is not None:
-            if type(stream) is not str or "data" not in message:
+            data = message.get("data", _MISSING)
+            if type(stream) is not str or data is _MISSING:
                 raise ValueError("a Binance combined-stream frame needs 'stream' and 'data'")
-            return Frame("data", stream, message["data"])
+            return Frame("data", stream, data)
         if "error" in message:
             error = message["error"]
             detail = f"{error.get('code')}: {error.get('msg')}" if isinstance(error, dict) else str(error)

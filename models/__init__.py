@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import Model, Price, Size, TimestampMs, ms_to_datetime, to_ms, trusted_builder
+from ._base import Model, Price, Size, TimestampMs, ms_to_datetime, to_ms, trusted_batch, trusted_builder
 from .book import OrderBook
 from .candle import Candle
 from .funding import FundingRate, settled_rate
@@ -32,5 +32,6 @@ __all__ = [
     "ms_to_datetime",
     "settled_rate",
     "to_ms",
+    "trusted_batch",
     "trusted_builder",
 ]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import repeat
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-__all__ = ["Model", "Price", "Size", "TimestampMs", "ms_to_datetime", "to_ms", "trusted_builder"]
+__all__ = ["Model", "Price", "Size", "TimestampMs", "ms_to_datetime", "to_ms", "trusted_batch",
+           "trusted_builder"]
 
 
 def to_ms(value: Any) -> int:
@@ -65,6 +68,10 @@ class Model(BaseModel):
 
 M = TypeVar("M", bound=BaseModel)
 
+#: What pydantic sets on every instance, as the slots' own setters (no __setattr__).
+_SLOT_SETTERS = tuple(BaseModel.__dict__[name].__set__ for name in (
+    "__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
+
 
 def trusted_builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
     """A constructor for field values a parser has already checked, for hot parse loops.
@@ -77,11 +84,7 @@ def trusted_builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
     """
     fields = set(cls.model_fields)
     new = object.__new__
-    slots = BaseModel.__dict__
-    set_dict = slots["__dict__"].__set__
-    set_fields = slots["__pydantic_fields_set__"].__set__
-    set_extra = slots["__pydantic_extra__"].__set__
-    set_private = slots["__pydantic_private__"].__set__
+    set_dict, set_fields, set_extra, set_private = _SLOT_SETTERS
 
     def build(values: dict[str, Any]) -> M:
         obj = new(cls)
@@ -95,3 +98,26 @@ def trusted_builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
         return cls.model_construct(**values)
 
     return build if not cls.__private_attributes__ else construct
+
+
+def trusted_batch(cls: type[M]) -> Callable[[Sequence[dict[str, Any]]], list[M]]:
+    """:func:`trusted_builder` for a whole page at once: models from a list of field dicts, each
+    step run over every dict in C (no Python call per model). The same trust: every field,
+    already checked and of the right type."""
+    if cls.__private_attributes__:
+        one = trusted_builder(cls)
+        return lambda values: [one(v) for v in values]
+    fields = set(cls.model_fields)
+    new = object.__new__
+    set_dict, set_fields, set_extra, set_private = _SLOT_SETTERS
+
+    def build(values: Sequence[dict[str, Any]]) -> list[M]:
+        n = len(values)
+        out: list[M] = list(map(new, repeat(cls, n)))
+        deque(map(set_dict, out, values), 0)
+        deque(map(set_fields, out, repeat(fields, n)), 0)
+        deque(map(set_extra, out, repeat(None, n)), 0)
+        deque(map(set_private, out, repeat(None, n)), 0)
+        return out
+
+    return build

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 import tradeflood
 from tradeflood.errors import TradeFloodError
 
-from . import _live, _ops, _rest
+from . import _derivs, _live, _ops, _rest
 from ._errors import ApiError, error_response
 from ._guard import Guard
 from ._settings import ServerSettings
@@ -50,6 +50,7 @@ def create_app(settings: ServerSettings | None = None, *,
                   description="Market data from trading venues over one shared session: REST, one "
                               "WebSocket for many subscriptions, long-poll and signed callbacks.")
     app.include_router(_rest.router)
+    app.include_router(_derivs.router)
     app.include_router(_live.router)
     app.include_router(_ops.router)
 

@@ -42,7 +42,7 @@ def encode_item(item: Any) -> tuple[bytes, bytes]:
 
 def item_time_ms(item: Any) -> int | None:
     """The venue's timestamp of a data item, for the venue-to-client latency."""
-    for name in ("timestamp", "close_time", "open_time"):
+    for name in ("timestamp", "close_time", "open_time", "funding_time"):
         value = getattr(item, name, None)
         if isinstance(value, int):
             return value

@@ -40,6 +40,7 @@ MODEL_NAMES: dict[str, type[models.Model]] = {
     "candle": models.Candle, "book": models.OrderBook, "trade": models.Trade, "trades": models.Trade,
     "ticker": models.Ticker, "instrument": models.Instrument, "instruments": models.Instrument,
     "funding-rate": models.FundingRate, "open-interest": models.OpenInterest,
+    "mark-candle": models.MarkCandle, "index-candle": models.IndexCandle,
 }
 _QUERY_FIELDS = ("exchange", "symbol", "interval", "start", "end", "depth", "limit")
 

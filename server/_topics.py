@@ -22,6 +22,7 @@ import tradeflood.models as models
 from tradeflood import Session
 from tradeflood.errors import QueryError, StreamError
 
+from ._derivs_topics import CURRENT_VALUES, DERIVATIVE_MODELS, NEEDS_INTERVAL, poll_limit, poll_period
 from ._frames import encode_item, is_event
 
 if TYPE_CHECKING:
@@ -33,8 +34,9 @@ log = logging.getLogger("tradeflood.server")
 
 MODELS: dict[str, type[models.Model]] = {
     "trade": models.Trade, "candle": models.Candle, "book": models.OrderBook, "ticker": models.Ticker,
+    **DERIVATIVE_MODELS,
 }
-CONFLATED = {"book", "ticker"}
+CONFLATED = {"book", "ticker", *CURRENT_VALUES}
 _seq = itertools.count(1)  # one sequence over all topics, so a cursor never repeats across restarts
 
 
@@ -49,21 +51,24 @@ class TopicKey:
     depth: int | None = None
     throttle: float | None = None
     partial: bool = False
+    poll: float | None = None
 
     def describe(self) -> str:
         extra = [f"{k}={v}" for k, v in (("interval", self.interval), ("depth", self.depth),
-                                         ("throttle", self.throttle)) if v is not None]
+                                         ("throttle", self.throttle), ("poll", self.poll)) if v is not None]
         if self.partial:
             extra.append("partial")
         return " ".join([self.model, self.exchange, self.symbol, *extra])
 
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {"exchange": self.exchange, "symbol": self.symbol}
-        for name in ("interval", "depth", "throttle"):
+        for name in ("interval", "depth", "throttle", "poll"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         if self.partial:
             out["partial"] = True
+        if self.poll is not None and self.interval is not None:
+            out["limit"] = poll_limit(self.poll, self.interval)
         return out
 
 
@@ -77,7 +82,7 @@ def _positive(name: str, value: Any, kind: type) -> Any:
 
 
 def topic_key(spec: dict[str, Any]) -> TopicKey:
-    """Check a subscription's fields (model, exchange, symbol, interval, depth, throttle)."""
+    """Check a subscription's fields (model, exchange, symbol, interval, depth, throttle, partial, poll)."""
     model = spec.get("model")
     if model not in MODELS:
         raise QueryError(f"model={model!r}: valid choices: {', '.join(MODELS)}")
@@ -89,11 +94,12 @@ def topic_key(spec: dict[str, Any]) -> TopicKey:
     interval = spec.get("interval")
     if interval is not None and not isinstance(interval, str):
         raise QueryError(f"interval={interval!r}: give an interval such as '1m'")
-    if model == "candle" and interval is None:
-        raise QueryError("a candle subscription needs an interval such as '1m'")
+    if model in NEEDS_INTERVAL and interval is None:
+        raise QueryError(f"a {model} subscription needs an interval such as '1m'")
+    poll = poll_period(model, MODELS[model], exchange.strip(), spec.get("poll"))
     return TopicKey(model, exchange.strip().lower(), symbol.strip().upper(), interval,
                     _positive("depth", spec.get("depth"), int),
-                    _positive("throttle", spec.get("throttle"), float), _flag(spec.get("partial")))
+                    _positive("throttle", spec.get("throttle"), float), _flag(spec.get("partial")), poll)
 
 
 def _flag(value: Any) -> bool:

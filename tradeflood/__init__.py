@@ -43,6 +43,7 @@ from .errors import (
     VenueRejectedError,
     VenueUnavailableError,
 )
+from .fundinghistory import FundingHistoryBinding
 from .history import HistoryBinding
 from .latest import LatestOrHistoryBinding
 from .paging import PageSource
@@ -52,7 +53,7 @@ from .ratelimit import Limit
 from .retry import RetryPolicy
 from .series import Series
 from .session import Session, afetch, fetch
-from .trades import TradeHistory, TradeHistoryBinding
+from .trades import TradeHistory, TradeHistoryBinding, cut_short
 from .turns import Derived, Param, Params, Turn, turn
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ __all__ = [
     "Connector",
     "Derived",
     "FetchError",
+    "FundingHistoryBinding",
     "Gap",
     "HistoryBinding",
     "InvalidIntervalError",
@@ -116,6 +118,7 @@ __all__ = [
     "VirtualClock",
     "__version__",
     "afetch",
+    "cut_short",
     "fetch",
     "stream",
     "turn",

@@ -60,11 +60,14 @@ class ParseContext:
 @dataclass(frozen=True, slots=True)
 class Part:
     """The models parsed from one turn of a query, and how many invalid rows were dropped from
-    it (``invalid="drop"``; such a page is never recorded as complete)."""
+    it (``invalid="drop"``; such a page is never recorded as complete). ``refused`` is why,
+    when the drop left the reply empty: a query whose one result (a book, a ticker) it was
+    then has no result."""
 
     turn: Turn
     items: Sequence[Any]
     dropped: int = 0
+    refused: PayloadError | None = None
 
 
 class VenueBinding:

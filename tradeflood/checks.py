@@ -11,13 +11,20 @@ store or a stream consumer:
 - trades: price and amount positive, each id once in a reply;
 - order books: prices and sizes positive, bids strictly descending, asks
   strictly ascending (each price level once), best bid below best ask;
-- tickers: no negative price or volume, ``low <= high``.
+- tickers: no negative price or volume, ``low <= high``;
+- mark and index bars: the candle rules without volumes;
+- funding rates fetched: a finite rate below 1 (100%) in size, mark and index
+  prices positive; open interest fetched: size and value not negative;
+- live funding rates and open interest: no negative mark or index price, open
+  interest and its value not negative.
 
 A violation is a :class:`~tradeflood.errors.PayloadError` naming the venue,
 the endpoint, the row and the field. With ``invalid="drop"`` (per Session or
 per query) the invalid rows of a list (candles, trades) are dropped instead and
-counted (:func:`checked` returns how many); a single book or ticker has no row
-to drop, so it is refused either way::
+counted (:func:`checked` returns how many). :func:`checked` still raises for a
+single book or ticker, which has no row to drop; a fetch with ``invalid="drop"``
+then gives no result for that query (None, the reason in ``Results.absent`` of
+:mod:`tradeflood.pipeline`) instead of failing::
 
     rows, dropped = checked(candles, venue="example", endpoint="/candles", interval="1m")
 """
@@ -25,9 +32,12 @@ to drop, so it is refused either way::
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from functools import partial
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import PayloadError, QueryError
@@ -36,7 +46,9 @@ from .intervals import bar_open, interval_ms
 if TYPE_CHECKING:
     import pyarrow
 
-__all__ = ["INVALID_POLICIES", "Invalid", "Violation", "check_invalid", "checked", "frame_violations",
+__all__ = ["FUNDING_RATE_BOUND", "INVALID_POLICIES", "CheckedCandles", "Invalid", "Violation",
+           "candle_columns_ok", "check_invalid", "checked", "frame_rule", "frame_violations",
+           "funding_violations", "open_interest_violations", "price_bar_violations", "snapshot_violations",
            "violations"]
 
 log = logging.getLogger("tradeflood")
@@ -120,9 +132,67 @@ def candle_violations(candles: Sequence[Any], interval: str | None) -> list[Viol
     return out
 
 
+_lt, _le, _ge, _mod = operator.lt, operator.le, operator.ge, int.__mod__
+
+
+def candle_columns_ok(times: Sequence[int], opens: Sequence[Decimal], highs: Sequence[Decimal],
+                      lows: Sequence[Decimal], closes: Sequence[Decimal], volumes: Sequence[Decimal],
+                      quote_volumes: Sequence[Decimal] | None, interval: str | None, *,
+                      unsigned: bool = False) -> bool:
+    """Whether every row of a page, given as columns (open times in ms, finite decimals), passes
+    the candle rules of :func:`candle_violations`: the same rules, each run over a whole column
+    in C (no model, no attribute read), for a parse to check a page while it builds it.
+
+    True means no row breaks a rule; False only says some row does (:func:`candle_violations`
+    names it). ``low > 0`` with ``low <= open, close <= high`` makes every price positive.
+    ``unsigned`` says the caller knows no low or volume is negative (none was written with a
+    ``-``): then a low must only not be zero.
+    """
+    n = len(times)
+    zero = _ZERO
+    try:
+        if unsigned:
+            if not all(lows):  # not negative, so positive unless zero
+                return False
+        elif not (all(map(_lt, repeat(zero, n), lows)) and all(map(_ge, volumes, repeat(zero, n)))
+                  and (quote_volumes is None or all(map(_ge, quote_volumes, repeat(zero, n))))):
+            return False
+        if not (all(map(_le, lows, opens)) and all(map(_le, opens, highs))
+                and all(map(_le, lows, closes)) and all(map(_le, closes, highs))):
+            return False
+    except InvalidOperation:  # a NaN (a parse refuses them first): the row checks name it
+        return False
+    if not interval:
+        return True
+    step, offset = _grid(interval)
+    if not step:
+        return all(_on_grid(t, 0, 0, interval) for t in times)
+    if offset:
+        return not any((t - offset) % step for t in times)
+    return not any(map(_mod, times, repeat(step, n)))
+
+
+class CheckedCandles(list[Any]):
+    """Candles a parse built and checked at once (:func:`candle_columns_ok` said every row
+    passes the rules for ``interval``): :func:`violations`, and so :func:`checked`, takes them
+    as they are for that interval instead of checking each model again. A parse returns a
+    plain list when a row failed, so the row checks find and name it."""
+
+    __slots__ = ("interval",)
+
+    def __init__(self, items: Iterable[Any] = (), interval: str | None = None) -> None:
+        super().__init__(items)
+        #: The interval whose grid the open times were checked against ("" when not checked).
+        self.interval = interval or ""
+
+
 def trade_violations(trades: Sequence[Any]) -> list[Violation]:
     """The trades that break a rule: a price or amount not positive, an id seen before in the reply."""
     zero = _ZERO
+    if len(trades) == 1:  # a stream frame's usual content: no id can repeat
+        t = trades[0]
+        if t.price > zero and t.amount > zero:
+            return []
     seen: set[str] = set()
     add = seen.add
     out: list[Violation] = []
@@ -174,6 +244,20 @@ def ticker_violations(ticker: Any) -> list[Violation]:
     low, high = getattr(ticker, "low", None), getattr(ticker, "high", None)
     if not out and low is not None and high is not None and low > high:
         out.append(Violation(0, "low", f"{low} is above the high {high}"))
+    return out
+
+
+def derivative_violations(items: Sequence[Any]) -> list[Violation]:
+    """Funding rates with a negative mark or index price, and open interest below zero, on a
+    stream (the built-in parses refuse these already; a binding of one's own may not). A rate
+    that is not finite never gets this far: the model refuses it."""
+    out = []
+    for i, item in enumerate(items):
+        for name in ("size", "value", "mark_price", "index_price"):
+            value = getattr(item, name, None)
+            if value is not None and not value >= _ZERO:
+                kind = "price" if "price" in name else "size"
+                out.append(Violation(i, name, f"is {value}, a negative {kind}"))
     return out
 
 
@@ -230,6 +314,8 @@ def violations(items: Any, interval: str | None = None) -> list[Violation]:
     model = getattr(items, "row_model", None)  # a series says so without building a model
     kind = model.__name__ if model is not None else type(items[0]).__name__
     if kind == "Candle":
+        if type(items) is CheckedCandles and items.interval and items.interval == interval:
+            return []  # checked as they were parsed
         table = getattr(items, "table", None)
         if table is not None:
             found = candle_table_violations(table, interval)
@@ -242,13 +328,92 @@ def violations(items: Any, interval: str | None = None) -> list[Violation]:
         return [v for book in items for v in level_violations(book.bids, book.asks)]
     if kind == "Ticker":
         return [v for t in items for v in ticker_violations(t)]
+    series_rule = _SERIES_RULES.get(kind)
+    if series_rule is not None:
+        return series_rule(items, interval)
     return []
+
+
+# -- derivatives' histories: mark and index bars, funding rates, open interest ---------------
+
+#: The largest funding rate a venue could mean, per funding period: 100% would take a whole
+#: position's value at one funding (venues cap theirs at a few percent).
+FUNDING_RATE_BOUND = Decimal(1)
+
+
+def _positive(value: Any) -> bool:
+    return bool(value.is_finite() and value > _ZERO)  # NaN, infinities: no price (nor comparable)
+
+
+def price_bar_violations(bars: Sequence[Any], interval: str | None) -> list[Violation]:
+    """Mark and index bars (a price without volume): the candle rules without volumes, prices
+    positive, ``low <= min(open, close) <= max(open, close) <= high``, the open on the grid."""
+    out: list[Violation] = []
+    grid = interval or (getattr(bars[0], "interval", None) if len(bars) else None)
+    step, offset = _grid(grid)
+    for i, c in enumerate(bars):
+        o, h, lo, cl = c.open, c.high, c.low, c.close
+        bad = next((name for name, value in (("open", o), ("high", h), ("low", lo), ("close", cl))
+                    if not _positive(value)), None)
+        if bad is not None:
+            out.append(Violation(i, bad, f"is {getattr(c, bad)}, not a positive price"))
+        elif not lo <= min(o, cl):
+            out.append(Violation(i, "low", f"{lo} is above min(open, close) {min(o, cl)}"))
+        elif not max(o, cl) <= h:
+            out.append(Violation(i, "high", f"{h} is below max(open, close) {max(o, cl)}"))
+        elif grid and not _on_grid(c.open_time, step, offset, grid):
+            out.append(Violation(i, "open_time", f"{c.open_time} is not on the {grid} grid"))
+    return out
+
+
+def funding_violations(rates: Sequence[Any], interval: str | None = None) -> list[Violation]:
+    """Funding rates: the rate (and the predicted next one) a finite number below
+    :data:`FUNDING_RATE_BOUND` in size (it may be negative or zero); mark and index prices, when
+    given, positive; a funding interval, when given, positive."""
+    out: list[Violation] = []
+    for i, f in enumerate(rates):
+        for name in ("rate", "next_rate"):
+            value = getattr(f, name, None)
+            if value is not None and not (value.is_finite() and abs(value) < FUNDING_RATE_BOUND):
+                out.append(Violation(i, name, f"is {value}, not a funding rate (its size must be "
+                                              f"below {FUNDING_RATE_BOUND})"))
+                break
+        else:
+            for name in ("mark_price", "index_price"):
+                value = getattr(f, name, None)
+                if value is not None and not _positive(value):
+                    out.append(Violation(i, name, f"is {value}, not a positive price"))
+                    break
+            else:
+                step = getattr(f, "interval_ms", None)
+                if step is not None and not step > 0:
+                    out.append(Violation(i, "interval_ms", f"is {step}, not a positive interval"))
+    return out
+
+
+def open_interest_violations(rows: Sequence[Any], interval: str | None = None) -> list[Violation]:
+    """Open interest: the size and (when given) value finite and not negative (zero is a
+    contract nobody holds yet)."""
+    out: list[Violation] = []
+    for i, oi in enumerate(rows):
+        for name in ("size", "value"):
+            value = getattr(oi, name, None)
+            if value is not None and not (value.is_finite() and value >= _ZERO):
+                out.append(Violation(i, name, f"is {value}, not a size (finite, not negative)"))
+                break
+    return out
+
+
+_SERIES_RULES: dict[str, Callable[[Sequence[Any], str | None], list[Violation]]] = {
+    "MarkCandle": price_bar_violations, "IndexCandle": price_bar_violations,
+    "FundingRate": funding_violations, "OpenInterest": open_interest_violations}
 
 
 def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:
     """A stream book message's impossible levels (strings as received, or decimals): a price not
-    positive, a size below zero (zero removes the level). Order and crossing are the book's
-    own checks, once the message is applied."""
+    positive, a size below zero (zero removes the level). A snapshot's order is
+    :func:`snapshot_violations`'; whether a delta crosses the book is the book's own check, once
+    the message is applied (the feed refuses it then)."""
     out = []
     for side, levels in (("bids", bids), ("asks", asks)):
         for i, (price, size) in enumerate(levels):
@@ -260,22 +425,67 @@ def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation
     return out
 
 
+def snapshot_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:
+    """A full book pushed on a stream, best first, out of order: a side not strictly ordered
+    (bids descending, asks ascending, each price once) or a best bid not below the best ask.
+    Exact (decimals): snapshots are rare, and two prices may differ past a float's digits.
+    Signs are :func:`delta_violations`'s; a zero size, which a snapshot loads as no level, passes."""
+    out: list[Violation] = []
+    best: dict[str, Decimal] = {}
+    for side, levels, better in (("bids", bids, 1), ("asks", asks, -1)):
+        last = None
+        for i, (raw_price, raw_size) in enumerate(levels):
+            if not Decimal(raw_size):
+                continue
+            price = Decimal(raw_price)
+            if last is None:
+                best[side] = price
+            elif not (last - price) * better > 0:
+                order = "descending" if better > 0 else "ascending"
+                out.append(Violation(i, f"{side} price", f"{price} after {last}: not strictly {order}"))
+                break
+            last = price
+    bid, ask = best.get("bids"), best.get("asks")
+    if not out and bid is not None and ask is not None and not bid < ask:
+        out.append(Violation(0, "asks price", f"best ask {ask} is not above best bid {bid} (crossed book)"))
+    return out
+
+
 def frame_violations(items: Sequence[Any], interval: str | None = None) -> list[Violation]:
     """The rule violations of one stream frame's parsed items (models, or book messages)."""
     if not items:
         return []
-    kind = type(items[0]).__name__
-    if kind == "Trade":  # the busiest topics: straight to their rule
-        return trade_violations(items)
-    if kind == "BookDelta":  # book messages
-        try:
-            return [v for d in items for v in delta_violations(d.bids, d.asks)]
-        except (TypeError, ValueError):
-            return [Violation(0, "level", "holds a value that is not a number")]
-    return violations(items, interval)
+    return frame_rule(type(items[0]), interval)(items)
 
 
-_ROW_NAMES = {"Candle": "candle", "Trade": "trade", "OrderBook": "book", "Ticker": "ticker"}
+def frame_rule(kind: type, interval: str | None = None) -> Callable[[Sequence[Any]], list[Violation]]:
+    """:func:`frame_violations` for frames whose items are of class ``kind``: a stream chooses it
+    once and calls it on every frame (the busiest topics, trades, go straight to their rule)."""
+    name = kind.__name__  # by name: the models and book messages are not imported here
+    if name == "Trade":
+        return trade_violations
+    if name == "BookDelta":  # book messages
+        return _book_message_violations
+    if name in ("FundingRate", "OpenInterest"):  # live values: signs only (fetched rows: the series rules)
+        return derivative_violations
+    return partial(violations, interval=interval)
+
+
+def _book_message_violations(items: Sequence[Any]) -> list[Violation]:
+    try:
+        out = []
+        for d in items:
+            out += delta_violations(d.bids, d.asks)
+            if d.is_snapshot and not out:
+                out += snapshot_violations(d.bids, d.asks)
+        return out
+    except (TypeError, ValueError, ArithmeticError):
+        return [Violation(0, "level", "holds a value that is not a number")]
+
+
+_ROW_NAMES = {"Candle": "candle", "Trade": "trade", "OrderBook": "book", "Ticker": "ticker",
+              "MarkCandle": "mark candle", "IndexCandle": "index candle", "FundingRate": "funding rate",
+              "OpenInterest": "open interest"}
 
 
 def checked(items: Any, *, venue: str, endpoint: str, interval: str | None = None,

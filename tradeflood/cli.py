@@ -127,6 +127,9 @@ def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[s
         check_writable(output)
     with _session(urls, no_store, ProgressLine(sys.stderr)) as session:
         result = session.fetch(_model(model), invalid=invalid, **_params(kw))
+    if result is None:  # --invalid drop refused the one result (a book, a ticker)
+        click.echo("no result: the venue's answer failed a value check and was dropped", err=True)
+        return
     rows = result if isinstance(result, Sequence) else [result]  # many models, or one
     if output is not None:
         write_file(rows, output, iso=iso)
@@ -140,7 +143,7 @@ def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[s
 
 
 STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
-            "liquidations": "Liquidation"}
+            "liquidations": "Liquidation", "funding-rate": "FundingRate", "open-interest": "OpenInterest"}
 
 
 @cli.command()
@@ -234,14 +237,16 @@ def store_info(path: Path | None) -> None:
 
 @store.command("verify")
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Another store file.")
-@click.option("--fix", is_flag=True, help="Remove the candles that fail, so their bars are fetched again.")
+@click.option("--fix", is_flag=True, help="Remove the rows that fail, so their times are fetched again.")
 def store_verify(path: Path | None, fix: bool) -> None:
-    """Re-check the stored candles (an older version stored them unchecked).
+    """Re-check the stored rows (an older version stored them unchecked).
 
-    Lists each candle that fails the value checks (a high below the low, a price
-    not positive, an open time off the grid); with --fix removes them and marks
-    their bars as not known, so the next fetch asks the venue again. Exits 1 when
-    bad candles remain.
+    Lists each row of every series (candles, funding rates, open interest, mark
+    and index bars) that fails the value checks (a high below the low, a price
+    not positive, an open time off the grid, a funding rate of 100% or more, a
+    negative open interest); with --fix removes them and marks their times as
+    not known, so the next fetch asks the venue again. Exits 1 when bad rows
+    remain.
     """
     from .store import CandleStore, default_store_path, verify_store
 
@@ -354,15 +359,26 @@ def _join_relative_times(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input or a failed fetch)."""
+    """Run the command line; returns the exit status: 0 ok, 1 a question left unanswered,
+    2 bad input or a failed fetch, 130 interrupted (Ctrl-C: one line on standard error,
+    the pages fetched whole kept in the store)."""
     args = _join_relative_times(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     warnings = _WarningLines()
     log = logging.getLogger("tradeflood")
     log.addHandler(warnings)
     try:
-        cli.main(args=args, prog_name="tradeflood", standalone_mode=False)
-    except click.exceptions.Abort:
+        # Not cli.main(): it prints a blank line of its own on Ctrl-C before anything we say.
+        with cli.make_context("tradeflood", list(args)) as ctx:
+            cli.invoke(ctx)
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if sys.stderr.isatty():
+            click.echo(err=True)  # end the terminal's "^C"
+        click.echo("aborted (interrupted)", err=True)
+        return 130  # 128 + SIGINT, as shells report a command Ctrl-C stopped
+    except click.exceptions.Abort:  # a prompt's answer never came (end of input)
         click.echo("aborted", err=True)
         return 1
     except click.ClickException as exc:

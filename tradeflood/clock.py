@@ -8,6 +8,8 @@ deterministically and without really waiting::
     async def main():
         await clock.sleep(60)                       # returns at once
         assert clock.time() == 1_704_067_260.0
+        async with timeout_at(clock, clock.monotonic() + 5):   # a deadline on the same clock
+            await clock.sleep(10)                   # TimeoutError at clock time +5 s
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import asyncio
 import heapq
 import itertools
 import time
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "LiveClock", "ScaledClock", "VirtualClock"]
+__all__ = ["Clock", "LiveClock", "ScaledClock", "VirtualClock", "timeout", "timeout_at"]
 
 
 @runtime_checkable
@@ -143,3 +147,60 @@ class VirtualClock:
                 break
             self._now = max(self._now, self._timers[0][0])
             self._wake_due()
+
+
+def timeout(clock: Clock, seconds: float | None) -> AbstractAsyncContextManager[object]:
+    """Like :func:`asyncio.timeout`, on ``clock``: the body is cancelled and ``TimeoutError``
+    raised once ``seconds`` have passed on that clock (None: no bound)."""
+    return timeout_at(clock, None if seconds is None else clock.monotonic() + seconds)
+
+
+def timeout_at(clock: Clock, when: float | None) -> AbstractAsyncContextManager[object]:
+    """Like :func:`asyncio.timeout_at`, ``when`` read on ``clock.monotonic()`` (None: no bound).
+
+    The live clock's monotonic time is the event loop's, so it uses asyncio's own
+    timer; any other clock is watched by a task sleeping on it, so a virtual clock
+    drives the deadline (a test sees it pass without waiting) and a scaled one
+    shortens it with everything else.
+    """
+    if when is None or type(clock) is LiveClock:
+        if when is not None:
+            when += asyncio.get_running_loop().time() - clock.monotonic()  # the loop's time base
+        return asyncio.timeout_at(when)
+    return _ClockTimeout(clock, when)
+
+
+class _ClockTimeout:
+    """:func:`timeout_at` on a clock other than the live one: a watcher task sleeps on the clock
+    until ``when``, then cancels the body, whose cancellation is turned into ``TimeoutError``."""
+
+    def __init__(self, clock: Clock, when: float) -> None:
+        self.clock = clock
+        self.when = when
+        self.expired = False
+        self._task: asyncio.Task[object] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._cancelling = 0
+
+    async def __aenter__(self) -> _ClockTimeout:
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("a clock timeout must be used inside a task")
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._watcher = asyncio.ensure_future(self._watch())
+        return self
+
+    async def _watch(self) -> None:
+        await self.clock.sleep(self.when - self.clock.monotonic())
+        self.expired = True
+        assert self._task is not None
+        self._task.cancel()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        assert self._task is not None and self._watcher is not None
+        self._watcher.cancel()
+        # Our own cancellation (not the caller's) becomes TimeoutError, as asyncio.timeout does.
+        if self.expired and self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+            raise TimeoutError from exc

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .bodies import DEFAULT_MAX_REPLY_BYTES, BodyTooLarge, read_bounded
-from .clock import Clock
+from .clock import Clock, timeout
 from .connector import Connector, Reply, retry_after
 from .errors import (
     NetworkError,
@@ -277,7 +277,7 @@ class Executor:
                 self.stats.by_endpoint[turn.path] = self.stats.by_endpoint.get(turn.path, 0) + 1
                 started = self.clock.monotonic()
                 try:
-                    async with (through, asyncio.timeout(self.request_deadline),
+                    async with (through, timeout(self.clock, self.request_deadline),
                                 stream(turn.method, api.url(turn), params=params) as response):
                         status = response.status_code
                         content = await read_bounded(response, self.max_reply_bytes)

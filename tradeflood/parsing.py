@@ -16,20 +16,29 @@ number is allowed, which spellings mean "absent"::
         trade = row.model(Trade, exchange="example", price=price, ...)    # pydantic errors -> PayloadError
 
 Hot loops (thousands of candle rows) may check values inline and call
-:meth:`Reader.fail` only on the slow path that names the bad field.
+:meth:`Reader.fail` only on the slow path that names the bad field. A candle
+page read as columns goes to :func:`candle_models`, which makes the models and
+runs the value checks of :mod:`tradeflood.checks` on the columns at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+import operator
+from collections.abc import Callable, Collection, Mapping, Sequence
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
+from functools import cache
+from itertools import islice
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from .errors import PayloadError
 
-__all__ = ["ABSENT", "Reader", "parse_price_candles"]
+if TYPE_CHECKING:
+    from tradeflood.models import Candle
+
+__all__ = ["ABSENT", "CheckedDecimals", "Reader", "candle_models", "closed_flags", "parse_price_candles",
+           "string_columns"]
 
 M = TypeVar("M")
 
@@ -184,6 +193,48 @@ class Reader:
             raise self.fail(f"cannot build {cls.__name__}: {detail}") from None
 
 
+class CheckedDecimals:
+    """Decimal strings already read and checked, by their text: a stream's hot-path cache.
+
+    A live trade stream repeats the same price and size texts over and over, and
+    a dict lookup costs a fraction of building a :class:`~decimal.Decimal` and
+    comparing it. :meth:`read` takes a string only, builds its Decimal, and
+    keeps it when it is finite, at least zero (above zero with ``zero=False``)
+    and below ``bound``; anything else gives None (the caller names the field).
+    The value kept is the one ``Decimal(text)`` gives, digits and exponent
+    alike, so a hit is exactly what a miss would build. At most ``size`` texts
+    are kept; the cache starts afresh when full::
+
+        prices = CheckedDecimals()
+        price = prices.known.get(text) or prices.read(text)   # None: not a valid price
+    """
+
+    __slots__ = ("bound", "known", "size", "zero")
+
+    def __init__(self, size: int = 4096, *, zero: bool = False, bound: Decimal = Decimal("1e30")) -> None:
+        self.known: dict[str, Decimal] = {}
+        self.size = size
+        self.zero = zero
+        self.bound = bound
+
+    def read(self, text: Any) -> Decimal | None:
+        """``text`` as a checked Decimal (kept for next time), or None when it is not one."""
+        if type(text) is not str:
+            return None
+        try:
+            value = Decimal(text)
+            ok = (value >= 0 if self.zero else value > 0) and value < self.bound
+        except ArithmeticError:  # not a number; NaN does not compare
+            return None
+        if not ok:
+            return None
+        known = self.known
+        if len(known) >= self.size:
+            known.clear()
+        known[text] = value
+        return value
+
+
 def _is_absent(value: Any, absent: Collection[Any]) -> bool:
     try:
         return value in absent
@@ -216,3 +267,95 @@ def parse_price_candles(read: Reader, payload: Any, model: type[Any], *, symbol:
                            closed=closed(row, open_ms)))
     out.sort(key=lambda c: c.open_time)
     return out
+
+
+def string_columns(rows: Any, *, newest_first: bool = False) -> list[tuple[str, ...]]:
+    """A page of rows, each an array of strings, all of one length, as its columns (oldest
+    first with ``newest_first``); a ValueError or TypeError for anything else (for the
+    caller's row-by-row slow path to name). No value may be a spelling of NaN or Infinity:
+    one join refuses anything but strings (JSON numbers would lose exactness), and every
+    spelling Decimal takes for those holds an "n" or "N"."""
+    if type(rows) is not list or not rows or set(map(type, rows)) != {list}:
+        raise ValueError("not a list of rows")
+    cols = list(zip(*(rows[::-1] if newest_first else rows), strict=True))  # one length, or ValueError
+    joined = "".join(map("".join, cols))
+    if "n" in joined or "N" in joined:
+        raise ValueError("NaN or Infinity")
+    return cols
+
+
+def closed_flags(times: Sequence[int], interval: str, received_ms: int) -> list[bool]:
+    """Whether each bar opened at ``times`` has closed: its end is at or before ``received_ms``."""
+    if interval == "1M":
+        from .intervals import interval_end
+
+        return [interval_end(t, interval) <= received_ms for t in times]
+    from .intervals import interval_ms
+
+    # A fixed-length bar has closed when it opened at or before this instant.
+    return list(map((received_ms - interval_ms(interval)).__ge__, times))
+
+
+def candle_models(*, exchange: str, symbol: str, native_symbol: str, interval: str, times: Sequence[int],
+                  values: Sequence[Sequence[str]], closed: Sequence[bool],
+                  sort: bool = False) -> list[Candle]:
+    """Candle models from a page a venue's parse has read as columns, checked as they are made.
+
+    ``times`` are the open times (integer ms), ``values`` the six string columns
+    open, high, low, close, volume and quote volume as the venue wrote them, and
+    ``closed`` one flag a row, all in the same order. The caller has refused what
+    is not a finite decimal string (JSON numbers, ``NaN``, ``Infinity``); a value
+    not read raises ``InvalidOperation``, for the caller's slow path (which reads
+    the row with ``Decimal``) to name or take: a few spellings ``Decimal`` takes,
+    with whitespace or ``_``, are left to it.
+
+    Each column becomes exact Decimals in one pass (an open written as the
+    previous row's close, as venues send them, shares that close's Decimal), the
+    candle rules run over the columns (:func:`tradeflood.checks.candle_columns_ok`)
+    and the models are made without re-validation. Every row passing, the result
+    is a :class:`~tradeflood.checks.CheckedCandles` that the fetch's checks take as
+    it is; otherwise a plain list, which they check row by row and report. With
+    ``sort`` a page out of order is sorted by open time.
+    """
+    from .checks import CheckedCandles, candle_columns_ok
+
+    opens_s, highs_s, lows_s, closes_s, volumes_s, quotes_s = values
+    dec = _EXACT.create_decimal
+    closes = list(map(dec, closes_s))
+    if len(opens_s) > 1 and opens_s[1:] == closes_s[:-1]:
+        opens = [dec(opens_s[0]), *closes[:-1]]
+    else:
+        opens = list(map(dec, opens_s))
+    highs, lows = list(map(dec, highs_s)), list(map(dec, lows_s))
+    volumes, quotes = list(map(dec, volumes_s)), list(map(dec, quotes_s))
+    dicts = [{"exchange": exchange, "symbol": symbol, "native_symbol": native_symbol, "interval": interval,
+              "open_time": t, "open": o, "high": h, "low": lo, "close": c, "volume": v, "quote_volume": q,
+              "closed": done}
+             for t, o, h, lo, c, v, q, done in zip(times, opens, highs, lows, closes, volumes, quotes, closed,
+                                                 strict=True)]
+    models = _candle_batch()(dicts)
+    # A value written without a "-" is not negative: then only zero lows are left to find.
+    unsigned = not any("-" in "".join(column) for column in (lows_s, volumes_s, quotes_s))
+    if sort and any(map(operator.ge, times, islice(times, 1, None))):
+        models.sort(key=_open_time)
+    if candle_columns_ok(times, opens, highs, lows, closes, volumes, quotes, interval, unsigned=unsigned):
+        return CheckedCandles(models, interval)
+    return models
+
+
+def _open_time(candle: Candle) -> int:
+    return candle.open_time
+
+
+#: Decimal(text) as a context method (a little faster): no rounding, no exponent bound, so the
+#: same value; it refuses the spellings Decimal takes but this does not (whitespace, "_"), and
+#: the caller's slow path reads those.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+@cache
+def _candle_batch() -> Callable[[Sequence[dict[str, Any]]], list[Candle]]:
+    from tradeflood.models import Candle, trusted_batch
+
+    build: Callable[[Sequence[dict[str, Any]]], list[Candle]] = trusted_batch(Candle)
+    return build

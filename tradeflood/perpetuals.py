@@ -8,19 +8,19 @@ period, so it needs one, and the current value takes none.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection
+from typing import TYPE_CHECKING
 
-from .errors import PayloadError, QueryError
+from .errors import QueryError
 from .symbols import split_symbol, spot_or_usdt_linear
 
 if TYPE_CHECKING:
     from .query import Query
 
-__all__ = ["FUNDING_STEP_MS", "check_funding_query", "check_open_interest_query", "on_funding_grid",
-           "perpetual_only"]
+__all__ = ["FUNDING_STEP_MS", "check_funding_query", "check_open_interest_query", "perpetual_only"]
 
-#: The funding interval of the main perpetuals on every venue served (8 hours).
+#: The usual funding interval of perpetuals (8 hours); see :mod:`tradeflood.fundinghistory` for
+#: contracts that fund more often.
 FUNDING_STEP_MS = 8 * 3_600_000
 
 
@@ -58,14 +58,3 @@ def check_open_interest_query(exchange: str, query: Query, periods: Collection[s
     if query.interval not in periods:
         raise QueryError(f"an open-interest history on {exchange} needs interval= one of "
                          f"{', '.join(periods)} (got {query.interval!r})")
-
-
-def on_funding_grid(rows: Sequence[Any], exchange: str, endpoint: str) -> None:
-    """Check that ``rows`` (funding-rate models) sit on the 8-hour grid; else a
-    :class:`PayloadError`: histories are paged and checked for gaps on that grid, so a
-    contract funding more often would lose rows to full pages and report false gaps."""
-    for row in rows:
-        if row.funding_time % FUNDING_STEP_MS:
-            raise PayloadError(exchange, endpoint, f"{row.symbol} funds off the 8-hour grid (a funding at "
-                               f"{row.funding_time}): funding histories of contracts that fund more often "
-                               "are not served yet; the current rate is")

@@ -18,7 +18,6 @@ with :class:`~tradeflood.errors.FetchDeadlineError`, what was parsed kept likewi
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections import Counter
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from .binding import Binding, ModelList, ParseContext, Part
 from .checks import Invalid, checked
+from .clock import Clock, LiveClock, timeout_at
 from .errors import FetchDeadlineError, FetchError, PayloadError, QueryError, TradeFloodError
 from .history import HistoryBinding
 from .planner import Plan, QueryPlan, build_plan
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .store._pages import PageStore
     from .turns import Turn, TurnKey
 
-__all__ = ["Fetcher", "gather", "plan_queries"]
+__all__ = ["Fetcher", "Results", "gather", "plan_queries"]
 
 log = logging.getLogger("tradeflood")
 
@@ -106,7 +106,7 @@ def _plan_history(store: PageStore | None, query: Query, binding: HistoryBinding
     return QueryPlan(query, binding, [p.turn() for p in fetch], stored, record)
 
 
-async def gather(fetcher: Fetcher, plan: Plan, deadline: float | None = None) -> list[Any]:
+async def gather(fetcher: Fetcher, plan: Plan, deadline: float | None = None) -> Results:
     """Run ``plan`` and give each query's result, in order; a failed query raises
     :class:`FetchError` carrying the others' results and what the failed ones got.
 
@@ -114,13 +114,14 @@ async def gather(fetcher: Fetcher, plan: Plan, deadline: float | None = None) ->
     are cancelled and :class:`FetchDeadlineError` is raised, with what was parsed.
     """
     failed: dict[int, BaseException] = {}
-    ends = None if deadline is None else asyncio.get_running_loop().time() + deadline
+    clock = _clock(fetcher)
+    ends = None if deadline is None else clock.monotonic() + deadline  # on the session's clock
     parts = await _run(fetcher, plan, plan.queries, failed, ends=ends)
     if not any(isinstance(exc, _Unfinished) for exc in failed.values()):
         await _repair(fetcher, plan, parts, failed, ends)
     _record(plan, parts)
     now = plan.now_ms  # judged as of planning: a bar opened since then was never asked for
-    out: list[Any] = []
+    out = Results()
     partial: dict[int, Any] = {}
     for i, qp in enumerate(plan.queries):
         if i in failed:
@@ -128,23 +129,43 @@ async def gather(fetcher: Fetcher, plan: Plan, deadline: float | None = None) ->
             continue
         try:
             out.append(_result(qp, parts[i], now))
-        except TradeFloodError as exc:
+        except Exception as exc:
+            refused = next((part.refused for part in parts[i] if part.refused is not None), None)
+            if refused is not None:  # invalid="drop" refused the one result: absent, reported
+                log.warning("%s has no result: %s", qp.query.describe(), refused)
+                out.absent[i] = refused
+                out.append(None)
+                continue
+            if not isinstance(exc, TradeFloodError):  # only TradeFloodErrors leave a fetch
+                exc = PayloadError(qp.query.exchange or "?", qp.query.describe(),
+                                   f"the result could not be assembled ({exc!r})")
             failed[i] = exc
-            partial[i] = [item for part in parts[i] for item in part.items]
-        except Exception as exc:  # only TradeFloodErrors leave a fetch
-            failed[i] = PayloadError(qp.query.exchange or "?", qp.query.describe(),
-                                     f"the result could not be assembled ({exc!r})")
             partial[i] = [item for part in parts[i] for item in part.items]
     if failed:
         for i, qp in enumerate(plan.queries):
             if i not in partial:
-                partial[i] = qp.binding.assemble(qp.query, parts[i], now)
+                partial[i] = None if i in out.absent else qp.binding.assemble(qp.query, parts[i], now)
         which = ", ".join(plan.queries[i].query.describe() for i in sorted(failed))
         if deadline is not None and any(isinstance(exc, _Unfinished) for exc in failed.values()):
             raise FetchDeadlineError(deadline, partial, which)
         first = failed[min(failed)]
         raise FetchError(f"{len(failed)} of {len(plan.queries)} queries failed ({which})", first, partial)
     return out
+
+
+class Results(list[Any]):
+    """What :func:`gather` gives: each query's result, in query order.
+
+    With ``invalid="drop"``, a query whose one result (an order book, a ticker, a
+    current funding rate) failed a value check has none: its place holds None, and
+    ``absent`` maps its index to the :class:`PayloadError` saying why (venue,
+    endpoint, field). Results of many rows are never absent: their invalid rows are
+    left out and counted (``result.dropped``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.absent: dict[int, PayloadError] = {}
 
 
 class _Unfinished(TradeFloodError):
@@ -185,7 +206,8 @@ class PageParser:
         self.parsed: dict[int, dict[TurnKey, Part]] = {i: {} for i in offsets}
 
     def __call__(self, turn: Turn, result: TurnResult) -> None:
-        memo: dict[tuple[Any, ...], tuple[Sequence[Any], int]] = {}  # (rows, dropped) of a shared page
+        # (rows, dropped, refused) of a shared page
+        memo: dict[tuple[Any, ...], tuple[Sequence[Any], int, PayloadError | None]] = {}
         for i, qp in self.wanted.get(turn.key, ()):
             binding, query = qp.binding, qp.query
             history = binding if _is_history(binding, query) else None
@@ -195,7 +217,7 @@ class PageParser:
                 try:
                     items = binding.parse(query, turn, result.payload,
                                           ParseContext(result.params, result.received_ms))
-                    items, dropped = self.check(query, turn, items)
+                    items, dropped, refused = self.check(query, turn, items)
                     if history:
                         items = history.rows(items)
                 except TradeFloodError as exc:
@@ -205,7 +227,7 @@ class PageParser:
                     self.failed.setdefault(i, PayloadError(
                         turn.venue, turn.path, f"the reply could not be parsed ({exc!r})"))
                     continue
-                got = items, dropped
+                got = items, dropped, refused
                 if shared:
                     memo[shared] = got
             part = self.parsed[i][turn.key] = Part(turn, *got)
@@ -217,11 +239,27 @@ class PageParser:
         policy: Invalid = query.options.get("invalid", self.invalid)
         return policy
 
-    def check(self, query: Query, turn: Turn, items: Sequence[Any]) -> tuple[Sequence[Any], int]:
+    def check(self, query: Query, turn: Turn,
+              items: Sequence[Any]) -> tuple[Sequence[Any], int, PayloadError | None]:
         """The value checks of :mod:`tradeflood.checks` on one parsed reply: a violation fails
-        the query, or (``invalid="drop"``) the invalid rows are dropped and counted."""
-        return checked(items, venue=query.exchange, endpoint=turn.path, interval=query.interval,
-                       invalid=self.policy(query))
+        the query, or (``invalid="drop"``) the invalid rows are dropped and counted; when
+        nothing is left (a lone book or ticker refused), the violation comes back too."""
+        policy = self.policy(query)
+        where = functools.partial(checked, items, venue=query.exchange, endpoint=turn.path,
+                                  interval=query.interval)
+        try:
+            kept, dropped = where(invalid=policy)
+        except PayloadError as exc:
+            if policy != "drop":
+                raise
+            return [], len(items), exc  # a single book or ticker: no row of it to keep
+        if not dropped or len(kept):
+            return kept, dropped, None
+        try:  # every row dropped: say why (rare, so the checks may run again)
+            where()
+        except PayloadError as exc:
+            return kept, dropped, exc
+        return kept, dropped, None
 
     def _checkpoint(self, qp: QueryPlan, part: Part) -> None:
         """Store one parsed history page now, if complete; a store failure never fails the
@@ -258,7 +296,7 @@ async def _run(fetcher: Fetcher, plan: Plan, queries: Sequence[QueryPlan],
     unfinished = None
     if plan.graph.number_of_nodes():  # a plan the store answers whole needs no HTTP client
         try:
-            async with asyncio.timeout_at(ends):
+            async with timeout_at(_clock(fetcher), ends):
                 _, errors = await fetcher.executor().run(plan, on_result=parser)
         except TimeoutError:  # the fetch's deadline: keep what was parsed
             unfinished = _Unfinished("the fetch's deadline passed before this request finished")
@@ -282,6 +320,12 @@ async def _repair(fetcher: Fetcher, plan: Plan, parts: list[list[Part]],
     more = await _run(fetcher, repair_plan, [qp for _, qp in wanted], failed, [i for i, _ in wanted], ends)
     for (i, _), extra in zip(wanted, more, strict=True):
         parts[i].extend(extra)
+
+
+def _clock(fetcher: Fetcher) -> Clock:
+    """The fetcher's clock (a session's), which its deadlines are read on; else the live one."""
+    clock: Clock = getattr(fetcher, "clock", None) or LiveClock()
+    return clock
 
 
 def _record(plan: Plan, parts: list[list[Part]]) -> None:

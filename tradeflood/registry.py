@@ -168,7 +168,8 @@ def lookup_stream(model: object, exchange: object) -> type[Any]:
 def resolve(query: Query, now_ms: int | None = None) -> Query:
     """Check ``query`` against the registered binding that answers it (the stream binding for
     a live query) and resolve its relative times against ``now_ms``; see :meth:`Query.resolve`."""
-    binding = lookup_stream(query.model, query.exchange) if query.live else lookup(query.model, query.exchange)
+    find = lookup_stream if query.live else lookup
+    binding = find(query.model, query.exchange)
     return query.resolve(binding, now_ms)
 
 

@@ -101,8 +101,15 @@ class Session:
     query with a :class:`~tradeflood.errors.PayloadError` naming venue, endpoint,
     row and field; ``"drop"`` leaves the row out, counts it on the result
     (``result.dropped``; a dropped candle is also among ``result.gaps``) and logs
-    it. A query may say otherwise (``fetch(..., invalid="drop")``). Either way
-    the row never reaches the store, and its page is not recorded as complete.
+    it. A query whose one result (an order book, a ticker, a current funding rate)
+    fails a check has no result under ``"drop"``: ``fetch`` returns None and
+    ``gather`` puts None in its place, the reason (a ``PayloadError``) in the
+    result list's ``absent`` (query index -> error), logged as a warning; the other
+    queries' results are whole. A query may say otherwise (``fetch(...,
+    invalid="drop")``). Either way the row never reaches the store, and its page
+    is not recorded as complete.
+    Both deadlines below are read on the session's ``clock`` (a virtual clock drives
+    them, so a session on one must reach its venues in-process).
     ``deadline`` (seconds, default none) bounds each fetch or gather as a whole; one
     still running then stops with :class:`~tradeflood.errors.FetchDeadlineError`,
     keeping what was parsed (``deadline=`` on a call overrides it for that call).
@@ -158,7 +165,8 @@ class Session:
 
             self._recording = session_recording(record=record, replay=replay, speed=speed, start=start,
                                                 clock=clock, transport=transport,
-                                                stream_settings=stream_settings, urls=urls)
+                                                stream_settings=stream_settings, urls=urls,
+                                                max_reply_bytes=max_reply_bytes)
             clock, transport = self._recording.clock, self._recording.transport
             stream_settings = self._recording.stream_settings
             store = False if replay is not None and store is True else store  # no look-ahead from disk
@@ -252,7 +260,8 @@ class Session:
             return None
 
     def fetch(self, model: type[Model], *, deadline: float | None = None, **params: Any) -> Any:
-        """Fetch one query's result (a list of models, or one model for books and tickers).
+        """Fetch one query's result (a list of models, or one model for books and tickers;
+        None when ``invalid="drop"`` refused that one model).
 
         ``deadline`` (seconds) bounds this fetch as a whole (default: the session's).
         """
@@ -265,7 +274,8 @@ class Session:
         return await self._acall(self._agather_one(query, deadline))
 
     def gather(self, *queries: Query, deadline: float | None = None) -> list[Any]:
-        """Run every query in ONE merged plan; shared requests run once. Results in query order.
+        """Run every query in ONE merged plan; shared requests run once. Results in query order
+        (a :class:`~tradeflood.pipeline.Results` list: see ``invalid`` for ``absent``).
 
         ``deadline`` (seconds) bounds the whole run (default: the session's).
         """

@@ -6,9 +6,12 @@ cut into windows the venue's endpoint accepts (a span per request, a look-back
 from now); each window is one turn that pages on by cursor until the window is
 exhausted. The trades of every page are put together once each (by trade id,
 across page and window boundaries), in the venue's order, within the range.
-What the venue cannot serve is reported as gaps: the part of the range older
-than its look-back, and, where the venue numbers its trades consecutively, every
-jump in the ids::
+A page that comes back short while, at its own trade rate, many trades would
+still lie between the window's start and its oldest trade is doubted
+(:func:`cut_short`): the venue's next-page rule asks once more, so a page cut
+short mid-window does not end the window silently. What the venue cannot serve
+is reported as gaps: the part of the range older than its look-back, and, where
+the venue numbers its trades consecutively, every jump in the ids::
 
     class ExampleTrades(TradeHistoryBinding, ExampleRecentTrades):
         window_ms = 3_600_000              # the endpoint takes at most an hour per request
@@ -37,7 +40,34 @@ if TYPE_CHECKING:
     from .query import Query
     from .turns import Turn
 
-__all__ = ["TradeHistory", "TradeHistoryBinding"]
+__all__ = ["SHORT_PAGE_EXPECTED", "TradeHistory", "TradeHistoryBinding", "cut_short"]
+
+SHORT_PAGE_EXPECTED = 5.0
+"""Trades a short page's own rate must promise between the window's start and its oldest trade
+before :func:`cut_short` doubts it (an empty span that long happens by chance about e^-5 < 1%
+of the time)."""
+
+
+def cut_short(times: Sequence[int], start: int, *, expected: float | None = None) -> bool:
+    """Whether a page that came back with fewer trades than asked probably stopped before the
+    window's ``start`` rather than at it: at the rate of its own trades, at least
+    ``expected`` (default :data:`SHORT_PAGE_EXPECTED`) more would fall between ``start``
+    and its oldest trade. A venue's next-page rule then asks once more for older trades:
+    an empty answer ends the window (it was quiet), trades continue it (the page had
+    been cut short mid-window, which would otherwise end the window silently).
+
+    >>> cut_short([10_000, 9_000, 8_000], start=0)        # 8 s unasked at 1 trade/s
+    True
+    >>> cut_short([10_000, 9_000, 8_000], start=6_000)    # 2 s: a quiet tail is likely
+    False
+    """
+    if len(times) < 2:
+        return False  # one trade shows no rate
+    newest, oldest = max(times), min(times)
+    if oldest <= start:
+        return False
+    rate = (len(times) - 1) / max(newest - oldest, 1)
+    return (oldest - start) * rate >= (SHORT_PAGE_EXPECTED if expected is None else expected)
 
 
 class TradeHistory(ModelList):

@@ -5,7 +5,8 @@
 - :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
 - :mod:`.live`: the stream bindings (klines, trades, tickers, diff-depth books);
 - :mod:`.book`: the diff-depth sync rules of spot and futures;
-- :mod:`.funding`: funding rates and open interest, current and history.
+- :mod:`.funding`: funding rates and open interest, current and history;
+- :mod:`.funding_live`: funding rates live from ``<symbol>@markPrice`` (no open-interest stream).
 
 Importing the package registers its bindings. Subclass one to change it, e.g.
 ``class MyCandles(BinanceCandles)``.
@@ -16,6 +17,7 @@ from __future__ import annotations
 from .book import BinanceFuturesBookSync, BinanceSpotBookSync
 from .columns import candle_columns_binance
 from .funding import BinanceFundingRate, BinanceOpenInterest
+from .funding_live import BinanceFundingRateStream, parse_mark_price_update
 from .liquidations import BinanceLiquidationStream, parse_force_order
 from .live import (
     BinanceBookStream,
@@ -55,6 +57,7 @@ __all__ = [
     "BinanceCandleStream",
     "BinanceCandles",
     "BinanceFundingRate",
+    "BinanceFundingRateStream",
     "BinanceFuturesBookSync",
     "BinanceIndexCandles",
     "BinanceInstruments",
@@ -81,6 +84,7 @@ __all__ = [
     "parse_futures_instruments",
     "parse_kline_event",
     "parse_klines",
+    "parse_mark_price_update",
     "parse_spot_instruments",
     "parse_ticker",
     "parse_trade_event",

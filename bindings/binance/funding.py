@@ -15,16 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
+from tradeflood import FundingHistoryBinding, LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
 from tradeflood.connectors.binance import Binance
 from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
 from tradeflood.perpetuals import (
-    FUNDING_STEP_MS,
     check_funding_query,
     check_open_interest_query,
-    on_funding_grid,
 )
 
 from .parse import VENUE
@@ -90,12 +88,10 @@ def parse_open_interest_history(payload: Any, *, symbol: str, interval: str,
     return out
 
 
-class BinanceFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Binance):
+class BinanceFundingRate(FundingHistoryBinding, model=FundingRate, connector=Binance):
     """The coming funding rate of a USDT-M perpetual, or its settled rates over a range."""
 
     api: Binance
-    time_field = "funding_time"
-    step_ms = FUNDING_STEP_MS
 
     @classmethod
     def check(cls, query: Query) -> None:
@@ -113,9 +109,7 @@ class BinanceFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Bi
             native, start_time=s, end_time=e - 1, limit=n))]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
-        on_funding_grid(rows, VENUE, turn.path)
-        return rows
+        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
 
 
 class BinanceOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Binance):

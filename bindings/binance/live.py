@@ -18,7 +18,7 @@ from tradeflood import Query
 from tradeflood.connectors.binance import Binance
 from tradeflood.intervals import INTERVALS, validate_interval
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
-from tradeflood.parsing import Reader
+from tradeflood.parsing import CheckedDecimals, Reader
 from tradeflood.streams import BookDelta, BookSync, Frame, StreamBinding, Topic
 
 from .book import BinanceFuturesBookSync, BinanceSpotBookSync
@@ -35,7 +35,6 @@ __all__ = [
     "parse_trade_event",
 ]
 
-_HUGE = Decimal("1e30")
 _STREAM_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w", "1M")
 
 
@@ -109,23 +108,33 @@ class BinanceTradeStream(_BinanceStream, model=Trade, connector=Binance):
         return [parse_trade_event(frame, query.symbol)]
 
 
+_PRICES = CheckedDecimals()
+_AMOUNTS = CheckedDecimals(zero=True)  # a zero size passes here; the trade rule refuses it by name
+
+
 def parse_trade_event(frame: Frame, symbol: str) -> Trade:
     """One trade from a ``trade`` or ``aggTrade`` event; ``m`` (buyer is maker) means a sell."""
     data = frame.payload
     try:
         ident = data["t"] if "t" in data else data["a"]
-        maker, when, price, amount = data["m"], data["T"], Decimal(data["p"]), Decimal(data["q"])
-        # One check for all: ints where ints belong, strings were given (Decimal takes ints and
-        # floats too), and finite positive numbers (NaN compares False; Infinity is caught too).
+        maker, when, p, q, native = data["m"], data["T"], data["p"], data["q"], data["s"]
+        # Price and size texts repeat: a text seen before is known valid (a string of a finite
+        # number, the price positive, the size not negative, both below 1e30) and its Decimal
+        # is reused; a new one is checked once.
+        price = _PRICES.known.get(p)
+        if price is None:
+            price = _PRICES.read(p)
+        amount = _AMOUNTS.known.get(q)
+        if amount is None:
+            amount = _AMOUNTS.read(q)
         ok = (type(ident) is int and type(maker) is bool and type(when) is int
-              and type(data["p"]) is str and type(data["q"]) is str
-              and 0 < price < _HUGE and 0 <= amount < _HUGE)
-    except (KeyError, TypeError, ArithmeticError) as bad:
+              and price is not None and amount is not None)
+    except (KeyError, TypeError) as bad:
         raise _reader(frame).fail(f"{type(bad).__name__}: {bad}") from None
     if not ok:
         raise _reader(frame).fail(f"a field of trade {ident!r} has the wrong type or value")
     return trade({
-        "exchange": VENUE, "symbol": symbol, "native_symbol": data["s"], "id": str(ident),
+        "exchange": VENUE, "symbol": symbol, "native_symbol": native, "id": str(ident),
         "timestamp": when, "price": price, "amount": amount, "side": "sell" if maker else "buy",
     })
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from tradeflood.errors import PayloadError
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
-from tradeflood.parsing import Reader
+from tradeflood.parsing import Reader, candle_models
 from tradeflood.symbols import SymbolMap
 
 __all__ = [
@@ -85,10 +85,38 @@ def parse_klines(payload: Any, *, symbol: str, native_symbol: str, interval: str
     Rows are ``[openTime, open, high, low, close, volume, closeTime, quoteVolume,
     trades, takerBase, takerQuote, ignore]``; fields after the eighth are not read,
     so rows Binance may lengthen still parse. A candle is closed when its
-    ``closeTime`` (the bar's last millisecond) is before the reply arrived.
+    ``closeTime`` (the bar's last millisecond) is before the reply arrived. The
+    page is read column by column and checked as it is built
+    (:func:`tradeflood.parsing.candle_models`); a page that pass refuses is read
+    row by row, which names the bad row.
     """
     if type(payload) is not list:
         raise Reader(VENUE, endpoint).fail("expected a JSON array of kline rows", payload)
+    try:
+        if not payload or set(map(type, payload)) != {list}:
+            raise ValueError
+        cols = list(zip(*payload, strict=False))  # as many as the shortest row has fields
+        times, ends = cols[0], cols[6]
+        values = (cols[1], cols[2], cols[3], cols[4], cols[5], cols[7])
+        # Times exactly int (not bool, not float), values strings (join refuses anything else:
+        # JSON numbers would lose exactness), and every spelling Decimal takes for NaN or
+        # Infinity holds an "n" or "N".
+        joined = "".join(map("".join, values))
+        if (set(map(type, times)) != {int} or set(map(type, ends)) != {int} or min(times) < 0
+                or "n" in joined or "N" in joined):
+            raise ValueError
+        return candle_models(exchange=VENUE, symbol=symbol, native_symbol=native_symbol,
+                             interval=interval, times=times, values=values,
+                             closed=list(map(received_ms.__gt__, ends)))
+    except (ArithmeticError, TypeError, ValueError, IndexError):
+        return _klines_by_row(payload, symbol=symbol, native_symbol=native_symbol, interval=interval,
+                              received_ms=received_ms, endpoint=endpoint)
+
+
+def _klines_by_row(payload: list[Any], *, symbol: str, native_symbol: str, interval: str,
+                   received_ms: int, endpoint: str) -> list[Candle]:
+    """parse_klines one row at a time: the page the column pass did not take (an empty one, or
+    one with a bad row, which this names)."""
     out: list[Candle] = []
     append, build, dec = out.append, candle, Decimal
     try:

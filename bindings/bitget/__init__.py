@@ -5,7 +5,8 @@
 - :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
 - :mod:`.live`: the stream bindings (candles, trades, tickers, books);
 - :mod:`.book`: the ``books`` channel's sync rules and checksum;
-- :mod:`.funding`: funding rates and open interest, current and history.
+- :mod:`.funding`: funding rates and open interest, current and history;
+- :mod:`.funding_live`: funding rates and open interest live from the USDT-FUTURES ``ticker``.
 
 Importing the package registers its bindings. Subclass one to change it, e.g.
 ``class MyTicker(BitgetTicker)``.
@@ -16,6 +17,12 @@ from __future__ import annotations
 from .book import BITGET_CHECKSUM_DEPTH, BitgetBookSync, bitget_checksum, bitget_checksum_text, signed32
 from .columns import candle_columns_bitget, candle_columns_bitget_body
 from .funding import BitgetFundingRate, BitgetOpenInterest
+from .funding_live import (
+    BitgetFundingRateStream,
+    BitgetOpenInterestStream,
+    parse_ticker_funding,
+    parse_ticker_open_interest,
+)
 from .live import (
     CANDLE_CHANNELS,
     BitgetBookStream,
@@ -61,10 +68,12 @@ __all__ = [
     "BitgetCandleStream",
     "BitgetCandles",
     "BitgetFundingRate",
+    "BitgetFundingRateStream",
     "BitgetIndexCandles",
     "BitgetInstruments",
     "BitgetMarkCandles",
     "BitgetOpenInterest",
+    "BitgetOpenInterestStream",
     "BitgetOrderBook",
     "BitgetTicker",
     "BitgetTickerStream",
@@ -83,6 +92,8 @@ __all__ = [
     "parse_order_book",
     "parse_spot_symbols",
     "parse_ticker",
+    "parse_ticker_funding",
+    "parse_ticker_open_interest",
     "parse_trades",
     "signed32",
     "spot_symbol_map",

@@ -10,25 +10,23 @@ value to Arrow's checked casts; anything the fast path refuses goes to
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tradeflood.columnar import (
+    CandleRows,
     Decimals,
     Refused,
-    arrow_schema,
+    candle_rows_table,
     candle_table,
     check_decimals,
-    columns_or_models,
+    closed_by_end,
     decimal_columns,
     require,
-    row_columns,
     string_rows_in_body,
 )
 from tradeflood.errors import PayloadError
-from tradeflood.intervals import interval_end, interval_ms
 from tradeflood.models import Candle
 
 from .parse import EXCHANGE, parse_candles
@@ -41,12 +39,10 @@ __all__ = ["candle_columns_bitget", "candle_columns_bitget_body"]
 _DATA = b'"data":[['
 
 
-def _closed(open_ms: pa.Array, interval: str, received_ms: int) -> pa.Array:
-    """Closed flags: a bar has closed once its end is at or before ``received_ms``."""
-    pa, pc = require("pyarrow"), require("pyarrow.compute")
-    if interval == "1M":
-        return pa.array([interval_end(t, interval) <= received_ms for t in open_ms.to_pylist()])
-    return pc.less_equal(open_ms, received_ms - interval_ms(interval))
+#: Spot rows: open time, open..base volume, the USDT volume (checked, not kept), quote volume.
+_SPOT_ROWS = CandleRows(width=8, values=(1, 2, 3, 4, 5, 7), checked=(6,))
+#: Mix (futures) rows: open time, open..base volume, quote volume.
+_MIX_ROWS = CandleRows(width=7, values=(1, 2, 3, 4, 5, 6))
 
 
 def candle_columns_bitget(
@@ -54,38 +50,19 @@ def candle_columns_bitget(
     exchange: str = EXCHANGE, endpoint: str = "candles", decimals: Decimals = "exact",
 ) -> pa.Table:
     """Bitget candle rows (spot or mix, as :func:`~.parse.parse_candles` takes them) as a
-    Candle table, in the order sent, every value checked.
+    Candle table, in the order sent, every value checked. Spot column 6 (the USDT volume)
+    is not kept but is checked like the rest.
 
     >>> table = candle_columns_bitget(rows, symbol="BTC/USDT", native_symbol="BTCUSDT",
     ...                               interval="1m", received_ms=now_ms, spot=True)  # doctest: +SKIP
     """
-    check_decimals(decimals)
-
-    def fast() -> pa.Table:
-        if type(rows) is list and not rows:
-            return arrow_schema(Candle, decimals).empty_table()
-        pa, pc = require("pyarrow"), require("pyarrow.compute")
-        q = 7 if spot else 6
-        cols = row_columns(rows, q + 1)
-        n = len(rows)
-        # Spot column 6 (the USDT volume) is not kept, but is checked like the rest; when it
-        # repeats the quote volume (as Bitget sends it), that column's check covers it.
-        extra = cols[6:7] if spot and cols[6] != cols[7] else []
-        picked = [*cols[1:6], cols[q], *extra]
-        try:
-            strings = pa.array(list(chain(cols[0], *picked)), pa.string())
-            open_ms = pc.cast(strings.slice(0, n), pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            raise Refused from None
-        prices = decimal_columns(strings.slice(n), n, len(picked), decimals)[:6]
-        return candle_table(open_ms, prices, _closed(open_ms, interval, received_ms), exchange=exchange,
-                            symbol=symbol, native_symbol=native_symbol, interval=interval)
-
     def models() -> list[Candle]:
         return parse_candles(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                              received_ms=received_ms, spot=spot, endpoint=endpoint)
 
-    return columns_or_models(fast, models, exchange=exchange, decimals=decimals, endpoint=endpoint)
+    return candle_rows_table(rows, _SPOT_ROWS if spot else _MIX_ROWS, models, exchange=exchange,
+                             symbol=symbol, native_symbol=native_symbol, interval=interval,
+                             received_ms=received_ms, endpoint=endpoint, decimals=decimals)
 
 
 def candle_columns_bitget_body(
@@ -125,7 +102,7 @@ def candle_columns_bitget_body(
         prices = decimal_columns(values, n, len(values) // n, decimals)[:6]
     except Refused:
         return candle_columns_bitget(_data(body, endpoint), **args)
-    return candle_table(open_ms, prices, _closed(open_ms, interval, received_ms), exchange=exchange,
+    return candle_table(open_ms, prices, closed_by_end(open_ms, interval, received_ms), exchange=exchange,
                         symbol=symbol, native_symbol=native_symbol, interval=interval)
 
 

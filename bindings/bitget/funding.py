@@ -4,7 +4,8 @@
   interval in hours); history: ``history-fund-rate``, which takes no time range but
   pages newest first by ``pageNo`` (100 rows a page). The planner counts pages back
   from the coming funding time, so page ``k`` holds the rows ``100 x (k-1)`` to
-  ``100 x k - 1`` before it; this assumes one row per 8 hours with none missing.
+  ``100 x k - 1`` before it; this assumes one row per funding interval (8 hours until
+  the rows show a finer one) with none missing.
   In the minutes after a funding, before Bitget publishes its row, the rows shift
   by one against that count, and a row at a page edge may be reported as a gap.
 - ``OpenInterest`` now: ``open-interest`` (base amount, no value). Bitget v2 has no
@@ -16,15 +17,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Part, Query, Turn
+from tradeflood import (
+    FundingHistoryBinding,
+    LatestOrHistoryBinding,
+    PageSource,
+    ParseContext,
+    Part,
+    Query,
+    Turn,
+)
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
 from tradeflood.perpetuals import (
-    FUNDING_STEP_MS,
     check_funding_query,
     check_open_interest_query,
-    on_funding_grid,
 )
 
 from .parse import EXCHANGE
@@ -85,12 +92,10 @@ def _page_no(turn: Turn) -> int:
     return int(str(dict(turn.params)["pageNo"]))
 
 
-class BitgetFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Bitget):
+class BitgetFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bitget):
     """The coming funding rate of a USDT-M perpetual, or its settled rates over a range."""
 
     api: Bitget
-    time_field = "funding_time"
-    step_ms = FUNDING_STEP_MS
     _head = 0
 
     @classmethod
@@ -118,9 +123,7 @@ class BitgetFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Bit
             native, n, (head - e) // span + 1))]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
-        on_funding_grid(rows, EXCHANGE, turn.path)
-        return rows
+        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
 
     def repair(self, query: Query, parts: Sequence[Part], now_ms: int) -> Sequence[Turn]:
         """One page beyond the oldest when rows of the range are still missing: rows the venue
@@ -128,6 +131,9 @@ class BitgetFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Bit
         short of the range's start by as many rows; the rows themselves carry their times."""
         if not self.serves_history(query) or not parts:
             return ()
+        refill = self.refill(query, parts, now_ms)  # full pages of a contract funding more often
+        if refill:
+            return refill
         start, end = self.time_range(query, now_ms)
         rows = self.merged_items([p.items for p in parts], start, end)
         if not self.missing(rows, start, end, query, now_ms):

@@ -21,7 +21,7 @@ from typing import Any
 from tradeflood.errors import PayloadError
 from tradeflood.intervals import interval_end, interval_ms
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
-from tradeflood.parsing import Reader
+from tradeflood.parsing import Reader, candle_models, closed_flags, string_columns
 from tradeflood.symbols import SymbolMap
 
 __all__ = [
@@ -126,23 +126,36 @@ def parse_candles(
     ``closed`` is True once the bar's end is at or before ``received_ms``. The
     quote volume is column 7 on spot rows (column 6 is the USDT volume) and
     column 6 on mix rows. Every value is checked; a bad row raises a
-    PayloadError naming the row and the field.
+    PayloadError naming the row and the field. The page is read column by
+    column and checked as it is built (:func:`tradeflood.parsing.candle_models`).
     """
     if type(rows) is not list:
         raise Reader(EXCHANGE, endpoint).fail(
             f"expected a list of candle rows, got {type(rows).__name__}", rows)
     q = 7 if spot else 6
+    try:
+        cols = string_columns(rows)
+        times = list(map(int, cols[0]))
+        closed = closed_flags(times, interval, received_ms)
+        return candle_models(exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
+                             interval=interval, times=times, closed=closed,
+                             values=(cols[1], cols[2], cols[3], cols[4], cols[5], cols[q]))
+    except (TypeError, ValueError, IndexError, InvalidOperation, OverflowError):
+        return _candles_by_row(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
+                               received_ms=received_ms, q=q, endpoint=endpoint)
+
+
+def _candles_by_row(rows: list[Any], *, symbol: str, native_symbol: str, interval: str,
+                    received_ms: int, q: int, endpoint: str) -> list[Candle]:
+    """parse_candles one row at a time: the page the column pass did not take (an empty one,
+    or one with a bad row, which this names)."""
     monthly = interval == "1M"
-    # A fixed-length bar has closed when it opened at or before this instant.
     cutoff = received_ms - interval_ms(interval)
     D, build = Decimal, _candle
     out: list[Candle] = []
     append = out.append
     try:
         for row in rows:
-            # One pass of cheap checks stands in for a check per field: join refuses
-            # anything but strings (JSON numbers would lose exactness), and every
-            # spelling Decimal accepts for NaN or Infinity holds an "n" or "N".
             joined = "".join(row)
             if type(row) is not list or "n" in joined or "N" in joined:
                 raise ValueError

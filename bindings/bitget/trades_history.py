@@ -5,14 +5,15 @@ Wire facts (Bitget v2 "Market"): ``/api/v2/spot/market/fills-history`` and
 ``limit`` up to 1000, newest first, between ``startTime`` and ``endTime`` (a
 span of at most 7 days), paging on with ``idLessThan`` (trades with a smaller
 id). Trade ids are not consecutive, so only the part of a range older than the
-look-back is reported as a gap.
+look-back is reported as a gap. A short page that looks cut short mid-window is
+followed by one more ``idLessThan`` page (an empty answer ends the window).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tradeflood import ParseContext, Query, TradeHistoryBinding, Turn
+from tradeflood import ParseContext, Query, TradeHistoryBinding, Turn, cut_short
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.models import Trade
 
@@ -25,16 +26,23 @@ HISTORY_TRADES_PAGE = 1000
 HISTORY_LOOKBACK_DAYS = 90
 
 
+def _ts(row: Any) -> int:
+    value = row.get("ts") if isinstance(row, dict) else None
+    return int(value) if isinstance(value, str | int) and str(value).isdigit() else 0
+
+
 def _older(turn: Turn, page: Any) -> Turn | None:
     """The next page of a window: trades older than the oldest of a full page, while any
-    of it is still inside the window."""
-    if not isinstance(page, list) or len(page) < HISTORY_TRADES_PAGE:
+    of it is still inside the window; after a short page only when it looks cut short
+    mid-window (:func:`~tradeflood.trades.cut_short`)."""
+    if not isinstance(page, list) or not page:
         return None
-    oldest = min(page, key=lambda r: int(r.get("ts", 0)) if isinstance(r, dict) else 0)
-    start = turn.param("startTime")
-    if not isinstance(oldest, dict):
+    start_param = turn.param("startTime")
+    start = int(start_param) if isinstance(start_param, str | int) else 0
+    if len(page) < HISTORY_TRADES_PAGE and not cut_short([_ts(r) for r in page], start):
         return None
-    if isinstance(start, str | int) and int(oldest.get("ts", 0)) < int(start):
+    oldest = min(page, key=_ts)
+    if not isinstance(oldest, dict) or _ts(oldest) < start:
         return None
     return turn.with_params(idLessThan=str(oldest.get("tradeId")))
 

@@ -5,7 +5,8 @@
 - :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
 - :mod:`.live`: the stream bindings (candles, trades, tickers, books);
 - :mod:`.book`: the ``orderbook`` topic's sync rules (snapshot resets, update id ``u``);
-- :mod:`.funding`: funding rates and open interest, current and history.
+- :mod:`.funding`: funding rates and open interest, current and history;
+- :mod:`.tickers_live`: funding rates and open interest live from linear ``tickers`` (snapshot, deltas).
 
 Importing the package registers its bindings. Subclass one to change it.
 """
@@ -49,6 +50,7 @@ from .rest import (
     listing,
     resolve,
 )
+from .tickers_live import BybitFundingRateStream, BybitOpenInterestStream, TickerRecords, ticker_records
 
 __all__ = [
     "BOOK_DEPTH",
@@ -60,16 +62,19 @@ __all__ = [
     "BybitCandleStream",
     "BybitCandles",
     "BybitFundingRate",
+    "BybitFundingRateStream",
     "BybitIndexCandles",
     "BybitInstruments",
     "BybitLiquidationStream",
     "BybitMarkCandles",
     "BybitOpenInterest",
+    "BybitOpenInterestStream",
     "BybitOrderBook",
     "BybitTicker",
     "BybitTickerStream",
     "BybitTradeStream",
     "BybitTrades",
+    "TickerRecords",
     "bybit_symbol_map",
     "candle_columns_bybit",
     "category",
@@ -85,4 +90,5 @@ __all__ = [
     "parse_trade_push",
     "parse_trades",
     "resolve",
+    "ticker_records",
 ]

@@ -14,16 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
+from tradeflood import FundingHistoryBinding, LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
 from tradeflood.connectors.bybit import Bybit
 from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
 from tradeflood.perpetuals import (
-    FUNDING_STEP_MS,
     check_funding_query,
     check_open_interest_query,
-    on_funding_grid,
 )
 
 from .parse import EXCHANGE, find_ticker
@@ -105,11 +103,9 @@ class _FromTickers(LatestOrHistoryBinding):
     what = "data"
 
 
-class BybitFundingRate(_FromTickers, model=FundingRate, connector=Bybit):
+class BybitFundingRate(_FromTickers, FundingHistoryBinding, model=FundingRate, connector=Bybit):
     """The coming funding rate of a USDT perpetual, or its settled rates over a range."""
 
-    time_field = "funding_time"
-    step_ms = FUNDING_STEP_MS
     what = "funding rates"
 
     @classmethod
@@ -127,9 +123,7 @@ class BybitFundingRate(_FromTickers, model=FundingRate, connector=Bybit):
             cat, native, start_time=s, end_time=e - 1, limit=n))]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
-        on_funding_grid(rows, EXCHANGE, turn.path)
-        return rows
+        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
 
 
 class BybitOpenInterest(_FromTickers, model=OpenInterest, connector=Bybit):

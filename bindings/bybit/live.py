@@ -4,8 +4,9 @@ Topics (Bybit WebSocket "Public"): ``kline.<interval>.<symbol>`` (``confirm``
 marks a bar's final push), ``publicTrade.<symbol>``, ``tickers.<symbol>`` and
 ``orderbook.200.<symbol>`` (snapshot, then deltas by update id ``u``). Spot
 topics are on ``ws.spot``, linear ones on ``ws.linear``. Linear tickers send a
-snapshot, then deltas holding only the fields that changed: the stream binding
-keeps each topic's last full record and lays every delta over it.
+snapshot, then deltas holding only the fields that changed: each topic's last full
+record is kept with every delta laid over it (:class:`.tickers_live.TickerRecords`,
+shared with the funding-rate and open-interest streams of the same topic).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tradeflood.streams import BookDelta, BookSync, Frame, StreamBinding, Topic
 from .book import BybitBookSync
 from .parse import EXCHANGE, parse_ticker
 from .rest import INTERVALS, category
+from .tickers_live import ticker_records
 
 __all__ = [
     "BOOK_DEPTH",
@@ -123,23 +125,15 @@ class BybitTickerStream(_BybitStream, model=Ticker, connector=Bybit):
 
     expected_every = 10.0
 
-    def __init__(self, api: Any) -> None:
-        super().__init__(api)
-        self._last: dict[str, dict[str, Any]] = {}
-
     def topic(self, query: Query, instrument: Instrument) -> Topic:
         return _topic(instrument, f"tickers.{instrument.native_symbol}", self.expected_every)
 
     def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[Ticker]:
         assert query.symbol is not None
-        record = _reader(frame).record(frame.payload, "a ticker object")
-        key = f"{topic.endpoint}:{topic.name}"
-        if frame.action == "delta":
-            base = self._last.get(key)
-            if base is None:
-                return []  # a delta before any snapshot: nothing to lay it over
-            record = {**base, **record}
-        self._last[key] = record
+        # The records are shared with the funding-rate and open-interest streams of the topic.
+        record = ticker_records(self.api).apply(f"{topic.endpoint}:{topic.name}", frame, _reader(frame))
+        if record is None:
+            return []  # a delta before any snapshot: nothing to lay it over
         ts = (frame.extra or {}).get("ts")
         return [parse_ticker(record, symbol=query.symbol, native_symbol=topic.arg("symbol"),
                              timestamp=ts if ts is not None else received_ms, endpoint=f"ws {topic.name}")]

@@ -16,8 +16,9 @@ import itertools
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tradeflood.intervals import interval_end
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
-from tradeflood.parsing import Reader
+from tradeflood.parsing import Reader, candle_models, closed_flags, string_columns
 from tradeflood.symbols import SymbolMap
 
 __all__ = [
@@ -94,11 +95,25 @@ def parse_candles(
     (``closes``, the interval's length after its open, or the next open) is at
     or before ``received_ms``.
     """
-    from tradeflood.intervals import interval_end
-
     rows = payload.get("list") if type(payload) is dict else payload
     if type(rows) is not list:
         raise Reader(EXCHANGE, endpoint).fail("expected a list of kline rows", payload)
+    try:
+        cols = string_columns(rows, newest_first=True)
+        times = list(map(int, cols[0]))
+        closed = closed_flags(times, interval, received_ms)
+        return candle_models(exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
+                             interval=interval, times=times, closed=closed,
+                             values=(cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]), sort=True)
+    except (TypeError, ValueError, IndexError, InvalidOperation, OverflowError):
+        return _candles_by_row(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
+                               received_ms=received_ms, endpoint=endpoint)
+
+
+def _candles_by_row(rows: list[Any], *, symbol: str, native_symbol: str, interval: str,
+                    received_ms: int, endpoint: str) -> list[Candle]:
+    """parse_candles one row at a time: the page the column pass did not take (an empty one,
+    or one with a bad row, which this names)."""
     D, build = Decimal, _candle
     out: list[Candle] = []
     try:

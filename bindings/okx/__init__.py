@@ -5,7 +5,8 @@
 - :mod:`.rest`: the fetch bindings (candles, books, trades, tickers, instruments);
 - :mod:`.live`: the stream bindings (candles, trades, tickers, books);
 - :mod:`.book`: the ``books`` channel's sync rules (``seqId``/``prevSeqId``);
-- :mod:`.funding`: funding rates and open interest, current and history.
+- :mod:`.funding`: funding rates and open interest, current and history;
+- :mod:`.funding_live`: funding rates and open interest live (``funding-rate``, ``open-interest``).
 
 Importing the package registers its bindings. Subclass one to change it.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 from .book import OkxBookSync
 from .columns import candle_columns_okx
 from .funding import OkxFundingRate, OkxOpenInterest
+from .funding_live import OkxFundingRateStream, OkxOpenInterestStream
 from .liquidations import OkxLiquidationStream, parse_liquidation_orders
 from .live import (
     CANDLE_CHANNELS,
@@ -62,6 +64,7 @@ __all__ = [
     "OkxCandleStream",
     "OkxCandles",
     "OkxFundingRate",
+    "OkxFundingRateStream",
     "OkxIndexCandleStream",
     "OkxIndexCandles",
     "OkxInstruments",
@@ -69,6 +72,7 @@ __all__ = [
     "OkxMarkCandleStream",
     "OkxMarkCandles",
     "OkxOpenInterest",
+    "OkxOpenInterestStream",
     "OkxOrderBook",
     "OkxTicker",
     "OkxTickerStream",

@@ -9,20 +9,9 @@ Every value is handed to Arrow's checked casts; anything the fast path refuses
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from tradeflood.columnar import (
-    Decimals,
-    Refused,
-    arrow_schema,
-    candle_table,
-    check_decimals,
-    columns_or_models,
-    decimal_columns,
-    require,
-    row_columns,
-)
+from tradeflood.columnar import CandleRows, Decimals, candle_rows_table
 from tradeflood.models import Candle
 
 from .parse import EXCHANGE, parse_candles
@@ -31,6 +20,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = ["candle_columns_okx"]
+
+# ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm; newest first. Volume in base: vol on
+# spot, volCcy on swaps.
+_SPOT_ROWS = CandleRows(width=9, values=(1, 2, 3, 4, 5, 7), confirm=8, newest_first=True)
+_SWAP_ROWS = CandleRows(width=9, values=(1, 2, 3, 4, 6, 7), confirm=8, newest_first=True)
 
 
 def candle_columns_okx(
@@ -42,33 +36,10 @@ def candle_columns_okx(
     >>> table = candle_columns_okx(rows, symbol="BTC/USDT", native_symbol="BTC-USDT",
     ...                            interval="1m", spot=True)  # doctest: +SKIP
     """
-    check_decimals(decimals)
-
-    def fast() -> pa.Table:
-        if type(rows) is list and not rows:
-            return arrow_schema(Candle, decimals).empty_table()
-        if type(rows) is not list:
-            raise Refused
-        pa, pc = require("pyarrow"), require("pyarrow.compute")
-        cols = row_columns(rows[::-1], 9)
-        n = len(rows)
-        if any(flag not in ("0", "1") for flag in cols[8]):
-            raise Refused
-        v = 5 if spot else 6
-        try:
-            strings = pa.array(list(chain(cols[0], *cols[1:5], cols[v], cols[7])), pa.string())
-            open_ms = pc.cast(strings.slice(0, n), pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            raise Refused from None
-        if n > 1 and not pc.all(pc.greater(open_ms.slice(1), open_ms.slice(0, n - 1))).as_py():
-            raise Refused  # out of order: the model parse sorts
-        prices = decimal_columns(strings.slice(n), n, 6, decimals)
-        closed = pa.array([flag == "1" for flag in cols[8]])
-        return candle_table(open_ms, prices, closed, exchange=exchange, symbol=symbol,
-                            native_symbol=native_symbol, interval=interval)
-
     def models() -> list[Candle]:
         return parse_candles(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
                              spot=spot, endpoint=endpoint)
 
-    return columns_or_models(fast, models, exchange=exchange, decimals=decimals)
+    return candle_rows_table(rows, _SPOT_ROWS if spot else _SWAP_ROWS, models, exchange=exchange,
+                             symbol=symbol, native_symbol=native_symbol, interval=interval,
+                             endpoint=endpoint, decimals=decimals)

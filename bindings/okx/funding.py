@@ -6,8 +6,11 @@
   only (older pages come back empty and are reported as gaps). A history row's rate
   is the settled ``realizedRate`` (``fundingRate`` when that is empty).
 - ``OpenInterest`` now: ``public/open-interest`` (``oiCcy`` in base, ``oiUsd`` as the
-  value); history: ``rubik/stat/contracts/open-interest-history`` by ``period``
-  (5m..12h here; OKX's ``1D`` bar opens at UTC+8 and is not offered), 100 rows a page.
+  value); history: ``rubik/stat/contracts/open-interest-history`` by ``period``, 100
+  rows a page, the latest 1,440 rows of a period only (older pages are gaps). OKX opens
+  its ``6H``, ``12H`` and ``1D`` statistics at UTC+8 and their ``6Hutc``, ``12Hutc``
+  and ``1Dutc`` twins at UTC+0: the twins are asked, so that rows sit on the UTC grid
+  as every other venue's do (5m, 15m, 30m, 1h, 2h, 4h, 6h, 12h and 1d).
 """
 
 from __future__ import annotations
@@ -15,16 +18,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tradeflood import LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
+from tradeflood import FundingHistoryBinding, LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
 from tradeflood.connectors.okx import Okx
 from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
 from tradeflood.perpetuals import (
-    FUNDING_STEP_MS,
     check_funding_query,
     check_open_interest_query,
-    on_funding_grid,
 )
 
 from .parse import EXCHANGE
@@ -37,8 +38,10 @@ FUNDING_PAGE = 100
 FUNDING_LOOKBACK_MS = 90 * 86_400_000
 OI_PAGE = 100
 #: Unified interval -> OKX ``period`` of the open-interest statistics.
-OI_PERIODS = {"5m": "5m", "15m": "15m", "30m": "30m", "1h": "1H", "2h": "2H", "4h": "4H", "6h": "6H",
-              "12h": "12H"}
+OI_PERIODS = {"5m": "5m", "15m": "15m", "30m": "30m", "1h": "1H", "2h": "2H", "4h": "4H", "6h": "6Hutc",
+              "12h": "12Hutc", "1d": "1Dutc"}
+#: How many rows back of each period the open-interest history serves (OKX: "the latest 1,440").
+OI_LOOKBACK_ROWS = 1440
 
 
 def parse_current_funding(payload: Any, *, symbol: str,
@@ -106,12 +109,10 @@ def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str
     return out
 
 
-class OkxFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Okx):
+class OkxFundingRate(FundingHistoryBinding, model=FundingRate, connector=Okx):
     """The current funding rate of a USDT swap, or its settled rates over a range (8-hourly)."""
 
     api: Okx
-    time_field = "funding_time"
-    step_ms = FUNDING_STEP_MS
 
     @classmethod
     def check(cls, query: Query) -> None:
@@ -134,9 +135,7 @@ class OkxFundingRate(LatestOrHistoryBinding, model=FundingRate, connector=Okx):
             native, after=e - 1, before=s - 1, limit=n), lambda interval: FUNDING_LOOKBACK_MS)]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        rows = parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
-        on_funding_grid(rows, EXCHANGE, turn.path)
-        return rows
+        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
 
 
 class OkxOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Okx):
@@ -164,8 +163,10 @@ class OkxOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Okx)
     def page_sources(self, query: Query) -> Sequence[PageSource]:
         _, _, native = resolve(self.api, query.symbol, "open interest")
         period = OI_PERIODS[query.interval or ""]
+        reach = OI_LOOKBACK_ROWS * self.step(query)
         return [PageSource("open-interest-history", OI_PAGE, lambda s, e, n: self.api.open_interest_history(
-            native, period, begin=s - 1, end=e - 1, limit=n))]  # bounds as for funding pages
+            native, period, begin=s - 1, end=e - 1, limit=n),  # bounds as for funding pages
+            lambda interval: reach)]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
         return parse_open_interest_history(payload, symbol=query.symbol or "",

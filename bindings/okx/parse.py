@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_builder
-from tradeflood.parsing import Reader
+from tradeflood.parsing import Reader, candle_models, string_columns
 from tradeflood.symbols import SymbolMap
 
 __all__ = [
@@ -111,12 +111,31 @@ def parse_candles(
 
     ``volume`` is in base (spot ``vol``, swap ``volCcy``), ``quote_volume`` is
     ``volCcyQuote``; ``closed`` is the venue's ``confirm`` flag. Every value is
-    checked; a bad row raises a PayloadError naming the row and the field.
+    checked; a bad row raises a PayloadError naming the row and the field. The page
+    is read column by column and checked as it is built
+    (:func:`tradeflood.parsing.candle_models`).
     """
     if type(rows) is not list:
         raise Reader(EXCHANGE, endpoint).fail(
             f"expected a list of candle rows, got {type(rows).__name__}", rows)
     v = 5 if spot else 6
+    try:
+        cols = string_columns(rows, newest_first=True)
+        if not set(cols[8]) <= {"0", "1"}:
+            raise ValueError
+        return candle_models(exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
+                             interval=interval, times=list(map(int, cols[0])),
+                             closed=[flag == "1" for flag in cols[8]],
+                             values=(cols[1], cols[2], cols[3], cols[4], cols[v], cols[7]), sort=True)
+    except (TypeError, ValueError, IndexError, InvalidOperation, OverflowError):
+        return _candles_by_row(rows, symbol=symbol, native_symbol=native_symbol, interval=interval,
+                               v=v, endpoint=endpoint)
+
+
+def _candles_by_row(rows: list[Any], *, symbol: str, native_symbol: str, interval: str, v: int,
+                    endpoint: str) -> list[Candle]:
+    """parse_candles one row at a time: the page the column pass did not take (an empty one,
+    or one with a bad row, which this names)."""
     D, build = Decimal, _candle
     out: list[Candle] = []
     append = out.append

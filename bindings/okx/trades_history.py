@@ -5,8 +5,10 @@ months, ``limit`` up to 100, newest first, 20 requests/2 s; ``type=2`` pages by
 time (``after``: older than, ``before``: newer than, both exclusive ms) and
 ``type=1`` (the default) by ``tradeId``. A window is asked by time; a full page
 goes on by the oldest trade's id, so trades sharing a millisecond across a page
-edge are neither lost nor repeated. Swap sizes come in contracts and are turned
-into base amounts with the instrument's ``ctVal``.
+edge are neither lost nor repeated, and so does a short page that looks cut short
+mid-window (:func:`~tradeflood.trades.cut_short`; an empty answer ends the window).
+Swap sizes come in contracts and are turned into base amounts with the instrument's
+``ctVal``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tradeflood import ParseContext, Part, Query, TradeHistoryBinding, Turn
+from tradeflood import ParseContext, Part, Query, TradeHistoryBinding, Turn, cut_short
 from tradeflood.connectors.okx import Okx
 from tradeflood.models import Trade
 
@@ -28,10 +30,17 @@ HISTORY_TRADES_LOOKBACK_DAYS = 90
 DAY_MS = 86_400_000
 
 
+def _ts(row: Any) -> int:
+    value = row.get("ts") if isinstance(row, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else 0
+
+
 def _next_page(start_ms: int) -> Any:
     def following(turn: Turn, page: Any) -> Turn | None:
-        if not isinstance(page, list) or len(page) < HISTORY_TRADES_PAGE or not isinstance(page[-1], dict):
+        if not isinstance(page, list) or not page or not isinstance(page[-1], dict):
             return None
+        if len(page) < HISTORY_TRADES_PAGE and not cut_short([_ts(r) for r in page], start_ms):
+            return None  # the window's last page (a short page cut mid-window is asked past)
         oldest = page[-1]
         ts, ident = oldest.get("ts"), oldest.get("tradeId")
         if not (isinstance(ts, str) and ts.isdigit() and isinstance(ident, str)) or int(ts) < start_ms:

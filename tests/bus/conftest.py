@@ -2,14 +2,13 @@
 test), the simulator in this process as the venue, and gatherers as real processes
 (``python -m tradeflood.cli``).
 
-Each run claims a database no other run is using (``SET tradeflood.tests.claim NX``):
+Each run claims a database no other run is using (``tradeflood.testing.claim_redis_database``):
 two runs on one machine sharing a database would empty each other's keys mid-test (a shared rate
 window wiped is a burst of requests past the venue's limit). $TRADEFLOOD_TEST_REDIS_DB forces one.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import signal
 import subprocess
@@ -20,44 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
-from tradeflood.testing import Simulator
-
-_CLAIM = "tradeflood.tests.claim"
-_CANDIDATES = (14, 15, 10, 9, 8, 7, 6, 5, 4, 3, 13)  # not 0 (users'), 11, 12 (other tests, benches)
+from tradeflood.testing import Simulator, claim_redis_database, renew_redis_claim
 
 
 def _claim_database() -> int:
-    """A database number no other test run holds, claimed for an hour (renewed on each flush)."""
-    forced = os.environ.get("TRADEFLOOD_TEST_REDIS_DB")
-    if forced:
-        return int(forced)
-    import redis
-
-    for db in _CANDIDATES:
-        client = redis.Redis(host="127.0.0.1", port=6379, db=db, socket_connect_timeout=2)
-        try:
-            if client.set(_CLAIM, os.getpid(), nx=True, ex=3600):
-                atexit.register(_give_back, db)
-                return db
-        except redis.exceptions.ConnectionError:
-            return 13  # no Redis: the rds fixture says so
-        finally:
-            client.close()
-    return 13
-
-
-def _give_back(db: int) -> None:
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=6379, db=db, decode_responses=True)
     try:
-        if client.get(_CLAIM) == str(os.getpid()):
-            client.delete(_CLAIM)
-    except redis.exceptions.RedisError:
-        pass
-    finally:
-        client.close()
+        return claim_redis_database()
+    except redis.exceptions.ConnectionError:
+        return 13  # no Redis: the rds fixture says so
 
 
 DB = _claim_database()
@@ -65,8 +36,6 @@ REDIS_URL = f"redis://127.0.0.1:6379/{DB}"
 
 
 def redis_client(url: str = REDIS_URL) -> Any:
-    import redis
-
     return redis.Redis.from_url(url, decode_responses=True)
 
 
@@ -86,7 +55,7 @@ def rds() -> Iterator[Any]:
 def empty(client: Any) -> None:
     """Empty this run's database (it stays claimed by this run)."""
     client.flushdb()
-    client.set(_CLAIM, os.getpid(), ex=3600)
+    renew_redis_claim(client)
 
 
 @pytest.fixture

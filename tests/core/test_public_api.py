@@ -9,7 +9,7 @@ def test_public_names_are_pinned() -> None:
     assert tradeflood.__all__ == sorted(tradeflood.__all__)
     assert set(tradeflood.__all__) == {
         "Binding", "BindingConflictError", "CandleBinding", "CandleSeries", "Clock", "ConfigError",
-        "Connector", "Derived", "FetchError", "Gap", "HistoryBinding", "InvalidIntervalError",
+        "Connector", "Derived", "FetchError", "FundingHistoryBinding", "Gap", "HistoryBinding", "InvalidIntervalError",
         "InvalidTimeError", "LatestOrHistoryBinding", "Limit", "LiveClock", "NetworkError", "NoProxyAvailableError",
         "PageSource",
         "Param", "Params", "ParseContext", "Part", "PayloadError", "Plan", "PriceCandleBinding",
@@ -18,7 +18,8 @@ def test_public_names_are_pinned() -> None:
         "StreamError", "StreamOverflowError", "StreamRejectedError", "TradeFloodError", "TradeHistory",
         "TradeHistoryBinding",
         "Turn", "UnknownExchangeError", "UnknownModelError", "UnknownSymbolError", "VenueError",
-        "VenueRejectedError", "VenueUnavailableError", "VirtualClock", "__version__", "afetch", "fetch",
+        "VenueRejectedError", "VenueUnavailableError", "VirtualClock", "__version__", "afetch", "cut_short",
+        "fetch",
         "stream", "turn",
     }
     for name in tradeflood.__all__:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from tradeflood import Gap, Query, Series, VirtualClock, registry
-from tradeflood.errors import FetchError, PayloadError, QueryError
+from tradeflood.errors import QueryError
 from tradeflood.models import FundingRate, OpenInterest, Ticker
 from tradeflood.store import CandleStore
 from tradeflood.testing import _funding_market as fm
 
-from .conftest import BY_NAME, CASES, DAY, HOUR, NOW, STEP, SYMBOL, VenueCase, make_session, on_grid, perp
+from .conftest import BY_NAME, CASES, DAY, NOW, STEP, SYMBOL, VenueCase, make_session, on_grid, perp
 
 COMING = NOW // STEP * STEP + STEP  # 2024-06-01T08:00Z
 
@@ -171,19 +171,3 @@ def test_a_spot_symbol_is_refused_before_any_request(
 def test_a_funding_interval_is_refused() -> None:
     with pytest.raises(QueryError, match="funding rates take no interval"):
         registry.resolve(Query(FundingRate, exchange="okx", symbol=SYMBOL, interval="8h"), NOW)
-
-
-async def test_a_contract_funding_off_the_8_hour_grid_is_a_clear_error(clock: VirtualClock) -> None:
-    case = BY_NAME["bybit"]
-    venue = case.make(clock=clock)
-    hourly = {
-        "symbol": "BTCUSDT",
-        "fundingRate": "0.00001",
-        "fundingRateTimestamp": str(COMING - STEP + HOUR),
-    }
-    route = venue.routes["/v5/market/funding/history"]
-    venue.routes["/v5/market/funding/history"] = lambda c: {**route(c), "list": [hourly, *route(c)["list"]]}
-    async with make_session(venue, clock) as s:
-        with pytest.raises(FetchError, match="funds off the 8-hour grid") as err:
-            await s.agather(q(case, start=NOW - 2 * DAY))
-    assert isinstance(err.value.cause, PayloadError)

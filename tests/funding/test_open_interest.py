@@ -165,5 +165,44 @@ async def test_a_history_per_period_is_stored_under_its_period(tmp_path: Path, c
 
 
 def test_a_stream_without_poll_says_to_poll() -> None:
-    with pytest.raises(UnknownModelError, match=r"no stream binding serves 'FundingRate'.*give poll=SECONDS"):
-        registry.resolve(Query(FundingRate, exchange="okx", symbol=SYMBOL, live=True))
+    # Binance publishes no open-interest stream (funding rates stream: tests/derivatives).
+    with pytest.raises(UnknownModelError,
+                       match=r"binance has no OpenInterest streams; venues that do: bitget, bybit, okx"):
+        registry.resolve(Query(OpenInterest, exchange="binance", symbol=SYMBOL, live=True))
+
+
+async def test_okx_daily_statistics_open_at_utc_midnight(clock: VirtualClock) -> None:
+    case = BY_NAME["okx"]
+    venue = case.make(clock=clock)
+    assert case.oi_path is not None
+    route, periods = venue.routes[case.oi_path], set()
+
+    def seen(call: Any) -> Any:
+        periods.add(call.get("period"))
+        return route(call)
+
+    venue.routes[case.oi_path] = seen
+    async with make_session(venue, clock) as s:
+        [daily] = await s.agather(q(case, interval="1d", start=NOW - 20 * DAY))
+        [twelve] = await s.agather(q(case, interval="12h", start=NOW - 3 * DAY))
+    assert [r.timestamp for r in daily] == on_grid(NOW - 20 * DAY, NOW, DAY) and daily.gaps == []
+    assert [r.timestamp for r in twelve] == on_grid(NOW - 3 * DAY, NOW, 12 * HOUR) and twelve.gaps == []
+    inst = perp(venue)
+    assert all(r.size == fm.open_interest(venue.market, inst, r.timestamp) and r.interval == "1d"
+               for r in daily)
+    assert periods == {"1Dutc", "12Hutc"}  # the UTC+0 twins, not OKX's UTC+8 1D and 12H
+
+
+async def test_okx_keeps_the_latest_1440_rows_and_the_rest_is_a_gap(clock: VirtualClock) -> None:
+    case = BY_NAME["okx"]
+    venue = case.make(clock=clock)
+    async with make_session(venue, clock) as s:
+        plan = s.plan(q(case, interval="1h", start=NOW - 70 * DAY, end=NOW - 55 * DAY))
+        [series] = await s.agather(q(case, interval="1h", start=NOW - 70 * DAY, end=NOW - 55 * DAY))
+    reach = NOW // HOUR * HOUR - 1439 * HOUR  # the oldest hour OKX still serves
+    [gap] = series.gaps
+    assert gap.start == on_grid(NOW - 70 * DAY, NOW, HOUR)[0] and series[0].timestamp >= reach
+    assert [r.timestamp for r in series] == on_grid(gap.end, NOW - 55 * DAY, HOUR)
+    assert len(series) + gap.missing == 15 * 24
+    sent = sum(1 for t in plan.turns if t.path == case.oi_path)
+    assert venue.stats.by_path[case.oi_path] <= sent + 1  # pages beyond the reach are not asked

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from tradeflood import ConfigError, ProxyScheme
 from tradeflood.cli import main
+from tradeflood.proxy._access import is_public
 from tradeflood.proxy.proxyter import ClientAuth, Destinations, Proxyter, load_config, parse_config
 
 from ._wire import Upstream, answer_ok, ask, basic, direct_proxyter
@@ -85,8 +87,13 @@ async def test_without_valid_credentials_a_client_gets_407_and_the_upstream_sees
         assert up.connections == 3
         # the upstream never sees the client's credentials
         assert all(b"proxy-authorization" not in h.lower() for h in up.heads)
-        # /health answers anyone; /stats only clients with credentials
-        assert (await ask(px.port, b"GET /health HTTP/1.1\r\n\r\n")).status == 200
+        # /health answers anyone its verdict, the details to clients with credentials; /stats only to those
+        health = await ask(px.port, b"GET /health HTTP/1.1\r\n\r\n")
+        assert (health.status, health.json()) == (200, {"status": "ok"})
+        token = basic("x", "a-long-token-0123")
+        health = await ask(px.port, f"GET /health HTTP/1.1\r\nauthorization: {token}\r\n\r\n".encode())
+        assert health.status == 200 and set(health.json()) == {"status", "pools_in_service", "venues_down",
+                                                               "proxies"}
         stats = await ask(px.port, b"GET /stats HTTP/1.1\r\n\r\n")
         assert stats.status == 401 and stats.headers["www-authenticate"] == 'Basic realm="proxyter"'
         stats = await ask(px.port, f"GET /stats HTTP/1.1\r\nauthorization: {basic('x', 'a-long-token-0123')}"
@@ -211,3 +218,95 @@ async def test_each_refusal_is_one_log_line_and_never_a_traceback(caplog: pytest
     assert len(lines) == 1 and lines[0].levelno == logging.WARNING and lines[0].exc_info is None
     assert "10.0.0.1:22" in lines[0].getMessage()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_without_authentication_configured_health_gives_its_details_to_anyone() -> None:
+    async with direct_proxyter() as px:
+        health = await ask(px.port, b"GET /health HTTP/1.1\r\n\r\n")
+    assert health.status == 200 and health.json()["status"] == "ok" and "proxies" in health.json()
+
+
+def test_only_public_addresses_pass_without_being_listed() -> None:
+    for address in ("127.0.0.1", "127.9.9.9", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
+                    "100.64.0.1", "0.0.0.0", "224.0.0.1", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1",
+                    "::ffff:10.0.0.1", "::"):
+        assert not is_public(address), address
+    for address in ("8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "::ffff:8.8.8.8"):
+        assert is_public(address), address
+    allowed = Destinations.parse(["api.example.com", "[::1]:8443", "127.0.0.1:18080"], venues=False)
+    assert allowed.allows_address("8.8.8.8", 443) and allowed.allows_address("127.0.0.1", 18080)
+    assert allowed.allows_address("0:0::1", 8443)  # the listed address, spelled another way
+    assert not allowed.allows_address("127.0.0.1", 6379) and not allowed.allows_address("::1", 443)
+    assert not allowed.allows_address("fe80::1%eth0", 443)
+
+
+def _get(host: str, port: int) -> bytes:
+    return f"GET http://{host}:{port}/ HTTP/1.1\r\nhost: x\r\n\r\n".encode()
+
+
+class FakeDns:
+    """A resolver answering from a table, counting the lookups (the system's knows none of these names)."""
+
+    def __init__(self, table: dict[str, list[str]]) -> None:
+        self.table, self.lookups = table, Counter[str]()
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        if host.replace(".", "").isdigit():
+            return [host]
+        self.lookups[host] += 1
+        if host not in self.table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return self.table[host]
+
+
+async def test_a_listed_name_resolving_to_loopback_is_refused_unless_that_address_is_listed(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with Upstream(answer_ok).running() as up:
+        # a hosts entry: localhost is 127.0.0.1 (and ::1)
+        async with direct_proxyter(allow=[f"localhost:{up.port}"]) as px:
+            for request in (f"CONNECT localhost:{up.port} HTTP/1.1\r\n\r\n",
+                            f"GET http://localhost:{up.port}/ HTTP/1.1\r\nhost: x\r\n\r\n"):
+                answer = await ask(px.port, request.encode())
+                assert answer.status == 403, request
+                assert answer.json() == {"error": f"localhost:{up.port} is not an allowed destination"}
+        assert up.connections == 0
+        lines = [r.getMessage() for r in caplog.records if r.name == "tradeflood.proxy.proxyter"]
+        assert len(lines) == 2 and all("403" in m and "resolves to" in m and "127.0.0.1" in m for m in lines)
+        # listing the address as well lets the name through
+        async with direct_proxyter(allow=[f"localhost:{up.port}", f"127.0.0.1:{up.port}"]) as px:
+            answer = await ask(px.port, _get("localhost", up.port))
+        assert (answer.status, answer.body, up.connections) == (200, b"ok", 1)
+
+
+async def test_a_rebinding_name_cannot_reach_redis_and_a_name_is_looked_up_once() -> None:
+    async with Upstream(answer_ok).running() as up:
+        dns = FakeDns({"rebind.example": ["127.0.0.1"], "venue.example": ["127.0.0.1"],
+                       "mixed.example": ["10.0.0.7", "127.0.0.1"]})
+        px = direct_proxyter(allow=["rebind.example:6379", f"venue.example:{up.port}",
+                                    f"mixed.example:{up.port}", f"127.0.0.1:{up.port}"])
+        px.resolver = dns
+        async with px:
+            with listening(6379) as redis:
+                for request in ("CONNECT rebind.example:6379 HTTP/1.1\r\n\r\n",
+                                "GET http://rebind.example:6379/ HTTP/1.1\r\nhost: x\r\n\r\n",
+                                "CONNECT 127.0.0.1:6379 HTTP/1.1\r\n\r\n"):
+                    answer = await ask(px.port, request.encode())
+                    assert answer.status == 403, request
+                assert not _accepted(redis)
+            # the checked address is the one connected: the system resolver knows no venue.example, so
+            # any second lookup would have failed the request
+            for name in ("venue.example", "mixed.example"):
+                answer = await ask(px.port, _get(name, up.port))
+                assert (answer.status, answer.body) == (200, b"ok"), name
+            reader, writer = await asyncio.open_connection("127.0.0.1", px.port)
+            writer.write(f"CONNECT venue.example:{up.port} HTTP/1.1\r\n\r\n".encode())
+            assert await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10) == \
+                b"HTTP/1.1 200 Connection established\r\n\r\n"
+            writer.write(b"GET / HTTP/1.1\r\n\r\n")
+            assert (await asyncio.wait_for(reader.read(100), 10)).endswith(b"ok")
+            writer.close()
+            literal = await ask(px.port, _get("127.0.0.1", up.port))
+            assert literal.status == 200  # an address resolves to itself
+        assert dns.lookups == {"rebind.example": 2, "venue.example": 2, "mixed.example": 1}
+        assert up.connections == 4 and [h.split(b" ")[1] for h in up.heads].count(b"/") == 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -186,3 +187,123 @@ def test_a_100_mb_reply_grows_proxyter_by_a_few_mb_at_most(tmp_path: Path) -> No
     before, peak, received, digest = asyncio.run(run())
     assert received == size and digest == hashlib.sha256(block * (size // MB)).hexdigest()
     assert peak - before < 8, f"Proxyter grew from {before:.1f} MB to {peak:.1f} MB relaying 100 MB"
+
+
+class Recorder:
+    """An upstream that records the bytes after a request head until the connection ends, and how it
+    ended, and answers ``200 ok`` only to a body whose last chunk came."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.reset = False
+        self.ended = asyncio.Event()
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes) -> None:
+        got = b""
+        try:
+            while piece := await reader.read(65536):
+                got += piece
+                if got.endswith(b"0\r\n\r\n"):
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    await writer.drain()
+                    break
+        except ConnectionResetError:
+            self.reset = True
+        finally:
+            self.bodies.append(got)
+            self.ended.set()
+
+
+def _post_chunked(port: int) -> bytes:
+    return f"POST http://127.0.0.1:{port}/ HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".encode()
+
+
+async def test_a_chunked_request_body_reaches_the_upstream_in_canonical_framing() -> None:
+    """Extensions, leading zeros and padding are dropped and trailers checked but not passed on, so
+    the upstream cannot count a chunk differently from Proxyter."""
+    recorder = Recorder()
+    async with Upstream(recorder).running() as up, direct_proxyter(allow=[f"127.0.0.1:{up.port}"]) as px:
+        body = (b"5;name=\"v\"\r\nhello\r\n00006 \t\r\n, you!\r\n"
+                b"000\r\nx-checksum: abc\r\ncontent-length: 99\r\n\r\n")
+        answer = await ask(px.port, _post_chunked(up.port) + body)
+    assert (answer.status, answer.body) == (200, b"ok")
+    assert recorder.bodies == [b"5\r\nhello\r\n6\r\n, you!\r\n0\r\n\r\n"]
+
+
+async def test_a_malformed_chunk_in_a_request_gets_400_and_the_upstream_an_unfinished_body(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The upstream holds whole chunks and then a reset, never a last chunk, and the bytes the client
+    sent after the fault (a second request here) are never parsed: not by Proxyter (it closes the
+    client's connection after the 400), not by the upstream (one request per connection)."""
+    recorder = Recorder()
+    async with Upstream(recorder).running() as up, direct_proxyter(allow=[f"127.0.0.1:{up.port}"]) as px:
+        smuggled = f"GET http://127.0.0.1:{up.port}/smuggled HTTP/1.1\r\nhost: x\r\n\r\n".encode()
+        for fault in (b"zz\r\n", b"5\r\nworld!!\r\n", b"5\r\nworld\n", b"0\r\nnot a field\r\n\r\n",
+                      b"0\r\nx-a: b\n\r\n", b"5 x\r\nworld\r\n"):
+            recorder.ended.clear()
+            reader, writer = await asyncio.open_connection("127.0.0.1", px.port)
+            writer.write(_post_chunked(up.port) + b"5\r\nhello\r\n" + fault + b"0\r\n\r\n" + smuggled)
+            answer = await read_answer(reader)
+            assert answer.status == 400 and answer.headers["connection"] == "close", fault
+            assert "chunk" in answer.json()["error"] or "trailer" in answer.json()["error"], fault
+            assert await asyncio.wait_for(reader.read(), 10) == b""  # closed: nothing more is read
+            writer.close()
+            await asyncio.wait_for(recorder.ended.wait(), 10)
+            got = recorder.bodies[-1]
+            # a prefix of what was whole (what had not left when the connection was reset is dropped)
+            assert b"5\r\nhello\r\n".startswith(got) or (got.startswith(b"5\r\nhello\r\n5\r\nworld")
+                                                        and fault.startswith(b"5\r\nworld")), (fault, got)
+            assert b"0\r\n\r\n" not in got and b"smuggled" not in got, fault
+    assert len(up.heads) == 6 and all(h.startswith(b"POST / ") for h in up.heads)  # never the smuggled GET
+    lines = [r for r in caplog.records if r.name == "tradeflood.proxy.proxyter"]
+    assert len(lines) == 6 and all("400" in r.getMessage() and r.exc_info is None for r in lines)
+
+
+async def test_a_malformed_chunk_in_a_reply_cuts_the_client_after_the_whole_chunks(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n"
+                     b"zz\r\nsmuggled\r\n0\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+
+    async with Upstream(script).running() as up, direct_proxyter(allow=[f"127.0.0.1:{up.port}"]) as px:
+        reader, writer = await asyncio.open_connection("127.0.0.1", px.port)
+        writer.write(f"GET http://127.0.0.1:{up.port}/ HTTP/1.1\r\nhost: x\r\n\r\n".encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head == b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n"
+        got, reset = b"", False
+        try:
+            while piece := await asyncio.wait_for(reader.read(1000), 10):
+                got += piece
+        except ConnectionResetError:
+            reset = True
+        writer.close()
+    assert got == b"5\r\nhello\r\n" and not reset  # the whole chunk (canonical), never a last chunk
+    lines = [r for r in caplog.records if r.name == "tradeflood.proxy.proxyter"]
+    assert len(lines) == 1 and "cut" in lines[0].getMessage() and "chunk size" in lines[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def test_a_reply_delimited_by_the_close_that_stalls_is_reset_not_closed(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A plain close would tell the client the body is whole; a reset tells it the body is broken."""
+    stalled = asyncio.Event()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nthe start of it")
+        await writer.drain()
+        await asyncio.wait_for(stalled.wait(), 20)
+
+    async with Upstream(script).running() as up, \
+            direct_proxyter(allow=[f"127.0.0.1:{up.port}"], limits={"idle": 0.5}) as px:
+        reader, writer = await asyncio.open_connection("127.0.0.1", px.port)
+        writer.write(f"GET http://127.0.0.1:{up.port}/ HTTP/1.1\r\nhost: x\r\n\r\n".encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert b"connection: close" in head
+        with pytest.raises(ConnectionResetError):
+            while await asyncio.wait_for(reader.read(1000), 10):
+                pass
+        writer.close()
+        stalled.set()
+    lines = [r for r in caplog.records if r.name == "tradeflood.proxy.proxyter"]
+    assert len(lines) == 1 and "cut" in lines[0].getMessage()

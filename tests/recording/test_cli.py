@@ -19,7 +19,7 @@ from tradeflood.cli import main
 from tradeflood.clock import ScaledClock
 from tradeflood.models import Trade
 from tradeflood.recording import RecordingFile
-from tradeflood.testing import BitgetVenue, Simulator
+from tradeflood.testing import BitgetVenue, Simulator, claim_redis_database, renew_redis_claim
 
 pytestmark = pytest.mark.integration
 
@@ -129,13 +129,14 @@ def test_replay_publish_feeds_the_recorded_trades_into_the_bus(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     import redis
 
-    out, url = tmp_path / "data", "redis://127.0.0.1:6379/11"
-    rds = redis.Redis.from_url(url, decode_responses=True)
     try:
-        rds.ping()
+        db = claim_redis_database()  # a database of this run's own, given back at exit
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis on 127.0.0.1:6379 (.ci/run starts one)")
+    out, url = tmp_path / "data", f"redis://127.0.0.1:6379/{db}"
+    rds = redis.Redis.from_url(url, decode_responses=True)
     rds.flushdb()
+    renew_redis_claim(rds)
     try:
         with Simulator({"bitget": BitgetVenue(clock=ScaledClock(20.0))}) as sim:
             assert main(["record", "trade", "--exchange", "bitget", "--symbol", "BTC/USDT", "--out", str(out),

@@ -166,8 +166,9 @@ URLS = [
      lambda e: _path_and(e, BY.open_interest("linear", "BTCUSDT", "1h", 0, HOUR * 200 - 1, 200),
                          "category", "symbol", "intervalTime")),
     ("bybit", "fetchOpenInterest", 1, "out of scope: inverse contract", None),
-    # ZRX funds hourly: ccxt asks [since, since + 3 h] for 3 rows; TradeFlood assumes 8-hour funding
-    # and pages [start, start + 200 x 8 h), which also holds those rows but asks 200.
+    # ZRX funds hourly: ccxt asks [since, since + 3 h] for 3 rows; TradeFlood first plans at 8 hours
+    # (until the rows show the contract's interval) and pages [start, start + 200 x 8 h), which
+    # also holds those rows but asks 200.
     ("bybit", "fetchFundingRateHistory", 0, "differs",
      lambda e: _path_and(e, BY.funding_history("linear", "ZRXUSDT", ZRX_SINCE, ZRX_END, 200),
                          "category", "symbol", "startTime")),

@@ -160,6 +160,16 @@ def test_a_delta_that_crosses_the_book_is_rolled_back_and_resyncs() -> None:
     assert sync.last_good_sequence == 2
 
 
+def test_a_delta_that_crosses_the_book_is_not_kept_for_the_next_snapshot() -> None:
+    sync = BinanceSpotBookSync()
+    sync.on_snapshot(snap(1))
+    assert isinstance(sync.on_delta(spot(2, 2, bids=(("101.5", "1"),))), Resync)
+    assert sync.pending == 0  # refused: applied after the next snapshot it would cross that one too
+    assert isinstance(sync.on_delta(spot(3, 3)), Buffered)
+    assert isinstance(sync.on_snapshot(snap(2)), Applied) and sync.book is not None
+    assert sync.book.best_bid() == (D("100"), D("1"))
+
+
 def test_a_crossed_snapshot_is_refused_and_keeps_the_waiting_deltas() -> None:
     sync = BinanceSpotBookSync()
     sync.on_delta(spot(5, 6))

@@ -8,8 +8,11 @@ resyncs, since it now misses a message.
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 import tradeflood
@@ -59,3 +62,149 @@ async def test_a_book_update_with_a_negative_price_resyncs_the_book(
     assert isinstance(events[1], BookResync) and events[1].reason == "invalid message"
     assert isinstance(events[2], BookResynced)
     assert all(p > 0 for p, _ in book.bids) and book.bids[0][0] < book.asks[0][0]
+
+
+# A book message that is impossible only as a whole: an update that leaves the book crossed, a
+# snapshot out of order. Refused with FrameRefused like a negative price, never delivered; the
+# book resyncs (Binance over a REST snapshot, Bitget by resubscribing for the venue's own).
+
+HOSTILE_BID = "1000000.00"  # far above any ask of the simulated BTC/USDT
+
+
+async def _until_resynced(books: Any) -> tuple[list[Any], OrderBook]:
+    """Everything the stream yields up to its BookResynced, and the next book after it."""
+    seen = await take(books, 1, keep=lambda x: isinstance(x, BookResynced), timeout=20)
+    (book,) = await take(books, 1, keep=lambda x: isinstance(x, OrderBook), timeout=20)
+    return seen, book
+
+
+def _collector(books: Any) -> list[Any]:
+    """Wrap ``books.get`` so that every item it yields is also kept, in order."""
+    kept: list[Any] = []
+    get = books.get
+
+    async def keep() -> Any:
+        item = await get()
+        kept.append(item)
+        return item
+
+    books.get = keep
+    return kept
+
+
+def _assert_refused_then_resynced(kept: list[Any], reason: str, resync_reason: str) -> None:
+    refused = next(i for i, x in enumerate(kept) if isinstance(x, FrameRefused))
+    assert reason in kept[refused].reason, kept[refused].reason
+    rest = kept[refused + 1:]
+    resync = next(i for i, x in enumerate(rest) if isinstance(x, BookResync))
+    assert rest[resync].reason.startswith(resync_reason), rest[resync].reason
+    resynced = next(i for i, x in enumerate(rest) if isinstance(x, BookResynced))
+    # Not one book between the refused message and the rebuilt book.
+    assert not any(isinstance(x, OrderBook) for x in rest[:resynced])
+    assert all(isinstance(x, OrderBook) for x in kept[:refused] if not isinstance(x, StreamEvent))
+
+
+def _sound(book: OrderBook) -> None:
+    assert book.bids and book.asks and book.bids[0][0] < book.asks[0][0]
+    assert book.bids[0][0] < Decimal(HOSTILE_BID)
+    assert [p for p, _ in book.bids] == sorted((p for p, _ in book.bids), reverse=True)
+    assert [p for p, _ in book.asks] == sorted(p for p, _ in book.asks)
+
+
+@pytest.mark.speed(1)
+async def test_binance_update_that_crosses_the_book_is_refused_and_the_book_resyncs(
+        session: tradeflood.Session, sim: Simulator) -> None:
+    async with session.stream(OrderBook, exchange="binance", symbol="BTC/USDT", depth=5,
+                              overflow="raise", events=True) as books:
+        kept = _collector(books)
+        await take(books, 2, keep=lambda x: isinstance(x, OrderBook))
+        server = sim.streams["binance"]
+        feed = next(f for k, f in server.feeds.items() if "btcusdt@depth" in k)
+        snapshots = sim.venues["binance"].stats.by_path["/api/v3/depth"]
+        # The update that continues the venue's own sequence, so only its value is wrong.
+        nxt, now = feed.last_u + 1, sim.venues["binance"].now_ms()
+        server.publish(feed, {"e": "depthUpdate", "E": now, "s": "BTCUSDT", "U": nxt, "u": nxt,
+                              "b": [[HOSTILE_BID, "1.0"]], "a": []})
+        _, book = await _until_resynced(books)
+    _assert_refused_then_resynced(kept, "crossed book: best bid 1000000", "crossed book")
+    _sound(book)
+    assert sim.venues["binance"].stats.by_path["/api/v3/depth"] > snapshots  # a REST resync
+
+
+def _bitget_book_feed(sim: Simulator) -> Any:
+    return next(f for k, f in sim.streams["bitget"].feeds.items() if k.endswith(":books:BTCUSDT"))
+
+
+@pytest.mark.speed(1)
+async def test_bitget_update_that_crosses_the_book_is_refused_and_the_book_resyncs(
+        session: tradeflood.Session, sim: Simulator) -> None:
+    async with session.stream(OrderBook, exchange="bitget", symbol="BTC/USDT", depth=5,
+                              overflow="raise", events=True) as books:
+        kept = _collector(books)
+        await take(books, 2, keep=lambda x: isinstance(x, OrderBook))
+        feed = _bitget_book_feed(sim)
+        now = sim.venues["bitget"].now_ms()
+        # No checksum or pseq (Bitget does not always send them): only the crossing tells.
+        sim.streams["bitget"].publish(feed, feed.push("update", [{
+            "asks": [], "bids": [[HOSTILE_BID, "1"]], "seq": feed.sent_seq + 1, "ts": str(now)}], now))
+        _, book = await _until_resynced(books)
+    _assert_refused_then_resynced(kept, "crossed book: best bid 1000000", "crossed book")
+    _sound(book)
+
+
+@pytest.mark.speed(1)
+@pytest.mark.parametrize("side", ["bids", "asks"])
+async def test_bitget_snapshot_out_of_order_is_refused_and_the_book_resyncs(
+        session: tradeflood.Session, sim: Simulator, side: str) -> None:
+    async with session.stream(OrderBook, exchange="bitget", symbol="BTC/USDT", depth=5,
+                              overflow="raise", events=True) as books:
+        kept = _collector(books)
+        await take(books, 2, keep=lambda x: isinstance(x, OrderBook))
+        feed = _bitget_book_feed(sim)
+        now = sim.venues["bitget"].now_ms()
+        levels = {"bids": [["60000", "1"], ["60001", "1"]], "asks": [["60003", "1"], ["60002", "1"]]}
+        other = "asks" if side == "bids" else "bids"
+        levels[other].sort(key=lambda lv: Decimal(lv[0]), reverse=other == "bids")
+        sim.streams["bitget"].publish(feed, feed.push("snapshot", [{
+            **levels, "seq": feed.sent_seq + 1, "ts": str(now)}], now))
+        _, book = await _until_resynced(books)
+    order = "descending" if side == "bids" else "ascending"
+    _assert_refused_then_resynced(kept, f"{side} price", "invalid message")
+    refused = next(x for x in kept if isinstance(x, FrameRefused))
+    assert f"not strictly {order}" in refused.reason
+    _sound(book)
+
+
+class _CrossedSnapshots(httpx.AsyncBaseTransport):
+    """Real HTTP to the simulator, but the first ``n`` Binance depth snapshots come crossed."""
+
+    def __init__(self, n: int) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.left = n
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.url.path != "/api/v3/depth" or not self.left:
+            return response
+        self.left -= 1
+        body = json.loads(await response.aread())
+        body["bids"][0][0] = str(Decimal(body["asks"][0][0]) + 100)
+        return httpx.Response(200, json=body, request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.speed(1)
+@pytest.mark.parametrize("invalid", ["raise", "drop"])
+async def test_a_crossed_rest_snapshot_is_never_the_book_and_is_asked_again(
+        sim: Simulator, clock: Any, invalid: str) -> None:
+    """Under invalid="drop" the snapshot fetch has no result (None) rather than an error;
+    either way the book waits for a sound snapshot."""
+    transport = _CrossedSnapshots(2)
+    async with tradeflood.Session(urls=sim.urls(), clock=clock, store=False, transport=transport,
+                                  invalid=invalid) as s, \
+            s.stream(OrderBook, exchange="binance", symbol="BTC/USDT", depth=5, overflow="raise") as books:
+        (book,) = await take(books, 1, timeout=30)
+    assert transport.left == 0  # both crossed snapshots were refused before this book
+    _sound(book)

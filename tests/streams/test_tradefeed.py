@@ -74,3 +74,9 @@ def test_each_id_at_most_once_in_order_and_nothing_dropped_silently(sent: list[t
     distinct = {ident for ident, _ in sent}
     assert distinct == set(delivered) | {int(i) for i in late if i is not None}  # every id accounted for
     assert feed.late == len(late) and not set(delivered) & {int(i) for i in late if i}
+
+
+def test_an_id_of_digit_signs_that_are_not_decimals_is_ordered_by_time() -> None:
+    feed = Recorder()
+    feed.feed(trade("²", 1_000), trade("³", 1_100))  # str.isdigit() holds for these, int() refuses them
+    assert [t.id for t in feed.out] == ["²", "³"]

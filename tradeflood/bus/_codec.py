@@ -9,7 +9,8 @@ Every entry is a flat map of strings::
     pub_ts    when the gatherer published it (UTC ms)
     token     the fencing token of the lease it was published under
 
-``item`` carries a Trade, a closed Candle or a Ticker. Books are a ``snapshot``
+``item`` carries a Trade, a closed Candle, MarkCandle or IndexCandle, a Ticker, a
+FundingRate, an OpenInterest or a Liquidation. Books are a ``snapshot``
 (the whole book, ``{"timestamp", "sequence", "bids": [[price, size], ...], "asks"}``)
 followed by ``delta`` entries (``{"timestamp", "sequence", "prev_sequence", "bids",
 "asks"}``, a size of ``"0"`` removing the level), each applying to the book whose
@@ -43,10 +44,13 @@ def _json(value: Any) -> str:
 
 
 def venue_ts(item: Any) -> int:
-    """The venue's time of an item: a trade's, book's or ticker's timestamp, a candle's close."""
+    """The venue's time of an item: a trade's, book's, ticker's or liquidation's timestamp, a
+    candle's close, a funding rate's statement time (else its funding time)."""
     ts = getattr(item, "timestamp", None)
     if ts is None:
-        return int(item.close_time)
+        ts = getattr(item, "close_time", None)
+    if ts is None:
+        ts = item.funding_time
     return int(ts)
 
 

@@ -11,9 +11,12 @@
      "retention": {"trades": 100000, "orderbook": "1h"}}
 
 ``venue-a`` and ``venue-b`` stand for registered venue names (see ``examples/``).
+Perpetuals also take ``funding-rate``, ``open-interest``, ``liquidations``,
+``mark-ohlcv-{interval}`` and ``index-ohlcv-{interval}`` (:mod:`._kinds`).
 ``depth`` applies to books; ``poll`` (seconds) polls over REST instead of
-streaming. ``retention`` trims each action's streams to about that many
-entries, or to entries younger than an age (``"30m"``, ``"1h"``, ``"2d"``).
+streaming (a kind the venue does not stream is polled every 10 s without it).
+``retention`` trims each action's streams to about that many entries, or to entries
+younger than an age (``"30m"``, ``"1h"``, ``"2d"``).
 Anything wrong (bad JSON, an unknown venue, action or symbol) is a
 :class:`~tradeflood.errors.ConfigError` or :class:`~tradeflood.errors.QueryError`
 naming the subscription and the valid choices.
@@ -28,18 +31,22 @@ from typing import Any
 
 import orjson
 
-from tradeflood.errors import QueryError, UnknownSymbolError
 from tradeflood import registry
+from tradeflood.errors import QueryError, UnknownSymbolError
 from tradeflood.query import Query
 
 from ._backend import Trim
 from ._errors import BusConfigError
 from ._keys import Topic
+from ._kinds import default_poll
 
 __all__ = ["DEFAULT_RETENTION", "AgentConfig", "Subscription", "parse_config"]
 
 DEFAULT_RETENTION = {"trades": Trim(count=100_000), "orderbook": Trim(count=20_000),
-                     "ticker": Trim(count=10_000), "ohlcv": Trim(count=100_000)}
+                     "ticker": Trim(count=10_000), "ohlcv": Trim(count=100_000),
+                     "funding-rate": Trim(count=10_000), "open-interest": Trim(count=10_000),
+                     "liquidations": Trim(count=100_000), "mark-ohlcv": Trim(count=100_000),
+                     "index-ohlcv": Trim(count=100_000)}
 _AGE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _KEYS = {"exchange", "action", "symbol", "depth", "poll"}
@@ -75,7 +82,7 @@ class AgentConfig:
     raw: str = ""
 
     def trim(self, topic: Topic) -> Trim:
-        family = "ohlcv" if topic.action.startswith("ohlcv-") else topic.action
+        family = topic.action.rsplit("-", 1)[0] if topic.interval else topic.action
         return self.retention.get(topic.action) or self.retention[family]
 
     def by_topic(self) -> dict[Topic, Subscription]:
@@ -127,6 +134,8 @@ async def _subscription(i: int, sub: Any, tenant: Any, symbols: SymbolLookup | N
     poll = sub.get("poll")
     if poll is not None and (isinstance(poll, bool) or not isinstance(poll, int | float) or poll <= 0):
         raise BusConfigError(f"{where}: poll={poll!r}: give the polling period in seconds")
+    if poll is None:
+        poll = default_poll(topic.model, topic.exchange)  # a kind the venue does not stream
     try:
         query = registry.resolve(Query(topic.model, exchange=topic.exchange, symbol=topic.symbol,
                                        interval=topic.interval, depth=sub.get("depth"), live=poll is None))
@@ -146,7 +155,7 @@ def _retention(value: Any) -> dict[str, Trim]:
                              '{"trades": 100000, "orderbook": "1h"}')
     out = dict(DEFAULT_RETENTION)
     for action, keep in value.items():
-        if action not in DEFAULT_RETENTION and not action.startswith("ohlcv-"):
+        if action not in DEFAULT_RETENTION and not Topic.is_bar_action(action):
             raise BusConfigError(f"retention: unknown action {action!r}")
         if isinstance(keep, int) and not isinstance(keep, bool) and keep > 0:
             out[action] = Trim(count=keep)

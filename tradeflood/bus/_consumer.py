@@ -33,6 +33,7 @@ from ._book import BusBook
 from ._codec import decode_event, decode_item
 from ._errors import BusError
 from ._keys import Topic, action_for, lease_key
+from ._kinds import default_poll
 
 if TYPE_CHECKING:
     from tradeflood.models import Model
@@ -49,7 +50,7 @@ _BLOCK_MS = 250
 # other tasks (the consumer itself, a gatherer's lease renewals) starve while it decodes.
 _COUNT = 1000
 _SLICE = 128
-_CONFLATED = ("OrderBook", "Ticker")
+_CONFLATED = ("OrderBook", "Ticker", "FundingRate", "OpenInterest")
 
 
 class BusConsumer:
@@ -101,7 +102,7 @@ class BusSubscription:
                              "symbol, interval, depth, overflow, maxsize, resume, group, consumer, "
                              "claim_idle, on_error, on_event, events")
         query = registry.resolve(Query(model, exchange=exchange, symbol=symbol, interval=interval,
-                                       depth=depth, live=True))
+                                       depth=depth, live=default_poll(model, exchange) is None))
         assert query.symbol is not None
         self.bus = bus
         self.redis = bus.redis

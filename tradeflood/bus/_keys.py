@@ -5,7 +5,9 @@
     stream.config.{agent_id}                               an agent's JSON configuration
     stream.status.{agent_id}                               what an agent says about itself (a hash)
 
-Actions are ``trades``, ``orderbook``, ``ticker`` and ``ohlcv-{interval}``;
+Actions are ``trades``, ``orderbook``, ``ticker`` and ``ohlcv-{interval}``, and for
+perpetuals ``funding-rate``, ``open-interest``, ``liquidations``, ``mark-ohlcv-{interval}``
+and ``index-ohlcv-{interval}`` (see :mod:`tradeflood.bus._kinds`);
 symbols are unified (``BTC/USDT``, ``BTC/USDT:USDT``). A key is parsed from
 the left: the symbol is the rest, so it may hold any character.
 """
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 from tradeflood.intervals import INTERVALS
 
 from ._errors import BusConfigError
+from ._kinds import CANDLE_PREFIXES, PLAIN, action_interval
 
 if TYPE_CHECKING:
     from tradeflood.models import Model
@@ -25,36 +28,37 @@ if TYPE_CHECKING:
 __all__ = ["ACTIONS", "Topic", "action_for", "config_key", "lease_key", "members_key", "model_for",
            "status_key"]
 
-ACTIONS = ("trades", "orderbook", "ticker", "ohlcv-{interval}")
+ACTIONS = (*PLAIN, *(p + "{interval}" for p in CANDLE_PREFIXES))
 RESERVED = ("snapshot", "config", "status", "lease", "fence", "members")
 """Words after ``stream.`` that are not tenants: the bus's own keys."""
-_PLAIN = {"trades": "Trade", "orderbook": "OrderBook", "ticker": "Ticker"}
 
 
 def model_for(action: str) -> type[Model]:
     """The model an action carries (``ohlcv-1m`` -> Candle); a clear error for anything else."""
     import tradeflood.models as models
 
-    if action in _PLAIN:
-        return getattr(models, _PLAIN[action])  # type: ignore[no-any-return]
-    if action.startswith("ohlcv-") and action[6:] in INTERVALS:
-        return models.Candle  # type: ignore[no-any-return]
-    raise BusConfigError(f"unknown action {action!r}; valid: trades, orderbook, ticker, "
-                         f"ohlcv-{{interval}} with an interval among {' '.join(INTERVALS)}")
+    found = action_interval(action)
+    if found is None:
+        raise BusConfigError(f"unknown action {action!r}; valid: {', '.join(PLAIN)}, and "
+                             f"{', '.join(p + '{interval}' for p in CANDLE_PREFIXES)} with an interval "
+                             f"among {' '.join(INTERVALS)}")
+    return getattr(models, found[0])  # type: ignore[no-any-return]
 
 
 def action_for(model: type[Model], interval: str | None = None) -> str:
-    """The action name of ``model`` (a candle needs its interval)."""
+    """The action name of ``model`` (a candle, mark or index bar needs its interval)."""
     name = model.__name__
-    for action, model_name in _PLAIN.items():
+    for action, model_name in PLAIN.items():
         if model_name == name:
             return action
-    if name == "Candle":
-        if interval not in INTERVALS:
-            raise BusConfigError(f"a Candle topic needs an interval among {' '.join(INTERVALS)}, "
-                                 f"not {interval!r}")
-        return f"ohlcv-{interval}"
-    raise BusConfigError(f"the bus carries Trade, OrderBook, Ticker and Candle, not {name}")
+    for prefix, model_name in CANDLE_PREFIXES.items():
+        if model_name == name:
+            if interval not in INTERVALS:
+                raise BusConfigError(f"a {name} topic needs an interval among {' '.join(INTERVALS)}, "
+                                     f"not {interval!r}")
+            return f"{prefix}{interval}"
+    raise BusConfigError(f"the bus carries {', '.join([*PLAIN.values(), *CANDLE_PREFIXES.values()])}, "
+                         f"not {name}")
 
 
 def _check_name(what: str, value: str) -> str:
@@ -101,7 +105,14 @@ class Topic:
 
     @property
     def interval(self) -> str | None:
-        return self.action[6:] if self.action.startswith("ohlcv-") else None
+        found = action_interval(self.action)
+        return found[1] if found else None
+
+    @staticmethod
+    def is_bar_action(action: str) -> bool:
+        """Whether ``action`` names bars of an interval (``ohlcv-1m``, ``mark-ohlcv-1h``...)."""
+        found = action_interval(action)
+        return found is not None and found[1] is not None
 
     @classmethod
     def parse(cls, key: str) -> Topic:

@@ -9,7 +9,9 @@ republishes what is already there (trades and candles at or before the tail
 are dropped). Candles are not left as a hole: the ones that closed since the
 last published candle are fetched over REST, once and in order, and published
 before the live ones (at most ``BACKFILL_BARS``; what is older, or what the
-venue would not give, is still marked with a ``CandleGap``). Publishes are
+venue would not give, is still marked with a ``CandleGap``). Items the worker
+could not take because its stream's queue overflowed leave a hole marked the
+same way before the next item. Publishes are
 batched: while one is on its way to Redis, the next items gather. A refused
 publish (the lease is gone) stops the worker.
 """
@@ -25,7 +27,7 @@ import orjson
 
 from tradeflood.errors import StreamOverflowError, TradeFloodError
 from tradeflood.intervals import bar_open, interval_end, interval_ms
-from tradeflood.models import Candle, OrderBook, Trade
+from tradeflood.models import Candle, Liquidation, OrderBook, PriceCandle, Trade
 from tradeflood.streams import BookResync, CandleGap, Reconnected, StreamEvent, TradeGap
 
 from ._codec import Entry, book_delta, book_fields, encode_book, encode_event, encode_item
@@ -54,6 +56,17 @@ def _trade_key(ident: str, timestamp: int) -> tuple[int, int, str]:
     return (int(ident), timestamp, ident) if ident.isdigit() else (-1, timestamp, ident)
 
 
+_BARS = (Candle, PriceCandle)
+"""Trade candles and mark and index bars: published once closed, in open-time order, backfilled."""
+
+
+def _venue_ts(item: Any) -> int | None:
+    if isinstance(item, _BARS):
+        return int(item.open_time)
+    stamp: object = getattr(item, "timestamp", None)
+    return stamp if isinstance(stamp, int) else None
+
+
 class Worker:
     """Gathers one topic and publishes it; ``task`` ends when the topic stops or is lost."""
 
@@ -75,7 +88,9 @@ class Worker:
         self._prev_book: OrderBook | None = None
         self._last_trade: tuple[int, int, str] | None = None
         self._last_open: int | None = None
+        self._last_liquidation: int | None = None
         self._hole: dict[str, Any] | None = None
+        self._last_venue_ts: int | None = None  # of the last item taken
         self._backfilling = False  # until the first live candle after a takeover
         self._stopping = False
         self.task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._run())
@@ -107,11 +122,12 @@ class Worker:
                         item = await stream.get()
                     except StreamOverflowError as exc:
                         log.warning("%s: the gatherer fell behind its upstream: %s", self.topic, exc)
+                        self._missed(exc.missed)
                         continue
                     except StopAsyncIteration:  # the stream ended (a replay reached its end)
                         await self._drain(flusher)
                         break
-                    if self._backfilling and isinstance(item, Candle):
+                    if self._backfilling and isinstance(item, _BARS):
                         # The first live candle: whatever closed between the backfill and it.
                         self._backfilling = False
                         await self._backfill(item.open_time)
@@ -148,14 +164,14 @@ class Worker:
         if start >= end:
             return
         try:
-            candles = await self.session.afetch(Candle, exchange=self.topic.exchange,
+            candles = await self.session.afetch(self.topic.model, exchange=self.topic.exchange,
                                                 symbol=self.topic.symbol, interval=self._interval,
                                                 start=start, end=end)
         except TradeFloodError as exc:  # the hole stays, marked when the first live candle comes
             log.warning("%s: could not backfill the candles of %d..%d: %s", self.topic, start, end, exc)
             return
         for candle in sorted(candles, key=lambda c: c.open_time):
-            if start <= candle.open_time < end:
+            if start <= candle.open_time < end and candle.closed:
                 self._take(candle)
         log.info("%s: %d candles backfilled after the takeover", self.topic, len(candles))
 
@@ -172,9 +188,11 @@ class Worker:
             if self.topic.model is Trade:
                 self._last_trade = _trade_key(str(data["id"]), int(data["timestamp"]))
                 self._hole["last_id"] = str(data["id"])
-            elif self.topic.model is Candle:
+            elif issubclass(self.topic.model, _BARS):
                 self._last_open = self._hole["last_open"] = int(data["open_time"])
                 self._backfilling = True
+            elif self.topic.model is Liquidation:
+                self._last_liquidation = int(data["timestamp"])
 
     def _take(self, item: Any) -> None:
         recv = _now_ms()
@@ -188,12 +206,17 @@ class Worker:
             if self._last_trade is not None and key <= self._last_trade:
                 return  # published before this worker took over
             self._last_trade = key
-        elif isinstance(item, Candle):
-            if self._last_open is not None and item.open_time <= self._last_open:
-                return
+        elif isinstance(item, _BARS):
+            if not item.closed or (self._last_open is not None and item.open_time <= self._last_open):
+                return  # a forming bar (its closed version comes later), or published before
             self._last_open = item.open_time
+        elif isinstance(item, Liquidation):
+            if self._last_liquidation is not None and item.timestamp < self._last_liquidation:
+                return  # older than the last one published before this worker took over
+            self._last_liquidation = item.timestamp
         if self._hole is not None:
             self._mark_hole(item, recv)
+        self._last_venue_ts = _venue_ts(item)
         if isinstance(item, OrderBook):
             fields = book_fields(item)
             self._snapshot = encode_book("snapshot", fields, recv)
@@ -209,8 +232,22 @@ class Worker:
         self._snapshot = entry
         self._queue(entry)
 
+    def _missed(self, count: int) -> None:
+        """Items this gatherer could not take (its queue overflowed): the next item is published
+        after the event that marks the hole, as after a takeover, so no consumer takes the bus
+        for whole where it is not."""
+        if self._hole is not None:  # a hole not marked yet (a takeover's, or an earlier overflow's)
+            return
+        now = _now_ms()
+        self._hole = {"pub_ts": now, "venue_ts": self._last_venue_ts or now,
+                      "note": f"{self.member} fell behind: {count} item(s) missed"}
+        if self._last_trade is not None:
+            self._hole["last_id"] = self._last_trade[2]
+        if self._last_open is not None:
+            self._hole["last_open"] = self._last_open
+
     def _mark_hole(self, item: Any, now: int) -> None:
-        """The first thing published after a takeover: the span nothing was published for."""
+        """The first thing published after a takeover or an overflow: the span of the hole."""
         hole, self._hole = self._hole, None
         assert hole is not None
         exchange, symbol = self.topic.exchange, self.topic.symbol
@@ -219,7 +256,7 @@ class Worker:
         if isinstance(item, Trade):
             event = TradeGap(exchange, symbol, now, start_ms=since, end_ms=item.timestamp,
                              last_id=hole.get("last_id"))
-        elif isinstance(item, Candle):
+        elif isinstance(item, _BARS):
             last_open = hole.get("last_open")
             if last_open is not None and item.open_time <= interval_end(last_open, self._interval):
                 return  # it follows the last published candle: no hole (the backfill filled it)
@@ -228,7 +265,7 @@ class Worker:
             event = BookResync(exchange, symbol, now, reason="a new gatherer took the topic over")
         else:
             event = Reconnected(exchange, symbol, now, down_ms=max(0, now - hole["pub_ts"]))
-        self._queue(encode_event(event, f"takeover by {self.member}"))
+        self._queue(encode_event(event, hole.get("note") or f"takeover by {self.member}"))
 
     def _queue(self, entry: Entry) -> None:
         if len(self._pending) >= _MAX_PENDING:

@@ -9,21 +9,22 @@ when a conversion runs. Two ways in:
   venue's column parser (each built-in venue ships one next to its bindings),
   and :func:`concat_candle_tables` to put pages together.
 
-A venue's column parser is built from the pieces exported here: take the rows
-apart with :func:`row_columns` (or :func:`string_rows_in_body` for a reply's raw
-bytes), cast the values with :func:`decimal_columns`, assemble with
-:func:`candle_table`, raise :class:`Refused` for anything unusual, and let
-:func:`columns_or_models` fall back to the venue's model parser::
+A venue whose candle page is a list of arrays says where each field sits
+(:class:`CandleRows`) and hands the decoded rows to :func:`candle_rows_table`,
+with its model parser for anything unusual::
+
+    ROWS = CandleRows(width=7, values=(1, 2, 3, 4, 5, 6))  # open time first, strings
 
     def candle_columns(rows, *, symbol, native_symbol, interval, received_ms, decimals="exact"):
-        def fast():
-            pa, pc = require("pyarrow"), require("pyarrow.compute")
-            cols = row_columns(rows, 6)
-            ...
-            return candle_table(open_ms, prices, closed, exchange="example", symbol=symbol,
-                                native_symbol=native_symbol, interval=interval)
+        return candle_rows_table(rows, ROWS, lambda: parse_candles(rows, ...), exchange="example",
+                                 symbol=symbol, native_symbol=native_symbol, interval=interval,
+                                 received_ms=received_ms, decimals=decimals)
 
-        return columns_or_models(fast, lambda: parse_candles(rows, ...), exchange="example")
+Other shapes are built from the pieces it is made of: take the rows apart with
+:func:`row_columns` (or :func:`string_rows_in_body` for a reply's raw bytes),
+cast the values with :func:`decimal_columns`, assemble with :func:`candle_table`
+(closed flags from :func:`closed_by_end`), raise :class:`Refused` for anything
+unusual, and let :func:`columns_or_models` fall back to the venue's model parser.
 
 Prices and sizes are exact ``decimal128(38, s)`` columns by default, ``s`` the
 most decimal places in the column; ``decimals="float"`` gives ``float64``.
@@ -41,6 +42,7 @@ from ._bulk import (
     decimal_columns,
     row_columns,
 )
+from ._rows import CandleRows, candle_rows_table, closed_by_end
 from ._tables import (
     ColumnarMixin,
     arrow_schema,
@@ -53,12 +55,15 @@ from ._tables import (
 )
 
 __all__ = [
+    "CandleRows",
     "ColumnarMixin",
     "Decimals",
     "Refused",
     "arrow_schema",
+    "candle_rows_table",
     "candle_table",
     "check_decimals",
+    "closed_by_end",
     "columns_or_models",
     "concat_candle_tables",
     "decimal_columns",

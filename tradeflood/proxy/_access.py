@@ -7,17 +7,24 @@
 - :class:`Destinations`: the ``host:port`` pairs a client may reach. By default the hosts
   of the venues' REST and WebSocket URLs as configured (the connectors' own, or the
   ``TRADEFLOOD_<VENUE>_<API>_URL`` overrides), plus those the configuration lists;
-  anything else (``127.0.0.1:6379``, an intranet host) is refused with 403.
+  anything else (``127.0.0.1:6379``, an intranet host) is refused with 403. The list names
+  hosts, but what is reached is an address: :meth:`Destinations.addresses` resolves a name
+  once and keeps only public addresses and those listed themselves (``127.0.0.1:18080``), so a
+  listed name that resolves to loopback, a private or a link-local address (DNS rebinding, a
+  hosts entry) is refused too; Proxyter then connects to a checked address, never to the name.
 - :class:`Caps`: connections in all and per client, idle times, head size.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import hmac
 import ipaddress
 import resource
-from collections.abc import Iterable, Mapping
+import socket
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,7 +32,11 @@ from urllib.parse import urlsplit
 from ..errors import ConfigError
 from ._http import HttpError, parse_authority
 
-__all__ = ["Caps", "ClientAuth", "Destinations", "is_loopback", "venue_destinations"]
+__all__ = ["Caps", "ClientAuth", "Destinations", "NotAllowedAddress", "Resolver", "is_loopback", "is_public",
+           "resolve", "venue_destinations"]
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""Resolves ``(host, port)`` to IP addresses (raising ``OSError`` when it cannot)."""
 
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
@@ -88,6 +99,38 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_public(address: str) -> bool:
+    """True for a globally routable unicast address; False for loopback, private, link-local,
+    shared (CGNAT), reserved, unspecified and multicast ones (IPv4-mapped IPv6 judged as IPv4)."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """The host's addresses (an address resolves to itself), in the resolver's order."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class NotAllowedAddress(Exception):
+    """An allowed name resolves only to addresses that are neither public nor allowed themselves."""
+
+    def __init__(self, host: str, port: int, addresses: list[str]) -> None:
+        super().__init__(f"{host}:{port} resolves to {', '.join(addresses) or 'nothing'}, "
+                         "not a public address nor one on the allow-list")
+        self.host, self.port, self.addresses = host, port, addresses
+
+
+def _address(host: str) -> str | None:
+    """``host`` as a canonical IP address, or None for a name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).compressed
+    except ValueError:
+        return None
+
+
 def _url_destination(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 443)
@@ -132,7 +175,32 @@ class Destinations:
         return cls(frozenset(allowed))
 
     def allows(self, host: str, port: int) -> bool:
+        """Whether the name or address ``host`` is on the list with ``port`` (checked before resolving)."""
         return (host.lower().rstrip(".").strip("[]"), port) in self.allowed
+
+    def allows_address(self, address: str, port: int) -> bool:
+        """Whether an address a name resolved to may be reached: a public one, or one listed itself."""
+        canonical = _address(address.split("%", 1)[0])  # an IPv6 zone index says which link, not where
+        if canonical is None:
+            return False
+        return is_public(canonical) or (canonical, port) in self._listed_addresses
+
+    @functools.cached_property
+    def _listed_addresses(self) -> frozenset[tuple[str, int]]:
+        return frozenset((a, p) for h, p in self.allowed if (a := _address(h)) is not None)
+
+    async def addresses(self, host: str, port: int, resolver: Resolver = resolve) -> list[str]:
+        """Resolve an allowed ``host`` once: the addresses to connect to, in the resolver's order.
+
+        Raises :class:`NotAllowedAddress` when none may be reached (a listed name pointing at
+        loopback, a private or a link-local address is refused unless that address is listed
+        itself), and ``OSError`` when the name does not resolve.
+        """
+        found = await resolver(host, port)
+        usable = [a for a in found if self.allows_address(a, port)]
+        if not usable:
+            raise NotAllowedAddress(host, port, found)
+        return usable
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@
 
     [allow]                            # destinations clients may reach; anything else: 403
     venues = true                      # the venues' REST/WS hosts (TRADEFLOOD_*_URL overrides too)
-    hosts = ["api.example.com:443"]    # more host:port ('host' alone: ports 80 and 443)
+    hosts = ["api.example.com:443"]    # more host:port ('host' alone: ports 80 and 443); a name
+                                       # resolving to a loopback/private/link-local address is
+                                       # refused unless that address is listed ("10.0.0.5:443")
 
     [limits]
     connections = 512                  # client connections in all

@@ -6,17 +6,43 @@ A request that breaks a rule raises :class:`HttpError` with the status Proxyter 
 (400, 431, ...); an upstream reply that is not HTTP/1.x raises :class:`BadReply` (Proxyter
 answers 502). Header lines must end in CRLF; a bare CR or LF, another control character,
 an obsolete folded line or a name that is not a token is refused rather than passed on.
+
+What a peer sees of a body that turns out malformed part way (the client's request body,
+or an upstream's reply body), so that what was already passed on cannot be read as anything
+but the start of an unfinished message:
+
+- Chunked bodies are re-framed, not copied: a chunk's size line goes on only after it has
+  been checked, and canonical (``<hex size>\r\n``, no extensions, no padding), so the
+  receiver counts every chunk exactly as Proxyter did; the data streams as it comes; the CRLF
+  closing the chunk goes on only once the sender's own CRLF has been read; trailer fields
+  are checked and dropped, and the body ends ``0\r\n\r\n``.
+- When the framing breaks (a bad size line, data not followed by CRLF, a bad trailer
+  line, a body shorter than its length, the sender going silent or away), nothing more is
+  written and the receiver's connection is cut: an upstream's with a reset (RST,
+  :func:`reset`), a client's with a reset if its reply is delimited by the close (else a
+  close would pass for its end), otherwise closed at once. The receiver holds at most the
+  head, the whole chunks before the fault and the data of the broken chunk without its CRLF
+  (what had not left yet is dropped), and never the last chunk (nor the full length): an
+  incomplete message, which RFC 9112 (sections 7.1 and 8) says is not to be acted on.
+- An upstream connection carries one request (``connection: close``) and a client's is closed
+  after the 400 (its remaining bytes read and dropped unparsed for a moment, :func:`linger`, so
+  the 400 arrives), so no byte after the fault is ever parsed as a next message on either side.
+  The client whose request body broke gets ``400`` and one log line; the client whose reply
+  broke has its connection cut and the operator one log line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import socket
+import struct
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["BadReply", "Framing", "Head", "HttpError", "parse_authority", "read_head", "relay_body",
-           "reply_framing", "request_framing"]
+__all__ = ["BadReply", "Framing", "Head", "HttpError", "linger", "parse_authority", "read_head", "relay_body",
+           "reply_framing", "request_framing", "reset"]
 
 PIECE = 65536  # bytes relayed at a time
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -214,6 +240,15 @@ async def _copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter, n: int, id
 
 
 async def _copy_chunked(src: asyncio.StreamReader, dst: asyncio.StreamWriter, idle: float) -> None:
+    """Relay a chunked body re-framed canonically, each part passed on only once it is checked.
+
+    A size line goes out as ``<size in lower-case hex>\r\n`` (extensions and padding dropped,
+    so the receiver cannot count a chunk differently from Proxyter), the data as it arrives, the
+    CRLF after the data once it has been read; trailer fields are checked and dropped (Proxyter
+    announces none) and the body ends with ``0\r\n\r\n``. On a malformation nothing of the bad
+    part is passed on and :class:`BadReply` is raised: the receiver holds an unfinished chunk
+    or a missing last chunk, an incomplete message (see the module docstring).
+    """
     while True:
         async with asyncio.timeout(idle):
             line = await _line(src)
@@ -221,9 +256,9 @@ async def _copy_chunked(src: asyncio.StreamReader, dst: asyncio.StreamWriter, id
         if match is None:
             raise BadReply("a chunk size line is malformed")
         size = int(match.group(1), 16)
-        dst.write(line)
         if size == 0:
             break
+        dst.write(b"%x\r\n" % size)
         await _copy(src, dst, size, idle)
         async with asyncio.timeout(idle):
             if await _line(src) != b"\r\n":
@@ -232,13 +267,39 @@ async def _copy_chunked(src: asyncio.StreamReader, dst: asyncio.StreamWriter, id
     for _ in range(100):  # trailer fields, then the final CRLF
         async with asyncio.timeout(idle):
             line = await _line(src)
-        if not line.endswith(b"\r\n") or _BAD_VALUE.search(line[:-2].decode("latin-1")):
-            raise BadReply("a trailer line is malformed")
-        dst.write(line)
         if line == b"\r\n":
+            dst.write(b"0\r\n\r\n")
             await dst.drain()
             return
+        name, colon, value = line[:-2].decode("latin-1").partition(":")
+        if not line.endswith(b"\r\n") or not colon or not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
+            raise BadReply("a trailer line is malformed")
     raise BadReply("too many trailer lines")
+
+
+def reset(writer: asyncio.StreamWriter) -> None:
+    """Close a connection with a TCP reset (RST), dropping what is not sent yet: unlike a close
+    (FIN), which ends a body delimited by the close as if it were whole, a reset tells the peer
+    the message is broken."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seconds: float = 2.0,
+                 most: int = 1 << 20) -> None:
+    """After an error answer, half-close and read (and drop) what the client still sends, for a
+    while: closing with its bytes unread would reset the connection, and a reset can destroy
+    the answer before the client has read it. What is read here is never parsed."""
+    with contextlib.suppress(OSError, RuntimeError, TimeoutError, ValueError):
+        await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+        async with asyncio.timeout(seconds):
+            while most > 0 and (piece := await reader.read(PIECE)):
+                most -= len(piece)
 
 
 async def _line(src: asyncio.StreamReader) -> bytes:

@@ -8,8 +8,12 @@ health and diagnosis as a library session, and:
 - tunnels ``CONNECT host:port`` (HTTPS, WebSocket) through the upstream's own CONNECT;
 - forwards plain-HTTP requests in absolute form (``GET http://host/path``), bodies
   streamed both ways (chunked too), never held whole;
-- answers ``GET /health`` (JSON, to anyone) and ``GET /stats`` (to authenticated
-  clients) when addressed directly.
+- answers ``GET /health`` and ``GET /stats`` (JSON) when addressed directly. When the
+  configuration has users or tokens, ``/stats`` needs them (401) and ``/health`` answers an
+  unauthenticated client its status code (200, or 503 when a pool has no proxy in service)
+  and ``{"status": "ok" | "degraded" | "down"}`` only, so a load balancer can probe it
+  without credentials but learns nothing of the proxies, their states or the venues down;
+  with credentials (``Authorization`` or ``Proxy-Authorization``) it gets the details.
 
 It is not an open proxy: clients authenticate when the configuration has users or
 tokens (407 otherwise; required to listen beyond loopback), and reach only allowed
@@ -34,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, LiveClock
 from ..errors import ConfigError
-from ._access import Caps, ClientAuth, Destinations, is_loopback
-from ._http import Head, HttpError, parse_authority, read_head, request_framing
+from ._access import Caps, ClientAuth, Destinations, NotAllowedAddress, Resolver, is_loopback, resolve
+from ._http import Head, HttpError, linger, parse_authority, read_head, request_framing
 from ._relay import Relay, Unreachable
 from ._scheme import ProxyScheme
 
@@ -69,18 +73,21 @@ class Proxyter:
     """A forward proxy on ``host:port`` that sends each request out through ``scheme``.
 
     ``auth``: the clients' credentials (none: anyone, on loopback only); ``allow``: the
-    destinations (default: the venues' configured hosts); ``caps``: connection and head bounds.
+    destinations (default: the venues' configured hosts); ``caps``: connection and head bounds;
+    ``resolver``: host name to addresses (the system's by default; tests swap it).
     """
 
     def __init__(self, scheme: ProxyScheme, host: str = "127.0.0.1", port: int = 8899, *,
                  auth: ClientAuth | None = None, allow: Destinations | None = None, caps: Caps | None = None,
-                 clock: Clock | None = None, connect_timeout: float = 5.0) -> None:
+                 clock: Clock | None = None, connect_timeout: float = 5.0,
+                 resolver: Resolver = resolve) -> None:
         self.scheme = scheme
         self.host, self.port = host, port
         self.auth = auth or ClientAuth()
         self.allow = allow
         self.caps = caps or Caps()
         self.clock = clock or LiveClock()
+        self.resolver = resolver
         self.connections = self.caps.connections  # may be lowered to fit the open-file limit
         self._relay = Relay(scheme, self.clock, self.caps, connect_timeout)
         self._server: asyncio.Server | None = None
@@ -222,7 +229,7 @@ class Proxyter:
                     head = await read_head(reader, max_bytes=self.caps.header_bytes,
                                            max_fields=self.caps.header_fields)
             except HttpError as exc:
-                await self._answer_error(client, exc, "")
+                await self._answer_error(client, reader, exc, "")
                 return
             finally:
                 self._idle.pop(client, None)
@@ -232,15 +239,17 @@ class Proxyter:
                 if not await self._handle(client, head, reader, writer):
                     return
             except HttpError as exc:
-                await self._answer_error(client, exc, f"{head.start[0]} {head.start[1][:100]}")
+                await self._answer_error(client, reader, exc, f"{head.start[0]} {head.start[1][:100]}")
                 return
 
-    async def _answer_error(self, client: _Client, exc: HttpError, what: str) -> None:
+    async def _answer_error(self, client: _Client, reader: asyncio.StreamReader, exc: HttpError,
+                            what: str) -> None:
         log.warning("proxyter: %s: %s%d %s", client.peer, f"{what}: " if what else "", exc.status, exc.reason)
         extra = [("proxy-authenticate", 'Basic realm="proxyter"')] if exc.status == 407 else []
         if exc.status == 401:
             extra = [("www-authenticate", 'Basic realm="proxyter"')]
         await respond(client.writer, exc.status, {"error": exc.reason}, close=True, extra=extra)
+        await linger(reader, client.writer, min(2.0, self.caps.idle))
 
     async def _handle(self, client: _Client, head: Head, reader: asyncio.StreamReader,
                       writer: asyncio.StreamWriter) -> bool:
@@ -266,10 +275,21 @@ class Proxyter:
         if not self.allow.allows(host, port):
             raise HttpError(403, f"{host}:{port} is not an allowed destination")
         try:
-            if method == "CONNECT":
-                await self._relay.tunnel(host, port, request_type, reader, writer)
+            # Resolved once, here: the relay connects to these checked addresses, not to the name.
+            try:
+                addresses = await self.allow.addresses(host, port, self.resolver)
+            except NotAllowedAddress as exc:
+                log.warning("proxyter: %s: %s %s:%d: 403 (%s)", client.peer, method, host, port, exc)
+                await respond(writer, 403, {"error": f"{host}:{port} is not an allowed destination"},
+                              close=True)
                 return False
-            return await self._relay.forward(head, host, port, request_type, framing, reader, writer)
+            except OSError as exc:
+                raise Unreachable("venue", f"{host} does not resolve: {exc!r}") from None
+            if method == "CONNECT":
+                await self._relay.tunnel(host, port, addresses, request_type, reader, writer)
+                return False
+            return await self._relay.forward(head, host, port, addresses, request_type, framing, reader,
+                                             writer)
         except Unreachable as exc:
             log.warning("proxyter: %s: %s %s:%d: 502 (%s: %s)", client.peer, method, host, port, exc.kind,
                         exc.detail)
@@ -279,11 +299,16 @@ class Proxyter:
     async def _local(self, head: Head, writer: asyncio.StreamWriter) -> bool:
         method, target, _ = head.start
         path = target.split("?", 1)[0]
+        given = head.get("authorization") or head.get("proxy-authorization")
         if method == "GET" and path == "/health":
             health = self.scheme.health()
-            await respond(writer, 503 if health["status"] == "down" else 200, health)
+            status = 503 if health["status"] == "down" else 200
+            if self.auth.request_type(given) is None:
+                # Unauthenticated (only possible when auth is configured): the verdict a load
+                # balancer needs, not which proxies exist, their state, or which venues are down.
+                health = {"status": health["status"]}
+            await respond(writer, status, health)
         elif method == "GET" and path == "/stats":
-            given = head.get("authorization") or head.get("proxy-authorization")
             if self.auth.request_type(given) is None:
                 raise HttpError(401, "/stats needs a user or token of this Proxyter")
             body: dict[str, Any] = {"proxies": [s.as_dict() for s in self.scheme.stats()],

@@ -13,7 +13,7 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -22,7 +22,7 @@ from ..errors import NoProxyAvailableError
 from ._access import Caps
 from ._diagnosis import reply_kind
 from ._health import proxy_address
-from ._http import PIECE, BadReply, Framing, Head, HttpError, read_head, relay_body, reply_framing
+from ._http import PIECE, BadReply, Framing, Head, HttpError, read_head, relay_body, reply_framing, reset
 from ._pool import Egress, ProxyPool
 from ._scheme import ProxyScheme
 
@@ -49,14 +49,16 @@ class Relay:
     def __init__(self, scheme: ProxyScheme, clock: Clock, caps: Caps, connect_timeout: float) -> None:
         self.scheme, self.clock, self.caps, self.connect_timeout = scheme, clock, caps, connect_timeout
 
-    async def tunnel(self, host: str, port: int, request_type: str, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
-        """``CONNECT host:port``: answer 200 once the upstream tunnel is open, then pipe bytes."""
+    async def tunnel(self, host: str, port: int, addresses: Sequence[str], request_type: str,
+                     reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """``CONNECT host:port``: answer 200 once the upstream tunnel is open, then pipe bytes.
+        ``addresses`` are ``host``'s, checked against the allow-list: a direct egress connects to
+        them; an upstream proxy is given the name and resolves it in its own network."""
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         pool = self.scheme.pool_for(request_type)
 
         async def open_(egress: Egress) -> Streams:
-            up_reader, up_writer = await self._connect(egress, host, port)
+            up_reader, up_writer = await self._connect(egress, addresses, port)
             if egress.proxy.is_direct:
                 return up_reader, up_writer
             up_writer.write(f"CONNECT {target} HTTP/1.1\r\nhost: {target}\r\n{upstream_auth(egress)}\r\n"
@@ -84,10 +86,10 @@ class Relay:
             await writer.drain()
             await self._pipe_both(reader, writer, up_reader, up_writer)
 
-    async def forward(self, head: Head, host: str, port: int, request_type: str, framing: Framing,
-                      reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def forward(self, head: Head, host: str, port: int, addresses: Sequence[str], request_type: str,
+                      framing: Framing, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Forward one absolute-form request and stream its reply back; True if the client's
-        connection may carry another request."""
+        connection may carry another request. ``addresses`` as for :meth:`tunnel`."""
         method, target, version = head.start
         url = urlsplit(target)
         named = {n.strip().lower() for v in head.values("connection") for n in v.split(",")}
@@ -103,7 +105,7 @@ class Relay:
         has_body = framing.kind != "none"
 
         async def open_(egress: Egress) -> tuple[Streams, Head | None]:
-            up_reader, up_writer = await self._connect(egress, host, port)
+            up_reader, up_writer = await self._connect(egress, addresses, port)
             line = target if not egress.proxy.is_direct else (url.path or "/") + (f"?{url.query}" if url.query
                                                                                   else "")
             lines = [f"{method} {line} HTTP/1.1", *(f"{k}: {v}" for k, v in kept), "connection: close"]
@@ -145,10 +147,17 @@ class Relay:
                          method: str) -> Head:
         try:
             await relay_body(reader, up_writer, framing, self.caps.idle)
-        except BadReply as exc:  # here the client's body is at fault
-            raise HttpError(400, str(exc).replace("upstream reply: ", "")) from None
-        except ConnectionError as exc:
-            raise Unreachable("dropped", repr(exc)) from None
+        except BaseException as exc:
+            # The upstream has part of a body: reset its connection rather than close it, so it
+            # is left with an incomplete message and nothing more (see _http's docstring).
+            reset(up_writer)
+            if isinstance(exc, BadReply):  # here the client's body is at fault
+                raise HttpError(400, str(exc).replace("upstream reply: ", "")) from None
+            if isinstance(exc, TimeoutError):
+                raise HttpError(408, f"the request body stalled for {self.caps.idle:g} s") from None
+            if isinstance(exc, ConnectionError) and not writer.is_closing():
+                raise Unreachable("dropped", repr(exc)) from None
+            raise
         try:
             return await self._reply_head(up_reader, writer, method)
         except (ConnectionError, TimeoutError, BadReply) as exc:
@@ -183,10 +192,18 @@ class Relay:
         await writer.drain()
         try:
             await relay_body(up_reader, writer, framing, self.caps.idle)
-        except (BadReply, TimeoutError) as exc:
-            # the head is out: the only honest way to say the body is broken is to cut it
-            log.warning("proxyter: the reply from %s was cut: %s", reply.start[1], exc)
-            writer.transport.abort()
+        except (BadReply, TimeoutError, ConnectionError) as exc:
+            # The head is out: the only honest way to say the body is broken is to cut it. A
+            # body ended by the close would look whole after a plain close: that one gets a reset.
+            # (Not the others: a reset can make a client drop what it has received but not read.)
+            gone = writer.is_closing() or writer.transport.is_closing()
+            if framing.kind == "close":
+                reset(writer)
+            else:
+                writer.transport.abort()
+            if not gone:  # the client leaving is not the upstream's fault: nothing to log
+                log.warning("proxyter: the reply (HTTP %s) was cut: %s", reply.start[1],
+                            exc if str(exc) else type(exc).__name__)
             return False
         return keep
 
@@ -227,12 +244,22 @@ class Relay:
                 return egress, opened, started
         raise last or Unreachable("connect", "no upstream could be tried")
 
-    async def _connect(self, egress: Egress, host: str, port: int) -> Streams:
-        address = (host, port) if egress.proxy.is_direct else proxy_address(egress.proxy.url)
+    async def _connect(self, egress: Egress, addresses: Sequence[str], port: int) -> Streams:
+        """Open the connection to the egress's proxy, or (direct) to the first of the destination's
+        checked ``addresses`` that answers: by address, so the name is not looked up again."""
+        direct = egress.proxy.is_direct
+        targets = [(a, port) for a in addresses] if direct else [proxy_address(egress.proxy.url)]
+        failure: BaseException | None = None
         try:
-            return await asyncio.wait_for(asyncio.open_connection(*address), self.connect_timeout)
-        except (TimeoutError, OSError, UnicodeError) as exc:
-            raise Unreachable("venue" if egress.proxy.is_direct else "connect", repr(exc)) from None
+            async with asyncio.timeout(self.connect_timeout):
+                for target in targets:
+                    try:
+                        return await asyncio.open_connection(*target)
+                    except (OSError, UnicodeError) as exc:
+                        failure = exc
+        except TimeoutError as exc:
+            failure = exc
+        raise Unreachable("venue" if direct else "connect", repr(failure)) from None
 
     @contextlib.asynccontextmanager
     async def _held(self, pool: ProxyPool) -> AsyncIterator[contextlib.AsyncExitStack]:

@@ -27,6 +27,7 @@ import httpx
 import orjson
 
 from tradeflood import registry
+from tradeflood.bodies import DEFAULT_MAX_REPLY_BYTES, BodyTooLarge, read_bounded
 from tradeflood.clock import Clock
 
 from ._format import DOWN, MANIFEST, REST, TAKEN, UP, VERSION
@@ -34,7 +35,7 @@ from ._writer import BlockWriter
 
 __all__ = ["Recorder", "RecordingTransport", "rest_key", "venue_locator"]
 
-# Headers a replay cannot honour as they were: the body is kept decoded, whole.
+# Headers a replay cannot honour as they were: the body is kept decoded, whole (up to the bound).
 _DROPPED = {"content-encoding", "content-length", "transfer-encoding", "connection"}
 
 # The replies recorded within a hand_over() (the requests of a fetch run in tasks that
@@ -115,10 +116,11 @@ class Recorder:
             if replies:
                 self.rest.append(TAKEN, self.now_ns(), 0, orjson.dumps({"replies": replies[-1:]}))
 
-    def transport(self, inner: httpx.AsyncBaseTransport | None,
-                  urls: Mapping[str, Mapping[str, str]]) -> RecordingTransport:
+    def transport(self, inner: httpx.AsyncBaseTransport | None, urls: Mapping[str, Mapping[str, str]],
+                  *, max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> RecordingTransport:
         """An HTTP transport that records every reply passing through ``inner``."""
-        return RecordingTransport(self, inner or httpx.AsyncHTTPTransport(), venue_locator(urls))
+        return RecordingTransport(self, inner or httpx.AsyncHTTPTransport(), venue_locator(urls),
+                                  max_reply_bytes=max_reply_bytes)
 
     def close(self) -> None:
         """Write the last blocks and close the files."""
@@ -161,28 +163,46 @@ def rest_key(venue: str, method: str, path: str) -> tuple[str, str, str]:
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
-    """Passes requests to the inner transport and records each reply, body decoded."""
+    """Passes requests to the inner transport and records each reply, body decoded.
+
+    The body is read as the live transport reads it (:func:`~tradeflood.bodies.read_bounded`):
+    streamed, decompressed a piece at a time, cut off past ``max_reply_bytes``, inside
+    the request's deadline; a reply cut off is recorded as such (no body), and raised.
+    """
 
     def __init__(self, recorder: Recorder, inner: httpx.AsyncBaseTransport,
-                 locate: Callable[[str], tuple[str, str, str]]) -> None:
+                 locate: Callable[[str], tuple[str, str, str]], *,
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> None:
         self.recorder = recorder
         self.inner = inner
         self.locate = locate
+        #: Bytes a reply's body may have once decoded: past it, the body is cut off there
+        #: (:class:`~tradeflood.bodies.BodyTooLarge`, which the session reports as too large).
+        self.max_reply_bytes = max_reply_bytes
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         sent = int(self.recorder.clock.time() * 1e9)
         response = await self.inner.handle_async_request(request)
-        body = await response.aread()
-        await response.aclose()
+        cut: BodyTooLarge | None = None
+        try:  # as the live transport reads: streamed, bounded once decoded (see tradeflood.bodies)
+            body = await read_bounded(response, self.max_reply_bytes)
+        except BodyTooLarge as exc:
+            body, cut = b"", exc
+        finally:
+            await response.aclose()
         ns = int(self.recorder.clock.time() * 1e9)
         venue, api, path = self.locate(str(request.url))
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED]
         meta: dict[str, Any] = {"venue": venue, "api": api, "method": request.method, "path": path,
                                 "status": response.status_code, "headers": headers, "sent_ns": sent}
+        if cut is not None:  # kept as cut off, so that a replay fails the request the same way
+            meta["cut"] = {"limit": cut.limit, "read": cut.read, "encoding": cut.encoding}
         self.recorder.rest.append(REST, ns, 0, orjson.dumps(meta) + b"\n" + body)
         handing = _HANDING.get()
         if handing is not None:
             handing.append({"ns": ns, "venue": venue, "method": request.method, "path": path})
+        if cut is not None:
+            raise cut
         return httpx.Response(response.status_code, headers=headers, content=body, request=request,
                               extensions={**response.extensions, "tradeflood.received_ms": ns // 1_000_000})
 

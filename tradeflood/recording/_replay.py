@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 import orjson
 
+from tradeflood.bodies import BodyTooLarge
 from tradeflood.clock import ScaledClock
 from tradeflood.errors import ConfigError
 
@@ -84,6 +85,7 @@ class _Reply:
     body: bytes
     used: bool = False
     handed: asyncio.Event | None = None  # set when the replay reaches the reply's TAKEN mark
+    cut: dict[str, Any] | None = None  # the live read cut the body off there (too large)
 
 
 @dataclass
@@ -184,7 +186,7 @@ class Replayer:
                 meta = orjson.loads(head)
                 key = rest_key(meta["venue"], meta["method"], meta["path"])
                 reply = _Reply(record.ns, meta.get("sent_ns", record.ns), meta["status"],
-                               [tuple(h) for h in meta["headers"]], body)
+                               [tuple(h) for h in meta["headers"]], body, cut=meta.get("cut"))
                 self._replies[key].append(reply)
                 by_arrival[(record.ns, key)] = reply
         except RecordingCorruptError as exc:
@@ -234,6 +236,8 @@ class Replayer:
             await pick.handed.wait()  # the driver reaches its TAKEN mark, after the frames before it
         elif pick.ns > now:
             await self.clock.sleep((pick.ns - now) / 1e9)
+        if pick.cut is not None:  # the live session got no body: neither does its replay
+            raise BodyTooLarge(pick.cut["limit"], pick.cut["read"], pick.cut["encoding"])
         return httpx.Response(pick.status, headers=pick.headers, content=pick.body, request=request,
                               extensions={"tradeflood.received_ms": pick.ns // 1_000_000})
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from tradeflood.bodies import DEFAULT_MAX_REPLY_BYTES
 from tradeflood.clock import Clock, LiveClock
 from tradeflood.errors import ConfigError, TradeFloodError
 from tradeflood.streams._hub import StreamSettings
@@ -57,7 +58,8 @@ def _finish_streams(session: Any) -> None:
 def session_recording(*, record: str | os.PathLike[str] | None, replay: str | os.PathLike[str] | None,
                       speed: float | str, start: Any, clock: Clock | None,
                       transport: httpx.AsyncBaseTransport | None, stream_settings: StreamSettings | None,
-                      urls: Mapping[str, Mapping[str, str]] | None) -> SessionRecording:
+                      urls: Mapping[str, Mapping[str, str]] | None,
+                      max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> SessionRecording:
     """Check the options and build the clock, transport and stream settings they need."""
     settings = stream_settings or StreamSettings()
     if record is not None and replay is not None:
@@ -67,8 +69,8 @@ def session_recording(*, record: str | os.PathLike[str] | None, replay: str | os
             raise ConfigError("speed= and start= apply to a replay (Session(replay='data/', ...))")
         clock = clock or LiveClock()
         recorder = Recorder(os.fspath(record), clock)  # type: ignore[arg-type]
-        return SessionRecording(clock, recorder.transport(transport, urls or {}),
-                                dataclasses.replace(settings, tap=recorder), recorder=recorder)
+        rest = recorder.transport(transport, urls or {}, max_reply_bytes=max_reply_bytes)
+        return SessionRecording(clock, rest, dataclasses.replace(settings, tap=recorder), recorder=recorder)
     if clock is not None or transport is not None:
         raise ConfigError("a replaying session brings its own clock and transport; pass neither")
     start_ns = None

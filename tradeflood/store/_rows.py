@@ -24,8 +24,8 @@ from ._schema import SCHEMA_VERSION
 if TYPE_CHECKING:
     from tradeflood.models import Model
 
-__all__ = ["ROWS_VERSION", "clear_rows", "count_rows", "is_row_kind", "read_rows", "row_model_name",
-           "write_rows"]
+__all__ = ["ROWS_VERSION", "clear_rows", "count_rows", "has_rows", "is_row_kind", "read_rows",
+           "row_model_name", "write_rows"]
 
 #: The schema version of a file that holds rows of other histories.
 ROWS_VERSION = 2
@@ -53,6 +53,11 @@ def row_model_name(kind: str) -> str:
 def _has_table(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                         "AND name = 'history_rows'").fetchone() is not None
+
+
+def has_rows(conn: sqlite3.Connection) -> bool:
+    """Whether the file holds rows of other histories at all (their table is made by the first)."""
+    return _has_table(conn)
 
 
 def write_rows(conn: sqlite3.Connection, sid: int, rows: Sequence[Any], time_field: str) -> int:

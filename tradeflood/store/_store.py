@@ -240,7 +240,6 @@ class CandleStore:
         """:meth:`write` for another history's rows: each kept whole; the window is covered
         (up to ``now_ms`` at most: the caller writes only rows that never change)."""
         time_field = getattr(rows, "row_time_field", "timestamp")
-        model = kind.partition(":")[0]  # the model's name, or it and a qualifier ("OpenInterest:1h")
         for row in rows:
             if type(row).__name__ != row_model_name(kind) or (row.exchange, row.symbol) != (exchange, symbol):
                 raise ValueError(f"a {row.exchange} {row.symbol} {type(row).__name__} row cannot be "

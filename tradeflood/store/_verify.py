@@ -1,12 +1,15 @@
 """Re-checking a store: the value checks of :mod:`tradeflood.checks` over what is stored.
 
-A store written by an older TradeFlood (before the checks) may hold candles no
-venue could have meant (a high below the low, a negative price, an open time
-off the grid), recorded as complete, so a fetch would serve them forever.
-:func:`verify_store` finds them; with ``fix=True`` it removes them and forgets
-that their bars are known (the coverage over each is cut), so the next fetch
-asks the venue for those bars again. Series of other histories are counted
-but not judged: their rows keep no rules here yet.
+A store written by an older TradeFlood (before the checks) may hold rows no
+venue could have meant (a candle's high below its low, a negative price, an
+open time off the grid, a funding rate of 500%, a negative open interest),
+recorded as complete, so a fetch would serve them forever. :func:`verify_store`
+finds them in every series, candles and the rows of other histories (funding
+rates, open interest, mark and index bars) alike; with ``fix=True`` it removes
+them and forgets that their times are known (the coverage over each is cut), so
+the next fetch asks the venue for them again. A stored row that cannot even be
+read back as its model is reported (field ``row``) and removed the same way.
+A series of a kind this TradeFlood has no model for is left alone.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tradeflood.checks import candle_violations
+import tradeflood.models
+from tradeflood.checks import candle_violations, violations
 from tradeflood.intervals import interval_end
-from tradeflood.models import Candle, trusted_builder
+from tradeflood.models import Candle, Model, trusted_builder
 
 from . import _blocks as blocks
 from . import _rows as history_rows
@@ -34,7 +38,9 @@ _build = trusted_builder(Candle)
 
 @dataclass(frozen=True, slots=True)
 class BadRow:
-    """A stored candle that fails a check: which series and bar, the field and what is wrong."""
+    """A stored row that fails a check: which series (``interval`` is the candle interval, or
+    the kind of a series of other rows: ``FundingRate``, ``MarkCandle:1m``), its time, the
+    field and what is wrong."""
 
     exchange: str
     symbol: str
@@ -52,23 +58,27 @@ class BadRow:
 
 @dataclass(slots=True)
 class VerifyReport:
-    """What :func:`verify_store` found: candles checked, the bad ones, and how many were removed."""
+    """What :func:`verify_store` found: rows checked (``rows`` of them not candles), the bad
+    ones, and how many were removed."""
 
     path: Path
     checked: int = 0
     bad: list[BadRow] = field(default_factory=list)
     removed: int = 0
+    rows: int = 0
 
     def __str__(self) -> str:
         lines = [str(row) for row in self.bad]
-        summary = f"{self.checked} candles checked in {self.path}: {len(self.bad)} fail the checks"
+        what = (f"{self.checked} rows ({self.checked - self.rows} candles, {self.rows} of other histories)"
+                if self.rows else f"{self.checked} candles")
+        summary = f"{what} checked in {self.path}: {len(self.bad)} fail the checks"
         if self.removed:
             summary += f"; {self.removed} removed, their bars to be fetched again"
         return "\n".join([*lines, summary])
 
 
 def verify_store(store: CandleStore, *, fix: bool = False) -> VerifyReport:
-    """Check every stored candle; with ``fix``, remove those that fail and un-complete their bars.
+    """Check every stored row; with ``fix``, remove those that fail and un-complete their times.
 
     Each series is checked (and fixed) in one transaction of its own.
     """
@@ -80,6 +90,7 @@ def verify_store(store: CandleStore, *, fix: bool = False) -> VerifyReport:
                               "ORDER BY exchange, symbol, interval").fetchall()
     for sid, exchange, symbol, interval, native in series:
         if history_rows.is_row_kind(interval):
+            _verify_rows(store, report, sid, exchange, symbol, interval, fix=fix)
             continue
         with store._use() as conn, _transaction(conn):
             rows = conn.execute("SELECT block, count, open_time, open, high, low, close, volume, "
@@ -134,3 +145,47 @@ def _uncover(conn: sqlite3.Connection, sid: int, start: int, end: int) -> None:
         for x, y in ((a, start), (end, b)):
             if x < y:
                 conn.execute("INSERT INTO coverage VALUES (?, ?, ?)", (sid, x, y))
+
+
+def _verify_rows(store: CandleStore, report: VerifyReport, sid: int, exchange: str, symbol: str,
+                 kind: str, *, fix: bool) -> None:
+    """:func:`verify_store` for one series of other rows, in one transaction: each row read back
+    as its model and checked by the rules of :mod:`tradeflood.checks`."""
+    from ._store import _transaction
+
+    name, _, qualifier = kind.partition(":")
+    found = getattr(tradeflood.models, name, None)
+    if not (isinstance(found, type) and issubclass(found, Model)):
+        return  # a kind this version does not know: nothing to judge it by
+    model: type[Model] = found
+    # Bars of one interval ("MarkCandle:1m") keep to its grid; other qualifiers (open
+    # interest's statistic period) say nothing of the rows' times.
+    interval = qualifier if "open_time" in model.model_fields else None
+    with store._use() as conn, _transaction(conn):
+        if not history_rows.has_rows(conn):
+            return
+        stored = conn.execute("SELECT time, row FROM history_rows WHERE series_id = ? ORDER BY time",
+                              (sid,)).fetchall()
+        report.checked += len(stored)
+        report.rows += len(stored)
+        bad: dict[int, tuple[str, str]] = {}
+        readable: list[tuple[int, Any]] = []
+        for t, raw in stored:
+            try:
+                readable.append((t, model.model_validate_json(raw)))
+            except ValueError as exc:  # pydantic's ValidationError too
+                bad[t] = ("row", f"cannot be read back as a {name}: {_first_line(exc)}")
+        for found in violations([row for _, row in readable], interval):
+            bad.setdefault(readable[found.row][0], (found.field, found.detail))
+        for t in sorted(bad):
+            report.bad.append(BadRow(exchange, symbol, kind, t, *bad[t]))
+        if fix and bad:
+            conn.executemany("DELETE FROM history_rows WHERE series_id = ? AND time = ?",
+                             [(sid, t) for t in bad])
+            report.removed += len(bad)
+            for t in bad:
+                _uncover(conn, sid, t, interval_end(t, interval) if interval else t + 1)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

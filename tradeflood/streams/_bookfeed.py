@@ -5,7 +5,10 @@ venue's sync rules (:meth:`StreamBinding.book_sync`). Where the dialect takes
 its snapshots from REST, deltas are buffered while one loads through the
 session (same limits and retries as fetch); where the venue pushes its own
 snapshot on the stream, a resync resubscribes the topic.
-On a gap, a checksum mismatch, a crossed book or a reconnection, consumers get
+A message with an impossible value (a price not positive, a snapshot out of
+order, an update that leaves the book crossed) is refused with a
+:class:`FrameRefused` event, never applied.
+On a gap, a checksum mismatch, a refused message or a reconnection, consumers get
 a :class:`BookResync` event and no book until :class:`BookResynced`: they are
 never handed a book known to be wrong. A consumer joining a live book gets the
 current book at once, with no new snapshot.
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradeflood.errors import PayloadError, TradeFloodError
 
-from ._booksync import Applied, BookDelta, BookSync, Buffered, Outcome, Resync
+from ._booksync import Applied, BookDelta, BookSync, Buffered, CrossedBook, Outcome, Resync
 from ._events import BookResync, BookResynced
 from ._feed import Feed
 
@@ -56,7 +59,16 @@ class BookFeed(Feed):
 
     def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
         for delta in items:
-            self._handle(self.sync.on_delta(delta), received_ms)
+            outcome = self.sync.on_delta(delta)
+            self._refuse_crossing(outcome, "snapshot" if delta.is_snapshot else "update", received_ms)
+            self._handle(outcome, received_ms)
+
+    def _refuse_crossing(self, outcome: Outcome, what: str, received_ms: int) -> None:
+        """A message that left the book crossed holds an impossible value, like one with a
+        negative price: the sync rolled it back and dropped it; consumers hear of it."""
+        if isinstance(outcome, Resync) and isinstance(outcome.reason, CrossedBook):
+            Feed.refuse(self, PayloadError(self.topic.venue, f"ws {self.topic.name}",
+                                           f"book {what}: {outcome.reason}"), received_ms)
 
     def refuse(self, problem: PayloadError, received_ms: int) -> None:
         """An impossible book message: refused, and the book (now missing it) is rebuilt."""
@@ -110,7 +122,11 @@ class BookFeed(Feed):
                             OrderBook, exchange=self.query.exchange, symbol=self.query.symbol,
                             depth=self.book_binding.snapshot_depth)
                 except TradeFloodError as exc:
-                    log.warning("%s: book snapshot failed (%s)", self.topic.name, exc)
+                    book, failure = None, str(exc)
+                else:
+                    failure = "the snapshot failed a value check"  # None: invalid="drop" refused it
+                if book is None:
+                    log.warning("%s: book snapshot failed (%s)", self.topic.name, failure)
                     await self.hub.clock.sleep(min(10.0, 0.5 * 2 ** attempt))
                     continue
                 self.snapshots += 1
@@ -119,7 +135,9 @@ class BookFeed(Feed):
                     self._snapshot = None
                     self._handle(outcome, int(self.hub.clock.time() * 1000))
                     return
-                # The snapshot was older than the stream (or failed a check): ask again.
+                # A buffered update crossed the book on top of the snapshot (it is refused and
+                # gone), or the snapshot was older than the stream: ask again.
+                self._refuse_crossing(outcome, "update", int(self.hub.clock.time() * 1000))
                 await self.hub.clock.sleep(min(2.0, 0.1 * 2 ** attempt))
         finally:
             self._snapshot = None

@@ -338,7 +338,10 @@ class BookSync:
         failure = self._check(book, delta)
         if failure is not None:
             book.rollback(undo)
-            return self._resync(failure, delta)
+            # A message that crosses the book is refused: kept for after the next snapshot, it
+            # would cross that one too. One that fails the checksum may be sound (an earlier
+            # message went missing), so it waits for the snapshot like any delta.
+            return self._resync(failure, None if isinstance(failure, CrossedBook) else delta)
         self._state = SyncState.SYNCED
         self._seq = self._good_seq = delta.last_id
         return Applied(book, delta.last_id, delta.timestamp)

@@ -154,6 +154,12 @@ class Connection:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"tradeflood {self.label}")
 
+    def route(self, topic: Topic, sink: TopicSink) -> None:
+        """Hand ``topic``'s frames to ``sink`` from now on; the subscription stays as it is
+        (when another model's feed starts or stops reading a topic already carried)."""
+        if topic.name in self._topics:
+            self._sinks[topic.name] = sink
+
     def remove(self, topic: Topic) -> None:
         """Stop carrying ``topic``; unsubscribes when connected."""
         if self._topics.pop(topic.name, None) is None:
@@ -267,7 +273,7 @@ class Connection:
                 self._tap.up(down_since, now_ms, list(self._topics))
             for sink in list(self._sinks.values()):
                 sink.on_up(down_since, now_ms)
-            ws.take_over(self._receive, self._tick)
+            ws.take_over(on_chunk=self._tick, on_messages=self._receive_many)
             tasks = [asyncio.create_task(self._closed(ws)), asyncio.create_task(self._send(ws)),
                      asyncio.create_task(self._watch(ws))]
             if self.protocol.ping_frame() is not None and self.protocol.ping_every:
@@ -295,28 +301,40 @@ class Connection:
         self._now_ms = self._now_ns // 1_000_000
 
     def _receive(self, raw: bytes) -> None:
-        # Called for each message within the socket's data_received: no await per message.
-        self.frames += 1
-        if self._tap is not None:
-            self._tap.frame(raw, self._now_ns)
-        try:
-            frame = self.protocol.decode(raw)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            self.malformed += 1
-            log.warning("%s: unreadable frame skipped (%s): %.200r", self.label, exc, raw)
-            return
-        kind = frame.kind
-        if kind == "data":
-            name = frame.topic
-            sink = self._sinks.get(name)  # type: ignore[arg-type]
-            if sink is None:
-                return
-            self._last_seen[name] = self._now  # type: ignore[index]
+        """One message, as :meth:`_receive_many` (a replay hands them over one at a time)."""
+        self._receive_many((raw,))
+
+    def _receive_many(self, batch: Sequence[bytes]) -> None:
+        # Called with the messages of each socket chunk within data_received: no await per
+        # message, and what the loop needs is looked up once per chunk.
+        self.frames += len(batch)
+        tap, decode, sinks, seen = self._tap, self.protocol.decode, self._sinks, self._last_seen
+        now, now_ms = self._now, self._now_ms
+        for raw in batch:
+            if tap is not None:
+                tap.frame(raw, self._now_ns)
             try:
-                sink.on_frame(frame, self._now_ms)
+                frame = decode(raw)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                self.malformed += 1
+                log.warning("%s: unreadable frame skipped (%s): %.200r", self.label, exc, raw)
+                continue
+            if frame.kind != "data":
+                self._control(frame)
+                continue
+            name = frame.topic
+            sink = sinks.get(name)  # type: ignore[arg-type]
+            if sink is None:
+                continue
+            seen[name] = now  # type: ignore[index]
+            try:
+                sink.on_frame(frame, now_ms)
             except Exception:  # a bug downstream must not take the socket down
                 log.exception("%s: handling a frame of %s failed", self.label, name)
-        elif kind == "error":
+
+    def _control(self, frame: Frame) -> None:
+        kind = frame.kind
+        if kind == "error":
             self._rejected(frame)
         elif kind == "ack" and frame.extra is not None:
             self._requests.pop(frame.extra.get("id"), None)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tradeflood.checks import frame_violations
+from tradeflood.checks import Violation, frame_rule
 from tradeflood.errors import PayloadError, StreamRejectedError
 
 from ._events import FrameRefused, Reconnected, StreamEvent
@@ -52,6 +52,9 @@ class Feed:
         self.bad_frames = 0
         self.closed = False
         self._renders = type(self).render is not Feed.render  # else every delivery gets the item
+        # The value checks of this stream's items (tradeflood.checks), by the items' class.
+        self._kind: type | None = None
+        self._rule: Callable[[Sequence[Any]], list[Violation]] | None = None
 
     # -- from the connection -----------------------------------------------------------
 
@@ -64,10 +67,15 @@ class Feed:
             # A frame the venue garbled is refused, not fatal: the next one carries on.
             self.refuse(exc, received_ms)
             return
-        found = frame_violations(items, self.query.interval)
-        if found:
-            self.refuse(found[0].error(self.topic.venue, f"ws {self.topic.name}", "item"), received_ms)
-            return
+        if items:
+            kind, rule = type(items[0]), self._rule
+            if kind is not self._kind or rule is None:  # the rule of this stream's items, chosen once
+                self._kind = kind
+                rule = self._rule = frame_rule(kind, self.query.interval)
+            found = rule(items)
+            if found:
+                self.refuse(found[0].error(self.topic.venue, f"ws {self.topic.name}", "item"), received_ms)
+                return
         self.receive(items, frame, received_ms)
 
     def refuse(self, problem: PayloadError, received_ms: int) -> None:
@@ -121,8 +129,7 @@ class Feed:
             try:
                 sink(item)
             except Exception as exc:
-                assert self._direct is not None
-                self._direct.sink_failed(exc)
+                self.sink_failed(exc)
             return
         if self._renders:
             for delivery in self.deliveries:
@@ -130,6 +137,11 @@ class Feed:
         else:
             for delivery in self.deliveries:
                 delivery.deliver(item)
+
+    def sink_failed(self, exc: Exception) -> None:
+        """The one consumer's sink raised (see :meth:`publish`)."""
+        assert self._direct is not None
+        self._direct.sink_failed(exc)
 
     def event(self, event: StreamEvent) -> None:
         for delivery in self.deliveries:

@@ -2,13 +2,15 @@
 
 Level 1 clusters consumers by **connection** (venue endpoint, at most the
 venue's topic limit per connection), level 2 by **upstream subscription**
-(venue, channel, symbol, params: one :class:`Feed`), level 3 by **consumer
-options** (depth, throttle, open candles: one :class:`Delivery`). The graph's
+(venue, channel, symbol, params, and the model read from it: one :class:`Feed`), level 3 by
+**consumer options** (depth, throttle, open candles: one :class:`Delivery`). The graph's
 hooks start and stop the resources: a new level-2 cluster subscribes upstream,
 an evicted one unsubscribes, and an evicted level-1 cluster closes its socket.
 So N consumers of one stream cause one upstream subscription, whatever their
 options, and the last one leaving takes the subscription (and an emptied
-connection) with it.
+connection) with it. One venue topic may serve several models (Bybit's linear
+``tickers`` carry the ticker, the funding rate and the open interest): each model
+has its own feed, and the feeds share the one upstream subscription.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ._binding import StreamBinding
 from ._candlefeed import CandleFeed
 from ._connection import Backoff, Connection
 from ._delivery import Delivery
+from ._fanout import TopicFanout
 from ._feed import Feed
 from ._host import StreamHost
 from ._poll import PollFeed, poll_topic
@@ -106,6 +109,8 @@ class StreamHub:
         self.deliveries.on_source_add(self._join)
         self.deliveries.on_source_remove(self._leave)
         self._placed: dict[tuple[str, str, str], tuple[str, str, int]] = {}
+        # The feeds reading each carried topic (several when models share a venue topic).
+        self._readers: dict[tuple[str, str, str], list[Feed]] = {}
         self._load: dict[tuple[str, str, int], int] = defaultdict(int)
         self._instruments: dict[str, asyncio.Task[list[Instrument]]] = {}
         self._bindings: dict[type[StreamBinding], StreamBinding] = {}
@@ -164,7 +169,8 @@ class StreamHub:
         for delivery in list(feed.deliveries):
             for consumer in list(delivery.consumers):
                 consumer.fail(exc)
-        ids = [sid for sid, src in self.connections.sources.items() if src.data.topic.key == feed.topic.key]
+        ids = [sid for sid, src in self.connections.sources.items()
+               if src.data.topic.key == feed.topic.key and src.data.sub.query.model is feed.query.model]
         self.connections.remove_sources(ids)
 
     async def aclose(self) -> None:
@@ -179,7 +185,8 @@ class StreamHub:
         """Counts for tests and dashboards: consumers, upstream subscriptions, connections."""
         return {
             "consumers": len(self.connections.sources),
-            "upstreams": sum(1 for _ in self.upstreams.iter_clusters()),
+            # Venue subscriptions: the feeds of several models reading one topic count once.
+            "upstreams": len({c.data.topic.key for c in self.upstreams.iter_clusters()}),
             "deliveries": sum(1 for _ in self.deliveries.iter_clusters()),
             "connections": sum(1 for c in self.connections.iter_clusters() if c.ctx.__dict__.get("ws")),
             "tasks": len(self._tasks) + len(self._closing),
@@ -248,7 +255,7 @@ class StreamHub:
     @staticmethod
     def _by_topic(source: Source, creator: Any, parent: Any) -> None:
         attached: _Attachment = source.data
-        is_new, cluster = creator.get_or_create(attached.topic.key)
+        is_new, cluster = creator.get_or_create((attached.topic.key, attached.sub.query.model))
         if is_new:
             cluster.data = attached
 
@@ -297,7 +304,12 @@ class StreamHub:
         ws: Connection | None = event.parent_cluster.ctx.__dict__.get("ws") if event.parent_cluster else None
         if ws is not None:
             feed.connection = ws  # type: ignore[attr-defined]
-            ws.add(attached.topic, feed)
+            readers = self._readers.setdefault(attached.topic.key, [])
+            readers.append(feed)
+            if len(readers) == 1:
+                ws.add(attached.topic, feed)
+            else:  # another model of a topic already carried: read it too, subscribe once
+                ws.route(attached.topic, TopicFanout(readers))
         elif isinstance(feed, PollFeed):
             feed.start()
 
@@ -307,6 +319,14 @@ class StreamHub:
         feed.close()
         parent = event.parent_cluster
         ws: Connection | None = parent.ctx.__dict__.get("ws") if parent is not None else None
+        readers = self._readers.get(attached.topic.key, [])
+        if feed in readers:
+            readers.remove(feed)
+        if readers:  # other models still read the topic: keep it, without this feed
+            if ws is not None:
+                ws.route(attached.topic, readers[0] if len(readers) == 1 else TopicFanout(readers))
+            return
+        self._readers.pop(attached.topic.key, None)
         if ws is not None:
             ws.remove(attached.topic)
         slot = self._placed.pop(attached.topic.key, None)

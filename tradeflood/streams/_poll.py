@@ -4,8 +4,9 @@
 Identical polls (same query, same period) are one upstream subscription like
 any other, so N consumers cause one poller, whose requests go through the
 session's executor: the same rate limits, retries and in-flight sharing as
-fetch. A list result (trades) hands out only items not seen before; a single
-result (a ticker, a book) is handed out when it changed.
+fetch. A list result (trades, candles) hands out only items not seen before, and
+candles only from a poll asked after they closed; a single result (a ticker, a book) is handed out when
+it changed.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class PollFeed(Feed):
                 params[name] = value
         while not self.closed:
             started = self.hub.clock.monotonic()
+            asked_ms = self.hub.session.now_ms()
             try:
                 result = await self.hub.session.afetch(self.query.model, exchange=self.query.exchange,
                                                        **params)
@@ -75,12 +77,15 @@ class PollFeed(Feed):
                 log.warning("%s: %s", self.topic.name, exc)
             else:
                 self.polls += 1
-                self._hand_out(result)
+                self._hand_out(result, asked_ms)
             await self.hub.clock.sleep(max(0.0, self.every - (self.hub.clock.monotonic() - started)))
 
-    def _hand_out(self, result: Any) -> None:
+    def _hand_out(self, result: Any, asked_ms: int | None = None) -> None:
         if isinstance(result, Sequence):  # many models (a list, a series), or one
-            fresh = [item for item in sorted(result, key=_order) if self._is_new(item)]
+            # A bar is handed out (once) from the first poll asked after it closed: one still
+            # forming, or closed only while the answer travelled, may not hold its last trades.
+            fresh = [item for item in sorted(result, key=_order)
+                     if _final(item, asked_ms) and self._is_new(item)]
             for item in fresh:
                 self.publish(item)
             return
@@ -102,6 +107,14 @@ class PollFeed(Feed):
         super().close()
         if self._task is not None:
             self._task.cancel()
+
+
+def _final(item: Any, asked_ms: int | None) -> bool:
+    """Whether ``item`` is final: anything but a bar, or a bar that had closed when it was asked for."""
+    if getattr(item, "closed", True) is False:
+        return False
+    close = getattr(item, "close_time", None)
+    return asked_ms is None or not isinstance(close, int) or close <= asked_ms
 
 
 def _order(item: Any) -> tuple[Any, ...]:

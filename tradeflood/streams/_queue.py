@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Generic, Literal, TypeVar
 
 from tradeflood.errors import StreamOverflowError
@@ -193,6 +193,19 @@ class ConsumerQueue(Generic[T]):
                 raise self._error
             raise StopAsyncIteration
         raise asyncio.QueueEmpty
+
+    def take_data(self) -> Iterator[T]:
+        """The plain data items waiting at the front, each taken off as it is iterated (so the
+        queue's bound counts what is not read yet); stops at a control event, a conflated
+        value, missed items or an empty queue, which :meth:`get_nowait` then tells."""
+        slots = self._slots
+        while slots and not self._missed:
+            item = slots[0]
+            if type(item) is _Slot:
+                return
+            slots.popleft()
+            self._data -= 1
+            yield item  # type: ignore[misc]
 
     def __aiter__(self) -> ConsumerQueue[T]:
         return self

@@ -105,14 +105,18 @@ class Stream(Subscription):
 
     async def _items(self) -> AsyncIterator[Any]:
         queue = self.consumer.queue
-        take = queue.get_nowait
         try:
             await self.ready()
             while True:
+                # Everything waiting is read off at once, then handed out one by one: the hot
+                # path per item is a yield. Between batches, the queue's full get_nowait (missed
+                # items, control events, the end); one await only when nothing waits at all.
+                for item in queue.take_data():
+                    yield item
                 try:
-                    item = take()
+                    item = queue.get_nowait()
                 except asyncio.QueueEmpty:
-                    await queue.wait()  # only when nothing waits: one await per burst, not per item
+                    await queue.wait()
                     continue
                 except StopAsyncIteration:
                     return

@@ -28,7 +28,7 @@ def trade_order(trade: Any) -> tuple[int, int, str]:
     """The sort key of a trade: its numeric id where there is one (the id alone, so the same
     id sent again with another timestamp is the same trade), else time then id."""
     ident = trade.id
-    if ident.isdigit():
+    if ident.isdecimal():
         return (int(ident), 0, "")
     return (-1, trade.timestamp, ident)
 
@@ -56,7 +56,11 @@ class RecentIds:
         current = self._current
         current.add(ident)
         if len(current) >= self._size:
-            self._previous, self._current = current, set()
+            self.turn()
+
+    def turn(self) -> None:
+        """The current generation becomes the previous one; the one before is forgotten."""
+        self._previous, self._current = self._current, set()
 
     @property
     def full(self) -> bool:
@@ -79,29 +83,44 @@ class TradeFeed(Feed):
         self._baseline_pending = True
 
     def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
-        if self._baseline_pending and frame.action == "snapshot":
+        if self._baseline_pending:
             self._baseline_pending = False
-            if items:  # history from before the subscription: it only sets the baseline
-                for trade in items:
-                    self._remember(trade, trade_order(trade))
-                newest = max(items, key=trade_order)
-                self.last, self.last_trade = trade_order(newest), newest
-            return
-        self._baseline_pending = False
+            if frame.action == "snapshot":
+                self._baseline(items)
+                return
+        seen = self.seen
         for trade in sorted(items, key=trade_order) if len(items) > 1 else items:
             ident = trade.id  # the key of trade_order, in line: this runs once per live trade
-            key = (int(ident), 0, "") if ident.isdigit() else (-1, trade.timestamp, ident)
+            key = (int(ident), 0, "") if ident.isdecimal() else (-1, trade.timestamp, ident)
             last = self.last
             if last is None:
                 self._remember(trade, key)
             elif key <= last:
                 self._behind(trade, key, frame.action == "snapshot", received_ms)
                 continue
-            else:  # after the last one: newer than the oldest seen too
-                self.seen.add(ident)
+            else:  # after the last one: newer than the oldest seen too (RecentIds.add, in line)
+                current = seen._current
+                current.add(ident)
+                if len(current) >= seen._size:
+                    seen.turn()
             self.last = key
             self.last_trade = trade
-            self.publish(trade)
+            sink = self._sink  # Feed.publish, in line for its hot path (one consumer)
+            if sink is None:
+                self.publish(trade)
+                continue
+            try:
+                sink(trade)
+            except Exception as exc:
+                self.sink_failed(exc)
+
+    def _baseline(self, items: Sequence[Any]) -> None:
+        """The snapshot a venue pushes on subscribing is history: it only sets the baseline."""
+        if items:
+            for trade in items:
+                self._remember(trade, trade_order(trade))
+            newest = max(items, key=trade_order)
+            self.last, self.last_trade = trade_order(newest), newest
 
     def _remember(self, trade: Any, key: tuple[int, int, str]) -> None:
         self.seen.add(trade.id)

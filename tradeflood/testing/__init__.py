@@ -7,7 +7,8 @@ short pages, gaps in history). Serve them in-process through
 :class:`SimulatorTransport` or over sockets with :class:`Simulator`, which also
 serves each venue's WebSocket API (:class:`BitgetStreams`, :class:`BinanceStreams`,
 :class:`OkxStreams`, :class:`BybitStreams`)
-with faults on command and counters in :class:`StreamStats`.
+with faults on command and counters in :class:`StreamStats`. Tests and benchmarks sharing
+one Redis take a database of their own with :func:`claim_redis_database`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tradeflood.testing._faults import FaultKind, Faults, Gaps
 from tradeflood.testing._market import Instrument, Market, default_instruments
 from tradeflood.testing._okx import OkxVenue
 from tradeflood.testing._okx_ws import OkxStreams
+from tradeflood.testing._redisdb import NoFreeRedisDatabaseError, claim_redis_database, renew_redis_claim
 from tradeflood.testing._server import Simulator
 from tradeflood.testing._transport import CLIENT_IP_HEADER, SimulatorTransport
 from tradeflood.testing._venue import SimResponse, Venue, VenueStats
@@ -40,6 +42,7 @@ __all__ = [
     "Gaps",
     "Instrument",
     "Market",
+    "NoFreeRedisDatabaseError",
     "OkxStreams",
     "OkxVenue",
     "SimResponse",
@@ -49,5 +52,7 @@ __all__ = [
     "StreamStats",
     "Venue",
     "VenueStats",
+    "claim_redis_database",
     "default_instruments",
+    "renew_redis_claim",
 ]

@@ -15,13 +15,13 @@ from typing import Any
 from tradeflood.testing import _binance_payloads as wire
 from tradeflood.testing._binance import INTERVALS
 from tradeflood.testing._book import BookSide
-from tradeflood.testing._grid import HOUR, Grid
+from tradeflood.testing._funding_feeds import binance_mark_price_update
+from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
 from tradeflood.testing._ws import Feed
 
 __all__ = ["BinanceFeed", "feed_for"]
 
-_FUNDING_MS = 8 * HOUR
 
 
 class BinanceFeed(Feed):
@@ -239,13 +239,10 @@ class _BookTicker(BinanceFeed):
 
 
 class _MarkPrice(BinanceFeed):
-    """Futures ``@markPrice`` / ``@markPrice@1s``: mark and index at the last price, a fixed funding rate."""
+    """Futures ``@markPrice`` / ``@markPrice@1s``: the mark, index and coming funding (funding market)."""
 
     def poll(self, now_ms: int) -> list[Any]:
-        price = self.style.px(self.market.price(self.inst, now_ms))
-        next_funding = now_ms - now_ms % _FUNDING_MS + _FUNDING_MS
-        return [{"e": "markPriceUpdate", "E": now_ms, "s": self.inst.native, "p": price, "i": price,
-                 "P": price, "r": "0.00010000", "T": next_funding}]
+        return [binance_mark_price_update(self.market, self.inst, now_ms, self.style.px)]
 
 
 def feed_for(api: str, stream: str, market: Market, pacing: dict[str, float]) -> BinanceFeed | None:

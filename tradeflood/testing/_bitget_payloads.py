@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tradeflood.testing import _funding_market as fm
 from tradeflood.testing._market import Bar, Instrument, Level, Market, Tick
 from tradeflood.testing._venue import plain
 
@@ -95,9 +96,10 @@ def mix_ticker(market: Market, inst: Instrument, now_ms: int) -> dict[str, str |
         "usdtVolume": spot["usdtVolume"],
         "openUtc": spot["openUtc"],
         "changeUtc24h": spot["changeUtc24h"],
-        "indexPrice": plain(last),
-        "fundingRate": "0.0001",
-        "holdingAmount": plain(Decimal(spot["baseVolume"]) / 3),
+        # The funding market's values (issue 16), as the funding routes and the WebSocket give them.
+        "indexPrice": plain(fm.index_price(market, inst, now_ms)),
+        "fundingRate": plain(fm.funding_rate(market, inst, fm.next_funding(now_ms))),
+        "holdingAmount": plain(fm.open_interest(market, inst, now_ms)),
         "deliveryStartTime": None,
         "deliveryTime": None,
         "deliveryStatus": "",

@@ -25,6 +25,7 @@ from typing import Any
 from tradeflood.testing import _bitget_payloads as wire
 from tradeflood.testing._bitget import MIX_GRANULARITY, BitgetVenue
 from tradeflood.testing._book import BookSide, diff
+from tradeflood.testing._funding_feeds import bitget_derivatives
 from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
 from tradeflood.testing._venue import plain
@@ -141,6 +142,7 @@ class _Ticker(_BitgetFeed):
             row.pop("usdtVolume")
         else:
             row = dict(wire.mix_ticker(self.market, self.inst, now_ms))
+            row.update(bitget_derivatives(self.market, self.inst, now_ms))  # issue 16
         row["instId"] = row.pop("symbol")
         return [self.push("snapshot", [row], now_ms)]
 

@@ -21,8 +21,10 @@ def instrument(inst: Instrument) -> dict[str, Any]:
                                    "minOrderQty": plain(inst.lot), "maxOrderQty": "100",
                                    "minOrderAmt": "1"}
     else:
+        from tradeflood.testing._funding_market import funding_step
+
         record.update(contractType="LinearPerpetual", settleCoin=inst.quote,
-                      launchTime=str(inst.listed_ms))
+                      launchTime=str(inst.listed_ms), fundingInterval=funding_step(inst) // 60_000)
         record["lotSizeFilter"] = {"qtyStep": plain(inst.lot), "minOrderQty": plain(inst.lot),
                                    "maxOrderQty": "1000"}
     return record

@@ -7,8 +7,9 @@ more than 10 args). ``{"op":"ping"}`` is answered like Bybit answers it on each 
 (spot: ``ret_msg`` "pong"; linear: ``op`` "pong"). Pushes are
 ``{"topic","type":"snapshot"|"delta","ts","data"}``. Topics: ``kline.<interval>.<symbol>``,
 ``publicTrade.<symbol>``, ``tickers.<symbol>`` (linear: a snapshot, then deltas of the
-changed fields) and ``orderbook.<1|50|200|500>.<symbol>`` (a snapshot on subscribing,
-then deltas whose ``u`` grows by one a push).
+changed fields, the funding rate and open interest among them) and
+``orderbook.<1|50|200|500>.<symbol>`` (a snapshot on subscribing, then deltas whose ``u``
+grows by one a push).
 
 Idle connections (nothing received) are closed after ``idle_timeout`` (600 s: a guess;
 Bybit only recommends a ping every 20 s).
@@ -22,6 +23,7 @@ from typing import Any
 from tradeflood.testing import _bybit_payloads as wire
 from tradeflood.testing._book import BookSide, diff
 from tradeflood.testing._bybit import INTERVALS, BybitVenue
+from tradeflood.testing._funding_feeds import bybit_derivatives
 from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
 from tradeflood.testing._ws import Client, Feed, StreamServer, dumps
@@ -90,11 +92,17 @@ class _Ticker(_BybitFeed):
         super().__init__(*args)
         self.sent: dict[str, str] | None = None
 
+    def record(self, now_ms: int) -> dict[str, str]:
+        record = wire.ticker(self.market, self.inst, now_ms)
+        if self.inst.kind != "spot":  # linear tickers carry the funding and open interest (issue 16)
+            record.update(bybit_derivatives(self.market, self.inst, now_ms))
+        return record
+
     def first(self, now_ms: int) -> list[Any]:
-        return [self.push(wire.ticker(self.market, self.inst, now_ms), now_ms)]
+        return [self.push(self.record(now_ms), now_ms)]
 
     def poll(self, now_ms: int) -> list[Any]:
-        record = wire.ticker(self.market, self.inst, now_ms)
+        record = self.record(now_ms)
         if self.inst.kind == "spot" or self.sent is None:
             self.sent = record
             return [self.push(record, now_ms)] if self.inst.kind == "spot" else []

@@ -19,7 +19,8 @@ are the documented ones:
 - OKX: ``public/funding-rate``; ``public/funding-rate-history`` (limit up to 400,
   newest first, the last three months only); ``public/open-interest`` (``oi`` in
   contracts); ``rubik/stat/contracts/open-interest-history`` (rows
-  ``[ts, oi, oiCcy, oiUsd]``, limit up to 100, newest first).
+  ``[ts, oi, oiCcy, oiUsd]``, limit up to 100, newest first, the latest 1,440 rows of a
+  period; ``6H``, ``12H``, ``1D`` open at UTC+8, ``6Hutc``, ``12Hutc``, ``1Dutc`` at UTC+0).
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ _BYBIT_PERIODS = {"5min": 5 * _MINUTE, "15min": 15 * _MINUTE, "30min": 30 * _MIN
                   "4h": 240 * _MINUTE, "1d": _DAY}
 _OKX_PERIODS = {"5m": 5 * _MINUTE, "15m": 15 * _MINUTE, "30m": 30 * _MINUTE, "1H": 60 * _MINUTE,
                 "2H": 120 * _MINUTE, "4H": 240 * _MINUTE, "6H": 360 * _MINUTE, "12H": 720 * _MINUTE,
-                "1D": _DAY}
+                "1D": _DAY, "6Hutc": 360 * _MINUTE, "12Hutc": 720 * _MINUTE, "1Dutc": _DAY}
+#: OKX's plain 6H, 12H and 1D statistics open at UTC+8 (their "utc" twins at UTC+0).
+_OKX_UTC8 = {"6H", "12H", "1D"}
+_OKX_OI_ROWS = 1440  # "the latest 1,440 data entries"
 
 
 def _rate(value: Decimal, places: int | None = None) -> str:
@@ -55,13 +59,13 @@ def _rate(value: Decimal, places: int | None = None) -> str:
 
 
 def _period_times(venue: Any, inst: Instrument, step: int, first: int, last: int, now_ms: int,
-                  ) -> list[int]:
-    """Statistic times on the period grid in ``[first, last]`` up to the newest closed period,
-    oldest first, without the spans the venue lacks."""
+                  offset: int = 0) -> list[int]:
+    """Statistic times on the period grid (shifted by ``offset`` ms) in ``[first, last]`` up to
+    the newest closed period, oldest first, without the spans the venue lacks."""
     names = venue.names(inst)
-    newest = min(last, now_ms) // step * step
+    newest = (min(last, now_ms) - offset) // step * step + offset
     start = max(first, inst.listed_ms)
-    t0 = -(-start // step) * step
+    t0 = -(-(start - offset) // step) * step + offset
     return [t for t in range(t0, newest + 1, step) if not venue.gaps.hides(names, t)]
 
 
@@ -76,10 +80,10 @@ def install_bitget(venue: Any) -> None:
 def _bitget_current(venue: Any, call: Call) -> list[dict[str, str]]:
     venue._product(call)
     inst = venue._instrument(call, "perp")
-    coming = fm.next_funding(call.now_ms)
+    coming = fm.next_funding(call.now_ms, inst)
     return [{"symbol": inst.native, "fundingRate": _rate(fm.funding_rate(venue.market, inst, coming)),
-             "fundingRateInterval": "8", "nextUpdate": str(coming), "minFundingRate": "-0.003",
-             "maxFundingRate": "0.003"}]
+             "fundingRateInterval": str(fm.funding_step(inst) // 3_600_000), "nextUpdate": str(coming),
+             "minFundingRate": "-0.003", "maxFundingRate": "0.003"}]
 
 
 def _bitget_history(venue: Any, call: Call) -> list[dict[str, str]]:
@@ -87,7 +91,7 @@ def _bitget_history(venue: Any, call: Call) -> list[dict[str, str]]:
     inst = venue._instrument(call, "perp")
     size = max(1, min(100, venue._int(call, "pageSize", 20) or 20))
     page = max(1, venue._int(call, "pageNo", 1) or 1)
-    times = fm.funding_times(venue, inst, fm.latest_funding(call.now_ms), 0)
+    times = fm.funding_times(venue, inst, fm.latest_funding(call.now_ms, inst), 0)
     rows = list(islice(times, (page - 1) * size, page * size))
     return [{"symbol": inst.native, "fundingRate": _rate(fm.funding_rate(venue.market, inst, t)),
              "fundingTime": str(t)} for t in rows]
@@ -125,7 +129,7 @@ def install_binance(venue: Any) -> None:
 
 def _binance_premium(venue: Any, call: Call, api: Any) -> dict[str, Any]:
     inst = venue._instrument(call, api)
-    coming = fm.next_funding(call.now_ms)
+    coming = fm.next_funding(call.now_ms, inst)
     return {"symbol": inst.native, "markPrice": plain(venue.market.price(inst, call.now_ms)),
             "indexPrice": plain(fm.index_price(venue.market, inst, call.now_ms)),
             "estimatedSettlePrice": plain(venue.market.price(inst, call.now_ms)),
@@ -142,9 +146,9 @@ def _binance_history(venue: Any, call: Call, api: Any) -> list[dict[str, Any]]:
     inst = venue._instrument(call, api)
     limit = venue._limit(call, 100, 1000)
     start, end = venue._int(call, "startTime"), venue._int(call, "endTime")
-    newest = fm.latest_funding(min(end, call.now_ms) if end is not None else call.now_ms)
+    newest = fm.latest_funding(min(end, call.now_ms) if end is not None else call.now_ms, inst)
     if end is not None and _stamped(newest) > end:
-        newest -= fm.FUNDING_STEP_MS
+        newest -= fm.funding_step(inst)
     oldest = start if start is not None else 0
     times = sorted(t for t in fm.funding_times(venue, inst, newest, oldest) if _stamped(t) >= oldest)
     times = times[:limit] if start is not None else times[-limit:]
@@ -194,10 +198,11 @@ def install_bybit(venue: Any) -> None:
 
 
 def _bybit_derivatives(venue: Any, inst: Instrument, now_ms: int) -> dict[str, str]:
-    coming = fm.next_funding(now_ms)
+    coming = fm.next_funding(now_ms, inst)
     return {"markPrice": plain(venue.market.price(inst, now_ms)),
             "indexPrice": plain(fm.index_price(venue.market, inst, now_ms)),
             "fundingRate": _rate(fm.funding_rate(venue.market, inst, coming)), "nextFundingTime": str(coming),
+            "fundingIntervalHour": str(fm.funding_step(inst) // 3_600_000),
             "openInterest": plain(fm.open_interest(venue.market, inst, now_ms)),
             "openInterestValue": plain(fm.open_interest_value(venue.market, inst, now_ms))}
 
@@ -259,13 +264,14 @@ def _okx_swap(venue: Any, call: Call) -> Instrument:
 
 def _okx_current(venue: Any, call: Call) -> list[dict[str, str]]:
     inst = _okx_swap(venue, call)
-    coming = fm.next_funding(call.now_ms)
+    coming = fm.next_funding(call.now_ms, inst)
+    step = fm.funding_step(inst)
     rate = _rate(fm.funding_rate(venue.market, inst, coming))
     return [{"instType": "SWAP", "instId": f"{inst.base}-{inst.quote}-SWAP", "method": "current_period",
              "formulaType": "withRate", "fundingRate": rate, "nextFundingRate": "",
-             "fundingTime": str(coming), "nextFundingTime": str(coming + fm.FUNDING_STEP_MS),
+             "fundingTime": str(coming), "nextFundingTime": str(coming + step),
              "minFundingRate": "-0.0075", "maxFundingRate": "0.0075", "settState": "settled",
-             "settFundingRate": _rate(fm.funding_rate(venue.market, inst, coming - fm.FUNDING_STEP_MS)),
+             "settFundingRate": _rate(fm.funding_rate(venue.market, inst, coming - step)),
              "premium": "0.0001", "interestRate": "0.0001", "impactValue": "", "sign": "",
              "ts": str(call.now_ms)}]
 
@@ -304,13 +310,17 @@ def _okx_open_interest(venue: Any, call: Call) -> list[dict[str, str]]:
 
 def _okx_oi_history(venue: Any, call: Call) -> list[list[str]]:
     inst = _okx_swap(venue, call)
-    step = _OKX_PERIODS.get(call.get("period") or "5m")
+    period = call.get("period") or "5m"
+    step = _OKX_PERIODS.get(period)
     if step is None:
         raise venue._reject("51000", "Parameter period error")
+    offset = -8 * 60 * _MINUTE if period in _OKX_UTC8 else 0
     limit = venue._limit(call, "limit", 100, 100)
     begin, end = venue._int(call, "begin"), venue._int(call, "end")
     last = end - 1 if end is not None else call.now_ms
-    times = _period_times(venue, inst, step, begin + 1 if begin is not None else 0, last, call.now_ms)
+    oldest = (call.now_ms - offset) // step * step + offset - (_OKX_OI_ROWS - 1) * step
+    first = max(begin + 1 if begin is not None else 0, oldest)
+    times = _period_times(venue, inst, step, first, last, call.now_ms, offset)
     market = venue.market
     return [[str(t), _okx_contracts(inst, fm.open_interest(market, inst, t)),
              plain(fm.open_interest(market, inst, t)), plain(fm.open_interest_value(market, inst, t))]

@@ -4,8 +4,9 @@ Clients send ``{"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"
 (``unsubscribe`` likewise) and get ``{"event":"subscribe","arg":{...},"connId":...}``
 per arg, or ``{"event":"error","code":"60018","msg":"Wrong URL or channel:...","connId":...}``.
 Pushes are ``{"arg":{...},"data":[...]}`` (books add ``"action"``). Text ``ping``
-is answered ``pong``. Channels: ``trades``, ``tickers`` and ``books`` on the public
-path; ``candle<bar>`` on the business path only (as OKX moved them there).
+is answered ``pong``. Channels: ``trades``, ``tickers``, ``books``, ``funding-rate``
+and ``open-interest`` (swaps) on the public path; ``candle<bar>`` on the business path
+only (as OKX moved them there).
 
 Books: ``seqId`` is the book tick, ``prevSeqId`` the previous push's ``seqId``
 and ``checksum`` is always 0 (OKX, from June 2026). ``book_snapshot`` says
@@ -260,6 +261,13 @@ class OkxStreams(StreamServer):
                 return OkxLiquidations(key, {"channel": channel, "instType": "SWAP"}, self.venue.market,
                                        self.trade_interval)
             return self.feeds[key]
+        if channel in ("funding-rate", "open-interest") and not business:  # issue 16: swaps only
+            key = topic_key(arg)
+            if key in self.feeds:
+                return self.feeds[key]
+            from tradeflood.testing._funding_feeds import okx_feed
+
+            return okx_feed(key, channel, wanted, self.venue.market, self.ticker_interval)
         inst = next((i for i in self.venue.market.instruments if wire.inst_id(i) == wanted), None)
         if business and channel.startswith(("mark-price-candle", "index-candle")):  # issue 16 (marks)
             return self._price_candles(channel, wanted)

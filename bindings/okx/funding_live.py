@@ -1,0 +1,73 @@
+"""OKX funding rates and open interest live, from the public ``funding-rate`` and
+``open-interest`` channels.
+
+Wire facts (OKX API v5 WebSocket, Public Channel "Funding rate channel" and
+"Open interest channel", public endpoint): a topic is ``{"channel", "instId"}``
+with the swap's id (``BTC-USDT-SWAP``); pushes are ``{"arg", "data": [...]}``.
+
+- ``funding-rate``: about every 30 to 90 s, records like REST's
+  ``public/funding-rate``: ``fundingRate`` (the coming funding's rate),
+  ``fundingTime`` (when it applies), ``nextFundingRate`` (the predicted one after
+  it, often ""), ``nextFundingTime`` (so the interval), ``ts``;
+- ``open-interest``: about every 3 s, ``oi`` (contracts), ``oiCcy`` (base coin),
+  ``oiUsd`` (value) and ``ts``, as on REST's ``public/open-interest``.
+
+Each record of a push is one value; unchanged values are not de-duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tradeflood import Query
+from tradeflood.connectors.okx import Okx, topic_name
+from tradeflood.models import FundingRate, Instrument, OpenInterest
+from tradeflood.parsing import Reader
+from tradeflood.perpetuals import check_funding_query, check_open_interest_query
+from tradeflood.streams import Frame, StreamBinding, Topic
+
+from .funding import parse_current_funding, parse_open_interest
+from .parse import EXCHANGE
+
+__all__ = ["OkxFundingRateStream", "OkxOpenInterestStream"]
+
+
+def _topic(instrument: Instrument, channel: str, every: float) -> Topic:
+    arg = {"channel": channel, "instId": instrument.native_symbol}
+    return Topic(EXCHANGE, "ws", topic_name(arg), tuple(arg.items()), expected_every=every)
+
+
+class OkxFundingRateStream(StreamBinding, model=FundingRate, connector=Okx):
+    """The coming (and, where OKX predicts it, the next) funding rate of a USDT swap, live."""
+
+    expected_every = 180.0  # OKX pushes the channel every 30 to 90 seconds
+
+    @classmethod
+    def check(cls, query: Query) -> None:
+        check_funding_query(EXCHANGE, query)
+
+    def topic(self, query: Query, instrument: Instrument) -> Topic:
+        return _topic(instrument, "funding-rate", self.expected_every)
+
+    def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[FundingRate]:
+        read = Reader(EXCHANGE, f"ws {topic.name}", frame.payload)
+        return [parse_current_funding([rec], symbol=query.symbol or "", endpoint=f"ws {topic.name}")
+                for rec in read.records(frame.payload, "funding-rate records")]
+
+
+class OkxOpenInterestStream(StreamBinding, model=OpenInterest, connector=Okx):
+    """The open interest of a USDT swap (``oiCcy``, base) and its value (``oiUsd``), live."""
+
+    expected_every = 15.0  # a push about every 3 s
+
+    @classmethod
+    def check(cls, query: Query) -> None:
+        check_open_interest_query(EXCHANGE, query, None)
+
+    def topic(self, query: Query, instrument: Instrument) -> Topic:
+        return _topic(instrument, "open-interest", self.expected_every)
+
+    def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[OpenInterest]:
+        read = Reader(EXCHANGE, f"ws {topic.name}", frame.payload)
+        return [parse_open_interest([rec], symbol=query.symbol or "", endpoint=f"ws {topic.name}")
+                for rec in read.records(frame.payload, "open-interest records")]
