@@ -50,6 +50,12 @@ async def test_a_fetch_returns_the_book_live_at_the_clock_never_a_later_one(tmp_
 
 async def test_before_the_first_recorded_reply_there_is_nothing_to_answer(tmp_path: Path) -> None:
     live = await record_fetches(tmp_path)
+    # A few seconds before the first request was sent live (a loaded live session sends later
+    # than its replay asks): the replay waits for that first reply, and hands it at its arrival.
+    async with tradeflood.Session(replay=tmp_path, speed="max", start=live[0][0] - 5_000) as s:
+        book = await asyncio.wait_for(s.afetch(OrderBook, exchange="binance", symbol="BTC/USDT", depth=5), 30)
+        assert book == live[0][1] and s.clock.time() * 1000 >= live[0][0]
+    # A minute before: no request of the live session is near; nothing to answer.
     async with tradeflood.Session(replay=tmp_path, speed="max", start=live[0][0] - 60_000) as s:
         with pytest.raises(FetchError) as caught:
             await asyncio.wait_for(s.afetch(OrderBook, exchange="binance", symbol="BTC/USDT", depth=5), 30)

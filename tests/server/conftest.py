@@ -65,8 +65,13 @@ def settings() -> ServerSettings:
 
 
 async def start_server(app: Any, session: tradeflood.Session) -> Running:
+    # No keepalive pings from the test server: the tests' clients read when the test reads
+    # (a thousand sockets subscribed and read later; ten thousand subscribes sent before the
+    # answers are read), and a client whose reading is paused cannot answer a ping, so on a
+    # loaded machine the server closed them (1011) mid-test. The tests' own deadlines catch a
+    # dead server; keepalive is uvicorn's, not what these tests check.
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-                            ws_max_size=4 << 20, timeout_graceful_shutdown=5)
+                            ws_max_size=4 << 20, timeout_graceful_shutdown=5, ws_ping_interval=None)
     server = _Server(config)
     server._app = app  # type: ignore[attr-defined]
     task = asyncio.ensure_future(server.serve())

@@ -11,6 +11,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 
 async def open_socket(url: str, **kwargs: Any) -> ClientConnection:
+    """A test client without keepalive pings: it reads only when the test does, so the pong to
+    its ping may wait behind unread frames (the server's queue behind 10,000 subscribes, its own
+    behind a stream it reads later) for longer than a ping timeout on a loaded machine."""
+    kwargs.setdefault("ping_interval", None)
     return await connect(url if "/v1/stream" in url else url + "/v1/stream",
                          max_size=None, open_timeout=30, **kwargs)
 

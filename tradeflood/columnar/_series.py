@@ -32,6 +32,7 @@ __all__ = [
     "models_of",
     "time_range",
     "times_of",
+    "warm_up",
 ]
 
 
@@ -43,6 +44,18 @@ def arrow_available() -> bool:
         require("pyarrow.compute")
     except ImportError:
         return False
+    return True
+
+
+def warm_up() -> bool:
+    """Import pyarrow, and what it imports on its first conversion of Python values (pandas,
+    when installed), now; False when pyarrow is missing. These imports hold the interpreter
+    for seconds on a loaded machine: a live feed that will parse REST pages into tables
+    (a candle stream's backfill after a reconnect) pays them before its socket opens, not
+    while its pings are due."""
+    if not arrow_available():
+        return False
+    require("pyarrow").array([0])
     return True
 
 

@@ -12,6 +12,13 @@ Inside a block the records are stored by column, little-endian: the count (u32),
 then every record's kind (u8), receive time in ns (i64), channel (u16) and length
 (u32), then their bytes one after the other. Columns compress better than rows and
 are packed and unpacked a whole block at a time.
+
+Format 2 adds hand-over marks to the ``rest`` files: a :data:`TAKEN` record saying when
+a REST reply was handed to the stream that asked for it (a book snapshot to its book),
+so that a replay hands it over after the same WebSocket frames as the live session did
+(the frames received while the reply was parsed were bridged into the live book).
+Format 1 recordings, which have no marks, replay as before: each reply is handed over
+at its receive time. Readers refuse files of a format newer than theirs.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ __all__ = [
     "FRAME",
     "MAGIC",
     "REST",
+    "TAKEN",
     "UP",
     "VERSION",
     "Columns",
@@ -51,7 +59,7 @@ __all__ = [
 ]
 
 MAGIC = b"TFREC\x00"
-VERSION = 1
+VERSION = 2  # 2: TAKEN records in the rest files (format 1 files still read)
 FILE_SUFFIX = ".tfrec"
 INDEX_SUFFIX = ".idx"
 MANIFEST = "manifest.json"  # the topics recorded, by "venue endpoint"
@@ -66,6 +74,7 @@ FRAME = 1  # a WebSocket frame as the venue sent it
 UP = 2  # a connection came up (JSON)
 DOWN = 3  # a connection went down (JSON)
 REST = 4  # a REST reply: JSON metadata, a newline, the body
+TAKEN = 5  # (rest files, format 2) replies handed to a stream at this time: JSON {"replies": [...]}
 
 
 class RecordingError(TradeFloodError):

@@ -6,12 +6,19 @@ session's HTTP transport is wrapped so that every REST reply the fetches and the
 streams used (instrument lists, book snapshots, candle backfills) is kept with its
 venue, endpoint, status and headers. Nothing TradeFlood made of the data is kept,
 so a replay rebuilds it with the same code.
+
+A stream that fetches over REST and then applies the result among its frames (a book
+snapshot, into which the deltas received meanwhile are bridged) wraps the fetch in
+:meth:`Recorder.hand_over`: the moment the reply reached it is kept as a ``TAKEN``
+record, and a replay hands the reply over after the same frames.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,13 +30,18 @@ from tradeflood import registry
 from tradeflood.bodies import DEFAULT_MAX_REPLY_BYTES, BodyTooLarge, read_bounded
 from tradeflood.clock import Clock
 
-from ._format import DOWN, MANIFEST, REST, UP, VERSION
+from ._format import DOWN, MANIFEST, REST, TAKEN, UP, VERSION
 from ._writer import BlockWriter
 
 __all__ = ["Recorder", "RecordingTransport", "rest_key", "venue_locator"]
 
 # Headers a replay cannot honour as they were: the body is kept decoded, whole (up to the bound).
 _DROPPED = {"content-encoding", "content-length", "transfer-encoding", "connection"}
+
+# The replies recorded within a hand_over() (the requests of a fetch run in tasks that
+# copy the caller's context, so they all append to the caller's list).
+_HANDING: ContextVar[list[dict[str, Any]] | None] = ContextVar("tradeflood_recording_hand_over",
+                                                               default=None)
 
 
 class _ConnectionRecorder:
@@ -90,6 +102,19 @@ class Recorder:
         temporary = path / f".{MANIFEST}.tmp"
         temporary.write_bytes(orjson.dumps({"format": VERSION, "topics": self._topics}))
         os.replace(temporary, path / MANIFEST)
+
+    @contextmanager
+    def hand_over(self) -> Iterator[None]:
+        """Wrap a stream's fetch whose result it applies among its frames: when the fetch
+        returns (or fails), the last reply recorded within it is marked as handed over now."""
+        replies: list[dict[str, Any]] = []
+        token = _HANDING.set(replies)
+        try:
+            yield
+        finally:
+            _HANDING.reset(token)
+            if replies:
+                self.rest.append(TAKEN, self.now_ns(), 0, orjson.dumps({"replies": replies[-1:]}))
 
     def transport(self, inner: httpx.AsyncBaseTransport | None, urls: Mapping[str, Mapping[str, str]],
                   *, max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> RecordingTransport:
@@ -173,6 +198,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         if cut is not None:  # kept as cut off, so that a replay fails the request the same way
             meta["cut"] = {"limit": cut.limit, "read": cut.read, "encoding": cut.encoding}
         self.recorder.rest.append(REST, ns, 0, orjson.dumps(meta) + b"\n" + body)
+        handing = _HANDING.get()
+        if handing is not None:
+            handing.append({"ns": ns, "venue": venue, "method": request.method, "path": path})
         if cut is not None:
             raise cut
         return httpx.Response(response.status_code, headers=headers, content=body, request=request,

@@ -12,8 +12,18 @@ session's clock to each frame's receive time: a :class:`ReplayClock` at
 No look-ahead: a request made at clock time T gets the reply to the same request
 that the live session sent at about T (from ``LATE`` before to ``SOON`` after;
 the replay then waits until that reply's receive time, as the live request
-waited), else the latest reply received by T. Nothing received after the clock
-is ever handed out.
+waited), else the latest reply received by T; when none was received by T either,
+the first unused reply to a request sent live by T + ``BEHIND``, once the clock reaches
+its receive time (the live session, slowed by its machine, sent it later than the
+replay did: on a clock sped up 60 times, 1 s is 17 ms of real time). Nothing
+received after the clock is ever handed out.
+
+A reply the live session marked as handed over later than it arrived (a book
+snapshot: the deltas received while it was parsed were bridged into the first
+book; see ``TAKEN`` in :mod:`~tradeflood.recording._format`) is handed over when
+the replay reaches that mark, after the same frames, and no later frame is played
+before its taker has run. A recording without marks (format 1) hands each reply
+over at its receive time.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import logging
 import os
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +53,7 @@ from ._format import (
     FRAME,
     MANIFEST,
     REST,
+    TAKEN,
     UP,
     Record,
     RecordingCorruptError,
@@ -57,6 +69,7 @@ __all__ = ["ReplayMissError", "Replayer"]
 log = logging.getLogger("tradeflood.recording")
 LATE_NS = 2_000_000_000
 SOON_NS = 1_000_000_000
+BEHIND_NS = 10_000_000_000  # how much later than the replay a live session may have sent its first request
 
 
 class ReplayMissError(RecordingError):
@@ -71,6 +84,7 @@ class _Reply:
     headers: list[tuple[str, str]]
     body: bytes
     used: bool = False
+    handed: asyncio.Event | None = None  # set when the replay reaches the reply's TAKEN mark
     cut: dict[str, Any] | None = None  # the live read cut the body off there (too large)
 
 
@@ -105,6 +119,7 @@ class Replayer:
         self.problems: list[str] = []
         self._replies: dict[tuple[str, str, str], list[_Reply]] = defaultdict(list)
         self._reply_times: list[int] = []
+        self._held: dict[int, list[_Reply]] = defaultdict(list)  # TAKEN mark ns -> replies handed then
         self._load_replies()
         self._locate = venue_locator(urls or {})
         self._endpoints: dict[tuple[str, str], _Endpoint] = defaultdict(_Endpoint)
@@ -129,6 +144,10 @@ class Replayer:
             return None
         return (f"the recording in {self.directory} holds no {topic} "
                 f"(it has: {', '.join(recorded) or 'nothing from ' + venue})")
+
+    def hand_over(self) -> AbstractContextManager[None]:
+        """A replay marks nothing: the recorded marks say when replies are handed over."""
+        return nullcontext()
 
     def transport(self) -> ReplayTransport:
         return ReplayTransport(self)
@@ -155,20 +174,33 @@ class Replayer:
     # -- REST ------------------------------------------------------------------------------
 
     def _load_replies(self) -> None:
+        by_arrival: dict[tuple[int, tuple[str, str, str]], _Reply] = {}
+        marks: list[Record] = []
         try:
             for _, record in merged(self.directory, ("rest",)):
+                if record.kind == TAKEN:
+                    marks.append(record)
                 if record.kind != REST:
                     continue
                 head, _, body = record.data.partition(b"\n")
                 meta = orjson.loads(head)
                 key = rest_key(meta["venue"], meta["method"], meta["path"])
-                self._replies[key].append(_Reply(record.ns, meta.get("sent_ns", record.ns), meta["status"],
-                                                 [tuple(h) for h in meta["headers"]], body,
-                                                 cut=meta.get("cut")))
-                self._reply_times.append(record.ns)
+                reply = _Reply(record.ns, meta.get("sent_ns", record.ns), meta["status"],
+                               [tuple(h) for h in meta["headers"]], body, cut=meta.get("cut"))
+                self._replies[key].append(reply)
+                by_arrival[(record.ns, key)] = reply
         except RecordingCorruptError as exc:
             self._problem(exc)
-        self._reply_times.sort()
+        for mark in marks:
+            if mark.ns < self.start_ns:
+                continue  # handed over before the replay starts: at hand at once
+            for ref in orjson.loads(mark.data)["replies"]:
+                taken = by_arrival.get((ref["ns"], rest_key(ref["venue"], ref["method"], ref["path"])))
+                if taken is not None and taken.handed is None:
+                    taken.handed = asyncio.Event()
+                    self._held[mark.ns].append(taken)
+        self._reply_times = sorted([r.ns for rs in self._replies.values() for r in rs if r.handed is None]
+                                   + list(self._held))
 
     async def answer(self, request: httpx.Request) -> httpx.Response:
         """The recorded reply to ``request`` as of the clock (see the module's rule)."""
@@ -189,12 +221,20 @@ class Replayer:
                 break
         if pick is None:
             i = bisect.bisect_right(times, now) - 1
-            if i < 0:
-                raise ReplayMissError(f"{request.method} {path} ({venue}): no reply recorded before the "
-                                      f"replay's clock ({now} ns); the first is at {times[0]} ns")
-            pick = replies[i]
+            if i >= 0:
+                pick = replies[i]
+            else:
+                # Nothing received by now: the replay asked before the live session did (which,
+                # slowed by its machine, sent it later than SOON after this clock time). The
+                # first reply, unused, is the one to that request: handed over at its arrival.
+                pick = next((r for r in replies if not r.used and r.sent_ns <= now + BEHIND_NS), None)
+                if pick is None:
+                    raise ReplayMissError(f"{request.method} {path} ({venue}): no reply recorded before the "
+                                          f"replay's clock ({now} ns); the first is at {times[0]} ns")
         pick.used = True
-        if pick.ns > now:
+        if pick.handed is not None:
+            await pick.handed.wait()  # the driver reaches its TAKEN mark, after the frames before it
+        elif pick.ns > now:
             await self.clock.sleep((pick.ns - now) / 1e9)
         if pick.cut is not None:  # the live session got no body: neither does its replay
             raise BodyTooLarge(pick.cut["limit"], pick.cut["read"], pick.cut["encoding"])
@@ -257,6 +297,9 @@ class Replayer:
                                 conn._now_ns, conn._now_ms, conn._now = ns, ms, mono
                                 conn._receive(data)
                     elif kind == REST:
+                        for reply in self._held.pop(ns, ()):
+                            assert reply.handed is not None
+                            reply.handed.set()
                         await settle()  # the reply's taker runs before the frames that followed it live
                     elif kind == CHANNELS:
                         for number, meta in orjson.loads(data).items():
@@ -269,6 +312,10 @@ class Replayer:
             await settle()
         finally:
             self.frames = frames
+            for held in self._held.values():  # a mark the recording lost: nobody waits forever
+                for reply in held:
+                    assert reply.handed is not None
+                    reply.handed.set()
             if isinstance(clock, ReplayClock):
                 clock.release()
             self.finished.set()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from tradeflood.errors import PayloadError, TradeFloodError
@@ -112,10 +113,14 @@ class BookFeed(Feed):
 
         try:
             for attempt in range(self.snapshot_attempts):
+                tap = self.hub.settings.tap
                 try:
-                    book = await self.hub.session.afetch(
-                        OrderBook, exchange=self.query.exchange, symbol=self.query.symbol,
-                        depth=self.book_binding.snapshot_depth)
+                    # A recorder marks when the snapshot reaches the book: the deltas received
+                    # until then are bridged into it, and a replay hands it over after them too.
+                    with nullcontext() if tap is None else tap.hand_over():
+                        book = await self.hub.session.afetch(
+                            OrderBook, exchange=self.query.exchange, symbol=self.query.symbol,
+                            depth=self.book_binding.snapshot_depth)
                 except TradeFloodError as exc:
                     book, failure = None, str(exc)
                 else:

@@ -74,6 +74,9 @@ class Backoff:
         return rng.uniform(0, ceiling) if self.jitter else ceiling
 
 
+PONG_FLOOR = 2.0  # real seconds a ping's answer is always waited for (see Connection._answers_ping)
+
+
 class _Stale(Exception):
     """The connection as a whole went silent and did not answer a ping."""
 
@@ -419,14 +422,19 @@ class Connection:
         return quiet
 
     async def _answers_ping(self, ws: FastConnection) -> bool:
-        """Whether the peer answers a WebSocket ping within ``ping_timeout`` clock seconds."""
+        """Whether the peer answers a WebSocket ping within ``ping_timeout`` clock seconds, and
+        at least ``PONG_FLOOR`` real ones: a round trip takes real time, and on a sped-up clock
+        (10 s is 0.17 s at 60x) a loaded machine's event loop alone took longer than that to
+        read the pong, so a live connection was called dead and torn down."""
         try:
             pong = asyncio.ensure_future(await ws.ping())
         except websockets.WebSocketException:
             return False
-        timer = asyncio.ensure_future(self.clock.sleep(self.ping_timeout))
+        timer: asyncio.Future[Any] = asyncio.gather(self.clock.sleep(self.ping_timeout),
+                                                    asyncio.sleep(PONG_FLOOR))
+        waiting: set[asyncio.Future[Any]] = {pong, timer}
         try:
-            await asyncio.wait({pong, timer}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
             timer.cancel()
         if not pong.done():

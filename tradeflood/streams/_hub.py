@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Coroutine
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +53,11 @@ class ConnectionTaps(Protocol):
     """Gives each new connection its :class:`ConnectionTap` (see ``tradeflood.recording``)."""
 
     def connection(self, venue: str, endpoint: str, label: str, base_url: str) -> ConnectionTap: ...
+
+    def hand_over(self) -> AbstractContextManager[None]:
+        """Wraps a feed's REST fetch whose result it applies among its frames (a book
+        snapshot): a recorder marks when the reply was handed over, a replay ignores it."""
+        ...
 
 
 @dataclass
@@ -121,6 +127,19 @@ class StreamHub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def prepare(self, query: Query) -> None:
+        """What a new subscription needs done before anything of it is in flight: a candle
+        feed backfills over REST into tables, and importing the column libraries holds the
+        interpreter for seconds on a loaded machine. Paid here, it delays no request and no
+        ping; paid at the first backfill (just after a reconnection), it stalled the loop past
+        the venue's idle timeout, and the venue dropped the connection again."""
+        from tradeflood.models import Candle
+
+        if query.model is Candle:
+            from tradeflood.columnar._series import warm_up
+
+            warm_up()
 
     async def attach(self, sub: Subscription) -> None:
         """Resolve the subscription's symbol and topic, then add it to the graph."""

@@ -36,6 +36,7 @@ class Subscription:
         consumer.channel.name = query.describe()
         self.error: BaseException | None = None
         self._closed = False
+        hub.prepare(query)
         self._attached: asyncio.Task[None] = hub.spawn(hub.attach(self))
         self._attached.add_done_callback(self._on_attached)
 
