@@ -15,6 +15,7 @@ def test_public_names() -> None:
         "BybitStreams",
         "BybitVenue",
         "FaultKind",
+        "NoFreeRedisDatabaseError",
         "Faults",
         "Gaps",
         "Instrument",
@@ -28,7 +29,9 @@ def test_public_names() -> None:
         "StreamStats",
         "Venue",
         "VenueStats",
+        "claim_redis_database",
         "default_instruments",
+        "renew_redis_claim",
     }
     for name in testing.__all__:
         assert getattr(testing, name) is not None

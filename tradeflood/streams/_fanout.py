@@ -1,8 +1,7 @@
 """TopicFanout: one carried venue topic read by the feeds of several models.
 
-Some venues publish several kinds of data on one topic (Bybit's linear
-``tickers.<symbol>`` carries the ticker, the funding rate and the open interest;
-Bitget's USDT-FUTURES ``ticker`` likewise). The hub keeps one feed per model and
+Some venues publish several kinds of data on one topic (a perpetual's ticker topic
+may carry the ticker, the funding rate and the open interest together). The hub keeps one feed per model and
 subscribes the topic once; while more than one feed reads it, the connection hands
 the topic's traffic to a fan-out that passes every frame and connection event to
 each feed, which parses it with its own binding. A topic read by one feed goes to

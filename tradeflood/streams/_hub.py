@@ -8,8 +8,8 @@ hooks start and stop the resources: a new level-2 cluster subscribes upstream,
 an evicted one unsubscribes, and an evicted level-1 cluster closes its socket.
 So N consumers of one stream cause one upstream subscription, whatever their
 options, and the last one leaving takes the subscription (and an emptied
-connection) with it. One venue topic may serve several models (Bybit's linear
-``tickers`` carry the ticker, the funding rate and the open interest): each model
+connection) with it. One venue topic may serve several models (a perpetual's ticker
+topic may carry the ticker, the funding rate and the open interest): each model
 has its own feed, and the feeds share the one upstream subscription.
 """
 
