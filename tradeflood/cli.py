@@ -143,7 +143,8 @@ def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[s
 
 
 STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
-            "liquidations": "Liquidation", "funding-rate": "FundingRate", "open-interest": "OpenInterest"}
+            "liquidations": "Liquidation", "funding-rate": "FundingRate", "open-interest": "OpenInterest",
+            "markcandle": "MarkCandle", "indexcandle": "IndexCandle"}
 
 
 @cli.command()
