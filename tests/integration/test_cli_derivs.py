@@ -61,7 +61,8 @@ def test_funding_history_as_csv_matches_the_library(sim: Simulator,
     assert {r["native_symbol"] for r in rows} == {"BTCUSDT"}
 
 
-@pytest.mark.parametrize(("name", "model"), [("markcandle", MarkCandle), ("indexcandle", IndexCandle)])
+@pytest.mark.parametrize(("name", "model"), [("markcandle", MarkCandle), ("indexcandle", IndexCandle),
+                                             ("mark-candle", MarkCandle), ("index-candle", IndexCandle)])
 def test_mark_and_index_bars_to_parquet_with_exact_decimals(sim: Simulator, tmp_path: Path, name: str,
                                                             model: type) -> None:
     start = _hours_ago(sim, "okx", 6)
@@ -108,7 +109,7 @@ def test_trade_history_on_a_venue_without_one_names_those_with_it(
 
 
 @pytest.mark.parametrize(("venue", "args"), [("okx", ["markcandle", "--interval", "1m", "--partial"]),
-                                             ("okx", ["indexcandle", "--interval", "1m", "--partial"]),
+                                             ("okx", ["index-candle", "--interval", "1m", "--partial"]),
                                              ("binance", ["liquidations"]), ("bybit", ["liquidations"])])
 def test_stream_mark_bars_and_liquidations(sim: Simulator, capsys: pytest.CaptureFixture[str], venue: str,
                                            args: list[str]) -> None:
@@ -122,4 +123,4 @@ def test_stream_mark_bars_and_liquidations(sim: Simulator, capsys: pytest.Captur
         assert lines[0]["timestamp"] <= lines[1]["timestamp"]
     else:
         assert lines[0]["interval"] == "1m" and Decimal(lines[0]["low"]) <= Decimal(lines[0]["high"])
-        assert lines[0]["native_symbol"] == ("BTC-USDT-SWAP" if args[0] == "markcandle" else "BTC-USDT")
+        assert lines[0]["native_symbol"] == ("BTC-USDT-SWAP" if "mark" in args[0] else "BTC-USDT")
