@@ -292,6 +292,14 @@ class Binance(Connector, name="binance"):
         """Settled rates ``[{symbol, fundingRate, fundingTime, markPrice}]`` in ``[startTime, endTime]``."""
         return {"symbol": symbol, "startTime": start_time, "endTime": end_time, "limit": limit}
 
+    @turn("/fapi/v1/fundingInfo", api="rest.futures", group="futures-funding-rate", cache="session")
+    def funding_info(self) -> Params:
+        """``[{symbol, adjustedFundingRateCap, adjustedFundingRateFloor, fundingIntervalHours}]``
+        of the symbols whose cap, floor or interval Binance adjusted (Get Funding Rate Info:
+        weight 0, in the 500 / 5 minutes / IP shared with fundingRate); one list for all
+        symbols, kept for the session like the instrument lists."""
+        return {}
+
     @turn("/fapi/v1/openInterest", api="rest.futures", group="futures", weight=1)
     def open_interest(self, symbol: Param) -> Params:
         """``{openInterest (base), symbol, time}``."""

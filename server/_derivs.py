@@ -3,7 +3,9 @@
 ``/v1/funding-rate`` and ``/v1/open-interest`` give the current value (one
 object) without ``start``/``end``/``limit``, and a history ``{"data", "gaps"}``
 with them, as ``fetch`` does. ``/v1/mark-candles`` and ``/v1/index-candles`` are
-ranges of bars like ``/v1/candles`` (JSON only: no volume columns to stream).
+ranges of bars like ``/v1/candles``, in the same five encodings (``format=`` or
+Accept: json, jsonl, csv, arrow, parquet; the gaps in ``X-TradeFlood-Gaps`` when
+not JSON), each row with every field of the model.
 Liquidations have no REST endpoint on any venue: they are a WebSocket topic.
 Every parameter goes through the library's :class:`~tradeflood.Query` first,
 so a spot symbol is refused (400) before anything is sent.
@@ -12,11 +14,12 @@ so a spot symbol is refused (400) before anything is sent.
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 import tradeflood.models as models
 
+from ._encode import FORMATS, dumps, format_of, gaps_of, model_chunks
 from ._rest import ERRORS, _json, _params, _state, encode_result, fetch_shared
 from ._schemas import GapOut
 
@@ -105,26 +108,35 @@ async def open_interest(request: Request, exchange: str = Query(description="Ven
     return _json(encode_result(await fetch_shared(_state(request), models.OpenInterest, params)))
 
 
+_FORMAT = Query(None, description="json (default), jsonl, csv, arrow or parquet.")
+_INTERVAL = Query(description="1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w 1M.")
+_BARS = {**ERRORS, 200: {"content": {m: {} for m in FORMATS.values()},
+                         "description": "Bars; `format=` or Accept picks json, jsonl, csv, arrow, parquet."}}
+
+
 async def _price_candles(request: Request, model: type[models.Model], exchange: str, symbol: str,
-                         interval: str, start: str | None, end: str | None) -> Response:
+                         interval: str, start: str | None, end: str | None, fmt: str | None) -> Response:
+    chosen = format_of(fmt, request.headers.get("accept"))  # a bad format is refused before any fetch
     params = _params({"exchange": exchange, "symbol": symbol, "interval": interval, "start": start,
                       "end": end})
-    return _json(encode_result(await fetch_shared(_state(request), model, params)))
+    series = await fetch_shared(_state(request), model, params)
+    if chosen == "json":
+        return _json(encode_result(series))
+    headers = {"X-TradeFlood-Gaps": dumps(gaps_of(series)[:100]).decode()}
+    return StreamingResponse(model_chunks(series, model, chosen), media_type=FORMATS[chosen], headers=headers)
 
 
-@router.get("/mark-candles", response_model=PriceCandlesOut, responses=ERRORS)
+@router.get("/mark-candles", response_model=PriceCandlesOut, responses=_BARS)
 async def mark_candles(request: Request, exchange: str = Query(description="Venue, e.g. binance."),
-                       symbol: str = _SYMBOL,
-                       interval: str = Query(description="1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w 1M."),
-                       start: str | None = _START, end: str | None = _END) -> Response:
+                       symbol: str = _SYMBOL, interval: str = _INTERVAL, start: str | None = _START,
+                       end: str | None = _END, format: str | None = _FORMAT) -> Response:
     """Mark-price bars of a range (the last one may be forming: ``closed`` false), with the gaps."""
-    return await _price_candles(request, models.MarkCandle, exchange, symbol, interval, start, end)
+    return await _price_candles(request, models.MarkCandle, exchange, symbol, interval, start, end, format)
 
 
-@router.get("/index-candles", response_model=PriceCandlesOut, responses=ERRORS)
+@router.get("/index-candles", response_model=PriceCandlesOut, responses=_BARS)
 async def index_candles(request: Request, exchange: str = Query(description="Venue, e.g. binance."),
-                        symbol: str = _SYMBOL,
-                        interval: str = Query(description="1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w 1M."),
-                        start: str | None = _START, end: str | None = _END) -> Response:
+                        symbol: str = _SYMBOL, interval: str = _INTERVAL, start: str | None = _START,
+                        end: str | None = _END, format: str | None = _FORMAT) -> Response:
     """Index-price bars of a range (the last one may be forming: ``closed`` false), with the gaps."""
-    return await _price_candles(request, models.IndexCandle, exchange, symbol, interval, start, end)
+    return await _price_candles(request, models.IndexCandle, exchange, symbol, interval, start, end, format)

@@ -1,4 +1,5 @@
-"""Models out as bytes: JSON (decimals as strings, times in ms), and candle ranges in five encodings.
+"""Models out as bytes: JSON (decimals as strings, times in ms), and candle ranges (trade,
+mark and index candles) in five encodings.
 
 A long candle range is written batch by batch from the series' Arrow table, so
 a year of 1m candles is never held a second time as JSON or CSV text.
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 
 from tradeflood.errors import QueryError
 
-__all__ = ["CANDLE_FIELDS", "FORMATS", "candle_chunks", "dumps", "format_of", "jsonable"]
+__all__ = ["CANDLE_FIELDS", "FORMATS", "candle_chunks", "dumps", "format_of", "jsonable", "model_chunks"]
 
 CANDLE_FIELDS = ("open_time", "open", "high", "low", "close", "volume", "quote_volume", "closed")
 FORMATS = {
@@ -117,6 +118,37 @@ def candle_chunks(series: Any, fmt: str) -> Iterator[bytes]:
         yield from _columnar(series, fmt)
 
 
+def model_chunks(series: Any, model: type[BaseModel], fmt: str) -> Iterator[bytes]:
+    """A history of other models (mark and index candles) encoded whole: JSON as
+    ``{"data", "gaps"}`` with every field of the model, JSON lines and CSV one row per
+    model (CSV's header is the model's fields, so an empty range still names them),
+    Arrow and Parquet with the model's exact decimal columns."""
+    if fmt == "json":
+        yield orjson.dumps({"data": jsonable(list(series)), "gaps": gaps_of(series)})
+    elif fmt == "jsonl":
+        for start in range(0, len(series), _BATCH):
+            yield b"".join(orjson.dumps(m.model_dump(mode="json")) + b"\n"
+                           for m in series[start:start + _BATCH])
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=[*model.model_fields, *model.model_computed_fields],
+                                lineterminator="\n")
+        writer.writeheader()
+        for start in range(0, len(series), _BATCH):
+            writer.writerows(m.model_dump(mode="json") for m in series[start:start + _BATCH])
+            yield out.getvalue().encode()
+            out.seek(0)
+            out.truncate()
+        if out.tell():
+            yield out.getvalue().encode()
+    elif len(series):
+        yield from _columnar(series, fmt)
+    else:  # no row: the model's empty table, so the reader still learns the columns
+        from tradeflood.columnar import arrow_schema
+
+        yield from _table_chunks(arrow_schema(model).empty_table(), fmt)
+
+
 class _Chunks(io.RawIOBase):
     """A write-only file whose writes are collected and handed on in chunks."""
 
@@ -136,14 +168,18 @@ class _Chunks(io.RawIOBase):
 
 
 def _columnar(series: Any, fmt: str) -> Iterator[bytes]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     table = series.to_arrow() if hasattr(series, "to_arrow") else None
     if table is None:
         from tradeflood.columnar import to_arrow
 
         table = to_arrow(list(series))
+    yield from _table_chunks(table, fmt)
+
+
+def _table_chunks(table: Any, fmt: str) -> Iterator[bytes]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     sink = _Chunks()
     if fmt == "arrow":
         with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), table.schema) as writer:

@@ -36,7 +36,8 @@ __all__ = ["main"]
 F = TypeVar("F", bound=Callable[..., Any])
 MODELS = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
           "instruments": "Instrument", "funding-rate": "FundingRate", "open-interest": "OpenInterest",
-          "markcandle": "MarkCandle", "indexcandle": "IndexCandle"}
+          "markcandle": "MarkCandle", "indexcandle": "IndexCandle",
+          "mark-candle": "MarkCandle", "index-candle": "IndexCandle"}  # the server's names too
 
 
 def _model(name: str) -> type[Any]:
@@ -143,7 +144,9 @@ def fetch(model: str, fmt: str, output: Path | None, iso: bool, urls: Sequence[s
 
 
 STREAMED = {"candle": "Candle", "book": "OrderBook", "trades": "Trade", "ticker": "Ticker",
-            "liquidations": "Liquidation", "funding-rate": "FundingRate", "open-interest": "OpenInterest"}
+            "liquidations": "Liquidation", "funding-rate": "FundingRate", "open-interest": "OpenInterest",
+            "markcandle": "MarkCandle", "indexcandle": "IndexCandle",
+            "mark-candle": "MarkCandle", "index-candle": "IndexCandle"}
 
 
 @cli.command()

@@ -2,7 +2,11 @@
 
 - ``FundingRate`` now: ``premiumIndex`` (``lastFundingRate`` is the rate of the coming
   funding at ``nextFundingTime``, with the mark and index prices; Binance states no
-  interval there); history: ``fundingRate``, 1000 rows a page, oldest first. Binance
+  interval there) and ``fundingInfo`` for the interval: one list for all symbols, sent
+  once a session, naming only the symbols whose interval (or rate cap) Binance adjusted,
+  so a symbol it leaves out has ``interval_ms`` None (most fund every 8 hours, but the
+  list is all Binance states). The interval learned there also plans the symbol's later
+  histories in the session. History: ``fundingRate``, 1000 rows a page, oldest first. Binance
   stamps a funding a few milliseconds after its hour (``1570608000003``): the rows
   are kept at the whole minute, so they sit on the 8-hour grid.
 - ``OpenInterest`` now: ``openInterest`` (base amount, no value); history:
@@ -12,11 +16,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tradeflood import FundingHistoryBinding, LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
+from tradeflood import (
+    FundingHistoryBinding,
+    LatestOrHistoryBinding,
+    PageSource,
+    ParseContext,
+    Part,
+    Query,
+    Turn,
+)
 from tradeflood.connectors.binance import Binance
+from tradeflood.errors import PayloadError
 from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
@@ -29,13 +42,14 @@ from .parse import VENUE
 from .rest import native_symbol
 
 __all__ = ["OI_PERIODS", "BinanceFundingRate", "BinanceOpenInterest", "parse_funding_history",
-           "parse_open_interest", "parse_open_interest_history", "parse_premium_index"]
+           "parse_funding_info", "parse_open_interest", "parse_open_interest_history", "parse_premium_index"]
 
 FUNDING_PAGE = 1000
 OI_PAGE = 500
 OI_LOOKBACK_MS = 30 * 86_400_000
 OI_PERIODS = ("5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
 _MINUTE = 60_000
+_HOUR = 3_600_000
 
 
 def parse_premium_index(payload: Any, *, symbol: str, endpoint: str = "/fapi/v1/premiumIndex") -> FundingRate:
@@ -49,6 +63,19 @@ def parse_premium_index(payload: Any, *, symbol: str, endpoint: str = "/fapi/v1/
         timestamp=read.optional_ms(rec.get("time"), "time"),
         mark_price=read.optional_decimal(rec.get("markPrice"), "markPrice"),
         index_price=read.optional_decimal(rec.get("indexPrice"), "indexPrice"))
+
+
+def parse_funding_info(payload: Any, *, endpoint: str = "/fapi/v1/fundingInfo") -> dict[str, int]:
+    """The funding interval (ms) of each symbol ``fundingInfo`` lists, by native symbol."""
+    read = Reader(VENUE, endpoint, payload)
+    out = {}
+    for i, rec in enumerate(read.records(payload)):
+        r = read.at(rec, f"row {i}")
+        hours = r.integer(r.field(rec, "fundingIntervalHours"), "fundingIntervalHours")
+        if hours <= 0:
+            raise r.fail(f"fundingIntervalHours is {hours}, not a positive number of hours")
+        out[r.text(rec, "symbol")] = hours * _HOUR
+    return out
 
 
 def parse_funding_history(payload: Any, *, symbol: str, endpoint: str = "/fapi/v1/fundingRate",
@@ -98,10 +125,25 @@ class BinanceFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bin
         check_funding_query(VENUE, query)
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
-        return [self.api.premium_index(native_symbol(self.api, query))]
+        return [self.api.premium_index(native_symbol(self.api, query)), self.api.funding_info()]
 
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
+    def parse_current(self, query: Query, turn: Turn, payload: Any,
+                      ctx: ParseContext) -> list[FundingRate] | list[Mapping[str, int]]:
+        if turn.key == self.api.funding_info().key:
+            return [parse_funding_info(payload, endpoint=turn.path)]  # joined to the rate below
         return [parse_premium_index(payload, symbol=query.symbol or "", endpoint=turn.path)]
+
+    def assemble_current(self, query: Query, parts: Sequence[Part], now_ms: int) -> FundingRate:
+        """The coming rate, with the interval ``fundingInfo`` states for its symbol (if any)."""
+        rate = next((item for part in parts for item in part.items if isinstance(item, FundingRate)), None)
+        if rate is None:
+            raise PayloadError(VENUE, "FundingRate", "no reply was parsed into a result")
+        stated = next((item for part in parts for item in part.items if isinstance(item, Mapping)), {})
+        interval = stated.get(rate.native_symbol)
+        if interval is None:
+            return rate
+        self.learn_interval(query.symbol or "", interval)
+        return rate.model_copy(update={"interval_ms": interval})
 
     def page_sources(self, query: Query) -> Sequence[PageSource]:
         native = native_symbol(self.api, query)

@@ -15,7 +15,7 @@ from tradeflood.fundinghistory import STANDARD_FUNDING_MS, infer_funding_interva
 from tradeflood.models import FundingRate
 from tradeflood.testing import _funding_market as fm
 
-from .conftest import CASES, DAY, HOUR, NOW, VenueCase, make_session, on_grid, perp
+from .conftest import BY_NAME, CASES, DAY, HOUR, NOW, VenueCase, make_session, on_grid, perp
 
 SOL = "SOL/USDT:USDT"
 
@@ -73,8 +73,28 @@ async def test_the_current_rate_of_an_hourly_contract(case: VenueCase, clock: Vi
     coming = NOW // HOUR * HOUR + HOUR
     assert rate.funding_time == coming
     assert rate.rate == fm.funding_rate(venue.market, perp(venue, "SOL"), coming)
-    if case.name != "binance":  # premiumIndex states no interval
-        assert rate.interval_ms == HOUR
+    assert rate.interval_ms == HOUR  # Binance's from fundingInfo, the others' beside the rate
+
+
+async def test_binance_states_adjusted_intervals_in_one_list_a_session(clock: VirtualClock) -> None:
+    venue = BY_NAME["binance"].make(clock=clock)
+    btc = Query(FundingRate, exchange="binance", symbol="BTC/USDT:USDT", now_ms=NOW)
+    async with make_session(venue, clock) as s:
+        sol, eight = await s.agather(q(BY_NAME["binance"]), btc)
+        assert venue.stats.by_path["/fapi/v1/fundingInfo"] == 1  # one list for both symbols
+        assert venue.stats.by_path["/fapi/v1/premiumIndex"] == 2
+        assert sol.interval_ms == HOUR
+        assert eight.interval_ms is None  # not in the list: Binance states nothing for it
+        [again] = await s.agather(q(BY_NAME["binance"]))
+        assert again.interval_ms == HOUR and venue.stats.by_path["/fapi/v1/fundingInfo"] == 1  # kept
+        # The stated interval plans the history: 60 hourly days are two full pages, asked at once.
+        history = q(BY_NAME["binance"], start=NOW - 60 * DAY)
+        planned = [t for t in s.plan(history).turns if t.path == "/fapi/v1/fundingRate"]
+        venue.stats.reset()
+        [rates] = await s.agather(history)
+    assert len(planned) == 2 and venue.stats.by_path["/fapi/v1/fundingRate"] == 2
+    assert len(rates) == 60 * 24 and rates.gaps == []
+    assert [r.funding_time for r in rates] == on_grid(NOW - 60 * DAY, NOW + 1, HOUR)
 
 
 @given(step=st.sampled_from(STANDARD_FUNDING_MS), first=st.integers(0, 500_000), count=st.integers(2, 60),

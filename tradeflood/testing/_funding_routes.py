@@ -10,7 +10,8 @@ are the documented ones:
   (``{"openInterestList": [{symbol, size}], "ts"}``); no open-interest history.
 - Binance: ``premiumIndex``; ``fundingRate`` (limit default 100, at most 1000,
   oldest first from ``startTime``; funding times a few ms after the hour, as the
-  venue stamps them; 500 requests / 5 minutes / IP); ``openInterest``;
+  venue stamps them; 500 requests / 5 minutes / IP, shared with ``fundingInfo``,
+  which lists only the perpetuals not funding every 8 hours); ``openInterest``;
   ``futures/data/openInterestHist`` (limit default 30, at most 500, the latest 30
   days only; 1000 requests / 5 minutes / IP).
 - Bybit: funding and open interest on linear ``tickers``; ``funding/history`` (limit
@@ -110,9 +111,9 @@ def install_binance(venue: Any) -> None:
     funding_limit = RollingLimit(per_window=500, window_s=300.0)
     data_limit = RollingLimit(per_window=1000, window_s=300.0)
 
-    def limited(limit: RollingLimit, per: str, route: Any) -> Any:
+    def limited(limit: RollingLimit, per: str, route: Any, key: str | None = None) -> Any:
         def serve(call: Call, api: Any) -> Any:
-            if not limit.admit(call.ip, call.path, call.now_ms / 1000):
+            if not limit.admit(call.ip, key or call.path, call.now_ms / 1000):
                 raise Rejection(429, {"code": -1003, "msg": f"Too many requests; current limit of IP"
                                       f"({call.ip}) is {limit.per_window} requests per {per}."})
             return route(venue, call, api)
@@ -121,7 +122,9 @@ def install_binance(venue: Any) -> None:
     venue.routes["/fapi/v1/premiumIndex"] = (lambda c: 1 if c.get("symbol") else 10,
                                              lambda c, a: _binance_premium(venue, c, a))
     venue.routes["/fapi/v1/fundingRate"] = (lambda c: 1, limited(funding_limit, "5 minutes",
-                                                                  _binance_history))
+                                                                  _binance_history, "funding"))
+    venue.routes["/fapi/v1/fundingInfo"] = (lambda c: 0, limited(funding_limit, "5 minutes",
+                                                                  _binance_funding_info, "funding"))
     venue.routes["/fapi/v1/openInterest"] = (lambda c: 1, lambda c, a: _binance_open_interest(venue, c, a))
     venue.routes["/futures/data/openInterestHist"] = (lambda c: 1, limited(data_limit, "5 minutes",
                                                                             _binance_oi_history))
@@ -135,6 +138,16 @@ def _binance_premium(venue: Any, call: Call, api: Any) -> dict[str, Any]:
             "estimatedSettlePrice": plain(venue.market.price(inst, call.now_ms)),
             "lastFundingRate": _rate(fm.funding_rate(venue.market, inst, coming), 8),
             "interestRate": "0.00010000", "nextFundingTime": coming, "time": call.now_ms}
+
+
+def _binance_funding_info(venue: Any, call: Call, api: Any) -> list[dict[str, Any]]:
+    """The perpetuals whose funding interval is not the standard 8 hours: Binance lists only
+    the symbols it adjusted."""
+    return [{"symbol": inst.native, "adjustedFundingRateCap": "0.02000000",
+             "adjustedFundingRateFloor": "-0.02000000",
+             "fundingIntervalHours": fm.funding_step(inst) // 3_600_000, "disclaimer": False}
+            for inst in venue.market.instruments
+            if inst.kind == "perp" and fm.funding_step(inst) != fm.FUNDING_STEP_MS]
 
 
 def _stamped(t: int) -> int:
