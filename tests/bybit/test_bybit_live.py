@@ -5,10 +5,8 @@ Time runs 60x (a minute candle closes every real second) except for books (``spe
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -17,7 +15,7 @@ import tradeflood.bindings.bybit  # registers the Bybit bindings
 from tradeflood.clock import ScaledClock
 from tradeflood.models import Candle, OrderBook, Ticker, Trade
 from tradeflood.streams import Backoff, BookResync, BookResynced, StreamSettings
-from tradeflood.testing import Simulator
+from tradeflood.testing import Simulator, take
 from tradeflood.testing._bybit import BybitVenue
 
 
@@ -39,19 +37,6 @@ async def session(sim: Simulator, clock: ScaledClock) -> AsyncIterator[tradefloo
     async with tradeflood.Session(urls=sim.urls(), clock=clock, store=False, stream_settings=settings) as s:
         yield s
 
-
-async def take(stream: Any, n: int, *, timeout: float = 10.0,
-               keep: Callable[[Any], bool] = lambda item: True) -> list[Any]:
-    out: list[Any] = []
-
-    async def run() -> None:
-        while len(out) < n:
-            item = await stream.get()
-            if keep(item):
-                out.append(item)
-
-    await asyncio.wait_for(run(), timeout)
-    return out
 
 
 @pytest.mark.parametrize("symbol", ["BTC/USDT", "SOL/USDT:USDT"])

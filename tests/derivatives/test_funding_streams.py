@@ -10,6 +10,7 @@ frames refused with ``FrameRefused``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
@@ -34,6 +35,7 @@ from tradeflood.models import FundingRate, Instrument, OpenInterest, Ticker
 from tradeflood.streams import Backoff, FrameRefused, StreamSettings, Topic
 from tradeflood.testing import Simulator
 from tradeflood.testing import _funding_market as fm
+from tradeflood.testing import take as _take
 from tradeflood.testing._binance import BinanceVenue
 from tradeflood.testing._bitget import BitgetVenue
 from tradeflood.testing._bybit import BybitVenue
@@ -241,18 +243,8 @@ async def venue_session(request: pytest.FixtureRequest, clock: ScaledClock,
         yield venue, sim, s
 
 
-async def take(stream: Any, n: int, *, timeout: float = 15.0,
-               keep: Callable[[Any], bool] = lambda item: True) -> list[Any]:
-    out: list[Any] = []
 
-    async def run() -> None:
-        while len(out) < n:
-            item = await stream.get()
-            if keep(item):
-                out.append(item)
-
-    await asyncio.wait_for(run(), timeout)
-    return out
+take = functools.partial(_take, timeout=15.0)  # these streams push every few clock seconds
 
 
 def _subscribed(sim: Simulator, venue: str) -> dict[str, int]:

@@ -6,10 +6,8 @@ run at the venue's pace (``speed(1)``), as in tests/streams.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,7 +16,7 @@ import tradeflood.bindings.okx  # registers the OKX bindings
 from tradeflood.clock import ScaledClock
 from tradeflood.models import Candle, OrderBook, Ticker, Trade
 from tradeflood.streams import Backoff, BookResync, BookResynced, StreamSettings
-from tradeflood.testing import Simulator
+from tradeflood.testing import Simulator, take
 from tradeflood.testing._okx import OkxVenue
 
 
@@ -40,19 +38,6 @@ async def session(sim: Simulator, clock: ScaledClock) -> AsyncIterator[tradefloo
     async with tradeflood.Session(urls=sim.urls(), clock=clock, store=False, stream_settings=settings) as s:
         yield s
 
-
-async def take(stream: Any, n: int, *, timeout: float = 10.0,
-               keep: Callable[[Any], bool] = lambda item: True) -> list[Any]:
-    out: list[Any] = []
-
-    async def run() -> None:
-        while len(out) < n:
-            item = await stream.get()
-            if keep(item):
-                out.append(item)
-
-    await asyncio.wait_for(run(), timeout)
-    return out
 
 
 def test_simulator_urls_name_both_okx_endpoints(sim: Simulator) -> None:

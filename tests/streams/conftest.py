@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import pytest
 
@@ -46,20 +45,6 @@ async def session(sim: Simulator, clock: ScaledClock) -> AsyncIterator[tradefloo
                                   stream_settings=settings()) as s:
         yield s
 
-
-async def take(stream: Any, n: int, *, timeout: float = 10.0,
-               keep: Callable[[Any], bool] = lambda item: True) -> list[Any]:
-    """The next ``n`` items of ``stream`` that ``keep`` accepts (real-time ``timeout``)."""
-    out: list[Any] = []
-
-    async def run() -> None:
-        while len(out) < n:
-            item = await stream.get()
-            if keep(item):
-                out.append(item)
-
-    await asyncio.wait_for(run(), timeout)
-    return out
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -18,9 +18,7 @@ import pytest
 import tradeflood
 from tradeflood.models import OrderBook, Trade
 from tradeflood.streams import BookResync, BookResynced, FrameRefused, StreamEvent
-from tradeflood.testing import Simulator
-
-from .conftest import take
+from tradeflood.testing import Simulator, take
 
 
 def _feed(sim: Simulator, key: str) -> Any:

@@ -9,9 +9,9 @@ import resource
 import tradeflood
 from tradeflood.clock import ScaledClock
 from tradeflood.models import OrderBook, Trade
-from tradeflood.testing import Simulator
+from tradeflood.testing import Simulator, take
 
-from .conftest import take, until
+from .conftest import until
 
 
 def _rss_mb() -> float:

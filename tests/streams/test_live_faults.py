@@ -13,9 +13,9 @@ from tradeflood.errors import StreamOverflowError, StreamRejectedError
 from tradeflood.models import Candle, OrderBook, Trade
 from tradeflood.streams import BookResync, BookResynced, Reconnected, StreamEvent, TradeGap
 from tradeflood.streams._protocol import Topic
-from tradeflood.testing import Simulator
+from tradeflood.testing import Simulator, take
 
-from .conftest import take, until
+from .conftest import until
 
 
 def _data(items: list[Any]) -> list[Any]:

@@ -10,10 +10,10 @@ import pytest
 import tradeflood
 from tradeflood.models import Trade
 from tradeflood.streams import Reconnected, StreamEvent, TradeGap
-from tradeflood.testing import Simulator
+from tradeflood.testing import Simulator, take
 from tradeflood.testing._tinyproxy import TinyProxy, tinyproxy_path
 
-from .conftest import settings, take
+from .conftest import settings
 
 
 @pytest.fixture

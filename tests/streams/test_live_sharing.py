@@ -12,9 +12,9 @@ import tradeflood
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.models import OrderBook, Ticker, Trade
 from tradeflood.streams import StreamEvent
-from tradeflood.testing import Simulator
+from tradeflood.testing import Simulator, take
 
-from .conftest import take, until
+from .conftest import until
 
 
 def _topics(sim: Simulator, venue: str) -> dict[str, int]:

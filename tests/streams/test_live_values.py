@@ -11,8 +11,7 @@ import tradeflood
 from tradeflood.errors import InvalidIntervalError, TradeFloodError, UnknownSymbolError
 from tradeflood.models import Candle, OrderBook, Ticker, Trade
 from tradeflood.streams import StreamEvent
-
-from .conftest import take
+from tradeflood.testing import take
 
 VENUES = ("bitget", "binance")
 SYMBOLS = ("BTC/USDT", "ETH/USDT:USDT")

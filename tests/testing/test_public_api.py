@@ -32,6 +32,7 @@ def test_public_names() -> None:
         "claim_redis_database",
         "default_instruments",
         "renew_redis_claim",
+        "take",
     }
     for name in testing.__all__:
         assert getattr(testing, name) is not None

@@ -25,6 +25,7 @@ from tradeflood.testing._okx import OkxVenue
 from tradeflood.testing._okx_ws import OkxStreams
 from tradeflood.testing._redisdb import NoFreeRedisDatabaseError, claim_redis_database, renew_redis_claim
 from tradeflood.testing._server import Simulator
+from tradeflood.testing._streams import take
 from tradeflood.testing._transport import CLIENT_IP_HEADER, SimulatorTransport
 from tradeflood.testing._venue import SimResponse, Venue, VenueStats
 from tradeflood.testing._ws import StreamServer, StreamStats
@@ -55,4 +56,5 @@ __all__ = [
     "claim_redis_database",
     "default_instruments",
     "renew_redis_claim",
+    "take",
 ]
