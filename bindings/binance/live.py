@@ -110,6 +110,8 @@ class BinanceTradeStream(_BinanceStream, model=Trade, connector=Binance):
 
 _PRICES = CheckedDecimals()
 _AMOUNTS = CheckedDecimals(zero=True)  # a zero size passes here; the trade rule refuses it by name
+# The caches' dicts themselves (never replaced, only cleared), looked up once per module.
+_KNOWN_PRICES, _KNOWN_AMOUNTS = _PRICES.known, _AMOUNTS.known
 
 
 def parse_trade_event(frame: Frame, symbol: str) -> Trade:
@@ -121,17 +123,16 @@ def parse_trade_event(frame: Frame, symbol: str) -> Trade:
         # Price and size texts repeat: a text seen before is known valid (a string of a finite
         # number, the price positive, the size not negative, both below 1e30) and its Decimal
         # is reused; a new one is checked once.
-        price = _PRICES.known.get(p)
+        price = _KNOWN_PRICES.get(p)
         if price is None:
             price = _PRICES.read(p)
-        amount = _AMOUNTS.known.get(q)
+        amount = _KNOWN_AMOUNTS.get(q)
         if amount is None:
             amount = _AMOUNTS.read(q)
-        ok = (type(ident) is int and type(maker) is bool and type(when) is int
-              and price is not None and amount is not None)
     except (KeyError, TypeError) as bad:
         raise _reader(frame).fail(f"{type(bad).__name__}: {bad}") from None
-    if not ok:
+    if (type(ident) is not int or type(maker) is not bool or type(when) is not int
+            or price is None or amount is None):
         raise _reader(frame).fail(f"a field of trade {ident!r} has the wrong type or value")
     return trade({
         "exchange": VENUE, "symbol": symbol, "native_symbol": native, "id": str(ident),
