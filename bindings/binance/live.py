@@ -17,12 +17,12 @@ from typing import Any, ClassVar
 from tradeflood import Query
 from tradeflood.connectors.binance import Binance
 from tradeflood.intervals import INTERVALS, validate_interval
-from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
+from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_setters
 from tradeflood.parsing import CheckedDecimals, Reader
 from tradeflood.streams import BookDelta, BookSync, Frame, StreamBinding, Topic
 
 from .book import BinanceFuturesBookSync, BinanceSpotBookSync
-from .parse import VENUE, candle, decimal, trade
+from .parse import VENUE, candle, decimal
 from .rest import market
 
 __all__ = [
@@ -114,6 +114,14 @@ _AMOUNTS = CheckedDecimals(zero=True)  # a zero size passes here; the trade rule
 _KNOWN_PRICES, _KNOWN_AMOUNTS = _PRICES.known, _AMOUNTS.known
 
 
+# A trade built in line (what trusted_builder(Trade) does, without its call per trade).
+if Trade.__private_attributes__:  # pragma: no cover (they would need their own slot value)
+    raise TypeError("Trade gained private attributes: build it with trusted_builder(Trade)")
+_new = object.__new__
+_set_dict, _set_fields, _set_extra, _set_private = trusted_setters()
+_FIELDS = set(Trade.model_fields)
+
+
 def parse_trade_event(frame: Frame, symbol: str) -> Trade:
     """One trade from a ``trade`` or ``aggTrade`` event; ``m`` (buyer is maker) means a sell."""
     data = frame.payload
@@ -134,10 +142,15 @@ def parse_trade_event(frame: Frame, symbol: str) -> Trade:
     if (type(ident) is not int or type(maker) is not bool or type(when) is not int
             or price is None or amount is None):
         raise _reader(frame).fail(f"a field of trade {ident!r} has the wrong type or value")
-    return trade({
+    obj = _new(Trade)
+    _set_dict(obj, {
         "exchange": VENUE, "symbol": symbol, "native_symbol": native, "id": str(ident),
         "timestamp": when, "price": price, "amount": amount, "side": "sell" if maker else "buy",
     })
+    _set_fields(obj, _FIELDS)
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj
 
 
 class BinanceTickerStream(_BinanceStream, model=Ticker, connector=Binance):
