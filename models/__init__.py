@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from ._base import Model, Price, Size, TimestampMs, ms_to_datetime, to_ms, trusted_batch, trusted_builder
+from ._base import (
+    Model,
+    Price,
+    Size,
+    TimestampMs,
+    ms_to_datetime,
+    to_ms,
+    trusted_batch,
+    trusted_builder,
+    trusted_setters,
+)
 from .book import OrderBook
 from .candle import Candle
 from .funding import FundingRate, settled_rate
@@ -34,4 +44,5 @@ __all__ = [
     "to_ms",
     "trusted_batch",
     "trusted_builder",
+    "trusted_setters",
 ]

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 __all__ = ["Model", "Price", "Size", "TimestampMs", "ms_to_datetime", "to_ms", "trusted_batch",
-           "trusted_builder"]
+           "trusted_builder", "trusted_setters"]
 
 
 def to_ms(value: Any) -> int:
@@ -71,6 +71,15 @@ M = TypeVar("M", bound=BaseModel)
 #: What pydantic sets on every instance, as the slots' own setters (no __setattr__).
 _SLOT_SETTERS = tuple(BaseModel.__dict__[name].__set__ for name in (
     "__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
+
+
+def trusted_setters() -> tuple[Callable[[Any, Any], None], ...]:
+    """The four slot setters :func:`trusted_builder` calls on each new instance (``__dict__``,
+    the fields-set, extra, private), for the one parser hot enough to build its models in line
+    (a live trade event: a Python call per trade counts there). Same trust and same steps as
+    :func:`trusted_builder`: ``obj = object.__new__(cls)``, then the dict of every field, the
+    shared ``set(cls.model_fields)``, ``None`` and ``None``; models without private attributes only."""
+    return _SLOT_SETTERS
 
 
 def trusted_builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:

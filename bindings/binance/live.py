@@ -17,12 +17,12 @@ from typing import Any, ClassVar
 from tradeflood import Query
 from tradeflood.connectors.binance import Binance
 from tradeflood.intervals import INTERVALS, validate_interval
-from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade
+from tradeflood.models import Candle, Instrument, OrderBook, Ticker, Trade, trusted_setters
 from tradeflood.parsing import CheckedDecimals, Reader
 from tradeflood.streams import BookDelta, BookSync, Frame, StreamBinding, Topic
 
 from .book import BinanceFuturesBookSync, BinanceSpotBookSync
-from .parse import VENUE, candle, decimal, trade
+from .parse import VENUE, candle, decimal
 from .rest import market
 
 __all__ = [
@@ -110,6 +110,16 @@ class BinanceTradeStream(_BinanceStream, model=Trade, connector=Binance):
 
 _PRICES = CheckedDecimals()
 _AMOUNTS = CheckedDecimals(zero=True)  # a zero size passes here; the trade rule refuses it by name
+# The caches' dicts themselves (never replaced, only cleared), looked up once per module.
+_KNOWN_PRICES, _KNOWN_AMOUNTS = _PRICES.known, _AMOUNTS.known
+
+
+# A trade built in line (what trusted_builder(Trade) does, without its call per trade).
+if Trade.__private_attributes__:  # pragma: no cover (they would need their own slot value)
+    raise TypeError("Trade gained private attributes: build it with trusted_builder(Trade)")
+_new = object.__new__
+_set_dict, _set_fields, _set_extra, _set_private = trusted_setters()
+_FIELDS = set(Trade.model_fields)
 
 
 def parse_trade_event(frame: Frame, symbol: str) -> Trade:
@@ -121,22 +131,26 @@ def parse_trade_event(frame: Frame, symbol: str) -> Trade:
         # Price and size texts repeat: a text seen before is known valid (a string of a finite
         # number, the price positive, the size not negative, both below 1e30) and its Decimal
         # is reused; a new one is checked once.
-        price = _PRICES.known.get(p)
+        price = _KNOWN_PRICES.get(p)
         if price is None:
             price = _PRICES.read(p)
-        amount = _AMOUNTS.known.get(q)
+        amount = _KNOWN_AMOUNTS.get(q)
         if amount is None:
             amount = _AMOUNTS.read(q)
-        ok = (type(ident) is int and type(maker) is bool and type(when) is int
-              and price is not None and amount is not None)
     except (KeyError, TypeError) as bad:
         raise _reader(frame).fail(f"{type(bad).__name__}: {bad}") from None
-    if not ok:
+    if (type(ident) is not int or type(maker) is not bool or type(when) is not int
+            or price is None or amount is None):
         raise _reader(frame).fail(f"a field of trade {ident!r} has the wrong type or value")
-    return trade({
+    obj = _new(Trade)
+    _set_dict(obj, {
         "exchange": VENUE, "symbol": symbol, "native_symbol": native, "id": str(ident),
         "timestamp": when, "price": price, "amount": amount, "side": "sell" if maker else "buy",
     })
+    _set_fields(obj, _FIELDS)
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj
 
 
 class BinanceTickerStream(_BinanceStream, model=Ticker, connector=Binance):

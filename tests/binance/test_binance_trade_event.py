@@ -40,3 +40,16 @@ def test_a_missing_symbol_is_a_payload_error() -> None:
     del frame.payload["s"]
     with pytest.raises(PayloadError):
         parse_trade_event(frame, "BTC/USDT")
+
+
+def test_the_trade_built_in_line_is_the_validated_model() -> None:
+    from tradeflood.models import Trade
+
+    made = parse_trade_event(event(m=False, t=123, p="100.5", q="2"), "BTC/USDT")
+    validated = Trade(exchange="binance", symbol="BTC/USDT", native_symbol="BTCUSDT", id="123",
+                      timestamp=1_700_000_000_000, price=Decimal("100.5"), amount=Decimal("2"), side="buy")
+    assert made == validated and repr(made) == repr(validated)
+    assert made.model_dump() == validated.model_dump() and made.model_fields_set == validated.model_fields_set
+    assert made.model_copy(update={"id": "124"}).id == "124" and made.id == "123"  # a copy leaves it whole
+    with pytest.raises(ValueError):
+        made.price = Decimal("1")  # type: ignore[misc]  # frozen, like every model

@@ -80,3 +80,23 @@ def test_an_id_of_digit_signs_that_are_not_decimals_is_ordered_by_time() -> None
     feed = Recorder()
     feed.feed(trade("²", 1_000), trade("³", 1_100))  # str.isdigit() holds for these, int() refuses them
     assert [t.id for t in feed.out] == ["²", "³"]
+
+
+@given(st.lists(st.tuples(st.one_of(st.integers(1, 30).map(str), st.sampled_from(["a", "b", "c1", "²"])),
+                          st.integers(0, 3000)), max_size=60))
+def test_numeric_and_other_ids_mixed_are_handed_out_by_trade_order(sent: list[tuple[str, int]]) -> None:
+    """A numeric id sorts by its number and above every other id (which sort by time, then id);
+    whatever the mix, each trade handed out sorts after the one before, and a trade not handed
+    out is counted as a duplicate or reported late."""
+    from tradeflood.streams._tradefeed import trade_order
+
+    feed = Recorder()
+    for ident, ts in sent:
+        feed.feed(trade(ident, ts))
+    delivered = [t for t in feed.out if isinstance(t, Trade)]
+    keys = [trade_order(t) for t in delivered]
+    assert keys == sorted(set(keys))  # strictly increasing
+    assert len(delivered) + feed.duplicates + feed.late == len(sent)
+    if sent:  # the first trade always goes out, and the newest key sent is the last handed out
+        assert delivered[0].id == sent[0][0]
+        assert keys[-1] == max(trade_order(trade(i, ts)) for i, ts in sent)

@@ -91,18 +91,33 @@ class TradeFeed(Feed):
         seen = self.seen
         for trade in sorted(items, key=trade_order) if len(items) > 1 else items:
             ident = trade.id  # the key of trade_order, in line: this runs once per live trade
-            key = (int(ident), 0, "") if ident.isdecimal() else (-1, trade.timestamp, ident)
             last = self.last
-            if last is None:
-                self._remember(trade, key)
-            elif key <= last:
-                self._behind(trade, key, frame.action == "snapshot", received_ms)
-                continue
-            else:  # after the last one: newer than the oldest seen too (RecentIds.add, in line)
-                current = seen._current
-                current.add(ident)
-                if len(current) >= seen._size:
-                    seen.turn()
+            if ident.isdecimal():
+                number = int(ident)
+                # The usual case first: a numeric id above the last one handed out (a numeric
+                # key is above every non-numeric one, whose first element is -1).
+                if last is not None and number > last[0]:
+                    current = seen._current  # newer than the oldest seen too: RecentIds.add, in line
+                    current.add(ident)
+                    if len(current) >= seen._size:
+                        seen.turn()
+                    key = (number, 0, "")
+                else:
+                    key = (number, 0, "")
+                    if last is None:
+                        self._remember(trade, key)
+                    elif key <= last:
+                        self._behind(trade, key, frame.action == "snapshot", received_ms)
+                        continue
+            else:
+                key = (-1, trade.timestamp, ident)
+                if last is None:
+                    self._remember(trade, key)
+                elif key <= last:
+                    self._behind(trade, key, frame.action == "snapshot", received_ms)
+                    continue
+                else:
+                    seen.add(ident)
             self.last = key
             self.last_trade = trade
             sink = self._sink  # Feed.publish, in line for its hot path (one consumer)
