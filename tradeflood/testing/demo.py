@@ -117,7 +117,9 @@ async def _live(out: TextIO, sim: object) -> bool:
     async with Session(urls=sim.urls(), store=False) as s:  # type: ignore[attr-defined]
         trades = [s.stream(Trade, exchange="binance", symbol="BTC/USDT", on_event=events.append)
                   for _ in range(3)]
-        books = [s.stream(OrderBook, exchange="binance", symbol="BTC/USDT", depth=depth) for depth in (5, 20)]
+        book_events: list[StreamEvent] = []
+        books = [s.stream(OrderBook, exchange="binance", symbol="BTC/USDT", depth=depth,
+                          on_event=book_events.append) for depth in (5, 20)]
         first = [await _next_data(t) for t in trades]
         book = await _next_data(books[0])
         stats = sim.streams["binance"].stats  # type: ignore[attr-defined]
@@ -131,6 +133,9 @@ async def _live(out: TextIO, sim: object) -> bool:
             seen.append(await asyncio.wait_for(trades[0].get(), 30))
         for kind in dict.fromkeys(type(e).__name__ for e in events):  # Reconnected, then TradeGap
             out.write(f"  event: {kind} (told to each consumer's on_event)\n")
+        if book_events:  # Reconnected, BookResync, then BookResynced once the snapshot is back
+            kinds = ", ".join(dict.fromkeys(type(e).__name__ for e in book_events))
+            out.write(f"  book events so far: {kinds}\n")
         ids = [int(t.id) for t in [first[0], *seen]]
         whole = ids == sorted(ids) and len(ids) == len(set(ids))
         out.write(f"  trades after the reconnection: {ids[1:]}, in order and none twice: {whole}\n")
