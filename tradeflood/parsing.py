@@ -168,6 +168,14 @@ class Reader:
             raise self.fail(f"expected a list of {what}", payload)
         return payload
 
+    def first_record(self, payload: Any, what: str) -> dict[str, Any]:
+        """The first of ``payload``'s JSON objects, for endpoints that answer one record in a
+        list; an empty list fails as "no ``what`` record"."""
+        records = self.records(payload)
+        if not records:
+            raise self.fail(f"no {what} record")
+        return records[0]
+
     def record(self, payload: Any, what: str = "a JSON object") -> dict[str, Any]:
         """``payload`` as one JSON object."""
         if type(payload) is not dict:

@@ -48,10 +48,7 @@ def parse_current_funding(payload: Any, *, symbol: str,
                           endpoint: str = "/api/v2/mix/market/current-fund-rate") -> FundingRate:
     """The one record of ``current-fund-rate``: the rate for ``nextUpdate``."""
     read = Reader(EXCHANGE, endpoint, payload)
-    records = read.records(payload)
-    if not records:
-        raise read.fail("no funding-rate record")
-    rec = records[0]
+    rec = read.first_record(payload, "funding-rate")
     r = read.at(rec, "current-fund-rate")
     hours = r.optional_decimal(rec.get("fundingRateInterval"), "fundingRateInterval")
     return r.model(FundingRate, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "symbol"),

@@ -48,10 +48,7 @@ def parse_current_funding(payload: Any, *, symbol: str,
                           endpoint: str = "/api/v5/public/funding-rate") -> FundingRate:
     """The one record of ``public/funding-rate``."""
     read = Reader(EXCHANGE, endpoint, payload)
-    records = read.records(payload)
-    if not records:
-        raise read.fail("no funding-rate record")
-    rec = records[0]
+    rec = read.first_record(payload, "funding-rate")
     r = read.at(rec, "funding-rate")
     funding = r.ms(r.field(rec, "fundingTime"), "fundingTime")
     following = r.optional_ms(rec.get("nextFundingTime"), "nextFundingTime")
@@ -83,10 +80,7 @@ def parse_open_interest(payload: Any, *, symbol: str,
                         endpoint: str = "/api/v5/public/open-interest") -> OpenInterest:
     """The one record of ``public/open-interest``: ``oiCcy`` (base) as the size, ``oiUsd`` as the value."""
     read = Reader(EXCHANGE, endpoint, payload)
-    records = read.records(payload)
-    if not records:
-        raise read.fail("no open-interest record")
-    rec = records[0]
+    rec = read.first_record(payload, "open-interest")
     r = read.at(rec, "open-interest")
     return r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "instId"),
                    timestamp=r.ms(r.field(rec, "ts"), "ts"), size=r.decimal(r.field(rec, "oiCcy"), "oiCcy"),
