@@ -148,8 +148,9 @@ class Okx(Connector, name="okx"):
     # OKX API v5 "Market Data": mark-price-candles and index-candles 20/2s and the latest
     # 1,440 bars; history-mark-price-candles and history-index-candles 10/2s, any age; all
     # four take limit up to 100 and page like candles (after/before, newest first).
-    # history-trades 20/2s: type=1 pages by tradeId, type=2 by timestamp (after/before),
-    # limit up to 100, newest first, the last 3 months.
+    # history-trades 20/2s: type=1 pages by tradeId, type=2 by timestamp (``after`` only:
+    # "before ... Do not support timestamp for pagination"), limit up to 100, newest first,
+    # the last 3 months (www.okx.com/docs-v5/en/#order-book-trading-market-data-get-trades-history).
     limits = {**limits,
               "mark-price-candles": Limit(20, 2.0), "history-mark-price-candles": Limit(10, 2.0),
               "index-candles": Limit(20, 2.0), "history-index-candles": Limit(10, 2.0),
@@ -180,11 +181,12 @@ class Okx(Connector, name="okx"):
         return {"instId": index_id, "bar": bar, "after": after, "before": before, "limit": limit}
 
     @turn("/api/v5/market/history-trades", group="history-trades")
-    def history_trades(self, inst_id: Param, after: int | None = None, before: int | None = None,
+    def history_trades(self, inst_id: Param, after: int | None = None,
                        limit: int | None = None) -> Params:
-        """Trades by time (``type=2``): older than ``after``, newer than ``before`` (both
-        exclusive, ms), newest first."""
-        return {"instId": inst_id, "type": 2, "after": after, "before": before, "limit": limit}
+        """Trades by time (``type=2``): older than ``after`` (exclusive, ms), newest first. OKX's
+        ``before`` takes a tradeId only ("Do not support timestamp for pagination"), so it
+        is not offered here; paging on by id sets ``type=1`` and ``after`` to a tradeId."""
+        return {"instId": inst_id, "type": 2, "after": after, "limit": limit}
     # == end of issue 16 (marks) ===============================================
 
     # -- replies -----------------------------------------------------------
