@@ -183,8 +183,11 @@ class Bitget(Connector, name="bitget"):
         return {"symbol": symbol, "productType": product_type}
 
     # == issue 16 (marks): mark/index price candles and trade history ==========
-    # Bitget v2 "Market" (mix): ``candles`` with ``kLineType`` MARK or INDEX (the recent
-    # endpoint, 1000 rows, the same look-back as trade candles); ``history-mark-candles`` and
+    # Bitget v2 "Market" (mix): ``candles`` with ``kLineType`` MARK or INDEX (upper case:
+    # "MARKET tick; MARK mark; INDEX index; MARKET by default", Get-Candle-Data; the recent
+    # endpoint, 1000 rows, the same look-back as trade candles: "1m, 3m, and 5m ... up to one
+    # month; 15m ... 52 days; 30m ... 62 days; 1H ... 83 days; 2H ... 120 days; 4H ... 240
+    # days; 6H ... 360 days"); ``history-mark-candles`` and
     # ``history-index-candles`` (200 rows, any age, a span of at most 90 days); 20/s each.
     # ``fills-history`` (spot and mix): trades of the last 90 days, ``limit`` up to 1000,
     # newest first, ``startTime``/``endTime`` (a span of at most 7 days) and ``idLessThan``
@@ -238,7 +241,10 @@ class Bitget(Connector, name="bitget"):
     # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
     # Bitget API v2 docs, "Futures > Market": Get Current Funding Rate, Get Historical Funding
     # Rates and Get Open Interest, each 20 requests/second per IP. The history takes no time
-    # range: ``pageSize`` up to 100 (default 20) and ``pageNo`` from 1, newest first. Open
+    # range: ``pageSize`` "Default: 20, maximum: 100" and ``pageNo`` "page number", newest
+    # first (www.bitget.com/api-doc/contract/market/Get-History-Funding-Rate).
+    # ``fundingRateInterval`` (hours, a string: "8") is in the recorded reply of
+    # ../shared/reference bitget fetchFundingRate. Open
     # interest has no public history endpoint in v2: the current value only.
     limits = {**limits, "mix-current-fund-rate": _PER_SECOND_20, "mix-history-fund-rate": _PER_SECOND_20,
               "mix-open-interest": _PER_SECOND_20}

@@ -9,10 +9,12 @@ envelope maps onto TradeFlood's errors. Parsing lives in
     page = api.kline("spot", "BTCUSDT", "60", start=1704067200000, end=1707667199999, limit=1000)
     page.path                               # '/v5/market/kline'
 
-Sources (Bybit API v5 docs, bybit-exchange.github.io/docs/v5, "Rate Limit"):
-public market endpoints share one IP limit of 600 requests per 5 seconds; an
-IP over it is answered HTTP 403 ("access too frequent") and banned for about
-10 minutes. TradeFlood's limiter keeps under it, so a 403 is never provoked;
+Sources (Bybit API v5 docs, bybit-exchange.github.io/docs/v5/rate-limit): "You are
+allowed to send 600 requests within a 5-second window per IP"; on "403, access too
+frequent" "you should terminate all HTTP sessions and wait for at least 10 minutes.
+The ban will be lifted automatically" (the body's exact shape is not documented:
+any 403 whose text says "too frequent" or "rate limit" is read as the ban).
+TradeFlood's limiter keeps under it, so a 403 is never provoked;
 when one comes anyway it is a :class:`RateLimitedError` with a 600 s
 ``retry_after`` (too long to wait for: not retried) unless its body does not
 read as Bybit's ban, which makes it a refusal of this IP by someone else (a
@@ -20,7 +22,9 @@ proxy, a regional block): a :class:`VenueRejectedError`, which a proxy scheme
 answers by carrying the request through another proxy.
 WebSocket (``wss://stream.bybit.com/v5/public/spot`` and ``.../linear``): the
 client sends ``{"op": "ping"}`` every 20 s; a spot subscribe request carries at
-most 10 args; 500 connections per 5 minutes per IP.
+most 10 args; "Do not establish more than 500 connections within a 5-minute window"
+(rate-limit page); a connection with neither ping-pong nor data "will be cut off
+after 10 minutes" (docs/v5/ws/connect).
 """
 
 from __future__ import annotations
@@ -197,7 +201,10 @@ class Bybit(Connector, name="bybit"):
 
     # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
     # Bybit v5 docs, "Market": the current rate, mark/index prices and open interest come on
-    # ``tickers`` (linear); Get Funding Rate History (``limit`` 1..200, default 200; newest
+    # ``tickers`` (linear; ``fundingIntervalHour`` appears in live replies but not in the
+    # documented field list, so it is read when present, never required); instruments-info
+    # states ``fundingInterval`` as "Funding interval (minute)" (docs/v5/market/instrument);
+    # Get Funding Rate History (``limit`` 1..200, default 200; newest
     # first; ``startTime`` only with ``endTime``); Get Open Interest (``intervalTime``
     # 5min/15min/30min/1h/4h/1d, ``limit`` 1..200, default 50, newest first, ``cursor``).
     # Both count in the 600 requests / 5 s per IP of every market endpoint.

@@ -116,7 +116,8 @@ class Okx(Connector, name="okx"):
 
     # -- candles -----------------------------------------------------------
     # ``after``: rows older than this ts (exclusive); ``before``: rows newer than this ts
-    # (exclusive). Both endpoints: limit up to 300, default 100, newest first.
+    # (exclusive). Both endpoints: limit up to 300, default 100, newest first ("GET /
+    # Candlesticks history": "The maximum is 300. The default is 100").
     @turn("/api/v5/market/candles", group="candles")
     def candles(self, inst_id: Param, bar: str, after: int | None = None, before: int | None = None,
                 limit: int | None = None) -> Params:
@@ -132,7 +133,8 @@ class Okx(Connector, name="okx"):
     # -- books, trades, tickers --------------------------------------------
     @turn("/api/v5/market/books", group="books")
     def books(self, inst_id: Param, sz: int | None = None) -> Params:
-        """``sz`` levels a side, 1..400 (the venue's default is 1)."""
+        """``sz`` levels a side, 1..400 (the venue's default is 1). The reply's ``seqId`` is
+        documented ("Sequence ID of the current message"); replies recorded in 2024 lack it."""
         return {"instId": inst_id, "sz": sz}
 
     @turn("/api/v5/market/trades", group="trades")
@@ -148,8 +150,9 @@ class Okx(Connector, name="okx"):
     # OKX API v5 "Market Data": mark-price-candles and index-candles 20/2s and the latest
     # 1,440 bars; history-mark-price-candles and history-index-candles 10/2s, any age; all
     # four take limit up to 100 and page like candles (after/before, newest first).
-    # history-trades 20/2s: type=1 pages by tradeId, type=2 by timestamp (after/before),
-    # limit up to 100, newest first, the last 3 months.
+    # history-trades 20/2s: type=1 pages by tradeId, type=2 by timestamp (``after`` only:
+    # "before ... Do not support timestamp for pagination"), limit up to 100, newest first,
+    # the last 3 months (www.okx.com/docs-v5/en/#order-book-trading-market-data-get-trades-history).
     limits = {**limits,
               "mark-price-candles": Limit(20, 2.0), "history-mark-price-candles": Limit(10, 2.0),
               "index-candles": Limit(20, 2.0), "history-index-candles": Limit(10, 2.0),
@@ -180,11 +183,12 @@ class Okx(Connector, name="okx"):
         return {"instId": index_id, "bar": bar, "after": after, "before": before, "limit": limit}
 
     @turn("/api/v5/market/history-trades", group="history-trades")
-    def history_trades(self, inst_id: Param, after: int | None = None, before: int | None = None,
+    def history_trades(self, inst_id: Param, after: int | None = None,
                        limit: int | None = None) -> Params:
-        """Trades by time (``type=2``): older than ``after``, newer than ``before`` (both
-        exclusive, ms), newest first."""
-        return {"instId": inst_id, "type": 2, "after": after, "before": before, "limit": limit}
+        """Trades by time (``type=2``): older than ``after`` (exclusive, ms), newest first. OKX's
+        ``before`` takes a tradeId only ("Do not support timestamp for pagination"), so it
+        is not offered here; paging on by id sets ``type=1`` and ``after`` to a tradeId."""
+        return {"instId": inst_id, "type": 2, "after": after, "limit": limit}
     # == end of issue 16 (marks) ===============================================
 
     # -- replies -----------------------------------------------------------
@@ -195,9 +199,11 @@ class Okx(Connector, name="okx"):
 
     # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
     # OKX v5 docs, "Public Data": Get funding rate (10 requests / 2 s per IP and instrument),
-    # Get funding rate history (10 / 2 s per IP and instrument; ``limit`` up to 100 here,
-    # newest first, paged by ``after``/``before`` on ``fundingTime``; the last three months
-    # only), Get open interest (20 / 2 s per IP and instrument); "Trading Statistics": Get
+    # Get funding rate history (10 / 2 s, "Rate limit rule: IP + Instrument ID"; ``limit``
+    # "The maximum is 400; The default is 400" (docs as of June 2026): TradeFlood
+    # asks 100 a page (bindings/okx/funding.py), newest first, paged by ``after``/``before``
+    # on ``fundingTime``; "can return data up to three months"),
+    # Get open interest (20 / 2 s per IP and instrument); "Trading Statistics": Get
     # contract open interest history (``rubik/stat/contracts/open-interest-history``,
     # ``period`` 5m..1D, ``limit`` up to 100, rows ``[ts, oi, oiCcy, oiUsd]`` newest first;
     # 10 / 2 s per IP). The per-instrument limits are held here per IP, which is stricter.
@@ -217,7 +223,8 @@ class Okx(Connector, name="okx"):
 
     @turn("/api/v5/public/open-interest", group="open-interest")
     def open_interest(self, inst_id: Param, inst_type: str = "SWAP") -> Params:
-        """``[{instId, instType, oi (contracts), oiCcy (base), oiUsd, ts}]``."""
+        """``[{instId, instType, oi (contracts), oiCcy (base), oiUsd, ts}]``; OKX: ``oiUsd`` is
+        "Open interest in number of USD" (recorded in ../shared/reference okx fetchOpenInterest)."""
         return {"instType": inst_type, "instId": inst_id}
 
     @turn("/api/v5/rubik/stat/contracts/open-interest-history", group="open-interest-history")

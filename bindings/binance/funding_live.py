@@ -1,6 +1,8 @@
 """Binance USDⓈ-M funding rates live, from ``<symbol>@markPrice``.
 
-Wire facts (Binance USDⓈ-M "Websocket Market Streams", Mark Price Stream):
+Wire facts (Binance USDⓈ-M "Websocket Market Streams", Mark Price Stream,
+developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams/
+Mark-Price-Stream):
 ``<symbol>@markPrice`` pushes every 3 s (``@markPrice@1s`` every second; the
 3-second one is used, funding rates do not move faster than that matters)
 ``{"e": "markPriceUpdate", "E", "s", "p", "i", "P", "r", "T"}``: ``p`` the mark

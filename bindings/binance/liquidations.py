@@ -1,8 +1,9 @@
 """Binance liquidation orders of USDⓈ-M perpetuals from ``<symbol>@forceOrder``.
 
-Wire facts (Binance USDⓈ-M "Websocket Market Streams", Liquidation Order
-Streams): ``{"e": "forceOrder", "E", "o": {"s", "S", "q", "p", "ap", "X", "l",
-"z", "T", ...}}``, at most the latest liquidation of a symbol per 1000 ms (a
+Wire facts (Binance USDⓈ-M "Websocket Market Streams", Liquidation Order Streams,
+developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams/
+Liquidation-Order-Streams): ``{"e": "forceOrder", "E", "o": {"s", "S", "q", "p", "ap",
+"X", "l", "z", "T", ...}}``, at most the latest liquidation of a symbol per 1000 ms (a
 snapshot, so a burst shows as its last order). ``S`` is the order's side,
 ``ap`` its average price and ``z`` the filled quantity; ``T`` the trade time.
 Spot has no liquidations: a spot symbol is refused.

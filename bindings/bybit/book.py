@@ -1,8 +1,8 @@
 """Bybit's order-book rules: the ``orderbook.<depth>.<symbol>`` sync dialect.
 
-Bybit (v5 WebSocket "Orderbook"): the first push is a ``snapshot``; then
-``delta`` pushes carry the update id ``u``. "If you receive a new snapshot
-message, you will have to reset your local orderbook"; and "occasionally you'll
+Bybit (v5 WebSocket "Orderbook", bybit-exchange.github.io/docs/v5/websocket/public/orderbook):
+the first push is a ``snapshot``; then ``delta`` pushes carry the update id ``u``.
+"If you receive a new snapshot message, you will have to reset your local orderbook"; and "occasionally you'll
 receive ``u`` = 1, which is a snapshot data due to the restart of the service".
 So every snapshot, and every push with ``u`` = 1, resets the book. The docs
 call ``u`` "a sequence" without saying by how much it grows: TradeFlood takes

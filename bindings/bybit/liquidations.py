@@ -1,7 +1,9 @@
 """Bybit liquidations of USDT linear perpetuals from ``allLiquidation.<symbol>``.
 
-Wire facts (Bybit v5 WebSocket "All Liquidation"): pushed every 500 ms with
-every liquidation since the last push, ``{"topic", "type": "snapshot", "ts",
+Wire facts (Bybit v5 WebSocket "All Liquidation",
+bybit-exchange.github.io/docs/v5/websocket/public/all-liquidation; ``S``: "When you
+receive a ``Buy`` update, this means that a long position has been liquidated"):
+pushed every 500 ms with every liquidation since the last push, ``{"topic", "type": "snapshot", "ts",
 "data": [{"T", "s", "S", "v", "p"}]}``. ``S`` is the side of the *position*
 liquidated (``Buy``: a long), so the liquidation order's side is the other one;
 ``v`` is the size in base, ``p`` the bankruptcy price. Spot is refused.

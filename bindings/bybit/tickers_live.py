@@ -1,12 +1,16 @@
 """Bybit funding rates and open interest live, from the linear ``tickers.<symbol>`` topic.
 
-Wire facts (Bybit v5 WebSocket, Public "Ticker"): linear tickers come as one
+Wire facts (Bybit v5 WebSocket, Public "Ticker", bybit-exchange.github.io/docs/v5/websocket/public/ticker:
+"This topic utilises the snapshot field and delta field. If a response param is not
+found in the message, then its value has not changed"): linear tickers come as one
 ``snapshot`` (every field) and then ``delta`` pushes holding only the fields that
 changed, ``{"topic", "type", "ts", "cs", "data": {...}}``. Among them:
 ``fundingRate`` (the rate of the coming funding), ``nextFundingTime``,
 ``markPrice``, ``indexPrice``, ``openInterest`` (base coin) and
-``openInterestValue`` (quote). The same topic serves :class:`~tradeflood.models.Ticker`
-(:mod:`.live`); each model reads it through its own feed over one subscription.
+``openInterestValue`` (quote); live pushes also carry ``fundingIntervalHour``, which the
+documented field list does not name (read when present). The same topic serves
+:class:`~tradeflood.models.Ticker` (:mod:`.live`); each model reads it through its own
+feed over one subscription.
 
 The full record of each topic is rebuilt by laying every delta over the last
 snapshot (:class:`TickerRecords`, one per session connector, shared by the three

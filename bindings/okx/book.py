@@ -8,8 +8,11 @@ last ``seqId``), no change for a while (an empty update whose ``seqId`` equals
 ``prevSeqId``, which is still the last ``seqId``). So the rule is only
 "``prevSeqId`` is the last ``seqId``", and a lower ``seqId`` is not stale by itself.
 
-OKX announced that its book ``checksum`` is always 0 from June 2026 and that
-the initial snapshot on subscribing stops in August 2026. Both behaviours are
+OKX announced that its book ``checksum`` is always 0 from June 2026 ("OKX Order
+Book Channels Checksum Field Deprecation", 21 May 2026: production from 23 June
+2026, the field stays present and "will always return 0") and, by TradeFlood's
+issue 16, that the initial snapshot on subscribing stops in August 2026 (no public
+source for that one was found: docs/venue-guesses.md). Both behaviours are
 served: a snapshot pushed on the stream is taken as it comes; without one,
 updates are buffered while a REST snapshot (``market/books``, its ``seqId``)
 loads, and the first update with ``prevSeqId <= seqId_rest < seqId`` bridges

@@ -1,16 +1,17 @@
 """OKX funding rates and open interest live, from the public ``funding-rate`` and
 ``open-interest`` channels.
 
-Wire facts (OKX API v5 WebSocket, Public Channel "Funding rate channel" and
-"Open interest channel", public endpoint): a topic is ``{"channel", "instId"}``
+Wire facts (OKX API v5 WebSocket, www.okx.com/docs-v5/en/#public-data-websocket-funding-rate-channel
+and #public-data-websocket-open-interest-channel, public endpoint): a topic is ``{"channel", "instId"}``
 with the swap's id (``BTC-USDT-SWAP``); pushes are ``{"arg", "data": [...]}``.
 
 - ``funding-rate``: about every 30 to 90 s, records like REST's
   ``public/funding-rate``: ``fundingRate`` (the coming funding's rate),
   ``fundingTime`` (when it applies), ``nextFundingRate`` (the predicted one after
-  it, often ""), ``nextFundingTime`` (so the interval), ``ts``;
-- ``open-interest``: about every 3 s, ``oi`` (contracts), ``oiCcy`` (base coin),
-  ``oiUsd`` (value) and ``ts``, as on REST's ``public/open-interest``.
+  it; OKX marks it "no longer supported", so mostly ""), ``nextFundingTime`` (so the interval), ``ts``;
+- ``open-interest``: "every 3 seconds when there are updates", ``oi`` (contracts),
+  ``oiCcy`` (base coin), ``oiUsd`` ("Open interest in number of USD", the value) and
+  ``ts``, as on REST's ``public/open-interest``.
 
 Each record of a push is one value; unchanged values are not de-duplicated.
 """

@@ -1,10 +1,12 @@
 """OKX liquidation orders of USDT swaps from the ``liquidation-orders`` channel.
 
-Wire facts (OKX API v5 WebSocket, Public Channel "Liquidation orders"):
+Wire facts (OKX API v5 WebSocket, Public Channel "Liquidation orders",
+www.okx.com/docs-v5/en/#public-data-websocket-liquidation-orders-channel):
 subscribed with ``{"channel": "liquidation-orders", "instType": "SWAP"}`` for every
 swap at once; pushes are ``{"arg", "data": [{"instId", "instFamily", "instType",
-"uly", "details": [{"side", "posSide", "bkPx", "sz", "bkLoss", "ccy", "ts"}]}]}``,
-at most one order per instrument a second. ``side`` is the liquidation order's
+"uly", "details": [{"side", "posSide", "bkPx", "sz", "bkLoss", "ccy", "ts"}]}]}``;
+"Liquidation data comes from different data sources, so the updated data is not
+necessarily in chronological order" (each push's orders are sorted here). ``side`` is the liquidation order's
 side, ``bkPx`` the bankruptcy price, ``sz`` in contracts (scaled to base with the
 swap's ``ctVal``). The connector routes each push by its ``instId``, so every
 symbol is a topic of its own; the venue's subscription is one for all swaps, so

@@ -1,12 +1,17 @@
 """OKX trade histories over a time range: ``market/history-trades``, spot and USDT swaps.
 
-Wire facts (OKX API v5 "Market Data"): ``history-trades`` serves the last 3
-months, ``limit`` up to 100, newest first, 20 requests/2 s; ``type=2`` pages by
-time (``after``: older than, ``before``: newer than, both exclusive ms) and
-``type=1`` (the default) by ``tradeId``. A window is asked by time; a full page
-goes on by the oldest trade's id, so trades sharing a millisecond across a page
-edge are neither lost nor repeated, and so does a short page that looks cut short
-mid-window (:func:`~tradeflood.trades.cut_short`; an empty answer ends the window).
+Wire facts (OKX API v5 "GET / Trades history",
+www.okx.com/docs-v5/en/#order-book-trading-market-data-get-trades-history):
+``history-trades`` serves "the last 3 months", ``limit`` "The maximum and default
+both are 100", newest first, 20 requests/2 s; ``type`` "1: tradeId 2: timestamp"
+(1 the default); ``after`` returns "records earlier than the requested tradeId or
+ts", while ``before`` takes a tradeId only ("Do not support timestamp for
+pagination"). So a window is asked by time with ``type=2`` and ``after`` = its end
+alone (no ``before``: the window's lower edge is where paging stops, and trades
+before it are dropped on assembly); a full page goes on by the oldest trade's id
+(``type=1``), so trades sharing a millisecond across a page edge are neither lost
+nor repeated, and so does a short page that looks cut short mid-window
+(:func:`~tradeflood.trades.cut_short`; an empty answer ends the window).
 Swap sizes come in contracts and are turned into base amounts with the instrument's
 ``ctVal``.
 """
@@ -62,7 +67,8 @@ class OkxTradeHistory(TradeHistoryBinding, OkxTrades, model=Trade, connector=Okx
 
     def window(self, query: Query, start: int, end: int) -> Turn:
         _, _, native = resolve(self.api, query.symbol, "trade histories")
-        first: Turn = self.api.history_trades(native, after=end, before=start - 1, limit=HISTORY_TRADES_PAGE)
+        # ``before`` takes no timestamp (OKX docs), so the window's start is not sent.
+        first: Turn = self.api.history_trades(native, after=end, limit=HISTORY_TRADES_PAGE)
         return first.paginate(_next_page(start), max_pages=100_000)
 
     def page_trades(self, query: Query, turn: Turn, page: Any, ctx: ParseContext) -> list[Any]:

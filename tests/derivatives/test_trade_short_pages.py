@@ -17,7 +17,8 @@ from tradeflood.trades import cut_short
 from .conftest import HOUR, MINUTE, NOW, make, session
 
 PATH = {"okx": "/api/v5/market/history-trades", "bitget": "/api/v2/spot/market/fills-history"}
-FIRST_PAGE = {"okx": "before", "bitget": "startTime"}  # a param only a window's first page has
+#: A param and value only a window's first page has (OKX's first page asks by time, ``type=2``).
+FIRST_PAGE = {"okx": ("type", "2"), "bitget": ("startTime", None)}
 CURSOR = {"okx": "after", "bitget": "idLessThan"}
 
 
@@ -32,7 +33,8 @@ def _cut_first_pages(venue: Any, name: str, keep: int) -> list[int]:
 
     def serve(call: Any) -> Any:
         answer = route(call)
-        first = call.get(FIRST_PAGE[name]) is not None
+        param, value = FIRST_PAGE[name]
+        first = call.get(param) is not None if value is None else call.get(param) == value
         if name == "bitget":  # its later pages keep startTime and add the cursor
             first = first and call.get(CURSOR[name]) is None
         if first and isinstance(answer, list) and len(answer) > keep:

@@ -11,8 +11,9 @@ changed fields, the funding rate and open interest among them) and
 ``orderbook.<1|50|200|500>.<symbol>`` (a snapshot on subscribing, then deltas whose ``u``
 grows by one a push).
 
-Idle connections (nothing received) are closed after ``idle_timeout`` (600 s: a guess;
-Bybit only recommends a ping every 20 s).
+Idle connections (nothing received) are closed after ``idle_timeout`` (600 s: Bybit's
+docs, "if there is no "ping-pong" and no stream data sent from server end, the
+connection will be cut off after 10 minutes"; Bybit recommends a ping every 20 s).
 """
 
 from __future__ import annotations

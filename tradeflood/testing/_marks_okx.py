@@ -6,8 +6,10 @@ latest 1,440 bars, their ``history-`` twins (10 per 2 s) any age; all take
 ``[ts, o, h, l, c, confirm]`` newest first. Mark candles take a swap's
 ``instId``, index candles the index (``BTC-USDT``). ``market/history-trades``
 (20 per 2 s): the last 3 months, ``limit`` up to 100, newest first; ``type=2``
-pages by time (``after`` older than, ``before`` newer than, exclusive), ``type=1``
-(the default) by ``tradeId``. Trades inside an injected gap are not served.
+pages by time with ``after`` (older than, exclusive) and ignores ``before``, which
+OKX documents as a tradeId only ("Do not support timestamp for pagination");
+``type=1`` (the default) pages by ``tradeId`` both ways. Trades inside an injected
+gap are not served.
 """
 
 from __future__ import annotations
@@ -77,18 +79,28 @@ def install(venue: OkxVenue) -> None:
         after, before = venue._int(call, "after"), venue._int(call, "before")
         market, now = venue.market, call.now_ms
         oldest = now - TRADES_LOOKBACK_MS
+        names = venue.names(inst)
+
+        def shown(ticks: list[Any]) -> list[Any]:
+            return [t for t in ticks if not venue.gaps.hides(names, t.ts_ms)]
+
         if (call.get("type") or "1") == "2":
-            lo = max(oldest, before + 1 if before is not None else oldest)
+            # ``before`` is a tradeId only: with timestamps it bounds nothing. The newest
+            # ``limit`` trades older than ``after`` are the page: look back until they are found.
             hi = min(after if after is not None else now + 1, now + 1)
-            ticks = trades_between(market, inst, lo, hi, now) if lo < hi else []
+            lo = max(oldest, hi - 600_000)
+            ticks = shown(trades_between(market, inst, lo, hi, now)) if lo < hi else []
+            while len(ticks) < limit and oldest < lo < hi:
+                lo, older = max(oldest, lo - 3_600_000), lo
+                ticks = shown(trades_between(market, inst, lo, older, now)) + ticks
         else:
             last = market.last_trade_id(inst, now)
             hi_id = min(last, after - 1) if after is not None else last
             lo_id = max(1, before + 1) if before is not None else max(1, hi_id - limit + 1)
             lo_id = max(lo_id, hi_id - limit - 1000)  # never build more than needed
-            ticks = [t for t in (market.trade(inst, i) for i in range(lo_id, hi_id + 1)) if t.ts_ms >= oldest]
-        names = venue.names(inst)
-        ticks = [t for t in ticks if not venue.gaps.hides(names, t.ts_ms)][-limit:]
+            ticks = shown([t for t in (market.trade(inst, i) for i in range(lo_id, hi_id + 1))
+                           if t.ts_ms >= oldest])
+        ticks = ticks[-limit:]
         if call.short_page and len(ticks) > 1:
             ticks = ticks[len(ticks) // 2:]
         return [wire.trade(inst, t) for t in reversed(ticks)]

@@ -9,7 +9,8 @@ page); both candle endpoints take ``limit`` up to 300 (default 100) and answer
 newest first, anchored at ``after`` (older than, exclusive) with ``before``
 (newer than, exclusive) as the far edge. ``market/books`` takes ``sz`` 1..400
 (default 1) and, as OKX announced with the end of the WebSocket's initial
-snapshot, carries the book's ``seqId`` (the recorded 2024 replies do not: a guess).
+snapshot, carries the book's ``seqId`` (documented, "Sequence ID of the current message"; the
+replies recorded in 2024 lack it).
 """
 
 from __future__ import annotations
