@@ -5,8 +5,9 @@ Wire facts (Bitget API v2 WebSocket, public "Tickers Channel", ``instType``
 push sample, with ``holdingAmount``, is quoted in ccxt's ``ts/src/pro/bitget.ts``; the
 demo-trading page shows the same record with ``quantity`` instead, which is not read):
 about one push a second, ``{"action": "snapshot", "arg", "data": [{...}], "ts"}``,
-each record whole (no deltas). A perpetual's record carries, with the prices of the day, ``fundingRate`` (the coming funding's rate),
-``nextFundingTime`` (when it applies), ``markPrice``, ``indexPrice``,
+each record whole (no deltas). A perpetual's record carries, with the prices of the
+day, ``fundingRate`` (the coming funding's rate), ``nextFundingTime`` (when it
+applies), ``markPrice``, ``indexPrice``,
 ``holdingAmount`` (the open interest in the base coin) and ``ts``. Bitget gives no
 open-interest value in quote (``value`` stays None: it is not computed here) and no
 funding interval on this channel. The same topic serves
