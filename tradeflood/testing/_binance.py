@@ -306,8 +306,7 @@ class BinanceVenue(Venue):
     def _trades(self, call: Call, api: _Api) -> list[dict[str, Any]]:
         inst = self._instrument(call, api)
         ticks = self.market.recent_trades(inst, call.now_ms, self._limit(call, 500, 1000))
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[len(ticks) // 2 :]
+        ticks = call.short_paged(ticks)
         style = wire.Style(inst, api.spot)
         return [wire.trade(style, t) for t in ticks]
 

@@ -217,8 +217,7 @@ class BitgetVenue(Venue):
         if id_below is not None:
             ticks = [t for t in ticks if t.id < id_below]
         ticks = ticks[-limit:]
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[len(ticks) // 2 :]
+        ticks = call.short_paged(ticks)
         return [wire.fill(inst, t) for t in reversed(ticks)]
 
     def _spot_book(self, call: Call) -> dict[str, Any]:

@@ -177,8 +177,7 @@ class BybitVenue(Venue):
         kind, inst = self._inst(call)
         limit = self._limit(call, 60 if kind == "spot" else 500, 60 if kind == "spot" else 1000)
         ticks = self.market.recent_trades(inst, call.now_ms, limit)
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[len(ticks) // 2:]
+        ticks = call.short_paged(ticks)
         return {"category": call.get("category"), "list": [wire.trade(inst, t) for t in reversed(ticks)]}
 
     def _tickers(self, call: Call) -> dict[str, Any]:

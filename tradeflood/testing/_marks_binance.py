@@ -69,8 +69,7 @@ def install(venue: BinanceVenue) -> None:
         else:
             ticks = [t for t in market.recent_trades(inst, now, limit)
                      if not venue.gaps.hides(names, t.ts_ms)]
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[: len(ticks) // 2]
+        ticks = call.short_paged(ticks, keep_first=True)
         style = wire.Style(inst, api.spot)
         return [_agg(style, t, api.spot) for t in ticks]
 

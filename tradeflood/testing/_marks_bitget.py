@@ -71,8 +71,7 @@ def install(venue: BitgetVenue) -> None:
             chosen = kept[-(limit - len(chosen)):] + chosen if kept else chosen
             top = max(start, top - 3_600_000)
         chosen = chosen[-limit:]
-        if call.short_page and len(chosen) > 1:
-            chosen = chosen[len(chosen) // 2:]
+        chosen = call.short_paged(chosen)
         return [wire.fill(inst, t) for t in reversed(chosen)]
 
     venue.routes.update({

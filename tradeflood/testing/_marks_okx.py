@@ -77,8 +77,7 @@ def install(venue: OkxVenue) -> None:
             ticks = [t for t in (market.trade(inst, i) for i in range(lo_id, hi_id + 1)) if t.ts_ms >= oldest]
         names = venue.names(inst)
         ticks = [t for t in ticks if not venue.gaps.hides(names, t.ts_ms)][-limit:]
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[len(ticks) // 2:]
+        ticks = call.short_paged(ticks)
         return [wire.trade(inst, t) for t in reversed(ticks)]
 
     venue.routes.update({

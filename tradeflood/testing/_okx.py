@@ -191,8 +191,7 @@ class OkxVenue(Venue):
         inst = self._inst(call)
         limit = self._limit(call, "limit", 100, 500)
         ticks = self.market.recent_trades(inst, call.now_ms, limit)
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[len(ticks) // 2:]
+        ticks = call.short_paged(ticks)
         return [wire.trade(inst, t) for t in reversed(ticks)]
 
     def _tickers(self, call: Call) -> list[dict[str, str]]:
