@@ -61,7 +61,7 @@ def run_mypy() -> tuple[str, int]:
     return "\n".join(lines), status
 
 
-@pytest.mark.slow  # about 20 s with no mypy cache, under a second with one
+@pytest.mark.slow  # 20-40 s with no mypy cache (2 loaded cores), under a second with one
 def test_the_package_type_checks_clean() -> None:
     report, status = run_mypy()
     assert status == 0, report
