@@ -17,6 +17,7 @@ import orjson
 from pydantic import BaseModel
 
 from tradeflood.errors import QueryError
+from tradeflood.models import Model
 
 __all__ = ["CANDLE_FIELDS", "FORMATS", "candle_chunks", "dumps", "format_of", "jsonable", "model_chunks"]
 
@@ -118,7 +119,7 @@ def candle_chunks(series: Any, fmt: str) -> Iterator[bytes]:
         yield from _columnar(series, fmt)
 
 
-def model_chunks(series: Any, model: type[BaseModel], fmt: str) -> Iterator[bytes]:
+def model_chunks(series: Any, model: type[Model], fmt: str) -> Iterator[bytes]:
     """A history of other models (mark and index candles) encoded whole: JSON as
     ``{"data", "gaps"}`` with every field of the model, JSON lines and CSV one row per
     model (CSV's header is the model's fields, so an empty range still names them),

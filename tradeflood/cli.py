@@ -217,7 +217,8 @@ def venues(markdown: bool) -> None:
             if issubclass(binding, CandleBinding):
                 which = "" if binding.model.__name__ == "Candle" else f" ({binding.model.__name__})"
                 click.echo(f"  intervals{which}: {' '.join(binding.intervals)}")
-        connector = next(iter(bindings or [b for (_, v), b in streamed.items() if v == venue])).connector
+        streams = [b for (_, v), b in streamed.items() if v == venue]
+        connector = (bindings[0] if bindings else streams[0]).connector
         if connector.limits:
             click.echo("  limits: " + ", ".join(f"{g} {lim.count}/{lim.per:g}s"
                                                 for g, lim in connector.limits.items()))

@@ -7,12 +7,15 @@ import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 from pydantic import BaseModel, BeforeValidator
 
 from .errors import TradeFloodError
+
+if TYPE_CHECKING:
+    from tradeflood.models import Model
 
 __all__ = ["check_writable", "iso_ms", "time_fields", "write_csv", "write_file", "write_jsonl",
            "write_stream"]
@@ -92,7 +95,7 @@ def check_writable(path: Path) -> None:
         raise TradeFloodError(f"cannot write {path}: folder {folder} is not writable")
 
 
-def write_file(items: Sequence[BaseModel], path: Path, *, iso: bool = False) -> None:
+def write_file(items: Sequence[Model], path: Path, *, iso: bool = False) -> None:
     """Write by the file's suffix: .csv, .jsonl or .parquet (Parquet needs pyarrow).
 
     The file is written next to its final name and moved into place, so a failed
@@ -114,7 +117,7 @@ def write_file(items: Sequence[BaseModel], path: Path, *, iso: bool = False) -> 
         raise TradeFloodError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _write_parquet(items: Sequence[BaseModel], path: Path) -> None:
+def _write_parquet(items: Sequence[Model], path: Path) -> None:
     try:
         import pyarrow.parquet as pq
     except ImportError:

@@ -17,8 +17,13 @@ class QueryChecker(Protocol):
     """What :meth:`Query.resolve` needs of the binding that will answer a query (a fetch or
     stream binding class or instance)."""
 
-    connector: Any  # its ``name`` is the venue's canonical name
-    options: frozenset[str]
+    @property
+    def connector(self) -> Any:
+        """The venue's connector (class or instance); its ``name`` is the venue's canonical name."""
+
+    @property
+    def options(self) -> frozenset[str]:
+        """The keyword arguments beyond the standard ones that the binding reads."""
 
     def check(self, query: Query) -> None: ...
 
@@ -102,7 +107,7 @@ class Query:
         """Whether :meth:`resolve` has checked this query against its venue's binding."""
         return self._resolved
 
-    def resolve(self, binding: QueryChecker | type[QueryChecker], now_ms: int | None = None) -> Query:
+    def resolve(self, binding: QueryChecker, now_ms: int | None = None) -> Query:
         """Check this query against the ``binding`` that will answer it and resolve relative
         times against ``now_ms`` (UTC ms, the caller's clock; needed only for relative times
         and the check that a history has begun); returns the query itself. Raises a

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from .binding import Binding
     from .query import Query
+    from .streams._binding import StreamBinding
 
 __all__ = [
     "bindings_for",
@@ -43,7 +44,7 @@ log = logging.getLogger("tradeflood")
 _BINDINGS: dict[tuple[type[Model], str], type[Binding]] = {}
 # Live (stream) bindings are a separate role: a venue may stream a model it
 # also fetches, and replacing one must not disturb the other.
-_STREAM_BINDINGS: dict[tuple[type[Model], str], type[Any]] = {}
+_STREAM_BINDINGS: dict[tuple[type[Model], str], type[StreamBinding]] = {}
 _loaded = False
 _loading = False
 _load_lock = threading.RLock()
@@ -153,7 +154,7 @@ def lookup(model: object, exchange: object) -> type[Binding]:
     return _BINDINGS[(model, exchange.lower())]
 
 
-def lookup_stream(model: object, exchange: object) -> type[Any]:
+def lookup_stream(model: object, exchange: object) -> type[StreamBinding]:
     """The stream binding for (model, exchange), or a :class:`QueryError` naming the choices."""
     _load()
     models = {m for m, _ in _STREAM_BINDINGS}
@@ -182,7 +183,9 @@ def _unknown(model: object, exchange: object, venues_for: set[str], what: str) -
     raise UnknownExchangeError(str(exchange), venues_for, getattr(model, "__name__", None))
 
 
-def stream_bindings_for(model: type[Model] | None = None) -> dict[tuple[type[Model], str], type[Any]]:
+def stream_bindings_for(
+    model: type[Model] | None = None,
+) -> dict[tuple[type[Model], str], type[StreamBinding]]:
     """Every registered stream binding, optionally for one model."""
     _load()
     return {k: v for k, v in _STREAM_BINDINGS.items() if model is None or k[0] is model}

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import httpx
 
     from .clock import Clock
+    from .connector import Ban
     from .turns import Turn
     from .windows import RateLimits
 
@@ -65,7 +66,9 @@ class RequestRoutes(Protocol):
         ...
 
     def settle(self, pool: Any, egress: Any, venue: str, status: int, latency: float,
-               retry_after: float | None = None, detail: str = "", *, at_floor: bool = True) -> str | None:
+               retry_after: float | None = None, detail: str = "", *, at_floor: bool = True,
+               ban: Ban | None = None) -> str | None:
         """Record the HTTP answer a request through ``egress`` got; returns the kind of failure
         it shows (``auth``: the proxy refused us; ``blocked``; ``limited``; ``venue``), or None.
-        ``at_floor``: the rate through ``egress`` has backed off as far as it goes."""
+        ``at_floor``: the rate through ``egress`` has backed off as far as it goes. ``ban``: the
+        ban the venue's connector read in the reply (:meth:`~tradeflood.Connector.ban`), if any."""

@@ -128,7 +128,7 @@ class BinanceFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bin
         return [self.api.premium_index(native_symbol(self.api, query)), self.api.funding_info()]
 
     def parse_current(self, query: Query, turn: Turn, payload: Any,
-                      ctx: ParseContext) -> list[FundingRate] | list[Mapping[str, int]]:
+                      ctx: ParseContext) -> list[FundingRate] | list[dict[str, int]]:
         if turn.key == self.api.funding_info().key:
             return [parse_funding_info(payload, endpoint=turn.path)]  # joined to the rate below
         return [parse_premium_index(payload, symbol=query.symbol or "", endpoint=turn.path)]

@@ -229,7 +229,8 @@ class BitgetOrderBook(Binding, model=OrderBook, connector=Bitget):
                                  depth=query.depth or DEFAULT_DEPTH, endpoint=turn.path)]
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> OrderBook:
-        return self.single(parts)
+        book: OrderBook = self.single(parts)
+        return book
 
 
 class BitgetTrades(Binding, model=Trade, connector=Bitget):
@@ -278,4 +279,5 @@ class BitgetTicker(Binding, model=Ticker, connector=Bitget):
                              endpoint=turn.path)]
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> Ticker:
-        return self.single(parts)
+        ticker: Ticker = self.single(parts)
+        return ticker

@@ -164,7 +164,8 @@ class BybitOrderBook(Binding, model=OrderBook, connector=Bybit):
                                  depth=query.depth or DEFAULT_DEPTH, endpoint=turn.path)]
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> OrderBook:
-        return self.single(parts)
+        book: OrderBook = self.single(parts)
+        return book
 
 
 class BybitTrades(Binding, model=Trade, connector=Bybit):
@@ -210,4 +211,5 @@ class BybitTicker(Binding, model=Ticker, connector=Bybit):
                              timestamp=payload.get("time"), endpoint=turn.path)]
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> Ticker:
-        return self.single(parts)
+        ticker: Ticker = self.single(parts)
+        return ticker

@@ -264,4 +264,5 @@ class OkxTicker(Binding, model=Ticker, connector=Okx):
                              endpoint=turn.path)]
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> Ticker:
-        return self.single(parts)
+        ticker: Ticker = self.single(parts)
+        return ticker

@@ -140,7 +140,8 @@ def to_arrow(items: Sequence[Model], *, decimals: Decimals = "exact",
     if model is None:
         return pa.table({})
     if issubclass(model, OrderBook):
-        cols, data = _BOOK_COLUMNS, _book_rows(items)
+        # every item is of this one class (checked above): books, each of them
+        cols, data = _BOOK_COLUMNS, _book_rows(cast(Sequence[OrderBook], items))
     else:
         cols = columns_of(model)
         dicts = [item.__dict__ for item in items]

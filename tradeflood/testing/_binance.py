@@ -22,7 +22,7 @@ from tradeflood.testing._faults import Faults
 from tradeflood.testing._funding_routes import install_binance
 from tradeflood.testing._grid import DAY, HOUR, MINUTE, SECOND, WEEK, Grid
 from tradeflood.testing._limits import Admission, WeightBudget
-from tradeflood.testing._market import Instrument, Market
+from tradeflood.testing._market import Bar, Instrument, Market
 from tradeflood.testing._paging import page
 from tradeflood.testing._venue import Call, Rejection, SimResponse, Venue, encode
 
@@ -261,8 +261,8 @@ class BinanceVenue(Venue):
         body["symbols"] = [wire.info_symbol(i, api.spot) for i in self._selection(call, api)]
         return body
 
-    def _klines(self, call: Call, api: _Api) -> list[list[Any]]:
-        inst = self._instrument(call, api)
+    def _kline_page(self, call: Call, api: _Api, inst: Instrument) -> tuple[Grid, list[Bar]]:
+        """The interval and bars of ``inst`` a kline request asks for (trade, mark or index)."""
         grid = INTERVALS.get(self._required(call, "interval"))
         if grid is None or (grid.length_ms == SECOND and not api.spot):
             raise self._fail(-1120, "Invalid interval.")
@@ -279,6 +279,11 @@ class BinanceVenue(Venue):
             limit=limit,
             from_end=start is None,
         )
+        return grid, bars
+
+    def _klines(self, call: Call, api: _Api) -> list[list[Any]]:
+        inst = self._instrument(call, api)
+        _, bars = self._kline_page(call, api, inst)
         style = wire.Style(inst, api.spot)
         return [wire.kline(style, bar) for bar in bars]
 
@@ -301,8 +306,7 @@ class BinanceVenue(Venue):
     def _trades(self, call: Call, api: _Api) -> list[dict[str, Any]]:
         inst = self._instrument(call, api)
         ticks = self.market.recent_trades(inst, call.now_ms, self._limit(call, 500, 1000))
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[len(ticks) // 2 :]
+        ticks = call.short_paged(ticks)
         style = wire.Style(inst, api.spot)
         return [wire.trade(style, t) for t in ticks]
 

@@ -18,7 +18,7 @@ from tradeflood.testing._book import BookSide
 from tradeflood.testing._funding_feeds import binance_mark_price_update
 from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
-from tradeflood.testing._ws import Feed
+from tradeflood.testing._ws import Feed, new_trade_ids
 
 __all__ = ["BinanceFeed", "feed_for"]
 
@@ -54,12 +54,8 @@ class _Trades(BinanceFeed):
         return []
 
     def poll(self, now_ms: int) -> list[Any]:
-        last = self.market.last_trade_id(self.inst, now_ms)
-        if self.last_id is None:
-            self.last_id = last
-        first = max(self.last_id + 1, last - self.most_per_poll + 1)
-        self.last_id = max(self.last_id, last)
-        return [self.event(self.market.trade(self.inst, i), now_ms) for i in range(first, last + 1)]
+        self.last_id, ids = new_trade_ids(self.market, self.inst, self.last_id, now_ms, self.most_per_poll)
+        return [self.event(self.market.trade(self.inst, i), now_ms) for i in ids]
 
     def event(self, tick: Any, now_ms: int) -> dict[str, Any]:
         px, qty = self.style.px(tick.price), self.style.qty(tick.size)

@@ -20,7 +20,7 @@ from tradeflood.testing._faults import Faults
 from tradeflood.testing._funding_routes import install_bitget
 from tradeflood.testing._grid import DAY, HOUR, MINUTE, WEEK, Grid
 from tradeflood.testing._limits import RollingLimit
-from tradeflood.testing._market import Instrument, Market
+from tradeflood.testing._market import Bar, Instrument, Market
 from tradeflood.testing._paging import page
 from tradeflood.testing._venue import Call, Rejection, SimResponse, Venue, encode
 
@@ -180,7 +180,8 @@ class BitgetVenue(Venue):
         return max(1, min(most, self._int(call, "limit", default) or default))
 
     # -- routes ----------------------------------------------------------
-    def _candles(self, call: Call, kind: str, history: bool) -> list[list[str]]:
+    def _candle_page(self, call: Call, kind: str, history: bool) -> tuple[Instrument, Grid, list[Bar]]:
+        """The instrument, granularity and bars a candle request asks for (trade, mark or index)."""
         if kind == "perp":
             self._product(call)
         inst = self._instrument(call, kind)
@@ -197,6 +198,10 @@ class BitgetVenue(Venue):
             first = max(first, call.now_ms - LOOKBACK_MS.get(grid.length_ms, 100 * 365 * DAY))
         upto = min(end, call.now_ms + 1) if end is not None else call.now_ms + 1
         bars = page(self, call, inst, grid, first_ms=first, end_ms=upto, limit=limit, from_end=True)
+        return inst, grid, bars
+
+    def _candles(self, call: Call, kind: str, history: bool) -> list[list[str]]:
+        _, _, bars = self._candle_page(call, kind, history)
         return [wire.candle_row(bar, spot=kind == "spot") for bar in bars]
 
     def _fills(self, call: Call, kind: str, default: int, most: int) -> list[dict[str, str]]:
@@ -212,8 +217,7 @@ class BitgetVenue(Venue):
         if id_below is not None:
             ticks = [t for t in ticks if t.id < id_below]
         ticks = ticks[-limit:]
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[len(ticks) // 2 :]
+        ticks = call.short_paged(ticks)
         return [wire.fill(inst, t) for t in reversed(ticks)]
 
     def _spot_book(self, call: Call) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from tradeflood.testing._funding_feeds import bitget_derivatives
 from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
 from tradeflood.testing._venue import plain
-from tradeflood.testing._ws import Client, Feed, StreamServer, dumps
+from tradeflood.testing._ws import Client, Feed, StreamServer, dumps, new_trade_ids
 
 __all__ = ["BitgetStreams"]
 
@@ -107,9 +107,9 @@ class _Trades(_BitgetFeed):
         super().__init__(*args)
         self.last_id: int | None = None
 
-    def _rows(self, first: int, last: int) -> list[dict[str, str]]:
+    def _rows(self, ids: range) -> list[dict[str, str]]:
         rows = []
-        for i in range(last, max(first, last - self.most_per_push + 1) - 1, -1):
+        for i in reversed(ids):
             row = wire.fill(self.inst, self.market.trade(self.inst, i))
             rows.append({k: row[k] for k in ("ts", "price", "size", "side", "tradeId")})
             rows[-1]["side"] = row["side"].lower()
@@ -119,16 +119,12 @@ class _Trades(_BitgetFeed):
         last = self.market.last_trade_id(self.inst, now_ms)
         if self.last_id is None:
             self.last_id = last
-        return [self.push("snapshot", self._rows(max(1, last - self.snapshot_size + 1), last), now_ms)]
+        ids = range(max(1, last - self.snapshot_size + 1), last + 1)
+        return [self.push("snapshot", self._rows(ids), now_ms)]
 
     def poll(self, now_ms: int) -> list[Any]:
-        last = self.market.last_trade_id(self.inst, now_ms)
-        if self.last_id is None or last <= self.last_id:
-            self.last_id = last if self.last_id is None else self.last_id
-            return []
-        rows = self._rows(self.last_id + 1, last)
-        self.last_id = last
-        return [self.push("update", rows, now_ms)]
+        self.last_id, ids = new_trade_ids(self.market, self.inst, self.last_id, now_ms, self.most_per_push)
+        return [self.push("update", self._rows(ids), now_ms)] if ids else []
 
 
 class _Ticker(_BitgetFeed):
@@ -304,7 +300,7 @@ class BitgetStreams(StreamServer):
                 self.send(client, dumps({"event": "unsubscribe", "arg": arg}))
             return
         self.stats.subscribe_messages += 1
-        if not self._subscribe_allowed(client):
+        if not self.subscribe_allowed(client, self.subscribe_limit):
             self.send(client, self.error(30006, "request too many", op=op))
             return
         for arg in args:
@@ -320,12 +316,6 @@ class BitgetStreams(StreamServer):
                 await self.close(client, 1008, "request over limit")
                 return
             self.subscribe(client, feed, ack=dumps({"event": "subscribe", "arg": arg}))
-
-    def _subscribe_allowed(self, client: Client) -> bool:
-        now = self.clock.monotonic()
-        ops = [t for t in client.state.get("subscribe_ops", []) if t > now - 3600] + [now]
-        client.state["subscribe_ops"] = ops
-        return len(ops) <= self.subscribe_limit
 
     def _feed(self, arg: dict[str, Any]) -> Feed | None:
         kind = KINDS.get(str(arg.get("instType")))
@@ -348,11 +338,4 @@ class BitgetStreams(StreamServer):
         return _TopBook(SNAPSHOT_BOOKS[channel], *common, self.book_interval)
 
     async def watch(self, client: Client) -> None:
-        while True:
-            await self.clock.sleep(min(1.0, self.idle_timeout / 4))
-            if self.silenced(client):
-                client.last_seen = self.clock.monotonic()
-            elif self.clock.monotonic() - client.last_seen > self.idle_timeout:
-                self.stats.closed["idle"] += 1
-                await self.close(client, 1000, "idle")
-                return
+        await self.close_when_idle(client, self.idle_timeout)

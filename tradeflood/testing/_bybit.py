@@ -22,7 +22,7 @@ from tradeflood.testing._faults import Faults
 from tradeflood.testing._funding_routes import install_bybit
 from tradeflood.testing._grid import DAY, HOUR, MINUTE, WEEK, Grid
 from tradeflood.testing._limits import RollingLimit
-from tradeflood.testing._market import Instrument, Market
+from tradeflood.testing._market import Bar, Instrument, Market
 from tradeflood.testing._paging import page
 from tradeflood.testing._venue import Call, Rejection, SimResponse, Venue, encode
 
@@ -145,7 +145,8 @@ class BybitVenue(Venue):
         return {"category": "linear", "list": [wire.instrument(i) for i in chosen],
                 "nextPageCursor": str(start + size) if more else ""}
 
-    def _kline(self, call: Call) -> dict[str, Any]:
+    def _kline_page(self, call: Call) -> tuple[Instrument, Grid, list[Bar]]:
+        """The instrument, interval and bars a kline request asks for (trade, mark or index)."""
         _, inst = self._inst(call)
         grid = INTERVALS.get(call.get("interval") or "")
         if grid is None:
@@ -157,6 +158,10 @@ class BybitVenue(Venue):
         # Anchored at ``end`` when one is given, else at ``start`` (a guess; see the module docstring).
         from_end = end is not None or call.get("start") is None
         bars = page(self, call, inst, grid, first_ms=first, end_ms=upto, limit=limit, from_end=from_end)
+        return inst, grid, bars
+
+    def _kline(self, call: Call) -> dict[str, Any]:
+        inst, _, bars = self._kline_page(call)
         return {"symbol": inst.native, "category": call.get("category"),
                 "list": [wire.kline_row(b) for b in reversed(bars)]}
 
@@ -172,8 +177,7 @@ class BybitVenue(Venue):
         kind, inst = self._inst(call)
         limit = self._limit(call, 60 if kind == "spot" else 500, 60 if kind == "spot" else 1000)
         ticks = self.market.recent_trades(inst, call.now_ms, limit)
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[len(ticks) // 2:]
+        ticks = call.short_paged(ticks)
         return {"category": call.get("category"), "list": [wire.trade(inst, t) for t in reversed(ticks)]}
 
     def _tickers(self, call: Call) -> dict[str, Any]:

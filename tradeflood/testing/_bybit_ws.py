@@ -27,7 +27,7 @@ from tradeflood.testing._bybit import INTERVALS, BybitVenue
 from tradeflood.testing._funding_feeds import bybit_derivatives
 from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
-from tradeflood.testing._ws import Client, Feed, StreamServer, dumps
+from tradeflood.testing._ws import Client, Feed, StreamServer, dumps, new_trade_ids
 
 __all__ = ["BybitStreams"]
 
@@ -75,13 +75,11 @@ class _Trades(_BybitFeed):
         self.last_id: int | None = None
 
     def poll(self, now_ms: int) -> list[Any]:
-        last = self.market.last_trade_id(self.inst, now_ms)
-        if self.last_id is None or last <= self.last_id:
-            self.last_id = last if self.last_id is None else self.last_id
+        self.last_id, ids = new_trade_ids(self.market, self.inst, self.last_id, now_ms)
+        if not ids:
             return []
-        first, self.last_id = max(self.last_id + 1, last - 999), last
         rows = []
-        for i in range(first, last + 1):
+        for i in ids:
             t = wire.trade(self.inst, self.market.trade(self.inst, i))
             rows.append({"T": int(t["time"]), "s": t["symbol"], "S": t["side"], "v": t["size"],
                          "p": t["price"], "L": "ZeroPlusTick", "i": t["execId"], "BT": False})
@@ -258,11 +256,4 @@ class BybitStreams(StreamServer):
         return None
 
     async def watch(self, client: Client) -> None:
-        while True:
-            await self.clock.sleep(min(1.0, self.idle_timeout / 4))
-            if self.silenced(client):
-                client.last_seen = self.clock.monotonic()
-            elif self.clock.monotonic() - client.last_seen > self.idle_timeout:
-                self.stats.closed["idle"] += 1
-                await self.close(client, 1000, "idle")
-                return
+        await self.close_when_idle(client, self.idle_timeout)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from tradeflood.testing import _binance_payloads as wire
 from tradeflood.testing._derived import price_bar, trades_between
 from tradeflood.testing._market import Tick
-from tradeflood.testing._paging import page
 from tradeflood.testing._venue import Call
 
 if TYPE_CHECKING:
@@ -28,7 +27,7 @@ _HOUR = 3_600_000
 
 def install(venue: BinanceVenue) -> None:
     """Add the routes to ``venue``."""
-    from tradeflood.testing._binance import INTERVALS, _fapi_kline_weight
+    from tradeflood.testing._binance import _fapi_kline_weight
 
     def price_klines(kind: str, key: str) -> Any:
         def route(call: Call, api: _Api) -> list[list[Any]]:
@@ -36,14 +35,7 @@ def install(venue: BinanceVenue) -> None:
             inst = venue.market.find(wanted, "perp")
             if inst is None:
                 raise venue._fail(-1121, "Invalid symbol.")
-            grid = INTERVALS.get(venue._required(call, "interval"))
-            if grid is None or grid.length_ms == 1000:
-                raise venue._fail(-1120, "Invalid interval.")
-            limit = venue._limit(call, 500, 1500)
-            start, end = venue._int(call, "startTime"), venue._int(call, "endTime")
-            upto = (end + 1) if end is not None else call.now_ms + 1
-            bars = page(venue, call, inst, grid, first_ms=start or 0, end_ms=upto, limit=limit,
-                        from_end=start is None)
+            grid, bars = venue._kline_page(call, api, inst)  # paged as the trade klines
             style = wire.Style(inst, False)
             return [[b.open_ms, style.px(p.open), style.px(p.high), style.px(p.low), style.px(p.close), "0",
                      b.close_ms, "0", 0, "0", "0", "0"]
@@ -77,8 +69,7 @@ def install(venue: BinanceVenue) -> None:
         else:
             ticks = [t for t in market.recent_trades(inst, now, limit)
                      if not venue.gaps.hides(names, t.ts_ms)]
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[: len(ticks) // 2]
+        ticks = call.short_paged(ticks, keep_first=True)
         style = wire.Style(inst, api.spot)
         return [_agg(style, t, api.spot) for t in ticks]
 

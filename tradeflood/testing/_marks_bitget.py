@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from tradeflood.testing import _bitget_payloads as wire
 from tradeflood.testing._derived import price_bar, trades_between
 from tradeflood.testing._grid import DAY
-from tradeflood.testing._paging import page
 from tradeflood.testing._venue import Call, plain
 
 if TYPE_CHECKING:
@@ -30,23 +29,10 @@ _FILLS_SPAN_MS = 7 * DAY
 
 def install(venue: BitgetVenue) -> None:
     """Add the routes to ``venue``; ``mix/market/candles`` learns ``kLineType``."""
-    from tradeflood.testing._bitget import LOOKBACK_MS, MIX_GRANULARITY
-
     trade_candles = venue.routes["/api/v2/mix/market/candles"]
 
     def price_candles(call: Call, kind: str, history: bool) -> list[list[str]]:
-        venue._product(call)
-        inst = venue._instrument(call, "perp")
-        grid = MIX_GRANULARITY.get(venue._required(call, "granularity"))
-        if grid is None:
-            raise venue._reject(call, "40020", "Parameter granularity error")
-        end = venue._int(call, "endTime")
-        limit = venue._limit(call, 100, 200 if history else 1000)
-        first = venue._int(call, "startTime", 0) or 0
-        if not history:
-            first = max(first, call.now_ms - LOOKBACK_MS.get(grid.length_ms, 100 * 365 * DAY))
-        upto = min(end, call.now_ms + 1) if end is not None else call.now_ms + 1
-        bars = page(venue, call, inst, grid, first_ms=first, end_ms=upto, limit=limit, from_end=True)
+        inst, grid, bars = venue._candle_page(call, "perp", history)  # paged as the trade candles
         out = []
         for b in bars:
             p = price_bar(venue.market, inst, grid, b.open_ms, call.now_ms, kind)
@@ -85,8 +71,7 @@ def install(venue: BitgetVenue) -> None:
             chosen = kept[-(limit - len(chosen)):] + chosen if kept else chosen
             top = max(start, top - 3_600_000)
         chosen = chosen[-limit:]
-        if call.short_page and len(chosen) > 1:
-            chosen = chosen[len(chosen) // 2:]
+        chosen = call.short_paged(chosen)
         return [wire.fill(inst, t) for t in reversed(chosen)]
 
     venue.routes.update({

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tradeflood.testing._derived import price_bar
-from tradeflood.testing._paging import page
 from tradeflood.testing._venue import Call, plain
 
 if TYPE_CHECKING:
@@ -23,22 +22,12 @@ __all__ = ["install"]
 
 def install(venue: BybitVenue) -> None:
     """Add the routes to ``venue``."""
-    from tradeflood.testing._bybit import INTERVALS
 
     def klines(kind: str) -> Any:
         def route(call: Call) -> dict[str, Any]:
             if call.get("category") != "linear":
                 raise venue._reject(call, "params error: category only support linear or inverse")
-            _, inst = venue._inst(call)
-            grid = INTERVALS.get(call.get("interval") or "")
-            if grid is None:
-                raise venue._reject(call, "params error: interval invalid")
-            limit = venue._limit(call, 200, 1000)
-            first = venue._int(call, "start", 0) or 0
-            end = venue._int(call, "end")
-            upto = min(end + 1, call.now_ms + 1) if end is not None else call.now_ms + 1
-            from_end = end is not None or call.get("start") is None
-            bars = page(venue, call, inst, grid, first_ms=first, end_ms=upto, limit=limit, from_end=from_end)
+            inst, grid, bars = venue._kline_page(call)  # paged as the trade klines
             rows = []
             for b in reversed(bars):
                 p = price_bar(venue.market, inst, grid, b.open_ms, call.now_ms, kind)

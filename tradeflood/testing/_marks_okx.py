@@ -20,7 +20,6 @@ from tradeflood.testing import _okx_payloads as wire
 from tradeflood.testing._derived import price_bar, trades_between
 from tradeflood.testing._limits import RollingLimit
 from tradeflood.testing._market import Instrument
-from tradeflood.testing._paging import page
 from tradeflood.testing._venue import Call, plain
 
 if TYPE_CHECKING:
@@ -40,8 +39,6 @@ TRADES_LOOKBACK_MS = 90 * 86_400_000
 
 def install(venue: OkxVenue) -> None:
     """Add the routes and their limits to ``venue``."""
-    from tradeflood.testing._okx import BARS, recent_start
-
     for path, n in LIMITS.items():
         venue.limits[path] = RollingLimit(per_window=n, window_s=2.0)
 
@@ -55,16 +52,7 @@ def install(venue: OkxVenue) -> None:
     def candles(kind: str, history: bool) -> Any:
         def route(call: Call) -> list[list[str]]:
             inst = swap(call, kind == "index")
-            grid = BARS.get(call.get("bar") or "1m")
-            if grid is None:
-                raise venue._reject("51000", "Parameter bar error")
-            limit = venue._limit(call, "limit", 100, 100)
-            after, before = venue._int(call, "after"), venue._int(call, "before")
-            first = before + 1 if before is not None else 0
-            if not history:
-                first = max(first, recent_start(grid, call.now_ms))
-            end = min(after, call.now_ms + 1) if after is not None else call.now_ms + 1
-            bars = page(venue, call, inst, grid, first_ms=first, end_ms=end, limit=limit, from_end=True)
+            grid, bars = venue._bar_page(call, inst, history, 100)  # paged as the trade candles
             rows = []
             for b in reversed(bars):
                 p = price_bar(venue.market, inst, grid, b.open_ms, call.now_ms, kind)
@@ -100,9 +88,7 @@ def install(venue: OkxVenue) -> None:
             lo_id = max(lo_id, hi_id - limit - 1000)  # never build more than needed
             ticks = shown([t for t in (market.trade(inst, i) for i in range(lo_id, hi_id + 1))
                            if t.ts_ms >= oldest])
-        ticks = ticks[-limit:]
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[len(ticks) // 2:]
+        ticks = call.short_paged(ticks[-limit:])
         return [wire.trade(inst, t) for t in reversed(ticks)]
 
     venue.routes.update({

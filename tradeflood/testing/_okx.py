@@ -24,7 +24,7 @@ from tradeflood.testing._faults import Faults
 from tradeflood.testing._funding_routes import install_okx
 from tradeflood.testing._grid import DAY, HOUR, MINUTE, WEEK, Grid
 from tradeflood.testing._limits import RollingLimit
-from tradeflood.testing._market import Instrument, Market
+from tradeflood.testing._market import Bar, Instrument, Market
 from tradeflood.testing._paging import page
 from tradeflood.testing._venue import Call, Rejection, SimResponse, Venue, encode
 
@@ -161,19 +161,24 @@ class OkxVenue(Venue):
         wanted = call.get("instId")
         return [wire.instrument(i) for i in insts if wanted is None or wire.inst_id(i) == wanted]
 
-    def _candles(self, call: Call, history: bool) -> list[list[str]]:
-        inst = self._inst(call)
+    def _bar_page(self, call: Call, inst: Instrument, history: bool, most: int) -> tuple[Grid, list[Bar]]:
+        """The bar size and bars of ``inst`` a candle request asks for (trade, mark or index
+        candles; ``limit`` up to ``most``)."""
         grid = BARS.get(call.get("bar") or "1m")
         if grid is None:
             raise self._reject("51000", "Parameter bar error")
-        limit = self._limit(call, "limit", 100, 300)
+        limit = self._limit(call, "limit", 100, most)
         after = self._int(call, "after")
         before = self._int(call, "before")
         first = before + 1 if before is not None else 0
         if not history:  # only the latest 1,440 bars
             first = max(first, recent_start(grid, call.now_ms))
         end = min(after, call.now_ms + 1) if after is not None else call.now_ms + 1
-        bars = page(self, call, inst, grid, first_ms=first, end_ms=end, limit=limit, from_end=True)
+        return grid, page(self, call, inst, grid, first_ms=first, end_ms=end, limit=limit, from_end=True)
+
+    def _candles(self, call: Call, history: bool) -> list[list[str]]:
+        inst = self._inst(call)
+        _, bars = self._bar_page(call, inst, history, 300)
         return [wire.candle_row(inst, bar, call.now_ms) for bar in reversed(bars)]
 
     def _books(self, call: Call) -> list[dict[str, Any]]:
@@ -187,8 +192,7 @@ class OkxVenue(Venue):
         inst = self._inst(call)
         limit = self._limit(call, "limit", 100, 500)
         ticks = self.market.recent_trades(inst, call.now_ms, limit)
-        if call.short_page and len(ticks) > 1:
-            ticks = ticks[len(ticks) // 2:]
+        ticks = call.short_paged(ticks)
         return [wire.trade(inst, t) for t in reversed(ticks)]
 
     def _tickers(self, call: Call) -> list[dict[str, str]]:

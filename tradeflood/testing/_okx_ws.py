@@ -31,7 +31,7 @@ from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
 from tradeflood.testing._okx import BARS, OkxVenue
 from tradeflood.testing._venue import plain
-from tradeflood.testing._ws import Client, Feed, StreamServer, dumps
+from tradeflood.testing._ws import Client, Feed, StreamServer, dumps, new_trade_ids
 
 __all__ = ["OkxStreams"]
 
@@ -103,13 +103,8 @@ class _Trades(_OkxFeed):
         self.last_id: int | None = None
 
     def poll(self, now_ms: int) -> list[Any]:
-        last = self.market.last_trade_id(self.inst, now_ms)
-        if self.last_id is None or last <= self.last_id:
-            self.last_id = last if self.last_id is None else self.last_id
-            return []
-        first, self.last_id = max(self.last_id + 1, last - 999), last
-        return [self.push([wire.trade(self.inst, self.market.trade(self.inst, i))])
-                for i in range(first, last + 1)]
+        self.last_id, ids = new_trade_ids(self.market, self.inst, self.last_id, now_ms)
+        return [self.push([wire.trade(self.inst, self.market.trade(self.inst, i))]) for i in ids]
 
 
 class _Ticker(_OkxFeed):
@@ -226,7 +221,7 @@ class OkxStreams(StreamServer):
             self.send(client, self.error("60012", f"Invalid request: {text[:100]}"))
             return
         self.stats.subscribe_messages += 1
-        if not self._subscribe_allowed(client):
+        if not self.subscribe_allowed(client, self.subscribe_limit):
             self.send(client, self.error("60014", "Requests too frequent."))
             return
         for arg in args:
@@ -241,12 +236,6 @@ class OkxStreams(StreamServer):
                              "doesn't exist. Please use the correct URL, channel and parameters"))
                 continue
             self.subscribe(client, feed, ack=dumps({"event": "subscribe", "arg": arg, "connId": "sim"}))
-
-    def _subscribe_allowed(self, client: Client) -> bool:
-        now = self.clock.monotonic()
-        ops = [t for t in client.state.get("subscribe_ops", []) if t > now - 3600] + [now]
-        client.state["subscribe_ops"] = ops
-        return len(ops) <= self.subscribe_limit
 
     def _feed(self, client: Client, arg: dict[str, Any]) -> Feed | None:
         channel, wanted = str(arg.get("channel")), str(arg.get("instId"))
@@ -303,11 +292,4 @@ class OkxStreams(StreamServer):
         return _PriceCandles(kind, grid, arg, inst, self.venue.market, self.candle_interval)
 
     async def watch(self, client: Client) -> None:
-        while True:
-            await self.clock.sleep(min(1.0, self.idle_timeout / 4))
-            if self.silenced(client):
-                client.last_seen = self.clock.monotonic()
-            elif self.clock.monotonic() - client.last_seen > self.idle_timeout:
-                self.stats.closed["idle"] += 1
-                await self.close(client, 4004, "No data received in 30s.")
-                return
+        await self.close_when_idle(client, self.idle_timeout, 4004, "No data received in 30s.")

@@ -42,8 +42,7 @@ def page(
     opens = grid.backward(last, first) if from_end else grid.forward(first, last)
     kept = (t for t in opens if not venue.gaps.hides(names, t))
     chosen = list(islice(kept, limit))
-    if call.short_page and len(chosen) > 1:
-        chosen = chosen[: len(chosen) // 2]
+    chosen = call.short_paged(chosen, keep_first=True)
     if from_end:
         chosen.reverse()
     return [venue.market.bar(inst, grid, t, now) for t in chosen]

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from tradeflood.clock import Clock, LiveClock
 from tradeflood.testing._faults import FaultKind, Faults, Gaps
@@ -28,6 +28,8 @@ _HTML_5XX = (
     "<center><h1>{code} {reason}</h1></center>\r\n</body>\r\n</html>\r\n"
 )
 _REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable"}
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,14 @@ class Call:
     def get(self, name: str) -> str | None:
         value = self.query.get(name)
         return value if value not in (None, "") else None
+
+    def short_paged(self, rows: list[T], *, keep_first: bool = False) -> list[T]:
+        """``rows`` as the short-page fault leaves them when it hit this call: half of them (the
+        later half, or the first with ``keep_first``), though more exist; else all of them."""
+        if not self.short_page or len(rows) < 2:
+            return rows
+        half = len(rows) // 2
+        return rows[:half] if keep_first else rows[half:]
 
 
 def plain(value: Decimal) -> str:

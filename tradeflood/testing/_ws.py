@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
@@ -29,7 +29,10 @@ from websockets.http11 import Request, Response
 from tradeflood.clock import Clock, LiveClock
 from tradeflood.testing._venue import Venue
 
-__all__ = ["Client", "Feed", "StreamServer", "StreamStats", "dumps"]
+if TYPE_CHECKING:
+    from tradeflood.testing._market import Instrument, Market
+
+__all__ = ["Client", "Feed", "StreamServer", "StreamStats", "dumps", "new_trade_ids"]
 
 
 def dumps(payload: object) -> str:
@@ -114,6 +117,19 @@ class Feed(ABC):
     def corrupt_next(self) -> bool:
         """Send the next checksum wrong (Bitget book feeds only)."""
         return False
+
+
+def new_trade_ids(market: Market, inst: Instrument, last_id: int | None, now_ms: int,
+                  most: int = 1000) -> tuple[int, range]:
+    """A trade stream's poll at ``now_ms``: the id it has pushed up to after this poll, and the
+    ids of the trades made since ``last_id`` (the newest ``most`` of them). A stream that has
+    pushed nothing yet (``last_id`` None) starts after the market's last trade, with none."""
+    last = market.last_trade_id(inst, now_ms)
+    if last_id is None:
+        return last, range(0)
+    if last <= last_id:
+        return last_id, range(0)
+    return last, range(max(last_id + 1, last - most + 1), last + 1)
 
 
 class StreamServer(ABC):
@@ -297,6 +313,28 @@ class StreamServer(ABC):
     async def watch(self, client: Client) -> None:
         """Keep-alive for one connection (server pings, idle timeouts); nothing by default."""
         return None
+
+    async def close_when_idle(self, client: Client, timeout: float, code: int = 1000,
+                              reason: str = "idle") -> None:
+        """A :meth:`watch` for venues that drop quiet connections: close ``client`` with
+        ``code``/``reason`` once nothing has come from it for ``timeout`` seconds (while the
+        server is silenced, the client is not held to it)."""
+        while True:
+            await self.clock.sleep(min(1.0, timeout / 4))
+            if self.silenced(client):
+                client.last_seen = self.clock.monotonic()
+            elif self.clock.monotonic() - client.last_seen > timeout:
+                self.stats.closed["idle"] += 1
+                await self.close(client, code, reason)
+                return
+
+    def subscribe_allowed(self, client: Client, limit: int, per: float = 3600.0) -> bool:
+        """Count one subscribe request from ``client``: whether it is within ``limit`` requests
+        in any ``per`` seconds."""
+        now = self.clock.monotonic()
+        ops = [t for t in client.state.get("subscribe_ops", []) if t > now - per] + [now]
+        client.state["subscribe_ops"] = ops
+        return len(ops) <= limit
 
     async def close(self, client: Client, code: int, reason: str) -> None:
         """Close ``client`` with a close frame, without waiting long for a slow peer."""
