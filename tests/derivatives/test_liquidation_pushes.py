@@ -3,8 +3,10 @@ stream, with their values, through the connection's routing (the path a replay t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,6 +25,15 @@ from tradeflood.testing._derived import LIQUIDATION_SPACING_MS, liquidation
 from tradeflood.testing._okx import OkxVenue
 
 ARG = {"channel": "liquidation-orders", "instType": "SWAP"}
+
+
+async def until(predicate: Callable[[], bool], timeout: float) -> None:
+    """Wait (real time) until ``predicate()`` holds."""
+    async def run() -> None:
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(run(), timeout)
 
 
 def _record(inst_id: str, *details: tuple[str, str, str, str]) -> dict[str, Any]:
@@ -154,3 +165,30 @@ async def test_the_simulator_pushing_every_swap_at_once_feeds_each_stream_its_ow
             want = liquidation(market, inst, n)
             assert (x.timestamp, x.price, x.amount, x.side) == (want.ts_ms, want.price, want.size, want.side)
             assert (x.symbol, x.native_symbol) == (f"{base}/USDT:USDT", f"{base}-USDT-SWAP")
+
+
+async def test_a_replay_of_pushes_listing_every_swap_gives_each_stream_its_own(tmp_path: Path) -> None:
+    """Recorded pushes are split again on replay: each stream yields what it yielded live."""
+    clock = ScaledClock(5.0)
+    params = {base: {"exchange": "okx", "symbol": f"{base}/USDT:USDT"} for base in ("ETH", "BTC")}
+    live: dict[str, list[Any]] = {base: [] for base in params}
+    async with Simulator({"okx": OkxVenue(clock=clock)}) as sim, tradeflood.Session(
+            urls=sim.urls(), clock=clock, store=False, record=tmp_path) as s:
+        sim.streams["okx"].liquidations_together = True  # type: ignore[attr-defined]
+        subs = [s.subscribe(Liquidation, live[base].append, **p) for base, p in params.items()]
+        for sub in subs:
+            await sub.ready()
+        await until(lambda: all(len(items) >= 4 for items in live.values()), timeout=60)
+        for sub in subs:
+            await sub.close()
+    async with tradeflood.Session(replay=tmp_path, speed="max") as s:
+        streams = {base: s.stream(Liquidation, **p) for base, p in params.items()}
+
+        async def drain(base: str) -> list[Any]:
+            return [item async for item in streams[base]]
+
+        drained = await asyncio.wait_for(asyncio.gather(*map(drain, params)), 60)
+        again = dict(zip(params, drained, strict=True))
+    for base, items in live.items():
+        assert len(items) >= 4 and all(x.native_symbol == f"{base}-USDT-SWAP" for x in items)
+        assert again[base][:len(items)] == items  # the same liquidations, values and order
