@@ -204,7 +204,7 @@ class Binance(Connector, name="binance"):
     def futures_book_ticker(self, symbol: Param) -> Params:
         return {"symbol": symbol}
 
-    # == issue 16 (marks): mark/index price klines and aggregate trades by time ==
+    # -- mark/index price klines and aggregate trades by time --------------------
     # Binance "Market Data" (spot and USDⓈ-M): markPriceKlines (``symbol``) and
     # indexPriceKlines (``pair``) take limit up to 1500 (default 500) and weigh as klines do;
     # aggTrades takes ``startTime``/``endTime`` less than an hour apart, or ``fromId``
@@ -232,7 +232,6 @@ class Binance(Connector, name="binance"):
                            from_id: int | None = None, limit: int | None = None) -> Params:
         return {"symbol": symbol, "startTime": start_time, "endTime": end_time, "fromId": from_id,
                 "limit": limit}
-    # == end of issue 16 (marks) ===============================================
 
     # -- replies -----------------------------------------------------------------
 
@@ -272,7 +271,7 @@ class Binance(Connector, name="binance"):
             return None
         return turn.group, used, 60.0 - (now % 60.0)
 
-    # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
+    # -- funding rates and open interest -----------------------------------------
     # USDⓈ-M futures docs, "Market Data": Mark Price (premiumIndex, weight 1 with a symbol),
     # Get Funding Rate History (``limit`` default 100, max 1000, ascending from ``startTime``;
     # it shares a 500 requests / 5 minutes / IP limit with fundingInfo), Open Interest

@@ -182,7 +182,7 @@ class Bitget(Connector, name="bitget"):
     def mix_ticker(self, symbol: Param, product_type: str = USDT_FUTURES) -> Params:
         return {"symbol": symbol, "productType": product_type}
 
-    # == issue 16 (marks): mark/index price candles and trade history ==========
+    # -- mark/index price candles and trade history ------------------------
     # Bitget v2 "Market" (mix): ``candles`` with ``kLineType`` MARK or INDEX (upper case:
     # "MARKET tick; MARK mark; INDEX index; MARKET by default", Get-Candle-Data; the recent
     # endpoint, 1000 rows, the same look-back as trade candles: "1m, 3m, and 5m ... up to one
@@ -231,14 +231,13 @@ class Bitget(Connector, name="bitget"):
                           product_type: str = USDT_FUTURES) -> Params:
         return {"symbol": symbol, "productType": product_type, "startTime": start_time,
                 "endTime": end_time, "idLessThan": id_less_than, "limit": limit}
-    # == end of issue 16 (marks) ===============================================
 
     # -- replies -----------------------------------------------------------
     def unwrap(self, turn: Turn, reply: Reply) -> Any:
         """The envelope's ``data``; a code other than ``"00000"`` is the venue's refusal."""
         return self.unwrap_envelope(turn, reply, success="00000", rate_limited=("429",), hints=_HINTS)
 
-    # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
+    # -- funding rates and open interest -----------------------------------
     # Bitget API v2 docs, "Futures > Market": Get Current Funding Rate, Get Historical Funding
     # Rates and Get Open Interest, each 20 requests/second per IP. The history takes no time
     # range: ``pageSize`` "Default: 20, maximum: 100" and ``pageNo`` "page number", newest

@@ -136,7 +136,7 @@ class Bybit(Connector, name="bybit"):
     def tickers(self, category: str, symbol: Param | None = None) -> Params:
         return {"category": category, "symbol": symbol}
 
-    # == issue 16 (marks): mark/index price klines ==============================
+    # -- mark/index price klines -------------------------------------------
     # Bybit v5 "Market": mark-price-kline and index-price-kline take the kline's parameters
     # (linear and inverse only), limit up to 1000 (default 200), rows [start, o, h, l, c]
     # newest first, any age; the IP limit of 600 requests/5 s covers them as every endpoint.
@@ -153,7 +153,6 @@ class Bybit(Connector, name="bybit"):
                           end: int | None = None, limit: int | None = None) -> Params:
         return {"category": category, "symbol": symbol, "interval": interval, "start": start,
                 "end": end, "limit": limit}
-    # == end of issue 16 (marks) ===============================================
 
     # -- replies -----------------------------------------------------------
     def ban(self, turn: Turn, reply: Reply, now: float) -> Ban | None:
@@ -199,7 +198,7 @@ class Bybit(Connector, name="bybit"):
                                reply.body[:200])
         return {**result, "time": body.get("time")}
 
-    # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
+    # -- funding rates and open interest -----------------------------------
     # Bybit v5 docs, "Market": the current rate, mark/index prices and open interest come on
     # ``tickers`` (linear; ``fundingIntervalHour`` appears in live replies but not in the
     # documented field list, so it is read when present, never required); instruments-info

@@ -30,7 +30,7 @@ from tradeflood.streams import Frame, OpArgsProtocol, Topic
 
 __all__ = ["LIQUIDATIONS", "Okx", "OkxStream", "topic_name"]
 
-#: The public channel of liquidation orders (issue 16).
+#: The public channel of liquidation orders.
 LIQUIDATIONS = "liquidation-orders"
 
 # What to do about the error codes public market-data requests meet most (OKX's error-code
@@ -69,18 +69,32 @@ class OkxStream(OpArgsProtocol):
         # Only channel, instId and instType go on the wire; other args are the binding's own notes.
         return {k: v for k, v in topic.args if k in ("channel", "instId", "instType")}
 
-    # == issue 16 (marks): liquidation-orders =================================
-    # ``liquidation-orders`` is subscribed per instType (every swap at once); a push names
-    # its instrument in its data, so it is routed by that: ``liquidation-orders:BTC-USDT-SWAP``
-    # (the docs show one instrument a push; a push of several goes to the first one's topic).
+    # ``liquidation-orders`` is subscribed per instType (every swap at once); a push names its
+    # instruments in its data, so each instrument's records go to a topic of their own,
+    # ``liquidation-orders:BTC-USDT-SWAP`` (the docs allow several instruments in one push).
     def decode(self, raw: str | bytes) -> Frame:
         frame = super().decode(raw)
         if frame.kind == "data" and frame.topic is not None and frame.topic.startswith(LIQUIDATIONS):
-            data = frame.payload
-            if isinstance(data, list) and data and isinstance(data[0], dict):
-                return Frame("data", f"{LIQUIDATIONS}:{data[0].get('instId')}", data, action=frame.action)
+            return _by_instrument(frame)
         return frame
-    # == end of issue 16 (marks) ===============================================
+
+
+def _by_instrument(frame: Frame) -> Frame:
+    """A liquidation-orders push split by ``instId``: one frame per instrument, in push order."""
+    data = frame.payload
+    if not isinstance(data, list):
+        raise ValueError(f"an OKX {LIQUIDATIONS} push's data must be a list")
+    records: dict[str, list[Any]] = {}
+    for rec in data:
+        inst_id = rec.get("instId") if isinstance(rec, dict) else None
+        if not isinstance(inst_id, str) or not inst_id:
+            raise ValueError(f"an OKX {LIQUIDATIONS} record must name its instId: {rec!r:.100}")
+        records.setdefault(inst_id, []).append(rec)
+    frames = [Frame("data", f"{LIQUIDATIONS}:{inst_id}", recs, action=frame.action)
+              for inst_id, recs in records.items()]
+    if len(frames) == 1:
+        return frames[0]
+    return Frame.many(frames) if frames else Frame("ignore")
 
 
 def topic_name(arg: dict[str, Any]) -> str:
@@ -146,7 +160,7 @@ class Okx(Connector, name="okx"):
     def ticker(self, inst_id: Param) -> Params:
         return {"instId": inst_id}
 
-    # == issue 16 (marks): mark/index price candles and trade history ==========
+    # -- mark/index price candles and trade history ------------------------
     # OKX API v5 "Market Data": mark-price-candles and index-candles 20/2s and the latest
     # 1,440 bars; history-mark-price-candles and history-index-candles 10/2s, any age; all
     # four take limit up to 100 and page like candles (after/before, newest first).
@@ -189,7 +203,6 @@ class Okx(Connector, name="okx"):
         ``before`` takes a tradeId only ("Do not support timestamp for pagination"), so it
         is not offered here; paging on by id sets ``type=1`` and ``after`` to a tradeId."""
         return {"instId": inst_id, "type": 2, "after": after, "limit": limit}
-    # == end of issue 16 (marks) ===============================================
 
     # -- replies -----------------------------------------------------------
     def unwrap(self, turn: Turn, reply: Reply) -> Any:
@@ -197,7 +210,7 @@ class Okx(Connector, name="okx"):
         return self.unwrap_envelope(turn, reply, success="0", rate_limited=("50011", "50061"),
                                     hints=_HINTS)
 
-    # == funding rates and open interest (issue 16: FundingRate, OpenInterest) ================
+    # -- funding rates and open interest -----------------------------------
     # OKX v5 docs, "Public Data": Get funding rate (10 requests / 2 s per IP and instrument),
     # Get funding rate history (10 / 2 s, "Rate limit rule: IP + Instrument ID"; ``limit``
     # "The maximum is 400; The default is 400" (docs as of June 2026): TradeFlood

@@ -33,7 +33,7 @@ from .parse import EXCHANGE
 __all__ = ["OkxFundingRateStream", "OkxOpenInterestStream"]
 
 
-def _topic(instrument: Instrument, channel: str, every: float) -> Topic:
+def _topic(instrument: Instrument, channel: str, every: float | None) -> Topic:
     arg = {"channel": channel, "instId": instrument.native_symbol}
     return Topic(EXCHANGE, "ws", topic_name(arg), tuple(arg.items()), expected_every=every)
 
@@ -59,7 +59,9 @@ class OkxFundingRateStream(StreamBinding, model=FundingRate, connector=Okx):
 class OkxOpenInterestStream(StreamBinding, model=OpenInterest, connector=Okx):
     """The open interest of a USDT swap (``oiCcy``, base) and its value (``oiUsd``), live."""
 
-    expected_every = 15.0  # a push about every 3 s
+    # Pushed only when the value changes ("every 3 seconds when there are updates"): a swap
+    # whose open interest stands still is silent for as long as it does, and that is no fault.
+    expected_every = None
 
     @classmethod
     def check(cls, query: Query) -> None:

@@ -97,7 +97,9 @@ class OkxTradeStream(StreamBinding, model=Trade, connector=Okx):
 class OkxTickerStream(StreamBinding, model=Ticker, connector=Okx):
     """Live tickers from ``tickers`` (pushed on change, at most every 100 ms)."""
 
-    expected_every = 10.0
+    # OKX: "There will be no update if the event is not triggered" (a trade or a change of the
+    # best bid or ask), so a quiet instrument's ticker is silent by right, as its trades are.
+    expected_every = None
 
     @classmethod
     def check(cls, query: Query) -> None:

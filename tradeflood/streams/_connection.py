@@ -334,10 +334,29 @@ class Connection:
 
     def _control(self, frame: Frame) -> None:
         kind = frame.kind
-        if kind == "error":
+        if kind == "many":
+            self._route_each(frame.payload)
+        elif kind == "error":
             self._rejected(frame)
         elif kind == "ack" and frame.extra is not None:
             self._requests.pop(frame.extra.get("id"), None)
+
+    def _route_each(self, frames: Sequence[Frame]) -> None:
+        """The frames of one message carrying several topics, each handed on as if it came alone
+        (off the one-frame path of :meth:`_receive_many`, which stays as short as it was)."""
+        for frame in frames:
+            if frame.kind != "data":
+                self._control(frame)
+                continue
+            name = frame.topic
+            sink = self._sinks.get(name)  # type: ignore[arg-type]
+            if sink is None:
+                continue
+            self._last_seen[name] = self._now  # type: ignore[index]
+            try:
+                sink.on_frame(frame, self._now_ms)
+            except Exception:  # a bug downstream must not take the socket down
+                log.exception("%s: handling a frame of %s failed", self.label, name)
 
     def _rejected(self, frame: Frame) -> None:
         log.warning("%s: venue refused a subscription: %s", self.label, frame.detail)

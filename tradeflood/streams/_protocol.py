@@ -51,13 +51,15 @@ class Frame:
     part, ``action`` e.g. the venue's snapshot/update), ``ack`` and ``error`` for
     replies to subscribe frames (``topic`` when the venue names it), ``pong``
     for heartbeats, and ``ignore`` for anything else worth no attention.
-    A plain slotted class: one is made per message, on the hot path.
+    ``many`` is one message carrying the data of several topics: ``payload`` is
+    a tuple of frames (:meth:`Frame.many`), each routed by its own topic as if it
+    had come alone. A plain slotted class: one is made per message, on the hot path.
     """
 
     __slots__ = ("action", "detail", "extra", "kind", "payload", "topic")
 
-    def __init__(self, kind: Literal["data", "ack", "error", "pong", "ignore"], topic: str | None = None,
-                 payload: Any = None, action: str | None = None, detail: str = "",
+    def __init__(self, kind: Literal["data", "ack", "error", "pong", "ignore", "many"],
+                 topic: str | None = None, payload: Any = None, action: str | None = None, detail: str = "",
                  extra: dict[str, Any] | None = None) -> None:
         self.kind = kind
         self.topic = topic
@@ -65,6 +67,12 @@ class Frame:
         self.action = action
         self.detail = detail
         self.extra = extra
+
+    @classmethod
+    def many(cls, frames: Sequence[Frame]) -> Frame:
+        """One message's frames of several topics (a push listing several symbols' data), for
+        :meth:`StreamProtocol.decode` to return: the connection hands each to its own topic."""
+        return cls("many", payload=tuple(frames))
 
     def __repr__(self) -> str:
         return f"Frame({self.kind!r}, {self.topic!r}, action={self.action!r}, detail={self.detail!r})"
@@ -109,7 +117,8 @@ class StreamProtocol:
         return None
 
     def decode(self, raw: str | bytes) -> Frame:
-        """Classify one incoming frame; raise ValueError for one that is not understood."""
+        """Classify one incoming frame; raise ValueError for one that is not understood.
+        A message holding several topics' data decodes to :meth:`Frame.many` of their frames."""
         raise NotImplementedError(f"{type(self).__name__} must define decode()")
 
 

@@ -5,8 +5,8 @@ two seconds (:mod:`tradeflood.testing._derived`), in each venue's wire format.
   event per liquidation;
 - Bybit ``allLiquidation.<symbol>`` (linear): ``{"topic", "type": "snapshot", "ts", "data":
   [{"T", "s", "S", "v", "p"}]}``, every new one at each push, ``S`` the side of the position;
-- OKX ``liquidation-orders`` (``instType`` SWAP): every swap's orders, one push per
-  instrument, sizes in contracts.
+- OKX ``liquidation-orders`` (``instType`` SWAP): every swap's orders, sizes in contracts, one
+  push per instrument or (``together``) one push listing every instrument's, as OKX's docs allow.
 """
 
 from __future__ import annotations
@@ -83,11 +83,14 @@ class BybitLiquidations(Feed):
 
 
 class OkxLiquidations(Feed):
-    """``liquidation-orders`` of every swap (instType SWAP), one push per instrument."""
+    """``liquidation-orders`` of every swap (instType SWAP): one push per instrument, or with
+    ``together`` one push whose ``data`` lists every instrument that had new orders."""
 
-    def __init__(self, key: str, arg: dict[str, str], market: Market, interval: float) -> None:
+    def __init__(self, key: str, arg: dict[str, str], market: Market, interval: float,
+                 together: bool = False) -> None:
         super().__init__(key, "", interval)
         self.arg = arg
+        self.together = together
         self.swaps = [_Since(market, inst) for inst in market.of_kind("perp")]
 
     def first(self, now_ms: int) -> list[Any]:
@@ -106,7 +109,8 @@ class OkxLiquidations(Feed):
             details = [{"bkLoss": "0", "bkPx": plain(liq.price), "ccy": "",
                         "posSide": "long" if liq.side == "sell" else "short", "side": liq.side,
                         "sz": okx_wire.contracts(inst, liq.size), "ts": str(liq.ts_ms)} for liq in found]
-            out.append({"arg": self.arg, "data": [{"details": details, "instFamily": family,
-                                                   "instId": okx_wire.inst_id(inst), "instType": "SWAP",
-                                                   "uly": family}]})
-        return out
+            out.append({"details": details, "instFamily": family, "instId": okx_wire.inst_id(inst),
+                        "instType": "SWAP", "uly": family})
+        if self.together:
+            return [{"arg": self.arg, "data": out}] if out else []
+        return [{"arg": self.arg, "data": [rec]} for rec in out]

@@ -176,7 +176,8 @@ class OkxStreams(StreamServer):
     Settable: ``book_snapshot`` (False: no snapshot on subscribing, OKX from August 2026),
     ``idle_timeout`` (30 s), ``subscribe_limit`` (480 an hour), ``book_depth`` (400) and
     the pacing in seconds: ``book_interval`` (0.1), ``trade_interval`` (0.1),
-    ``candle_interval`` (0.5), ``ticker_interval`` (0.1).
+    ``candle_interval`` (0.5), ``ticker_interval`` (0.1); ``liquidations_together`` (False: one
+    ``liquidation-orders`` push per instrument; True: one push listing every instrument's orders).
     """
 
     name = "okx"
@@ -192,6 +193,7 @@ class OkxStreams(StreamServer):
         self.trade_interval = 0.1
         self.candle_interval = 0.5
         self.ticker_interval = 0.1
+        self.liquidations_together = False
 
     def routes(self, path: str) -> bool:
         return path.split("?")[0].rstrip("/") in (PUBLIC, BUSINESS)
@@ -248,7 +250,7 @@ class OkxStreams(StreamServer):
                 from tradeflood.testing._liquidation_feeds import OkxLiquidations
 
                 return OkxLiquidations(key, {"channel": channel, "instType": "SWAP"}, self.venue.market,
-                                       self.trade_interval)
+                                       self.trade_interval, self.liquidations_together)
             return self.feeds[key]
         if channel in ("funding-rate", "open-interest") and not business:  # issue 16: swaps only
             key = topic_key(arg)
