@@ -178,8 +178,13 @@ def network_timeout(clock: Clock, seconds: float | None) -> AbstractAsyncContext
     would cut off a venue that is merely slow. On a :class:`VirtualClock` no real time passes
     (its venues are in-process), so it fires at the exact clock instant, like :func:`timeout`.
     The same rule as the pong wait of a stream connection (``PONG_FLOOR``), with the floor at
-    the deadline's own nominal seconds.
+    the deadline's own nominal seconds. A clock that says ``replays_network`` (a replay's, at
+    full speed) applies none: its requests are answered from a recording of how each ended
+    live, stops included, and a replay, whose own work takes no clock time, asks before the
+    live session did, so a deadline of its own would stop a reply that came in time.
     """
+    if getattr(clock, "replays_network", False):
+        return timeout(clock, None)
     if seconds is None or not isinstance(clock, ScaledClock):
         return timeout(clock, seconds)
     return _ClockTimeout(clock, clock.monotonic() + seconds, real_floor=seconds)
