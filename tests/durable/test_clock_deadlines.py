@@ -22,6 +22,7 @@ from tradeflood import FetchError, RetryPolicy, Session, VirtualClock
 from tradeflood.clock import ScaledClock, network_timeout, timeout, timeout_at
 from tradeflood.errors import FetchDeadlineError, RequestTimeoutError
 from tradeflood.models import Candle
+from tradeflood.recording._clock import ReplayClock
 from tradeflood.testing import BinanceVenue, BitgetVenue, Faults, Simulator, SimulatorTransport
 
 from .hostile import HostileVenue
@@ -223,3 +224,12 @@ async def test_a_scaled_session_still_stops_a_dripping_body_at_its_request_deadl
     assert "request deadline of 1 s" in str(caught.value.cause)
     assert hostile.hostile_requests == 1
     assert 1.0 <= took < 10, took  # its 1 s of real time (a drip of 1,000 bytes takes 200 s)
+
+
+async def test_a_full_speed_replay_clock_applies_no_network_deadline_of_its_own() -> None:
+    """A replay's requests end as the recording says (a reply, or a recorded stop)."""
+    clock = ReplayClock(1000.0)
+    clock.release()  # runs by itself, like a virtual clock
+    async with network_timeout(clock, 5):
+        await clock.sleep(60)
+    assert clock.monotonic() == 1060.0

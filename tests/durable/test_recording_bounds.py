@@ -21,7 +21,7 @@ from tradeflood.models import Candle
 from tradeflood.recording._format import FILE_HEADER, REST, VERSION, RecordingFormatError
 from tradeflood.recording._reader import RecordingFile, open_directory
 from tradeflood.recording._writer import BlockWriter
-from tradeflood.testing import BinanceVenue
+from tradeflood.testing import BinanceVenue, Faults, Simulator
 
 from .hostile import HostileVenue, gzip_bomb
 from .test_hostile_replies import _peak_rss
@@ -134,6 +134,31 @@ async def test_a_reply_stopped_at_the_request_deadline_replays_stopped(tmp_path:
     assert f"stopped after {last:g} s while recorded, before its last byte" in str(again.__cause__)
     assert stops[-1] - 1_000 <= failed_at * 1e9 <= next_reply + 1_000
     assert again_before == before and again_after == after
+
+
+async def test_a_request_stopped_before_its_headers_replays_stopped(tmp_path: Path) -> None:
+    """A venue that never answers (not even headers) is stopped by the request deadline; the
+    recording keeps the stop with no status, and the replay stops the same tries the same way."""
+    venue = BinanceVenue(faults=Faults(timeout_seconds=None))
+    venue.faults.schedule("/api/v3/klines", "timeout", count=2)  # both tries of the first fetch hang
+    tries = RetryPolicy(attempts=2, backoff=0.01, max_backoff=0.01)
+
+    async def fetches(s: Session) -> tuple[BaseException, object]:
+        with pytest.raises(FetchError) as caught:
+            await _fetch(s)
+        return caught.value.cause, await _fetch(s, "SOL/USDT")
+
+    async with Simulator({"binance": venue}, ws=False) as sim, \
+            Session(urls=sim.urls(), store=False, record=tmp_path, request_deadline=DEADLINE,
+                    retry=tries) as s:
+        cause, after = await fetches(s)
+    assert isinstance(cause, RequestTimeoutError)
+    stopped = [m for _, m in _rest_metas(tmp_path) if "stopped" in m]
+    assert [(m["status"], m["headers"]) for m in stopped] == [(0, []), (0, [])]
+    async with Session(replay=tmp_path, speed="max", request_deadline=DEADLINE, retry=tries) as s:
+        again, again_after = await fetches(s)
+    assert type(again) is type(cause) and str(again) == str(cause)
+    assert again_after == after and len(after) == 24  # type: ignore[arg-type]
 
 
 def test_recordings_of_older_formats_still_read(tmp_path: Path) -> None:
