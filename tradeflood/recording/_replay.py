@@ -28,7 +28,9 @@ over at its receive time.
 A request the live session stopped before its last byte (its deadline passed; recorded as
 ``stopped``) is stopped in the replay at the same clock time, with the ``TimeoutError``
 that the session's request deadline turns into a ``RequestTimeoutError``, and is retried
-like the live one was.
+like the live one was. At full speed the replay applies no request deadline of its own (see
+``replays_network`` on :class:`ReplayClock`): it spends no clock time on its own work, so it
+asks before the live session did, and its own deadline would stop replies that came in time.
 """
 
 from __future__ import annotations
