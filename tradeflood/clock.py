@@ -22,7 +22,7 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "LiveClock", "ScaledClock", "VirtualClock", "timeout", "timeout_at"]
+__all__ = ["Clock", "LiveClock", "ScaledClock", "VirtualClock", "network_timeout", "timeout", "timeout_at"]
 
 
 @runtime_checkable
@@ -170,13 +170,35 @@ def timeout_at(clock: Clock, when: float | None) -> AbstractAsyncContextManager[
     return _ClockTimeout(clock, when)
 
 
+def network_timeout(clock: Clock, seconds: float | None) -> AbstractAsyncContextManager[object]:
+    """:func:`timeout` for a deadline on real network I/O (a request's, connect to last byte).
+
+    On a :class:`ScaledClock` it fires at the later of ``seconds`` on the clock and ``seconds``
+    of real time: the bytes cross a real socket, and a 60 s deadline at 60x (one real second)
+    would cut off a venue that is merely slow. On a :class:`VirtualClock` no real time passes
+    (its venues are in-process), so it fires at the exact clock instant, like :func:`timeout`.
+    The same rule as the pong wait of a stream connection (``PONG_FLOOR``), with the floor at
+    the deadline's own nominal seconds. A clock that says ``replays_network`` (a replay's, at
+    full speed) applies none: its requests are answered from a recording of how each ended
+    live, stops included, and a replay, whose own work takes no clock time, asks before the
+    live session did, so a deadline of its own would stop a reply that came in time.
+    """
+    if getattr(clock, "replays_network", False):
+        return timeout(clock, None)
+    if seconds is None or not isinstance(clock, ScaledClock):
+        return timeout(clock, seconds)
+    return _ClockTimeout(clock, clock.monotonic() + seconds, real_floor=seconds)
+
+
 class _ClockTimeout:
     """:func:`timeout_at` on a clock other than the live one: a watcher task sleeps on the clock
-    until ``when``, then cancels the body, whose cancellation is turned into ``TimeoutError``."""
+    until ``when`` (and, with ``real_floor``, that many real seconds too), then cancels the body,
+    whose cancellation is turned into ``TimeoutError``."""
 
-    def __init__(self, clock: Clock, when: float) -> None:
+    def __init__(self, clock: Clock, when: float, real_floor: float = 0.0) -> None:
         self.clock = clock
         self.when = when
+        self.real_floor = real_floor
         self.expired = False
         self._task: asyncio.Task[object] | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -192,7 +214,11 @@ class _ClockTimeout:
         return self
 
     async def _watch(self) -> None:
-        await self.clock.sleep(self.when - self.clock.monotonic())
+        on_clock = self.clock.sleep(self.when - self.clock.monotonic())
+        if self.real_floor > 0:
+            await asyncio.gather(on_clock, asyncio.sleep(self.real_floor))
+        else:
+            await on_clock
         self.expired = True
         assert self._task is not None
         self._task.cancel()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .bodies import DEFAULT_MAX_REPLY_BYTES, BodyTooLarge, read_bounded
-from .clock import Clock, timeout
+from .clock import Clock, network_timeout
 from .connector import Connector, Reply, retry_after
 from .errors import (
     NetworkError,
@@ -79,7 +79,9 @@ class Executor:
     within ``request_deadline`` seconds (the client's own timeout bounds each read
     only, so a body that drips a byte at a time would otherwise never end); one
     that is not fails with :class:`~tradeflood.errors.RequestTimeoutError` and is
-    retried like any other timeout. A body longer than ``max_reply_bytes`` once
+    retried like any other timeout. The deadline is read on the clock, but on one
+    sped up past real time it is never shorter than its seconds of real time (see
+    :func:`~tradeflood.clock.network_timeout`). A body longer than ``max_reply_bytes`` once
     decoded is cut off there and fails with
     :class:`~tradeflood.errors.ReplyTooLargeError`, which is final (not retried:
     the same venue would most likely send the same giant again, at the same cost).
@@ -277,7 +279,7 @@ class Executor:
                 self.stats.by_endpoint[turn.path] = self.stats.by_endpoint.get(turn.path, 0) + 1
                 started = self.clock.monotonic()
                 try:
-                    async with (through, timeout(self.clock, self.request_deadline),
+                    async with (through, network_timeout(self.clock, self.request_deadline),
                                 stream(turn.method, api.url(turn), params=params) as response):
                         status = response.status_code
                         content = await read_bounded(response, self.max_reply_bytes)

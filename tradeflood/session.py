@@ -112,12 +112,16 @@ class Session:
     them, so a session on one must reach its venues in-process).
     ``deadline`` (seconds, default none) bounds each fetch or gather as a whole; one
     still running then stops with :class:`~tradeflood.errors.FetchDeadlineError`,
-    keeping what was parsed (``deadline=`` on a call overrides it for that call).
-    ``request_deadline`` bounds each request from connecting to the last byte of
-    its body (``timeout`` bounds each read alone); one past it is retried like a
-    timeout. ``max_reply_bytes`` bounds a reply's body once decoded (a gzip body
-    that would expand past it is cut off there): a larger reply fails its request
-    with :class:`~tradeflood.errors.ReplyTooLargeError`, not retried. A store that
+    keeping what was parsed (``deadline=`` on a call overrides it for that call); it
+    is clock time through and through, like the rate-limit waits and retry backoffs
+    it bounds. ``request_deadline`` (default 60 s) bounds each request from
+    connecting to the last byte of its body (``timeout`` bounds each read alone);
+    one past it is retried like a timeout. It bounds real network I/O, so on a clock
+    sped up past real time (a ``ScaledClock``) it also lasts at least its seconds of
+    real time; on a virtual clock it fires at the exact clock instant.
+    ``max_reply_bytes`` bounds a reply's body once decoded (a gzip body that would
+    expand past it is cut off there): a larger reply fails its request with
+    :class:`~tradeflood.errors.ReplyTooLargeError`, not retried. A store that
     cannot be opened or written is logged as a warning naming the SQLite error, and
     the fetch goes on without it.
 

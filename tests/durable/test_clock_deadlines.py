@@ -1,4 +1,5 @@
-"""Deadlines read the Session's Clock (issue 12 scope 3): a virtual clock drives them.
+"""Deadlines read the Session's Clock (issue 12 scope 3): a virtual clock drives them, and a
+request deadline on a sped-up clock is never shorter than its seconds of real time.
 
 A venue in-process whose candle replies drip on the same virtual clock: each
 byte of a body comes ``drip`` clock-seconds after the one before. The request
@@ -18,10 +19,13 @@ import httpx
 import pytest
 
 from tradeflood import FetchError, RetryPolicy, Session, VirtualClock
-from tradeflood.clock import ScaledClock, timeout, timeout_at
+from tradeflood.clock import ScaledClock, network_timeout, timeout, timeout_at
 from tradeflood.errors import FetchDeadlineError, RequestTimeoutError
 from tradeflood.models import Candle
-from tradeflood.testing import BitgetVenue, SimulatorTransport
+from tradeflood.recording._clock import ReplayClock
+from tradeflood.testing import BinanceVenue, BitgetVenue, Faults, Simulator, SimulatorTransport
+
+from .hostile import HostileVenue
 
 NOW = 1_717_200_030_000
 HOUR = 3_600_000
@@ -145,3 +149,87 @@ async def test_the_fetch_deadline_runs_on_the_session_clock() -> None:
     assert len(error.partial[0]) == 24 and [c.open_time % HOUR for c in error.partial[0]] == [0] * 24
     assert list(error.partial[1]) == []
     assert time.monotonic() - real < 5
+
+
+# -- A request deadline bounds real network I/O: on a sped-up clock, never shorter in real time ----
+
+
+async def test_a_network_deadline_on_a_scaled_clock_lasts_its_real_seconds() -> None:
+    clock = ScaledClock(100.0)
+    real = time.monotonic()
+    with pytest.raises(TimeoutError):
+        async with network_timeout(clock, 1.0):  # 0.01 s of real time on the clock alone
+            await asyncio.sleep(30)
+    waited = time.monotonic() - real
+    assert 1.0 <= waited < 5, waited
+    assert clock.monotonic() >= 100.0  # by then the clock had run well past its own 1 s
+    real = time.monotonic()
+    async with network_timeout(clock, 1.0):  # an I/O that takes 0.3 real s (30 clock s) is left alone
+        await asyncio.sleep(0.3)
+    assert time.monotonic() - real < 1.0
+
+
+async def test_a_network_deadline_on_a_slowed_clock_keeps_the_clock_time() -> None:
+    clock = ScaledClock(0.5)  # slower than real time: the clock's own deadline is the later one
+    real = time.monotonic()
+    with pytest.raises(TimeoutError):
+        async with network_timeout(clock, 0.5):
+            await asyncio.sleep(30)
+    assert 1.0 <= time.monotonic() - real < 5
+
+
+async def test_a_network_deadline_on_a_virtual_clock_fires_at_its_exact_instant() -> None:
+    clock = VirtualClock(start=1000.0)
+    real = time.monotonic()
+    with pytest.raises(TimeoutError):
+        async with network_timeout(clock, 3600):
+            await clock.sleep(7200)
+    assert clock.monotonic() == 1000.0 + 3600
+    assert time.monotonic() - real < 2  # no real floor where no real time passes
+
+
+async def test_a_scaled_session_waits_for_a_slow_venue_within_its_request_deadline() -> None:
+    """60x: a 60 s request deadline is one real second on the clock, but the venue answers every
+    request after 1.5 real seconds; the deadline bounds network I/O, so it waits a real minute."""
+    clock = ScaledClock(60.0, start=NOW / 1000)
+    venue = BinanceVenue(clock=clock, faults=Faults(latency=(1.5, 1.5)))
+    async with Simulator({"binance": venue}, ws=False) as sim, \
+            Session(urls=sim.urls(), clock=clock, store=False, request_deadline=60.0,
+                    retry=RetryPolicy(attempts=1)) as s:
+        real = time.monotonic()
+        candles = await s.afetch(Candle, exchange="binance", symbol="BTC/USDT", interval="1h",
+                                 start="-2d", end="-1d")
+        took = time.monotonic() - real
+        stats = s.stats
+    assert took >= 1.5  # every answer came after the venue's real 1.5 s: past the clock's 60 s
+    assert len(candles) == 24
+    assert [c.open_time % HOUR for c in candles] == [0] * 24
+    assert all(c.low <= min(c.open, c.close) and max(c.open, c.close) <= c.high for c in candles)
+    assert stats.retries == 0 and stats.failures == 0
+
+
+async def test_a_scaled_session_still_stops_a_dripping_body_at_its_request_deadline() -> None:
+    """The floor is the deadline's own seconds in real time, no more: a body dripping for ever
+    stops after about 1 real second on a 60x clock with a 1 s request deadline."""
+    clock = ScaledClock(60.0, start=NOW / 1000)
+    async with HostileVenue(BinanceVenue(clock=clock), "BTCUSDT", mode="drip", drip_every=0.2) as hostile, \
+            Session(urls={"binance": {"rest": hostile.url}}, clock=clock, store=False,
+                    request_deadline=1.0, retry=RetryPolicy(attempts=1)) as s:
+        real = time.monotonic()
+        with pytest.raises(FetchError) as caught:
+            await s.afetch(Candle, exchange="binance", symbol="BTC/USDT", interval="1h", start="-2d",
+                           end="-1d")
+        took = time.monotonic() - real
+    assert isinstance(caught.value.cause, RequestTimeoutError)
+    assert "request deadline of 1 s" in str(caught.value.cause)
+    assert hostile.hostile_requests == 1
+    assert 1.0 <= took < 10, took  # its 1 s of real time (a drip of 1,000 bytes takes 200 s)
+
+
+async def test_a_full_speed_replay_clock_applies_no_network_deadline_of_its_own() -> None:
+    """A replay's requests end as the recording says (a reply, or a recorded stop)."""
+    clock = ReplayClock(1000.0)
+    clock.release()  # runs by itself, like a virtual clock
+    async with network_timeout(clock, 5):
+        await clock.sleep(60)
+    assert clock.monotonic() == 1060.0

@@ -33,7 +33,13 @@ class ReplayClock(VirtualClock):
     or a REST reply arrives exactly between the frames it fell between live. When
     the recording is over (``driven = False``), the clock runs on by itself like a
     :class:`VirtualClock`.
+
+    A request's deadline is not applied on it (``replays_network``, read by
+    :func:`~tradeflood.clock.network_timeout`): the recording says when each reply came,
+    or when the live deadline stopped it.
     """
+
+    replays_network = True
 
     def __init__(self, start: float) -> None:
         super().__init__(start)

@@ -18,7 +18,16 @@ a REST reply was handed to the stream that asked for it (a book snapshot to its 
 so that a replay hands it over after the same WebSocket frames as the live session did
 (the frames received while the reply was parsed were bridged into the live book).
 Format 1 recordings, which have no marks, replay as before: each reply is handed over
-at its receive time. Readers refuse files of a format newer than theirs.
+at its receive time.
+
+A ``REST`` record's metadata may say how the live read ended without a whole body (the
+body is then empty): ``cut`` (the decoded body ran past the session's bound: limit, bytes
+read, encoding) or, from format 3, ``stopped`` (``after_ns`` since it was sent: the
+request's deadline passed before its last byte, and ``status`` is 0 when no headers
+had come). A replay fails that request the same way at the same time. Format 2 and 1
+recordings, which hold no ``stopped`` replies, replay as before; a format 2 reader
+refuses format 3 files rather than hand out a stopped reply as an empty one. Readers
+refuse files of a format newer than theirs.
 """
 
 from __future__ import annotations
@@ -59,7 +68,7 @@ __all__ = [
 ]
 
 MAGIC = b"TFREC\x00"
-VERSION = 2  # 2: TAKEN records in the rest files (format 1 files still read)
+VERSION = 3  # 2: TAKEN records in the rest files; 3: "stopped" replies (format 1 and 2 files still read)
 FILE_SUFFIX = ".tfrec"
 INDEX_SUFFIX = ".idx"
 MANIFEST = "manifest.json"  # the topics recorded, by "venue endpoint"
@@ -73,7 +82,7 @@ CHANNELS = 0  # the block's channel table (JSON: {id: {...}})
 FRAME = 1  # a WebSocket frame as the venue sent it
 UP = 2  # a connection came up (JSON)
 DOWN = 3  # a connection went down (JSON)
-REST = 4  # a REST reply: JSON metadata, a newline, the body
+REST = 4  # a REST reply: JSON metadata, a newline, the body (empty if "cut" or "stopped")
 TAKEN = 5  # (rest files, format 2) replies handed to a stream at this time: JSON {"replies": [...]}
 
 

@@ -15,6 +15,7 @@ record, and a replay hands the reply over after the same frames.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -167,7 +168,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
     The body is read as the live transport reads it (:func:`~tradeflood.bodies.read_bounded`):
     streamed, decompressed a piece at a time, cut off past ``max_reply_bytes``, inside
-    the request's deadline; a reply cut off is recorded as such (no body), and raised.
+    the request's deadline; a reply cut off is recorded as such (no body), and raised. A
+    request stopped before its last byte (its deadline passed) is recorded as ``stopped``
+    (no body, and the status only if the headers had come), and the cancellation goes on.
     """
 
     def __init__(self, recorder: Recorder, inner: httpx.AsyncBaseTransport,
@@ -182,29 +185,47 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         sent = int(self.recorder.clock.time() * 1e9)
-        response = await self.inner.handle_async_request(request)
+        response: httpx.Response | None = None
         cut: BodyTooLarge | None = None
-        try:  # as the live transport reads: streamed, bounded once decoded (see tradeflood.bodies)
-            body = await read_bounded(response, self.max_reply_bytes)
-        except BodyTooLarge as exc:
-            body, cut = b"", exc
-        finally:
-            await response.aclose()
-        ns = int(self.recorder.clock.time() * 1e9)
-        venue, api, path = self.locate(str(request.url))
-        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED]
-        meta: dict[str, Any] = {"venue": venue, "api": api, "method": request.method, "path": path,
-                                "status": response.status_code, "headers": headers, "sent_ns": sent}
+        try:
+            response = await self.inner.handle_async_request(request)
+            try:  # as the live transport reads: streamed, bounded once decoded (see tradeflood.bodies)
+                body = await read_bounded(response, self.max_reply_bytes)
+            except BodyTooLarge as exc:
+                body, cut = b"", exc
+            finally:
+                await response.aclose()
+        except asyncio.CancelledError:
+            # Stopped before its last byte (the request's deadline, most often): kept as stopped,
+            # so that a replay stops the same request at the same time instead of finding no reply.
+            self._record(request, sent, response, b"", {"stopped": {"after_ns": self._now_ns() - sent}})
+            raise
+        ns, headers = self._record(request, sent, response, body, {} if cut is None else {
+            "cut": {"limit": cut.limit, "read": cut.read, "encoding": cut.encoding}})
         if cut is not None:  # kept as cut off, so that a replay fails the request the same way
-            meta["cut"] = {"limit": cut.limit, "read": cut.read, "encoding": cut.encoding}
+            raise cut
+        assert response is not None
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request,
+                              extensions={**response.extensions, "tradeflood.received_ms": ns // 1_000_000})
+
+    def _now_ns(self) -> int:
+        return int(self.recorder.clock.time() * 1e9)
+
+    def _record(self, request: httpx.Request, sent: int, response: httpx.Response | None, body: bytes,
+                extra: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
+        """Append one REST record (a reply, or how it ended without one); its time and headers."""
+        ns = self._now_ns()
+        venue, api, path = self.locate(str(request.url))
+        headers = [] if response is None else [
+            (k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED]
+        meta: dict[str, Any] = {"venue": venue, "api": api, "method": request.method, "path": path,
+                                "status": 0 if response is None else response.status_code,
+                                "headers": headers, "sent_ns": sent, **extra}
         self.recorder.rest.append(REST, ns, 0, orjson.dumps(meta) + b"\n" + body)
         handing = _HANDING.get()
         if handing is not None:
             handing.append({"ns": ns, "venue": venue, "method": request.method, "path": path})
-        if cut is not None:
-            raise cut
-        return httpx.Response(response.status_code, headers=headers, content=body, request=request,
-                              extensions={**response.extensions, "tradeflood.received_ms": ns // 1_000_000})
+        return ns, headers
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -24,6 +24,13 @@ book; see ``TAKEN`` in :mod:`~tradeflood.recording._format`) is handed over when
 the replay reaches that mark, after the same frames, and no later frame is played
 before its taker has run. A recording without marks (format 1) hands each reply
 over at its receive time.
+
+A request the live session stopped before its last byte (its deadline passed; recorded as
+``stopped``) is stopped in the replay at the same clock time, with the ``TimeoutError``
+that the session's request deadline turns into a ``RequestTimeoutError``, and is retried
+like the live one was. At full speed the replay applies no request deadline of its own (see
+``replays_network`` on :class:`ReplayClock`): it spends no clock time on its own work, so it
+asks before the live session did, and its own deadline would stop replies that came in time.
 """
 
 from __future__ import annotations
@@ -69,6 +76,7 @@ __all__ = ["ReplayMissError", "Replayer"]
 log = logging.getLogger("tradeflood.recording")
 LATE_NS = 2_000_000_000
 SOON_NS = 1_000_000_000
+_STOP_TURNS = 3  # loop turns a stopped reply waits for a cancellation due at the same instant
 BEHIND_NS = 10_000_000_000  # how much later than the replay a live session may have sent its first request
 
 
@@ -86,6 +94,7 @@ class _Reply:
     used: bool = False
     handed: asyncio.Event | None = None  # set when the replay reaches the reply's TAKEN mark
     cut: dict[str, Any] | None = None  # the live read cut the body off there (too large)
+    stopped: dict[str, Any] | None = None  # the live request was stopped before its last byte
 
 
 @dataclass
@@ -186,7 +195,8 @@ class Replayer:
                 meta = orjson.loads(head)
                 key = rest_key(meta["venue"], meta["method"], meta["path"])
                 reply = _Reply(record.ns, meta.get("sent_ns", record.ns), meta["status"],
-                               [tuple(h) for h in meta["headers"]], body, cut=meta.get("cut"))
+                               [tuple(h) for h in meta["headers"]], body, cut=meta.get("cut"),
+                               stopped=meta.get("stopped"))
                 self._replies[key].append(reply)
                 by_arrival[(record.ns, key)] = reply
         except RecordingCorruptError as exc:
@@ -238,6 +248,14 @@ class Replayer:
             await self.clock.sleep((pick.ns - now) / 1e9)
         if pick.cut is not None:  # the live session got no body: neither does its replay
             raise BodyTooLarge(pick.cut["limit"], pick.cut["read"], pick.cut["encoding"])
+        if pick.stopped is not None:
+            # Live, a deadline stopped this request here. A deadline of the replay's own due at
+            # this instant (its fetch's) fires first, as it did live; else the request's stops it.
+            for _ in range(_STOP_TURNS):
+                await asyncio.sleep(0)
+            after = pick.stopped.get("after_ns", pick.ns - pick.sent_ns) / 1e9
+            raise TimeoutError(f"{request.method} {path} ({venue}): stopped after {after:g} s while "
+                               f"recorded, before its last byte")
         return httpx.Response(pick.status, headers=pick.headers, content=pick.body, request=request,
                               extensions={"tradeflood.received_ms": pick.ns // 1_000_000})
 
