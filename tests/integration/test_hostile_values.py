@@ -298,6 +298,26 @@ def test_impossible_book(venue: str, make: Callable[[str], Mutate]) -> None:
     assert "price" in cause.detail or "px" in cause.detail, cause.detail  # by the parse or the checks
 
 
+@pytest.mark.parametrize("venue", list(VENUES))
+def test_book_levels_out_of_order_come_back_best_first(venue: str) -> None:
+    """Levels listed worst first are still one book by price: sorted, not refused."""
+    def reverse(body: Any) -> None:
+        bids, asks = book_of(venue, body)
+        bids.reverse()
+        asks.reverse()
+    depth = 50 if venue == "bybit" else 20
+    s, hostile, _ = session(venue, {BOOK_PATHS[venue]: reverse})
+    with s:
+        book = s.fetch(OrderBook, exchange=venue, symbol="BTC/USDT", depth=depth)
+        hostile.on = False
+        honest = s.fetch(OrderBook, exchange=venue, symbol="BTC/USDT", depth=depth)
+    assert hostile.rewritten == 1
+    assert len(book.bids) == depth and book.bids == honest.bids and book.asks == honest.asks
+    assert [p for p, _ in book.bids] == sorted((p for p, _ in book.bids), reverse=True)
+    assert [p for p, _ in book.asks] == sorted(p for p, _ in book.asks)
+    assert book.bids[0][0] < book.asks[0][0]
+
+
 def test_binance_negative_ticker_price() -> None:
     def change(body: Any) -> None:
         body["lastPrice"] = "-2"
