@@ -269,8 +269,10 @@ def parse_ticker(
         raise read.fail(f"no ticker for {native_symbol} among {len(records)}")
     r = read.at(rec)
 
+    # A sign is left to the value checks (tradeflood.checks), which refuse a negative price
+    # or volume like every venue's, or drop the ticker under invalid="drop".
     def num(key: str) -> Decimal | None:
-        return r.optional_decimal(rec.get(key), key, numbers=True)
+        return r.optional_decimal(rec.get(key), key, numbers=True, negative=True)
 
     return r.model(
         Ticker,

@@ -194,8 +194,10 @@ def parse_ticker(record: dict[str, Any], *, symbol: str, native_symbol: str, tim
     """A ticker from one ``tickers`` entry (REST or stream); ``timestamp`` is the reply's or push's."""
     r = Reader(EXCHANGE, endpoint, record)
 
+    # A sign is left to the value checks (tradeflood.checks), which refuse a negative price
+    # or volume like every venue's, or drop the ticker under invalid="drop".
     def num(key: str) -> Decimal | None:
-        return r.optional_decimal(record.get(key), key)
+        return r.optional_decimal(record.get(key), key, negative=True)
 
     return r.model(Ticker, exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
                    timestamp=r.ms(timestamp, "time"), last=num("lastPrice"), bid=num("bid1Price"),

@@ -244,8 +244,10 @@ def parse_ticker(payload: Any, *, symbol: str, native_symbol: str, endpoint: str
         raise read.fail(f"no ticker for {native_symbol} among {len(records)}")
     r = read.at(rec)
 
+    # A sign is left to the value checks (tradeflood.checks), which refuse a negative price
+    # or volume like every venue's, or drop the ticker under invalid="drop".
     def num(key: str) -> Decimal | None:
-        return r.optional_decimal(rec.get(key), key)
+        return r.optional_decimal(rec.get(key), key, negative=True)
 
     spot = rec.get("instType") == "SPOT" or not native_symbol.endswith("-SWAP")
     return r.model(

@@ -48,7 +48,7 @@ def _cross(body: Any) -> None:  # Binance depth: the best bid above the best ask
     body["bids"][0][0] = str(float(body["asks"][0][0]) + 100)
 
 
-def _low_above_high(body: Any) -> None:  # Bitget spot ticker (its parse refuses a negative price itself)
+def _low_above_high(body: Any) -> None:  # Bitget spot ticker: a 24-hour low above its high
     row = body["data"][0]
     row["low24h"] = str(float(row["high24h"]) + 1)
 
