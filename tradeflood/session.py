@@ -272,7 +272,7 @@ class Session:
         failed a value check): what ``absent`` is to :meth:`gather`, for one query::
 
             reasons = []
-            book = session.fetch(OrderBook, exchange="binance", symbol="BTC/USDT",
+            book = session.fetch(OrderBook, exchange="example", symbol="BTC/USDT",
                                  invalid="drop", on_absent=reasons.append)
             if book is None:
                 print(reasons[0].detail)   # "book 0: asks price best ask ... (crossed book)"
