@@ -152,8 +152,10 @@ def _levels(read: Reader, raw: Any, side: str) -> list[tuple[Decimal, Decimal]]:
     for i, level in enumerate(raw):
         if type(level) is not list or len(level) < 2:
             raise read.fail(f"{side}[{i}] is {level!r}, expected [price, size]")
-        out.append((read.decimal(level[0], f"{side}[{i}] price"),
-                    read.decimal(level[1], f"{side}[{i}] size")))
+        # Signs are left to the value checks (tradeflood.checks): a book with a negative level
+        # is refused like every venue's, or has no result under invalid="drop".
+        out.append((read.decimal(level[0], f"{side}[{i}] price", negative=True),
+                    read.decimal(level[1], f"{side}[{i}] size", negative=True)))
     return out
 
 

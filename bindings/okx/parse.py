@@ -186,8 +186,10 @@ def _levels(read: Reader, raw: Any, side: str, contract_size: Decimal) -> list[t
     for i, level in enumerate(raw):
         if type(level) is not list or len(level) < 2:
             raise read.fail(f"{side}[{i}] is {level!r}, expected [px, sz, \"0\", numOrders]")
-        out.append((read.decimal(level[0], f"{side}[{i}] px"),
-                    read.decimal(level[1], f"{side}[{i}] sz") * contract_size))
+        # Signs are left to the value checks (tradeflood.checks): a book with a negative level
+        # is refused like every venue's, or has no result under invalid="drop".
+        out.append((read.decimal(level[0], f"{side}[{i}] px", negative=True),
+                    read.decimal(level[1], f"{side}[{i}] sz", negative=True) * contract_size))
     return out
 
 

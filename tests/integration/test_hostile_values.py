@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -297,6 +298,24 @@ def test_impossible_book(venue: str, make: Callable[[str], Mutate]) -> None:
     cause = payload_error(err)
     assert cause.venue == venue and cause.endpoint == BOOK_PATHS[venue]
     assert "price" in cause.detail or "px" in cause.detail, cause.detail  # by the parse or the checks
+
+
+@pytest.mark.parametrize("venue", list(VENUES))
+@pytest.mark.parametrize("make", [_crossed, _zero_price, _negative_price, _unordered],
+                         ids=["crossed", "zero-price", "negative-price", "duplicate-level"])
+def test_impossible_book_under_drop_has_no_result_and_says_why(venue: str,
+                                                               make: Callable[[str], Mutate]) -> None:
+    """A book is one result: under invalid="drop" it is None, the reason handed to on_absent,
+    on every venue alike (no venue's parse refuses it on its own)."""
+    reasons: list[PayloadError] = []
+    s, hostile, _ = session(venue, {BOOK_PATHS[venue]: make(venue)})
+    with s:
+        book = s.fetch(OrderBook, exchange=venue, symbol="BTC/USDT", depth=50 if venue == "bybit" else 20,
+                       invalid="drop", on_absent=reasons.append)
+    assert book is None and hostile.rewritten == 1
+    (reason,) = reasons
+    assert (reason.venue, reason.endpoint) == (venue, BOOK_PATHS[venue])
+    assert re.match(r"book \d+: (bids|asks) price ", reason.detail), reason.detail
 
 
 @pytest.mark.parametrize("venue", list(VENUES))
