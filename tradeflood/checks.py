@@ -9,8 +9,8 @@ store or a stream consumer:
   max(open, close) <= high`` (a bar without trades may have O=H=L=C), volumes
   not negative (zero is a quiet bar), the open time on the interval's grid;
 - trades: price and amount positive, each id once in a reply;
-- order books: prices and sizes positive, bids strictly descending, asks
-  strictly ascending (each price level once), best bid below best ask;
+- order books: prices and sizes positive, each price level once a side, best
+  bid below best ask; levels sent out of order are sorted best first, not refused;
 - tickers: no negative price or volume, ``low <= high``;
 - mark and index bars: the candle rules without volumes;
 - funding rates fetched: a finite rate below 1 (100%) in size, mark and index
@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from itertools import repeat
+from itertools import pairwise, repeat
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import PayloadError, QueryError
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import pyarrow
 
 __all__ = ["FUNDING_RATE_BOUND", "INVALID_POLICIES", "CheckedCandles", "Invalid", "Violation",
-           "candle_columns_ok", "check_invalid", "checked", "frame_rule", "frame_violations",
+           "best_first", "candle_columns_ok", "check_invalid", "checked", "frame_rule", "frame_violations",
            "funding_violations", "open_interest_violations", "price_bar_violations", "snapshot_violations",
            "violations"]
 
@@ -211,26 +211,43 @@ def trade_violations(trades: Sequence[Any]) -> list[Violation]:
 
 
 def level_violations(bids: Sequence[Any], asks: Sequence[Any], *, snapshot: bool = True) -> list[Violation]:
-    """What is wrong with a book's levels (best first): a price not positive, a size not positive
-    (zero is allowed in a delta, where it removes the level: ``snapshot=False``), a side out of
-    order or holding a price twice, a best bid not below the best ask."""
+    """What is wrong with a book's levels: a price not positive, a size not positive (zero is
+    allowed in a delta, where it removes the level: ``snapshot=False``), and in a whole book a
+    price listed twice on one side or a best bid not below the best ask. The order levels come
+    in is not a fault: :func:`checked` hands a book back best first."""
     out: list[Violation] = []
-    for side, levels, better in (("bids", bids, 1), ("asks", asks, -1)):
-        last = None
+    for side, levels in (("bids", bids), ("asks", asks)):
+        seen: set[Decimal] = set()
         for i, (price, size) in enumerate(levels):
             if not price > _ZERO:
                 out.append(Violation(i, f"{side} price", f"is {price}, not a positive price"))
             elif not (size > _ZERO if snapshot else size >= _ZERO):
                 kind = "positive" if snapshot else "valid"
                 out.append(Violation(i, f"{side} size", f"is {size}, not a {kind} size"))
-            elif snapshot and last is not None and not (last - price) * better > 0:
-                order = "descending" if better > 0 else "ascending"
-                out.append(Violation(i, f"{side} price", f"{price} after {last}: not strictly {order}"))
-            last = price
-    if snapshot and not out and bids and asks and not bids[0][0] < asks[0][0]:
-        out.append(Violation(0, "asks price", f"best ask {asks[0][0]} is not above best bid {bids[0][0]}"
-                                              " (crossed book)"))
+            elif snapshot and price in seen:
+                out.append(Violation(i, f"{side} price", f"{price} is listed twice"))
+            seen.add(price)
+    if snapshot and not out and bids and asks:
+        bid, ask = max(p for p, _ in bids), min(p for p, _ in asks)
+        if not bid < ask:
+            out.append(Violation(0, "asks price",
+                                 f"best ask {ask} is not above best bid {bid} (crossed book)"))
     return out
+
+
+def best_first(book: Any) -> Any:
+    """``book`` (an order book model that passed :func:`level_violations`) with each side best
+    first: itself when it is so already, else a copy with its levels sorted by price."""
+    bids, asks = book.bids, book.asks
+    if (all(a[0] > b[0] for a, b in pairwise(bids))
+            and all(a[0] < b[0] for a, b in pairwise(asks))):
+        return book
+    return book.model_copy(update={"bids": tuple(sorted(bids, key=_price, reverse=True)),
+                                   "asks": tuple(sorted(asks, key=_price))})
+
+
+def _price(level: Any) -> Decimal:
+    return level[0]  # type: ignore[no-any-return]
 
 
 def ticker_violations(ticker: Any) -> list[Violation]:
@@ -411,7 +428,7 @@ _SERIES_RULES: dict[str, Callable[[Sequence[Any], str | None], list[Violation]]]
 
 def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:
     """A stream book message's impossible levels (strings as received, or decimals): a price not
-    positive, a size below zero (zero removes the level). A snapshot's order is
+    positive, a size below zero (zero removes the level). What makes a snapshot no book is
     :func:`snapshot_violations`'; whether a delta crosses the book is the book's own check, once
     the message is applied (the feed refuses it then)."""
     out = []
@@ -426,25 +443,23 @@ def delta_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation
 
 
 def snapshot_violations(bids: Sequence[Any], asks: Sequence[Any]) -> list[Violation]:
-    """A full book pushed on a stream, best first, out of order: a side not strictly ordered
-    (bids descending, asks ascending, each price once) or a best bid not below the best ask.
-    Exact (decimals): snapshots are rare, and two prices may differ past a float's digits.
-    Signs are :func:`delta_violations`'s; a zero size, which a snapshot loads as no level, passes."""
+    """A full book pushed on a stream that cannot be one: a price listed twice on a side, or a
+    best bid not below the best ask. Its levels may come in any order (the local book sorts
+    them by price). Exact (decimals): snapshots are rare, and two prices may differ past a
+    float's digits. Signs are :func:`delta_violations`'s; a zero size, which a snapshot loads
+    as no level, is no best price."""
     out: list[Violation] = []
     best: dict[str, Decimal] = {}
-    for side, levels, better in (("bids", bids, 1), ("asks", asks, -1)):
-        last = None
+    for side, levels, pick in (("bids", bids, max), ("asks", asks, min)):
+        seen: set[Decimal] = set()
         for i, (raw_price, raw_size) in enumerate(levels):
-            if not Decimal(raw_size):
-                continue
             price = Decimal(raw_price)
-            if last is None:
-                best[side] = price
-            elif not (last - price) * better > 0:
-                order = "descending" if better > 0 else "ascending"
-                out.append(Violation(i, f"{side} price", f"{price} after {last}: not strictly {order}"))
+            if price in seen:
+                out.append(Violation(i, f"{side} price", f"{price} is listed twice"))
                 break
-            last = price
+            seen.add(price)
+            if Decimal(raw_size):
+                best[side] = price if side not in best else pick(best[side], price)
     bid, ask = best.get("bids"), best.get("asks")
     if not out and bid is not None and ask is not None and not bid < ask:
         out.append(Violation(0, "asks price", f"best ask {ask} is not above best bid {bid} (crossed book)"))
@@ -492,13 +507,17 @@ def checked(items: Any, *, venue: str, endpoint: str, interval: str | None = Non
             invalid: Invalid = "raise") -> tuple[Any, int]:
     """``items`` (a parse's result) and the number of rows dropped, after the checks.
 
-    A violation raises a :class:`PayloadError` (the first one, naming venue,
+    An order book whose levels came out of order comes back best first (see
+    :func:`best_first`). A violation raises a :class:`PayloadError` (the first one, naming venue,
     endpoint, row and field) unless ``invalid="drop"`` and the items are rows
     of a list, which are then dropped, each logged as a warning; a table-backed
     series stays one.
     """
     found = violations(items, interval)
     if not found:
+        if (getattr(items, "row_model", None) is None and len(items)
+                and type(items[0]).__name__ == "OrderBook"):
+            items = [best_first(book) for book in items]  # levels sent out of order, now best first
         return items, 0
     first = found[0]
     model = getattr(items, "row_model", None) or type(items[0])

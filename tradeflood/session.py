@@ -41,9 +41,9 @@ from .bridge import LoopBridge
 from .checks import Invalid, check_invalid
 from .clock import Clock, LiveClock
 from .connector import Connector
-from .errors import ConfigError, FetchError, QueryError, TradeFloodError
+from .errors import ConfigError, FetchError, PayloadError, QueryError, TradeFloodError
 from .executor import ExecutionStats, Executor, TurnResult
-from .pipeline import gather, plan_queries
+from .pipeline import Results, gather, plan_queries
 from .planner import Plan
 from .query import Query
 from .retry import RetryPolicy
@@ -105,7 +105,8 @@ class Session:
     fails a check has no result under ``"drop"``: ``fetch`` returns None and
     ``gather`` puts None in its place, the reason (a ``PayloadError``) in the
     result list's ``absent`` (query index -> error), logged as a warning; the other
-    queries' results are whole. A query may say otherwise (``fetch(...,
+    queries' results are whole; ``fetch(..., on_absent=callback)`` hands that error to
+    ``callback`` too. A query may say otherwise (``fetch(...,
     invalid="drop")``). Either way the row never reaches the store, and its page
     is not recorded as complete.
     Both deadlines below are read on the session's ``clock`` (a virtual clock drives
@@ -263,19 +264,33 @@ class Session:
             log.warning("the candle store is off for this session: %s", exc)
             return None
 
-    def fetch(self, model: type[Model], *, deadline: float | None = None, **params: Any) -> Any:
+    def fetch(self, model: type[Model], *, deadline: float | None = None,
+              on_absent: Callable[[PayloadError], Any] | None = None, **params: Any) -> Any:
         """Fetch one query's result (a list of models, or one model for books and tickers;
         None when ``invalid="drop"`` refused that one model).
 
         ``deadline`` (seconds) bounds this fetch as a whole (default: the session's).
-        """
-        query = self.query(model, **params)
-        return self.run_sync(self._agather_one(query, deadline))
+        ``on_absent`` is called with the :class:`~tradeflood.errors.PayloadError` saying why
+        (venue, endpoint, field), in the caller's thread, when ``invalid="drop"`` leaves the
+        query with no result (a book, a ticker, a current funding rate or open interest that
+        failed a value check): what ``absent`` is to :meth:`gather`, for one query::
 
-    async def afetch(self, model: type[Model], *, deadline: float | None = None, **params: Any) -> Any:
-        """Async :meth:`fetch`."""
+            reasons = []
+            book = session.fetch(OrderBook, exchange="example", symbol="BTC/USDT",
+                                 invalid="drop", on_absent=reasons.append)
+            if book is None:
+                print(reasons[0].detail)   # "book 0: asks price best ask ... (crossed book)"
+        """
+        _check_on_absent(on_absent)
         query = self.query(model, **params)
-        return await self._acall(self._agather_one(query, deadline))
+        return _one(self.run_sync(self._agather_one(query, deadline)), on_absent)
+
+    async def afetch(self, model: type[Model], *, deadline: float | None = None,
+                     on_absent: Callable[[PayloadError], Any] | None = None, **params: Any) -> Any:
+        """Async :meth:`fetch`."""
+        _check_on_absent(on_absent)
+        query = self.query(model, **params)
+        return _one(await self._acall(self._agather_one(query, deadline)), on_absent)
 
     def gather(self, *queries: Query, deadline: float | None = None) -> list[Any]:
         """Run every query in ONE merged plan; shared requests run once. Results in query order
@@ -470,9 +485,11 @@ class Session:
             )
         return self._executor
 
-    async def _agather_one(self, query: Query, deadline: float | None = None) -> Any:
+    async def _agather_one(self, query: Query, deadline: float | None = None) -> Results:
         try:
-            return (await self._agather((query,), deadline))[0]
+            results = await self._agather((query,), deadline)
+            assert isinstance(results, Results)
+            return results
         except FetchError as exc:
             if isinstance(exc.cause, QueryError):
                 raise exc.cause from None  # an unknown symbol reads best as itself
@@ -515,6 +532,19 @@ class Session:
     async def _acall(self, coro: Coroutine[Any, Any, T]) -> T:
         self._check_open(coro)
         return await self._bridge.acall(coro)
+
+
+def _check_on_absent(on_absent: object) -> None:
+    """A fetch's ``on_absent`` is a callable or None: refused before any request otherwise."""
+    if on_absent is not None and not callable(on_absent):
+        raise QueryError(f"on_absent={on_absent!r}: give a callable taking the PayloadError, or None")
+
+
+def _one(results: Results, on_absent: Callable[[PayloadError], Any] | None) -> Any:
+    """The result of a one-query gather; when it has none, the reason goes to ``on_absent``."""
+    if on_absent is not None and results.absent:
+        on_absent(results.absent[0])
+    return results[0]
 
 
 def _positive(name: str, seconds: float | None) -> float | None:

@@ -208,8 +208,10 @@ def _levels(read: Reader, raw: Any, side: str) -> list[tuple[Decimal, Decimal]]:
     for i, level in enumerate(raw):
         if type(level) is not list or len(level) < 2:
             raise read.fail(f"{side}[{i}] is {level!r}, expected [price, size]")
-        out.append((read.decimal(level[0], f"{side}[{i}] price", numbers=True),
-                    read.decimal(level[1], f"{side}[{i}] size", numbers=True)))
+        # Signs are left to the value checks (tradeflood.checks): a book with a negative level
+        # is refused like every venue's, or has no result under invalid="drop".
+        out.append((read.decimal(level[0], f"{side}[{i}] price", numbers=True, negative=True),
+                    read.decimal(level[1], f"{side}[{i}] size", numbers=True, negative=True)))
     return out
 
 
@@ -269,8 +271,10 @@ def parse_ticker(
         raise read.fail(f"no ticker for {native_symbol} among {len(records)}")
     r = read.at(rec)
 
+    # A sign is left to the value checks (tradeflood.checks), which refuse a negative price
+    # or volume like every venue's, or drop the ticker under invalid="drop".
     def num(key: str) -> Decimal | None:
-        return r.optional_decimal(rec.get(key), key, numbers=True)
+        return r.optional_decimal(rec.get(key), key, numbers=True, negative=True)
 
     return r.model(
         Ticker,

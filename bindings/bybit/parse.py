@@ -152,8 +152,10 @@ def _levels(read: Reader, raw: Any, side: str) -> list[tuple[Decimal, Decimal]]:
     for i, level in enumerate(raw):
         if type(level) is not list or len(level) < 2:
             raise read.fail(f"{side}[{i}] is {level!r}, expected [price, size]")
-        out.append((read.decimal(level[0], f"{side}[{i}] price"),
-                    read.decimal(level[1], f"{side}[{i}] size")))
+        # Signs are left to the value checks (tradeflood.checks): a book with a negative level
+        # is refused like every venue's, or has no result under invalid="drop".
+        out.append((read.decimal(level[0], f"{side}[{i}] price", negative=True),
+                    read.decimal(level[1], f"{side}[{i}] size", negative=True)))
     return out
 
 
@@ -194,8 +196,10 @@ def parse_ticker(record: dict[str, Any], *, symbol: str, native_symbol: str, tim
     """A ticker from one ``tickers`` entry (REST or stream); ``timestamp`` is the reply's or push's."""
     r = Reader(EXCHANGE, endpoint, record)
 
+    # A sign is left to the value checks (tradeflood.checks), which refuse a negative price
+    # or volume like every venue's, or drop the ticker under invalid="drop".
     def num(key: str) -> Decimal | None:
-        return r.optional_decimal(record.get(key), key)
+        return r.optional_decimal(record.get(key), key, negative=True)
 
     return r.model(Ticker, exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
                    timestamp=r.ms(timestamp, "time"), last=num("lastPrice"), bid=num("bid1Price"),

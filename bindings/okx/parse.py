@@ -186,8 +186,10 @@ def _levels(read: Reader, raw: Any, side: str, contract_size: Decimal) -> list[t
     for i, level in enumerate(raw):
         if type(level) is not list or len(level) < 2:
             raise read.fail(f"{side}[{i}] is {level!r}, expected [px, sz, \"0\", numOrders]")
-        out.append((read.decimal(level[0], f"{side}[{i}] px"),
-                    read.decimal(level[1], f"{side}[{i}] sz") * contract_size))
+        # Signs are left to the value checks (tradeflood.checks): a book with a negative level
+        # is refused like every venue's, or has no result under invalid="drop".
+        out.append((read.decimal(level[0], f"{side}[{i}] px", negative=True),
+                    read.decimal(level[1], f"{side}[{i}] sz", negative=True) * contract_size))
     return out
 
 
@@ -244,8 +246,10 @@ def parse_ticker(payload: Any, *, symbol: str, native_symbol: str, endpoint: str
         raise read.fail(f"no ticker for {native_symbol} among {len(records)}")
     r = read.at(rec)
 
+    # A sign is left to the value checks (tradeflood.checks), which refuse a negative price
+    # or volume like every venue's, or drop the ticker under invalid="drop".
     def num(key: str) -> Decimal | None:
-        return r.optional_decimal(rec.get(key), key)
+        return r.optional_decimal(rec.get(key), key, negative=True)
 
     spot = rec.get("instType") == "SPOT" or not native_symbol.endswith("-SWAP")
     return r.model(

@@ -20,6 +20,7 @@ from tradeflood.bindings.bitget import (
     parse_trades,
     spot_symbol_map,
 )
+from tradeflood.checks import violations
 from tradeflood.errors import PayloadError, UnknownSymbolError
 from tradeflood.models import Candle
 from tradeflood.symbols import native_id
@@ -154,13 +155,22 @@ def test_order_book_sequence_is_kept_when_sent() -> None:
     ({"bids": None}, "bids is NoneType"),
     ({"asks": [["1"]]}, "asks[0] is ['1'], expected [price, size]"),
     ({"asks": [["x", "1"]]}, "asks[0] price is 'x'"),
-    ({"bids": [["1", "-2"]]}, "bids[0] size is '-2'"),
 ])
 def test_bad_books(change: dict[str, Any], detail: str) -> None:
     with pytest.raises(PayloadError) as err:
         parse_order_book({**data("spot_orderbook.json"), **change}, symbol="BTC/USDT",
                          native_symbol="BTCUSDT")
     assert detail in str(err.value)
+
+
+def test_a_negative_level_is_left_to_the_value_checks() -> None:
+    """The parse reads a sign as written; the checks refuse it, as on every venue (so that
+    invalid="drop" gives no result rather than a failed query)."""
+    raw = {**data("spot_orderbook.json"), "bids": [["1", "-2"]]}
+    book = parse_order_book(raw, symbol="BTC/USDT", native_symbol="BTCUSDT")
+    assert book.bids == ((Decimal(1), Decimal(-2)),)
+    (v,) = violations([book])
+    assert (v.field, v.detail) == ("bids size", "is -2, not a positive size")
 
 
 # -- trades ----------------------------------------------------------------------

@@ -118,8 +118,19 @@ def test_books() -> None:
     good = book([("10", "1"), ("9", "1")], [("11", "1"), ("12", "1")])
     assert violations([good]) == []
     assert "crossed" in violations([book([("10", "1")], [("10", "1")])])[0].detail
-    assert violations([book([("10", "1"), ("10", "2")], [])])[0].field == "bids price"
-    assert violations([book([], [("11", "1"), ("10", "1")])])[0].field == "asks price"
+    twice = violations([book([("10", "1"), ("10", "2")], [])])[0]
+    assert (twice.row, twice.field, twice.detail) == (1, "bids price", "10 is listed twice")
+    # Out of order is still one book by price: it passes, and comes back best first.
+    unordered = book([("9", "1"), ("10", "2")], [("12", "1"), ("11", "3")])
+    assert violations([unordered]) == []
+    (sorted_book,), dropped = checked([unordered], venue="example", endpoint="/b")
+    assert dropped == 0
+    assert sorted_book.bids == ((Decimal(10), Decimal(2)), (Decimal(9), Decimal(1)))
+    assert sorted_book.asks == ((Decimal(11), Decimal(3)), (Decimal(12), Decimal(1)))
+    assert checked([good], venue="example", endpoint="/b")[0][0] is good  # in order: itself
+    # Crossed once sorted, though its first levels are not.
+    assert "best ask 11 is not above best bid 12" in violations(
+        [book([("9", "1"), ("12", "1")], [("11", "1")])])[0].detail
     assert violations([book([("0", "1")], [])])[0].field == "bids price"
     assert violations([book([("9", "0")], [])])[0].field == "bids size"
     with pytest.raises(PayloadError, match="book 0: asks price"):

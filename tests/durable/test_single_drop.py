@@ -20,7 +20,7 @@ import pytest
 import tradeflood.bindings  # noqa: F401 - registers the built-in venues
 from tradeflood import Session, VirtualClock
 from tradeflood.cli import main
-from tradeflood.errors import FetchError, PayloadError
+from tradeflood.errors import FetchError, PayloadError, QueryError
 from tradeflood.models import Candle, FundingRate, OrderBook, Ticker
 from tradeflood.testing import BinanceVenue, BitgetVenue, SimulatorTransport
 
@@ -48,7 +48,7 @@ def _cross(body: Any) -> None:  # Binance depth: the best bid above the best ask
     body["bids"][0][0] = str(float(body["asks"][0][0]) + 100)
 
 
-def _low_above_high(body: Any) -> None:  # Bitget spot ticker (its parse refuses a negative price itself)
+def _low_above_high(body: Any) -> None:  # Bitget spot ticker: a 24-hour low above its high
     row = body["data"][0]
     row["low24h"] = str(float(row["high24h"]) + 1)
 
@@ -75,9 +75,10 @@ CASES = [
     (FundingRate, {"exchange": "binance", "symbol": "BTC/USDT:USDT"}, "funding rate 0: rate is 2.5",
      "/fapi/v1/premiumIndex"),
 ]
+IDS = ["book", "ticker", "funding"]
 
 
-@pytest.mark.parametrize(("model", "params", "detail", "endpoint"), CASES, ids=["book", "ticker", "funding"])
+@pytest.mark.parametrize(("model", "params", "detail", "endpoint"), CASES, ids=IDS)
 def test_raise_fails_the_query_naming_the_field(model: type[Any], params: dict[str, Any], detail: str,
                                                 endpoint: str) -> None:
     with _session() as s, pytest.raises(FetchError) as err:
@@ -87,13 +88,50 @@ def test_raise_fails_the_query_naming_the_field(model: type[Any], params: dict[s
     assert cause.detail.startswith(detail), cause.detail
 
 
-@pytest.mark.parametrize(("model", "params", "detail", "endpoint"), CASES, ids=["book", "ticker", "funding"])
+@pytest.mark.parametrize(("model", "params", "detail", "endpoint"), CASES, ids=IDS)
 def test_drop_gives_no_result_and_says_why(model: type[Any], params: dict[str, Any], detail: str,
                                            endpoint: str, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="tradeflood"), _session() as s:
         assert s.fetch(model, invalid="drop", **params) is None
     warned = [r.getMessage() for r in caplog.records if "has no result" in r.getMessage()]
     assert len(warned) == 1 and detail in warned[0] and endpoint in warned[0], warned
+
+
+@pytest.mark.parametrize(("model", "params", "detail", "endpoint"), CASES, ids=IDS)
+async def test_fetch_hands_the_reason_of_an_absent_result_to_on_absent(
+        model: type[Any], params: dict[str, Any], detail: str, endpoint: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """fetch's structured twin of ``Results.absent``: the PayloadError itself, not a log line
+    (which is still written); sync and async alike."""
+    sync_reasons: list[PayloadError] = []
+    async_reasons: list[PayloadError] = []
+    with caplog.at_level(logging.WARNING, logger="tradeflood"):
+        with _session() as s:
+            assert s.fetch(model, invalid="drop", on_absent=sync_reasons.append, **params) is None
+        async with _session() as s:
+            assert await s.afetch(model, invalid="drop", on_absent=async_reasons.append, **params) is None
+    for reasons in (sync_reasons, async_reasons):
+        (reason,) = reasons
+        assert isinstance(reason, PayloadError)
+        assert (reason.venue, reason.endpoint) == (params["exchange"], endpoint)
+        assert reason.detail.startswith(detail), reason.detail
+    warned = [r.getMessage() for r in caplog.records if "has no result" in r.getMessage()]
+    assert len(warned) == 2 and all(detail in w for w in warned), warned
+
+
+def test_on_absent_is_not_called_for_a_result_nor_under_raise() -> None:
+    called: list[PayloadError] = []
+    with _session() as s:
+        ticker = s.fetch(Ticker, exchange="binance", symbol="BTC/USDT", invalid="drop",
+                         on_absent=called.append)
+        with pytest.raises(FetchError):
+            s.fetch(OrderBook, exchange="binance", symbol="BTC/USDT", depth=20, on_absent=called.append)
+        sent = s.stats.requests
+        with pytest.raises(QueryError, match="on_absent="):
+            s.fetch(OrderBook, exchange="binance", symbol="BTC/USDT", depth=20, on_absent="print")
+        assert s.stats.requests == sent  # refused before any request
+    assert isinstance(ticker, Ticker) and ticker.last is not None and ticker.last > 0
+    assert called == []
 
 
 def test_gather_keeps_the_others_and_reports_the_absent_one() -> None:

@@ -10,6 +10,8 @@ dropped and reported, and never reach the store.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -298,6 +300,44 @@ def test_impossible_book(venue: str, make: Callable[[str], Mutate]) -> None:
     assert "price" in cause.detail or "px" in cause.detail, cause.detail  # by the parse or the checks
 
 
+@pytest.mark.parametrize("venue", list(VENUES))
+@pytest.mark.parametrize("make", [_crossed, _zero_price, _negative_price, _unordered],
+                         ids=["crossed", "zero-price", "negative-price", "duplicate-level"])
+def test_impossible_book_under_drop_has_no_result_and_says_why(venue: str,
+                                                               make: Callable[[str], Mutate]) -> None:
+    """A book is one result: under invalid="drop" it is None, the reason handed to on_absent,
+    on every venue alike (no venue's parse refuses it on its own)."""
+    reasons: list[PayloadError] = []
+    s, hostile, _ = session(venue, {BOOK_PATHS[venue]: make(venue)})
+    with s:
+        book = s.fetch(OrderBook, exchange=venue, symbol="BTC/USDT", depth=50 if venue == "bybit" else 20,
+                       invalid="drop", on_absent=reasons.append)
+    assert book is None and hostile.rewritten == 1
+    (reason,) = reasons
+    assert (reason.venue, reason.endpoint) == (venue, BOOK_PATHS[venue])
+    assert re.match(r"book \d+: (bids|asks) price ", reason.detail), reason.detail
+
+
+@pytest.mark.parametrize("venue", list(VENUES))
+def test_book_levels_out_of_order_come_back_best_first(venue: str) -> None:
+    """Levels listed worst first are still one book by price: sorted, not refused."""
+    def reverse(body: Any) -> None:
+        bids, asks = book_of(venue, body)
+        bids.reverse()
+        asks.reverse()
+    depth = 50 if venue == "bybit" else 20
+    s, hostile, _ = session(venue, {BOOK_PATHS[venue]: reverse})
+    with s:
+        book = s.fetch(OrderBook, exchange=venue, symbol="BTC/USDT", depth=depth)
+        hostile.on = False
+        honest = s.fetch(OrderBook, exchange=venue, symbol="BTC/USDT", depth=depth)
+    assert hostile.rewritten == 1
+    assert len(book.bids) == depth and book.bids == honest.bids and book.asks == honest.asks
+    assert [p for p, _ in book.bids] == sorted((p for p, _ in book.bids), reverse=True)
+    assert [p for p, _ in book.asks] == sorted(p for p, _ in book.asks)
+    assert book.bids[0][0] < book.asks[0][0]
+
+
 def test_binance_negative_ticker_price() -> None:
     def change(body: Any) -> None:
         body["lastPrice"] = "-2"
@@ -305,6 +345,46 @@ def test_binance_negative_ticker_price() -> None:
     with s, pytest.raises(FetchError) as err:
         s.fetch(Ticker, exchange="binance", symbol="BTC/USDT")
     assert "last is -2" in payload_error(err).detail
+
+
+TICKER_PATHS = {"binance": "/api/v3/ticker/24hr", "bitget": "/api/v2/spot/market/tickers",
+                "okx": "/api/v5/market/ticker", "bybit": "/v5/market/tickers"}
+TICKER_LAST = {"binance": "lastPrice", "bitget": "lastPr", "okx": "last", "bybit": "lastPrice"}
+
+
+def _negative_last(venue: str) -> Mutate:
+    def change(body: Any) -> None:
+        if venue == "binance":
+            body["lastPrice"] = "-2"
+        else:
+            for record in (body["result"]["list"] if venue == "bybit" else body["data"]):
+                record[TICKER_LAST[venue]] = "-2"
+    return change
+
+
+@pytest.mark.parametrize("venue", list(VENUES))
+def test_negative_ticker_price_raises_or_is_dropped_and_reported(
+        venue: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The same rule on every venue: refused by default, and under invalid="drop" no result
+    (None, the reason logged, and in ``absent`` for gather) rather than a failed query."""
+    rewrite = {TICKER_PATHS[venue]: _negative_last(venue)}
+    s, hostile, _ = session(venue, rewrite)
+    with s, pytest.raises(FetchError) as err:
+        s.fetch(Ticker, exchange=venue, symbol="BTC/USDT")
+    cause = payload_error(err)
+    assert (cause.venue, cause.endpoint) == (venue, TICKER_PATHS[venue])
+    assert cause.detail == "ticker 0: last is -2, a negative price", cause.detail
+    s, hostile, _ = session(venue, rewrite)
+    with caplog.at_level(logging.WARNING, logger="tradeflood"), s:
+        assert s.fetch(Ticker, exchange=venue, symbol="BTC/USDT", invalid="drop") is None
+        results = s.gather(s.query(Ticker, exchange=venue, symbol="BTC/USDT", invalid="drop"),
+                           s.query(OrderBook, exchange=venue, symbol="BTC/USDT", invalid="drop",
+                                   depth=50 if venue == "bybit" else 20))
+    assert hostile.rewritten == 2
+    assert results[0] is None and isinstance(results[1], OrderBook)
+    assert list(results.absent) == [0] and results.absent[0].detail == cause.detail
+    warned = [r.getMessage() for r in caplog.records if "has no result" in r.getMessage()]
+    assert len(warned) == 2 and all("last is -2" in w for w in warned), warned
 
 
 # -- store verify ---------------------------------------------------------------------------

@@ -81,7 +81,15 @@ class Reconnected(StreamEvent):
 class FrameRefused(StreamEvent):
     """A frame of ``topic`` could not be read or held an impossible value (``reason``: which
     row and field, see :mod:`tradeflood.checks`); nothing of it was delivered, and a book
-    stream resyncs after it."""
+    stream resyncs after it.
+
+    For a book, the REST snapshot it is rebuilt from is refused the same way, and
+    ``refusals`` counts the book's refusals in a row, this one included (a book whole
+    again starts the count over); ``retry_ms`` is how long the book waits before it is
+    asked for again (1 s, doubling, at most 60 s). Both are None for other topics.
+    """
 
     topic: str
     reason: str
+    refusals: int | None = None
+    retry_ms: int | None = None
