@@ -5,7 +5,9 @@ recording: ReplayMissError)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +16,14 @@ import orjson
 import pytest
 
 from tradeflood import FetchError, RetryPolicy, Session
+from tradeflood.clock import ScaledClock
 from tradeflood.errors import NetworkError
-from tradeflood.models import Candle
-from tradeflood.recording._format import FILE_HEADER, REST, VERSION, RecordingFormatError
+from tradeflood.models import Candle, Trade
+from tradeflood.recording._format import DOWN, FILE_HEADER, REST, UP, VERSION, RecordingFormatError
 from tradeflood.recording._reader import RecordingFile, open_directory
 from tradeflood.recording._replay import _failure
 from tradeflood.recording._writer import BlockWriter
+from tradeflood.streams import Backoff, Reconnected, StreamSettings
 from tradeflood.testing import BinanceVenue, Simulator, SimulatorTransport
 
 pytestmark = pytest.mark.integration
@@ -164,3 +168,53 @@ def test_format_3_recordings_still_read_and_newer_ones_are_refused(tmp_path: Pat
     path.write_bytes(FILE_HEADER.pack(magic, VERSION + 1, length) + raw[FILE_HEADER.size:])
     with pytest.raises(RecordingFormatError, match="newer"):
         list(RecordingFile(path).records())
+
+
+async def test_a_refused_then_dropped_stream_replays_its_outages(tmp_path: Path) -> None:
+    """The venue refuses the stream's first handshakes, later drops it and refuses its
+    reconnections: the recording keeps each outage (a down, then an up saying since when) and
+    the replay yields the same trades and the same Reconnected events, outage lengths included."""
+    clock = ScaledClock(1.0)
+    venue = BinanceVenue(clock=clock)
+    settings = StreamSettings(backoff=Backoff(first=0.2, most=0.5), stale_after=5.0, open_timeout=5.0)
+    live: list[Any] = []
+    async with Simulator({"binance": venue}) as sim, Session(
+            urls=sim.urls(), clock=clock, store=False, stream_settings=settings, record=tmp_path) as s:
+        sim.reject_next_connect("binance", count=2)  # the first two handshakes are refused
+        sub = s.subscribe(Trade, live.append, events=True, exchange="binance", symbol="BTC/USDT")
+        await until(lambda: sum(isinstance(i, Trade) for i in live) >= 5)
+        sim.reject_next_connect("binance", count=3)
+        assert sim.drop_connections("binance") == 1
+        await until(lambda: sum(isinstance(i, Reconnected) for i in live) >= 2)
+        mark = len(live)
+        await until(lambda: sum(isinstance(i, Trade) for i in live[mark:]) >= 5)
+        await sub.close()
+        assert sim.streams["binance"].stats.rejected_connects == 5
+    events = [(r.kind, orjson.loads(r.data)) for f in open_directory(tmp_path, "ws") for r in f.records()
+              if r.kind in (UP, DOWN)]
+    kinds = [k for k, _ in events]
+    assert kinds[:4] == [DOWN, UP, DOWN, UP]  # refused at first, up; dropped, up again
+    assert "InvalidStatus" in events[0][1]["reason"] and events[1][1]["down_since_ms"] is not None
+    assert events[3][1]["down_since_ms"] == events[2][1]["now_ms"]
+    reconnected = [i for i in live if isinstance(i, Reconnected)]
+    assert len(reconnected) == 2  # after the refused start, after the drop
+    ups = [(events[1][1], events[1][1]["down_since_ms"]), (events[3][1], events[2][1]["now_ms"])]
+    assert [r.down_ms for r in reconnected] == [up["now_ms"] - since for up, since in ups]
+
+    async with Session(replay=tmp_path, speed="max") as s:
+        stream = s.stream(Trade, events=True, exchange="binance", symbol="BTC/USDT")
+        again = await asyncio.wait_for(_drain(stream), 60)
+    assert again[:len(live)] == live
+    assert len(again) <= len(live) + 50
+
+
+async def _drain(stream: Any) -> list[Any]:
+    return [item async for item in stream]
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    async def run() -> None:
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(run(), timeout)
