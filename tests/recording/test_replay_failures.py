@@ -24,7 +24,7 @@ from tradeflood.recording._reader import RecordingFile, open_directory
 from tradeflood.recording._replay import _failure
 from tradeflood.recording._writer import BlockWriter
 from tradeflood.streams import Backoff, Reconnected, StreamSettings
-from tradeflood.testing import BinanceVenue, Simulator, SimulatorTransport
+from tradeflood.testing import BinanceVenue, Faults, Simulator, SimulatorTransport
 
 pytestmark = pytest.mark.integration
 
@@ -119,18 +119,27 @@ async def test_a_fetch_that_failed_for_good_replays_the_same_error(tmp_path: Pat
     assert again_counts == counts
 
 
-async def test_an_in_process_reset_is_recorded_and_replayed(tmp_path: Path) -> None:
-    """The in-process simulator transport resets a body the same way the socket one does."""
-    venue = BinanceVenue()
-    venue.faults.schedule(KLINES, "reset", count=1)
+@pytest.mark.parametrize(("fault", "error", "message"), [
+    ("reset", "RemoteProtocolError", "peer closed connection without sending complete message body"),
+    ("timeout", "ReadTimeout", "simulated venue did not answer in time"),
+])
+async def test_an_in_process_failure_is_recorded_and_replayed(
+        tmp_path: Path, fault: str, error: str, message: str) -> None:
+    """The in-process simulator transport resets a body as the socket one does; a read timeout
+    (an httpx timeout, not the request deadline) is a failed try too, and replays as one."""
+    venue = BinanceVenue(faults=Faults(timeout_seconds=5.0))
+    venue.faults.schedule(KLINES, fault, count=1)
     async with Session(transport=SimulatorTransport({"binance": venue}), store=False, record=tmp_path,
-                       retry=TRIES) as s:
+                       retry=TRIES, timeout=0.5) as s:
         first, second, counts = await _two_fetches(s)
     assert counts == (4, 1, 0) and len(first) == 24
     (failed,) = [m["failed"] for _, m in _rest_metas(tmp_path) if "failed" in m]
-    assert failed["error"][0] == "RemoteProtocolError"
-    assert failed["message"].startswith("peer closed connection without sending complete message body")
-    async with Session(replay=tmp_path, speed="max", retry=TRIES) as s:
+    assert failed["error"][0] == error
+    assert failed["message"].startswith(message)
+    if fault == "timeout":  # the read timeout passed on the venue's (live) clock
+        assert failed["error"][:2] == ["ReadTimeout", "TimeoutException"]
+        assert 0.5 <= failed["after_ns"] / 1e9 < 5.0
+    async with Session(replay=tmp_path, speed="max", retry=TRIES, timeout=0.5) as s:
         assert await _two_fetches(s) == (first, second, counts)
 
 
