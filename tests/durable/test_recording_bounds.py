@@ -162,7 +162,7 @@ async def test_a_request_stopped_before_its_headers_replays_stopped(tmp_path: Pa
 
 
 def test_recordings_of_older_formats_still_read(tmp_path: Path) -> None:
-    """A file whose header says format 1 or 2 (no stopped replies) is read as before; a newer
+    """A file whose header says format 1, 2 or 3 (no stopped or failed replies) is read as before; a newer
     format than this reader knows is refused."""
     writer = BlockWriter(tmp_path, "rest")
     meta = {"venue": "binance", "api": "rest", "method": "GET", "path": "/api/v3/time", "status": 200,
@@ -172,8 +172,8 @@ def test_recordings_of_older_formats_still_read(tmp_path: Path) -> None:
     (path,) = tmp_path.glob("rest-*.tfrec")
     raw = path.read_bytes()
     magic, version, length = FILE_HEADER.unpack_from(raw)
-    assert version == VERSION == 3
-    for old in (1, 2):
+    assert version == VERSION == 4
+    for old in (1, 2, 3):
         path.write_bytes(FILE_HEADER.pack(magic, old, length) + raw[FILE_HEADER.size:])
         (record,) = RecordingFile(path).records()
         assert (record.kind, record.ns, record.data) == (REST, 2_000, orjson.dumps(meta) + b"\n{}")

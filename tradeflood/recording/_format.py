@@ -26,8 +26,16 @@ read, encoding) or, from format 3, ``stopped`` (``after_ns`` since it was sent: 
 request's deadline passed before its last byte, and ``status`` is 0 when no headers
 had come). A replay fails that request the same way at the same time. Format 2 and 1
 recordings, which hold no ``stopped`` replies, replay as before; a format 2 reader
-refuses format 3 files rather than hand out a stopped reply as an empty one. Readers
-refuse files of a format newer than theirs.
+refuses format 3 files rather than hand out a stopped reply as an empty one.
+
+From format 4 it may instead say ``failed``: the request failed on the way, with no reply or
+only part of one (refused, reset mid-body, a protocol, TLS or name error); ``error`` lists the
+``httpx`` error classes, most derived first (``["ConnectError", "NetworkError",
+"TransportError", "RequestError"]``), ``message`` is the error's text and ``after_ns`` the
+time since it was sent; ``status`` is 0 unless the headers had come. A replay raises the
+same error at the same time. Older recordings hold no ``failed`` replies and replay as
+before; a format 3 reader refuses format 4 files rather than hand out a failed request as an
+empty reply. Readers refuse files of a format newer than theirs.
 """
 
 from __future__ import annotations
@@ -68,7 +76,7 @@ __all__ = [
 ]
 
 MAGIC = b"TFREC\x00"
-VERSION = 3  # 2: TAKEN records in the rest files; 3: "stopped" replies (format 1 and 2 files still read)
+VERSION = 4  # 2: TAKEN records in the rest files; 3: "stopped" replies; 4: "failed" ones (older still read)
 FILE_SUFFIX = ".tfrec"
 INDEX_SUFFIX = ".idx"
 MANIFEST = "manifest.json"  # the topics recorded, by "venue endpoint"
@@ -82,7 +90,7 @@ CHANNELS = 0  # the block's channel table (JSON: {id: {...}})
 FRAME = 1  # a WebSocket frame as the venue sent it
 UP = 2  # a connection came up (JSON)
 DOWN = 3  # a connection went down (JSON)
-REST = 4  # a REST reply: JSON metadata, a newline, the body (empty if "cut" or "stopped")
+REST = 4  # a REST reply: JSON metadata, a newline, the body (empty if "cut", "stopped" or "failed")
 TAKEN = 5  # (rest files, format 2) replies handed to a stream at this time: JSON {"replies": [...]}
 
 

@@ -34,7 +34,7 @@ from tradeflood.clock import Clock
 from ._format import DOWN, MANIFEST, REST, TAKEN, UP, VERSION
 from ._writer import BlockWriter
 
-__all__ = ["Recorder", "RecordingTransport", "rest_key", "venue_locator"]
+__all__ = ["Recorder", "RecordingTransport", "failure", "rest_key", "venue_locator"]
 
 # Headers a replay cannot honour as they were: the body is kept decoded, whole (up to the bound).
 _DROPPED = {"content-encoding", "content-length", "transfer-encoding", "connection"}
@@ -155,6 +155,14 @@ def venue_locator(urls: Mapping[str, Mapping[str, str]]) -> Callable[[str], tupl
     return locate
 
 
+def failure(exc: httpx.RequestError, after_ns: int) -> dict[str, Any]:
+    """How a request failed, as a ``failed`` record keeps it: its ``httpx`` error classes, most
+    derived first (a replay raises the first its ``httpx`` has), the message, the time taken."""
+    names = [k.__name__ for k in type(exc).__mro__ if getattr(httpx, k.__name__, None) is k]
+    names = names[:names.index("RequestError") + 1]
+    return {"error": names, "message": str(exc), "after_ns": after_ns}
+
+
 def rest_key(venue: str, method: str, path: str) -> tuple[str, str, str]:
     """How a replay matches a request to recorded replies: venue, method, path below the venue's
     base URL (whichever of its APIs) and the query parameters in sorted order."""
@@ -171,6 +179,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     the request's deadline; a reply cut off is recorded as such (no body), and raised. A
     request stopped before its last byte (its deadline passed) is recorded as ``stopped``
     (no body, and the status only if the headers had come), and the cancellation goes on.
+    A request that failed on the way (refused, reset mid-body, a protocol, TLS or name
+    error: an ``httpx.RequestError``) is recorded as ``failed``, with the error's class and
+    message, and the error goes on.
     """
 
     def __init__(self, recorder: Recorder, inner: httpx.AsyncBaseTransport,
@@ -199,6 +210,11 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             # Stopped before its last byte (the request's deadline, most often): kept as stopped,
             # so that a replay stops the same request at the same time instead of finding no reply.
             self._record(request, sent, response, b"", {"stopped": {"after_ns": self._now_ns() - sent}})
+            raise
+        except httpx.RequestError as exc:
+            # No reply, or only part of one: kept as failed, so that a replay fails the same try
+            # with the same error (and the session retries past it, or gives up, as it did live).
+            self._record(request, sent, response, b"", {"failed": failure(exc, self._now_ns() - sent)})
             raise
         ns, headers = self._record(request, sent, response, body, {} if cut is None else {
             "cut": {"limit": cut.limit, "read": cut.read, "encoding": cut.encoding}})

@@ -28,9 +28,14 @@ over at its receive time.
 A request the live session stopped before its last byte (its deadline passed; recorded as
 ``stopped``) is stopped in the replay at the same clock time, with the ``TimeoutError``
 that the session's request deadline turns into a ``RequestTimeoutError``, and is retried
-like the live one was. At full speed the replay applies no request deadline of its own (see
-``replays_network`` on :class:`ReplayClock`): it spends no clock time on its own work, so it
-asks before the live session did, and its own deadline would stop replies that came in time.
+like the live one was. A request that failed live on the way (refused, reset mid-body, a
+protocol, TLS or name error; recorded as ``failed``) fails at its recorded time with the same
+``httpx`` error and message, which the session turns into the same ``NetworkError`` (or
+``RequestTimeoutError``, ``PayloadError``) and retries the same way.
+
+At full speed the replay applies no request deadline of its own (see ``replays_network`` on
+:class:`ReplayClock`): it spends no clock time on its own work, so it asks before the live
+session did, and its own deadline would stop replies that came in time.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ class _Reply:
     handed: asyncio.Event | None = None  # set when the replay reaches the reply's TAKEN mark
     cut: dict[str, Any] | None = None  # the live read cut the body off there (too large)
     stopped: dict[str, Any] | None = None  # the live request was stopped before its last byte
+    failed: dict[str, Any] | None = None  # the live request failed on the way: refused, reset...
 
 
 @dataclass
@@ -196,7 +202,7 @@ class Replayer:
                 key = rest_key(meta["venue"], meta["method"], meta["path"])
                 reply = _Reply(record.ns, meta.get("sent_ns", record.ns), meta["status"],
                                [tuple(h) for h in meta["headers"]], body, cut=meta.get("cut"),
-                               stopped=meta.get("stopped"))
+                               stopped=meta.get("stopped"), failed=meta.get("failed"))
                 self._replies[key].append(reply)
                 by_arrival[(record.ns, key)] = reply
         except RecordingCorruptError as exc:
@@ -248,6 +254,8 @@ class Replayer:
             await self.clock.sleep((pick.ns - now) / 1e9)
         if pick.cut is not None:  # the live session got no body: neither does its replay
             raise BodyTooLarge(pick.cut["limit"], pick.cut["read"], pick.cut["encoding"])
+        if pick.failed is not None:  # the live try failed here, with this error: so does its replay
+            raise _failure(pick.failed, request)
         if pick.stopped is not None:
             # Live, a deadline stopped this request here. A deadline of the replay's own due at
             # this instant (its fetch's) fires first, as it did live; else the request's stops it.
@@ -343,6 +351,19 @@ class Replayer:
     def _problem(self, exc: RecordingError) -> None:
         self.problems.append(str(exc))
         log.warning("%s", exc)
+
+
+def _failure(failed: dict[str, Any], request: httpx.Request) -> httpx.RequestError:
+    """The error a ``failed`` record says the live try ended with: the first of its recorded
+    ``httpx`` classes this ``httpx`` has (a transport error if none, or the record is malformed)."""
+    names = failed.get("error")
+    kind: type[httpx.RequestError] = httpx.TransportError
+    for name in names if isinstance(names, list) else ():
+        found = getattr(httpx, name, None) if isinstance(name, str) else None
+        if isinstance(found, type) and issubclass(found, httpx.RequestError):
+            kind = found
+            break
+    return kind(str(failed.get("message", "")), request=request)
 
 
 def _read_manifest(directory: str | os.PathLike[str]) -> dict[str, list[str]] | None:

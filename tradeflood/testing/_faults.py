@@ -27,6 +27,8 @@ class FaultKind(StrEnum):
     MALFORMED = "malformed"  # a 200 whose JSON body is cut in the middle
     NON_JSON = "non_json"  # a 200 whose body is an HTML page
     SHORT_PAGE = "short_page"  # fewer rows than asked although more exist
+    DROP = "drop"  # the connection is closed before any answer (the client sees no response)
+    RESET = "reset"  # the connection is closed after the headers and half of the body
 
 
 @dataclass
@@ -53,6 +55,8 @@ class Faults:
     malformed: float = 0.0
     non_json: float = 0.0
     short_page: float = 0.0
+    drop: float = 0.0
+    reset: float = 0.0
     latency: tuple[float, float] = (0.0, 0.0)
     request_latency: tuple[float, float] = (0.0, 0.0)
     timeout_seconds: float | None = None

@@ -295,8 +295,15 @@ class Simulator:
                     break
                 if answer.delay > 0:
                     await asyncio.sleep(answer.delay)
+                if answer.dropped:
+                    break  # closed with no answer: the client sees the peer disconnect
                 keep = version.strip() == "HTTP/1.1" and headers.get("connection") != "close"
-                writer.write(self._encode(answer, keep))
+                encoded = self._encode(answer, keep)
+                if answer.reset_after is not None:  # the headers and part of the body, then closed
+                    writer.write(encoded[:len(encoded) - len(answer.body) + answer.reset_after])
+                    await writer.drain()
+                    break
+                writer.write(encoded)
                 await writer.drain()
                 if not keep:
                     break

@@ -14,7 +14,7 @@ virtual clock latency and timeouts cost no real time. Example::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 import httpx
 
@@ -81,6 +81,27 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout("simulated venue did not answer in time", request=request)
         if answer.delay > 0:
             await venue.clock.sleep(answer.delay)
+        if answer.dropped:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request)
+        if answer.reset_after is not None:
+            return httpx.Response(answer.status, headers=answer.headers, request=request,
+                                  stream=_ResetBody(answer.body, answer.reset_after))
         return httpx.Response(
             answer.status, headers=answer.headers, content=answer.body, request=request
         )
+
+
+class _ResetBody(httpx.AsyncByteStream):
+    """A body whose connection is closed after its first ``sent`` bytes (the reset fault)."""
+
+    def __init__(self, body: bytes, sent: int) -> None:
+        self.body = body
+        self.sent = sent
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self.sent:
+            yield self.body[:self.sent]
+        raise httpx.RemoteProtocolError(
+            "peer closed connection without sending complete message body: "
+            f"received {self.sent} bytes, expected {len(self.body)}")

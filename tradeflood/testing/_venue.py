@@ -34,13 +34,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class SimResponse:
-    """A venue's answer: status, headers and body, held ``delay`` seconds or forever (``hang``)."""
+    """A venue's answer: status, headers and body, held ``delay`` seconds or forever (``hang``);
+    ``dropped``: the connection is closed instead; ``reset_after``: it is closed after the
+    headers and that many bytes of the body."""
 
     status: int
     headers: dict[str, str]
     body: bytes
     delay: float = 0.0
     hang: bool = False
+    dropped: bool = False
+    reset_after: int | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -157,6 +161,10 @@ class Venue(ABC):
             return replace(response, hang=held is None, delay=held or 0.0)
         if fault is FaultKind.MALFORMED and response.status == 200:
             return replace(response, body=response.body[: max(1, len(response.body) // 2)])
+        if fault is FaultKind.DROP:  # served (and counted), but the answer never leaves
+            return replace(response, dropped=True)
+        if fault is FaultKind.RESET:
+            return replace(response, reset_after=len(response.body) // 2)
         if fault is FaultKind.NON_JSON and response.status == 200:
             page = b"<!DOCTYPE html><html><body><p>Please wait...</p></body></html>"
             return replace(response, headers={"content-type": "text/html"}, body=page)
