@@ -3,12 +3,15 @@ an overlapping range asks only for what is missing; only complete, settled, chec
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from tradeflood import Query, Session, VirtualClock, registry
+from tradeflood.cli import cli
 from tradeflood.errors import FetchError
 from tradeflood.models import Trade
 from tradeflood.store import DEFAULT_SETTLE_MS, CandleStore, format_store_info, verify_store
@@ -236,3 +239,35 @@ async def test_okx_swaps_ask_only_for_the_listing_again(clock: VirtualClock, tmp
         [again] = await s.agather(q("okx", "BTC/USDT:USDT", start, end))
     assert [u.path for u in log.urls] == ["/api/v5/public/instruments"]
     assert _values(again) == _values(first) and len(first) > 1000
+
+
+async def test_store_verify_and_clear_cover_trades(clock: VirtualClock, tmp_path: Path) -> None:
+    venue = make("bitget", clock)
+    store = tmp_path / "store.sqlite3"
+    start, end = NOW - 2 * HOUR, NOW - 10 * MINUTE
+    async with session(Logged(venue), clock, str(store)) as s:
+        [first] = await s.agather(q("bitget", "BTC/USDT", start, end))
+    zero, odd = first[100], first[2000]
+    with sqlite3.connect(store) as db:  # what a damaged (or hand-edited) file may hold
+        db.execute("UPDATE trades SET price = '0' WHERE id = ?", (zero.id,))
+        db.execute("UPDATE trades SET amount = 'many' WHERE id = ?", (odd.id,))
+    runner = CliRunner()
+    found = runner.invoke(cli, ["store", "verify", "--path", str(store)])
+    assert found.exit_code != 0
+    assert "bitget BTC/USDT Trade" in found.output and f"price is 0, not a positive price (trade {zero.id})" \
+        in found.output and "row cannot be read back as a Trade" in found.output
+    fixed = runner.invoke(cli, ["store", "verify", "--path", str(store), "--fix"])
+    assert "2 removed" in fixed.output
+    with CandleStore(store) as disk:
+        assert disk.missing("bitget", "BTC/USDT", "Trade", start, end) == sorted(
+            [(zero.timestamp, zero.timestamp + 1), (odd.timestamp, odd.timestamp + 1)])
+        assert verify_store(disk).bad == []
+    log = Logged(venue)  # the re-fetch asks for those two milliseconds only, and heals the store
+    async with session(log, clock, str(store)) as s:
+        [again] = await s.agather(q("bitget", "BTC/USDT", start, end))
+    assert log.windows() == sorted([(zero.timestamp, zero.timestamp + 1), (odd.timestamp, odd.timestamp + 1)])
+    assert _values(again) == _values(first)
+    cleared = runner.invoke(cli, ["store", "clear", "--path", str(store), "--interval", "Trade", "--yes"])
+    assert cleared.output.strip() == f"deleted {len(first)} rows"
+    with CandleStore(store) as disk:
+        assert disk.info().series == [] and disk.read_trades("bitget", "BTC/USDT", start, end) == []
