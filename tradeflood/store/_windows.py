@@ -97,7 +97,7 @@ class StoredWindows:
         returns trades written. Called with each window's part as soon as it is parsed (a
         checkpoint), and once more with all parts at the end; a window is written once."""
         written = 0
-        waiting = {**self.pending, **{part.turn.key: part for part in parts}}
+        waiting: dict[object, Part] = {**self.pending, **{part.turn.key: part for part in parts}}
         while True:  # a window may have waited for the one before it: try it again after that
             self.pending = {}
             done = len(self.recorded)
