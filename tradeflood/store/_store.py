@@ -41,7 +41,8 @@ Row = tuple[Any, ...]
 
 @dataclass(frozen=True, slots=True)
 class SeriesInfo:
-    """One stored series: its candle count and the open-time ranges known to be complete."""
+    """One stored series: its candle (or row, or trade) count and the time ranges known to be complete;
+    ``interval`` is the interval of candles, or the kind of other rows (``FundingRate``, ``Trade``)."""
 
     exchange: str
     symbol: str
