@@ -270,13 +270,13 @@ def store_verify(path: Path | None, fix: bool) -> None:
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), help="Another store file.")
 @click.option("--exchange", help="Only this venue.")
 @click.option("--symbol", help="Only this symbol.")
-@click.option("--interval", help="Only this interval.")
+@click.option("--interval", help="Only this interval, or kind of rows (FundingRate, Trade...).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True,
               help="Also delete a file that cannot be read as a store (damaged, or not a store at all).")
 def store_clear(path: Path | None, exchange: str | None, symbol: str | None, interval: str | None,
                 yes: bool, force: bool) -> None:
-    """Delete stored candles (all, or one venue, symbol or interval).
+    """Delete stored candles and other rows (all, or one venue, symbol, interval or kind).
 
     A file that cannot be read as a TradeFlood store (damaged, or some other file
     the path happens to name) is never deleted unless ``--force`` is given, and
@@ -306,8 +306,8 @@ def store_clear(path: Path | None, exchange: str | None, symbol: str | None, int
         which = " ".join(f"{k}={v}" for k, v in (("exchange", exchange), ("symbol", symbol),
                                                   ("interval", interval)) if v) or "all series"
         if not yes:
-            click.confirm(f"Delete the stored candles ({which}) in {target}?", abort=True)
-        click.echo(f"deleted {store.clear(exchange, symbol, interval)} candles")
+            click.confirm(f"Delete the stored rows ({which}) in {target}?", abort=True)
+        click.echo(f"deleted {store.clear(exchange, symbol, interval)} rows")
 
 
 @cli.command()

@@ -1,8 +1,8 @@
 """The fetch pipeline behind a Session: plan, run, repair, assemble.
 
 :func:`plan_queries` turns queries into one merged plan (history queries on the
-shared grid when several ask for one series, and only the pages the store
-cannot answer). :func:`gather` runs it and parses each reply as it arrives, so
+shared grid when several ask for one series, and only the pages, or trade
+windows, the store cannot answer). :func:`gather` runs it and parses each reply as it arrives, so
 a payload is dropped once its pages are parsed (the parse runs while other
 requests wait on the rate limit) and each complete history page goes to the
 store at once (a checkpoint: a backfill stopped at any moment resumes where it
@@ -32,6 +32,7 @@ from .history import HistoryBinding
 from .planner import Plan, QueryPlan, build_plan
 from .query import Query
 from .series import Series
+from .trades import TradeHistoryBinding
 
 if TYPE_CHECKING:
     from .executor import Executor, TurnResult
@@ -77,6 +78,8 @@ def plan_queries(fetcher: Fetcher, queries: Sequence[Query], now: int) -> Plan:
         if isinstance(binding, HistoryBinding) and binding.serves_history(query):
             shared = series[(type(binding), binding.series_key(query))] > 1
             planned.append(_plan_history(fetcher.store, query, binding, now, shared))
+        elif isinstance(binding, TradeHistoryBinding) and binding.is_history(query):
+            planned.append(_plan_trades(fetcher.store, query, binding, now))
         else:
             planned.append(QueryPlan(query, binding, list(binding.plan(query, now))))
     learned = getattr(fetcher, "learned_rates", None)  # a session's; other fetchers may have none
@@ -104,6 +107,22 @@ def _plan_history(store: PageStore | None, query: Query, binding: HistoryBinding
         return QueryPlan(query, binding, [p.turn() for p in pages.pages])
     record = functools.partial(pages.record, fetch)
     return QueryPlan(query, binding, [p.turn() for p in fetch], stored, record)
+
+
+def _plan_trades(store: PageStore | None, query: Query, binding: TradeHistoryBinding,
+                 now: int) -> QueryPlan:
+    """A trade history's windows: only the spans the store does not hold."""
+    from .store._windows import StoredWindows, stores_trades
+
+    if store is None or not stores_trades(store):
+        return QueryPlan(query, binding, list(binding.plan(query, now)))
+    windows = StoredWindows(store, query, binding, now)
+    try:
+        fetch, stored = windows.split()
+    except Exception as exc:  # the store is optional: fetch it all without it
+        log.warning("could not read %s from the store: %s", query.describe(), exc)
+        return QueryPlan(query, binding, list(binding.plan(query, now)))
+    return QueryPlan(query, binding, fetch, stored, windows.record)
 
 
 async def gather(fetcher: Fetcher, plan: Plan, deadline: float | None = None) -> Results:

@@ -78,13 +78,16 @@ class Session:
     in-process one, or a mock); ``clock`` drives every wait (a ``VirtualClock``
     in tests); ``progress(done, total)`` is called as requests complete.
 
-    ``store`` keeps closed candles (and the settled rows of other histories) on disk
-    so that a backfill asked for again is answered without requests, and an
-    extended one fetches only the new pages:
+    ``store`` keeps closed candles (and the settled rows of other histories, trade
+    histories included) on disk so that a backfill asked for again is answered
+    without requests, and an extended one fetches only the new pages:
     True (the default) opens the store at ``tradeflood.store.default_store_path()``
     (``$TRADEFLOOD_STORE``, else the user's cache folder; ``TRADEFLOOD_STORE=off``
     turns the default off), a path opens one there, a store object is used as it
-    is, and False or None bypasses it.
+    is, and False or None bypasses it. The store takes a bar (or a window of
+    trades) as final only ``settle_ms`` after its end (default 10 s, since a venue
+    may still change a bar it has just closed): ``store=CandleStore(path,
+    settle_ms=30_000)`` chooses another margin.
 
     ``proxies`` sends every request through a :class:`~tradeflood.ProxyScheme`'s
     pools, each proxy with its own rate-limit windows (see ``tradeflood.proxy``).

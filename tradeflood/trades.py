@@ -11,7 +11,9 @@ still lie between the window's start and its oldest trade is doubted
 (:func:`cut_short`): the venue's next-page rule asks once more, so a page cut
 short mid-window does not end the window silently. What the venue cannot serve
 is reported as gaps: the part of the range older than its look-back, and, where
-the venue numbers its trades consecutively, every jump in the ids::
+the venue numbers its trades consecutively, every jump in the ids. A session's
+store keeps each window whose pages were all fetched, once it has settled
+(:mod:`tradeflood.store`), so a range asked again is answered from disk::
 
     class ExampleTrades(TradeHistoryBinding, ExampleRecentTrades):
         window_ms = 3_600_000              # the endpoint takes at most an hour per request
@@ -143,21 +145,41 @@ class TradeHistoryBinding(Binding):
     def _served_from(self, now_ms: int) -> int:
         return -1 if self.lookback_ms is None else now_ms - self.lookback_ms
 
+    def window_spans(self, query: Query, now_ms: int) -> list[tuple[int, int]]:
+        """The ``[start, end)`` of each window of the query's range the venue serves, in order."""
+        start, end = self.history_range(query, now_ms)
+        a = max(start, self._served_from(now_ms) + 60_000)  # a minute inside the look-back edge
+        size = self.window_ms
+        spans = []
+        while a < min(end, now_ms + 1):
+            b = min(end, (a // size + 1) * size)  # window edges on a grid, so ranges share them
+            spans.append((a, b))
+            a = b
+        return spans
+
+    def window_turn(self, query: Query, start: int, end: int) -> Turn:
+        """:meth:`window`'s turn, marked with the span whose trades it brings."""
+        turn = self.window(query, start, end)
+        turn.window = (start, end)
+        return turn
+
     def plan(self, query: Query, now_ms: int) -> Sequence[Turn]:
         if not self._ranged(query):
             return super().plan(query, now_ms)
-        start, end = self.history_range(query, now_ms)
-        first = max(start, self._served_from(now_ms) + 60_000)  # a minute inside the look-back edge
-        turns = list(self.extra_turns(query))
-        size = self.window_ms
-        a = first
-        while a < min(end, now_ms + 1):
-            b = min(end, (a // size + 1) * size)  # window edges on a grid, so ranges share them
-            turn = self.window(query, a, b)
-            turn.window = (a, b)
-            turns.append(turn)
-            a = b
-        return turns
+        return [*self.extra_turns(query),
+                *(self.window_turn(query, a, b) for a, b in self.window_spans(query, now_ms))]
+
+    def is_history(self, query: Query) -> bool:
+        """Whether ``query`` asks for trades over a time range (else for the recent trades)."""
+        return self._ranged(query)
+
+    def window_complete(self, query: Query, trades: Sequence[Any]) -> bool:
+        """Whether a fetched window's trades (each once) show no hole the venue left, so a store
+        may keep the window as known: with consecutive ids, no id between them is missing."""
+        if not self.consecutive_ids:
+            return True
+        ids = sorted(int(t.id) for t in trades)
+        return all(after - before == 1 for before, after in itertools.pairwise(ids))
 
     # -- parsing and putting together --------------------------------------------------------
 

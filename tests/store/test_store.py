@@ -10,7 +10,7 @@ from storedata import MINUTE, bars, candle
 
 from tradeflood.errors import TradeFloodError
 from tradeflood.models import Candle
-from tradeflood.store import CandleStore, StoreError, cache_store_path, default_store_path
+from tradeflood.store import DEFAULT_SETTLE_MS, CandleStore, StoreError, cache_store_path, default_store_path
 
 KEY = ("bitget", "BTC/USDT", "1m")
 
@@ -86,10 +86,12 @@ def test_never_covers_beyond_the_newest_closed_candle(store: CandleStore) -> Non
     # An empty window and an empty store: nothing is known.
     store.write("bitget", "ETH/USDT", "1m", 0, 10 * MINUTE, [])
     assert not store.covered("bitget", "ETH/USDT", "1m", 0, MINUTE)
-    # Told the time, an empty window before it is a known hole (e.g. before a listing).
-    store.write("bitget", "ETH/USDT", "1m", 0, 10 * MINUTE, [], now_ms=60 * MINUTE + 5)
+    # Told the time, an empty window before it is a known hole (e.g. before a listing), up to
+    # the last bar that closed the settle margin before then.
+    now = 60 * MINUTE + DEFAULT_SETTLE_MS + 5
+    store.write("bitget", "ETH/USDT", "1m", 0, 10 * MINUTE, [], now_ms=now)
     assert store.covered("bitget", "ETH/USDT", "1m", 0, 10 * MINUTE)
-    store.write("bitget", "ETH/USDT", "1m", 50 * MINUTE, 70 * MINUTE, [], now_ms=60 * MINUTE + 5)
+    store.write("bitget", "ETH/USDT", "1m", 50 * MINUTE, 70 * MINUTE, [], now_ms=now)
     assert store.missing("bitget", "ETH/USDT", "1m", 0, 70 * MINUTE) == [
         (10 * MINUTE, 50 * MINUTE), (60 * MINUTE, 70 * MINUTE)]
 

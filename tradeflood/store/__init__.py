@@ -1,5 +1,9 @@
 """The embedded candle store: closed candles kept on disk, so history is fetched once.
 
+It keeps the other immutable histories too: funding rates, open interest, closed
+mark and index bars, and trade histories (every trade of a window, once the
+venue's pages covering it were all fetched and the window has settled).
+
 ::
 
     from tradeflood.store import CandleStore, default_store_path, verify_store
@@ -8,6 +12,16 @@
         store.missing("example", "BTC/USDT", "1m", start, end)   # what is still to fetch
         candles = store.read("example", "BTC/USDT", "1m", start, end)
         print(verify_store(store))          # re-check what an older version stored (fix=True removes)
+
+When a bar is final
+-------------------
+A reply may call a bar closed as soon as its end has passed, but a venue can
+still change it for a moment (trades matched just before the close reach its
+feed a little late). The store takes a bar, or a window of trades, as final
+only once it ended ``settle_ms`` before the reply (default
+:data:`DEFAULT_SETTLE_MS`, ten seconds); until then a fetch returns it and asks
+for it again next time. Choose another margin with
+``Session(store=CandleStore(path, settle_ms=30_000))``.
 
 Where it lives
 --------------
@@ -44,10 +58,12 @@ from __future__ import annotations
 from ._errors import StoreBusyError, StoreCorruptError, StoreError
 from ._paths import STORE_ENV, cache_store_path, default_store_path
 from ._report import format_store_info
+from ._settle import DEFAULT_SETTLE_MS
 from ._store import CandleStore, SeriesInfo, StoreInfo
 from ._verify import BadRow, VerifyReport, verify_store
 
 __all__ = [
+    "DEFAULT_SETTLE_MS",
     "STORE_ENV",
     "BadRow",
     "CandleStore",

@@ -6,7 +6,8 @@ missing pages become turns. Every fetched page that comes back complete is
 recorded as soon as it is parsed; a page with holes (a venue outage, a range before a
 listing, invalid rows dropped by ``invalid="drop"``) is not, so it is asked again next
 time rather than trusted as empty.
-Rows not settled yet (an open candle) are never recorded.
+Rows not settled yet (an open candle, or a bar closed less than the store's
+``settle_ms`` before the fetch) are never recorded.
 """
 
 from __future__ import annotations
@@ -18,12 +19,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tradeflood.binding import Part
 from tradeflood.series import Series
 
+from ._settle import DEFAULT_SETTLE_MS
+
 if TYPE_CHECKING:
     from tradeflood.history import HistoryBinding
     from tradeflood.paging import Page
     from tradeflood.query import Query
 
-__all__ = ["PageStore", "StoredPages"]
+__all__ = ["PageStore", "StoredPages", "settle_ms"]
+
+
+def settle_ms(store: object) -> int:
+    """How long the store waits after a row's end before it takes the row as final (a store
+    without a ``settle_ms`` of its own gets the default)."""
+    margin = getattr(store, "settle_ms", DEFAULT_SETTLE_MS)
+    return margin if isinstance(margin, int) and margin >= 0 else DEFAULT_SETTLE_MS
 
 
 class PageStore(Protocol):
@@ -32,6 +42,8 @@ class PageStore(Protocol):
     A store may also have ``read_series`` (same arguments as ``read``), giving a
     table-backed series, read in preference to ``read``. For histories other than
     candles both are called with ``model=`` the row model, to build rows from.
+    ``settle_ms`` (optional): how long after its end a row is final (see
+    :data:`~tradeflood.store.DEFAULT_SETTLE_MS`).
 
     A series is ``(exchange, symbol, kind)``: the interval for candles, the
     model's name for other histories (see ``HistoryBinding.series_key``).
@@ -57,7 +69,8 @@ class StoredPages:
         self.key = binding.series_key(query)
         self.start, self.end = binding.time_range(query, now_ms)
         self.now_ms = now_ms
-        self.settled_end = binding.settled_end(query, now_ms)  # rows before it never change
+        # Rows before it never change: those settled the store's margin before now.
+        self.settled_end = binding.settled_end(query, now_ms - settle_ms(store))
         self.pages = binding.pages(query, now_ms, shared=shared)
         self.recorded: set[object] = set()  # keys of the pages written already
         self._fetched: dict[object, Page] | None = None

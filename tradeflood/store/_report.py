@@ -1,4 +1,4 @@
-"""What a store holds, as a table for people: series, candle counts, coverage as ISO dates."""
+"""What a store holds, as a table for people: series, row counts, coverage as ISO dates."""
 
 from __future__ import annotations
 
@@ -35,12 +35,13 @@ def _coverage(series: SeriesInfo) -> str:
 
 
 def format_store_info(info: StoreInfo) -> str:
-    """The store's path and size, then one aligned row per series (UTC times)."""
+    """The store's path and size, then one aligned row per series (UTC times): its kind is the
+    interval of candles, or what other rows it holds (``FundingRate``, ``MarkCandle:1m``, ``Trade``)."""
     lines = [f"store: {info.path}", f"size:  {format_size(info.size_bytes)}"]
     if not info.series:
-        lines.append("no stored candles")
+        lines.append("nothing stored")
         return "\n".join(lines)
-    header = ("exchange", "symbol", "interval", "candles", "complete from .. to (UTC)")
+    header = ("exchange", "symbol", "kind", "rows", "complete from .. to (UTC)")
     rows = [(s.exchange, s.symbol, s.interval, f"{s.candles:,}", _coverage(s)) for s in info.series]
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
     lines.append("")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ._schema import SCHEMA_VERSION
+from ._schema import SCHEMA_VERSION, raise_version
 
 if TYPE_CHECKING:
     from tradeflood.models import Model
@@ -40,7 +40,8 @@ _TABLE = """CREATE TABLE IF NOT EXISTS history_rows (
 
 
 def is_row_kind(kind: str) -> bool:
-    """True for a series of rows (a model name such as ``FundingRate``), False for an interval."""
+    """True for a series of rows (a model name such as ``FundingRate``, or ``Trade``, whose rows
+    live in a table of their own: :mod:`._trades`), False for an interval."""
     return kind[:1].isupper()
 
 
@@ -64,8 +65,7 @@ def write_rows(conn: sqlite3.Connection, sid: int, rows: Sequence[Any], time_fie
     """Store ``rows`` (models) under their times, inside the caller's transaction; returns rows new."""
     if not _has_table(conn):
         conn.execute(_TABLE)
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(ROWS_VERSION),))
-        conn.execute(f"PRAGMA user_version={ROWS_VERSION}")
+        raise_version(conn, ROWS_VERSION)
     before = conn.total_changes
     # Computed fields (a bar's close_time) are not inputs: kept out, they are computed again on reading.
     conn.executemany("INSERT OR IGNORE INTO history_rows VALUES (?, ?, ?)",

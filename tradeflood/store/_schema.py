@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -11,13 +12,14 @@ from pathlib import Path
 from ._errors import StoreBusyError, StoreCorruptError, StoreError
 from ._paths import cache_store_path
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "connect", "translate_errors"]
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "connect", "raise_version", "transaction", "translate_errors"]
 
 #: ``PRAGMA application_id`` of a TradeFlood store: ASCII "TFcs" (TradeFlood candle store).
 APPLICATION_ID = 0x54466373
 #: The newest schema version this code reads: 1 holds candles only, 2 also rows of other
-#: histories (``history_rows``, made by the first such write; see :mod:`._rows`).
-SCHEMA_VERSION = 2
+#: histories (``history_rows``, made by the first such write; see :mod:`._rows`), 3 also
+#: trades (``trades``, made by the first trade written; see :mod:`._trades`).
+SCHEMA_VERSION = 3
 #: The version a new file starts at.
 CREATED_VERSION = 1
 _MAGIC = b"SQLite format 3\x00"
@@ -156,3 +158,38 @@ def _recognised(conn: sqlite3.Connection, path: Path) -> bool:
                                       f"{version}; this one reads up to {SCHEMA_VERSION}); "
                                       "upgrade tradeflood to read it")
     return True
+
+
+def raise_version(conn: sqlite3.Connection, version: int) -> None:
+    """Mark the file as needing at least schema ``version`` (inside the caller's transaction), so
+    an older TradeFlood refuses it with a clear error instead of misreading it; never lowers it."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and str(row[0]).isdigit() and int(row[0]) >= version:
+        return
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+    conn.execute(f"PRAGMA user_version={version}")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: committed whole, or rolled back whole."""
+    # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
+    # SQLite may roll a transaction back by itself (a full disk, an I/O error): the statement's
+    # own error is then the one to report, not a failing ROLLBACK or COMMIT after it.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+    if not conn.in_transaction:
+        raise sqlite3.OperationalError("SQLite rolled the write back by itself (is the disk full?)")
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import threading
@@ -20,9 +19,10 @@ from tradeflood.models import Candle, trusted_builder
 from . import _blocks as blocks
 from . import _rows as history_rows
 from ._errors import StoreCorruptError
+from ._histories import RowHistories
 from ._ranges import Range, complement, union
-from ._rows import row_model_name
-from ._schema import connect, translate_errors
+from ._schema import connect, transaction, translate_errors
+from ._settle import DEFAULT_SETTLE_MS, check_settle_ms, final_end
 
 if TYPE_CHECKING:
     import pyarrow
@@ -41,7 +41,8 @@ Row = tuple[Any, ...]
 
 @dataclass(frozen=True, slots=True)
 class SeriesInfo:
-    """One stored series: its candle count and the open-time ranges known to be complete."""
+    """One stored series: its candle (or row, or trade) count and the time ranges known to be complete;
+    ``interval`` is the interval of candles, or the kind of other rows (``FundingRate``, ``Trade``)."""
 
     exchange: str
     symbol: str
@@ -59,14 +60,18 @@ class StoreInfo:
     series: list[SeriesInfo]
 
 
-class CandleStore:
-    """Closed candles kept in one SQLite file, with the open-time ranges known to be complete.
+class CandleStore(RowHistories):
+    """Closed candles (and other histories' rows) kept in one SQLite file, with the time ranges
+    known to be complete.
 
     ``write`` records that a window is known (its closed candles, and that the
     venue had no others there); ``missing`` says what is still to fetch. Writes
     are single transactions, so a crash loses nothing already stored, and
     processes sharing the file take turns (``timeout`` seconds at most, then
-    :class:`StoreBusyError`). Open candles are never stored.
+    :class:`StoreBusyError`). Open candles are never stored, nor (given the time of
+    the reply) bars closed less than ``settle_ms`` ago, which a venue may still change
+    (see :data:`~tradeflood.store.DEFAULT_SETTLE_MS`); trade histories are kept too
+    (:meth:`write_trades`, :meth:`read_trades`), in a table of their own.
 
     >>> import tempfile, pathlib
     >>> with CandleStore(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite3") as store:
@@ -78,9 +83,12 @@ class CandleStore:
     [(120000, 180000)]
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0,
+                 settle_ms: int = DEFAULT_SETTLE_MS) -> None:
         self.path = Path(path).expanduser().absolute()
         self.timeout = timeout
+        #: How long after its end a bar, or a window of trades, is taken as final (ms).
+        self.settle_ms = check_settle_ms(settle_ms)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = connect(self.path, timeout)
         self._series: dict[tuple[str, str, str], int] = {}
@@ -151,15 +159,6 @@ class CandleStore:
             return CandleSeries(self.read(exchange, symbol, interval, start, end))
         return CandleSeries.from_table(table)
 
-    def read_rows(self, exchange: str, symbol: str, kind: str, start: int, end: int,
-                  model: type[Model] | None) -> list[Any]:
-        """The stored rows of another history's series (``kind``: its model's name) in ``[start, end)``."""
-        if model is None or model.__name__ != row_model_name(kind):
-            raise ValueError(f"reading {kind} rows needs their model (model={row_model_name(kind)})")
-        with self._use() as conn:
-            sid = self._series_id(conn, exchange, symbol, kind)
-            return [] if sid is None else history_rows.read_rows(conn, sid, start, end, model)
-
     def read_arrow(self, exchange: str, symbol: str, interval: str, start: int,
                    end: int) -> pyarrow.Table:
         """The stored candles of ``[start, end)`` as an Arrow table (needs ``pip install pyarrow``).
@@ -190,7 +189,7 @@ class CandleStore:
             for sid, a, b in conn.execute('SELECT series_id, start, "end" FROM coverage '
                                           "ORDER BY series_id, start"):
                 coverage.setdefault(sid, []).append((a, b))
-            series = [(sid, e, s, i, n + history_rows.count_rows(conn, sid)
+            series = [(sid, e, s, i, n + self._count_rows(conn, sid, i)
                        if history_rows.is_row_kind(i) else n) for sid, e, s, i, n in series]
         found = [SeriesInfo(e, s, i, n, coverage.get(sid, [])) for sid, e, s, i, n in series
                  if n or sid in coverage]
@@ -205,9 +204,11 @@ class CandleStore:
 
         Open candles are ignored, and the range is marked covered only up to the
         first open candle and no later than the end of the newest closed candle
-        the series has (or, given ``now_ms``, than the last bar closed by then),
-        so a window reaching into the future is never taken as complete.
-        Re-writing a window is a no-op. Returns the number of candles inserted.
+        the series has, so a window reaching into the future is never taken as
+        complete. Given ``now_ms`` (when the reply came), only bars closed
+        ``settle_ms`` before it are stored and covered: a bar that has just closed
+        may still change at the venue for a moment. Re-writing a window is a
+        no-op. Returns the number of candles inserted.
         """
         if history_rows.is_row_kind(interval):
             return self._write_rows(exchange, symbol, interval, start, end, candles, now_ms)
@@ -226,31 +227,14 @@ class CandleStore:
             else:
                 limit = min(limit, c.open_time)
         if now_ms is not None:
-            limit = min(limit, _last_closed_end(interval, now_ms))
+            limit = min(limit, final_end(interval, now_ms, self.settle_ms))
+            closed = {t: c for t, c in closed.items() if t < limit}
         native = next(iter(closed.values())).native_symbol if closed else None
-        with self._use() as conn, _transaction(conn):
+        with self._use() as conn, transaction(conn):
             sid = self._series_id(conn, exchange, symbol, interval, create=True, native=native)
             assert sid is not None
             inserted = self._insert(conn, sid, bar_ms, closed)
             self._cover_written(conn, sid, interval, start, limit, now_ms is None)
-        return inserted
-
-    def _write_rows(self, exchange: str, symbol: str, kind: str, start: int, end: int,
-                    rows: Sequence[Any], now_ms: int | None) -> int:
-        """:meth:`write` for another history's rows: each kept whole; the window is covered
-        (up to ``now_ms`` at most: the caller writes only rows that never change)."""
-        time_field = getattr(rows, "row_time_field", "timestamp")
-        for row in rows:
-            if type(row).__name__ != row_model_name(kind) or (row.exchange, row.symbol) != (exchange, symbol):
-                raise ValueError(f"a {row.exchange} {row.symbol} {type(row).__name__} row cannot be "
-                                 f"stored as {exchange} {symbol} {kind}")
-        limit = end if now_ms is None else min(end, now_ms + 1)
-        with self._use() as conn, _transaction(conn):
-            sid = self._series_id(conn, exchange, symbol, kind, create=True)
-            assert sid is not None
-            inserted = history_rows.write_rows(conn, sid, rows, time_field)
-            if start < limit:
-                self._cover(conn, sid, start, limit)
         return inserted
 
     def _cover_written(self, conn: sqlite3.Connection, sid: int, interval: str, start: int, limit: int,
@@ -303,8 +287,11 @@ class CandleStore:
                 limit = min(limit, opened[0])
             table = table.filter(closed.fill_null(False))
         if now_ms is not None:
-            limit = min(limit, _last_closed_end(interval, now_ms))
-        with self._use() as conn, _transaction(conn):
+            limit = min(limit, final_end(interval, now_ms, self.settle_ms))
+            times = open_times(table)
+            if times and times[-1] >= limit:  # bars still settling: not final yet
+                table = table.slice(0, sum(1 for t in times if t < limit))
+        with self._use() as conn, transaction(conn):
             sid = self._series_id(conn, exchange, symbol, interval, create=True,
                                   native=names[2] if table.num_rows else None)
             assert sid is not None
@@ -314,18 +301,19 @@ class CandleStore:
 
     def clear(self, exchange: str | None = None, symbol: str | None = None,
               interval: str | None = None) -> int:
-        """Forget the stored candles and coverage of the matching series; returns candles removed."""
+        """Forget the stored candles, rows and trades, and the coverage, of the matching series
+        (``interval`` also names other kinds: ``FundingRate``, ``Trade``); returns rows removed."""
         where, args = [], []
         for column, value in (("exchange", exchange), ("symbol", symbol), ("interval", interval)):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
         query = "SELECT id FROM series" + (" WHERE " + " AND ".join(where) if where else "")
-        with self._use() as conn, _transaction(conn):
+        with self._use() as conn, transaction(conn):
             ids = [(sid,) for (sid,) in conn.execute(query, args)]
             removed = sum(conn.execute("SELECT coalesce(sum(count), 0) FROM candles "
                                        "WHERE series_id = ?", i).fetchone()[0] for i in ids)
-            removed += history_rows.clear_rows(conn, ids)
+            removed += self._clear_rows(conn, ids)
             conn.executemany("DELETE FROM candles WHERE series_id = ?", ids)
             conn.executemany("DELETE FROM coverage WHERE series_id = ?", ids)
         return int(removed)
@@ -463,39 +451,3 @@ class CandleStore:
         conn.executemany("DELETE FROM coverage WHERE series_id = ? AND start = ?",
                          [(sid, s) for s, _ in touching])
         conn.execute("INSERT INTO coverage VALUES (?, ?, ?)", (sid, a, b))
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
-    # SQLite may roll a transaction back by itself (a full disk, an I/O error): the statement's
-    # own error is then the one to report, not a failing ROLLBACK or COMMIT after it.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        raise
-    if not conn.in_transaction:
-        raise sqlite3.OperationalError("SQLite rolled the write back by itself (is the disk full?)")
-    try:
-        conn.execute("COMMIT")
-    except sqlite3.Error:
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        raise
-
-
-def _last_closed_end(interval: str, now_ms: int) -> int:
-    """The end of the last bar closed at ``now_ms`` (the open time of the bar still forming)."""
-    if interval == "1M":
-        from datetime import UTC, datetime
-
-        now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
-        return int(datetime(now.year, now.month, 1, tzinfo=UTC).timestamp() * 1000)
-    step = interval_ms(interval)
-    offset = 4 * 86_400_000 if interval == "1w" else 0  # weekly bars open on Mondays
-    return (now_ms - offset) // step * step + offset

@@ -5,7 +5,7 @@ venue could have meant (a candle's high below its low, a negative price, an
 open time off the grid, a funding rate of 500%, a negative open interest),
 recorded as complete, so a fetch would serve them forever. :func:`verify_store`
 finds them in every series, candles and the rows of other histories (funding
-rates, open interest, mark and index bars) alike; with ``fix=True`` it removes
+rates, open interest, mark and index bars, trades) alike; with ``fix=True`` it removes
 them and forgets that their times are known (the coverage over each is cut), so
 the next fetch asks the venue for them again. A stored row that cannot even be
 read back as its model is reported (field ``row``) and removed the same way.
@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import tradeflood.models
-from tradeflood.checks import candle_violations, violations
+from tradeflood.checks import candle_violations, trade_violations, violations
 from tradeflood.intervals import interval_end
 from tradeflood.models import Candle, Model, trusted_builder
 
 from . import _blocks as blocks
 from . import _rows as history_rows
+from . import _trades as trade_rows
+from ._schema import transaction
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -82,17 +84,18 @@ def verify_store(store: CandleStore, *, fix: bool = False) -> VerifyReport:
 
     Each series is checked (and fixed) in one transaction of its own.
     """
-    from ._store import _transaction
-
     report = VerifyReport(store.path)
     with store._use() as conn:
         series = conn.execute("SELECT id, exchange, symbol, interval, native_symbol FROM series "
                               "ORDER BY exchange, symbol, interval").fetchall()
     for sid, exchange, symbol, interval, native in series:
+        if interval == trade_rows.TRADE_KIND:
+            _verify_trades(store, report, sid, exchange, symbol, native, fix=fix)
+            continue
         if history_rows.is_row_kind(interval):
             _verify_rows(store, report, sid, exchange, symbol, interval, fix=fix)
             continue
-        with store._use() as conn, _transaction(conn):
+        with store._use() as conn, transaction(conn):
             rows = conn.execute("SELECT block, count, open_time, open, high, low, close, volume, "
                                 "quote_volume FROM candles WHERE series_id = ? ORDER BY block",
                                 (sid,)).fetchall()
@@ -151,8 +154,6 @@ def _verify_rows(store: CandleStore, report: VerifyReport, sid: int, exchange: s
                  kind: str, *, fix: bool) -> None:
     """:func:`verify_store` for one series of other rows, in one transaction: each row read back
     as its model and checked by the rules of :mod:`tradeflood.checks`."""
-    from ._store import _transaction
-
     name, _, qualifier = kind.partition(":")
     found = getattr(tradeflood.models, name, None)
     if not (isinstance(found, type) and issubclass(found, Model)):
@@ -161,7 +162,7 @@ def _verify_rows(store: CandleStore, report: VerifyReport, sid: int, exchange: s
     # Bars of one interval ("MarkCandle:1m") keep to its grid; other qualifiers (open
     # interest's statistic period) say nothing of the rows' times.
     interval = qualifier if "open_time" in model.model_fields else None
-    with store._use() as conn, _transaction(conn):
+    with store._use() as conn, transaction(conn):
         if not history_rows.has_rows(conn):
             return
         stored = conn.execute("SELECT time, row FROM history_rows WHERE series_id = ? ORDER BY time",
@@ -189,3 +190,29 @@ def _verify_rows(store: CandleStore, report: VerifyReport, sid: int, exchange: s
 
 def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _verify_trades(store: CandleStore, report: VerifyReport, sid: int, exchange: str, symbol: str,
+                   native: str, *, fix: bool) -> None:
+    """:func:`verify_store` for one series of trades, in one transaction: each trade read back and
+    checked (a positive price and amount; each id once, which the id index also keeps)."""
+    with store._use() as conn, transaction(conn):
+        if not trade_rows.has_trades(conn):
+            return
+        bad: list[tuple[int, str, str, str]] = []
+        for trades, unreadable in trade_rows.stored_trades(conn, sid, exchange=exchange, symbol=symbol,
+                                                           native_symbol=native):
+            report.checked += len(trades) + len(unreadable)
+            report.rows += len(trades) + len(unreadable)
+            bad.extend((t, ident, "row", why) for t, ident, why in unreadable)
+            for found in trade_violations(trades):
+                trade = trades[found.row]
+                bad.append((trade.timestamp, trade.id, found.field, f"{found.detail} (trade {trade.id})"))
+        for t, _, what, detail in sorted(bad):
+            report.bad.append(BadRow(exchange, symbol, trade_rows.TRADE_KIND, t, what, detail))
+        if fix and bad:
+            conn.executemany("DELETE FROM trades WHERE series_id = ? AND time = ? AND id = ?",
+                             [(sid, t, ident) for t, ident, _, _ in bad])
+            report.removed += len(bad)
+            for t in sorted({t for t, *_ in bad}):
+                _uncover(conn, sid, t, t + 1)  # that millisecond's trades are asked for again
