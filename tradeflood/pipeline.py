@@ -325,12 +325,14 @@ async def _prepare(fetcher: Fetcher, plan: Plan, ends: float | None) -> dict[Tur
         for turn in qp.turns:
             if turn.key in got:
                 payloads[turn.key] = got[turn.key].payload
-            else:
+            elif not isinstance(errors.get(turn.key), QueryError):  # (a bad query: its run says so)
                 why = errors.get(turn.key) or "the fetch's deadline passed"
                 log.warning("%s: planned without %s %s, which failed: %s",
                             qp.query.describe(), turn.venue, turn.path, why)
         try:
             qp.binding.prepare(qp.query, payloads)
+        except QueryError:
+            pass  # an unknown symbol, say: the query's run fails with the same error
         except Exception as exc:  # planning goes on without what the replies would have said
             log.warning("%s: planned without what %s said: %s", qp.query.describe(),
                         ", ".join(f"{t.venue} {t.path}" for t in qp.turns), exc)

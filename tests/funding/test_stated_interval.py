@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tradeflood import Query, Series, Session, VirtualClock
+from tradeflood.errors import UnknownSymbolError
 from tradeflood.models import FundingRate
 from tradeflood.store import CandleStore
 from tradeflood.testing import _funding_market as fm
@@ -241,3 +242,15 @@ async def test_a_stored_hourly_history_is_found_by_a_fresh_session(case: VenueCa
     assert_hourly(venue, again)
     # The lookup plans the pages at the hour, so the stored ones answer: only the newest is asked.
     assert dict(venue.stats.by_path) == {**LOOKUP[case.name], case.funding_path: 1}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+async def test_an_unknown_symbol_is_reported_once_as_itself(case: VenueCase, clock: VirtualClock,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    venue = case.make(clock=clock)
+    with caplog.at_level(logging.WARNING, logger="tradeflood"):
+        async with make_session(venue, clock) as s:
+            with pytest.raises(UnknownSymbolError, match="lists no symbol 'NOPE/USDT:USDT'"):
+                await s.afetch(FundingRate, exchange=case.name, symbol="NOPE/USDT:USDT", start=START)
+    assert [r.getMessage() for r in caplog.records] == []  # the lookup does not warn of the caller's error
+    assert venue.stats.by_path[case.funding_path] == 0
