@@ -132,7 +132,7 @@ async def gather(fetcher: Fetcher, plan: Plan, deadline: float | None = None) ->
     ends = None if deadline is None else clock.monotonic() + deadline  # on the session's clock
     answered = None
     if plan.prerequisites:
-        answered = await _prepare(fetcher, plan, ends)
+        answered = await _prepare(fetcher, plan, ends, deadline)
         plan = plan_queries(fetcher, [qp.query for qp in plan.queries], plan.now_ms, answered)
     parts = await _run(fetcher, plan, plan.queries, failed, ends=ends, answered=answered)
     if not any(isinstance(exc, _Unfinished) for exc in failed.values()):
@@ -305,10 +305,12 @@ class PageParser:
         return out
 
 
-async def _prepare(fetcher: Fetcher, plan: Plan, ends: float | None) -> dict[TurnKey, TurnResult]:
+async def _prepare(fetcher: Fetcher, plan: Plan, ends: float | None,
+                   deadline: float | None) -> dict[TurnKey, TurnResult]:
     """Send the plan's prerequisites (once each; session-cached ones from the cache) and hand
     each query's replies to its binding. A failure is logged, never raised: the query is then
-    planned without what it would have said. The replies are returned, for the run to reuse."""
+    planned without what it would have said (only the fetch's deadline stops it here, with
+    :class:`FetchDeadlineError`). The replies are returned, for the run to reuse."""
     cache = fetcher.turn_cache
     first = build_plan(plan.prerequisites, cached=cache, now_ms=plan.now_ms)
     got: dict[TurnKey, TurnResult] = {k: cache[k] for k in first.graph if k in cache}
@@ -318,17 +320,18 @@ async def _prepare(fetcher: Fetcher, plan: Plan, ends: float | None) -> dict[Tur
             async with timeout_at(_clock(fetcher), ends):
                 _, errors = await fetcher.executor().run(
                     first, on_result=lambda turn, result: got.__setitem__(turn.key, result))
-        except TimeoutError:
-            pass  # the fetch's deadline: its run stops at once and says so
+        except TimeoutError:  # the fetch's deadline, before any query was planned: nothing gathered
+            assert deadline is not None
+            raise FetchDeadlineError(deadline, dict.fromkeys(range(len(plan.queries))),
+                                     ", ".join(qp.query.describe() for qp in plan.queries)) from None
     for qp in plan.prerequisites:
         payloads = {}
         for turn in qp.turns:
             if turn.key in got:
                 payloads[turn.key] = got[turn.key].payload
             elif not isinstance(errors.get(turn.key), QueryError):  # (a bad query: its run says so)
-                why = errors.get(turn.key) or "the fetch's deadline passed"
                 log.warning("%s: planned without %s %s, which failed: %s",
-                            qp.query.describe(), turn.venue, turn.path, why)
+                            qp.query.describe(), turn.venue, turn.path, errors.get(turn.key))
         try:
             qp.binding.prepare(qp.query, payloads)
         except QueryError:

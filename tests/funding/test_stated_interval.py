@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tradeflood import Query, Series, Session, VirtualClock
-from tradeflood.errors import UnknownSymbolError
+from tradeflood.errors import FetchDeadlineError, UnknownSymbolError
 from tradeflood.models import FundingRate
 from tradeflood.store import CandleStore
 from tradeflood.testing import _funding_market as fm
@@ -254,3 +254,16 @@ async def test_an_unknown_symbol_is_reported_once_as_itself(case: VenueCase, clo
                 await s.afetch(FundingRate, exchange=case.name, symbol="NOPE/USDT:USDT", start=START)
     assert [r.getMessage() for r in caplog.records] == []  # the lookup does not warn of the caller's error
     assert venue.stats.by_path[case.funding_path] == 0
+
+
+async def test_the_deadline_also_bounds_the_lookup(clock: VirtualClock) -> None:
+    venue = BY_NAME["binance"].make(clock=clock)
+    venue.faults.timeout_seconds = None  # fundingInfo never answers
+    venue.faults.schedule("/fapi/v1/fundingInfo", "timeout", 100)
+    async with make_session(venue, clock) as s:
+        started = clock.monotonic()
+        with pytest.raises(FetchDeadlineError, match="deadline of 5 s passed") as err:
+            await s.afetch(FundingRate, exchange="binance", symbol=SOL, start=START, deadline=5)
+        assert clock.monotonic() - started == pytest.approx(5, abs=0.5)
+    assert err.value.partial == {0: None}  # stopped before any page was planned
+    assert venue.stats.by_path["/fapi/v1/fundingRate"] == 0
