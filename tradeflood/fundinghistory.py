@@ -73,7 +73,9 @@ def infer_funding_interval(times: Iterable[int], default: int = DEFAULT_FUNDING_
 class FundingHistoryBinding(LatestOrHistoryBinding):
     """A funding-rate binding (current value and history) that follows each symbol's funding
     interval: see the module doc. Venues subclass it as :class:`LatestOrHistoryBinding`,
-    with ``time_field = "funding_time"``."""
+    with ``time_field = "funding_time"``, and where they state a contract's interval apart
+    from its rows, name the turns that do (:meth:`interval_sources`) and read them
+    (:meth:`stated_interval`)."""
 
     time_field = "funding_time"
     step_ms = DEFAULT_FUNDING_MS
