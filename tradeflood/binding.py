@@ -22,7 +22,7 @@ from . import registry
 from .columnar import ColumnarMixin
 from .connector import Connector
 from .errors import PayloadError
-from .turns import Turn
+from .turns import Turn, TurnKey
 
 if TYPE_CHECKING:
     from tradeflood.models import Model
@@ -111,6 +111,20 @@ class Binding(VenueBinding):
     def plan(self, query: Query, now_ms: int) -> Sequence[Turn]:
         """The turns whose payloads make up the query's result (dependencies follow from them)."""
         raise NotImplementedError(f"{type(self).__name__} must define plan()")
+
+    def prerequisites(self, query: Query, now_ms: int) -> Sequence[Turn]:
+        """Turns whose replies :meth:`plan` needs to plan ``query`` well (a history whose row
+        spacing the venue states elsewhere); none by default.
+
+        A fetch sends them before planning, once for all its queries (session-cached ones come
+        from the cache), hands each query's replies to :meth:`prepare`, then plans. One that
+        fails is logged, and the query planned without it.
+        """
+        return ()
+
+    def prepare(self, query: Query, payloads: Mapping[TurnKey, Any]) -> None:
+        """Take what the replies of :meth:`prerequisites` say, by turn key (a failed one is
+        absent), before ``query`` is planned; a bad payload raises, and is logged."""
 
     def parse(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Any]:
         """Models from one payload: pure, no I/O; bad payloads raise PayloadError."""

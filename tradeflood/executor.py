@@ -131,12 +131,14 @@ class Executor:
 
     async def run(
         self, plan: Plan, on_result: Callable[[Turn, TurnResult], None] | None = None,
+        answered: Mapping[TurnKey, TurnResult] | None = None,
     ) -> tuple[dict[TurnKey, TurnResult], dict[TurnKey, BaseException]]:
         """Run every turn of ``plan``; returns (results, errors) by turn key.
 
         With ``on_result``, each result is handed to it as it arrives and kept only
         while other turns' parameters are derived from it, so payloads already
-        parsed do not pile up until the last reply.
+        parsed do not pile up until the last reply. A turn ``answered`` holds (sent
+        earlier in the same fetch) is not sent again.
         """
         results: dict[TurnKey, TurnResult] = {}
         graph = plan.graph
@@ -156,7 +158,9 @@ class Executor:
                     await futures[dep.key]
                 params = {name: self._value(v, results, derived) if isinstance(v, Derived) else v
                           for name, v in turn.params}
-                result = await self._execute(turn, params)
+                result = answered.get(turn.key) if answered else None
+                if result is None:
+                    result = await self._execute(turn, params)
                 if on_result is None or graph.out_degree(turn.key):
                     results[turn.key] = result
                 if on_result is not None:

@@ -5,7 +5,10 @@ Most perpetuals fund every 8 hours, but venues run some contracts hourly or
 planned before any row is seen, so :class:`FundingHistoryBinding` plans with
 the interval it knows for the symbol: the one it learned earlier in the session
 (from history rows, or the interval a venue states with the current rate), else
-8 hours. When the rows come back it learns the real interval from them (the
+the one the venue states for it (:meth:`~FundingHistoryBinding.interval_sources`,
+sent as the query's prerequisites before its pages are planned, shared by the
+queries of a fetch), else 8 hours. When the rows come back it learns the real
+interval from them (the
 coarsest standard interval that every funding time sits on and that no two
 rows are closer than), and where a page came back full but covered only part
 of its window (an hourly contract paged as if 8-hourly), it asks, in the one
@@ -20,17 +23,18 @@ are all there, and the gaps say where the venue had no funding.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from .binding import ParseContext, Part
+from .errors import PayloadError
 from .latest import LatestOrHistoryBinding
 from .paging import plan_pages
 
 if TYPE_CHECKING:
     from .query import Query
-    from .turns import Turn
+    from .turns import Turn, TurnKey
 
 __all__ = ["DEFAULT_FUNDING_MS", "STANDARD_FUNDING_MS", "FundingHistoryBinding", "infer_funding_interval"]
 
@@ -69,7 +73,9 @@ def infer_funding_interval(times: Iterable[int], default: int = DEFAULT_FUNDING_
 class FundingHistoryBinding(LatestOrHistoryBinding):
     """A funding-rate binding (current value and history) that follows each symbol's funding
     interval: see the module doc. Venues subclass it as :class:`LatestOrHistoryBinding`,
-    with ``time_field = "funding_time"``."""
+    with ``time_field = "funding_time"``, and where they state a contract's interval apart
+    from its rows, name the turns that do (:meth:`interval_sources`) and read them
+    (:meth:`stated_interval`)."""
 
     time_field = "funding_time"
     step_ms = DEFAULT_FUNDING_MS
@@ -92,6 +98,34 @@ class FundingHistoryBinding(LatestOrHistoryBinding):
 
     def step(self, query: Query) -> int:
         return self.funding_interval(query)
+
+    def interval_sources(self, query: Query) -> Sequence[Turn]:
+        """The turns whose replies state the symbol's funding interval (read by
+        :meth:`stated_interval`); none by default: the interval is learned from the rows."""
+        return ()
+
+    def stated_interval(self, query: Query, payloads: Mapping[TurnKey, Any]) -> int | None:
+        """The interval (ms) the replies of :meth:`interval_sources` state for the query's
+        symbol (by turn key; a failed one is absent), or None where they state none."""
+        return None
+
+    def prerequisites(self, query: Query, now_ms: int) -> Sequence[Turn]:
+        """A history of a symbol whose interval is not known yet: the turns that state it."""
+        if self.serves_history(query) and (query.symbol or "") not in self._intervals():
+            return self.interval_sources(query)
+        return ()
+
+    def prepare(self, query: Query, payloads: Mapping[TurnKey, Any]) -> None:
+        """Learn the interval the venue states for the symbol; one that is not a standard
+        interval is refused (the rows teach it instead), so a hostile reply cannot make the
+        planner page at a millisecond."""
+        if not self.serves_history(query):
+            return
+        stated = self.stated_interval(query, payloads)
+        if stated is not None and stated not in STANDARD_FUNDING_MS:
+            raise PayloadError(query.exchange, "FundingRate", f"the venue states a funding interval of "
+                               f"{stated} ms for {query.symbol}, not one of 8, 4, 2 or 1 hours")
+        self.learn_interval(query.symbol or "", stated)
 
     def parse(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Any]:
         rows = super().parse(query, turn, payload, ctx)

@@ -2,7 +2,9 @@
 
 :func:`plan_queries` turns queries into one merged plan (history queries on the
 shared grid when several ask for one series, and only the pages, or trade
-windows, the store cannot answer). :func:`gather` runs it and parses each reply as it arrives, so
+windows, the store cannot answer). :func:`gather` first sends what some queries' planning
+needs (their bindings' prerequisites: a history's row spacing the venue states elsewhere)
+and plans them again with it, then runs the plan and parses each reply as it arrives, so
 a payload is dropped once its pages are parsed (the parse runs while other
 requests wait on the rate limit) and each complete history page goes to the
 store at once (a checkpoint: a backfill stopped at any moment resumes where it
@@ -21,7 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from .binding import Binding, ModelList, ParseContext, Part
@@ -62,8 +64,13 @@ class Fetcher(Protocol):
     def executor(self) -> Executor: ...
 
 
-def plan_queries(fetcher: Fetcher, queries: Sequence[Query], now: int) -> Plan:
-    """The merged, deduplicated request plan of ``queries`` as of ``now`` (UTC ms)."""
+def plan_queries(fetcher: Fetcher, queries: Sequence[Query], now: int,
+                 answered: Mapping[TurnKey, TurnResult] | None = None) -> Plan:
+    """The merged, deduplicated request plan of ``queries`` as of ``now`` (UTC ms).
+
+    Without ``answered``, the plan also lists the bindings' prerequisites (sent first by
+    :func:`gather`); with it (their replies), the queries are planned knowing them, and
+    none is listed again."""
     for query in queries:
         if not isinstance(query, Query):
             raise QueryError(f"plan() takes Query objects, not {query!r}")
@@ -82,9 +89,16 @@ def plan_queries(fetcher: Fetcher, queries: Sequence[Query], now: int) -> Plan:
             planned.append(_plan_trades(fetcher.store, query, binding, now))
         else:
             planned.append(QueryPlan(query, binding, list(binding.plan(query, now))))
+    # What planning needs, for the queries that send anything (not those the store answers whole).
+    first = [] if answered is not None else [
+        QueryPlan(qp.query, qp.binding, turns) for qp in planned
+        if qp.turns and (turns := list(qp.binding.prerequisites(qp.query, now)))]
     learned = getattr(fetcher, "learned_rates", None)  # a session's; other fetchers may have none
-    return build_plan(planned, cached=fetcher.turn_cache, now_ms=now,
-                      learned=learned() if callable(learned) else None)
+    cached: Mapping[TurnKey, Any] = fetcher.turn_cache
+    if answered:
+        cached = {**cached, **answered}
+    return build_plan(planned, cached=cached, now_ms=now,
+                      learned=learned() if callable(learned) else None, prerequisites=first)
 
 
 def _is_history(binding: Binding, query: Query) -> TypeGuard[HistoryBinding]:
@@ -135,7 +149,11 @@ async def gather(fetcher: Fetcher, plan: Plan, deadline: float | None = None) ->
     failed: dict[int, BaseException] = {}
     clock = _clock(fetcher)
     ends = None if deadline is None else clock.monotonic() + deadline  # on the session's clock
-    parts = await _run(fetcher, plan, plan.queries, failed, ends=ends)
+    answered = None
+    if plan.prerequisites:
+        answered = await _prepare(fetcher, plan, ends, deadline)
+        plan = plan_queries(fetcher, [qp.query for qp in plan.queries], plan.now_ms, answered)
+    parts = await _run(fetcher, plan, plan.queries, failed, ends=ends, answered=answered)
     if not any(isinstance(exc, _Unfinished) for exc in failed.values()):
         await _repair(fetcher, plan, parts, failed, ends)
     _record(plan, parts)
@@ -306,9 +324,47 @@ class PageParser:
         return out
 
 
+async def _prepare(fetcher: Fetcher, plan: Plan, ends: float | None,
+                   deadline: float | None) -> dict[TurnKey, TurnResult]:
+    """Send the plan's prerequisites (once each; session-cached ones from the cache) and hand
+    each query's replies to its binding. A failure is logged, never raised: the query is then
+    planned without what it would have said (only the fetch's deadline stops it here, with
+    :class:`FetchDeadlineError`). The replies are returned, for the run to reuse."""
+    cache = fetcher.turn_cache
+    first = build_plan(plan.prerequisites, cached=cache, now_ms=plan.now_ms)
+    got: dict[TurnKey, TurnResult] = {k: cache[k] for k in first.graph if k in cache}
+    errors: dict[TurnKey, BaseException] = {}
+    if len(got) < first.graph.number_of_nodes():
+        try:
+            async with timeout_at(_clock(fetcher), ends):
+                _, errors = await fetcher.executor().run(
+                    first, on_result=lambda turn, result: got.__setitem__(turn.key, result))
+        except TimeoutError:  # the fetch's deadline, before any query was planned: nothing gathered
+            assert deadline is not None
+            raise FetchDeadlineError(deadline, dict.fromkeys(range(len(plan.queries))),
+                                     ", ".join(qp.query.describe() for qp in plan.queries)) from None
+    for qp in plan.prerequisites:
+        payloads = {}
+        for turn in qp.turns:
+            if turn.key in got:
+                payloads[turn.key] = got[turn.key].payload
+            elif not isinstance(errors.get(turn.key), QueryError):  # (a bad query: its run says so)
+                log.warning("%s: planned without %s %s, which failed: %s",
+                            qp.query.describe(), turn.venue, turn.path, errors.get(turn.key))
+        try:
+            qp.binding.prepare(qp.query, payloads)
+        except QueryError:
+            pass  # an unknown symbol, say: the query's run fails with the same error
+        except Exception as exc:  # planning goes on without what the replies would have said
+            log.warning("%s: planned without what %s said: %s", qp.query.describe(),
+                        ", ".join(f"{t.venue} {t.path}" for t in qp.turns), exc)
+    return got
+
+
 async def _run(fetcher: Fetcher, plan: Plan, queries: Sequence[QueryPlan],
                failed: dict[int, BaseException], offsets: Sequence[int] | None = None,
-               ends: float | None = None) -> list[list[Part]]:
+               ends: float | None = None,
+               answered: Mapping[TurnKey, TurnResult] | None = None) -> list[list[Part]]:
     offsets = list(offsets if offsets is not None else range(len(queries)))
     parser = PageParser(queries, offsets, failed, fetcher.invalid)
     errors: dict[TurnKey, BaseException] = {}
@@ -316,7 +372,7 @@ async def _run(fetcher: Fetcher, plan: Plan, queries: Sequence[QueryPlan],
     if plan.graph.number_of_nodes():  # a plan the store answers whole needs no HTTP client
         try:
             async with timeout_at(_clock(fetcher), ends):
-                _, errors = await fetcher.executor().run(plan, on_result=parser)
+                _, errors = await fetcher.executor().run(plan, on_result=parser, answered=answered)
         except TimeoutError:  # the fetch's deadline: keep what was parsed
             unfinished = _Unfinished("the fetch's deadline passed before this request finished")
     return [qp.stored + parser.parts(i, qp, errors, unfinished)

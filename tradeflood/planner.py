@@ -64,6 +64,10 @@ class Plan:
     #: Rates (weight per second) the session has learned below the declared limits, by
     #: (venue, group) (:mod:`tradeflood.adaptive`); the estimates use them.
     learned: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    #: The turns some queries' bindings need before planning them
+    #: (:meth:`~tradeflood.binding.Binding.prerequisites`), by query: a fetch sends them first,
+    #: then plans those queries again with what they said.
+    prerequisites: list[QueryPlan] = field(default_factory=list)
 
     def turn(self, key: TurnKey) -> Turn:
         return self.graph.nodes[key]["turn"]  # type: ignore[no-any-return]
@@ -121,6 +125,10 @@ class Plan:
             f"  saved by dedup     {self.saved}"
             + (f" (of which {len(self.cached)} answered from the session cache)" if self.cached else ""),
         ]
+        first = {t.key for qp in self.prerequisites for t in qp.turns} - set(self.cached)
+        if first:
+            lines.append(f"  sent first         {len(first)} (what planning needs: the turns below are "
+                         "planned again with its replies)")
         for (venue, group), total in sorted(self.weight().items()):
             limit = self.limits.get((venue, group))
             rate = f" (limit {limit.count} per {limit.per:g}s" if limit else ""
@@ -162,11 +170,13 @@ def build_plan(
     now_ms: int = 0,
     connectors: Mapping[str, Connector] | None = None,
     learned: Mapping[tuple[str, str], float] | None = None,
+    prerequisites: Sequence[QueryPlan] = (),
 ) -> Plan:
     """Merge the turns of every query into one DAG keyed by turn identity.
 
     ``connectors`` (venue -> connector) adds to those of the queries' bindings;
-    ``learned`` rates (by venue and group) replace the declared ones in the estimates."""
+    ``learned`` rates (by venue and group) replace the declared ones in the estimates;
+    ``prerequisites`` are the turns to send before these are planned again (kept for the run)."""
     import networkx as nx  # 0.1 s to import: paid by the first plan, not by ``import tradeflood``
 
     graph = nx.DiGraph()
@@ -182,7 +192,8 @@ def build_plan(
         declared += len(own)
     limits = {(venue, group): limit for venue, api in apis.items() for group, limit in api.limits.items()}
     hits = frozenset(k for k in graph.nodes if cached and k in cached)
-    return Plan(graph, list(queries), declared, hits, limits, now_ms, apis, dict(learned or {}))
+    return Plan(graph, list(queries), declared, hits, limits, now_ms, apis, dict(learned or {}),
+                list(prerequisites))
 
 
 def _closure(turn: Turn, into: set[TurnKey]) -> None:

@@ -3,10 +3,14 @@
 - ``FundingRate`` now: ``premiumIndex`` (``lastFundingRate`` is the rate of the coming
   funding at ``nextFundingTime``, with the mark and index prices; Binance states no
   interval there) and ``fundingInfo`` for the interval: one list for all symbols, sent
-  once a session, naming only the symbols whose interval (or rate cap) Binance adjusted,
-  so a symbol it leaves out has ``interval_ms`` None (most fund every 8 hours, but the
-  list is all Binance states). The interval learned there also plans the symbol's later
-  histories in the session. History: ``fundingRate``, 1000 rows a page, oldest first. Binance
+  once a session (a prerequisite, with the perpetual listing, of the fetch's current
+  rates and of its histories of symbols whose interval is not known yet), naming only the
+  symbols whose interval (or rate cap) Binance adjusted, so a symbol it leaves out has
+  ``interval_ms`` None (most fund every 8 hours, but the list is all Binance states) and
+  its history is planned at 8 hours. A ``fundingInfo`` that fails or cannot be read
+  fails no rate: it is logged, the rate comes without an interval (or with the one the
+  session learned from rows), and a history is planned at 8 hours and learns from its
+  rows. History: ``fundingRate``, 1000 rows a page, oldest first. Binance
   stamps a funding a few milliseconds after its hour (``1570608000003``): the rows
   are kept at the whole minute, so they sit on the 8-hour grid.
 - ``OpenInterest`` now: ``openInterest`` (base amount, no value); history:
@@ -29,7 +33,6 @@ from tradeflood import (
     Turn,
 )
 from tradeflood.connectors.binance import Binance
-from tradeflood.errors import PayloadError
 from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
@@ -37,8 +40,9 @@ from tradeflood.perpetuals import (
     check_funding_query,
     check_open_interest_query,
 )
+from tradeflood.symbols import native_id
 
-from .parse import VENUE
+from .parse import VENUE, futures_symbol_map
 from .rest import native_symbol
 
 __all__ = ["OI_PERIODS", "BinanceFundingRate", "BinanceOpenInterest", "parse_funding_history",
@@ -50,6 +54,8 @@ OI_LOOKBACK_MS = 30 * 86_400_000
 OI_PERIODS = ("5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
 _MINUTE = 60_000
 _HOUR = 3_600_000
+#: The interval of a perpetual ``fundingInfo`` leaves out: the one Binance did not adjust.
+_UNADJUSTED_MS = 8 * _HOUR
 
 
 def parse_premium_index(payload: Any, *, symbol: str, endpoint: str = "/fapi/v1/premiumIndex") -> FundingRate:
@@ -124,22 +130,48 @@ class BinanceFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bin
     def check(cls, query: Query) -> None:
         check_funding_query(VENUE, query)
 
-    def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
-        return [self.api.premium_index(native_symbol(self.api, query)), self.api.funding_info()]
+    #: What the latest ``fundingInfo`` read in the session states (ms by native symbol); None
+    #: until one was read.
+    _stated: dict[str, int] | None = None
 
-    def parse_current(self, query: Query, turn: Turn, payload: Any,
-                      ctx: ParseContext) -> list[FundingRate] | list[dict[str, int]]:
-        if turn.key == self.api.funding_info().key:
-            return [parse_funding_info(payload, endpoint=turn.path)]  # joined to the rate below
+    def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
+        return [self.api.premium_index(native_symbol(self.api, query))]
+
+    def interval_sources(self, query: Query) -> Sequence[Turn]:
+        return [self.api.futures_exchange_info(), self.api.funding_info()]
+
+    def prerequisites(self, query: Query, now_ms: int) -> Sequence[Turn]:
+        """``fundingInfo`` (and the listing) before a current rate too, so that a failed list
+        fails no rate; both are session-cached, so a session sends them once."""
+        if self.serves_history(query):
+            return super().prerequisites(query, now_ms)
+        return self.interval_sources(query)
+
+    def prepare(self, query: Query, payloads: Mapping[tuple[Any, ...], Any]) -> None:
+        info = self.api.funding_info()
+        if info.key in payloads:
+            self._stated = parse_funding_info(payloads[info.key], endpoint=info.path)
+        super().prepare(query, payloads)
+
+    def stated_interval(self, query: Query, payloads: Mapping[tuple[Any, ...], Any]) -> int | None:
+        """The interval ``fundingInfo`` states for the symbol, 8 hours for one it leaves out."""
+        listing = payloads.get(self.api.futures_exchange_info().key)
+        if self._stated is None or listing is None or self.api.funding_info().key not in payloads:
+            return None
+        native = native_id(futures_symbol_map(listing), query.symbol or "")
+        return self._stated.get(native, _UNADJUSTED_MS)
+
+    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
         return [parse_premium_index(payload, symbol=query.symbol or "", endpoint=turn.path)]
 
     def assemble_current(self, query: Query, parts: Sequence[Part], now_ms: int) -> FundingRate:
-        """The coming rate, with the interval ``fundingInfo`` states for its symbol (if any)."""
-        rate = next((item for part in parts for item in part.items if isinstance(item, FundingRate)), None)
-        if rate is None:
-            raise PayloadError(VENUE, "FundingRate", "no reply was parsed into a result")
-        stated = next((item for part in parts for item in part.items if isinstance(item, Mapping)), {})
-        interval = stated.get(rate.native_symbol)
+        """The coming rate, with the interval ``fundingInfo`` states for its symbol (if any); when
+        no ``fundingInfo`` could be read, the one the session learned (from rows), if any."""
+        rate: FundingRate = self.single(parts)
+        if self._stated is not None:
+            interval = self._stated.get(rate.native_symbol)
+        else:
+            interval = self._intervals().get(query.symbol or "")
         if interval is None:
             return rate
         self.learn_interval(query.symbol or "", interval)

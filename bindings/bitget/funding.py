@@ -1,7 +1,9 @@
 """Bitget funding rates and open interest of USDT-M perpetuals.
 
 - ``FundingRate`` now: ``current-fund-rate`` (the rate for ``nextUpdate`` and the
-  interval in hours); history: ``history-fund-rate``, which takes no time range but
+  interval in hours). A history is planned at the interval the contract config states
+  (``contracts``, ``fundInterval`` in hours: the session-cached list the native symbol
+  comes from, so knowing it costs no request). History: ``history-fund-rate``, which takes no time range but
   pages newest first by ``pageNo`` (100 rows a page). The planner counts pages back
   from the coming funding time, so page ``k`` holds the rows ``100 x (k-1)`` to
   ``100 x k - 1`` before it; this assumes one row per funding interval (8 hours until
@@ -14,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tradeflood import (
@@ -33,12 +35,13 @@ from tradeflood.perpetuals import (
     check_funding_query,
     check_open_interest_query,
 )
+from tradeflood.symbols import native_id
 
-from .parse import EXCHANGE
+from .parse import CONTRACTS, EXCHANGE, contract_symbol_map
 from .rest import _resolve
 
-__all__ = ["BitgetFundingRate", "BitgetOpenInterest", "parse_current_funding", "parse_funding_history",
-           "parse_open_interest"]
+__all__ = ["BitgetFundingRate", "BitgetOpenInterest", "parse_current_funding", "parse_fund_interval",
+           "parse_funding_history", "parse_open_interest"]
 
 PAGE = 100
 _HOUR = 3_600_000
@@ -55,6 +58,18 @@ def parse_current_funding(payload: Any, *, symbol: str,
                    funding_time=r.ms(r.field(rec, "nextUpdate"), "nextUpdate"),
                    rate=r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True),
                    interval_ms=int(hours * _HOUR) if hours else None)
+
+
+def parse_fund_interval(payload: Any, *, symbol: str, endpoint: str = CONTRACTS) -> int | None:
+    """The funding interval (ms) the contract config states for ``symbol`` (``fundInterval``,
+    hours), None where it states none."""
+    native = native_id(contract_symbol_map(payload), symbol)
+    read = Reader(EXCHANGE, endpoint, payload)
+    rec = next((r for r in read.records(payload) if r.get("symbol") == native), None)
+    if rec is None:
+        return None
+    hours = read.at(rec, native).optional_decimal(rec.get("fundInterval"), "fundInterval", numbers=True)
+    return int(hours * _HOUR) if hours else None
 
 
 def parse_funding_history(payload: Any, *, symbol: str,
@@ -107,6 +122,13 @@ class BitgetFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bitg
 
     def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
         return [parse_current_funding(payload, symbol=query.symbol or "", endpoint=turn.path)]
+
+    def interval_sources(self, query: Query) -> Sequence[Turn]:
+        return [self.api.contracts()]
+
+    def stated_interval(self, query: Query, payloads: Mapping[tuple[Any, ...], Any]) -> int | None:
+        listing = payloads.get(self.api.contracts().key)
+        return None if listing is None else parse_fund_interval(listing, symbol=query.symbol or "")
 
     def page_origin(self, query: Query, now_ms: int) -> int:
         """The coming funding time: Bitget numbers its pages back from there."""

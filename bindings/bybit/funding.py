@@ -4,14 +4,16 @@
   gather of all three sends it once): ``fundingRate`` for ``nextFundingTime``, the
   mark and index prices, ``fundingIntervalHour`` where present; ``openInterest`` in
   base and ``openInterestValue`` in quote, timed by the reply's ``time``.
-- ``FundingRate`` history: ``funding/history``, 200 rows a page (newest first).
+- ``FundingRate`` history: ``funding/history``, 200 rows a page (newest first), planned at
+  the interval the linear ``instruments-info`` states (``fundingInterval``, minutes: the
+  session-cached list the native symbol comes from, so knowing it costs no request).
 - ``OpenInterest`` history: ``open-interest`` by ``intervalTime`` (5m, 15m, 30m, 1h,
   4h, 1d), 200 rows a page (newest first), sizes in base, no value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tradeflood import FundingHistoryBinding, LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
@@ -23,17 +25,20 @@ from tradeflood.perpetuals import (
     check_funding_query,
     check_open_interest_query,
 )
+from tradeflood.symbols import native_id
 
-from .parse import EXCHANGE, find_ticker
-from .rest import resolve
+from .parse import EXCHANGE, INSTRUMENTS, bybit_symbol_map, find_ticker
+from .rest import listing, resolve
 
 __all__ = ["OI_PERIODS", "BybitFundingRate", "BybitOpenInterest", "parse_funding_history",
-           "parse_open_interest_history", "parse_ticker_funding", "parse_ticker_open_interest"]
+           "parse_funding_interval", "parse_open_interest_history", "parse_ticker_funding",
+           "parse_ticker_open_interest"]
 
 PAGE = 200
 #: Unified interval -> Bybit ``intervalTime``.
 OI_PERIODS = {"5m": "5min", "15m": "15min", "30m": "30min", "1h": "1h", "4h": "4h", "1d": "1d"}
 _HOUR = 3_600_000
+_MINUTE = 60_000
 
 
 def _list(read: Reader, payload: Any) -> list[dict[str, Any]]:
@@ -63,6 +68,21 @@ def parse_ticker_open_interest(record: dict[str, Any], *, symbol: str, timestamp
                    timestamp=r.ms(timestamp, "time"),
                    size=r.decimal(r.field(record, "openInterest"), "openInterest"),
                    value=r.optional_decimal(record.get("openInterestValue"), "openInterestValue"))
+
+
+def parse_funding_interval(payload: Any, *, symbol: str, endpoint: str = INSTRUMENTS) -> int | None:
+    """The funding interval (ms) the linear instrument list (one result, or the pages of a
+    cursor-paged one) states for ``symbol`` (``fundingInterval``, minutes), None where it
+    states none."""
+    native = native_id(bybit_symbol_map(payload), symbol)
+    read = Reader(EXCHANGE, endpoint, payload)
+    for page in payload if type(payload) is list else [payload]:
+        for rec in _list(read, page):
+            if rec.get("symbol") == native:
+                minutes = read.at(rec, native).optional_decimal(rec.get("fundingInterval"), "fundingInterval",
+                                                                numbers=True)
+                return int(minutes * _MINUTE) if minutes else None
+    return None
 
 
 def parse_funding_history(payload: Any, *, symbol: str, endpoint: str = "/v5/market/funding/history",
@@ -116,6 +136,13 @@ class BybitFundingRate(_FromTickers, FundingHistoryBinding, model=FundingRate, c
         record = find_ticker(payload, ctx.params["symbol"], turn.path)
         return [parse_ticker_funding(record, symbol=query.symbol or "", timestamp=payload.get("time"),
                                      endpoint=turn.path)]
+
+    def interval_sources(self, query: Query) -> Sequence[Turn]:
+        return [listing(self.api, "linear")]
+
+    def stated_interval(self, query: Query, payloads: Mapping[tuple[Any, ...], Any]) -> int | None:
+        instruments = payloads.get(listing(self.api, "linear").key)
+        return None if instruments is None else parse_funding_interval(instruments, symbol=query.symbol or "")
 
     def page_sources(self, query: Query) -> Sequence[PageSource]:
         cat, native = resolve(self.api, query.symbol, self.what)

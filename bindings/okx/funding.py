@@ -1,7 +1,9 @@
 """OKX funding rates and open interest of USDT swaps: current values and histories.
 
 - ``FundingRate`` now: ``public/funding-rate`` (the rate of the coming funding, its
-  time, the next one's time, so the interval; ``nextFundingRate`` when OKX gives one);
+  time, the next one's time, so the interval; ``nextFundingRate`` when OKX gives one).
+  A history of a swap whose interval the session does not know yet asks it there first
+  (one request a swap, shared by the fetch's queries of it), and is planned at it;
   history: ``public/funding-rate-history``, 100 rows a page, the last three months
   only (older pages come back empty and are reported as gaps). A history row's rate
   is the settled ``realizedRate`` (``fundingRate`` when that is empty).
@@ -15,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tradeflood import FundingHistoryBinding, LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
@@ -104,7 +106,7 @@ def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str
 
 
 class OkxFundingRate(FundingHistoryBinding, model=FundingRate, connector=Okx):
-    """The current funding rate of a USDT swap, or its settled rates over a range (8-hourly)."""
+    """The current funding rate of a USDT swap, or its settled rates over a range."""
 
     api: Okx
 
@@ -118,6 +120,18 @@ class OkxFundingRate(FundingHistoryBinding, model=FundingRate, connector=Okx):
 
     def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
         return [parse_current_funding(payload, symbol=query.symbol or "", endpoint=turn.path)]
+
+    def interval_sources(self, query: Query) -> Sequence[Turn]:
+        return self.plan_current(query, 0)
+
+    def stated_interval(self, query: Query, payloads: Mapping[tuple[Any, ...], Any]) -> int | None:
+        [turn] = self.interval_sources(query)
+        payload = payloads.get(turn.key)
+        if payload is None:
+            return None
+        stated: int | None = parse_current_funding(payload, symbol=query.symbol or "",
+                                                   endpoint=turn.path).interval_ms
+        return stated
 
     def page_sources(self, query: Query) -> Sequence[PageSource]:
         _, _, native = resolve(self.api, query.symbol, "funding rates")

@@ -160,7 +160,7 @@ def contract(inst: Instrument) -> dict[str, Any]:
         "deliveryStartTime": "",
         "deliveryPeriod": "",
         "launchTime": str(inst.listed_ms),
-        "fundInterval": "8",
+        "fundInterval": str(fm.funding_step(inst) // 3_600_000),  # hours, as each contract funds
         "minLever": "1",
         "maxLever": "125",
         "posLimit": "0.1",
