@@ -4,8 +4,8 @@
   time, the next one's time, so the interval; ``nextFundingRate`` when OKX gives one).
   A history of a swap whose interval the session does not know yet asks it there first
   (one request a swap, shared by the fetch's queries of it), and is planned at it;
-  history: ``public/funding-rate-history``, 100 rows a page, the last three months
-  only (older pages come back empty and are reported as gaps). A history row's rate
+  history: ``public/funding-rate-history``, 400 rows a page ("The maximum is 400"), the
+  last three months only (older pages come back empty and are reported as gaps). A history row's rate
   is the settled ``realizedRate`` (``fundingRate`` when that is empty).
 - ``OpenInterest`` now: ``public/open-interest`` (``oiCcy`` in base, ``oiUsd`` as the
   value); history: ``rubik/stat/contracts/open-interest-history`` by ``period``, 100
@@ -36,7 +36,7 @@ from .rest import resolve
 __all__ = ["OI_PERIODS", "OkxFundingRate", "OkxOpenInterest", "parse_current_funding",
            "parse_funding_history", "parse_open_interest", "parse_open_interest_history"]
 
-FUNDING_PAGE = 100
+FUNDING_PAGE = 400
 FUNDING_LOOKBACK_MS = 90 * 86_400_000
 OI_PAGE = 100
 #: Unified interval -> OKX ``period`` of the open-interest statistics.

@@ -31,7 +31,7 @@ class VenueCase:
     make: Callable[..., Venue]
     funding_path: str
     funding_page: int
-    funding_days: int  # a history range of several pages, inside the look-back window
+    funding_days: int  # a history range inside the look-back window (several pages where it holds them)
     oi_path: str | None  # None: no open-interest history
     oi_page: int = 0
 
@@ -46,7 +46,7 @@ CASES = [
         "okx",
         OkxVenue,
         "/api/v5/public/funding-rate-history",
-        100,
+        400,
         80,
         "/api/v5/rubik/stat/contracts/open-interest-history",
         100,

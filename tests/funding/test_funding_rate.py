@@ -3,6 +3,7 @@ gap, the store, deduplicated gathers and spot symbols refused before any request
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from pathlib import Path
 
@@ -65,7 +66,10 @@ async def test_a_history_of_many_pages_is_exact_and_reports_the_venues_gap(
     assert rates.gaps == [Gap(lacking[0], lacking[-1] + STEP, 6)]
     pages = venue.stats.by_path[case.funding_path]
     planned = sum(1 for t in plan.turns if t.path == case.funding_path)
-    assert planned >= 3 and len(expected) <= planned * case.funding_page
+    # OKX's 8-hour rows of its 90-day look-back fit one 400-row page; its paging is shown on an
+    # hourly contract (test_stated_interval.py).
+    assert planned >= min(3, math.ceil(len(expected) / case.funding_page))
+    assert len(expected) <= planned * case.funding_page
     # Every planned page once, and one request more: the page holding the gap, asked once more
     # as any short page is; on Bitget, the page beyond the oldest, as the venue's missing rows
     # shift its page numbers (see bindings/bitget/funding.py).
@@ -113,7 +117,7 @@ async def test_the_store_answers_a_rerun_but_the_newest_page(tmp_path: Path, clo
         [info] = store.info().series
     assert (info.exchange, info.symbol, info.interval) == ("okx", SYMBOL, "FundingRate")
     sent = venue.stats.by_path[case.funding_path]
-    assert sent == 2
+    assert sent == 1  # 180 rows: one 400-row page
     venue.stats.reset()
     with CandleStore(path) as store:
         async with make_session(venue, clock, store) as s:

@@ -97,6 +97,26 @@ async def test_the_queries_of_a_fetch_share_the_lookup(case: VenueCase, clock: V
     assert lookups == {path: per_swap if path.endswith("funding-rate") else 1 for path in LOOKUP[case.name]}
 
 
+async def test_okx_pages_an_hourly_history_400_rows_a_page(clock: VirtualClock) -> None:
+    case = BY_NAME["okx"]
+    venue = case.make(clock=clock)
+    start = NOW - 60 * DAY  # 1,440 hourly rows inside OKX's 90-day look-back: four pages
+    limits: list[str | None] = []
+    route = venue.routes[case.funding_path]
+
+    def asked(call: Call) -> Any:
+        limits.append(call.get("limit"))
+        return route(call)
+
+    venue.routes[case.funding_path] = asked
+    async with make_session(venue, clock) as s:
+        [rates] = await s.agather(history(case, start=start))
+    assert len(rates) == 1440
+    assert_hourly(venue, rates, start)
+    assert dict(venue.stats.by_path) == {**LOOKUP["okx"], case.funding_path: 4}
+    assert limits == ["400"] * 4
+
+
 async def test_a_current_rate_in_the_same_fetch_reuses_the_lookup(clock: VirtualClock) -> None:
     case = BY_NAME["okx"]
     venue = case.make(clock=clock)
