@@ -73,6 +73,14 @@ class OkxStream(OpArgsProtocol):
     # ``liquidation-orders`` is subscribed per instType (every swap at once); a push names
     # its instrument in its data, so it is routed by that: ``liquidation-orders:BTC-USDT-SWAP``
     # (the docs show one instrument a push; a push of several goes to the first one's topic).
+    # The symbols' topics share the one venue subscription (``liquidation-orders:SWAP``): it is
+    # sent once, and unsubscribed only when the last symbol's stream ends.
+    def subscription(self, topic: Topic) -> str:
+        if topic.name.startswith(f"{LIQUIDATIONS}:"):
+            wire = self.wire_args(topic)
+            return f"{wire.get('channel')}:{wire.get('instType')}"
+        return topic.name
+
     def decode(self, raw: str | bytes) -> Frame:
         frame = super().decode(raw)
         if frame.kind == "data" and frame.topic is not None and frame.topic.startswith(LIQUIDATIONS):
