@@ -65,12 +65,14 @@ def test_okx_pushes_route_by_instrument() -> None:
 
 
 def test_bitget_has_none_and_spot_has_none() -> None:
-    with pytest.raises(UnknownExchangeError, match=r"bitget has no Liquidation streams; venues that do: binance, bybit, okx"):
+    with pytest.raises(UnknownExchangeError,
+                       match=r"bitget has no Liquidation streams; venues that do: binance, bybit, okx"):
         tradeflood.registry.resolve(tradeflood.Query(Liquidation, exchange="bitget", symbol="BTC/USDT:USDT",
                                                      live=True))
     for venue in ("binance", "bybit", "okx"):
         with pytest.raises(QueryError, match="spot"):
-            tradeflood.registry.resolve(tradeflood.Query(Liquidation, exchange=venue, symbol="BTC/USDT", live=True))
+            tradeflood.registry.resolve(tradeflood.Query(Liquidation, exchange=venue, symbol="BTC/USDT",
+                                                         live=True))
 
 
 @pytest.fixture

@@ -367,7 +367,8 @@ class Connection:
 
     def _rejected(self, frame: Frame) -> None:
         log.warning("%s: venue refused a subscription: %s", self.label, frame.detail)
-        names = [frame.topic] if frame.topic in self._sinks else list(self._sharing.get(frame.topic or "", ()))
+        shared = self._sharing.get(frame.topic or "", [])  # a refused shared subscription: all its topics
+        names = [frame.topic] if frame.topic in self._sinks else list(shared)
         if not names and frame.extra is not None:  # the venue names the request, not the topic
             names = [n for n in self._requests.pop(frame.extra.get("id"), ()) if n in self._sinks]
         if not names and len(self._sinks) == 1:
