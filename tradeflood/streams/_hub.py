@@ -362,9 +362,9 @@ class StreamHub:
 
     @staticmethod
     def _feed_class(binding: StreamBinding) -> type[Feed]:
-        from tradeflood.models import Candle, OrderBook, Trade
+        from tradeflood.models import Candle, OrderBook, PriceCandle, Trade
 
-        if binding.model is Candle:
+        if binding.model is Candle or issubclass(binding.model, PriceCandle):
             return CandleFeed
         if binding.model is Trade:
             return TradeFeed
