@@ -309,6 +309,7 @@ class StreamHub:
             if len(readers) == 1:
                 ws.add(attached.topic, feed)
             else:  # another model of a topic already carried: read it too, subscribe once
+                feed.joined_live = True  # its consumers start from the topic's current state
                 ws.route(attached.topic, TopicFanout(readers))
         elif isinstance(feed, PollFeed):
             feed.start()
