@@ -9,15 +9,18 @@ from typing import Any
 import pytest
 
 import tradeflood
+from tradeflood import VirtualClock
 from tradeflood.clock import ScaledClock
 from tradeflood.errors import UnknownExchangeError
 from tradeflood.models import IndexCandle, MarkCandle
 from tradeflood.streams import CandleGap, StreamEvent
-from tradeflood.testing import Simulator
+from tradeflood.testing import Simulator, take
 from tradeflood.testing._derived import price_bar
 from tradeflood.testing._grid import Grid
 from tradeflood.testing._okx import OkxVenue
 from tradeflood.testing._okx_ws import OkxStreams, _PriceCandles
+
+from .conftest import NOW, make, session
 
 MINUTE = 60_000
 
@@ -135,3 +138,21 @@ async def test_a_bar_the_stream_skipped_is_backfilled_or_reported_as_a_gap(rest_
         assert (gap.start_ms, gap.end_ms, gap.symbol) == (missing, missing + MINUTE, "BTC/USDT:USDT")
         # in order with the bars: after the one before the hole, before the one after it
         assert items.index(gap) == len(items) - 2
+
+
+@pytest.mark.parametrize("name", ["binance", "bybit", "bitget"])
+@pytest.mark.parametrize("model", [MarkCandle, IndexCandle])
+async def test_a_polled_bar_stream_starts_with_the_bar_forming_at_its_first_poll(
+        name: str, model: type, clock: VirtualClock) -> None:
+    """As on a candle stream: no page of old closed bars first, but the bar forming when the
+    stream started (once closed), then each new one, once, in order, with the venue's values."""
+    venue = make(name, clock)
+    async with session(venue, clock) as s:
+        async with s.stream(model, exchange=name, symbol="BTC/USDT:USDT", interval="1m", poll=20) as st:
+            bars = await take(st, 3, timeout=60)
+        first = NOW - NOW % MINUTE  # the first poll is asked at NOW, 30 s into this bar
+        assert [b.open_time for b in bars] == [first, first + MINUTE, first + 2 * MINUTE]
+        assert all(type(b) is model and b.closed for b in bars)
+        direct = await s.afetch(model, exchange=name, symbol="BTC/USDT:USDT", interval="1m",
+                                start=first, end=first + 3 * MINUTE)
+    assert list(bars) == list(direct)
