@@ -77,8 +77,7 @@ class OkxStream(OpArgsProtocol):
     # sent once, and unsubscribed only when the last symbol's stream ends.
     def subscription(self, topic: Topic) -> str:
         if topic.name.startswith(f"{LIQUIDATIONS}:"):
-            wire = self.wire_args(topic)
-            return f"{wire.get('channel')}:{wire.get('instType')}"
+            return topic_name(self.wire_args(topic))  # as the venue's replies name it
         return topic.name
 
     def decode(self, raw: str | bytes) -> Frame:
@@ -92,7 +91,10 @@ class OkxStream(OpArgsProtocol):
 
 
 def topic_name(arg: dict[str, Any]) -> str:
-    """How TradeFlood names an OKX topic: ``channel:instId`` (``books:BTC-USDT``)."""
+    """How TradeFlood names an OKX topic: ``channel:instId`` (``books:BTC-USDT``), or
+    ``channel:instType`` for a channel of every instrument of a type (``liquidation-orders:SWAP``)."""
+    if arg.get("instId") is None and arg.get("instType") is not None:
+        return f"{arg.get('channel')}:{arg.get('instType')}"
     return f"{arg.get('channel')}:{arg.get('instId')}"
 
 
