@@ -134,9 +134,9 @@ class StreamHub:
         interpreter for seconds on a loaded machine. Paid here, it delays no request and no
         ping; paid at the first backfill (just after a reconnection), it stalled the loop past
         the venue's idle timeout, and the venue dropped the connection again."""
-        from tradeflood.models import Candle
+        from tradeflood.models import Candle, PriceCandle
 
-        if query.model is Candle:
+        if query.model is Candle or issubclass(query.model, PriceCandle):
             from tradeflood.columnar._series import warm_up
 
             warm_up()
