@@ -156,7 +156,7 @@ class Connection:
         sharing = self._sharing.setdefault(self.protocol.subscription(topic), [])
         if not known:
             sharing.append(topic.name)
-        if self._ws is not None and sharing == [topic.name] and not known:
+        if self._ws is not None and sharing[0] == topic.name:  # it holds the venue subscription
             self._queue_frames(self.protocol.subscribe, [topic])
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"tradeflood {self.label}")
