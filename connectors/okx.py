@@ -72,6 +72,13 @@ class OkxStream(OpArgsProtocol):
     # ``liquidation-orders`` is subscribed per instType (every swap at once); a push names its
     # instruments in its data, so each instrument's records go to a topic of their own,
     # ``liquidation-orders:BTC-USDT-SWAP`` (the docs allow several instruments in one push).
+    # The symbols' topics share the one venue subscription (``liquidation-orders:SWAP``): it is
+    # sent once, and unsubscribed only when the last symbol's stream ends.
+    def subscription(self, topic: Topic) -> str:
+        if topic.name.startswith(f"{LIQUIDATIONS}:"):
+            return topic_name(self.wire_args(topic))  # as the venue's replies name it
+        return topic.name
+
     def decode(self, raw: str | bytes) -> Frame:
         frame = super().decode(raw)
         if frame.kind == "data" and frame.topic is not None and frame.topic.startswith(LIQUIDATIONS):
@@ -98,7 +105,10 @@ def _by_instrument(frame: Frame) -> Frame:
 
 
 def topic_name(arg: dict[str, Any]) -> str:
-    """How TradeFlood names an OKX topic: ``channel:instId`` (``books:BTC-USDT``)."""
+    """How TradeFlood names an OKX topic: ``channel:instId`` (``books:BTC-USDT``), or
+    ``channel:instType`` for a channel of every instrument of a type (``liquidation-orders:SWAP``)."""
+    if arg.get("instId") is None and arg.get("instType") is not None:
+        return f"{arg.get('channel')}:{arg.get('instType')}"
     return f"{arg.get('channel')}:{arg.get('instId')}"
 
 

@@ -131,12 +131,23 @@ class BybitTickerStream(_BybitStream, model=Ticker, connector=Bybit):
     def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[Ticker]:
         assert query.symbol is not None
         # The records are shared with the funding-rate and open-interest streams of the topic.
-        record = ticker_records(self.api).apply(f"{topic.endpoint}:{topic.name}", frame, _reader(frame))
+        ts = (frame.extra or {}).get("ts")
+        stamp = ts if ts is not None else received_ms
+        key = f"{topic.endpoint}:{topic.name}"
+        record = ticker_records(self.api).apply(key, frame, _reader(frame), stamp)
         if record is None:
             return []  # a delta before any snapshot: nothing to lay it over
-        ts = (frame.extra or {}).get("ts")
         return [parse_ticker(record, symbol=query.symbol, native_symbol=topic.arg("symbol"),
-                             timestamp=ts if ts is not None else received_ms, endpoint=f"ws {topic.name}")]
+                             timestamp=stamp, endpoint=f"ws {topic.name}")]
+
+    def current(self, query: Query, topic: Topic) -> Sequence[Ticker]:
+        # A linear topic joined while carried for its funding or open interest: its merged record.
+        found = ticker_records(self.api).current(f"{topic.endpoint}:{topic.name}")
+        if found is None or query.symbol is None:
+            return []
+        record, stamp = found
+        return [parse_ticker(record, symbol=query.symbol, native_symbol=topic.arg("symbol"),
+                             timestamp=stamp, endpoint=f"ws {topic.name}")]
 
 
 class BybitBookStream(_BybitStream, model=OrderBook, connector=Bybit):

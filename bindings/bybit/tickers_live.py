@@ -17,7 +17,11 @@ snapshot (:class:`TickerRecords`, one per session connector, shared by the three
 bindings of the topic so that a model that starts reading a topic already carried
 for another one finds its snapshot). A delta for which no snapshot was seen is
 refused (a :class:`~tradeflood.errors.PayloadError`, so the stream's
-``FrameRefused`` event): the record is never guessed. A push whose funding or
+``FrameRefused`` event): the record is never guessed. A stream that starts reading
+a topic already carried (for the ticker, or for another symbol's consumer of the
+same model) gets the current record at once, stamped with its last push's time
+(:meth:`~tradeflood.streams.StreamBinding.current`), as if Bybit had sent it the
+snapshot, instead of waiting for a delta that touches its fields. A push whose funding or
 open-interest fields are impossible (a negative open interest, a rate that is not
 a number) is refused before it touches the record, for every model of the topic. Bybit resends the snapshot
 when the topic is subscribed again, which a reconnection does.
@@ -54,8 +58,10 @@ class TickerRecords:
 
     def __init__(self) -> None:
         self._last: dict[str, dict[str, Any]] = {}
+        self._stamps: dict[str, Any] = {}
 
-    def apply(self, key: str, frame: Frame, read: Reader) -> dict[str, Any] | None:
+    def apply(self, key: str, frame: Frame, read: Reader, received_ms: int | None = None,
+              ) -> dict[str, Any] | None:
         """The topic's full record after ``frame``; None for a delta with no snapshot before it.
 
         Applying the same frame twice gives the same record (several models read one frame)."""
@@ -67,7 +73,14 @@ class TickerRecords:
                 return None
             record = {**base, **record}
         self._last[key] = record
+        ts = (frame.extra or {}).get("ts")
+        self._stamps[key] = ts if ts is not None else received_ms
         return record
+
+    def current(self, key: str) -> tuple[dict[str, Any], Any] | None:
+        """The topic's full record as of its last push, with that push's time; None before any."""
+        record = self._last.get(key)
+        return None if record is None else (record, self._stamps.get(key))
 
 
 def _check_derivatives(record: dict[str, Any], read: Reader) -> None:
@@ -107,12 +120,13 @@ class _LinearTickerStream(StreamBinding):
         return Topic(EXCHANGE, "ws.linear", f"tickers.{instrument.native_symbol}",
                      (("symbol", instrument.native_symbol),), expected_every=self.expected_every)
 
-    def record(self, topic: Topic, frame: Frame) -> dict[str, Any] | None:
+    def record(self, topic: Topic, frame: Frame, received_ms: int | None = None) -> dict[str, Any] | None:
         """The full record when ``frame`` is an update of this model, else None; raises a
         PayloadError for a delta with no snapshot before it."""
         read = Reader(EXCHANGE, f"ws {topic.name}", frame.payload)
         key = f"{topic.endpoint}:{topic.name}"
-        record = ticker_records(self.api).apply(key, frame, read)
+        ts = (frame.extra or {}).get("ts")
+        record = ticker_records(self.api).apply(key, frame, read, ts if ts is not None else received_ms)
         if record is None:
             raise read.fail("a delta before any snapshot of the topic: nothing to lay it over "
                             "(refused; Bybit resends the snapshot on resubscribing)")
@@ -127,6 +141,19 @@ class _LinearTickerStream(StreamBinding):
         ts = (frame.extra or {}).get("ts")
         return ts if ts is not None else received_ms
 
+    def current(self, query: Query, topic: Topic) -> Sequence[Any]:
+        key = f"{topic.endpoint}:{topic.name}"
+        found = ticker_records(self.api).current(key)
+        if found is None:
+            return ()
+        self._seen.add(key)  # the next delta is news only if it touches this model's fields
+        record, stamp = found
+        return [self.value(query, topic, record, stamp)]
+
+    def value(self, query: Query, topic: Topic, record: dict[str, Any], stamp: Any) -> Any:
+        """This model's value in a full record stamped ``stamp``."""
+        raise NotImplementedError
+
 
 class BybitFundingRateStream(_LinearTickerStream, model=FundingRate, connector=Bybit):
     """The coming funding rate of a USDT linear perpetual, live from ``tickers.<symbol>``."""
@@ -138,11 +165,14 @@ class BybitFundingRateStream(_LinearTickerStream, model=FundingRate, connector=B
         check_funding_query(EXCHANGE, query)
 
     def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[FundingRate]:
-        record = self.record(topic, frame)
+        record = self.record(topic, frame, received_ms)
         if record is None:
             return []
-        return [parse_ticker_funding(record, symbol=query.symbol or "",
-                                     timestamp=self.stamp(frame, received_ms), endpoint=f"ws {topic.name}")]
+        return [self.value(query, topic, record, self.stamp(frame, received_ms))]
+
+    def value(self, query: Query, topic: Topic, record: dict[str, Any], stamp: Any) -> FundingRate:
+        return parse_ticker_funding(record, symbol=query.symbol or "", timestamp=stamp,
+                                    endpoint=f"ws {topic.name}")
 
 
 class BybitOpenInterestStream(_LinearTickerStream, model=OpenInterest, connector=Bybit):
@@ -155,9 +185,11 @@ class BybitOpenInterestStream(_LinearTickerStream, model=OpenInterest, connector
         check_open_interest_query(EXCHANGE, query, None)
 
     def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[OpenInterest]:
-        record = self.record(topic, frame)
+        record = self.record(topic, frame, received_ms)
         if record is None:
             return []
-        return [parse_ticker_open_interest(record, symbol=query.symbol or "",
-                                           timestamp=self.stamp(frame, received_ms),
-                                           endpoint=f"ws {topic.name}")]
+        return [self.value(query, topic, record, self.stamp(frame, received_ms))]
+
+    def value(self, query: Query, topic: Topic, record: dict[str, Any], stamp: Any) -> OpenInterest:
+        return parse_ticker_open_interest(record, symbol=query.symbol or "", timestamp=stamp,
+                                          endpoint=f"ws {topic.name}")

@@ -9,8 +9,10 @@ swap at once; pushes are ``{"arg", "data": [{"instId", "instFamily", "instType",
 necessarily in chronological order" (each push's orders are sorted here). ``side`` is the liquidation order's
 side, ``bkPx`` the bankruptcy price, ``sz`` in contracts (scaled to base with the
 swap's ``ctVal``). The connector routes each push by its ``instId``, so every
-symbol is a topic of its own; the venue's subscription is one for all swaps, so
-the last symbol's unsubscribe ends it for all (OKX takes no instId here).
+symbol is a topic of its own; the venue's subscription is one for all swaps
+(OKX takes no instId here), so every symbol's topic shares it
+(:meth:`~tradeflood.connectors.okx.OkxStream.subscription`): subscribed once, and
+unsubscribed only when the last symbol's stream ends.
 """
 
 from __future__ import annotations

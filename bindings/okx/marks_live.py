@@ -4,9 +4,11 @@ Wire facts (OKX API v5 WebSocket, Public Channel "Mark price candlesticks" and
 "Index candlesticks"): channels ``mark-price-candle<bar>`` (``instId`` the swap)
 and ``index-candle<bar>`` (``instId`` the index, ``BTC-USDT``) on
 ``/ws/v5/business``; pushes ``{"arg", "data": [[ts, o, h, l, c, confirm]]}``.
-Every push is handed on as it comes: the forming bar's updates (``closed``
-False) and its final push (``confirm`` "1", ``closed`` True). The other venues
-publish no mark or index candle stream: poll them (``poll=``).
+The final push of a bar says so (``confirm`` "1"), so bars close on that flag
+and, like trade candles, each closed bar is handed out once and in order, a bar
+the stream skipped fetched over REST (or reported as a ``CandleGap``); consumers
+that ask for ``partial`` also get the forming bar's updates (``closed`` False).
+The other venues publish no mark or index candle stream: poll them (``poll=``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def _confirmed(row: list[Any], open_ms: int) -> bool:
 
 class _OkxPriceCandleStream(StreamBinding):
     expected_every = 5.0
+    closes_explicitly = True
     #: The channel's name before the bar (``mark-price-candle``).
     channel: ClassVar[str] = ""
 

@@ -400,3 +400,65 @@ def test_bybit_values_equal_the_snapshot_with_every_delta_laid_over_it(deltas: l
         if got:
             assert (got[0].size, got[0].value, got[0].timestamp) == (
                 Decimal(state["openInterest"]), Decimal(state["openInterestValue"]), message["ts"])
+
+
+async def test_a_bybit_model_joining_a_live_tickers_topic_starts_from_the_merged_record(
+        clock: ScaledClock) -> None:
+    """A FundingRate stream opened while a Ticker stream keeps ``tickers.BTCUSDT`` subscribed gets
+    the topic's current record at once, while the venue sends nothing at all on the topic."""
+    from tradeflood.bindings.bybit.tickers_live import ticker_records
+
+    venue = BybitVenue(clock=clock)
+    # Stale detection far beyond the quiet spell below: the quiet must not be ended by a resubscribe.
+    settings = StreamSettings(backoff=Backoff(first=0.5, most=3.0), stale_after=100.0, open_timeout=5.0)
+    async with Simulator({"bybit": venue}) as sim, \
+            tradeflood.Session(urls=sim.urls(), clock=clock, store=False, stream_settings=settings) as s:
+        server, name = sim.streams["bybit"], "perp:tickers.BTCUSDT"
+        async with s.stream(Ticker, exchange="bybit", symbol=SYMBOL) as tickers:
+            await take(tickers, 3)  # the snapshot and deltas have come
+            quiet_until = clock.monotonic() + 600  # ten real seconds without a push on the topic
+            server.quiet_topic(name, 600)
+            sent = server.feeds[name].sent  # the simulator's record as of its last push
+            records, key = ticker_records(s.connector(Bybit)), "ws.linear:tickers.BTCUSDT"
+
+            def caught_up() -> bool:  # every push sent before the quiet has been read
+                found = records.current(key)
+                return found is not None and all(found[0].get(k) == v for k, v in sent.items())
+            await asyncio.wait_for(_until(caught_up), 10)
+            [reader] = s._streams._readers[("bybit", "ws.linear", "tickers.BTCUSDT")]
+            frames, (record, stamp) = reader.frames, records.current(key)  # type: ignore[misc]
+            async with s.stream(FundingRate, exchange="bybit", symbol=SYMBOL) as rates, \
+                    s.stream(OpenInterest, exchange="bybit", symbol=SYMBOL) as ois:
+                [rate], [oi] = await take(rates, 1), await take(ois, 1)
+                assert reader.frames == frames and clock.monotonic() < quiet_until  # no frame came
+            assert s._streams.stats()["upstreams"] == 1 and server.stats.subscribe_messages == 1
+    inst = venue.market.find("BTCUSDT", "perp")
+    assert inst is not None
+    coming = fm.next_funding(stamp)
+    assert (rate.timestamp, rate.funding_time) == (stamp, coming)
+    assert rate.rate == fm.funding_rate(venue.market, inst, coming) == Decimal(sent["fundingRate"])
+    assert rate.mark_price == venue.market.price(inst, stamp) == Decimal(record["markPrice"])
+    assert rate.index_price == fm.index_price(venue.market, inst, stamp)
+    assert (oi.timestamp, oi.size) == (stamp, fm.open_interest(venue.market, inst, stamp))
+    assert oi.value == fm.open_interest_value(venue.market, inst, stamp)
+
+
+@pytest.mark.parametrize("venue_session", ["bybit"], indirect=True)
+async def test_a_bybit_funding_stream_reopened_on_a_carried_topic_gets_a_value_at_once(
+        venue_session: Any) -> None:
+    """Closing and reopening the FundingRate stream while the Ticker keeps the topic: the new
+    stream starts from the merged record (its last push's time), then follows the deltas."""
+    venue, sim, s = venue_session
+    async with s.stream(Ticker, exchange="bybit", symbol=SYMBOL) as tickers:
+        await take(tickers, 2)
+        async with s.stream(FundingRate, exchange="bybit", symbol=SYMBOL) as rates:
+            first = await take(rates, 2)
+        async with s.stream(FundingRate, exchange="bybit", symbol=SYMBOL) as rates:
+            again = await take(rates, 2)
+        assert sim.streams["bybit"].stats.subscribe_messages == 1  # the topic stayed subscribed
+    inst = venue.market.find("BTCUSDT", "perp")
+    assert inst is not None
+    for r in [*first, *again]:
+        assert r.rate == fm.funding_rate(venue.market, inst, fm.next_funding(r.timestamp))
+        assert r.mark_price == venue.market.price(inst, r.timestamp)
+    assert again[0].timestamp >= first[-1].timestamp and again[1].timestamp > again[0].timestamp

@@ -65,12 +65,14 @@ def test_okx_pushes_route_by_instrument() -> None:
 
 
 def test_bitget_has_none_and_spot_has_none() -> None:
-    with pytest.raises(UnknownExchangeError, match=r"bitget has no Liquidation streams; venues that do: binance, bybit, okx"):
+    with pytest.raises(UnknownExchangeError,
+                       match=r"bitget has no Liquidation streams; venues that do: binance, bybit, okx"):
         tradeflood.registry.resolve(tradeflood.Query(Liquidation, exchange="bitget", symbol="BTC/USDT:USDT",
                                                      live=True))
     for venue in ("binance", "bybit", "okx"):
         with pytest.raises(QueryError, match="spot"):
-            tradeflood.registry.resolve(tradeflood.Query(Liquidation, exchange=venue, symbol="BTC/USDT", live=True))
+            tradeflood.registry.resolve(tradeflood.Query(Liquidation, exchange=venue, symbol="BTC/USDT",
+                                                         live=True))
 
 
 @pytest.fixture
@@ -113,3 +115,37 @@ async def test_live_liquidations_match_the_venue(venue: str,
         want = liquidation(market, inst, (x.timestamp - inst.listed_ms) // LIQUIDATION_SPACING_MS)
         assert (x.timestamp, x.price, x.amount, x.side) == (want.ts_ms, want.price, want.size, want.side)
         assert x.symbol == "ETH/USDT:USDT" and x.exchange == venue
+
+
+async def test_okx_liquidation_streams_share_one_subscription(
+        session: tuple[tradeflood.Session, Simulator]) -> None:
+    s, sim = session
+    stats = sim.streams["okx"].stats
+    market = sim.venues["okx"].market
+    eth = market.find("ETHUSDT", "perp")
+    assert eth is not None
+    key = "liquidation-orders:None"  # the simulator's name of the one all-swaps subscription
+    async with s.stream(Liquidation, exchange="okx", symbol="ETH/USDT:USDT") as st:
+        await _take(st, 1)
+        async with s.stream(Liquidation, exchange="okx", symbol="BTC/USDT:USDT") as btc, \
+                s.stream(Liquidation, exchange="okx", symbol="SOL/USDT:USDT") as sol:
+            [b], [x] = await _take(btc, 1), await _take(sol, 1)
+            assert (b.symbol, x.symbol) == ("BTC/USDT:USDT", "SOL/USDT:USDT")
+            assert stats.subscribe_requests[key] == 1  # three symbols, one request to the venue
+            assert stats.subscriptions[key] == 1
+        # BTC and SOL left; ETH's liquidations keep coming over the same subscription.
+        assert s.stream_stats()["consumers"] == 1
+        after = (await _take(st, 1))[0].timestamp
+        got = await _take(st, 2)
+        assert stats.unsubscribe_requests[key] == 0 and stats.subscriptions[key] == 1
+        assert stats.subscribe_requests[key] == 1
+    for x in got:
+        assert x.timestamp > after and x.symbol == "ETH/USDT:USDT"
+        want = liquidation(market, eth, (x.timestamp - eth.listed_ms) // LIQUIDATION_SPACING_MS)
+        assert (x.price, x.amount, x.side) == (want.price, want.size, want.side)
+
+    async def unsubscribed() -> None:
+        while stats.unsubscribe_requests[key] < 1:
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(unsubscribed(), 30)  # the last stream's end drops the venue subscription
+    assert stats.unsubscribe_requests[key] == 1

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 import httpx
@@ -149,6 +150,7 @@ async def test_live_liquidations_and_polled_funding_over_the_socket(server: Runn
 
 async def test_polled_mark_bars_arrive_closed_once_each_in_order(server: Running) -> None:
     async with await open_socket(server.ws_url) as ws:
+        answer_ms = server.session.now_ms()
         answer = await subscribe(ws, "m", model="mark-candle", exchange="binance", symbol=PERP,
                                  interval="1m", poll=5)
         assert answer["op"] == "subscribed", answer
@@ -156,8 +158,10 @@ async def test_polled_mark_bars_arrive_closed_once_each_in_order(server: Running
     opens = [b["open_time"] for b in bars]
     assert all(b["closed"] for b in bars)
     assert opens == sorted(opens) and len(set(opens)) == 4 and all(o % MINUTE == 0 for o in opens)
-    # After the first poll (its page's closed bars), one new bar a minute, none skipped.
-    assert opens[-1] - opens[-2] == MINUTE
+    # As on a candle stream: no page of old bars first, the bar forming at the first poll, then
+    # one new bar a minute, none skipped.
+    assert all(b - a == MINUTE for a, b in itertools.pairwise(opens))
+    assert opens[0] >= answer_ms - answer_ms % MINUTE  # none had closed before the subscription
     direct = await server.session.afetch(MarkCandle, exchange="binance", symbol=PERP, interval="1m",
                                          start=opens[0], end=opens[-1] + MINUTE)
     assert [str(c.close) for c in direct] == [b["close"] for b in bars]

@@ -9,6 +9,7 @@ import orjson
 from tradeflood.clock import LiveClock
 from tradeflood.connectors.binance import BinanceStream
 from tradeflood.connectors.bitget import BitgetStream
+from tradeflood.connectors.okx import OkxStream
 from tradeflood.streams._connection import Connection
 from tradeflood.streams._protocol import Frame, Topic
 
@@ -82,3 +83,36 @@ async def test_subscribe_frames_are_batched_to_the_venue_limit() -> None:
     assert [len(f["args"]) for f in frames] == [50, 50, 20]
     assert {a["instId"] for f in frames for a in f["args"]} == {f"X{i}" for i in range(120)}
     await asyncio.sleep(0)
+
+
+async def test_topics_sharing_one_venue_subscription_subscribe_it_once_and_keep_it_to_the_last() -> None:
+    conn = Connection(label="test", base_url="ws://127.0.0.1:9", protocol=OkxStream(), clock=LiveClock())
+    conn._ws = object()  # type: ignore[assignment]  # connected, as far as add() and remove() can tell
+    conn._task = asyncio.get_running_loop().create_future()  # type: ignore[assignment]  # no socket run
+    topics = [Topic("okx", "ws", f"liquidation-orders:{n}",
+                    (("channel", "liquidation-orders"), ("instType", "SWAP"), ("native", n)))
+              for n in ("BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP")]
+    sinks = [Sink() for _ in topics]
+    wire = {"channel": "liquidation-orders", "instType": "SWAP"}
+
+    def sent() -> list[object]:
+        out = []
+        while not conn._outbox.empty():
+            out.append(orjson.loads(conn._outbox.get_nowait()))
+        return out
+
+    for topic, sink in zip(topics, sinks, strict=True):
+        conn.add(topic, sink)
+    assert sent() == [{"op": "subscribe", "args": [wire]}]  # three symbols, one venue subscription
+    assert conn._subscriptions(topics) == [topics[0]]  # what a reconnection subscribes: it once
+    conn._tick()
+    conn._receive(orjson.dumps({"arg": wire, "data": [{"instId": "ETH-USDT-SWAP", "details": []}]}))
+    assert [len(s.frames) for s in sinks] == [0, 1, 0]  # routed by the push's instrument
+    conn._receive(orjson.dumps({"event": "error", "arg": wire, "code": "60018", "msg": "no"}))
+    assert [s.refusals for s in sinks] == [["60018: no"]] * 3  # a refusal of it concerns every symbol
+    conn.remove(topics[0])
+    conn.remove(topics[2])
+    assert sent() == []  # ETH still reads it
+    conn.remove(topics[1])
+    assert sent() == [{"op": "unsubscribe", "args": [wire]}]
+    conn._task = None

@@ -67,6 +67,13 @@ class StreamBinding(VenueBinding):
         data frame: pure, no I/O; bad frames raise PayloadError."""
         raise NotImplementedError(f"{type(self).__name__} must define parse()")
 
+    def current(self, query: Query, topic: Topic) -> Sequence[Any]:
+        """What a reader that joins ``topic`` while it is carried gets at once: for a venue that
+        sends a topic's snapshot only on subscribing and deltas after it, the current record (the
+        last snapshot with the deltas laid over it), as if the reader had received the snapshot.
+        Nothing by default: the reader starts with the next frame. Pure, no I/O."""
+        return ()
+
     def book_sync(self, topic: Topic) -> BookSync:
         """Order books: a new :class:`~tradeflood.streams.BookSync` of the venue's dialect for
         one book stream (its sequence rule, staleness, checksum and snapshot source)."""

@@ -9,8 +9,12 @@ end can arrive just after it. The first closed candle after subscribing sets
 the baseline; from then on a closed candle that does not follow the last one
 handed out (a reconnection, a missed push) holds the stream while the missing
 candles are fetched over REST through the session (same rate limits, same
-store), and the held ones follow them. Consumers that asked for ``partial``
-also get the forming candle's updates (``closed=False``).
+store), and the held ones follow them; closed candles that REST cannot give
+either (the fetch failed, or the venue has no such bar) are reported as a
+:class:`CandleGap` naming their open times, never skipped silently. Consumers that asked for ``partial``
+also get the forming candle's updates (``closed=False``). Any bar model with
+``open_time``, ``interval`` and ``closed`` (trade candles, price candles) is
+served alike, backfilled with a fetch of the stream's own model.
 """
 
 from __future__ import annotations
@@ -108,30 +112,43 @@ class CandleFeed(Feed):
         self._backfill = self.hub.spawn(self._fill(start, end))
 
     async def _fill(self, start: int, end: int) -> None:
-        from tradeflood.models import Candle
-
         candles: Sequence[Any] = ()
         for attempt in range(self.backfill_attempts):
             try:
                 candles = await self.hub.session.afetch(
-                    Candle, exchange=self.query.exchange, symbol=self.query.symbol,
+                    self.query.model, exchange=self.query.exchange, symbol=self.query.symbol,
                     interval=self.interval, start=start, end=end)
                 break
             except TradeFloodError as exc:
                 log.warning("%s: backfill of %d..%d failed (%s)", self.topic.name, start, end, exc)
                 await self.hub.clock.sleep(min(30.0, 2.0 ** attempt))
-        else:
-            self.event(CandleGap(self.query.exchange, self.query.symbol or "",
-                                 int(self.hub.clock.time() * 1000), start_ms=start, end_ms=end))
         self._backfill = None
-        for candle in candles:
-            fresh = candle.open_time > (self.last_closed or 0)
-            if candle.closed and start <= candle.open_time < end and fresh:
-                self.backfilled += 1
-                self.last_closed = candle.open_time
-                self.publish(candle)
+        # What the stream closed inside the range while the fetch ran counts as found too.
+        found = {c.open_time: c for c in self._held if start <= c.open_time < end}
+        fetched = {c.open_time: c for c in candles if c.closed and start <= c.open_time < end}
+        found.update(fetched)
+        last = self.last_closed
+        expected = start if last is None else max(start, interval_end(last, self.interval))
+        for open_time in sorted(found):
+            if open_time < expected:
+                continue  # already handed out
+            if open_time > expected:
+                self._gap(expected, open_time)
+            self.backfilled += open_time in fetched
+            self.last_closed = open_time
+            expected = interval_end(open_time, self.interval)
+            self.publish(found[open_time])
+        if expected < end:
+            self._gap(expected, end)
         # The range is covered now: what the venue has no candle for stays a hole, not a new wait.
         self.last_closed = max(self.last_closed or 0, bar_open(end - 1, self.interval))
         held, self._held = sorted(self._held, key=lambda c: c.open_time), []
         for candle in held:
             self._close(candle)
+
+    def _gap(self, start: int, end: int) -> None:
+        """Closed candles opening in ``[start, end)`` will never be handed out: say so."""
+        log.warning("%s: no closed candles from %d to %d, on the stream or over REST", self.topic.name,
+                    start, end)
+        self.event(CandleGap(self.query.exchange, self.query.symbol or "",
+                             int(self.hub.clock.time() * 1000), start_ms=start, end_ms=end))

@@ -118,6 +118,8 @@ class Connection:
         self.local_address = local_address
         self._topics: dict[str, Topic] = {}
         self._sinks: dict[str, TopicSink] = {}
+        # The carried topics of each venue subscription (several when one serves many symbols).
+        self._sharing: dict[str, list[str]] = {}
         self._last_seen: dict[str, float] = {}
         self._allowance: dict[str, float] = {}  # a quiet topic's learned silence, beyond its usual
         self._outbox: asyncio.Queue[str] = asyncio.Queue()
@@ -143,13 +145,18 @@ class Connection:
         return tuple(self._topics.values())
 
     def add(self, topic: Topic, sink: TopicSink) -> None:
-        """Carry ``topic`` and hand its frames to ``sink``; subscribes at once when connected."""
+        """Carry ``topic`` and hand its frames to ``sink``; subscribes at once when connected
+        (unless the venue subscription carrying it is already made for another topic)."""
+        known = topic.name in self._topics
         self._topics[topic.name] = topic
         self._sinks[topic.name] = sink
         self._last_seen[topic.name] = self.clock.monotonic()
         if self._tap is not None:
             self._tap.carry(topic.name)
-        if self._ws is not None:
+        sharing = self._sharing.setdefault(self.protocol.subscription(topic), [])
+        if not known:
+            sharing.append(topic.name)
+        if self._ws is not None and sharing[0] == topic.name:  # it holds the venue subscription
             self._queue_frames(self.protocol.subscribe, [topic])
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"tradeflood {self.label}")
@@ -161,12 +168,20 @@ class Connection:
             self._sinks[topic.name] = sink
 
     def remove(self, topic: Topic) -> None:
-        """Stop carrying ``topic``; unsubscribes when connected."""
+        """Stop carrying ``topic``; unsubscribes when connected and no other carried topic
+        shares its venue subscription."""
         if self._topics.pop(topic.name, None) is None:
             return
         self._sinks.pop(topic.name, None)
         self._last_seen.pop(topic.name, None)
         self._allowance.pop(topic.name, None)
+        key = self.protocol.subscription(topic)
+        sharing = self._sharing.get(key, [])
+        if topic.name in sharing:
+            sharing.remove(topic.name)
+        if sharing:
+            return  # the venue subscription still carries other topics
+        self._sharing.pop(key, None)
         if self._ws is not None:
             self._queue_frames(self.protocol.unsubscribe, [topic])
 
@@ -261,7 +276,7 @@ class Connection:
             self.connects += 1
             self._outbox = asyncio.Queue()
             self._sent.clear()
-            unnamed = [t for t in self._topics.values() if t not in named]
+            unnamed = self._subscriptions([t for t in self._topics.values() if t not in named])
             if unnamed:
                 self._queue_frames(self.protocol.subscribe, unnamed)
             now = self._now = self.clock.monotonic()
@@ -358,9 +373,21 @@ class Connection:
             except Exception:  # a bug downstream must not take the socket down
                 log.exception("%s: handling a frame of %s failed", self.label, name)
 
+    def _subscriptions(self, topics: Sequence[Topic]) -> list[Topic]:
+        """One topic of each venue subscription among ``topics``: what subscribing them sends."""
+        seen: set[str] = set()
+        out = []
+        for topic in topics:
+            key = self.protocol.subscription(topic)
+            if key not in seen:
+                seen.add(key)
+                out.append(topic)
+        return out
+
     def _rejected(self, frame: Frame) -> None:
         log.warning("%s: venue refused a subscription: %s", self.label, frame.detail)
-        names = [frame.topic] if frame.topic in self._sinks else []
+        shared = self._sharing.get(frame.topic or "", [])  # a refused shared subscription: all its topics
+        names = [frame.topic] if frame.topic in self._sinks else list(shared)
         if not names and frame.extra is not None:  # the venue names the request, not the topic
             names = [n for n in self._requests.pop(frame.extra.get("id"), ()) if n in self._sinks]
         if not names and len(self._sinks) == 1:
@@ -467,7 +494,9 @@ class Connection:
             self._request_id += 1
             batch = topics[i:i + step]
             if build == self.protocol.subscribe:
-                self._requests[self._request_id] = [t.name for t in batch]
+                # A refusal of a shared venue subscription concerns every topic it carries.
+                self._requests[self._request_id] = [
+                    n for t in batch for n in self._sharing.get(self.protocol.subscription(t), [t.name])]
                 while len(self._requests) > 1000:  # answered requests are never reported back
                     del self._requests[next(iter(self._requests))]
             self._outbox.put_nowait(build(batch, self._request_id))

@@ -51,6 +51,8 @@ class Feed:
         self.frames = 0
         self.bad_frames = 0
         self.closed = False
+        #: Whether the topic was already carried (for another model) when this feed started.
+        self.joined_live = False
         self._renders = type(self).render is not Feed.render  # else every delivery gets the item
         # The value checks of this stream's items (tradeflood.checks), by the items' class.
         self._kind: type | None = None
@@ -152,8 +154,16 @@ class Feed:
         return item
 
     def welcome(self, delivery: Delivery) -> Sequence[Any]:
-        """What a consumer joining a live feed gets at once (the current book); nothing by default."""
-        return ()
+        """What a consumer joining a live feed gets at once (the current book): by default the
+        binding's :meth:`~tradeflood.streams.StreamBinding.current` state of a topic that is
+        live (this feed has read it, or joined it already carried), never a stale one."""
+        if self.binding is None or not (self.frames or self.joined_live):
+            return ()
+        try:
+            return self.binding.current(self.query, self.topic)
+        except PayloadError as exc:
+            log.warning("%s: no current value for a joining consumer: %s", self.topic.name, exc)
+            return ()
 
     def close(self) -> None:
         self.closed = True

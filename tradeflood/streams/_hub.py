@@ -134,9 +134,9 @@ class StreamHub:
         interpreter for seconds on a loaded machine. Paid here, it delays no request and no
         ping; paid at the first backfill (just after a reconnection), it stalled the loop past
         the venue's idle timeout, and the venue dropped the connection again."""
-        from tradeflood.models import Candle
+        from tradeflood.models import Candle, PriceCandle
 
-        if query.model is Candle:
+        if query.model is Candle or issubclass(query.model, PriceCandle):
             from tradeflood.columnar._series import warm_up
 
             warm_up()
@@ -309,6 +309,7 @@ class StreamHub:
             if len(readers) == 1:
                 ws.add(attached.topic, feed)
             else:  # another model of a topic already carried: read it too, subscribe once
+                feed.joined_live = True  # its consumers start from the topic's current state
                 ws.route(attached.topic, TopicFanout(readers))
         elif isinstance(feed, PollFeed):
             feed.start()
@@ -362,9 +363,9 @@ class StreamHub:
 
     @staticmethod
     def _feed_class(binding: StreamBinding) -> type[Feed]:
-        from tradeflood.models import Candle, OrderBook, Trade
+        from tradeflood.models import Candle, OrderBook, PriceCandle, Trade
 
-        if binding.model is Candle:
+        if binding.model is Candle or issubclass(binding.model, PriceCandle):
             return CandleFeed
         if binding.model is Trade:
             return TradeFeed

@@ -6,7 +6,9 @@ any other, so N consumers cause one poller, whose requests go through the
 session's executor: the same rate limits, retries and in-flight sharing as
 fetch. A list result (trades, candles) hands out only items not seen before, and
 candles only from a poll asked after they closed; a single result (a ticker, a book) is handed out when
-it changed.
+it changed. As on a candle stream, the bars that had closed before the first poll are
+history, not news: a polled bar stream starts with the bar forming when it started (once
+it closes), then each new one, never with the venue's page of old bars.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tradeflood.errors import QueryError, TradeFloodError
+from tradeflood.intervals import bar_open
 
 from ._feed import Feed
 from ._protocol import Topic
@@ -52,6 +55,7 @@ class PollFeed(Feed):
         self.failures = 0
         self._last: Any = None
         self._seen: tuple[Any, ...] | None = None
+        self._started = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -82,6 +86,9 @@ class PollFeed(Feed):
 
     def _hand_out(self, result: Any, asked_ms: int | None = None) -> None:
         if isinstance(result, Sequence):  # many models (a list, a series), or one
+            if not self._started:  # the first answer: what had closed before it is history
+                self._started = True
+                self._seen = self._history(asked_ms)
             # A bar is handed out (once) from the first poll asked after it closed: one still
             # forming, or closed only while the answer travelled, may not hold its last trades.
             fresh = [item for item in sorted(result, key=_order)
@@ -92,6 +99,14 @@ class PollFeed(Feed):
         if result is not None and result != self._last:
             self._last = result
             self.publish(result)
+
+    def _history(self, asked_ms: int | None) -> tuple[Any, ...] | None:
+        """The order key of the last bar that had closed before the first poll (the candle
+        stream's baseline), for a bar model; None for anything else."""
+        interval, fields = self.query.interval, getattr(self.query.model, "model_fields", {})
+        if asked_ms is None or interval is None or "open_time" not in fields:
+            return None
+        return (bar_open(bar_open(asked_ms, interval) - 1, interval),)
 
     def _is_new(self, item: Any) -> bool:
         key = _order(item)

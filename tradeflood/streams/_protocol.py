@@ -112,6 +112,13 @@ class StreamProtocol:
         """The frame unsubscribing ``topics``, as :meth:`subscribe`."""
         raise NotImplementedError(f"{type(self).__name__} must define unsubscribe()")
 
+    def subscription(self, topic: Topic) -> str:
+        """The venue subscription that carries ``topic``: topics naming the same one are
+        subscribed once per connection, and unsubscribed when the last of them goes (a channel
+        the venue serves for many symbols at once, whose pushes are routed by symbol).
+        By default every topic is a subscription of its own."""
+        return topic.name
+
     def ping_frame(self) -> str | None:
         """The venue's application-level ping sent every ``ping_every`` seconds, or None."""
         return None

@@ -98,7 +98,10 @@ class _Ticker(_BybitFeed):
         return record
 
     def first(self, now_ms: int) -> list[Any]:
-        return [self.push(self.record(now_ms), now_ms)]
+        record = self.record(now_ms)
+        if self.sent is None:  # the deltas start from this snapshot: nothing changed in between is lost
+            self.sent = record
+        return [self.push(record, now_ms)]
 
     def poll(self, now_ms: int) -> list[Any]:
         record = self.record(now_ms)

@@ -46,6 +46,8 @@ class StreamStats:
     ``subscriptions`` maps each active topic to the number of connections
     subscribed to it (a topic with no subscriber is absent), so "exactly one
     upstream subscription" is ``stats.subscriptions[topic] == 1``.
+    ``subscribe_requests`` and ``unsubscribe_requests`` count what clients asked for, by
+    topic, repeats included (a client asking twice for one topic counts twice).
     ``closed`` counts server-side closes by reason: ``rate`` (too many
     messages), ``streams`` (too many subscriptions), ``idle``, ``pong``,
     ``dropped`` (the fault). ``client_close_codes`` counts the close codes
@@ -61,6 +63,8 @@ class StreamStats:
     subscribe_messages: int = 0
     messages_sent: int = 0
     subscriptions: Counter[str] = field(default_factory=Counter)
+    subscribe_requests: Counter[str] = field(default_factory=Counter)
+    unsubscribe_requests: Counter[str] = field(default_factory=Counter)
     closed: Counter[str] = field(default_factory=Counter)
     client_close_codes: Counter[int] = field(default_factory=Counter)
 
@@ -69,6 +73,8 @@ class StreamStats:
         self.connections_accepted = self.rejected_connects = 0
         self.messages_received = self.subscribe_messages = self.messages_sent = 0
         self.accepted_by_ip.clear()
+        self.subscribe_requests.clear()
+        self.unsubscribe_requests.clear()
         self.closed.clear()
         self.client_close_codes.clear()
 
@@ -201,6 +207,7 @@ class StreamServer(ABC):
 
         ``ack`` is sent between the two, once the subscription is counted in the stats.
         """
+        self.stats.subscribe_requests[feed.key] += 1
         feed = self.feeds.setdefault(feed.key, feed)
         if feed.key not in client.topics:
             client.topics[feed.key] = feed
@@ -212,6 +219,11 @@ class StreamServer(ABC):
             self.send(client, self.frames(feed, message, (client.variant,))[client.variant])
 
     def unsubscribe(self, client: Client, key: str) -> None:
+        """``client`` asked to stop getting ``key`` (counted in the stats)."""
+        self.stats.unsubscribe_requests[key] += 1
+        self._drop(client, key)
+
+    def _drop(self, client: Client, key: str) -> None:
         feed = client.topics.pop(key, None)
         if feed is None:
             return
@@ -291,7 +303,7 @@ class StreamServer(ABC):
             for task in client.tasks:
                 task.cancel()
             for key in list(client.topics):
-                self.unsubscribe(client, key)
+                self._drop(client, key)
             self.clients.discard(client)
             self.stats.connections_open -= 1
             self.stats.open_by_ip[client.ip] -= 1
