@@ -303,10 +303,10 @@ HISTORY_FIELD = {"binance": {"price": "price (p)", "amount": "amount (q)"},
 @pytest.mark.parametrize(("field", "value", "why"), BAD_TRADE_VALUES, ids=["negative-price", "zero-price",
                                                                            "negative-size"])
 def test_impossible_trade_in_a_history_raises_or_is_dropped_alone_and_reported(
-        venue: str, field: str, value: str, why: str) -> None:
+        venue: str, field: str, value: str, why: str, tmp_path: Path) -> None:
     """fetch(Trade, start=, end=): the same rule as for recent trades; under invalid="drop" the
     rest of the range comes back, the trade counted (and, where ids count up one by one, the
-    hole it leaves is a gap of one trade)."""
+    hole it leaves is a gap of one trade), and the window is not stored as complete."""
     ident, price_key, size_key = HISTORY_KEYS[venue]
     spoiled: list[str] = []
 
@@ -315,14 +315,21 @@ def test_impossible_trade_in_a_history_raises_or_is_dropped_alone_and_reported(
         row[price_key if field == "price" else size_key] = value
         spoiled.append(str(row[ident]))
     start, end = NOW - 2 * MINUTE, NOW - MINUTE
-    s, hostile, _ = session(venue, {HISTORY_PATHS[venue]: change})
+    s, hostile, sim = session(venue, {HISTORY_PATHS[venue]: change}, store=tmp_path / "store.sqlite3")
+    asked = sim.stats.by_path
     with s:
         with pytest.raises(FetchError) as err:
             s.fetch(Trade, exchange=venue, symbol="BTC/USDT", start=start, end=end)
         got = s.fetch(Trade, exchange=venue, symbol="BTC/USDT", start=start, end=end, invalid="drop")
         hostile.on = False
+        before = asked[HISTORY_PATHS[venue]]
         honest = s.fetch(Trade, exchange=venue, symbol="BTC/USDT", start=start, end=end)
+        assert asked[HISTORY_PATHS[venue]] > before  # the window with a dropped trade was not kept
+        before = asked[HISTORY_PATHS[venue]]
+        again = s.fetch(Trade, exchange=venue, symbol="BTC/USDT", start=start, end=end)
+        assert asked[HISTORY_PATHS[venue]] == before  # the honest one was
     assert hostile.rewritten == 2 and len(set(spoiled)) == 1 and len(honest) == 60
+    assert [t.id for t in again] == [t.id for t in honest] and again.dropped == 0
     (bad,) = set(spoiled)
     row = [t.id for t in honest].index(bad)
     cause = payload_error(err)
