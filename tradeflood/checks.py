@@ -68,6 +68,8 @@ class Violation:
     row: int
     field: str
     detail: str
+    #: The row's own id, where it has one (a trade's): a parse may have reordered the rows.
+    ident: str = ""
 
     def error(self, venue: str, endpoint: str, what: str, body: Any = None,
               names: Mapping[str, str] | None = None) -> PayloadError:
@@ -77,7 +79,8 @@ class Violation:
         wire = names.get(field) if names else None
         if wire and wire != field:
             field = f"{field} ({wire})"
-        return PayloadError(venue, endpoint, f"{what} {self.row}: {field} {self.detail}", body)
+        ident = f" (id {self.ident})" if self.ident else ""
+        return PayloadError(venue, endpoint, f"{what} {self.row}: {field} {self.detail}{ident}", body)
 
 
 def check_invalid(value: object) -> Invalid:
@@ -207,11 +210,10 @@ def trade_violations(trades: Sequence[Any]) -> list[Violation]:
         if t.price > zero and t.amount > zero and ident not in seen:
             add(ident)
             continue
-        # The id too: a parse may have sorted the trades, so the row alone may not find it.
         if not t.price > zero:
-            out.append(Violation(i, "price", f"is {t.price}, not a positive price (trade id {ident})"))
+            out.append(Violation(i, "price", f"is {t.price}, not a positive price", ident))
         elif not t.amount > zero:
-            out.append(Violation(i, "amount", f"is {t.amount}, not a positive size (trade id {ident})"))
+            out.append(Violation(i, "amount", f"is {t.amount}, not a positive size", ident))
         else:
             out.append(Violation(i, "id", f"{ident!r} appears twice in the reply"))
     return out

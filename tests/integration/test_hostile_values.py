@@ -281,7 +281,7 @@ def test_impossible_recent_trade_raises_or_is_dropped_alone_and_reported(
     row = [t.id for t in honest].index(bad)
     cause = payload_error(err)
     assert (cause.venue, cause.endpoint) == (venue, TRADE_PATHS[venue])
-    expected = f"trade {row}: {TRADE_FIELD[venue][field]} is {value}, {why} (trade id {bad})"
+    expected = f"trade {row}: {TRADE_FIELD[venue][field]} is {value}, {why} (id {bad})"
     assert cause.detail == expected, cause.detail
     assert got.dropped == 1 and len(got) == 19
     kept = [t for t in honest if t.id != bad]
@@ -336,7 +336,7 @@ def test_impossible_trade_in_a_history_raises_or_is_dropped_alone_and_reported(
     assert (cause.venue, cause.endpoint) == (venue, HISTORY_PATHS[venue])
     # The row counts in the window's pages as parsed (a window may span more than the range
     # asked), so the trade id says which trade it is.
-    detail = f"{HISTORY_FIELD[venue][field]} is {value}, {why} (trade id {bad})"
+    detail = f"{HISTORY_FIELD[venue][field]} is {value}, {why} (id {bad})"
     assert re.fullmatch(r"trade \d+: " + re.escape(detail), cause.detail), cause.detail
     kept = [t for t in honest if t.id != bad]
     assert got.dropped == 1

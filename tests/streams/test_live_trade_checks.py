@@ -58,14 +58,14 @@ FRAMES: dict[str, Callable[[Any, int, list[tuple[int, str, str]]], Any]] = {
 # Why each hostile frame is refused: Bitget's and OKX's parses leave signs to the value checks
 # (shared with their REST trades); Bybit's stream parse refuses a sign itself, by the wire's name.
 REASONS = {
-    "bitget": ["item 0: price is -7.5, not a positive price (trade id {H})",
-               "item 0: amount is 0, not a positive size (trade id {H2})",
-               "item 0: amount is -0.5, not a positive size (trade id {H3})"],
-    "okx": ["item 0: price is -7.5, not a positive price (trade id {H})",
-            "item 0: amount is 0, not a positive size (trade id {H2})",
-            "item 0: amount is -0.5, not a positive size (trade id {H3})"],
+    "bitget": ["item 0: price is -7.5, not a positive price (id {H})",
+               "item 0: amount is 0, not a positive size (id {H2})",
+               "item 0: amount is -0.5, not a positive size (id {H3})"],
+    "okx": ["item 0: price is -7.5, not a positive price (id {H})",
+            "item 0: amount is 0, not a positive size (id {H2})",
+            "item 0: amount is -0.5, not a positive size (id {H3})"],
     "bybit": ["trade 0: p is '-7.5', not a non-negative number",
-              "item 0: amount is 0, not a positive size (trade id {H2})",
+              "item 0: amount is 0, not a positive size (id {H2})",
               "trade 0: v is '-0.5', not a non-negative number"],
 }
 
