@@ -130,6 +130,11 @@ class Binding(VenueBinding):
         """Models from one payload: pure, no I/O; bad payloads raise PayloadError."""
         raise NotImplementedError(f"{type(self).__name__} must define parse()")
 
+    def wire_names(self, turn: Turn) -> Mapping[str, str]:
+        """The venue's names for the model's fields in ``turn``'s reply, where they differ
+        (``{"price": "px"}``): a value check's error quotes them beside the model's; none by default."""
+        return {}
+
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> Any:
         """The query's result from its parsed parts; by default every item, in turn order."""
         return [item for part in parts for item in part.items]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -68,10 +68,19 @@ class Violation:
     row: int
     field: str
     detail: str
+    #: The row's own id, where it has one (a trade's): a parse may have reordered the rows.
+    ident: str = ""
 
-    def error(self, venue: str, endpoint: str, what: str, body: Any = None) -> PayloadError:
-        """The :class:`PayloadError` that reports this violation."""
-        return PayloadError(venue, endpoint, f"{what} {self.row}: {self.field} {self.detail}", body)
+    def error(self, venue: str, endpoint: str, what: str, body: Any = None,
+              names: Mapping[str, str] | None = None) -> PayloadError:
+        """The :class:`PayloadError` that reports this violation; ``names`` maps a model field
+        to the venue's name for it, quoted beside it (``price (px)``)."""
+        field = self.field
+        wire = names.get(field) if names else None
+        if wire and wire != field:
+            field = f"{field} ({wire})"
+        ident = f" (id {self.ident})" if self.ident else ""
+        return PayloadError(venue, endpoint, f"{what} {self.row}: {field} {self.detail}{ident}", body)
 
 
 def check_invalid(value: object) -> Invalid:
@@ -202,9 +211,9 @@ def trade_violations(trades: Sequence[Any]) -> list[Violation]:
             add(ident)
             continue
         if not t.price > zero:
-            out.append(Violation(i, "price", f"is {t.price}, not a positive price"))
+            out.append(Violation(i, "price", f"is {t.price}, not a positive price", ident))
         elif not t.amount > zero:
-            out.append(Violation(i, "amount", f"is {t.amount}, not a positive size"))
+            out.append(Violation(i, "amount", f"is {t.amount}, not a positive size", ident))
         else:
             out.append(Violation(i, "id", f"{ident!r} appears twice in the reply"))
     return out
@@ -504,14 +513,14 @@ _ROW_NAMES = {"Candle": "candle", "Trade": "trade", "OrderBook": "book", "Ticker
 
 
 def checked(items: Any, *, venue: str, endpoint: str, interval: str | None = None,
-            invalid: Invalid = "raise") -> tuple[Any, int]:
+            invalid: Invalid = "raise", names: Mapping[str, str] | None = None) -> tuple[Any, int]:
     """``items`` (a parse's result) and the number of rows dropped, after the checks.
 
     An order book whose levels came out of order comes back best first (see
     :func:`best_first`). A violation raises a :class:`PayloadError` (the first one, naming venue,
-    endpoint, row and field) unless ``invalid="drop"`` and the items are rows
-    of a list, which are then dropped, each logged as a warning; a table-backed
-    series stays one.
+    endpoint, row and field, with the venue's name for the field from ``names``) unless
+    ``invalid="drop"`` and the items are rows of a list, which are then dropped, each logged
+    as a warning; a table-backed series stays one.
     """
     found = violations(items, interval)
     if not found:
@@ -524,9 +533,9 @@ def checked(items: Any, *, venue: str, endpoint: str, interval: str | None = Non
     what = _ROW_NAMES.get(model.__name__, "row")
     single = what in ("book", "ticker")
     if invalid != "drop" or single:
-        raise first.error(venue, endpoint, what)
+        raise first.error(venue, endpoint, what, names=names)
     for v in found:
-        log.warning("dropped an invalid row: %s", v.error(venue, endpoint, what))
+        log.warning("dropped an invalid row: %s", v.error(venue, endpoint, what, names=names))
     bad = {v.row for v in found}
     table = getattr(items, "table", None)
     if table is not None:

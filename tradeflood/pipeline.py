@@ -254,7 +254,7 @@ class PageParser:
                 try:
                     items = binding.parse(query, turn, result.payload,
                                           ParseContext(result.params, result.received_ms))
-                    items, dropped, refused = self.check(query, turn, items)
+                    items, dropped, refused = self.check(query, turn, items, binding.wire_names(turn))
                     if history:
                         items = history.rows(items)
                 except TradeFloodError as exc:
@@ -276,14 +276,15 @@ class PageParser:
         policy: Invalid = query.options.get("invalid", self.invalid)
         return policy
 
-    def check(self, query: Query, turn: Turn,
-              items: Sequence[Any]) -> tuple[Sequence[Any], int, PayloadError | None]:
+    def check(self, query: Query, turn: Turn, items: Sequence[Any],
+              names: Mapping[str, str] | None = None) -> tuple[Sequence[Any], int, PayloadError | None]:
         """The value checks of :mod:`tradeflood.checks` on one parsed reply: a violation fails
         the query, or (``invalid="drop"``) the invalid rows are dropped and counted; when
-        nothing is left (a lone book or ticker refused), the violation comes back too."""
+        nothing is left (a lone book or ticker refused), the violation comes back too. ``names``:
+        the venue's names for the model's fields, for the errors."""
         policy = self.policy(query)
         where = functools.partial(checked, items, venue=query.exchange, endpoint=turn.path,
-                                  interval=query.interval)
+                                  interval=query.interval, names=names)
         try:
             kept, dropped = where(invalid=policy)
         except PayloadError as exc:

@@ -14,7 +14,7 @@ straight into Arrow columns).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tradeflood import Binding, CandleBinding, CandleSeries, Derived, PageSource, ParseContext, Part, Turn
@@ -190,6 +190,9 @@ class BinanceTrades(Binding, model=Trade, connector=Binance):
     def parse(self, query: Any, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Any]:
         return parse_trades(payload, symbol=query.symbol, native_symbol=_native(ctx),
                             endpoint=turn.path)
+
+    def wire_names(self, turn: Turn) -> Mapping[str, str]:
+        return {"amount": "qty"}
 
 
 class BinanceTicker(Binding, model=Ticker, connector=Binance):

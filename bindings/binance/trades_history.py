@@ -10,6 +10,7 @@ jump in them is reported as a gap (observed, not promised by the docs).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tradeflood import ParseContext, Query, TradeHistoryBinding, Turn
@@ -17,7 +18,7 @@ from tradeflood.connectors.binance import Binance
 from tradeflood.models import Trade
 from tradeflood.parsing import Reader
 
-from .parse import VENUE
+from .parse import VENUE, decimal
 from .rest import BinanceTrades, market, native_symbol
 
 __all__ = ["AGG_PAGE", "BinanceTradeHistory", "parse_agg_trades"]
@@ -48,9 +49,11 @@ def parse_agg_trades(payload: Any, *, symbol: str, native_symbol: str,
         ident = r.field(row, "a")  # an integer (recordings elsewhere hold it as digits)
         if not ((type(ident) is int and ident >= 0) or (type(ident) is str and ident.isdigit())):
             raise r.fail(f"a {ident!r} is not an aggregate trade id")
+        # Signs are left to the value checks (tradeflood.checks), as for the recent trades.
         out.append(r.model(Trade, exchange=VENUE, symbol=symbol, native_symbol=native_symbol, id=str(ident),
                            timestamp=r.ms(r.field(row, "T"), "T"),
-                           price=r.decimal(r.field(row, "p"), "p"), amount=r.decimal(r.field(row, "q"), "q"),
+                           price=decimal(r, r.field(row, "p"), "p"),
+                           amount=decimal(r, r.field(row, "q"), "q"),
                            side="sell" if r.flag(r.field(row, "m"), "m") else "buy"))
     return out
 
@@ -72,3 +75,6 @@ class BinanceTradeHistory(TradeHistoryBinding, BinanceTrades, model=Trade, conne
         assert query.symbol is not None
         return parse_agg_trades(page, symbol=query.symbol, native_symbol=str(ctx.params["symbol"]),
                                 endpoint=turn.path)
+
+    def wire_names(self, turn: Turn) -> Mapping[str, str]:
+        return {"price": "p", "amount": "q"} if turn.window is not None else super().wire_names(turn)

@@ -248,12 +248,14 @@ def parse_trades(
         side = side.lower() if type(side) is str else side
         if side not in ("buy", "sell"):
             raise r.fail(f"side is {rec.get('side')!r}, expected Buy or Sell")
+        # Signs are left to the value checks (tradeflood.checks): a trade at a negative price
+        # or size is refused like every venue's, or dropped alone under invalid="drop".
         out.append(r.model(
             Trade,
             exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
             id=r.text(rec, "tradeId"), timestamp=r.ms(rec.get("ts"), "ts"),
-            price=r.decimal(rec.get("price"), "price", numbers=True),
-            amount=r.decimal(rec.get("size"), "size", numbers=True), side=side,
+            price=r.decimal(rec.get("price"), "price", numbers=True, negative=True),
+            amount=r.decimal(rec.get("size"), "size", numbers=True, negative=True), side=side,
         ))
     out.sort(key=lambda t: (t.timestamp, len(t.id), t.id))
     return out

@@ -22,7 +22,7 @@ against recorded replies and request URLs in ccxt's static fixtures):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tradeflood import (
@@ -258,6 +258,9 @@ class BitgetTrades(Binding, model=Trade, connector=Bitget):
         assert query.symbol is not None
         return parse_trades(payload, symbol=query.symbol, native_symbol=ctx.params["symbol"],
                             endpoint=turn.path)
+
+    def wire_names(self, turn: Turn) -> Mapping[str, str]:
+        return {"amount": "size"}  # recent trades and the history alike
 
 
 class BitgetTicker(Binding, model=Ticker, connector=Bitget):

@@ -182,10 +182,12 @@ def parse_trades(payload: Any, *, symbol: str, native_symbol: str,
         side = rec.get("side")
         if side not in ("Buy", "Sell"):
             raise r.fail(f"side is {side!r}, expected Buy or Sell")
+        # Signs are left to the value checks (tradeflood.checks): a trade at a negative price
+        # or size is refused like every venue's, or dropped alone under invalid="drop".
         out.append(r.model(Trade, exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
                            id=r.text(rec, "execId"), timestamp=r.ms(rec.get("time"), "time"),
-                           price=r.decimal(rec.get("price"), "price"),
-                           amount=r.decimal(rec.get("size"), "size"),
+                           price=r.decimal(rec.get("price"), "price", negative=True),
+                           amount=r.decimal(rec.get("size"), "size", negative=True),
                            side=side.lower()))
     out.sort(key=lambda t: (t.timestamp, len(t.id), t.id))
     return out

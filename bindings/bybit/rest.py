@@ -11,7 +11,7 @@ opening on UTC edges (weeks on Monday).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tradeflood import (
@@ -188,6 +188,9 @@ class BybitTrades(Binding, model=Trade, connector=Bybit):
         assert query.symbol is not None
         return parse_trades(payload, symbol=query.symbol, native_symbol=ctx.params["symbol"],
                             endpoint=turn.path)
+
+    def wire_names(self, turn: Turn) -> Mapping[str, str]:
+        return {"amount": "size"}
 
 
 class BybitTicker(Binding, model=Ticker, connector=Bybit):

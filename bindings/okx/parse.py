@@ -226,11 +226,13 @@ def parse_trades(
         side = rec.get("side")
         if side not in ("buy", "sell"):
             raise r.fail(f"side is {side!r}, expected buy or sell")
+        # Signs are left to the value checks (tradeflood.checks): a trade at a negative price
+        # or size is refused like every venue's, or dropped alone under invalid="drop".
         out.append(r.model(
             Trade, exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
             id=r.text(rec, "tradeId"), timestamp=r.ms(rec.get("ts"), "ts"),
-            price=r.decimal(rec.get("px"), "px"),
-            amount=r.decimal(rec.get("sz"), "sz") * contract_size, side=side))
+            price=r.decimal(rec.get("px"), "px", negative=True),
+            amount=r.decimal(rec.get("sz"), "sz", negative=True) * contract_size, side=side))
     out.sort(key=lambda t: (t.timestamp, len(t.id), t.id))
     return out
 

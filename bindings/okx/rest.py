@@ -20,7 +20,7 @@ cross-checked against ccxt's recorded ones):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -236,6 +236,9 @@ class OkxTrades(_SizedBinding, model=Trade, connector=Okx):
         assert query.symbol is not None
         return parse_trades(payload, symbol=query.symbol, native_symbol=ctx.params["instId"],
                             endpoint=turn.path)
+
+    def wire_names(self, turn: Turn) -> Mapping[str, str]:
+        return {"price": "px", "amount": "sz"}  # recent trades and the history alike
 
     def assemble(self, query: Query, parts: Sequence[Part], now_ms: int) -> list[Trade]:
         size = _contract_size(query, parts)

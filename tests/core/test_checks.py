@@ -109,6 +109,23 @@ def test_trades() -> None:
                                                   trade(1)])] == [(1, "price"), (2, "amount"), (3, "id")]
 
 
+def test_an_error_names_the_venues_field_beside_the_models_and_the_trade_id() -> None:
+    rows = [trade(7), trade(8, price="-2.5"), trade(9, amount="0")]
+    names = {"price": "px", "amount": "sz", "side": "side"}
+    with pytest.raises(PayloadError) as err:
+        checked(rows, venue="example", endpoint="/trades", names=names)
+    assert (err.value.venue, err.value.endpoint) == ("example", "/trades")
+    assert err.value.detail == "trade 1: price (px) is -2.5, not a positive price (id 8)"
+    kept, dropped = checked(rows, venue="example", endpoint="/trades", invalid="drop", names=names)
+    assert dropped == 2 and [t.id for t in kept] == ["7"]
+    with pytest.raises(PayloadError) as plain:
+        checked(rows, venue="example", endpoint="/trades")  # no names: the model's alone
+    assert plain.value.detail == "trade 1: price is -2.5, not a positive price (id 8)"
+    # A name the venue spells like the model is not repeated.
+    assert violations(rows)[1].error("example", "/t", "trade", names={"amount": "amount"}).detail == \
+        "trade 2: amount is 0, not a positive size (id 9)"
+
+
 def book(bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> OrderBook:
     return OrderBook(exchange="example", symbol="BTC/USDT", native_symbol="BTCUSDT", timestamp=1,
                      bids=bids, asks=asks)

@@ -245,6 +245,109 @@ def test_negative_trade_price(venue: str) -> None:
     assert TRADE_PRICE[venue] in cause.detail and "-3.5" in cause.detail  # the parse or the checks
 
 
+TRADE_SIZE = {"binance": "qty", "bitget": "size", "okx": "sz", "bybit": "size"}
+# What a value check's error calls a trade field: the model's name, and the venue's beside it.
+TRADE_FIELD = {venue: {"price": "price" if TRADE_PRICE[venue] == "price" else f"price ({TRADE_PRICE[venue]})",
+                       "amount": f"amount ({TRADE_SIZE[venue]})"} for venue in VENUES}
+BAD_TRADE_VALUES = [("price", "-3.5", "not a positive price"), ("price", "0", "not a positive price"),
+                    ("amount", "-0.25", "not a positive size")]
+
+
+@pytest.mark.parametrize("venue", list(VENUES))
+@pytest.mark.parametrize(("field", "value", "why"), BAD_TRADE_VALUES, ids=["negative-price", "zero-price",
+                                                                           "negative-size"])
+def test_impossible_recent_trade_raises_or_is_dropped_alone_and_reported(
+        venue: str, field: str, value: str, why: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A recent trade at a price or size not positive: the same rule on every venue. By default
+    a PayloadError naming venue, endpoint, row (and trade id) and field (the venue's name too);
+    under invalid="drop" the other trades of the reply come back, the one trade counted."""
+    wire = TRADE_PRICE[venue] if field == "price" else TRADE_SIZE[venue]
+    spoiled: list[str] = []
+
+    def change(body: Any) -> None:
+        row = rows(venue, body)[1]
+        row[wire] = value
+        spoiled.append(str(row[TRADE_ID[venue]]))
+    s, hostile, _ = session(venue, {TRADE_PATHS[venue]: change})
+    with s:
+        with pytest.raises(FetchError) as err:
+            s.fetch(Trade, exchange=venue, symbol="BTC/USDT", limit=20)
+        with caplog.at_level(logging.WARNING, logger="tradeflood"):
+            got = s.fetch(Trade, exchange=venue, symbol="BTC/USDT", limit=20, invalid="drop")
+        hostile.on = False
+        honest = s.fetch(Trade, exchange=venue, symbol="BTC/USDT", limit=20)
+    assert hostile.rewritten == 2 and len(set(spoiled)) == 1
+    (bad,) = set(spoiled)
+    row = [t.id for t in honest].index(bad)
+    cause = payload_error(err)
+    assert (cause.venue, cause.endpoint) == (venue, TRADE_PATHS[venue])
+    expected = f"trade {row}: {TRADE_FIELD[venue][field]} is {value}, {why} (id {bad})"
+    assert cause.detail == expected, cause.detail
+    assert got.dropped == 1 and len(got) == 19
+    kept = [t for t in honest if t.id != bad]
+    assert [(t.id, t.price, t.amount, t.timestamp) for t in got] == \
+        [(t.id, t.price, t.amount, t.timestamp) for t in kept]
+    dropped = [r.getMessage() for r in caplog.records if "dropped an invalid row" in r.getMessage()]
+    assert len(dropped) == 1 and expected in dropped[0], dropped
+
+
+HISTORY_PATHS = {"binance": "/api/v3/aggTrades", "bitget": "/api/v2/spot/market/fills-history",
+                 "okx": "/api/v5/market/history-trades"}
+HISTORY_KEYS = {"binance": ("a", "p", "q"), "bitget": ("tradeId", "price", "size"),
+                "okx": ("tradeId", "px", "sz")}
+HISTORY_FIELD = {"binance": {"price": "price (p)", "amount": "amount (q)"},
+                 "bitget": TRADE_FIELD["bitget"], "okx": TRADE_FIELD["okx"]}
+
+
+@pytest.mark.parametrize("venue", list(HISTORY_PATHS))
+@pytest.mark.parametrize(("field", "value", "why"), BAD_TRADE_VALUES, ids=["negative-price", "zero-price",
+                                                                           "negative-size"])
+def test_impossible_trade_in_a_history_raises_or_is_dropped_alone_and_reported(
+        venue: str, field: str, value: str, why: str, tmp_path: Path) -> None:
+    """fetch(Trade, start=, end=): the same rule as for recent trades; under invalid="drop" the
+    rest of the range comes back, the trade counted (and, where ids count up one by one, the
+    hole it leaves is a gap of one trade), and the window is not stored as complete."""
+    ident, price_key, size_key = HISTORY_KEYS[venue]
+    spoiled: list[str] = []
+
+    def change(body: Any) -> None:
+        row = rows(venue, body)[5]
+        row[price_key if field == "price" else size_key] = value
+        spoiled.append(str(row[ident]))
+    start, end = NOW - 2 * MINUTE, NOW - MINUTE
+    s, hostile, sim = session(venue, {HISTORY_PATHS[venue]: change}, store=tmp_path / "store.sqlite3")
+    asked = sim.stats.by_path
+    with s:
+        with pytest.raises(FetchError) as err:
+            s.fetch(Trade, exchange=venue, symbol="BTC/USDT", start=start, end=end)
+        got = s.fetch(Trade, exchange=venue, symbol="BTC/USDT", start=start, end=end, invalid="drop")
+        hostile.on = False
+        before = asked[HISTORY_PATHS[venue]]
+        honest = s.fetch(Trade, exchange=venue, symbol="BTC/USDT", start=start, end=end)
+        assert asked[HISTORY_PATHS[venue]] > before  # the window with a dropped trade was not kept
+        before = asked[HISTORY_PATHS[venue]]
+        again = s.fetch(Trade, exchange=venue, symbol="BTC/USDT", start=start, end=end)
+        assert asked[HISTORY_PATHS[venue]] == before  # the honest one was
+    assert hostile.rewritten == 2 and len(set(spoiled)) == 1 and len(honest) == 60
+    assert [t.id for t in again] == [t.id for t in honest] and again.dropped == 0
+    (bad,) = set(spoiled)
+    row = [t.id for t in honest].index(bad)
+    cause = payload_error(err)
+    assert (cause.venue, cause.endpoint) == (venue, HISTORY_PATHS[venue])
+    # The row counts in the window's pages as parsed (a window may span more than the range
+    # asked), so the trade id says which trade it is.
+    detail = f"{HISTORY_FIELD[venue][field]} is {value}, {why} (id {bad})"
+    assert re.fullmatch(r"trade \d+: " + re.escape(detail), cause.detail), cause.detail
+    kept = [t for t in honest if t.id != bad]
+    assert got.dropped == 1
+    assert [(t.id, t.price, t.amount) for t in got] == [(t.id, t.price, t.amount) for t in kept]
+    if venue == "binance":  # aggregate ids count up one by one: the dropped one is a gap
+        before, after = honest[row - 1], honest[row + 1]
+        assert [(g.start, g.end, g.missing) for g in got.gaps] == [(before.timestamp + 1, after.timestamp, 1)]
+    else:
+        assert got.gaps == [] and honest.gaps == []
+
+
 @pytest.mark.parametrize("venue", list(VENUES))
 def test_duplicate_trade_id_within_one_page(venue: str) -> None:
     def change(body: Any) -> None:
