@@ -104,7 +104,7 @@ def parse_open_interest(payload: Any, *, symbol: str,
     rec = read.record(payload)
     return read.model(OpenInterest, exchange=VENUE, symbol=symbol, native_symbol=read.text(rec, "symbol"),
                       timestamp=read.ms(read.field(rec, "time"), "time", strings=False),
-                      size=read.decimal(read.field(rec, "openInterest"), "openInterest"))
+                      size=read.decimal(read.field(rec, "openInterest"), "openInterest", negative=True))
 
 
 def parse_open_interest_history(payload: Any, *, symbol: str, interval: str,
@@ -115,8 +115,9 @@ def parse_open_interest_history(payload: Any, *, symbol: str, interval: str,
         r = read.at(rec, f"row {i}")
         out.append(r.model(OpenInterest, exchange=VENUE, symbol=symbol, native_symbol=r.text(rec, "symbol"),
                            timestamp=r.ms(r.field(rec, "timestamp"), "timestamp"),
-                           size=r.decimal(r.field(rec, "sumOpenInterest"), "sumOpenInterest"),
-                           value=r.optional_decimal(rec.get("sumOpenInterestValue"), "sumOpenInterestValue"),
+                           size=r.decimal(r.field(rec, "sumOpenInterest"), "sumOpenInterest", negative=True),
+                           value=r.optional_decimal(rec.get("sumOpenInterestValue"), "sumOpenInterestValue",
+                                                    negative=True),
                            interval=interval))
     return out
 

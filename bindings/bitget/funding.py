@@ -97,7 +97,7 @@ def parse_open_interest(payload: Any, *, symbol: str,
     r = read.at(rec, "openInterestList[0]")
     return r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "symbol"),
                    timestamp=read.ms(read.field(body, "ts"), "ts"),
-                   size=r.decimal(r.field(rec, "size"), "size"))
+                   size=r.decimal(r.field(rec, "size"), "size", negative=True))
 
 
 def _page_no(turn: Turn) -> int:

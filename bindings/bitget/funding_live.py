@@ -56,7 +56,7 @@ def parse_ticker_open_interest(payload: Any, *, symbol: str,
     """The open interest (``holdingAmount``, base coin) from each record of a ``ticker`` push."""
     return [r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "instId"),
                     timestamp=r.ms(r.field(rec, "ts"), "ts"),
-                    size=r.decimal(r.field(rec, "holdingAmount"), "holdingAmount"))
+                    size=r.decimal(r.field(rec, "holdingAmount"), "holdingAmount", negative=True))
             for r, rec in _records(payload, endpoint)]
 
 

@@ -66,8 +66,9 @@ def parse_ticker_open_interest(record: dict[str, Any], *, symbol: str, timestamp
     r = Reader(EXCHANGE, endpoint, record)
     return r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(record, "symbol"),
                    timestamp=r.ms(timestamp, "time"),
-                   size=r.decimal(r.field(record, "openInterest"), "openInterest"),
-                   value=r.optional_decimal(record.get("openInterestValue"), "openInterestValue"))
+                   size=r.decimal(r.field(record, "openInterest"), "openInterest", negative=True),
+                   value=r.optional_decimal(record.get("openInterestValue"), "openInterestValue",
+                                           negative=True))
 
 
 def parse_funding_interval(payload: Any, *, symbol: str, endpoint: str = INSTRUMENTS) -> int | None:
@@ -107,7 +108,8 @@ def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str
         r = read.at(rec, f"row {i}")
         out.append(r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
                            timestamp=r.ms(r.field(rec, "timestamp"), "timestamp"),
-                           size=r.decimal(r.field(rec, "openInterest"), "openInterest"), interval=interval))
+                           size=r.decimal(r.field(rec, "openInterest"), "openInterest", negative=True),
+                           interval=interval))
     return out
 
 

@@ -85,8 +85,9 @@ def parse_open_interest(payload: Any, *, symbol: str,
     rec = read.first_record(payload, "open-interest")
     r = read.at(rec, "open-interest")
     return r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "instId"),
-                   timestamp=r.ms(r.field(rec, "ts"), "ts"), size=r.decimal(r.field(rec, "oiCcy"), "oiCcy"),
-                   value=r.optional_decimal(rec.get("oiUsd"), "oiUsd"))
+                   timestamp=r.ms(r.field(rec, "ts"), "ts"),
+                   size=r.decimal(r.field(rec, "oiCcy"), "oiCcy", negative=True),
+                   value=r.optional_decimal(rec.get("oiUsd"), "oiUsd", negative=True))
 
 
 def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str, interval: str,
@@ -100,8 +101,8 @@ def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str
         if type(row) is not list or len(row) < 4:
             raise r.fail("expected [ts, oi, oiCcy, oiUsd]")
         out.append(r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
-                           timestamp=r.ms(row[0], "ts"), size=r.decimal(row[2], "oiCcy"),
-                           value=r.optional_decimal(row[3], "oiUsd"), interval=interval))
+                           timestamp=r.ms(row[0], "ts"), size=r.decimal(row[2], "oiCcy", negative=True),
+                           value=r.optional_decimal(row[3], "oiUsd", negative=True), interval=interval))
     return out
 
 

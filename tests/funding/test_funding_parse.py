@@ -14,6 +14,7 @@ from tradeflood.bindings.binance import funding as binance
 from tradeflood.bindings.bitget import funding as bitget
 from tradeflood.bindings.bybit import funding as bybit
 from tradeflood.bindings.okx import funding as okx
+from tradeflood.checks import open_interest_violations
 from tradeflood.errors import PayloadError
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -155,11 +156,19 @@ def test_okx() -> None:
         ),
         (
             lambda p: binance.parse_open_interest(p, symbol=SYMBOL),
-            {"symbol": "BTCUSDT", "openInterest": "-5", "time": 1},
-            "not a non-negative number",
+            {"symbol": "BTCUSDT", "openInterest": "5x", "time": 1},
+            "'5x', not a decimal",
         ),
     ],
 )
 def test_bad_payloads_are_payload_errors_naming_the_field(parse: Any, payload: Any, message: str) -> None:
     with pytest.raises(PayloadError, match=message):
         parse(payload)
+
+
+def test_a_negative_open_interest_is_left_to_the_value_checks() -> None:
+    """The parse reads the sign as sent, so ``invalid="drop"`` can apply; the checks refuse it."""
+    oi = binance.parse_open_interest({"symbol": "BTCUSDT", "openInterest": "-5", "time": 1}, symbol=SYMBOL)
+    assert oi.size == Decimal("-5")
+    [violation] = open_interest_violations([oi])
+    assert (violation.row, violation.field) == (0, "size") and "-5" in violation.detail

@@ -24,7 +24,7 @@ import tradeflood.bindings  # noqa: F401 - registers the built-in venues
 from tradeflood import Session, VirtualClock, registry
 from tradeflood.cli import cli
 from tradeflood.errors import FetchError, PayloadError
-from tradeflood.models import Candle, OrderBook, Ticker, Trade
+from tradeflood.models import Candle, OpenInterest, OrderBook, Ticker, Trade
 from tradeflood.store import CandleStore, verify_store
 from tradeflood.testing import BinanceVenue, BitgetVenue, BybitVenue, OkxVenue, SimulatorTransport
 
@@ -534,3 +534,49 @@ def test_a_fixed_store_is_refilled_honestly(tmp_path: Path) -> None:
                       end=START + 3 * MINUTE)
     assert got[1].high >= max(got[1].open, got[1].close) and got[1].high != 5
     assert sim.stats.requests >= 1
+
+
+# -- open interest ----------------------------------------------------------------------------
+
+OI_PATHS = {"binance": "/fapi/v1/openInterest", "bitget": "/api/v2/mix/market/open-interest",
+            "okx": "/api/v5/public/open-interest", "bybit": "/v5/market/tickers"}
+OI_FIELD = {"binance": "openInterest", "bitget": "size", "okx": "oiCcy", "bybit": "openInterest"}
+
+
+def _negative_open_interest(venue: str) -> Mutate:
+    def change(body: Any) -> None:
+        if venue == "binance":
+            records = [body]
+        elif venue == "bitget":
+            records = body["data"]["openInterestList"]
+        elif venue == "bybit":
+            records = body["result"]["list"]
+        else:
+            records = body["data"]
+        for record in records:
+            record[OI_FIELD[venue]] = "-3"
+    return change
+
+
+@pytest.mark.parametrize("venue", list(VENUES))
+def test_negative_open_interest_raises_or_is_dropped_and_reported(
+        venue: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Open interest follows the rule the checks hold (not negative) on every venue: refused by
+    default naming the size, and under invalid="drop" no result, the reason logged and given to
+    ``on_absent``, instead of the venue's own parse failing the query either way."""
+    rewrite = {OI_PATHS[venue]: _negative_open_interest(venue)}
+    s, hostile, _ = session(venue, rewrite)
+    with s, pytest.raises(FetchError) as err:
+        s.fetch(OpenInterest, exchange=venue, symbol="BTC/USDT:USDT")
+    cause = payload_error(err)
+    assert (cause.venue, cause.endpoint) == (venue, OI_PATHS[venue])
+    assert "size" in cause.detail and "-3" in cause.detail, cause.detail
+    s, hostile, _ = session(venue, rewrite)
+    reasons: list[PayloadError] = []
+    with caplog.at_level(logging.WARNING, logger="tradeflood"), s:
+        assert s.fetch(OpenInterest, exchange=venue, symbol="BTC/USDT:USDT", invalid="drop",
+                       on_absent=reasons.append) is None
+    assert hostile.rewritten == 1
+    assert [r.detail for r in reasons] == [cause.detail]
+    warned = [r.getMessage() for r in caplog.records if "has no result" in r.getMessage()]
+    assert len(warned) == 1 and "-3" in warned[0], warned
