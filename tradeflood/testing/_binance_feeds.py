@@ -18,7 +18,7 @@ from tradeflood.testing._book import BookSide
 from tradeflood.testing._funding_feeds import binance_mark_price_update
 from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
-from tradeflood.testing._ws import Feed, new_trade_ids
+from tradeflood.testing._ws import BarFeed, Feed, new_trade_ids
 
 __all__ = ["BinanceFeed", "feed_for"]
 
@@ -66,14 +66,14 @@ class _Trades(BinanceFeed):
                 "f": tick.id, "l": tick.id, "T": tick.ts_ms, "m": tick.buyer_is_maker}
 
 
-class _Klines(BinanceFeed):
-    """``@kline_<interval>``: the open kline every poll; a kline that closed is sent once more with x=true."""
+class _Klines(BinanceFeed, BarFeed):
+    """``@kline_<interval>``: the open kline every poll; a kline that closed is sent once more with
+    x=true, each once and in order however late the poll (:class:`BarFeed`), one event a kline."""
 
     def __init__(self, interval_name: str, grid: Grid, *args: Any) -> None:
         super().__init__(*args)
         self.interval_name = interval_name
         self.grid = grid
-        self.open_ms: int | None = None
 
     def kline(self, open_ms: int, now_ms: int) -> dict[str, Any]:
         bar = self.market.bar(self.inst, self.grid, open_ms, now_ms)
@@ -89,13 +89,7 @@ class _Klines(BinanceFeed):
         return {"e": "kline", "E": now_ms, "s": self.inst.native, "k": body}
 
     def poll(self, now_ms: int) -> list[Any]:
-        open_ms = self.grid.floor(now_ms)
-        events = []
-        if self.open_ms is not None and self.open_ms != open_ms:
-            events.append(self.kline(self.open_ms, now_ms))
-        events.append(self.kline(open_ms, now_ms))
-        self.open_ms = open_ms
-        return events
+        return [self.kline(t, now_ms) for t in self.opens(now_ms)]
 
 
 class _Depth(BinanceFeed):

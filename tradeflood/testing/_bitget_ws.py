@@ -29,7 +29,7 @@ from tradeflood.testing._funding_feeds import bitget_derivatives
 from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
 from tradeflood.testing._venue import plain
-from tradeflood.testing._ws import Client, Feed, StreamServer, dumps, new_trade_ids
+from tradeflood.testing._ws import BarFeed, Client, Feed, StreamServer, dumps, new_trade_ids
 
 __all__ = ["BitgetStreams"]
 
@@ -66,15 +66,15 @@ class _BitgetFeed(Feed):
         return {"action": action, "arg": self.arg, "data": data, "ts": now_ms}
 
 
-class _Candles(_BitgetFeed):
-    """Snapshot of recent candles, then the open candle; a candle that closed is sent once more, final."""
+class _Candles(_BitgetFeed, BarFeed):
+    """Snapshot of recent candles, then the open candle; a candle that closed is sent once more,
+    final, each once and in order however late the poll (:class:`BarFeed`), all in one update."""
 
     snapshot_size = 30
 
     def __init__(self, grid: Grid, *args: Any) -> None:
         super().__init__(*args)
         self.grid = grid
-        self.open_ms: int | None = None
 
     def row(self, open_ms: int, now_ms: int) -> list[str]:
         return wire.candle_row(self.market.bar(self.inst, self.grid, open_ms, now_ms), spot=True)
@@ -88,13 +88,7 @@ class _Candles(_BitgetFeed):
         return [self.push("snapshot", [self.row(t, now_ms) for t in reversed(opens)], now_ms)]
 
     def poll(self, now_ms: int) -> list[Any]:
-        open_ms = self.grid.floor(now_ms)
-        rows = []
-        if self.open_ms is not None and self.open_ms != open_ms:
-            rows.append(self.row(self.open_ms, now_ms))
-        rows.append(self.row(open_ms, now_ms))
-        self.open_ms = open_ms
-        return [self.push("update", rows, now_ms)]
+        return [self.push("update", [self.row(t, now_ms) for t in self.opens(now_ms)], now_ms)]
 
 
 class _Trades(_BitgetFeed):

@@ -27,7 +27,7 @@ from tradeflood.testing._bybit import INTERVALS, BybitVenue
 from tradeflood.testing._funding_feeds import bybit_derivatives
 from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
-from tradeflood.testing._ws import Client, Feed, StreamServer, dumps, new_trade_ids
+from tradeflood.testing._ws import BarFeed, Client, Feed, StreamServer, dumps, new_trade_ids
 
 __all__ = ["BybitStreams"]
 
@@ -46,11 +46,13 @@ class _BybitFeed(Feed):
         return {"topic": self.topic, "type": kind, "ts": now_ms, "data": data}
 
 
-class _Kline(_BybitFeed):
+class _Kline(_BybitFeed, BarFeed):
+    """The forming kline as it changes; a kline that closed is sent once more with confirm true,
+    each once and in order however late the poll (:class:`BarFeed`), all in one push."""
+
     def __init__(self, grid: Grid, code: str, *args: Any) -> None:
         super().__init__(*args)
         self.grid, self.code = grid, code
-        self.open_ms: int | None = None
 
     def _row(self, open_ms: int, now_ms: int) -> dict[str, Any]:
         bar = self.market.bar(self.inst, self.grid, open_ms, now_ms)
@@ -60,13 +62,7 @@ class _Kline(_BybitFeed):
                 "confirm": bar.close_ms < now_ms, "timestamp": now_ms}  # final from close + 1 ms
 
     def poll(self, now_ms: int) -> list[Any]:
-        open_ms = self.grid.floor(now_ms)
-        rows = []
-        if self.open_ms is not None and self.open_ms != open_ms:
-            rows.append(self._row(self.open_ms, now_ms))
-        self.open_ms = open_ms
-        rows.append(self._row(open_ms, now_ms))
-        return [self.push(rows, now_ms)]
+        return [self.push([self._row(t, now_ms) for t in self.opens(now_ms)], now_ms)]
 
 
 class _Trades(_BybitFeed):

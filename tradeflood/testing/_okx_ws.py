@@ -31,7 +31,7 @@ from tradeflood.testing._grid import Grid
 from tradeflood.testing._market import Instrument, Market
 from tradeflood.testing._okx import BARS, OkxVenue
 from tradeflood.testing._venue import plain
-from tradeflood.testing._ws import Client, Feed, StreamServer, dumps, new_trade_ids
+from tradeflood.testing._ws import BarFeed, Client, Feed, StreamServer, dumps, new_trade_ids
 
 __all__ = ["OkxStreams"]
 
@@ -54,30 +54,13 @@ class _OkxFeed(Feed):
         return out
 
 
-class _Candles(_OkxFeed):
-    """The forming bar as it changes; when a bar closes it is pushed once more with confirm "1".
-
-    Each bar closes exactly once and in order, however late the pump comes: a poll that finds
-    several bars closed since the last one (a loaded machine, a sped-up clock) pushes every one
-    of them, not only the last, so a skipped bar on the wire is always a fault of the test's
-    own making."""
-
-    #: At most this many closed bars are caught up in one poll (a feed left unpolled for long).
-    catch_up = 1000
+class _Candles(_OkxFeed, BarFeed):
+    """The forming bar as it changes; when a bar closes it is pushed once more with confirm "1",
+    each closed bar once and in order however late the poll (:class:`BarFeed`), one push a bar."""
 
     def __init__(self, grid: Grid, *args: Any) -> None:
         super().__init__(*args)
         self.grid = grid
-        self.open_ms: int | None = None
-
-    def opens(self, now_ms: int) -> list[int]:
-        """The bars to push at ``now_ms``: each closed since the last poll, then the forming one."""
-        open_ms = self.grid.floor(now_ms)
-        last, self.open_ms = self.open_ms, open_ms
-        if last is None or last >= open_ms:
-            return [open_ms]
-        closed = list(self.grid.forward(last, self.grid.prev(open_ms)))
-        return [*closed[-self.catch_up:], open_ms]
 
     def row(self, open_ms: int, now_ms: int) -> list[str]:
         return wire.candle_row(self.inst, self.market.bar(self.inst, self.grid, open_ms, now_ms), now_ms)

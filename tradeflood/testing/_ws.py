@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
@@ -30,9 +31,10 @@ from tradeflood.clock import Clock, LiveClock
 from tradeflood.testing._venue import Venue
 
 if TYPE_CHECKING:
+    from tradeflood.testing._grid import Grid
     from tradeflood.testing._market import Instrument, Market
 
-__all__ = ["Client", "Feed", "StreamServer", "StreamStats", "dumps", "new_trade_ids"]
+__all__ = ["BarFeed", "Client", "Feed", "StreamServer", "StreamStats", "dumps", "new_trade_ids"]
 
 
 def dumps(payload: object) -> str:
@@ -123,6 +125,31 @@ class Feed(ABC):
     def corrupt_next(self) -> bool:
         """Send the next checksum wrong (Bitget book feeds only)."""
         return False
+
+
+class BarFeed(Feed):
+    """A candle topic's bookkeeping: which bars a poll pushes, each closed bar once and in order.
+
+    Mixed into a venue's candle feed, which sets ``grid`` and pushes :meth:`opens` in its own
+    wire shape. However late the pump comes (a loaded machine, a sped-up clock), every bar closed
+    since the last poll is pushed, not only the last, so a bar missing on the wire is a fault a
+    test made on purpose.
+    """
+
+    #: At most this many closed bars are caught up in one poll (a feed left unpolled for long).
+    catch_up = 1000
+    grid: Grid
+    open_ms: int | None = None  # the forming bar's open time as of the last poll
+
+    def opens(self, now_ms: int) -> list[int]:
+        """The bars to push at ``now_ms``: each closed since the last poll (the newest
+        ``catch_up`` of them), oldest first, then the forming one."""
+        open_ms = self.grid.floor(now_ms)
+        last, self.open_ms = self.open_ms, open_ms
+        if last is None or last >= open_ms:
+            return [open_ms]
+        closed = list(islice(self.grid.backward(self.grid.prev(open_ms), last), self.catch_up))
+        return [*reversed(closed), open_ms]
 
 
 def new_trade_ids(market: Market, inst: Instrument, last_id: int | None, now_ms: int,
