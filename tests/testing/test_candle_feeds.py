@@ -87,6 +87,7 @@ def _bybit() -> tuple[Feed, Truth, Callable[[list[Any]], list[Row]]]:
         out = []
         for r in pushes[0]["data"]:
             assert r["interval"] == "1"
+            assert r["end"] == r["start"] + 59_999  # Bybit: the bar's last millisecond
             out.append((r["start"], *(Decimal(r[k]) for k in ("open", "high", "low", "close")), r["confirm"]))
         return out
     return feed, lambda t, now: venue.market.bar(inst, GRID, t, now), rows

@@ -57,7 +57,7 @@ class _Kline(_BybitFeed, BarFeed):
     def _row(self, open_ms: int, now_ms: int) -> dict[str, Any]:
         bar = self.market.bar(self.inst, self.grid, open_ms, now_ms)
         row = wire.kline_row(bar)
-        return {"start": bar.open_ms, "end": bar.close_ms - 1, "interval": self.code, "open": row[1],
+        return {"start": bar.open_ms, "end": bar.close_ms, "interval": self.code, "open": row[1],
                 "close": row[4], "high": row[2], "low": row[3], "volume": row[5], "turnover": row[6],
                 "confirm": bar.close_ms < now_ms, "timestamp": now_ms}  # final from close + 1 ms
 
