@@ -22,6 +22,7 @@ are all there, and the gaps say where the venue had no funding.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
@@ -31,6 +32,8 @@ from .binding import ParseContext, Part
 from .errors import PayloadError
 from .latest import LatestOrHistoryBinding
 from .paging import plan_pages
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .query import Query
@@ -91,8 +94,15 @@ class FundingHistoryBinding(LatestOrHistoryBinding):
         return self._intervals().get(query.symbol or "", self.step_ms)
 
     def learn_interval(self, symbol: str, interval_ms: int | None) -> None:
-        """Take ``interval_ms`` as the symbol's funding interval if finer than the one known."""
+        """Take ``interval_ms`` as the symbol's funding interval if finer than the one known.
+
+        Nothing finer than the finest standard interval is taken: rows stamped off every
+        grid (a hostile or broken reply) must not make the planner page at a millisecond."""
         if interval_ms and interval_ms > 0:
+            if interval_ms < STANDARD_FUNDING_MS[-1]:
+                log.warning("%s: a funding interval of %d ms for %s is finer than any venue's; ignored",
+                            self.connector.name, interval_ms, symbol)
+                return
             known = self._intervals()
             known[symbol] = min(interval_ms, known.get(symbol, interval_ms))
 
