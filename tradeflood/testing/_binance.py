@@ -98,7 +98,7 @@ class BinanceVenue(Venue):
             "/fapi/v1/ticker/bookTicker": (lambda c: 2 if c.get("symbol") else 5, self._tops),
         }
         install_binance(self)  # funding rates and open interest
-        # issue 16 (marks): mark/index klines and aggregate trades by time
+        # Mark/index klines and aggregate trades by time.
         # import cycle: the issue-16 routes live in their own module, which reads this one's tables
         from tradeflood.testing._marks_binance import install as install_marks
 

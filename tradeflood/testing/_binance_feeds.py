@@ -262,7 +262,7 @@ def feed_for(api: str, stream: str, market: Market, pacing: dict[str, float]) ->
         return _Ticker(*common, pacing["ticker"])
     if kind == "bookTicker":
         return _BookTicker(*common, pacing["depth"])
-    if not spot and kind == "forceOrder":  # issue 16 (marks): liquidation orders
+    if not spot and kind == "forceOrder":  # liquidation orders
         # import cycle: the liquidation feeds subclass this module's feed base
         from tradeflood.testing._liquidation_feeds import BinanceLiquidations
 

@@ -101,7 +101,7 @@ class BitgetVenue(Venue):
             "/api/v2/mix/market/tickers": lambda c: self._mix_tickers(c, one=False),
         }
         install_bitget(self)  # funding rates and open interest
-        # issue 16 (marks): mark/index candles and trade history
+        # Mark/index candles and trade history.
         # import cycle: the issue-16 routes live in their own module, which reads this one's tables
         from tradeflood.testing._marks_bitget import install as install_marks
 

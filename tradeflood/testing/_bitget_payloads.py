@@ -96,7 +96,7 @@ def mix_ticker(market: Market, inst: Instrument, now_ms: int) -> dict[str, str |
         "usdtVolume": spot["usdtVolume"],
         "openUtc": spot["openUtc"],
         "changeUtc24h": spot["changeUtc24h"],
-        # The funding market's values (issue 16), as the funding routes and the WebSocket give them.
+        # The funding market's values, as the funding routes and the WebSocket give them.
         "indexPrice": plain(fm.index_price(market, inst, now_ms)),
         "fundingRate": plain(fm.funding_rate(market, inst, fm.next_funding(now_ms))),
         "holdingAmount": plain(fm.open_interest(market, inst, now_ms)),

@@ -132,7 +132,7 @@ class _Ticker(_BitgetFeed):
             row.pop("usdtVolume")
         else:
             row = dict(wire.mix_ticker(self.market, self.inst, now_ms))
-            row.update(bitget_derivatives(self.market, self.inst, now_ms))  # issue 16
+            row.update(bitget_derivatives(self.market, self.inst, now_ms))
         row["instId"] = row.pop("symbol")
         return [self.push("snapshot", [row], now_ms)]
 

@@ -67,7 +67,7 @@ class BybitVenue(Venue):
             "/v5/market/tickers": self._tickers,
         }
         install_bybit(self)  # funding rates and open interest
-        # issue 16 (marks): mark/index klines
+        # Mark/index klines.
         # import cycle: the issue-16 routes live in their own module, which reads this one's tables
         from tradeflood.testing._marks_bybit import install as install_marks
 

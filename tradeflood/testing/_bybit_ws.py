@@ -89,7 +89,7 @@ class _Ticker(_BybitFeed):
 
     def record(self, now_ms: int) -> dict[str, str]:
         record = wire.ticker(self.market, self.inst, now_ms)
-        if self.inst.kind != "spot":  # linear tickers carry the funding and open interest (issue 16)
+        if self.inst.kind != "spot":  # linear tickers carry the funding and open interest
             record.update(bybit_derivatives(self.market, self.inst, now_ms))
         return record
 
@@ -241,7 +241,7 @@ class BybitStreams(StreamServer):
         market = self.venue.market
         if parts[0] == "kline" and len(parts) == 3 and parts[1] in INTERVALS:
             return _Kline(INTERVALS[parts[1]], parts[1], name, inst, market, self.kline_interval)
-        if parts[0] == "allLiquidation" and len(parts) == 2 and kind == "perp":  # issue 16 (marks)
+        if parts[0] == "allLiquidation" and len(parts) == 2 and kind == "perp":
             from tradeflood.testing._liquidation_feeds import BybitLiquidations
 
             return BybitLiquidations(name, inst, market, self.trade_interval)

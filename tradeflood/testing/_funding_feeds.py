@@ -1,4 +1,4 @@
-"""Funding rates and open interest on the simulated WebSockets (issue 16), in each venue's shape.
+"""Funding rates and open interest on the simulated WebSockets, in each venue's shape.
 
 Values are those of :mod:`tradeflood.testing._funding_market` at the push's time,
 so a stream's values can be checked against the market state (and agree with the

@@ -1,4 +1,4 @@
-"""Liquidation streams of the simulated venues (issue 16): one liquidation per perpetual every
+"""Liquidation streams of the simulated venues: one liquidation per perpetual every
 two seconds (:mod:`tradeflood.testing._derived`), in each venue's wire format.
 
 - Binance ``<symbol>@forceOrder`` (futures): ``{"e": "forceOrder", "E", "o": {...}}``, one

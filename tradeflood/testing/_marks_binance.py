@@ -1,4 +1,4 @@
-"""Binance's mark/index klines and aggregate trades, added to a :class:`BinanceVenue` (issue 16).
+"""Binance's mark/index klines and aggregate trades, added to a :class:`BinanceVenue`.
 
 ``/fapi/v1/markPriceKlines`` (``symbol``) and ``/fapi/v1/indexPriceKlines`` (``pair``)
 page like klines (limit up to 1500, weight 1/2/5/10 by limit) with the volumes "0".

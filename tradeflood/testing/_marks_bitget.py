@@ -1,4 +1,4 @@
-"""Bitget's mark/index candles and trade history, added to a :class:`BitgetVenue` (issue 16).
+"""Bitget's mark/index candles and trade history, added to a :class:`BitgetVenue`.
 
 ``mix/market/candles`` with ``kLineType=MARK|INDEX`` serves mark or index bars
 (1000 a page, the trade candles' look-back); ``mix/market/history-mark-candles``

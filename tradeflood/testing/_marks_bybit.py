@@ -1,4 +1,4 @@
-"""Bybit's mark/index klines, added to a :class:`BybitVenue` (issue 16).
+"""Bybit's mark/index klines, added to a :class:`BybitVenue`.
 
 ``/v5/market/mark-price-kline`` and ``/v5/market/index-price-kline`` take the
 kline's parameters for ``category=linear`` (spot is refused: code 10001),

@@ -1,4 +1,4 @@
-"""OKX's mark/index candles and trade history, added to an :class:`OkxVenue` (issue 16).
+"""OKX's mark/index candles and trade history, added to an :class:`OkxVenue`.
 
 ``market/mark-price-candles`` and ``market/index-candles`` (20 per 2 s) serve the
 latest 1,440 bars, their ``history-`` twins (10 per 2 s) any age; all take

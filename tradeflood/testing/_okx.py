@@ -87,7 +87,7 @@ class OkxVenue(Venue):
             "/api/v5/market/tickers": self._tickers,
         }
         install_okx(self)  # funding rates and open interest
-        # issue 16 (marks): mark/index candles and trade history
+        # Mark/index candles and trade history.
         # import cycle: the issue-16 routes live in their own module, which reads this one's tables
         from tradeflood.testing._marks_okx import install as install_marks
 

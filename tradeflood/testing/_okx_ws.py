@@ -70,7 +70,7 @@ class _Candles(_OkxFeed, BarFeed):
 
 
 class _PriceCandles(_Candles):
-    """Mark or index bars (issue 16): as the trade candles, rows ``[ts, o, h, l, c, confirm]``."""
+    """Mark or index bars: as the trade candles, rows ``[ts, o, h, l, c, confirm]``."""
 
     def __init__(self, kind: str, *args: Any) -> None:
         super().__init__(*args)
@@ -231,7 +231,7 @@ class OkxStreams(StreamServer):
     def _feed(self, client: Client, arg: dict[str, Any]) -> Feed | None:
         channel, wanted = str(arg.get("channel")), str(arg.get("instId"))
         business = str(client.state.get("path", "")).split("?")[0].rstrip("/") == BUSINESS
-        if channel == "liquidation-orders" and not business:  # issue 16 (marks): per instType
+        if channel == "liquidation-orders" and not business:  # one subscription per instType
             if arg.get("instType") != "SWAP":
                 return None
             key = topic_key(arg)  # as unsubscribe names it
@@ -241,7 +241,7 @@ class OkxStreams(StreamServer):
                 return OkxLiquidations(key, {"channel": channel, "instType": "SWAP"}, self.venue.market,
                                        self.trade_interval, self.liquidations_together)
             return self.feeds[key]
-        if channel in ("funding-rate", "open-interest") and not business:  # issue 16: swaps only
+        if channel in ("funding-rate", "open-interest") and not business:  # swaps only
             key = topic_key(arg)
             if key in self.feeds:
                 return self.feeds[key]
@@ -249,7 +249,7 @@ class OkxStreams(StreamServer):
 
             return okx_feed(key, channel, wanted, self.venue.market, self.ticker_interval)
         inst = next((i for i in self.venue.market.instruments if wire.inst_id(i) == wanted), None)
-        if business and channel.startswith(("mark-price-candle", "index-candle")):  # issue 16 (marks)
+        if business and channel.startswith(("mark-price-candle", "index-candle")):
             return self._price_candles(channel, wanted)
         known = channel in CANDLE_CHANNELS if business else channel in ("trades", "tickers", "books")
         if inst is None or not known:
@@ -267,7 +267,7 @@ class OkxStreams(StreamServer):
         return _Book(self.book_depth, self.book_snapshot, *common, self.book_interval)
 
     def _price_candles(self, channel: str, wanted: str) -> Feed | None:
-        """``mark-price-candle<bar>`` of a swap or ``index-candle<bar>`` of an index (issue 16)."""
+        """``mark-price-candle<bar>`` of a swap or ``index-candle<bar>`` of an index."""
         index = channel.startswith("index-candle")
         kind = "index" if index else "mark"
         bar = channel.removeprefix("index-candle" if index else "mark-price-candle")
