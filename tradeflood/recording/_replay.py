@@ -33,6 +33,15 @@ protocol, TLS or name error; recorded as ``failed``) fails at its recorded time 
 ``httpx`` error and message, which the session turns into the same ``NetworkError`` (or
 ``RequestTimeoutError``, ``PayloadError``) and retries the same way.
 
+A recording of a session that sent by proxies (its ``REST`` records carry a ``route``) replays
+flat: the replaying session leaves its proxy scheme aside (no proxy is probed or needs to run), and
+every request goes to the recording, answered by the rule above whichever route carried it live.
+The scheme's choice is not replayed: it followed the proxies' live health (probes, bans, deaths),
+which a replay cannot reproduce without the proxies, and a choice that went otherwise would change
+nothing delivered, since replies are matched by request, not by route. A try that failed live
+through one proxy (refused, banned) fails in the replay too, and is retried the way a direct
+session retries it, to the reply that came through another.
+
 At full speed the replay applies no request deadline of its own (see ``replays_network`` on
 :class:`ReplayClock`): it spends no clock time on its own work, so it asks before the live
 session did, and its own deadline would stop replies that came in time.
