@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     from .turns import Turn
     from .windows import RateLimits
 
-__all__ = ["Egress", "RequestRoutes", "TransportTap"]
+__all__ = ["RESENT", "Egress", "RequestRoutes", "TransportTap"]
+
+#: The extension (``request.extensions[RESENT]``) of a request an egress sends once more at once,
+#: because the first try failed on a stale connection before reaching the venue (nothing the
+#: executor sees): a recording keeps the mark, and its replay drops the failed try it replaced.
+RESENT = "tradeflood.resent"
 
 #: ``tap(inner, route)``: the transport an egress named ``route`` sends through in place of its own
 #: ``inner`` one (a recording session's: it records each request, then passes it on to ``inner``).

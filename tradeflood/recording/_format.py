@@ -41,6 +41,10 @@ A ``REST`` record of a request a proxy carried also says ``route``: the proxy's 
 without credentials); one sent directly has none. The field only tells, it changes nothing a
 reader does, so it came without a new format: a format 4 reader that knows nothing of it reads
 such a file exactly (a replay answers every route alike: see :mod:`~tradeflood.recording._replay`).
+``resent: true`` marks a request a proxy's egress sent once more at once because its first try
+failed on a stale connection before reaching the venue (that try is recorded as ``failed`` just
+before); the session never saw that failure, so a replay drops it. A reader that knows nothing of
+the mark replays the failed try as a failure the session retries: the same data, one retry more.
 """
 
 from __future__ import annotations

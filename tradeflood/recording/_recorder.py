@@ -32,6 +32,7 @@ import orjson
 from tradeflood import registry
 from tradeflood.bodies import DEFAULT_MAX_REPLY_BYTES, BodyTooLarge, read_bounded
 from tradeflood.clock import Clock
+from tradeflood.sending import RESENT
 
 from ._format import DOWN, MANIFEST, REST, TAKEN, UP, VERSION
 from ._writer import BlockWriter
@@ -250,6 +251,8 @@ class RecordingTransport(httpx.AsyncBaseTransport):
                                 "headers": headers, "sent_ns": sent, **extra}
         if self.route is not None:
             meta["route"] = self.route
+        if request.extensions.get(RESENT):
+            meta["resent"] = True
         self.recorder.rest.append(REST, ns, 0, orjson.dumps(meta) + b"\n" + body)
         handing = _HANDING.get()
         if handing is not None:
