@@ -32,7 +32,7 @@ from .errors import (
 from .planner import Plan
 from .ratelimit import Lease
 from .retry import RetryPolicy
-from .sending import Egress, RequestRoutes
+from .sending import Egress, RequestRoutes, TransportTap
 from .turns import Derived, Turn, TurnKey
 from .windows import RateLimits
 
@@ -73,7 +73,8 @@ class Executor:
 
     With request routes (``proxies``: a :class:`~tradeflood.proxy.ProxyScheme`), each request is
     sent through the egress the scheme picks for it, under that egress's own
-    rate-limit windows (``direct`` keeps ``client`` and ``limits``).
+    rate-limit windows (``direct`` keeps ``client`` and ``limits``); with ``tap`` (a recording
+    session's), each proxy's own client sends through it too (see :data:`~tradeflood.sending.TransportTap`).
 
     Each request, from connecting to the last byte of its body, must be over
     within ``request_deadline`` seconds (the client's own timeout bounds each read
@@ -101,6 +102,7 @@ class Executor:
         connectors: Callable[[str], Connector] | None = None,
         request_deadline: float = 60.0,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        tap: TransportTap | None = None,
     ) -> None:
         self.client = client
         #: Seconds a request may take in all: connect, send, and read its whole body.
@@ -121,7 +123,7 @@ class Executor:
         self._plan_connectors: Mapping[str, Connector] = {}
         self.proxies = proxies
         if proxies is not None:
-            proxies.attach(client, self.limits, clock)
+            proxies.attach(client, self.limits, clock, tap=tap)
 
     async def aclose(self) -> None:
         """Close the HTTP client(s) and stop the proxy scheme's monitor."""

@@ -3,12 +3,15 @@
 The executor knows nothing of proxies; it asks its :class:`RequestRoutes` (a
 :class:`~tradeflood.proxy.ProxyScheme` is one) which :class:`Egress` carries a
 turn, sends through it under the egress's own rate-limit windows, and reports
-how the answer went.
+how the answer went. A session that records hands the routes a :data:`TransportTap`,
+through which every egress of its own sends, so that what goes out by a proxy is
+recorded as what goes out directly.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -19,7 +22,16 @@ if TYPE_CHECKING:
     from .turns import Turn
     from .windows import RateLimits
 
-__all__ = ["Egress", "RequestRoutes"]
+__all__ = ["RESENT", "Egress", "RequestRoutes", "TransportTap"]
+
+#: The extension (``request.extensions[RESENT]``) of a request an egress sends once more at once,
+#: because the first try failed on a stale connection before reaching the venue (nothing the
+#: executor sees): a recording keeps the mark, and its replay drops the failed try it replaced.
+RESENT = "tradeflood.resent"
+
+#: ``tap(inner, route)``: the transport an egress named ``route`` sends through in place of its own
+#: ``inner`` one (a recording session's: it records each request, then passes it on to ``inner``).
+TransportTap = Callable[["httpx.AsyncBaseTransport", str], "httpx.AsyncBaseTransport"]
 
 
 class Egress(Protocol):
@@ -42,8 +54,10 @@ class Egress(Protocol):
 class RequestRoutes(Protocol):
     """The egresses requests may take, chosen per turn, with their health kept up to date."""
 
-    def attach(self, client: httpx.AsyncClient, limits: RateLimits, clock: Clock) -> None:
-        """Give every egress a client and windows; a direct one uses ``client`` and ``limits``."""
+    def attach(self, client: httpx.AsyncClient, limits: RateLimits, clock: Clock, *,
+               tap: TransportTap | None = None) -> None:
+        """Give every egress a client and windows; a direct one uses ``client`` and ``limits``,
+        any other sends through ``tap(its transport, its name)`` when a ``tap`` is given."""
 
     async def start(self) -> None:
         """Get ready before the first request (probe proxies)."""

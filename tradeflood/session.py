@@ -130,8 +130,9 @@ class Session:
     the fetch goes on without it.
 
     ``record="data/"`` also keeps every frame and REST reply the session receives in that
-    directory; ``replay="data/"`` plays such a recording back through the same code, at
-    ``speed`` (1 real time, 10, or ``"max"``) from ``start`` (see ``tradeflood.recording``).
+    directory (whichever proxy of ``proxies`` carried it); ``replay="data/"`` plays such a
+    recording back through the same code, at ``speed`` (1 real time, 10, or ``"max"``) from
+    ``start`` (see ``tradeflood.recording``), without ``proxies``: no proxy need run.
     """
 
     def __init__(
@@ -188,7 +189,8 @@ class Session:
         self._timeout = timeout
         self._max_concurrency = max_concurrency
         self._progress = progress
-        self.proxies = proxies
+        #: The proxy scheme requests and streams go out by (a replaying session leaves it aside).
+        self.proxies = proxies if self._recording is None else self._recording.routes(proxies)
         self._connectors: dict[type[Connector], Connector] = {}
         self._bindings: dict[type[Binding], Binding] = {}
         self._cache: dict[TurnKey, TurnResult] = {}
@@ -485,6 +487,7 @@ class Session:
                 max_concurrency=self._max_concurrency, cache=self._cache, progress=self._progress,
                 proxies=self.proxies, connectors=self.venue_connector,
                 request_deadline=self._request_deadline, max_reply_bytes=self._max_reply_bytes,
+                tap=None if self._recording is None else self._recording.tap,
             )
         return self._executor
 

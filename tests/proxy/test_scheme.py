@@ -18,6 +18,7 @@ from tradeflood.executor import RateLimits
 from tradeflood.proxy import request_types
 from tradeflood.proxy._pool import Egress
 from tradeflood.proxy._routing import turn_route
+from tradeflood.windows import egress_of
 
 P1, P2, P3 = "http://127.0.0.1:3001", "http://127.0.0.1:3002", "socks5://127.0.0.1:1080"
 
@@ -200,3 +201,29 @@ async def test_per_proxy_and_per_pool_concurrency_caps_hold_requests_back() -> N
     release.set()
     await asyncio.gather(*tasks)
     assert sorted(held) == [P1, P1, P1, P2, P2] and a.counters.in_flight == b.counters.in_flight == 0
+
+
+async def test_a_tap_wraps_each_proxys_transport_and_leaves_direct_on_the_sessions_client() -> None:
+    """A recording session hands attach() its tap: every proxy's client sends through what the tap
+    made of that proxy's own transport, named by the proxy; ``direct`` keeps the session's client."""
+    seen: list[tuple[str, object]] = []
+
+    def tap(inner: httpx.AsyncBaseTransport, route: str) -> httpx.AsyncBaseTransport:
+        seen.append((route, egress_of(inner)))  # the proxy's own transport, to wrap
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, text=f"{route} {request.url}")
+        return httpx.MockTransport(answer)
+
+    scheme = ProxyScheme(pools={"*": ["direct", "http://user:pw@127.0.0.1:3001", P2]})
+    clock = VirtualClock(start=1_700_000_000.0)
+    own = httpx.AsyncClient()
+    scheme.attach(own, RateLimits(clock), clock, tap=tap)
+    assert seen == [("http://127.0.0.1:3001", "proxy:http://127.0.0.1:3001"),  # named without credentials
+                    (P2, f"proxy:{P2}")]
+    direct, _, second = scheme.egresses
+    assert direct.client is own
+    reply = await second.client.get("http://venue.test/x")  # type: ignore[union-attr]
+    assert reply.text == f"{P2} http://venue.test/x"
+    await scheme.aclose()
+    await own.aclose()

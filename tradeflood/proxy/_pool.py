@@ -24,6 +24,7 @@ import httpx
 
 from ..errors import ConfigError
 from ..ratelimit import Limit, SlidingWindow
+from ..sending import RESENT
 from ._health import Health
 from ._stats import ProxyCounters
 
@@ -130,7 +131,8 @@ class Egress:
 
         A kept-alive connection that the proxy closed while idle (tinyproxy does)
         fails before any answer; such a request never reached the venue, so it is
-        sent once more on a fresh connection rather than counted as a failure.
+        sent once more on a fresh connection rather than counted as a failure (the
+        resend says so in its ``tradeflood.resent`` extension, which a recording keeps).
         """
         assert self.client is not None
         try:
@@ -139,8 +141,8 @@ class Egress:
         except httpx.RemoteProtocolError as exc:
             if "without sending a response" not in str(exc):
                 raise
-            response = await self.client.send(self.client.build_request(method, url, params=params),
-                                              stream=True)
+            again = self.client.build_request(method, url, params=params, extensions={RESENT: True})
+            response = await self.client.send(again, stream=True)
         try:
             yield response
         finally:

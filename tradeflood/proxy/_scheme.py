@@ -48,6 +48,7 @@ from ._stream import StreamEgress
 
 if TYPE_CHECKING:
     from ..connector import Ban
+    from ..sending import TransportTap
     from ..turns import Turn
 
 __all__ = ["ProxyScheme"]
@@ -143,15 +144,21 @@ class ProxyScheme:
 
     # -- wiring (the executor's side) -------------------------------------------------
 
-    def attach(self, client: httpx.AsyncClient, limits: RateLimits, clock: Clock) -> None:
-        """Give every egress its client and rate-limit windows; ``direct`` uses the session's own."""
+    def attach(self, client: httpx.AsyncClient, limits: RateLimits, clock: Clock, *,
+               tap: TransportTap | None = None) -> None:
+        """Give every egress its client and rate-limit windows; ``direct`` uses the session's own.
+        With ``tap`` (a recording session's), each proxy's client sends through
+        ``tap(its transport, its name)``, so what it carries is recorded like the rest."""
         self.bind(clock)
         for egress in self.egresses:
             if egress.proxy.is_direct:
                 egress.client, egress.limits = client, limits
             else:
+                transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(proxy=egress.proxy.url)
+                if tap is not None:
+                    transport = tap(transport, egress.name)
                 egress.client = httpx.AsyncClient(
-                    transport=httpx.AsyncHTTPTransport(proxy=egress.proxy.url), timeout=client.timeout,
+                    transport=transport, timeout=client.timeout,
                     headers=client.headers, follow_redirects=False,
                 )
                 self._clients.append(egress.client)

@@ -36,6 +36,15 @@ time since it was sent; ``status`` is 0 unless the headers had come. A replay ra
 same error at the same time. Older recordings hold no ``failed`` replies and replay as
 before; a format 3 reader refuses format 4 files rather than hand out a failed request as an
 empty reply. Readers refuse files of a format newer than theirs.
+
+A ``REST`` record of a request a proxy carried also says ``route``: the proxy's name (its URL
+without credentials); one sent directly has none. The field only tells, it changes nothing a
+reader does, so it came without a new format: a format 4 reader that knows nothing of it reads
+such a file exactly (a replay answers every route alike: see :mod:`~tradeflood.recording._replay`).
+``resent: true`` marks a request a proxy's egress sent once more at once because its first try
+failed on a stale connection before reaching the venue (that try is recorded as ``failed`` just
+before); the session never saw that failure, so a replay drops it. A reader that knows nothing of
+the mark replays the failed try as a failure the session retries: the same data, one retry more.
 """
 
 from __future__ import annotations
@@ -90,7 +99,8 @@ CHANNELS = 0  # the block's channel table (JSON: {id: {...}})
 FRAME = 1  # a WebSocket frame as the venue sent it
 UP = 2  # a connection came up (JSON)
 DOWN = 3  # a connection went down (JSON)
-REST = 4  # a REST reply: JSON metadata, a newline, the body (empty if "cut", "stopped" or "failed")
+REST = 4  # a REST reply: JSON metadata (with "route" if a proxy carried it), a newline, the body
+#          (empty if "cut", "stopped" or "failed")
 TAKEN = 5  # (rest files, format 2) replies handed to a stream at this time: JSON {"replies": [...]}
 
 

@@ -4,8 +4,10 @@ Two taps feed it. Each WebSocket connection hands it every raw frame with its
 receive time in ns (and its ups and downs with the topics it carried); the
 session's HTTP transport is wrapped so that every REST reply the fetches and the
 streams used (instrument lists, book snapshots, candle backfills) is kept with its
-venue, endpoint, status and headers. Nothing TradeFlood made of the data is kept,
-so a replay rebuilds it with the same code.
+venue, endpoint, status and headers. Requests a proxy carries go through the proxy's own
+client, which the session gives a tap of the same transport (:meth:`RecordingTransport.through`):
+they are recorded alike, with the proxy's name as their ``route``. Nothing TradeFlood made of
+the data is kept, so a replay rebuilds it with the same code.
 
 A stream that fetches over REST and then applies the result among its frames (a book
 snapshot, into which the deltas received meanwhile are bridged) wraps the fetch in
@@ -30,6 +32,7 @@ import orjson
 from tradeflood import registry
 from tradeflood.bodies import DEFAULT_MAX_REPLY_BYTES, BodyTooLarge, read_bounded
 from tradeflood.clock import Clock
+from tradeflood.sending import RESENT
 
 from ._format import DOWN, MANIFEST, REST, TAKEN, UP, VERSION
 from ._writer import BlockWriter
@@ -181,18 +184,27 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     (no body, and the status only if the headers had come), and the cancellation goes on.
     A request that failed on the way (refused, reset mid-body, a protocol, TLS or name
     error: an ``httpx.RequestError``) is recorded as ``failed``, with the error's class and
-    message, and the error goes on.
+    message, and the error goes on. A transport with a ``route`` (a proxy's name, see
+    :meth:`through`) keeps it in each record it makes.
     """
 
     def __init__(self, recorder: Recorder, inner: httpx.AsyncBaseTransport,
                  locate: Callable[[str], tuple[str, str, str]], *,
-                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> None:
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES, route: str | None = None) -> None:
         self.recorder = recorder
         self.inner = inner
         self.locate = locate
         #: Bytes a reply's body may have once decoded: past it, the body is cut off there
         #: (:class:`~tradeflood.bodies.BodyTooLarge`, which the session reports as too large).
         self.max_reply_bytes = max_reply_bytes
+        #: The way out its requests take, kept in their records (None: the session's own, direct).
+        self.route = route
+
+    def through(self, inner: httpx.AsyncBaseTransport, route: str) -> RecordingTransport:
+        """The same recording over ``inner``, its records marked with ``route``: the tap a proxy
+        scheme sends each proxy's requests through (a :data:`~tradeflood.sending.TransportTap`)."""
+        return RecordingTransport(self.recorder, inner, self.locate, max_reply_bytes=self.max_reply_bytes,
+                                  route=route)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         sent = int(self.recorder.clock.time() * 1e9)
@@ -237,6 +249,10 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         meta: dict[str, Any] = {"venue": venue, "api": api, "method": request.method, "path": path,
                                 "status": 0 if response is None else response.status_code,
                                 "headers": headers, "sent_ns": sent, **extra}
+        if self.route is not None:
+            meta["route"] = self.route
+        if request.extensions.get(RESENT):
+            meta["resent"] = True
         self.recorder.rest.append(REST, ns, 0, orjson.dumps(meta) + b"\n" + body)
         handing = _HANDING.get()
         if handing is not None:

@@ -33,6 +33,17 @@ protocol, TLS or name error; recorded as ``failed``) fails at its recorded time 
 ``httpx`` error and message, which the session turns into the same ``NetworkError`` (or
 ``RequestTimeoutError``, ``PayloadError``) and retries the same way.
 
+A recording of a session that sent by proxies (its ``REST`` records carry a ``route``) replays
+flat: the replaying session leaves its proxy scheme aside (no proxy is probed or needs to run), and
+every request goes to the recording, answered by the rule above whichever route carried it live.
+The scheme's choice is not replayed: it followed the proxies' live health (probes, bans, deaths),
+which a replay cannot reproduce without the proxies, and a choice that went otherwise would change
+nothing delivered, since replies are matched by request, not by route. A try that failed live
+through one proxy (refused, banned) fails in the replay too, and is retried the way a direct
+session retries it, to the reply that came through another. A failed try that a proxy's egress
+resent at once (a stale connection; the reply says ``resent``) is dropped, as the session never
+saw it.
+
 At full speed the replay applies no request deadline of its own (see ``replays_network`` on
 :class:`ReplayClock`): it spends no clock time on its own work, so it asks before the live
 session did, and its own deadline would stop replies that came in time.
@@ -200,6 +211,8 @@ class Replayer:
                 head, _, body = record.data.partition(b"\n")
                 meta = orjson.loads(head)
                 key = rest_key(meta["venue"], meta["method"], meta["path"])
+                if meta.get("resent"):
+                    _drop_replaced(self._replies[key], by_arrival, key)
                 reply = _Reply(record.ns, meta.get("sent_ns", record.ns), meta["status"],
                                [tuple(h) for h in meta["headers"]], body, cut=meta.get("cut"),
                                stopped=meta.get("stopped"), failed=meta.get("failed"))
@@ -351,6 +364,14 @@ class Replayer:
     def _problem(self, exc: RecordingError) -> None:
         self.problems.append(str(exc))
         log.warning("%s", exc)
+
+
+def _drop_replaced(replies: list[_Reply], by_arrival: dict[tuple[int, tuple[str, str, str]], _Reply],
+                   key: tuple[str, str, str]) -> None:
+    """Forget the failed try a ``resent`` reply replaced: the proxy's egress sent the request once
+    more at once, so the session never saw that failure, and neither does its replay."""
+    if replies and replies[-1].failed is not None:  # recorded just before: one send at a time
+        by_arrival.pop((replies.pop().ns, key), None)
 
 
 def _failure(failed: dict[str, Any], request: httpx.Request) -> httpx.RequestError:

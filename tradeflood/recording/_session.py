@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -20,6 +20,10 @@ from ._recorder import Recorder
 from ._replay import Replayer
 from ._replayconn import ReplayConnection
 
+if TYPE_CHECKING:
+    from tradeflood.proxy import ProxyScheme
+    from tradeflood.sending import TransportTap
+
 __all__ = ["SessionRecording", "session_recording"]
 
 
@@ -32,6 +36,14 @@ class SessionRecording:
     stream_settings: StreamSettings
     recorder: Recorder | None = None
     replayer: Replayer | None = None
+    #: What a proxy scheme's own clients send through: the recording's, so nothing goes unrecorded.
+    tap: TransportTap | None = None
+
+    def routes(self, proxies: ProxyScheme | None) -> ProxyScheme | None:
+        """The proxy scheme the session sends by: a replay leaves it aside (never attached, never
+        started, no proxy probed), since every route's replies are in the recording and a replay
+        answers a request alike whichever route carried it live."""
+        return None if self.replayer is not None else proxies
 
     def bind(self, session: Any) -> None:
         """A replay that reaches the end of its recording ends the session's streams."""
@@ -70,7 +82,8 @@ def session_recording(*, record: str | os.PathLike[str] | None, replay: str | os
         clock = clock or LiveClock()
         recorder = Recorder(os.fspath(record), clock)  # type: ignore[arg-type]
         rest = recorder.transport(transport, urls or {}, max_reply_bytes=max_reply_bytes)
-        return SessionRecording(clock, rest, dataclasses.replace(settings, tap=recorder), recorder=recorder)
+        return SessionRecording(clock, rest, dataclasses.replace(settings, tap=recorder), recorder=recorder,
+                                tap=rest.through)
     if clock is not None or transport is not None:
         raise ConfigError("a replaying session brings its own clock and transport; pass neither")
     start_ns = None
