@@ -50,7 +50,7 @@ from typing import Any
 
 import ccxt
 from _common import PAGE_ROWS as ROWS
-from _common import payloads
+from _common import cpu_model, payloads
 
 from tradeflood.bindings.binance import candle_columns_binance, parse_klines
 from tradeflood.bindings.binance.parse import parse_trades as binance_trades
@@ -182,6 +182,7 @@ def main() -> int:
     print(f"Parse cost per candle: {ROWS}-row 1m spot payloads from the simulator, best of "
           f"{args.rounds} rounds (median), GC off while timed; Python {sys.version.split()[0]}, "
           f"ccxt {ccxt.__version__}")
+    print(f"CPU: {cpu_model()}")
     print(f"{'venue':<8} {'parser':<38} {'us/candle':>10} {'(median)':>9} {'vs ccxt':>8}")
     labels = {
         "tradeflood": "tradeflood parse -> Candle (Decimal)",

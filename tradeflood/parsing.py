@@ -37,7 +37,7 @@ from .errors import PayloadError
 if TYPE_CHECKING:
     from tradeflood.models import Candle
 
-__all__ = ["ABSENT", "CheckedDecimals", "Reader", "candle_models", "closed_flags", "exact_columns",
+__all__ = ["ABSENT", "CheckedDecimals", "Reader", "candle_models", "closed_flags", "exact_reader",
            "parse_price_candles", "string_columns"]
 
 M = TypeVar("M")
@@ -319,7 +319,7 @@ def candle_models(*, exchange: str, symbol: str, native_symbol: str, interval: s
 
     Each column becomes exact Decimals in one pass (an open written as the
     previous row's close, as venues send them, shares that close's Decimal; a page
-    repeating its texts reads each once, :func:`exact_columns`), the
+    repeating its texts reads each once, :func:`exact_reader`), the
     candle rules run over the columns (:func:`tradeflood.checks.candle_columns_ok`)
     and the models are made without re-validation. Every row passing, the result
     is a :class:`~tradeflood.checks.CheckedCandles` that the fetch's checks take as
@@ -329,12 +329,13 @@ def candle_models(*, exchange: str, symbol: str, native_symbol: str, interval: s
     from .checks import CheckedCandles, candle_columns_ok
 
     opens_s, highs_s, lows_s, closes_s, volumes_s, quotes_s = values
-    if len(opens_s) > 1 and opens_s[1:] == closes_s[:-1]:
-        highs, lows, closes = exact_columns((highs_s, lows_s, closes_s))
-        opens = [_EXACT.create_decimal(opens_s[0]), *closes[:-1]]
-    else:
-        opens, highs, lows, closes = exact_columns((opens_s, highs_s, lows_s, closes_s))
-    volumes, quotes = exact_columns((volumes_s, quotes_s))
+    shared = len(opens_s) > 1 and opens_s[1:] == closes_s[:-1]
+    price = exact_reader((highs_s, lows_s, closes_s) if shared else (opens_s, highs_s, lows_s, closes_s))
+    closes = list(map(price, closes_s))
+    opens = [_EXACT.create_decimal(opens_s[0]), *closes[:-1]] if shared else list(map(price, opens_s))
+    highs, lows = list(map(price, highs_s)), list(map(price, lows_s))
+    size = exact_reader((volumes_s, quotes_s))
+    volumes, quotes = list(map(size, volumes_s)), list(map(size, quotes_s))
     # Each row's fields are a copy of one template (a copy clones the key table at once) with
     # the row's eight values stored in: fewer steps a row than a twelve-key dict display.
     copy = {"exchange": exchange, "symbol": symbol, "native_symbol": native_symbol, "interval": interval,
@@ -364,28 +365,31 @@ def candle_models(*, exchange: str, symbol: str, native_symbol: str, interval: s
     return models
 
 
-def exact_columns(columns: Sequence[Sequence[str]]) -> list[list[Decimal]]:
-    """Columns of decimal strings as the Decimals ``Decimal(text)`` gives, value for value.
+def exact_reader(columns: Sequence[Sequence[str]]) -> Callable[[str], Decimal]:
+    """What reads the decimal strings of a page's ``columns``: a function giving, for each of
+    their texts, exactly the Decimal ``Decimal(text)`` gives, digits and exponent alike.
 
     A page of a market whose tick is coarse for its price writes the same few
     texts over and over (a quiet bar's high is its open); when a sample of the
-    columns' first rows repeats that much, each distinct text is read once and
-    shared. The Decimal for a text is the same either way, digits and exponent
-    alike. A text that is not a decimal raises ``InvalidOperation`` (a non-string
-    ``TypeError``), for the caller's slow path.
+    columns' first rows repeats that much, every distinct text is read once, up
+    front, and the function looks it up (a text not in ``columns`` raises
+    ``KeyError`` then). Otherwise it is Decimal's own reading, which raises
+    ``InvalidOperation`` for a text that is not a decimal, as the memo does while
+    it is built::
+
+        read = exact_reader((highs, lows, closes))
+        highs, lows, closes = list(map(read, highs)), list(map(read, lows)), list(map(read, closes))
     """
-    dec = _EXACT.create_decimal
-    if not columns or len(columns[0]) < _SAMPLE_ROWS:
-        return [list(map(dec, column)) for column in columns]
-    heads = [column[:_SAMPLE_ROWS] for column in columns]
-    if len(set(chain.from_iterable(heads))) * _REPEATS > sum(map(len, heads)):
-        return [list(map(dec, column)) for column in columns]
-    texts = set(chain.from_iterable(columns))
-    get = dict(zip(texts, map(dec, texts), strict=True)).__getitem__
-    return [list(map(get, column)) for column in columns]
+    read: Callable[[str], Decimal] = _EXACT.create_decimal
+    if columns and len(columns[0]) >= _SAMPLE_ROWS:
+        heads = [column[:_SAMPLE_ROWS] for column in columns]
+        if len(set(chain.from_iterable(heads))) * _REPEATS <= sum(map(len, heads)):
+            texts = set(chain.from_iterable(columns))
+            read = dict(zip(texts, map(read, texts), strict=True)).__getitem__
+    return read
 
 
-#: :func:`exact_columns` samples the first rows of each column (and reads shorter pages
+#: :func:`exact_reader` samples the first rows of each column (and reads shorter pages
 #: straight, where sharing saves next to nothing) ...
 _SAMPLE_ROWS = 32
 #: ... and shares Decimals when the sample holds at most one distinct text in this many: below

@@ -19,7 +19,7 @@ from tradeflood.checks import CheckedCandles, candle_columns_ok, candle_violatio
 from tradeflood.errors import PayloadError
 from tradeflood.intervals import interval_ms
 from tradeflood.models import Candle, trusted_batch
-from tradeflood.parsing import exact_columns
+from tradeflood.parsing import exact_reader
 
 MINUTE = 60_000
 NOW = 1_800_000_000_000
@@ -220,27 +220,33 @@ def exactly(got: list[list[Decimal]], columns: list[list[str]]) -> None:
         [[Decimal(t).as_tuple() for t in column] for column in columns]
 
 
+def read_all(columns: list[list[str]]) -> list[list[Decimal]]:
+    """Every column read through the one reader made for the page."""
+    read = exact_reader(columns)
+    return [list(map(read, column)) for column in columns]
+
+
 @given(st.integers(1, 3), st.integers(0, 120), st.data())
 @settings(max_examples=200, deadline=None)
-def test_exact_columns_give_each_text_its_own_decimal(width: int, n: int, data: st.DataObject) -> None:
+def test_an_exact_reader_gives_each_text_its_own_decimal(width: int, n: int, data: st.DataObject) -> None:
     few = data.draw(st.lists(texts, min_size=1, max_size=4))  # a coarse-tick page: few texts
     pick = data.draw(st.sampled_from([st.sampled_from(few), texts, plain]))
     columns = [data.draw(st.lists(pick, min_size=n, max_size=n)) for _ in range(width)]
-    exactly(exact_columns(columns), columns)
+    exactly(read_all(columns), columns)
 
 
-def test_exact_columns_read_a_repeating_page_once_and_a_varied_one_straight() -> None:
+def test_an_exact_reader_reads_a_repeating_page_once_and_a_varied_one_straight() -> None:
     repeating = [["1.50", "1.5"] * 20, ["1.5", "2"] * 20]
-    got = exact_columns(repeating)
+    got = read_all(repeating)
     exactly(got, repeating)
     assert got[0][1] is got[0][3] is got[1][0]  # one Decimal for the text "1.5" across the page
     assert str(got[0][0]) == "1.50" and str(got[0][1]) == "1.5"
     varied = [[f"{i}.5" for i in range(40)], [f"{i}.25" for i in range(40)]]
-    got = exact_columns(varied)
-    exactly(got, varied)
-    assert exact_columns([["1.5"] * 40])[0][0] is not exact_columns([["1.5"] * 40])[0][0]  # per page
+    exactly(read_all(varied), varied)
+    assert type(exact_reader(varied)("1.5")) is Decimal and exact_reader(varied)("7") == 7  # read straight
+    assert read_all([["1.5"] * 40])[0][0] is not read_all([["1.5"] * 40])[0][0]  # one memo a page
     with pytest.raises(InvalidOperation):
-        exact_columns([["1.5"] * 39 + ["x"]])
+        exact_reader([["1.5"] * 39 + ["x"]])
 
 
 @st.composite
