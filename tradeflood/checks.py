@@ -37,7 +37,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache, partial
+from functools import partial
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -355,10 +355,10 @@ def _table_passes(cols: dict[str, Any], open_time: Any, step: int, offset: int, 
     return bool(gaps["min"].as_py() == gaps["max"].as_py() == step)
 
 
-@lru_cache(maxsize=16)
 def _least(kind: pyarrow.DataType, n: int) -> pyarrow.Array:
     """``n`` copies of the least positive value of a decimal type (one unit of its last place),
-    built from a buffer: converting Python values would import pandas when installed."""
+    built from a buffer (converting Python values would import pandas when installed); made
+    each time, so a long series checked once leaves nothing behind."""
     import pyarrow as pa
 
     unit = (1).to_bytes(kind.byte_width, sys.byteorder)  # two's complement, native order
