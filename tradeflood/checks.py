@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import operator
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -359,6 +358,8 @@ def _least(kind: pyarrow.DataType, n: int) -> pyarrow.Array:
     """``n`` copies of the least positive value of a decimal type (one unit of its last place),
     built from a buffer (converting Python values would import pandas when installed); made
     each time, so a long series checked once leaves nothing behind."""
+    import sys
+
     import pyarrow as pa
 
     unit = (1).to_bytes(kind.byte_width, sys.byteorder)  # two's complement, native order
