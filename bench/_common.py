@@ -31,6 +31,7 @@ __all__ = [
     "LoopbackError",
     "MeteredTransport",
     "check_open_times",
+    "cpu_model",
     "fast_market_matches",
     "format_table",
     "fresh_session",
@@ -296,6 +297,30 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
 
 
 PAGE_ROWS = 1000
+
+
+def cpu_model(path: str = "/proc/cpuinfo") -> str:
+    """The host's CPU as /proc/cpuinfo names it, with its family/model/stepping (a cloud host's
+    name may be just "AMD EPYC") and core count, so figures from different hosts can be told
+    apart; the platform's own word where there is no /proc/cpuinfo."""
+    import os
+    import platform
+
+    fields: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                key, sep, value = line.partition(":")
+                if not sep:
+                    if fields:
+                        break  # the first processor's block is enough
+                    continue
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    name = fields.get("model name") or platform.processor() or platform.machine() or "unknown CPU"
+    ident = "/".join(fields[k] for k in ("cpu family", "model", "stepping") if k in fields)
+    return f"{name}{f' (family/model/stepping {ident})' if ident else ''}, {os.cpu_count()} cores"
 
 
 def payloads() -> tuple[list[list[str]], list[list[Any]], int]:

@@ -33,6 +33,12 @@ ccxt's ``parse_ohlcvs`` does.
   "row checks alone" times the checks on the same models as a plain list (a
   page the parse could not check), for comparison.
 
+A third candle page shows a market whose tick is coarse for its price (a
+DOGE/USDT-like spot pair from the simulator: price 0.08, tick 0.00001), whose
+pages write the same few price texts over and over, as many real pages do; the
+simulator's BTC pages above repeat none. The model parse reads each distinct text
+once on such a page (``tradeflood.parsing.exact_reader``).
+
 Trades are measured the same way, per trade: a full recent-trades reply of each
 venue (500 Bitget fills, 1000 Binance trades) through TradeFlood's parse, the parse plus the checks (positive
 price and amount, each id once), and ccxt's ``parse_trades``.
@@ -50,7 +56,7 @@ from typing import Any
 
 import ccxt
 from _common import PAGE_ROWS as ROWS
-from _common import payloads
+from _common import cpu_model, payloads
 
 from tradeflood.bindings.binance import candle_columns_binance, parse_klines
 from tradeflood.bindings.binance.parse import parse_trades as binance_trades
@@ -84,6 +90,24 @@ def trade_payloads() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return fills, trades
 
 
+def coarse_klines() -> tuple[list[list[Any]], int]:
+    """A Binance spot 1m klines page (1000 rows) of a DOGE/USDT-like pair from the simulator:
+    price 0.08, tick 0.00001, so its bars repeat a few hundred price texts; and when it was made."""
+    from decimal import Decimal
+
+    from tradeflood.testing import BinanceVenue, Instrument, Market, default_instruments
+
+    doge = Instrument("DOGE", "USDT", "spot", 5, 0, Decimal("0.08"), 1_546_300_800_000)
+    venue = BinanceVenue(market=Market(instruments=[*default_instruments(), doge]))
+    now = venue.now_ms()
+    end = (now // MINUTE - 2) * MINUTE
+    rows = venue.handle("GET", "/api/v3/klines", {"symbol": "DOGEUSDT", "interval": "1m", "limit": str(ROWS),
+                                                  "startTime": str(end - ROWS * MINUTE)}, "127.0.0.1").json()
+    if len(rows) != ROWS:
+        raise SystemExit(f"expected {ROWS} DOGE rows, got {len(rows)}")
+    return rows, now
+
+
 def time_rounds(cases: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
     """Seconds per call of each case, ``rounds`` times, the cases interleaved, GC off while timed."""
     seconds: dict[str, list[float]] = {name: [] for name in cases}
@@ -109,6 +133,9 @@ def main() -> int:
     args = parser.parse_args()
 
     rows, klines, now = payloads()
+    coarse, coarse_now = coarse_klines()
+    names_coarse = {"symbol": "DOGE/USDT", "native_symbol": "DOGEUSDT", "interval": "1m",
+                    "received_ms": coarse_now}
     bitget, binance = ccxt.bitget(), ccxt.binance()
     market_bg, market_bn = ccxt_market(bitget), ccxt_market(binance)
     # What ccxt's parse_trade reads of a market beyond what parse_ohlcv does.
@@ -145,11 +172,14 @@ def main() -> int:
         "binance ccxt": lambda: binance.parse_ohlcvs(klines, market_bn, "1m"),
         "binance validated Candle": lambda: validated(klines, "binance"),
         "binance columnar": lambda: candle_columns_binance(klines, **names),
+        "coarse tradeflood": lambda: parse_klines(coarse, **names_coarse),
+        "coarse ccxt": lambda: binance.parse_ohlcvs(coarse, market_bn, "1m"),
     }
 
     # Same numbers out of both parsers, or the comparison means nothing.
     for venue, ours, theirs in (("bitget", cases["bitget tradeflood"], cases["bitget ccxt"]),
-                                ("binance", cases["binance tradeflood"], cases["binance ccxt"])):
+                                ("binance", cases["binance tradeflood"], cases["binance ccxt"]),
+                                ("coarse", cases["coarse tradeflood"], cases["coarse ccxt"])):
         a = [(c.open_time, float(c.open), float(c.high), float(c.low), float(c.close), float(c.volume))
              for c in ours()]  # type: ignore[attr-defined]
         b = [tuple(r) for r in theirs()]  # type: ignore[attr-defined]
@@ -182,6 +212,7 @@ def main() -> int:
     print(f"Parse cost per candle: {ROWS}-row 1m spot payloads from the simulator, best of "
           f"{args.rounds} rounds (median), GC off while timed; Python {sys.version.split()[0]}, "
           f"ccxt {ccxt.__version__}")
+    print(f"CPU: {cpu_model()}")
     print(f"{'venue':<8} {'parser':<38} {'us/candle':>10} {'(median)':>9} {'vs ccxt':>8}")
     labels = {
         "tradeflood": "tradeflood parse -> Candle (Decimal)",
@@ -197,6 +228,11 @@ def main() -> int:
             name = f"{venue} {kind}"
             print(f"{venue:<8} {label:<38} {us[name]:>10.2f} {f'({median[name]:.2f})':>9} "
                   f"{us[name] / base:>7.2f}x")
+    distinct = len({text for row in coarse for text in row[2:5]})
+    print(f"binance  coarse tick page (DOGE/USDT-like, {distinct} distinct high/low/close texts in "
+          f"{3 * ROWS}): tradeflood + checks {us['coarse tradeflood']:.2f} "
+          f"({median['coarse tradeflood']:.2f}) us/candle, ccxt {us['coarse ccxt']:.2f} "
+          f"({median['coarse ccxt']:.2f}): {us['coarse tradeflood'] / us['coarse ccxt']:.2f}x")
     print(f"\nParse cost per trade: spot recent-trades replies from the simulator ({len(fills)} Bitget, "
           f"{len(recent)} Binance trades)")
     print(f"{'venue':<8} {'parser':<38} {'us/trade':>10} {'(median)':>9} {'vs ccxt':>8}")

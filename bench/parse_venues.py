@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import ccxt
+from _common import cpu_model
 from parse import time_rounds
 
 from tradeflood.bindings.bybit import candle_columns_bybit
@@ -71,22 +72,24 @@ def bybit_payloads() -> tuple[dict[str, Any], dict[str, Any], int]:
 def market(ccxt_id: str, native: str, *, spot: bool) -> dict[str, Any]:
     """The fields of a ccxt market that its candle and trade parsers read."""
     symbol = "BTC/USDT" if spot else "BTC/USDT:USDT"
-    return {"id": native, "symbol": symbol, "base": "BTC", "quote": "USDT", "settle": None if spot else "USDT",
-            "type": "spot" if spot else "swap", "spot": spot, "swap": not spot, "future": False,
-            "option": False, "contract": not spot, "linear": None if spot else True, "inverse": None if spot else False,
+    return {"id": native, "symbol": symbol, "base": "BTC", "quote": "USDT",
+            "settle": None if spot else "USDT", "type": "spot" if spot else "swap", "spot": spot,
+            "swap": not spot, "future": False, "option": False, "contract": not spot,
+            "linear": None if spot else True, "inverse": None if spot else False,
             "contractSize": None if spot else 1.0, "precision": {"amount": 1e-8, "price": 0.01},
             "lowercaseId": None, "info": {}}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30, help="timed repetitions per parser (default 30)")
     args = parser.parse_args()
 
-    okx_rows, okx_trades, okx_now = okx_payloads()
+    okx_rows, okx_trades, _ = okx_payloads()
     by_kline, by_trades, by_now = bybit_payloads()
     okx, bybit = ccxt.okx(), ccxt.bybit()
-    m_okx, m_okx_swap = market("okx", "BTC-USDT", spot=True), market("okx", "BTC-USDT-SWAP", spot=False)
+    m_okx = market("okx", "BTC-USDT", spot=True)
     m_by, m_by_swap = market("bybit", "BTCUSDT", spot=True), market("bybit", "BTCUSDT", spot=False)
     okx.markets_by_id = {"BTC-USDT": [m_okx]}
     bybit.markets_by_id = {"BTCUSDT": [m_by_swap]}
@@ -105,10 +108,12 @@ def main() -> int:
             by_kline, native_symbol="BTCUSDT", received_ms=by_now, **spot)),
         "bybit candle columnar": (len(by_kline["list"]), lambda: candle_columns_bybit(
             by_kline, native_symbol="BTCUSDT", received_ms=by_now, **spot)),
-        "bybit candle ccxt": (len(by_kline["list"]), lambda: bybit.parse_ohlcvs(by_kline["list"], m_by, "1m")),
+        "bybit candle ccxt": (len(by_kline["list"]),
+                              lambda: bybit.parse_ohlcvs(by_kline["list"], m_by, "1m")),
         "bybit trade tradeflood": (len(by_trades["list"]), lambda: bybit_parse.parse_trades(
             by_trades, symbol="BTC/USDT:USDT", native_symbol="BTCUSDT")),
-        "bybit trade ccxt": (len(by_trades["list"]), lambda: bybit.parse_trades(by_trades["list"], m_by_swap)),
+        "bybit trade ccxt": (len(by_trades["list"]),
+                             lambda: bybit.parse_trades(by_trades["list"], m_by_swap)),
     }
 
     # Same numbers out of both parsers, or the comparison means nothing.
@@ -133,9 +138,10 @@ def main() -> int:
     median = {name: 1e6 * statistics.median(s) / rows[name] for name, s in seconds.items()}
     print(f"Parse cost per row on OKX and Bybit, payloads from the simulator, best of {args.rounds} rounds "
           f"(median), GC off while timed; Python {sys.version.split()[0]}, ccxt {ccxt.__version__}")
+    print(f"CPU: {cpu_model()}")
     print(f"{'venue':<6} {'kind':<7} {'parser':<40} {'us/row':>8} {'(median)':>9} {'vs ccxt':>8}")
-    labels = {"tradeflood": "tradeflood -> models (Decimal, checked)", "columnar": "columnar -> Arrow (fetch)",
-              "ccxt": "ccxt -> floats"}
+    labels = {"tradeflood": "tradeflood -> models (Decimal, checked)",
+              "columnar": "columnar -> Arrow (fetch)", "ccxt": "ccxt -> floats"}
     for venue in ("okx", "bybit"):
         for kind in ("candle", "trade"):
             base = us[f"{venue} {kind} ccxt"]

@@ -4,7 +4,7 @@ Binance parses gives exactly the row-by-row parse, and its checks agree with the
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from tradeflood.checks import CheckedCandles, candle_columns_ok, candle_violatio
 from tradeflood.errors import PayloadError
 from tradeflood.intervals import interval_ms
 from tradeflood.models import Candle, trusted_batch
+from tradeflood.parsing import exact_reader
 
 MINUTE = 60_000
 NOW = 1_800_000_000_000
@@ -204,3 +205,110 @@ def test_okx_and_bybit_column_passes_are_the_row_parses(rows: list[list[str]], s
     ]
     for fast_parse, slow_parse in cases:
         agree(fast_parse, slow_parse, rows)
+
+
+# -- shortcuts of the column pass: a text read once per page, the grid of a page without gaps --
+
+#: Texts Decimal reads to different digits or exponents, so a memo keyed loosely would show.
+texts = st.sampled_from(["1.5", "1.50", "1.500", "0", "0.00", "-0", "+7", "7", "1e2", "100", "1E-3",
+                         "0.001", "00012.50", "12.5", "98765.4321", "0E-8"])
+
+
+def exactly(got: list[list[Decimal]], columns: list[list[str]]) -> None:
+    """``got`` holds, for every text, the Decimal ``Decimal(text)`` gives, digits and exponent alike."""
+    assert [[d.as_tuple() for d in column] for column in got] == \
+        [[Decimal(t).as_tuple() for t in column] for column in columns]
+
+
+def read_all(columns: list[list[str]]) -> list[list[Decimal]]:
+    """Every column read through the one reader made for the page."""
+    read = exact_reader(columns)
+    return [list(map(read, column)) for column in columns]
+
+
+@given(st.integers(1, 3), st.integers(0, 120), st.data())
+@settings(max_examples=200, deadline=None)
+def test_an_exact_reader_gives_each_text_its_own_decimal(width: int, n: int, data: st.DataObject) -> None:
+    few = data.draw(st.lists(texts, min_size=1, max_size=4))  # a coarse-tick page: few texts
+    pick = data.draw(st.sampled_from([st.sampled_from(few), texts, plain]))
+    columns = [data.draw(st.lists(pick, min_size=n, max_size=n)) for _ in range(width)]
+    exactly(read_all(columns), columns)
+
+
+def test_an_exact_reader_reads_a_repeating_page_once_and_a_varied_one_straight() -> None:
+    repeating = [["1.50", "1.5"] * 20, ["1.5", "2"] * 20]
+    got = read_all(repeating)
+    exactly(got, repeating)
+    assert got[0][1] is got[0][3] is got[1][0]  # one Decimal for the text "1.5" across the page
+    assert str(got[0][0]) == "1.50" and str(got[0][1]) == "1.5"
+    varied = [[f"{i}.5" for i in range(40)], [f"{i}.25" for i in range(40)]]
+    exactly(read_all(varied), varied)
+    assert type(exact_reader(varied)("1.5")) is Decimal and exact_reader(varied)("7") == 7  # read straight
+    assert read_all([["1.5"] * 40])[0][0] is not read_all([["1.5"] * 40])[0][0]  # one memo a page
+    with pytest.raises(InvalidOperation):
+        exact_reader([["1.5"] * 39 + ["x"]])
+
+
+@st.composite
+def coarse_pages(draw: st.DrawFn) -> list[list[str]]:
+    """Bitget spot rows of a market whose tick is coarse for its price: long pages (past the
+    column pass's sample) that write a few price and size texts over and over."""
+    prices = draw(st.lists(st.sampled_from(["0.0812", "0.0813", "0.08130", "0.0814", "0.0811"]),
+                           min_size=1, max_size=5))
+    sizes = draw(st.lists(st.sampled_from(["0", "0.00", "1200", "1200.0", "350"]), min_size=1, max_size=3))
+    n = draw(st.integers(32, 90))
+    start = draw(st.integers(0, 10**6)) * MINUTE
+    rows, close = [], draw(st.sampled_from(prices))
+    for i in range(n):
+        o, c = close, draw(st.sampled_from(prices))
+        low, high = sorted([o, c, draw(st.sampled_from(prices))], key=Decimal)[::2]
+        size = draw(st.sampled_from(sizes))
+        rows.append([str(start + i * MINUTE), o, high, low, c, size, size, size])
+        close = c
+    if draw(st.booleans()):  # some row broken: a value, or an open time off the grid
+        row = rows[draw(st.integers(0, n - 1))]
+        at = draw(st.integers(0, 7))
+        row[at] = str(int(row[0]) + 1) if at == 0 else draw(value)
+        row[6] = row[7]
+    return rows
+
+
+@given(coarse_pages())
+@settings(max_examples=200, deadline=None)
+def test_column_passes_of_repeating_pages_are_the_row_parses(rows: list[list[str]]) -> None:
+    fast, slow = bitget_both(rows)
+    if isinstance(slow, str):
+        assert fast == slow
+    else:
+        same(fast, slow)
+        checkable = not candle_violations(slow, "1m") and not row_spellings(rows)
+        assert (type(fast) is CheckedCandles) == checkable
+    args: dict[str, Any] = {"symbol": "BTC/USDT", "native_symbol": "BTCUSDT", "interval": "1m",
+                            "received_ms": NOW, "endpoint": "/api/v3/klines"}
+    payload = klines(rows)
+    agree(lambda: binance.parse_klines(payload, **args), lambda: binance._klines_by_row(payload, **args),
+          rows)
+
+
+@given(st.sampled_from(["1m", "5m", "1h", "1d", "1w"]), st.integers(0, 5000), st.integers(1, 60),
+       st.lists(st.sampled_from([0, 0, 0, 0, 1, 2, 5]), max_size=8), st.sampled_from([0, 1, 7, -1]))
+@settings(max_examples=300, deadline=None)
+def test_the_column_grid_rule_is_the_row_rule(interval: str, first: int, n: int, gaps: list[int],
+                                              shift: int) -> None:
+    """Pages with and without gaps between bars, on and off the grid: the column rule says a
+    page is on the grid exactly when every row's rule does."""
+    step = interval_ms(interval)
+    offset = 4 * 86_400_000 if interval == "1w" else 0
+    times, t = [], offset + first * step
+    for i in range(n):
+        times.append(t)
+        t += step * (1 + (gaps[i % len(gaps)] if gaps else 0))
+    if shift:
+        times[(first + n) % n] += shift
+    one = [Decimal(1)] * n
+    bars = [Candle(exchange="x", symbol="BTC/USDT", native_symbol="BTCUSDT", interval=interval, open_time=t,
+                   open=1, high=1, low=1, close=1, volume=0, quote_volume=None, closed=True) for t in times]
+    assert candle_columns_ok(times, one, one, one, one, one, None, interval) == \
+        (not candle_violations(bars, interval))
+    assert candle_columns_ok(tuple(times), one, one, one, one, one, None, interval, unsigned=True) == \
+        (not candle_violations(bars, interval))
