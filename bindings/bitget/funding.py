@@ -19,22 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tradeflood import (
-    FundingHistoryBinding,
-    LatestOrHistoryBinding,
-    PageSource,
-    ParseContext,
-    Part,
-    Query,
-    Turn,
-)
+from tradeflood import FundingHistoryBinding, PageSource, ParseContext, Part, Query, Turn
 from tradeflood.connectors.bitget import Bitget
-from tradeflood.models import FundingRate, OpenInterest, settled_rate
+from tradeflood.models import FundingRate, OpenInterest
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import (
-    check_funding_query,
-    check_open_interest_query,
-)
+from tradeflood.perpetuals import OpenInterestBinding, open_interest, settled_rates
 from tradeflood.symbols import native_id
 
 from .parse import CONTRACTS, EXCHANGE, contract_symbol_map
@@ -76,13 +65,7 @@ def parse_funding_history(payload: Any, *, symbol: str,
                           endpoint: str = "/api/v2/mix/market/history-fund-rate") -> list[FundingRate]:
     """Settled rates, oldest first (Bitget sends them newest first)."""
     read = Reader(EXCHANGE, endpoint, payload)
-    out = []
-    for i, rec in enumerate(reversed(read.records(payload))):
-        r = read.at(rec, f"row {i}")
-        out.append(settled_rate(EXCHANGE, symbol, r.text(rec, "symbol"),
-                                r.ms(r.field(rec, "fundingTime"), "fundingTime"),
-                                r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True)))
-    return out
+    return settled_rates(read, read.records(payload), symbol=symbol, newest_first=True)
 
 
 def parse_open_interest(payload: Any, *, symbol: str,
@@ -95,9 +78,8 @@ def parse_open_interest(payload: Any, *, symbol: str,
         raise read.fail("openInterestList is empty")
     rec = rows[0]
     r = read.at(rec, "openInterestList[0]")
-    return r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "symbol"),
-                   timestamp=read.ms(read.field(body, "ts"), "ts"),
-                   size=r.decimal(r.field(rec, "size"), "size", negative=True))
+    return open_interest(r, rec, symbol=symbol, native_symbol=r.text(rec, "symbol"),
+                         timestamp=read.ms(read.field(body, "ts"), "ts"), size="size")
 
 
 def _page_no(turn: Turn) -> int:
@@ -109,10 +91,6 @@ class BitgetFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bitg
 
     api: Bitget
     _head = 0
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_funding_query(EXCHANGE, query)
 
     def _native(self, query: Query) -> Any:
         return _resolve(self.api, query.symbol, "funding rates")[1]
@@ -162,16 +140,11 @@ class BitgetFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bitg
         return [] if beyond.key in {p.turn.key for p in parts} else [beyond]
 
 
-class BitgetOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Bitget):
+class BitgetOpenInterest(OpenInterestBinding, model=OpenInterest, connector=Bitget):
     """The open interest of a USDT-M perpetual now; Bitget serves no history of it."""
 
     api: Bitget
-    has_history = False
-    step_ms = 1  # never used: every history query is refused by check()
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_open_interest_query(EXCHANGE, query, None)
+    has_history = False  # periods stays None: check() refuses every history query
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         return [self.api.open_interest(_resolve(self.api, query.symbol, "open interest")[1])]
