@@ -111,6 +111,8 @@ class BinanceFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bin
     """The coming funding rate of a USDT-M perpetual, or its settled rates over a range."""
 
     api: Binance
+    current_parser = staticmethod(parse_premium_index)
+    history_parser = staticmethod(parse_funding_history)
 
     #: What the latest ``fundingInfo`` read in the session states (ms by native symbol); None
     #: until one was read.
@@ -143,9 +145,6 @@ class BinanceFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bin
         native = native_id(futures_symbol_map(listing), query.symbol or "")
         return self._stated.get(native, _UNADJUSTED_MS)
 
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return [parse_premium_index(payload, symbol=query.symbol or "", endpoint=turn.path)]
-
     def assemble_current(self, query: Query, parts: Sequence[Part], now_ms: int) -> FundingRate:
         """The coming rate, with the interval ``fundingInfo`` states for its symbol (if any); when
         no ``fundingInfo`` could be read, the one the session learned (from rows), if any."""
@@ -164,21 +163,16 @@ class BinanceFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bin
         return [PageSource("fundingRate", FUNDING_PAGE, lambda s, e, n: self.api.funding_rate_history(
             native, start_time=s, end_time=e - 1, limit=n))]
 
-    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
-
 
 class BinanceOpenInterest(OpenInterestBinding, model=OpenInterest, connector=Binance):
     """The open interest of a USDT-M perpetual now, or its statistics per period (latest 30 days)."""
 
     api: Binance
+    current_parser = staticmethod(parse_open_interest)
     periods = OI_PERIODS
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         return [self.api.open_interest(native_symbol(self.api, query))]
-
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
-        return [parse_open_interest(payload, symbol=query.symbol or "", endpoint=turn.path)]
 
     def page_sources(self, query: Query) -> Sequence[PageSource]:
         native, period = native_symbol(self.api, query), query.interval or ""

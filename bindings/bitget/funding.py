@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tradeflood import FundingHistoryBinding, PageSource, ParseContext, Part, Query, Turn
+from tradeflood import FundingHistoryBinding, PageSource, Part, Query, Turn
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.models import FundingRate, OpenInterest
 from tradeflood.parsing import Reader
@@ -90,6 +90,8 @@ class BitgetFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bitg
     """The coming funding rate of a USDT-M perpetual, or its settled rates over a range."""
 
     api: Bitget
+    current_parser = staticmethod(parse_current_funding)
+    history_parser = staticmethod(parse_funding_history)
     _head = 0
 
     def _native(self, query: Query) -> Any:
@@ -97,9 +99,6 @@ class BitgetFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bitg
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         return [self.api.current_fund_rate(self._native(query))]
-
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return [parse_current_funding(payload, symbol=query.symbol or "", endpoint=turn.path)]
 
     def interval_sources(self, query: Query) -> Sequence[Turn]:
         return [self.api.contracts()]
@@ -118,9 +117,6 @@ class BitgetFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bitg
         head, span, native = self._head, PAGE * self.step(query), self._native(query)
         return [PageSource("history-fund-rate", PAGE, lambda s, e, n: self.api.history_fund_rate(
             native, n, (head - e) // span + 1))]
-
-    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
 
     def repair(self, query: Query, parts: Sequence[Part], now_ms: int) -> Sequence[Turn]:
         """One page beyond the oldest when rows of the range are still missing: rows the venue
@@ -144,10 +140,8 @@ class BitgetOpenInterest(OpenInterestBinding, model=OpenInterest, connector=Bitg
     """The open interest of a USDT-M perpetual now; Bitget serves no history of it."""
 
     api: Bitget
+    current_parser = staticmethod(parse_open_interest)
     has_history = False  # periods stays None: check() refuses every history query
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         return [self.api.open_interest(_resolve(self.api, query.symbol, "open interest")[1])]
-
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
-        return [parse_open_interest(payload, symbol=query.symbol or "", endpoint=turn.path)]

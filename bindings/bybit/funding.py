@@ -116,6 +116,7 @@ class BybitFundingRate(_FromTickers, FundingHistoryBinding, model=FundingRate, c
     """The coming funding rate of a USDT perpetual, or its settled rates over a range."""
 
     what = "funding rates"
+    history_parser = staticmethod(parse_funding_history)
 
     def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
         record = find_ticker(payload, ctx.params["symbol"], turn.path)
@@ -133,9 +134,6 @@ class BybitFundingRate(_FromTickers, FundingHistoryBinding, model=FundingRate, c
         cat, native = resolve(self.api, query.symbol, self.what)
         return [PageSource("funding/history", PAGE, lambda s, e, n: self.api.funding_history(
             cat, native, start_time=s, end_time=e - 1, limit=n))]
-
-    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
 
 
 class BybitOpenInterest(_FromTickers, OpenInterestBinding, model=OpenInterest, connector=Bybit):

@@ -106,13 +106,12 @@ class OkxFundingRate(FundingHistoryBinding, model=FundingRate, connector=Okx):
     """The current funding rate of a USDT swap, or its settled rates over a range."""
 
     api: Okx
+    current_parser = staticmethod(parse_current_funding)
+    history_parser = staticmethod(parse_funding_history)
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         _, _, native = resolve(self.api, query.symbol, "funding rates")
         return [self.api.funding_rate(native)]
-
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return [parse_current_funding(payload, symbol=query.symbol or "", endpoint=turn.path)]
 
     def interval_sources(self, query: Query) -> Sequence[Turn]:
         return self.plan_current(query, 0)
@@ -135,22 +134,17 @@ class OkxFundingRate(FundingHistoryBinding, model=FundingRate, connector=Okx):
         return [PageSource("funding-rate-history", FUNDING_PAGE, lambda s, e, n: api.funding_rate_history(
             native, after=e - 1, before=s - 1, limit=n), lambda interval: FUNDING_LOOKBACK_MS)]
 
-    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
-
 
 class OkxOpenInterest(OpenInterestBinding, model=OpenInterest, connector=Okx):
     """The current open interest of a USDT swap, or its statistics per period over a range."""
 
     api: Okx
+    current_parser = staticmethod(parse_open_interest)
     periods = OI_PERIODS
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         _, _, native = resolve(self.api, query.symbol, "open interest")
         return [self.api.open_interest(native)]
-
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
-        return [parse_open_interest(payload, symbol=query.symbol or "", endpoint=turn.path)]
 
     def page_sources(self, query: Query) -> Sequence[PageSource]:
         _, _, native = resolve(self.api, query.symbol, "open interest")
