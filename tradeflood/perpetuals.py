@@ -20,6 +20,7 @@ from .latest import LatestOrHistoryBinding
 from .symbols import split_symbol, spot_or_usdt_linear
 
 if TYPE_CHECKING:
+    from .connector import Connector
     from .parsing import Reader
     from .query import Query
 
@@ -72,9 +73,11 @@ class FundingQueries:
     """Mixin giving a funding-rate binding (fetch or stream) its ``check``:
     :func:`check_funding_query` on the binding's venue."""
 
+    connector: ClassVar[type[Connector]]
+
     @classmethod
     def check(cls, query: Query) -> None:
-        check_funding_query(cls.connector.name, query)  # type: ignore[attr-defined]
+        check_funding_query(cls.connector.name, query)
 
 
 class OpenInterestQueries:
@@ -84,10 +87,11 @@ class OpenInterestQueries:
     #: The intervals an open-interest history takes (a mapping: keyed by them); None where the
     #: binding serves the current value only.
     periods: ClassVar[Collection[str] | None] = None
+    connector: ClassVar[type[Connector]]
 
     @classmethod
     def check(cls, query: Query) -> None:
-        check_open_interest_query(cls.connector.name, query, cls.periods)  # type: ignore[attr-defined]
+        check_open_interest_query(cls.connector.name, query, cls.periods)
 
 
 class OpenInterestBinding(OpenInterestQueries, LatestOrHistoryBinding):
@@ -101,9 +105,8 @@ class OpenInterestBinding(OpenInterestQueries, LatestOrHistoryBinding):
         return query.exchange, query.symbol or "", f"OpenInterest:{query.interval}"
 
 
-def settled_rates(read: Reader, records: Sequence[dict[str, Any]], *, symbol: str, native: str = "symbol",
-                  time: str = "fundingTime", rate: str = "fundingRate", newest_first: bool = False,
-                  ) -> list[FundingRate]:
+def settled_rates(read: Reader, records: Sequence[dict[str, Any]], *, symbol: str, native: str, time: str,
+                  rate: str, newest_first: bool = False) -> list[FundingRate]:
     """Settled rates, oldest first, from history records naming the native symbol, the funding
     time (UTC ms) and the rate (which may be negative) in the fields ``native``, ``time`` and
     ``rate``; ``newest_first`` where the venue sends them so."""

@@ -65,7 +65,8 @@ def parse_funding_history(payload: Any, *, symbol: str,
                           endpoint: str = "/api/v2/mix/market/history-fund-rate") -> list[FundingRate]:
     """Settled rates, oldest first (Bitget sends them newest first)."""
     read = Reader(EXCHANGE, endpoint, payload)
-    return settled_rates(read, read.records(payload), symbol=symbol, newest_first=True)
+    return settled_rates(read, read.records(payload), symbol=symbol, native="symbol", time="fundingTime",
+                         rate="fundingRate", newest_first=True)
 
 
 def parse_open_interest(payload: Any, *, symbol: str,

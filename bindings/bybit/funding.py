@@ -83,8 +83,8 @@ def parse_funding_history(payload: Any, *, symbol: str, endpoint: str = "/v5/mar
                           ) -> list[FundingRate]:
     """Settled rates, oldest first (Bybit sends them newest first)."""
     read = Reader(EXCHANGE, endpoint, payload)
-    return settled_rates(read, _list(read, payload), symbol=symbol, time="fundingRateTimestamp",
-                         newest_first=True)
+    return settled_rates(read, _list(read, payload), symbol=symbol, native="symbol",
+                         time="fundingRateTimestamp", rate="fundingRate", newest_first=True)
 
 
 def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str, interval: str | None,
