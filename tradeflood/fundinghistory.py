@@ -32,6 +32,7 @@ from .binding import ParseContext, Part
 from .errors import PayloadError
 from .latest import LatestOrHistoryBinding
 from .paging import plan_pages
+from .perpetuals import FundingQueries
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,10 @@ def infer_funding_interval(times: Iterable[int], default: int = DEFAULT_FUNDING_
     return spacing or default
 
 
-class FundingHistoryBinding(LatestOrHistoryBinding):
+class FundingHistoryBinding(FundingQueries, LatestOrHistoryBinding):
     """A funding-rate binding (current value and history) that follows each symbol's funding
-    interval: see the module doc. Venues subclass it as :class:`LatestOrHistoryBinding`,
-    with ``time_field = "funding_time"``, and where they state a contract's interval apart
+    interval: see the module doc. Venues subclass it as :class:`LatestOrHistoryBinding`
+    (the query check is shared), and where they state a contract's interval apart
     from its rows, name the turns that do (:meth:`interval_sources`) and read them
     (:meth:`stated_interval`)."""
 

@@ -25,7 +25,7 @@ binding subclasses :class:`LatestOrHistoryBinding` and defines both halves::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .binding import ParseContext, Part
@@ -46,6 +46,12 @@ class LatestOrHistoryBinding(HistoryBinding):
     #: Whether the venue serves a history at all (False: only the current value; a history
     #: query is refused by the binding's ``check``). The venue table reads it.
     has_history: ClassVar[bool] = True
+    #: The venue's parse of a current value's reply, called ``(payload, symbol=, endpoint=)``
+    #: with the query's symbol and the turn's path and giving the one model; set it, or define
+    #: :meth:`parse_current`.
+    current_parser: ClassVar[Callable[..., Any] | None] = None
+    #: The same for a history page's reply, giving its rows; set it, or define :meth:`parse_history`.
+    history_parser: ClassVar[Callable[..., Sequence[Any]] | None] = None
 
     def serves_history(self, query: Query) -> bool:
         return query.start is not None or query.end is not None or query.limit is not None
@@ -56,11 +62,17 @@ class LatestOrHistoryBinding(HistoryBinding):
 
     def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Any]:
         """The current value from one payload (a list holding the model)."""
-        raise NotImplementedError(f"{type(self).__name__} must define parse_current()")
+        parser = type(self).current_parser
+        if parser is None:
+            raise NotImplementedError(f"{type(self).__name__} must define parse_current()")
+        return [parser(payload, symbol=query.symbol or "", endpoint=turn.path)]
 
     def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> Sequence[Any]:
         """The rows of one history page (pure; the range is applied when assembling)."""
-        raise NotImplementedError(f"{type(self).__name__} must define parse_history()")
+        parser = type(self).history_parser
+        if parser is None:
+            raise NotImplementedError(f"{type(self).__name__} must define parse_history()")
+        return parser(payload, symbol=query.symbol or "", endpoint=turn.path)
 
     def assemble_current(self, query: Query, parts: Sequence[Part], now_ms: int) -> Any:
         """The current value from its parts: by default the one model parsed."""

@@ -23,23 +23,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tradeflood import (
-    FundingHistoryBinding,
-    LatestOrHistoryBinding,
-    PageSource,
-    ParseContext,
-    Part,
-    Query,
-    Turn,
-)
+from tradeflood import FundingHistoryBinding, PageSource, ParseContext, Part, Query, Turn
 from tradeflood.connectors.binance import Binance
-from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import (
-    check_funding_query,
-    check_open_interest_query,
-)
+from tradeflood.perpetuals import OpenInterestBinding, open_interest
 from tradeflood.symbols import native_id
 
 from .parse import VENUE, futures_symbol_map
@@ -102,9 +90,9 @@ def parse_open_interest(payload: Any, *, symbol: str,
                         endpoint: str = "/fapi/v1/openInterest") -> OpenInterest:
     read = Reader(VENUE, endpoint, payload)
     rec = read.record(payload)
-    return read.model(OpenInterest, exchange=VENUE, symbol=symbol, native_symbol=read.text(rec, "symbol"),
-                      timestamp=read.ms(read.field(rec, "time"), "time", strings=False),
-                      size=read.decimal(read.field(rec, "openInterest"), "openInterest", negative=True))
+    return open_interest(read, rec, symbol=symbol, native_symbol=read.text(rec, "symbol"),
+                         timestamp=read.ms(read.field(rec, "time"), "time", strings=False),
+                         size="openInterest")
 
 
 def parse_open_interest_history(payload: Any, *, symbol: str, interval: str,
@@ -113,12 +101,9 @@ def parse_open_interest_history(payload: Any, *, symbol: str, interval: str,
     out = []
     for i, rec in enumerate(read.records(payload)):
         r = read.at(rec, f"row {i}")
-        out.append(r.model(OpenInterest, exchange=VENUE, symbol=symbol, native_symbol=r.text(rec, "symbol"),
-                           timestamp=r.ms(r.field(rec, "timestamp"), "timestamp"),
-                           size=r.decimal(r.field(rec, "sumOpenInterest"), "sumOpenInterest", negative=True),
-                           value=r.optional_decimal(rec.get("sumOpenInterestValue"), "sumOpenInterestValue",
-                                                    negative=True),
-                           interval=interval))
+        out.append(open_interest(r, rec, symbol=symbol, native_symbol=r.text(rec, "symbol"),
+                                 timestamp=r.ms(r.field(rec, "timestamp"), "timestamp"),
+                                 size="sumOpenInterest", value="sumOpenInterestValue", interval=interval))
     return out
 
 
@@ -126,10 +111,8 @@ class BinanceFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bin
     """The coming funding rate of a USDT-M perpetual, or its settled rates over a range."""
 
     api: Binance
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_funding_query(VENUE, query)
+    current_parser = staticmethod(parse_premium_index)
+    history_parser = staticmethod(parse_funding_history)
 
     #: What the latest ``fundingInfo`` read in the session states (ms by native symbol); None
     #: until one was read.
@@ -162,9 +145,6 @@ class BinanceFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bin
         native = native_id(futures_symbol_map(listing), query.symbol or "")
         return self._stated.get(native, _UNADJUSTED_MS)
 
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return [parse_premium_index(payload, symbol=query.symbol or "", endpoint=turn.path)]
-
     def assemble_current(self, query: Query, parts: Sequence[Part], now_ms: int) -> FundingRate:
         """The coming rate, with the interval ``fundingInfo`` states for its symbol (if any); when
         no ``fundingInfo`` could be read, the one the session learned (from rows), if any."""
@@ -183,30 +163,16 @@ class BinanceFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bin
         return [PageSource("fundingRate", FUNDING_PAGE, lambda s, e, n: self.api.funding_rate_history(
             native, start_time=s, end_time=e - 1, limit=n))]
 
-    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
 
-
-class BinanceOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Binance):
+class BinanceOpenInterest(OpenInterestBinding, model=OpenInterest, connector=Binance):
     """The open interest of a USDT-M perpetual now, or its statistics per period (latest 30 days)."""
 
     api: Binance
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_open_interest_query(VENUE, query, OI_PERIODS)
-
-    def step(self, query: Query) -> int:
-        return interval_ms(query.interval or "5m")
-
-    def series_key(self, query: Query) -> tuple[str, str, str]:
-        return query.exchange, query.symbol or "", f"OpenInterest:{query.interval}"
+    current_parser = staticmethod(parse_open_interest)
+    periods = OI_PERIODS
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         return [self.api.open_interest(native_symbol(self.api, query))]
-
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
-        return [parse_open_interest(payload, symbol=query.symbol or "", endpoint=turn.path)]
 
     def page_sources(self, query: Query) -> Sequence[PageSource]:
         native, period = native_symbol(self.api, query), query.interval or ""

@@ -26,7 +26,7 @@ from tradeflood import Query
 from tradeflood.connectors.binance import Binance
 from tradeflood.models import FundingRate, Instrument
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import check_funding_query
+from tradeflood.perpetuals import FundingQueries
 from tradeflood.streams import Frame, StreamBinding, Topic
 
 from .parse import VENUE
@@ -34,14 +34,10 @@ from .parse import VENUE
 __all__ = ["BinanceFundingRateStream", "parse_mark_price_update"]
 
 
-class BinanceFundingRateStream(StreamBinding, model=FundingRate, connector=Binance):
+class BinanceFundingRateStream(FundingQueries, StreamBinding, model=FundingRate, connector=Binance):
     """The coming funding rate of a USDⓈ-M perpetual, with its mark and index prices, live."""
 
     expected_every = 10.0  # a push every 3 s
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_funding_query(VENUE, query)
 
     def topic(self, query: Query, instrument: Instrument) -> Topic:
         return Topic(VENUE, "ws.futures", f"{instrument.native_symbol.lower()}@markPrice",

@@ -19,22 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tradeflood import (
-    FundingHistoryBinding,
-    LatestOrHistoryBinding,
-    PageSource,
-    ParseContext,
-    Part,
-    Query,
-    Turn,
-)
+from tradeflood import FundingHistoryBinding, PageSource, Part, Query, Turn
 from tradeflood.connectors.bitget import Bitget
-from tradeflood.models import FundingRate, OpenInterest, settled_rate
+from tradeflood.models import FundingRate, OpenInterest
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import (
-    check_funding_query,
-    check_open_interest_query,
-)
+from tradeflood.perpetuals import OpenInterestBinding, open_interest, settled_rates
 from tradeflood.symbols import native_id
 
 from .parse import CONTRACTS, EXCHANGE, contract_symbol_map
@@ -76,13 +65,8 @@ def parse_funding_history(payload: Any, *, symbol: str,
                           endpoint: str = "/api/v2/mix/market/history-fund-rate") -> list[FundingRate]:
     """Settled rates, oldest first (Bitget sends them newest first)."""
     read = Reader(EXCHANGE, endpoint, payload)
-    out = []
-    for i, rec in enumerate(reversed(read.records(payload))):
-        r = read.at(rec, f"row {i}")
-        out.append(settled_rate(EXCHANGE, symbol, r.text(rec, "symbol"),
-                                r.ms(r.field(rec, "fundingTime"), "fundingTime"),
-                                r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True)))
-    return out
+    return settled_rates(read, read.records(payload), symbol=symbol, native="symbol", time="fundingTime",
+                         rate="fundingRate", newest_first=True)
 
 
 def parse_open_interest(payload: Any, *, symbol: str,
@@ -95,9 +79,8 @@ def parse_open_interest(payload: Any, *, symbol: str,
         raise read.fail("openInterestList is empty")
     rec = rows[0]
     r = read.at(rec, "openInterestList[0]")
-    return r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "symbol"),
-                   timestamp=read.ms(read.field(body, "ts"), "ts"),
-                   size=r.decimal(r.field(rec, "size"), "size", negative=True))
+    return open_interest(r, rec, symbol=symbol, native_symbol=r.text(rec, "symbol"),
+                         timestamp=read.ms(read.field(body, "ts"), "ts"), size="size")
 
 
 def _page_no(turn: Turn) -> int:
@@ -108,20 +91,15 @@ class BitgetFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bitg
     """The coming funding rate of a USDT-M perpetual, or its settled rates over a range."""
 
     api: Bitget
+    current_parser = staticmethod(parse_current_funding)
+    history_parser = staticmethod(parse_funding_history)
     _head = 0
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_funding_query(EXCHANGE, query)
 
     def _native(self, query: Query) -> Any:
         return _resolve(self.api, query.symbol, "funding rates")[1]
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         return [self.api.current_fund_rate(self._native(query))]
-
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return [parse_current_funding(payload, symbol=query.symbol or "", endpoint=turn.path)]
 
     def interval_sources(self, query: Query) -> Sequence[Turn]:
         return [self.api.contracts()]
@@ -141,9 +119,6 @@ class BitgetFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bitg
         return [PageSource("history-fund-rate", PAGE, lambda s, e, n: self.api.history_fund_rate(
             native, n, (head - e) // span + 1))]
 
-    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
-
     def repair(self, query: Query, parts: Sequence[Part], now_ms: int) -> Sequence[Turn]:
         """One page beyond the oldest when rows of the range are still missing: rows the venue
         lacks (or has not yet published) shift its page numbers, so the counted pages stop
@@ -162,19 +137,12 @@ class BitgetFundingRate(FundingHistoryBinding, model=FundingRate, connector=Bitg
         return [] if beyond.key in {p.turn.key for p in parts} else [beyond]
 
 
-class BitgetOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Bitget):
+class BitgetOpenInterest(OpenInterestBinding, model=OpenInterest, connector=Bitget):
     """The open interest of a USDT-M perpetual now; Bitget serves no history of it."""
 
     api: Bitget
-    has_history = False
-    step_ms = 1  # never used: every history query is refused by check()
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_open_interest_query(EXCHANGE, query, None)
+    current_parser = staticmethod(parse_open_interest)
+    has_history = False  # periods stays None: check() refuses every history query
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         return [self.api.open_interest(_resolve(self.api, query.symbol, "open interest")[1])]
-
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
-        return [parse_open_interest(payload, symbol=query.symbol or "", endpoint=turn.path)]

@@ -25,7 +25,7 @@ from tradeflood import Query
 from tradeflood.connectors.bitget import Bitget
 from tradeflood.models import FundingRate, Instrument, OpenInterest
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import check_funding_query, check_open_interest_query
+from tradeflood.perpetuals import FundingQueries, OpenInterestQueries, open_interest
 from tradeflood.streams import Frame, StreamBinding, Topic
 
 from .live import _topic
@@ -54,9 +54,8 @@ def parse_ticker_funding(payload: Any, *, symbol: str, endpoint: str = "ws ticke
 def parse_ticker_open_interest(payload: Any, *, symbol: str,
                                endpoint: str = "ws ticker") -> list[OpenInterest]:
     """The open interest (``holdingAmount``, base coin) from each record of a ``ticker`` push."""
-    return [r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "instId"),
-                    timestamp=r.ms(r.field(rec, "ts"), "ts"),
-                    size=r.decimal(r.field(rec, "holdingAmount"), "holdingAmount", negative=True))
+    return [open_interest(r, rec, symbol=symbol, native_symbol=r.text(rec, "instId"),
+                          timestamp=r.ms(r.field(rec, "ts"), "ts"), size="holdingAmount")
             for r, rec in _records(payload, endpoint)]
 
 
@@ -67,23 +66,16 @@ class _FuturesTickerStream(StreamBinding):
         return _topic(instrument, "ticker", self.expected_every)
 
 
-class BitgetFundingRateStream(_FuturesTickerStream, model=FundingRate, connector=Bitget):
+class BitgetFundingRateStream(FundingQueries, _FuturesTickerStream, model=FundingRate, connector=Bitget):
     """The coming funding rate of a USDT-M perpetual, with its mark and index prices, live."""
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_funding_query(EXCHANGE, query)
 
     def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[FundingRate]:
         return parse_ticker_funding(frame.payload, symbol=query.symbol or "", endpoint=f"ws {topic.name}")
 
 
-class BitgetOpenInterestStream(_FuturesTickerStream, model=OpenInterest, connector=Bitget):
+class BitgetOpenInterestStream(OpenInterestQueries, _FuturesTickerStream, model=OpenInterest,
+                               connector=Bitget):
     """The open interest of a USDT-M perpetual in the base coin, live."""
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_open_interest_query(EXCHANGE, query, None)
 
     def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[OpenInterest]:
         return parse_ticker_open_interest(frame.payload, symbol=query.symbol or "",

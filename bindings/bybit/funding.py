@@ -18,13 +18,9 @@ from typing import Any
 
 from tradeflood import FundingHistoryBinding, LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
 from tradeflood.connectors.bybit import Bybit
-from tradeflood.intervals import interval_ms
-from tradeflood.models import FundingRate, OpenInterest, settled_rate
+from tradeflood.models import FundingRate, OpenInterest
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import (
-    check_funding_query,
-    check_open_interest_query,
-)
+from tradeflood.perpetuals import OpenInterestBinding, open_interest, settled_rates
 from tradeflood.symbols import native_id
 
 from .parse import EXCHANGE, INSTRUMENTS, bybit_symbol_map, find_ticker
@@ -64,11 +60,8 @@ def parse_ticker_open_interest(record: dict[str, Any], *, symbol: str, timestamp
                                endpoint: str = "/v5/market/tickers") -> OpenInterest:
     """The open interest (base) and its value (quote) from one linear ``tickers`` entry."""
     r = Reader(EXCHANGE, endpoint, record)
-    return r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(record, "symbol"),
-                   timestamp=r.ms(timestamp, "time"),
-                   size=r.decimal(r.field(record, "openInterest"), "openInterest", negative=True),
-                   value=r.optional_decimal(record.get("openInterestValue"), "openInterestValue",
-                                           negative=True))
+    return open_interest(r, record, symbol=symbol, native_symbol=r.text(record, "symbol"),
+                         timestamp=r.ms(timestamp, "time"), size="openInterest", value="openInterestValue")
 
 
 def parse_funding_interval(payload: Any, *, symbol: str, endpoint: str = INSTRUMENTS) -> int | None:
@@ -90,13 +83,8 @@ def parse_funding_history(payload: Any, *, symbol: str, endpoint: str = "/v5/mar
                           ) -> list[FundingRate]:
     """Settled rates, oldest first (Bybit sends them newest first)."""
     read = Reader(EXCHANGE, endpoint, payload)
-    out = []
-    for i, rec in enumerate(reversed(_list(read, payload))):
-        r = read.at(rec, f"row {i}")
-        out.append(settled_rate(EXCHANGE, symbol, r.text(rec, "symbol"),
-                                r.ms(r.field(rec, "fundingRateTimestamp"), "fundingRateTimestamp"),
-                                r.decimal(r.field(rec, "fundingRate"), "fundingRate", negative=True)))
-    return out
+    return settled_rates(read, _list(read, payload), symbol=symbol, native="symbol",
+                         time="fundingRateTimestamp", rate="fundingRate", newest_first=True)
 
 
 def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str, interval: str | None,
@@ -106,10 +94,9 @@ def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str
     out = []
     for i, rec in enumerate(reversed(_list(read, payload))):
         r = read.at(rec, f"row {i}")
-        out.append(r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
-                           timestamp=r.ms(r.field(rec, "timestamp"), "timestamp"),
-                           size=r.decimal(r.field(rec, "openInterest"), "openInterest", negative=True),
-                           interval=interval))
+        out.append(open_interest(r, rec, symbol=symbol, native_symbol=native_symbol,
+                                 timestamp=r.ms(r.field(rec, "timestamp"), "timestamp"), size="openInterest",
+                                 interval=interval))
     return out
 
 
@@ -129,10 +116,7 @@ class BybitFundingRate(_FromTickers, FundingHistoryBinding, model=FundingRate, c
     """The coming funding rate of a USDT perpetual, or its settled rates over a range."""
 
     what = "funding rates"
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_funding_query(EXCHANGE, query)
+    history_parser = staticmethod(parse_funding_history)
 
     def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
         record = find_ticker(payload, ctx.params["symbol"], turn.path)
@@ -151,24 +135,12 @@ class BybitFundingRate(_FromTickers, FundingHistoryBinding, model=FundingRate, c
         return [PageSource("funding/history", PAGE, lambda s, e, n: self.api.funding_history(
             cat, native, start_time=s, end_time=e - 1, limit=n))]
 
-    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
 
-
-class BybitOpenInterest(_FromTickers, model=OpenInterest, connector=Bybit):
+class BybitOpenInterest(_FromTickers, OpenInterestBinding, model=OpenInterest, connector=Bybit):
     """The open interest of a USDT perpetual now (with its value), or per period over a range."""
 
     what = "open interest"
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_open_interest_query(EXCHANGE, query, OI_PERIODS)
-
-    def step(self, query: Query) -> int:
-        return interval_ms(query.interval or "5m")
-
-    def series_key(self, query: Query) -> tuple[str, str, str]:
-        return query.exchange, query.symbol or "", f"OpenInterest:{query.interval}"
+    periods = OI_PERIODS
 
     def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
         record = find_ticker(payload, ctx.params["symbol"], turn.path)

@@ -43,7 +43,7 @@ from tradeflood import Query
 from tradeflood.connectors.bybit import Bybit
 from tradeflood.models import FundingRate, Instrument, OpenInterest
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import check_funding_query, check_open_interest_query
+from tradeflood.perpetuals import FundingQueries, OpenInterestQueries
 from tradeflood.streams import Frame, StreamBinding, Topic
 
 from .funding import parse_ticker_funding, parse_ticker_open_interest
@@ -150,45 +150,31 @@ class _LinearTickerStream(StreamBinding):
         record, stamp = found
         return [self.value(query, topic, record, stamp)]
 
+    def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[Any]:
+        record = self.record(topic, frame, received_ms)
+        if record is None:
+            return []
+        return [self.value(query, topic, record, self.stamp(frame, received_ms))]
+
     def value(self, query: Query, topic: Topic, record: dict[str, Any], stamp: Any) -> Any:
         """This model's value in a full record stamped ``stamp``."""
         raise NotImplementedError
 
 
-class BybitFundingRateStream(_LinearTickerStream, model=FundingRate, connector=Bybit):
+class BybitFundingRateStream(FundingQueries, _LinearTickerStream, model=FundingRate, connector=Bybit):
     """The coming funding rate of a USDT linear perpetual, live from ``tickers.<symbol>``."""
 
     fields = frozenset({"fundingRate", "nextFundingTime", "markPrice", "indexPrice", "fundingIntervalHour"})
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_funding_query(EXCHANGE, query)
-
-    def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[FundingRate]:
-        record = self.record(topic, frame, received_ms)
-        if record is None:
-            return []
-        return [self.value(query, topic, record, self.stamp(frame, received_ms))]
 
     def value(self, query: Query, topic: Topic, record: dict[str, Any], stamp: Any) -> FundingRate:
         return parse_ticker_funding(record, symbol=query.symbol or "", timestamp=stamp,
                                     endpoint=f"ws {topic.name}")
 
 
-class BybitOpenInterestStream(_LinearTickerStream, model=OpenInterest, connector=Bybit):
+class BybitOpenInterestStream(OpenInterestQueries, _LinearTickerStream, model=OpenInterest, connector=Bybit):
     """The open interest (base) and its value (quote) of a USDT linear perpetual, live."""
 
     fields = frozenset({"openInterest", "openInterestValue"})
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_open_interest_query(EXCHANGE, query, None)
-
-    def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[OpenInterest]:
-        record = self.record(topic, frame, received_ms)
-        if record is None:
-            return []
-        return [self.value(query, topic, record, self.stamp(frame, received_ms))]
 
     def value(self, query: Query, topic: Topic, record: dict[str, Any], stamp: Any) -> OpenInterest:
         return parse_ticker_open_interest(record, symbol=query.symbol or "", timestamp=stamp,

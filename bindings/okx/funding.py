@@ -20,15 +20,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tradeflood import FundingHistoryBinding, LatestOrHistoryBinding, PageSource, ParseContext, Query, Turn
+from tradeflood import FundingHistoryBinding, PageSource, ParseContext, Query, Turn
 from tradeflood.connectors.okx import Okx
-from tradeflood.intervals import interval_ms
 from tradeflood.models import FundingRate, OpenInterest, settled_rate
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import (
-    check_funding_query,
-    check_open_interest_query,
-)
+from tradeflood.perpetuals import OpenInterestBinding, open_interest
 
 from .parse import EXCHANGE
 from .rest import resolve
@@ -44,6 +40,8 @@ OI_PERIODS = {"5m": "5m", "15m": "15m", "30m": "30m", "1h": "1H", "2h": "2H", "4
               "12h": "12Hutc", "1d": "1Dutc"}
 #: How many rows back of each period the open-interest history serves (OKX: "the latest 1,440").
 OI_LOOKBACK_ROWS = 1440
+#: The columns of an open-interest history row.
+_OI_COLUMNS = ("ts", "oi", "oiCcy", "oiUsd")
 
 
 def parse_current_funding(payload: Any, *, symbol: str,
@@ -84,10 +82,8 @@ def parse_open_interest(payload: Any, *, symbol: str,
     read = Reader(EXCHANGE, endpoint, payload)
     rec = read.first_record(payload, "open-interest")
     r = read.at(rec, "open-interest")
-    return r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=r.text(rec, "instId"),
-                   timestamp=r.ms(r.field(rec, "ts"), "ts"),
-                   size=r.decimal(r.field(rec, "oiCcy"), "oiCcy", negative=True),
-                   value=r.optional_decimal(rec.get("oiUsd"), "oiUsd", negative=True))
+    return open_interest(r, rec, symbol=symbol, native_symbol=r.text(rec, "instId"),
+                         timestamp=r.ms(r.field(rec, "ts"), "ts"), size="oiCcy", value="oiUsd")
 
 
 def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str, interval: str,
@@ -100,9 +96,9 @@ def parse_open_interest_history(payload: Any, *, symbol: str, native_symbol: str
         r = read.at(row, f"row {i}")
         if type(row) is not list or len(row) < 4:
             raise r.fail("expected [ts, oi, oiCcy, oiUsd]")
-        out.append(r.model(OpenInterest, exchange=EXCHANGE, symbol=symbol, native_symbol=native_symbol,
-                           timestamp=r.ms(row[0], "ts"), size=r.decimal(row[2], "oiCcy", negative=True),
-                           value=r.optional_decimal(row[3], "oiUsd", negative=True), interval=interval))
+        out.append(open_interest(r, dict(zip(_OI_COLUMNS, row, strict=False)), symbol=symbol,
+                                 native_symbol=native_symbol, timestamp=r.ms(row[0], "ts"), size="oiCcy",
+                                 value="oiUsd", interval=interval))
     return out
 
 
@@ -110,17 +106,12 @@ class OkxFundingRate(FundingHistoryBinding, model=FundingRate, connector=Okx):
     """The current funding rate of a USDT swap, or its settled rates over a range."""
 
     api: Okx
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_funding_query(EXCHANGE, query)
+    current_parser = staticmethod(parse_current_funding)
+    history_parser = staticmethod(parse_funding_history)
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         _, _, native = resolve(self.api, query.symbol, "funding rates")
         return [self.api.funding_rate(native)]
-
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return [parse_current_funding(payload, symbol=query.symbol or "", endpoint=turn.path)]
 
     def interval_sources(self, query: Query) -> Sequence[Turn]:
         return self.plan_current(query, 0)
@@ -143,31 +134,17 @@ class OkxFundingRate(FundingHistoryBinding, model=FundingRate, connector=Okx):
         return [PageSource("funding-rate-history", FUNDING_PAGE, lambda s, e, n: api.funding_rate_history(
             native, after=e - 1, before=s - 1, limit=n), lambda interval: FUNDING_LOOKBACK_MS)]
 
-    def parse_history(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[FundingRate]:
-        return parse_funding_history(payload, symbol=query.symbol or "", endpoint=turn.path)
 
-
-class OkxOpenInterest(LatestOrHistoryBinding, model=OpenInterest, connector=Okx):
+class OkxOpenInterest(OpenInterestBinding, model=OpenInterest, connector=Okx):
     """The current open interest of a USDT swap, or its statistics per period over a range."""
 
     api: Okx
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_open_interest_query(EXCHANGE, query, OI_PERIODS)
-
-    def step(self, query: Query) -> int:
-        return interval_ms(query.interval or "5m")
-
-    def series_key(self, query: Query) -> tuple[str, str, str]:
-        return query.exchange, query.symbol or "", f"OpenInterest:{query.interval}"
+    current_parser = staticmethod(parse_open_interest)
+    periods = OI_PERIODS
 
     def plan_current(self, query: Query, now_ms: int) -> Sequence[Turn]:
         _, _, native = resolve(self.api, query.symbol, "open interest")
         return [self.api.open_interest(native)]
-
-    def parse_current(self, query: Query, turn: Turn, payload: Any, ctx: ParseContext) -> list[OpenInterest]:
-        return [parse_open_interest(payload, symbol=query.symbol or "", endpoint=turn.path)]
 
     def page_sources(self, query: Query) -> Sequence[PageSource]:
         _, _, native = resolve(self.api, query.symbol, "open interest")

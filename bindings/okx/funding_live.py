@@ -18,13 +18,14 @@ Each record of a push is one value; unchanged values are not de-duplicated.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tradeflood import Query
 from tradeflood.connectors.okx import Okx, topic_name
 from tradeflood.models import FundingRate, Instrument, OpenInterest
 from tradeflood.parsing import Reader
-from tradeflood.perpetuals import check_funding_query, check_open_interest_query
+from tradeflood.perpetuals import FundingQueries, OpenInterestQueries
 from tradeflood.streams import Frame, StreamBinding, Topic
 
 from .funding import parse_current_funding, parse_open_interest
@@ -33,44 +34,36 @@ from .parse import EXCHANGE
 __all__ = ["OkxFundingRateStream", "OkxOpenInterestStream"]
 
 
-def _topic(instrument: Instrument, channel: str, every: float | None) -> Topic:
-    arg = {"channel": channel, "instId": instrument.native_symbol}
-    return Topic(EXCHANGE, "ws", topic_name(arg), tuple(arg.items()), expected_every=every)
+class _ChannelStream(StreamBinding):
+    """A model read from a public ``{"channel", "instId"}`` topic whose records are REST's: each
+    record of a push is read by ``read_record`` as REST's reply holding that one record."""
+
+    channel = ""
+    read_record: Callable[..., Any]
+
+    def topic(self, query: Query, instrument: Instrument) -> Topic:
+        arg = {"channel": self.channel, "instId": instrument.native_symbol}
+        return Topic(EXCHANGE, "ws", topic_name(arg), tuple(arg.items()), expected_every=self.expected_every)
+
+    def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[Any]:
+        read = Reader(EXCHANGE, f"ws {topic.name}", frame.payload)
+        return [type(self).read_record([rec], symbol=query.symbol or "", endpoint=f"ws {topic.name}")
+                for rec in read.records(frame.payload, f"{self.channel} records")]
 
 
-class OkxFundingRateStream(StreamBinding, model=FundingRate, connector=Okx):
+class OkxFundingRateStream(FundingQueries, _ChannelStream, model=FundingRate, connector=Okx):
     """The coming (and, where OKX predicts it, the next) funding rate of a USDT swap, live."""
 
     expected_every = 180.0  # OKX pushes the channel every 30 to 90 seconds
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_funding_query(EXCHANGE, query)
-
-    def topic(self, query: Query, instrument: Instrument) -> Topic:
-        return _topic(instrument, "funding-rate", self.expected_every)
-
-    def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[FundingRate]:
-        read = Reader(EXCHANGE, f"ws {topic.name}", frame.payload)
-        return [parse_current_funding([rec], symbol=query.symbol or "", endpoint=f"ws {topic.name}")
-                for rec in read.records(frame.payload, "funding-rate records")]
+    channel = "funding-rate"
+    read_record = staticmethod(parse_current_funding)
 
 
-class OkxOpenInterestStream(StreamBinding, model=OpenInterest, connector=Okx):
+class OkxOpenInterestStream(OpenInterestQueries, _ChannelStream, model=OpenInterest, connector=Okx):
     """The open interest of a USDT swap (``oiCcy``, base) and its value (``oiUsd``), live."""
 
     # Pushed only when the value changes ("every 3 seconds when there are updates"): a swap
     # whose open interest stands still is silent for as long as it does, and that is no fault.
     expected_every = None
-
-    @classmethod
-    def check(cls, query: Query) -> None:
-        check_open_interest_query(EXCHANGE, query, None)
-
-    def topic(self, query: Query, instrument: Instrument) -> Topic:
-        return _topic(instrument, "open-interest", self.expected_every)
-
-    def parse(self, query: Query, topic: Topic, frame: Frame, received_ms: int) -> Sequence[OpenInterest]:
-        read = Reader(EXCHANGE, f"ws {topic.name}", frame.payload)
-        return [parse_open_interest([rec], symbol=query.symbol or "", endpoint=f"ws {topic.name}")
-                for rec in read.records(frame.payload, "open-interest records")]
+    channel = "open-interest"
+    read_record = staticmethod(parse_open_interest)
