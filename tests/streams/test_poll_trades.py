@@ -15,16 +15,18 @@ from typing import Any
 import pytest
 
 from tradeflood import Session, VirtualClock
+from tradeflood.clock import ScaledClock
 from tradeflood.models import Trade
 from tradeflood.streams import StreamEvent, TradeGap
 from tradeflood.streams._poll import TradeCursor
-from tradeflood.testing import SimulatorTransport, take
+from tradeflood.testing import Simulator, SimulatorTransport, take
 from tradeflood.testing._binance import BinanceVenue
 from tradeflood.testing._bitget import BitgetVenue
 from tradeflood.testing._bybit import BybitVenue
+from tradeflood.testing._faults import FaultKind
 from tradeflood.testing._market import Instrument
 from tradeflood.testing._okx import OkxVenue
-from tradeflood.testing._venue import Venue
+from tradeflood.testing._venue import Call, SimResponse, Venue
 
 NOW = 1_717_200_030_000  # the virtual clock's start: the first poll is asked then
 VENUES: dict[str, type[Venue]] = {"binance": BinanceVenue, "bitget": BitgetVenue, "bybit": BybitVenue,
@@ -109,6 +111,37 @@ async def test_a_full_page_that_starts_right_after_the_last_trade_is_no_gap() ->
     assert [t.id for t in got] == [str(first + i) for i in range(75)]
     for trade in got[::7]:
         _as_made(venue, inst, trade)
+
+
+class _FillsLog(BitgetVenue):
+    """The simulated venue, noting the clock time each recent-trades page was made at."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.pages_at: list[int] = []
+
+    def _answer(self, method: str, call: Call, fault: FaultKind | None) -> SimResponse:
+        if call.path == "/api/v2/spot/market/fills":
+            self.pages_at.append(call.now_ms)
+        return super()._answer(method, call, fault)
+
+
+async def test_a_polled_trade_stream_on_a_scaled_clock_over_real_sockets() -> None:
+    """10x, polls every 2 clock seconds (a fifth of a real second), one trade a clock second: a
+    stall of up to 10 real seconds still leaves the venue's page of 100 reaching back."""
+    clock = ScaledClock(10.0, start=NOW / 1000)
+    venue = _FillsLog(clock=clock)
+    inst = venue.market.find("BTCUSDT", "spot")
+    assert inst is not None
+    async with Simulator({"bitget": venue}, ws=False) as sim, \
+            Session(urls=sim.urls(), clock=clock, store=False) as s, \
+            s.stream(Trade, exchange="bitget", symbol="BTC/USDT", poll=2, events=True) as st:
+        got = await take(st, 30, timeout=60)
+    first = venue.market.last_trade_id(inst, venue.pages_at[0]) + 1  # made after the first page
+    assert [t.id for t in got] == [str(first + i) for i in range(30)]  # no gap event among them
+    for trade in got:
+        _as_made(venue, inst, trade)
+    assert len(venue.pages_at) >= 2  # the 30 came over several polls
 
 
 # -- the cursor alone: ids that are not numbers, repeats, pages in any order -------------------
