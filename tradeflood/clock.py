@@ -161,7 +161,8 @@ def timeout_at(clock: Clock, when: float | None) -> AbstractAsyncContextManager[
     The live clock's monotonic time is the event loop's, so it uses asyncio's own
     timer; any other clock is watched by a task sleeping on it, so a virtual clock
     drives the deadline (a test sees it pass without waiting) and a scaled one
-    shortens it with everything else.
+    shortens it with everything else. On every clock a ``when`` already due cancels
+    the body at its first await point.
     """
     if when is None or type(clock) is LiveClock:
         if when is not None:
@@ -193,7 +194,12 @@ def network_timeout(clock: Clock, seconds: float | None) -> AbstractAsyncContext
 class _ClockTimeout:
     """:func:`timeout_at` on a clock other than the live one: a watcher task sleeps on the clock
     until ``when`` (and, with ``real_floor``, that many real seconds too), then cancels the body,
-    whose cancellation is turned into ``TimeoutError``."""
+    whose cancellation is turned into ``TimeoutError``.
+
+    A ``when`` already due on entry needs no watcher: as with :func:`asyncio.timeout_at`, the
+    body is cancelled from the event loop's next turn, so at its first await point (a watcher
+    would only cancel it a turn later, after that await may have completed).
+    """
 
     def __init__(self, clock: Clock, when: float, real_floor: float = 0.0) -> None:
         self.clock = clock
@@ -202,6 +208,7 @@ class _ClockTimeout:
         self.expired = False
         self._task: asyncio.Task[object] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._due: asyncio.Handle | None = None
         self._cancelling = 0
 
     async def __aenter__(self) -> _ClockTimeout:
@@ -210,7 +217,10 @@ class _ClockTimeout:
             raise RuntimeError("a clock timeout must be used inside a task")
         self._task = task
         self._cancelling = task.cancelling()
-        self._watcher = asyncio.ensure_future(self._watch())
+        if self.real_floor <= 0 and self.when <= self.clock.monotonic():
+            self._due = asyncio.get_running_loop().call_soon(self._expire)
+        else:
+            self._watcher = asyncio.ensure_future(self._watch())
         return self
 
     async def _watch(self) -> None:
@@ -219,14 +229,20 @@ class _ClockTimeout:
             await asyncio.gather(on_clock, asyncio.sleep(self.real_floor))
         else:
             await on_clock
+        self._expire()
+
+    def _expire(self) -> None:
         self.expired = True
         assert self._task is not None
         self._task.cancel()
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        assert self._task is not None and self._watcher is not None
-        self._watcher.cancel()
+        assert self._task is not None
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self._due is not None:
+            self._due.cancel()
         # Our own cancellation (not the caller's) becomes TimeoutError, as asyncio.timeout does.
         if self.expired and self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
             raise TimeoutError from exc

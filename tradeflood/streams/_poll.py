@@ -8,7 +8,11 @@ fetch. A list result (trades, candles) hands out only items not seen before, and
 candles only from a poll asked after they closed; a single result (a ticker, a book) is handed out when
 it changed. As on a candle stream, the bars that had closed before the first poll are
 history, not news: a polled bar stream starts with the bar forming when it started (once
-it closes), then each new one, never with the venue's page of old bars.
+it closes), then each new one, never with the venue's page of old bars. Likewise, as on a
+trade stream, the trades of the first poll's page are history: a polled trade stream hands
+out the trades made after it, each once, in order, and a page that no longer reaches back
+to the last trade seen (more trades than a page holds, or polls that failed) is reported as
+a :class:`~tradeflood.streams.TradeGap` before its trades.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 from tradeflood.errors import QueryError, TradeFloodError
 from tradeflood.intervals import bar_open
 
+from ._events import TradeGap
 from ._feed import Feed
 from ._protocol import Topic
-from ._tradefeed import trade_order
+from ._tradefeed import RecentIds, trade_order
 
 if TYPE_CHECKING:
     from tradeflood.query import Query
@@ -56,6 +61,8 @@ class PollFeed(Feed):
         self._last: Any = None
         self._seen: tuple[Any, ...] | None = None
         self._started = False
+        fields = getattr(self.query.model, "model_fields", {})
+        self._trades = TradeCursor() if "id" in fields and "timestamp" in fields else None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -85,6 +92,9 @@ class PollFeed(Feed):
             await self.hub.clock.sleep(max(0.0, self.every - (self.hub.clock.monotonic() - started)))
 
     def _hand_out(self, result: Any, asked_ms: int | None = None) -> None:
+        if isinstance(result, Sequence) and self._trades is not None:
+            self._hand_out_trades(result)
+            return
         if isinstance(result, Sequence):  # many models (a list, a series), or one
             if not self._started:  # the first answer: what had closed before it is history
                 self._started = True
@@ -99,6 +109,21 @@ class PollFeed(Feed):
         if result is not None and result != self._last:
             self._last = result
             self.publish(result)
+
+    def _hand_out_trades(self, page: Sequence[Any]) -> None:
+        cursor = self._trades
+        assert cursor is not None
+        if not self._started:  # the first answer: its trades are history, the starting point
+            self._started = True
+            cursor.start(page)
+            return
+        fresh, gap_after = cursor.take(page)
+        if gap_after is not None:
+            self.event(TradeGap(self.query.exchange, self.query.symbol or "", self.hub.session.now_ms(),
+                                start_ms=gap_after.timestamp, end_ms=fresh[0].timestamp,
+                                last_id=gap_after.id))
+        for trade in fresh:
+            self.publish(trade)
 
     def _history(self, asked_ms: int | None) -> tuple[Any, ...] | None:
         """The order key of the last bar that had closed before the first poll (the candle
@@ -124,6 +149,58 @@ class PollFeed(Feed):
             self._task.cancel()
 
 
+class TradeCursor:
+    """Where a polled trade stream stands: the newest trade seen (handed out, or on the first
+    poll's page), and the ids seen lately, so that each trade of the pages is handed out once."""
+
+    def __init__(self) -> None:
+        self.last: Any = None
+        self.key: tuple[int, int, str] | None = None
+        self.seen = RecentIds()
+
+    def start(self, page: Sequence[Any]) -> None:
+        """The first poll's page: history, which only sets the starting point."""
+        for trade in page:
+            self._advance(trade)
+
+    def take(self, page: Sequence[Any]) -> tuple[list[Any], Any]:
+        """The trades of ``page`` made since the last one seen, in order (now seen); and, when
+        the page no longer reaches back to that last one, so that trades between it and the
+        page may be missing, that last trade (else None)."""
+        before = self.last
+        reached = before is None or any(not self._is_new(trade) for trade in page)
+        out = []
+        for trade in sorted(page, key=trade_order):
+            if self._is_new(trade):
+                out.append(trade)
+                self._advance(trade)
+        gap = not reached and out and not _follows(before, out[0])
+        return out, before if gap else None
+
+    def _is_new(self, trade: Any) -> bool:
+        if self.key is None:
+            return True
+        if trade.id in self.seen:
+            return False
+        if trade_order(trade) > self.key:
+            return True
+        # Ids that are not numbers sort by time, then id: a trade of the last one's
+        # millisecond not seen yet is new, whatever its id.
+        return not trade.id.isdecimal() and trade.timestamp == self.last.timestamp
+
+    def _advance(self, trade: Any) -> None:
+        self.seen.add(trade.id)
+        key = trade_order(trade)
+        if self.key is None or key > self.key:
+            self.key, self.last = key, trade
+
+
+def _follows(last: Any, trade: Any) -> bool:
+    """Whether ``trade`` is the very next trade after ``last`` (numeric ids one apart): no
+    trade can sit between them, so a page starting with it left none out."""
+    return last.id.isdecimal() and trade.id.isdecimal() and int(trade.id) == int(last.id) + 1
+
+
 def _final(item: Any, asked_ms: int | None) -> bool:
     """Whether ``item`` is final: anything but a bar, or a bar that had closed when it was asked for."""
     if getattr(item, "closed", True) is False:
@@ -133,8 +210,6 @@ def _final(item: Any, asked_ms: int | None) -> bool:
 
 
 def _order(item: Any) -> tuple[Any, ...]:
-    if hasattr(item, "id") and hasattr(item, "timestamp"):
-        return trade_order(item)
     for name in ("open_time", "timestamp"):
         if hasattr(item, name):
             return (getattr(item, name),)
