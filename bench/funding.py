@@ -5,7 +5,7 @@ Run from the repo root as ``python bench/funding.py`` (``--rounds N`` to change 
 The payloads are full funding-history pages made by the simulator in process (no
 sockets), in each venue's wire shape and page size: Bitget ``history-fund-rate``
 (100 rows), Binance ``fundingRate`` (1000), Bybit ``funding/history`` (200), OKX
-``funding-rate-history`` (100). Each parser turns the page into its result,
+``funding-rate-history`` (400). Each parser turns the page into its result,
 ``--rounds`` times, interleaved, with the garbage collector off while timed; the
 best round is reported (the median too), in microseconds per row.
 
@@ -60,16 +60,21 @@ def replies() -> dict[str, tuple[Any, Any]]:
     """Per venue: the decoded history page and the decoded current-rate reply."""
     clock = VirtualClock(start=NOW / 1000)
     far = str(NOW - 1000 * STEP)
+    usdt = {"symbol": "BTCUSDT", "productType": "USDT-FUTURES"}
     calls = {
-        "bitget": (BitgetVenue, ("/api/v2/mix/market/history-fund-rate",
-                                 {"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "pageSize": "100"}),
-                   ("/api/v2/mix/market/current-fund-rate", {"symbol": "BTCUSDT", "productType": "USDT-FUTURES"})),
-        "binance": (BinanceVenue, ("/fapi/v1/fundingRate", {"symbol": "BTCUSDT", "limit": "1000", "startTime": far}),
+        "bitget": (BitgetVenue,
+                   ("/api/v2/mix/market/history-fund-rate", {**usdt, "pageSize": "100"}),
+                   ("/api/v2/mix/market/current-fund-rate", usdt)),
+        "binance": (BinanceVenue,
+                    ("/fapi/v1/fundingRate", {"symbol": "BTCUSDT", "limit": "1000", "startTime": far}),
                     ("/fapi/v1/premiumIndex", {"symbol": "BTCUSDT"})),
-        "bybit": (BybitVenue, ("/v5/market/funding/history", {"category": "linear", "symbol": "BTCUSDT",
-                                                               "limit": "200", "startTime": far, "endTime": str(NOW)}),
+        "bybit": (BybitVenue,
+                  ("/v5/market/funding/history",
+                   {"category": "linear", "symbol": "BTCUSDT", "limit": "200", "startTime": far,
+                    "endTime": str(NOW)}),
                   ("/v5/market/tickers", {"category": "linear", "symbol": "BTCUSDT"})),
-        "okx": (OkxVenue, ("/api/v5/public/funding-rate-history", {"instId": "BTC-USDT-SWAP", "limit": "100"}),
+        "okx": (OkxVenue,
+                ("/api/v5/public/funding-rate-history", {"instId": "BTC-USDT-SWAP", "limit": "400"}),
                 ("/api/v5/public/funding-rate", {"instId": "BTC-USDT-SWAP"})),
     }
     out = {}
@@ -107,7 +112,8 @@ def ours_current(name: str, body: Any) -> Callable[[], Any]:
     if name == "bybit":
         def bybit_current() -> Any:
             result = body["result"]
-            return bybit.parse_ticker_funding(find_ticker(result, "BTCUSDT"), symbol=SYMBOL, timestamp=body["time"])
+            return bybit.parse_ticker_funding(find_ticker(result, "BTCUSDT"), symbol=SYMBOL,
+                                              timestamp=body["time"])
         return bybit_current
     return lambda: okx.parse_current_funding(body["data"], symbol=SYMBOL)
 
@@ -129,7 +135,8 @@ def ccxt_current_record(name: str, body: Any) -> Any:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30, help="timed repetitions per parser (default 30)")
     args = parser.parse_args()
 

@@ -111,7 +111,8 @@ def test_a_venue_without_a_model_names_the_venues_that_have_it() -> None:
         class OnlyOkx(Binding, model=Basis, connector=Okx):
             pass
 
-        with pytest.raises(ModelNotServedError, match=r"bybit has no Basis fetches; venues that do: okx") as err:
+        served_by_okx = r"bybit has no Basis fetches; venues that do: okx"
+        with pytest.raises(ModelNotServedError, match=served_by_okx) as err:
             registry.resolve(Query(Basis, exchange="bybit"))
     assert isinstance(err.value, UnknownModelError) and isinstance(err.value, UnknownExchangeError)
     with pytest.raises(

@@ -129,8 +129,8 @@ async def test_unknown_symbol_fails_promptly_without_a_connection(session: trade
 
 def test_unsupported_interval_is_refused_before_anything_runs() -> None:
     with pytest.raises(InvalidIntervalError, match="bitget candle streams"):
-        tradeflood.registry.resolve(tradeflood.Query(Candle, exchange="bitget", symbol="BTC/USDT", interval="3m",
-                                                     live=True))
+        tradeflood.registry.resolve(tradeflood.Query(Candle, exchange="bitget", symbol="BTC/USDT",
+                                                     interval="3m", live=True))
 
 
 def test_streams_need_an_event_loop() -> None:
