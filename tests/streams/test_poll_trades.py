@@ -155,16 +155,16 @@ def _trade(ident: str, ts: int) -> Trade:
 def test_the_first_page_is_history_and_later_pages_give_each_new_trade_once() -> None:
     cursor = TradeCursor()
     cursor.start([_trade("12", 1_200), _trade("10", 1_000), _trade("11", 1_100)])
-    fresh, gap = cursor.take([_trade("13", 1_300), _trade("11", 1_100), _trade("12", 1_200)])
+    fresh, gap, _ = cursor.take([_trade("13", 1_300), _trade("11", 1_100), _trade("12", 1_200)])
     assert [t.id for t in fresh] == ["13"] and gap is None
-    fresh, gap = cursor.take([_trade("15", 1_500), _trade("14", 1_400), _trade("13", 1_300)])
+    fresh, gap, _ = cursor.take([_trade("15", 1_500), _trade("14", 1_400), _trade("13", 1_300)])
     assert [t.id for t in fresh] == ["14", "15"] and gap is None  # in id order, whatever the page's
-    fresh, gap = cursor.take([_trade("15", 1_500)])
+    fresh, gap, _ = cursor.take([_trade("15", 1_500)])
     assert fresh == [] and gap is None
-    fresh, gap = cursor.take([_trade("18", 1_800), _trade("19", 1_900)])  # 16 and 17 never seen
+    fresh, gap, _ = cursor.take([_trade("18", 1_800), _trade("19", 1_900)])  # 16 and 17 never seen
     assert [t.id for t in fresh] == ["18", "19"]
     assert gap is not None and gap.id == "15"
-    fresh, gap = cursor.take([_trade("20", 2_000), _trade("21", 2_100)])  # right after 19: whole
+    fresh, gap, _ = cursor.take([_trade("20", 2_000), _trade("21", 2_100)])  # right after 19: whole
     assert [t.id for t in fresh] == ["20", "21"] and gap is None
 
 
@@ -172,11 +172,12 @@ def test_ids_that_are_not_numbers_go_by_time_and_a_trade_of_the_same_millisecond
     cursor = TradeCursor()
     cursor.start([_trade("b", 1_000), _trade("a", 900)])
     # "a2" sorts before "b" but is of b's millisecond and was never seen: new, once.
-    fresh, gap = cursor.take([_trade("a", 900), _trade("b", 1_000), _trade("a2", 1_000), _trade("c", 1_100)])
+    fresh, gap, _ = cursor.take([_trade("a", 900), _trade("b", 1_000), _trade("a2", 1_000),
+                                 _trade("c", 1_100)])
     assert [t.id for t in fresh] == ["a2", "c"] and gap is None
-    fresh, gap = cursor.take([_trade("a2", 1_000), _trade("c", 1_100)])
+    fresh, gap, _ = cursor.take([_trade("a2", 1_000), _trade("c", 1_100)])
     assert fresh == [] and gap is None
-    fresh, gap = cursor.take([_trade("e", 1_300), _trade("d", 1_250)])  # nothing seen before: a gap
+    fresh, gap, _ = cursor.take([_trade("e", 1_300), _trade("d", 1_250)])  # nothing seen before: a gap
     assert [t.id for t in fresh] == ["d", "e"]
     assert gap is not None and gap.id == "c"
 
@@ -184,5 +185,51 @@ def test_ids_that_are_not_numbers_go_by_time_and_a_trade_of_the_same_millisecond
 def test_an_empty_first_page_starts_with_the_next_trades() -> None:
     cursor = TradeCursor()
     cursor.start([])
-    fresh, gap = cursor.take([_trade("7", 700), _trade("8", 800)])
+    fresh, gap, _ = cursor.take([_trade("7", 700), _trade("8", 800)])
     assert [t.id for t in fresh] == ["7", "8"] and gap is None  # the venue had none before: all new
+
+
+def test_a_trade_the_venue_added_late_is_reported_once_not_handed_out() -> None:
+    cursor = TradeCursor()
+    cursor.start([_trade("10", 1_000), _trade("11", 1_100), _trade("13", 1_300)])
+    # 12 was not on the first page, yet sits between trades of this page already seen: late.
+    fresh, gap, late = cursor.take([_trade("11", 1_100), _trade("12", 1_150), _trade("13", 1_300),
+                                    _trade("14", 1_400)])
+    assert [t.id for t in fresh] == ["14"] and gap is None
+    assert [(t.id, t.timestamp) for t in late] == [("12", 1_150)]
+    fresh, gap, late = cursor.take([_trade("12", 1_150), _trade("13", 1_300), _trade("14", 1_400)])
+    assert fresh == [] and gap is None and late == []  # reported once
+    # A trade older than anything on the page that was seen is beyond what the cursor can judge.
+    fresh, gap, late = cursor.take([_trade("9", 900), _trade("14", 1_400), _trade("15", 1_500)])
+    assert [t.id for t in fresh] == ["15"] and late == []
+
+
+async def test_a_trade_the_venue_shows_late_is_a_gap_event_naming_it() -> None:
+    """The venue leaves one trade out of a poll's page and shows it on the next: that trade is
+    reported as late (``late_id``), never handed out, and every other trade comes once, in order."""
+    venue, clock, inst = _venue("bitget")
+    path = "/api/v2/spot/market/fills"
+    route, polls = venue.routes[path], []
+    hidden = str(venue.market.last_trade_id(inst, NOW + 5_000) - 2)  # made between the 1st and 2nd poll
+
+    def hiding(call: Call) -> Any:
+        polls.append(call.now_ms)
+        body = route(call)
+        if len(polls) == 2:  # the second poll's page lacks it; the third shows it
+            body = [row for row in body if str(row["tradeId"]) != hidden]
+        return body
+
+    venue.routes[path] = hiding
+    got, events = await _polled(venue, clock, 12, poll=5)
+    assert events == {"TradeGap": 1}
+    [gap] = [item for item in got if isinstance(item, TradeGap)]
+    trades = [item for item in got if not isinstance(item, StreamEvent)]
+    assert gap.late_id == hidden and gap.end_ms == _ts_of(trades, gap.last_id)
+    assert gap.start_ms == venue.market.trade(inst, int(hidden)).ts_ms
+    assert hidden not in {t.id for t in trades}
+    ids = [int(t.id) for t in trades]
+    assert ids == sorted(set(ids)) and set(range(ids[0], ids[-1] + 1)) - set(ids) == {int(hidden)}
+
+
+def _ts_of(trades: list[Any], ident: str | None) -> int:
+    return next(t.timestamp for t in trades if t.id == ident)

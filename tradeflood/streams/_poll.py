@@ -12,7 +12,8 @@ it closes), then each new one, never with the venue's page of old bars. Likewise
 trade stream, the trades of the first poll's page are history: a polled trade stream hands
 out the trades made after it, each once, in order, and a page that no longer reaches back
 to the last trade seen (more trades than a page holds, or polls that failed) is reported as
-a :class:`~tradeflood.streams.TradeGap` before its trades.
+a :class:`~tradeflood.streams.TradeGap` before its trades; so is a trade the venue added
+late, behind trades already handed out (``late_id``; it is not handed out).
 """
 
 from __future__ import annotations
@@ -117,9 +118,15 @@ class PollFeed(Feed):
             self._started = True
             cursor.start(page)
             return
-        fresh, gap_after = cursor.take(page)
+        last = cursor.last
+        fresh, gap_after, late = cursor.take(page)
+        now_ms = self.hub.session.now_ms()
+        for trade in late:
+            self.event(TradeGap(self.query.exchange, self.query.symbol or "", now_ms,
+                                start_ms=min(trade.timestamp, last.timestamp), end_ms=last.timestamp,
+                                last_id=last.id, late_id=trade.id))
         if gap_after is not None:
-            self.event(TradeGap(self.query.exchange, self.query.symbol or "", self.hub.session.now_ms(),
+            self.event(TradeGap(self.query.exchange, self.query.symbol or "", now_ms,
                                 start_ms=gap_after.timestamp, end_ms=fresh[0].timestamp,
                                 last_id=gap_after.id))
         for trade in fresh:
@@ -163,19 +170,30 @@ class TradeCursor:
         for trade in page:
             self._advance(trade)
 
-    def take(self, page: Sequence[Any]) -> tuple[list[Any], Any]:
-        """The trades of ``page`` made since the last one seen, in order (now seen); and, when
-        the page no longer reaches back to that last one, so that trades between it and the
-        page may be missing, that last trade (else None)."""
+    def take(self, page: Sequence[Any]) -> tuple[list[Any], Any, list[Any]]:
+        """The trades of ``page`` made since the last one seen, in order (now seen); when the
+        page no longer reaches back to that last one, so that trades between it and the page
+        may be missing, that last trade (else None); and the page's late trades: never seen,
+        yet older than the last one and newer than a trade of the same page already seen, so
+        the venue added them after an earlier page had covered their place (each reported
+        once, never handed out, as a live trade stream does)."""
         before = self.last
         reached = before is None or any(not self._is_new(trade) for trade in page)
+        known = [trade_order(trade) for trade in page if trade.id in self.seen]
+        late = []
+        if known and self.key is not None:
+            floor = min(known)
+            late = [trade for trade in page if trade.id not in self.seen
+                    and floor < trade_order(trade) < self.key and not self._is_new(trade)]
+            for trade in late:
+                self.seen.add(trade.id)
         out = []
         for trade in sorted(page, key=trade_order):
             if self._is_new(trade):
                 out.append(trade)
                 self._advance(trade)
         gap = not reached and out and not _follows(before, out[0])
-        return out, before if gap else None
+        return out, before if gap else None, sorted(late, key=trade_order)
 
     def _is_new(self, trade: Any) -> bool:
         if self.key is None:
