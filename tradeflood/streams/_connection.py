@@ -37,7 +37,9 @@ log = logging.getLogger("tradeflood.streams")
 
 
 class TopicSink(Protocol):
-    """What a connection hands a topic's traffic to (a feed)."""
+    """What a connection hands a topic's traffic to (a feed). A sink that also has
+    ``on_frames(frames, received_ms)`` gets the consecutive frames of its topic in one socket
+    chunk at once, in order; it then answers for each frame's failure itself."""
 
     def on_frame(self, frame: Frame, received_ms: int) -> None: ...
 
