@@ -116,3 +116,50 @@ async def test_topics_sharing_one_venue_subscription_subscribe_it_once_and_keep_
     conn.remove(topics[1])
     assert sent() == [{"op": "unsubscribe", "args": [wire]}]
     conn._task = None
+
+
+class ChunkSink(Sink):
+    """A sink that takes a chunk's consecutive frames of its topic at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[int] = []
+
+    def on_frames(self, frames: list[Frame], received_ms: int) -> None:
+        self.calls.append(len(frames))
+        self.frames.extend(frames)
+
+
+async def test_a_chunk_hands_each_run_of_one_topic_on_at_once_in_order() -> None:
+    a, b = Topic("binance", "ws", "btcusdt@trade"), Topic("binance", "ws", "ethusdt@trade")
+    conn, _ = _connection(BinanceStream(), a, b)
+    chunked, single = ChunkSink(), Sink()
+    conn._sinks[a.name], conn._sinks[b.name] = chunked, single
+    conn._requests[7] = [b.name]
+
+    def data(topic: Topic, n: int) -> bytes:
+        return orjson.dumps({"stream": topic.name, "data": {"n": n}})
+
+    conn._receive_many([data(a, 1), data(a, 2), data(b, 3), data(b, 4), data(a, 5),
+                        b'{"error":{"code":2,"msg":"no"},"id":7}', data(a, 6), b"garbage", data(a, 7),
+                        data(Topic("binance", "ws", "solusdt@trade"), 8), data(a, 9)])
+    assert [f.payload["n"] for f in chunked.frames] == [1, 2, 5, 6, 7, 9]
+    assert chunked.calls == [2, 1, 2, 1]  # runs: 1-2 | 5 | (the refusal) 6-7 | (unknown topic) 9
+    assert [f.payload["n"] for f in single.frames] == [3, 4]
+    assert single.refusals == ["2: no"] and conn.malformed == 1 and conn.frames == 11
+
+
+async def test_a_sink_failing_on_a_frame_does_not_cost_the_frames_after_it() -> None:
+    topic = Topic("binance", "ws", "btcusdt@trade")
+    conn, sinks = _connection(BinanceStream(), topic)
+    sink = sinks[topic.name]
+    kept = sink.on_frame
+
+    def on_frame(frame: Frame, received_ms: int) -> None:
+        if frame.payload["n"] == 2:
+            raise RuntimeError("a bug downstream")
+        kept(frame, received_ms)
+
+    sink.on_frame = on_frame  # type: ignore[method-assign]
+    conn._receive_many([orjson.dumps({"stream": topic.name, "data": {"n": n}}) for n in (1, 2, 3)])
+    assert [f.payload["n"] for f in sink.frames] == [1, 3]

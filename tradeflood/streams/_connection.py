@@ -37,7 +37,9 @@ log = logging.getLogger("tradeflood.streams")
 
 
 class TopicSink(Protocol):
-    """What a connection hands a topic's traffic to (a feed)."""
+    """What a connection hands a topic's traffic to (a feed). A sink that also has
+    ``on_frames(frames, received_ms)`` gets the consecutive frames of its topic in one socket
+    chunk at once, in order; it then answers for each frame's failure itself."""
 
     def on_frame(self, frame: Frame, received_ms: int) -> None: ...
 
@@ -321,10 +323,12 @@ class Connection:
 
     def _receive_many(self, batch: Sequence[bytes]) -> None:
         # Called with the messages of each socket chunk within data_received: no await per
-        # message, and what the loop needs is looked up once per chunk.
+        # message, and what the loop needs is looked up once per chunk. Consecutive data frames
+        # of one topic go to its sink together (a run), in order with everything else.
         self.frames += len(batch)
-        tap, decode, sinks, seen = self._tap, self.protocol.decode, self._sinks, self._last_seen
-        now, now_ms = self._now, self._now_ms
+        tap, decode = self._tap, self.protocol.decode
+        run: list[Frame] = []
+        run_topic: str | None = None
         for raw in batch:
             if tap is not None:
                 tap.frame(raw, self._now_ns)
@@ -335,15 +339,37 @@ class Connection:
                 log.warning("%s: unreadable frame skipped (%s): %.200r", self.label, exc, raw)
                 continue
             if frame.kind != "data":
+                if run:
+                    self._hand_on(run_topic, run)
+                    run = []
                 self._control(frame)
                 continue
-            name = frame.topic
-            sink = sinks.get(name)  # type: ignore[arg-type]
-            if sink is None:
-                continue
-            seen[name] = now  # type: ignore[index]
+            if frame.topic != run_topic:
+                if run:
+                    self._hand_on(run_topic, run)
+                    run = []
+                run_topic = frame.topic
+            run.append(frame)
+        if run:
+            self._hand_on(run_topic, run)
+
+    def _hand_on(self, name: str | None, frames: list[Frame]) -> None:
+        """Data frames of topic ``name``, in order, to its sink: at once to a sink that takes a
+        list (``on_frames(frames, received_ms)``), else one by one."""
+        sink = self._sinks.get(name)  # type: ignore[arg-type]
+        if sink is None:
+            return
+        self._last_seen[name] = self._now  # type: ignore[index]
+        on_frames = getattr(sink, "on_frames", None)
+        if on_frames is not None:
             try:
-                sink.on_frame(frame, now_ms)
+                on_frames(frames, self._now_ms)
+            except Exception:  # a bug downstream must not take the socket down
+                log.exception("%s: handling the frames of %s failed", self.label, name)
+            return
+        for frame in frames:
+            try:
+                sink.on_frame(frame, self._now_ms)
             except Exception:  # a bug downstream must not take the socket down
                 log.exception("%s: handling a frame of %s failed", self.label, name)
 

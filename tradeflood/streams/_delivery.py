@@ -111,6 +111,8 @@ class Consumer:
     :meth:`event` takes events, handed on as its :class:`EventChannel` says."""
 
     sink: Callable[[Any], None]
+    #: ``sink`` of each item of a list, in order, at once (a queue's put_many); None: call ``sink``.
+    sink_many: Callable[[list[Any]], None] | None = None
     channel: EventChannel
 
     def deliver(self, item: Any) -> None:
@@ -145,6 +147,7 @@ class QueueConsumer(Consumer):
     def __init__(self, maxsize: int, overflow: Overflow, channel: EventChannel | None = None) -> None:
         self.queue: ConsumerQueue[Any] = ConsumerQueue(maxsize, policy=overflow)
         self.sink = self.queue.put_nowait
+        self.sink_many = self.queue.put_many
         self.channel = channel if channel is not None else EventChannel()
 
     def in_line(self, event: StreamEvent) -> None:
@@ -182,6 +185,7 @@ class CallbackConsumer(Consumer):
         if inspect.iscoroutinefunction(callback):
             self._queue = QueueConsumer(maxsize, overflow, self.channel)
             self.sink = self._queue.sink
+            self.sink_many = self._queue.sink_many
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     def in_line(self, event: StreamEvent) -> None:

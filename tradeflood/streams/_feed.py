@@ -48,6 +48,7 @@ class Feed:
         # call of that consumer's sink (see rewire()); None: through the deliveries.
         self._direct: Consumer | None = None
         self._sink: Callable[[Any], None] | None = None
+        self._sink_many: Callable[[list[Any]], None] | None = None  # the one consumer's, if it has one
         self.frames = 0
         self.bad_frames = 0
         self.closed = False
@@ -60,6 +61,14 @@ class Feed:
 
     # -- from the connection -----------------------------------------------------------
 
+    def on_frames(self, frames: Sequence[Frame], received_ms: int) -> None:
+        """The frames of this topic that came in one socket chunk, in order (see :meth:`on_frame`)."""
+        for frame in frames:
+            try:
+                self.on_frame(frame, received_ms)
+            except Exception:  # a bug in one frame's handling must not cost the frames after it
+                log.exception("%s: handling a frame failed", self.topic.name)
+
     def on_frame(self, frame: Frame, received_ms: int) -> None:
         self.frames += 1
         try:
@@ -69,6 +78,10 @@ class Feed:
             # A frame the venue garbled is refused, not fatal: the next one carries on.
             self.refuse(exc, received_ms)
             return
+        self.accept(items, frame, received_ms)
+
+    def accept(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
+        """A frame's parsed items: checked (:mod:`tradeflood.checks`), then received, or refused."""
         if items:
             kind, rule = type(items[0]), self._rule
             if kind is not self._kind or rule is None:  # the rule of this stream's items, chosen once
@@ -124,6 +137,7 @@ class Feed:
             direct = self.deliveries[0].only_consumer()
         self._direct = direct
         self._sink = direct.sink if direct is not None else None
+        self._sink_many = direct.sink_many if direct is not None else None
 
     def publish(self, item: Any) -> None:
         sink = self._sink

@@ -119,6 +119,21 @@ class ConsumerQueue(Generic[T]):
         if self._waiters:
             self._wake()
 
+    def put_many(self, items: list[T]) -> None:
+        """:meth:`put_nowait` of each of ``items``, in order: the items of one socket chunk at once,
+        with one wake-up (the common case, when they all fit, is one ``extend``)."""
+        if self._closed:
+            return
+        data = self._data + len(items)
+        if not self._conflate and data <= self.maxsize:
+            self._slots.extend(items)
+            self._data = data
+            if self._waiters:
+                self._wake()
+            return
+        for item in items:
+            self.put_nowait(item)
+
     def put_control(self, event: T) -> None:
         """Hand over a control event: kept in order with the data, never conflated or dropped."""
         if self._closed:

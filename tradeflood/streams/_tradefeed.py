@@ -14,14 +14,19 @@ out, after a :class:`TradeGap` naming the outage.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
+
+from tradeflood.errors import PayloadError
 
 from ._events import TradeGap
 from ._feed import Feed
 from ._protocol import Frame
 
 __all__ = ["RecentIds", "TradeFeed", "trade_order"]
+
+log = logging.getLogger("tradeflood.streams")
 
 
 def trade_order(trade: Any) -> tuple[int, int, str]:
@@ -81,6 +86,79 @@ class TradeFeed(Feed):
         self.seen = RecentIds()
         self._oldest_seen: tuple[int, int, str] | None = None
         self._baseline_pending = True
+
+    def on_frames(self, frames: Sequence[Frame], received_ms: int) -> None:
+        """:meth:`Feed.on_frames` with the usual frame in line: one trade that passes the value
+        rule and whose numeric id is above the last one handed out. Such a trade costs its parse
+        and its check and no other call, and a queue consumer gets a chunk's trades in one put.
+        Any other frame takes the general way (:meth:`Feed.accept`), after the trades before it."""
+        binding, last, rule = self.binding, self.last, self._rule
+        if binding is None or last is None or rule is None or self._baseline_pending:
+            super().on_frames(frames, received_ms)  # until the first trades set the baseline and rule
+            return
+        self.frames += len(frames)
+        parse, query, topic, seen, kind = binding.parse, self.query, self.topic, self.seen, self._kind
+        top = last[0]  # the numeric id handed out last (-1 after a non-numeric one: all are above)
+        newest: Any = None  # the trade of ``top`` when handed out here (self.last is set at the end)
+        many = self._sink_many
+        run: list[Any] = []  # the trades not yet given to ``many``
+        for frame in frames:
+            try:
+                try:
+                    items = parse(query, topic, frame, received_ms)
+                except PayloadError as exc:
+                    self._settle(run, top, newest)
+                    newest = None
+                    self.refuse(exc, received_ms)
+                    continue
+                if len(items) == 1:
+                    trade = items[0]
+                    ident = trade.id
+                    if type(trade) is kind and ident.isdecimal() and not rule(items):
+                        number = int(ident)
+                        if number > top:
+                            current = seen._current  # RecentIds.add, in line (once per live trade)
+                            current.add(ident)
+                            if len(current) >= seen._size:
+                                seen.turn()
+                            top, newest = number, trade
+                            if many is not None:
+                                run.append(trade)
+                                continue
+                            sink = self._sink  # Feed.publish, in line for its hot path
+                            if sink is None:
+                                self.publish(trade)
+                                continue
+                            try:
+                                sink(trade)
+                            except Exception as exc:
+                                self.sink_failed(exc)
+                            continue
+                self._settle(run, top, newest)  # what came before goes first
+                newest = None
+                self.accept(items, frame, received_ms)
+                top, many, kind, rule = self.last[0], self._sink_many, self._kind, self._rule  # type: ignore[index]
+                assert rule is not None
+            except Exception:  # a bug in one frame's handling must not cost the frames after it
+                log.exception("%s: handling a frame failed", topic.name)
+        self._settle(run, top, newest)
+
+    def _settle(self, run: list[Any], top: int, newest: Any) -> None:
+        """Bring what :meth:`on_frames` keeps in locals up to date: the last trade handed out,
+        and the trades waiting for the consumer's put, which then go."""
+        if newest is not None:
+            self.last, self.last_trade = (top, 0, ""), newest
+        if run:
+            many = self._sink_many
+            if many is None:  # the consumers changed meanwhile
+                for trade in run:
+                    self.publish(trade)
+            else:
+                try:
+                    many(run)
+                except Exception as exc:
+                    self.sink_failed(exc)
+            run.clear()
 
     def receive(self, items: Sequence[Any], frame: Frame, received_ms: int) -> None:
         if self._baseline_pending:
