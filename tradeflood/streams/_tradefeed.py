@@ -137,8 +137,8 @@ class TradeFeed(Feed):
                 self._settle(run, top, newest)  # what came before goes first
                 newest = None
                 self.accept(items, frame, received_ms)
-                top, many, kind, rule = self.last[0], self._sink_many, self._kind, self._rule  # type: ignore[index]
-                assert rule is not None
+                top, many, kind = self.last[0], self._sink_many, self._kind  # type: ignore[index]
+                rule = self._rule or rule  # accept() sets it on the first trades; kept from then on
             except Exception:  # a bug in one frame's handling must not cost the frames after it
                 log.exception("%s: handling a frame failed", topic.name)
         self._settle(run, top, newest)
