@@ -12,6 +12,10 @@
    count, and the ratio TradeFlood / cryptofeed (goal: at least 2).
    TradeFlood's spot trade stream is ``@trade``; here a three-line subclass of
    its binding (the extension mechanism) subscribes ``@aggTrade`` like cryptofeed.
+   It runs twice: unpaced (the simulator writes as fast as each client reads;
+   bimodal for a client faster than the simulator, whose reads are then small),
+   and paced (``--paced``, default 40,000 msg/s: every client gets the same
+   bursts every 10 ms, as a busy live feed delivers them).
 2. Fan-out. One upstream stream at 100 messages/s delivered to N in-process
    callback consumers: p50/p99 latency from the event's own time (``T``, set by
    the simulator as it sends) to the consumer's callback, measured for the first,
@@ -191,14 +195,21 @@ def _measure(target: Any, urls: dict[str, dict[str, str]], n: int) -> tuple[int,
     return result  # type: ignore[no-any-return]
 
 
-def throughput(n: int, repeat: int) -> None:
-    print(f"1. Throughput: {n:,} Binance aggTrade events, decode + parse + deliver to one consumer "
-          f"(median of {repeat} runs, taken in turns)")
+def throughput(n: int, repeat: int, rate: float | None = None) -> None:
+    """CPU per message of each client. Unpaced (``rate`` None), the simulator writes as fast as
+    each client reads, so a client faster than the simulator reads many small chunks (a loop
+    turn and a wake-up each) while a slower one reads large ones: runs are bimodal and the
+    regime differs by client. Paced, every client gets the same arrival pattern (bursts of
+    ``rate / 100`` messages every 10 ms, below what either client can take), so the figure is
+    the cost per message under one input, as a live feed delivers it."""
+    how = "as fast as each client reads" if rate is None else f"paced at {rate:,.0f} msg/s for every client"
+    print(f"1. Throughput: {n:,} Binance aggTrade events, {how}; decode + parse + deliver to one "
+          f"consumer (median of {repeat} runs, taken in turns)")
     clients = (("TradeFlood (async for)", _tradeflood_throughput),
                ("TradeFlood (callback)", _tradeflood_callback),
                ("cryptofeed (callback)", _cryptofeed_throughput))
     runs: dict[str, list[tuple[int, float, float]]] = {name: [] for name, _ in clients}
-    with _Served(rate=None) as urls:
+    with _Served(rate=rate) as urls:
         for _ in range(repeat):
             for name, target in clients:
                 runs[name].append(_measure(target, urls, n))
@@ -281,9 +292,14 @@ def main() -> int:
     parser.add_argument("--consumers", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=3, help="throughput runs per client (median)")
+    parser.add_argument("--paced", type=float, default=40_000.0,
+                        help="the paced throughput run's rate, msg/s (0: skip it)")
     args = parser.parse_args()
     mp.set_start_method("spawn")
     throughput(args.messages, args.repeat)
+    if args.paced:
+        print()
+        throughput(args.messages, args.repeat, rate=args.paced)
     fan_out(args.consumers, args.seconds, freeze=False)
     fan_out(args.consumers, args.seconds, freeze=True)
     return 0
