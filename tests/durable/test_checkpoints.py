@@ -7,11 +7,9 @@ count, not on sleeps, then kills it.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,8 @@ from tradeflood.models import Candle
 from tradeflood.store import CandleStore
 from tradeflood.testing import BinanceVenue, BitgetVenue, Faults, Simulator
 from tradeflood.timeparse import parse_time
+
+from .kills import kill_at_shares, stored_rows, subprocess_env, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -47,28 +47,6 @@ def sim() -> Iterator[Simulator]:
         yield s
 
 
-def _env() -> dict[str, str]:
-    root = str(Path(__file__).resolve().parents[2])
-    return {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-
-
-def _stored(path: Path) -> int:
-    if not path.exists():
-        return 0
-    with CandleStore(path) as store:
-        return sum(s.candles for s in store.info().series)
-
-
-def _wait_for(condition: object, proc: subprocess.Popen[bytes], what: str, within: float = 120) -> None:
-    deadline = time.monotonic() + within
-    while not condition():  # type: ignore[operator]
-        if proc.poll() is not None:
-            raise AssertionError(f"the backfill ended (code {proc.returncode}) before {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {within} s")
-        time.sleep(0.01)
-
-
 def _candle_requests(sim: Simulator, venue: str) -> int:
     return sum(n for path, n in sim.venues[venue].stats.by_path.items()
                if "candles" in path or "klines" in path)
@@ -87,25 +65,14 @@ def test_a_backfill_killed_at_several_points_resumes_exactly(sim: Simulator, ven
         pages = _candle_requests(sim, venue) - before  # what a fetch from nothing sends
     assert len(clean) == total and pages >= 6
 
-    kept = 0
-    for share in (0.15, 0.5, 0.8):  # kill when this share of the candles is stored
-        target = max(kept + 1, int(total * share))
-        proc = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            _wait_for(lambda target=target: _stored(store) >= target, proc, f"{target} candles stored")
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-        now = _stored(store)
-        assert now >= target > kept  # what was stored before the kill survives it
-        kept = now
+    kept = kill_at_shares(args, store, total, (0.15, 0.5, 0.8), "candles")  # each kill keeps what was stored
 
     assert kept < total
     sent = _candle_requests(sim, venue)
-    done = subprocess.run(args, env=_env(), capture_output=True, timeout=300, check=True)
+    done = subprocess.run(args, env=subprocess_env(), capture_output=True, timeout=300, check=True)
     assert done.stdout.split() == [str(total).encode()]
     resent = _candle_requests(sim, venue) - sent
-    stored = _stored(store)  # whole grid pages: the last one reaches past the range's end
+    stored = stored_rows(store)  # whole grid pages: the last one reaches past the range's end
     assert stored >= total and stored % pages == 0
     page = stored // pages
     missing_pages = -(-(stored - kept) // page)
@@ -132,12 +99,12 @@ def test_ctrl_c_ends_a_cli_fetch_in_one_line_after_storing_what_was_complete(sim
     (documented in ``tradeflood.cli.main``); every page completed before it is in the store,
     exact, and a re-run sends only the pages still missing."""
     store = tmp_path / "candles.sqlite3"
-    env = {**_env(), "TRADEFLOOD_STORE": str(store)}
+    env = {**subprocess_env(), "TRADEFLOOD_STORE": str(store)}
     sent = _candle_requests(sim, "binance")
     proc = subprocess.Popen(_cli_fetch(sim), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         # Requests flowing and pages landing: several replies served, three pages stored.
-        _wait_for(lambda: _candle_requests(sim, "binance") - sent >= 4 and _stored(store) >= 3000,
+        wait_for(lambda: _candle_requests(sim, "binance") - sent >= 4 and stored_rows(store) >= 3000,
                   proc, "requests flowing and 3 pages stored")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
@@ -151,7 +118,7 @@ def test_ctrl_c_ends_a_cli_fetch_in_one_line_after_storing_what_was_complete(sim
     assert out == b""
 
     # What was stored is whole pages of exactly what the venue serves.
-    kept = _stored(store)
+    kept = stored_rows(store)
     start, end = (int(parse_time(t, now_ms=0)) for t in CLI_RANGE)
     with Session(urls={"binance": {"rest": sim.url("binance")}}, store=False) as s:
         honest = s.fetch(Candle, exchange="binance", symbol="BTC/USDT", interval="1m", start=start, end=end)

@@ -9,8 +9,6 @@ and returns exactly what a fetch from nothing returns.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +21,8 @@ from tradeflood import Session
 from tradeflood.models import Trade
 from tradeflood.store import CandleStore
 from tradeflood.testing import BinanceVenue, Faults, Simulator
+
+from .kills import kill_at_shares, subprocess_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -46,31 +46,6 @@ def sim() -> Iterator[Simulator]:
         yield s
 
 
-def _env() -> dict[str, str]:
-    root = str(Path(__file__).resolve().parents[2])
-    return {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-
-
-def _stored(path: Path) -> int:
-    if not path.exists():
-        return 0
-    try:
-        with CandleStore(path) as store:
-            return sum(s.candles for s in store.info().series)
-    except Exception:  # the file being created by the backfill this very moment
-        return 0
-
-
-def _wait_for(condition: object, proc: subprocess.Popen[bytes], what: str, within: float = 120) -> None:
-    deadline = time.monotonic() + within
-    while not condition():  # type: ignore[operator]
-        if proc.poll() is not None:
-            raise AssertionError(f"the backfill ended (code {proc.returncode}) before {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {within} s")
-        time.sleep(0.01)
-
-
 def test_a_trade_backfill_killed_at_several_points_resumes_exactly(sim: Simulator, tmp_path: Path) -> None:
     store = tmp_path / "trades.sqlite3"
     end = int(time.time() * 1000) // HOUR * HOUR - HOUR
@@ -84,24 +59,13 @@ def test_a_trade_backfill_killed_at_several_points_resumes_exactly(sim: Simulato
     assert total > 12 * 3000 and pages >= 36 and clean.gaps == []
 
     args = [sys.executable, "-c", SCRIPT, sim.url("binance"), str(store), str(start), str(end)]
-    kept = 0
-    for share in (0.2, 0.5, 0.8):  # kill when this share of the trades is stored
-        target = max(kept + 1, int(total * share))
-        proc = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            _wait_for(lambda target=target: _stored(store) >= target, proc, f"{target} trades stored")
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-        now = _stored(store)
-        assert now >= target > kept  # what was stored before the kill survives it
-        kept = now
+    kept = kill_at_shares(args, store, total, (0.2, 0.5, 0.8), "trades")  # each kill keeps what was stored
     assert kept < total
 
     with CandleStore(store) as disk:
         missing = disk.missing("binance", "BTC/USDT", "Trade", start, end)
     sent = venue.stats.by_path[PATH]
-    done = subprocess.run(args, env=_env(), capture_output=True, timeout=300, check=True)
+    done = subprocess.run(args, env=subprocess_env(), capture_output=True, timeout=300, check=True)
     assert done.stdout.split() == [str(total).encode(), clean[0].id.encode(), clean[-1].id.encode()]
     resent = venue.stats.by_path[PATH] - sent
     windows = sum(-(-(b - a) // HOUR) for a, b in missing)  # missing spans are whole windows
