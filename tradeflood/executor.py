@@ -305,8 +305,8 @@ class Executor:
         finally:
             told = retry_after(response.headers) if status in (418, 429) else None
             for lease in leases:  # an adaptive window learns from the reply before regranting
-                if status is None:
-                    lease.release()
+                if status is None:  # no reply: the venue may yet count the request
+                    lease.release(unanswered=True)
                 else:
                     lease.release(sent_at=started, status=status, retry_after=told)
         reply = Reply(response.status_code, response.headers, content,

@@ -26,9 +26,13 @@ least how much later than the others its own trip to the venue may have been:
 
 The estimate's assumption can be wrong (a path whose delay swings more than
 any round trip showed), so the estimate is a bet the venue can call: after a
-429 or 418 on the window, it keeps the conservative rule for a while. A request
-released without a reply (timeout, connection error, cancellation) always
-keeps the conservative rule.
+429 or 418 on the window, it keeps the conservative rule for a while.
+
+A request released without a reply (timeout, connection error, cancellation:
+``release(unanswered=True)``) has no round trip to bound its arrival: its bytes
+may be on the way, or queued at a venue slow to read them, when the client
+gives up. Its weight is held ``per`` seconds plus :data:`LATE_ARRIVAL_S` after
+the release, a bet that nothing reaches the venue later than that.
 
     limit = Limit(20, per=1.0)
     window = SlidingWindow(limit, clock)
@@ -50,7 +54,10 @@ from dataclasses import KW_ONLY, dataclass
 from .adaptive import AdaptiveRate
 from .clock import Clock
 
-__all__ = ["ArrivalEstimate", "Lease", "Limit", "SlidingWindow"]
+__all__ = ["LATE_ARRIVAL_S", "ArrivalEstimate", "Lease", "Limit", "SlidingWindow"]
+
+#: How long after a client gave up on a request (no reply) the venue may still count it (s).
+LATE_ARRIVAL_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,17 +148,19 @@ class Lease:
         self.released = False
 
     def release(self, *, sent_at: float | None = None, status: int | None = None,
-                retry_after: float | None = None) -> None:
+                retry_after: float | None = None, unanswered: bool = False) -> None:
         """Start the weight's expiry. With ``sent_at`` (the clock's monotonic reading when the
         request went out, the reply having arrived now) it may expire earlier than ``per``
         after now (see the module docstring); ``status`` 429 or 418 makes the window
-        conservative for a while. Without them, it expires ``per`` seconds from now.
+        conservative for a while. Without them, it expires ``per`` seconds from now;
+        ``unanswered`` (the request may have gone out, but no reply came) adds
+        :data:`LATE_ARRIVAL_S`, since the venue may count it after the release.
 
         With both, an adaptive window also learns from the reply (:meth:`SlidingWindow.observe_reply`,
         ``retry_after`` as the venue said), before the weight it frees is granted again."""
         if not self.released:
             self.released = True
-            self._window._settle(self, sent_at, status, retry_after)
+            self._window._settle(self, sent_at, status, retry_after, unanswered)
 
 
 class SlidingWindow:
@@ -316,7 +325,7 @@ class SlidingWindow:
         self._stale_until = self._clock.monotonic() + self.limit.per
 
     def _settle(self, lease: Lease, sent_at: float | None = None, status: int | None = None,
-                retry_after: float | None = None) -> None:
+                retry_after: float | None = None, unanswered: bool = False) -> None:
         weight = lease.weight
         with self._lock:
             learnt = False
@@ -327,7 +336,7 @@ class SlidingWindow:
             if lease.generation < self._generation:
                 self._stale -= weight
             now = self._clock.monotonic()
-            expires = now + self.limit.per
+            expires = now + self.limit.per + (LATE_ARRIVAL_S if unanswered else 0.0)
             if status in (418, 429):
                 if not learnt:  # (else ``_learn`` judged whether the timing was wrong)
                     self.arrivals.rejected(now)

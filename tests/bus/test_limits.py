@@ -3,6 +3,7 @@ window when Redis cannot be reached."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -87,4 +88,23 @@ async def test_a_shared_window_grants_no_more_than_the_rate_its_process_learnt(r
     assert time.monotonic() - fifth >= 0.4
     for lease in leases:
         lease.release(sent_at=clock.monotonic(), status=200)
+    await limits.aclose()
+
+
+async def test_a_request_without_a_reply_holds_its_weight_past_the_window(rds: Any) -> None:
+    """A cancelled or timed-out request may still reach the venue after the client gave up: its
+    weight expires a window plus LATE_ARRIVAL_S after the release, not a window."""
+    from tradeflood.ratelimit import LATE_ARRIVAL_S
+
+    limits = SharedRateLimits(REDIS_URL, LiveClock(), egress="10.0.0.4")
+    window = _window(limits, Limit(2, 1.0))
+    answered, unanswered = await window.acquire(), await window.acquire()
+    answered.release()
+    unanswered.release(unanswered=True)
+    await asyncio.gather(*limits._tasks)
+    now_ms = int(rds.time()[0]) * 1000 + int(rds.time()[1]) // 1000
+    expiries = sorted(score - now_ms for _, score in rds.zrange(window.key, 0, -1, withscores=True))
+    assert len(expiries) == 2
+    assert 500 < expiries[0] <= 1000
+    assert 500 + LATE_ARRIVAL_S * 1000 < expiries[1] <= 1000 + LATE_ARRIVAL_S * 1000
     await limits.aclose()

@@ -177,3 +177,18 @@ def test_a_request_without_a_reply_holds_a_window_from_its_release() -> None:
         return window._expiries[-1][0]
 
     assert asyncio.run(main()) == pytest.approx(1.5)
+
+
+def test_a_request_given_up_on_holds_its_weight_past_the_window() -> None:
+    """Cancelled or timed out, the request may still reach the venue after the release."""
+    from tradeflood.ratelimit import LATE_ARRIVAL_S
+
+    async def main() -> float:
+        clock = VirtualClock(start=0.0)
+        window = SlidingWindow(Limit(1, 1.0), clock)
+        lease = await window.acquire(1)
+        await clock.sleep(0.5)
+        lease.release(unanswered=True)
+        return window._expiries[-1][0]
+
+    assert asyncio.run(main()) == pytest.approx(1.5 + LATE_ARRIVAL_S)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradeflood.adaptive import AdaptiveRate
 from tradeflood.executor import RateLimits
-from tradeflood.ratelimit import Limit, SlidingWindow
+from tradeflood.ratelimit import LATE_ARRIVAL_S, Limit, SlidingWindow
 
 if TYPE_CHECKING:
     from tradeflood.clock import Clock
@@ -97,15 +97,17 @@ class SharedLease:
         self.released = False
 
     def release(self, *, sent_at: float | None = None, status: int | None = None,
-                retry_after: float | None = None) -> None:
+                retry_after: float | None = None, unanswered: bool = False) -> None:
         """Start the weight's expiry, one window from now (a shared window always holds
-        conservatively, whatever ``sent_at`` says); with ``status`` and ``sent_at``, the
-        in-process window learns from the reply (a 429 lowers the count granted here)."""
+        conservatively, whatever ``sent_at`` says), and :data:`~tradeflood.ratelimit.LATE_ARRIVAL_S`
+        more when ``unanswered`` (the venue may count the request after this release); with
+        ``status`` and ``sent_at``, the in-process window learns from the reply (a 429 lowers
+        the count granted here)."""
         if not self.released:
             self.released = True
             if status is not None and sent_at is not None:
                 self._window.local.observe_reply(status, self.weight, retry_after, sent_at)
-            self._window._release_later(self._member)
+            self._window._release_later(self._member, unanswered)
 
 
 class SharedWindow:
@@ -173,8 +175,9 @@ class SharedWindow:
             keys=[self.key, self.key + ".sum"],
             args=[used, int(window_reset_in * 1000), uuid.uuid4().hex[:12], self._life_ms]))
 
-    def _release_later(self, member: str) -> None:
-        self.limits.spawn(self.limits.scripts["release"](keys=[self.key], args=[member, self._per_ms]))
+    def _release_later(self, member: str, unanswered: bool = False) -> None:
+        hold_ms = self._per_ms + (int(LATE_ARRIVAL_S * 1000) if unanswered else 0)
+        self.limits.spawn(self.limits.scripts["release"](keys=[self.key], args=[member, hold_ms]))
 
 
 class SharedRateLimits(RateLimits):
