@@ -330,7 +330,9 @@ async def _prepare(fetcher: Fetcher, plan: Plan, ends: float | None,
     """Send the plan's prerequisites (once each; session-cached ones from the cache) and hand
     each query's replies to its binding. A failure is logged, never raised: the query is then
     planned without what it would have said (only the fetch's deadline stops it here, with
-    :class:`FetchDeadlineError`). The replies are returned, for the run to reuse."""
+    :class:`FetchDeadlineError`); a reply its binding could not read is also dropped from the
+    session cache, as a failed one was never put there, so the next fetch asks again. The
+    replies are returned, for the run to reuse."""
     cache = fetcher.turn_cache
     first = build_plan(plan.prerequisites, cached=cache, now_ms=plan.now_ms)
     got: dict[TurnKey, TurnResult] = {k: cache[k] for k in first.graph if k in cache}
@@ -359,6 +361,10 @@ async def _prepare(fetcher: Fetcher, plan: Plan, ends: float | None,
         except Exception as exc:  # planning goes on without what the replies would have said
             log.warning("%s: planned without what %s said: %s", qp.query.describe(),
                         ", ".join(f"{t.venue} {t.path}" for t in qp.turns), exc)
+            if isinstance(exc, PayloadError):
+                for turn in qp.turns:
+                    if (turn.venue, turn.path) == (exc.venue, exc.endpoint):
+                        cache.pop(turn.key, None)
     return got
 
 

@@ -9,8 +9,8 @@
   ``interval_ms`` None (most fund every 8 hours, but the list is all Binance states) and
   its history is planned at 8 hours. A ``fundingInfo`` that fails or cannot be read
   fails no rate: it is logged, the rate comes without an interval (or with the one the
-  session learned from rows), and a history is planned at 8 hours and learns from its
-  rows. History: ``fundingRate``, 1000 rows a page, oldest first. Binance
+  session learned from rows), a history is planned at 8 hours and learns from its rows,
+  and it is not kept: the next fetch that needs it asks again. History: ``fundingRate``, 1000 rows a page, oldest first. Binance
   stamps a funding a few milliseconds after its hour (``1570608000003``): the rows
   are kept at the whole minute, so they sit on the 8-hour grid.
 - ``OpenInterest`` now: ``openInterest`` (base amount, no value); history:

@@ -10,7 +10,6 @@ full while recording, however small ``max_reply_bytes`` was.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -19,10 +18,11 @@ from tradeflood import FetchError, RetryPolicy, Session
 from tradeflood.errors import ReplyTooLargeError, RequestTimeoutError
 from tradeflood.models import Candle
 from tradeflood.recording._format import FILE_HEADER, REST, VERSION, RecordingFormatError
-from tradeflood.recording._reader import RecordingFile, open_directory
+from tradeflood.recording._reader import RecordingFile
 from tradeflood.recording._writer import BlockWriter
 from tradeflood.testing import BinanceVenue, Faults, Simulator
 
+from ..recording.records import rest_metas, rest_records
 from .hostile import HostileVenue, gzip_bomb
 from .test_hostile_replies import _peak_rss
 
@@ -74,15 +74,6 @@ async def test_a_dripping_reply_stops_at_the_request_deadline_while_recording(tm
     assert hostile.hostile_requests == 2
 
 
-def _rest_metas(directory: Path) -> list[tuple[int, dict[str, Any]]]:
-    out = []
-    for f in open_directory(directory, "rest"):
-        for r in f.records():
-            if r.kind == REST:
-                out.append((r.ns, orjson.loads(r.data.partition(b"\n")[0])))
-    return out
-
-
 async def _three_fetches(s: Session) -> tuple[object, BaseException, float, object]:
     """An honest fetch, the dripping one (its error, and the clock when it failed), another honest."""
     before = await _fetch(s, "ETH/USDT")
@@ -104,7 +95,7 @@ async def test_a_reply_stopped_at_the_request_deadline_replays_stopped(tmp_path:
     assert isinstance(cause, RequestTimeoutError)
     assert str(cause).endswith("no complete answer within the request deadline of 3 s")
     assert hostile.hostile_requests == 2
-    metas = _rest_metas(tmp_path)
+    metas = rest_records(tmp_path)
     stopped = [(ns, m) for ns, m in metas if "stopped" in m]
     assert len(stopped) == 2 and all("symbol=BTCUSDT" in m["path"] for _, m in stopped)
     for ns, meta in stopped:  # each try ran its 3 s deadline, no more (the drip takes 200 s)
@@ -153,7 +144,7 @@ async def test_a_request_stopped_before_its_headers_replays_stopped(tmp_path: Pa
                     retry=tries) as s:
         cause, after = await fetches(s)
     assert isinstance(cause, RequestTimeoutError)
-    stopped = [m for _, m in _rest_metas(tmp_path) if "stopped" in m]
+    stopped = [m for m in rest_metas(tmp_path) if "stopped" in m]
     assert [(m["status"], m["headers"]) for m in stopped] == [(0, []), (0, [])]
     async with Session(replay=tmp_path, speed="max", request_deadline=DEADLINE, retry=tries) as s:
         again, again_after = await fetches(s)

@@ -246,6 +246,41 @@ async def test_a_failed_funding_info_fails_no_current_rate(bad: str, clock: Virt
     assert venue.stats.by_path["/fapi/v1/premiumIndex"] == 2
 
 
+@pytest.mark.parametrize("bad", [b for b in BAD_FUNDING_INFO if b != "500"])
+async def test_an_unreadable_funding_info_is_asked_again_by_the_next_fetch(
+        bad: str, clock: VirtualClock, caplog: pytest.LogCaptureFixture) -> None:
+    """A ``fundingInfo`` the binding cannot read is not kept in the session's cache: the next
+    current rate asks again, and once the venue answers well, carries the interval it states
+    (then kept: a third rate asks nothing more)."""
+    venue = BY_NAME["binance"].make(clock=clock)
+    weight, good = venue.routes["/fapi/v1/fundingInfo"]  # type: ignore[attr-defined]
+    answers = [BAD_FUNDING_INFO[bad]]  # the first answer; the venue's own after it
+
+    def serve(call: Call, api: Any) -> Any:
+        return answers.pop() if answers else good(call, api)
+
+    venue.routes["/fapi/v1/fundingInfo"] = (weight, serve)  # type: ignore[attr-defined]
+    current = Query(FundingRate, exchange="binance", symbol=SOL, now_ms=NOW)
+    with caplog.at_level(logging.WARNING, logger="tradeflood"):
+        async with make_session(venue, clock) as s:
+            [first] = await s.agather(current)
+            asked = venue.stats.by_path["/fapi/v1/fundingInfo"]
+            [second] = await s.agather(current)
+            [third] = await s.agather(current)
+    assert asked == 1 and first.interval_ms is None
+    assert second.interval_ms == HOUR and third.interval_ms == HOUR
+    coming = NOW // HOUR * HOUR + HOUR
+    assert {r.funding_time for r in (first, second, third)} == {coming}
+    assert second.rate == first.rate == fm.funding_rate(venue.market, perp(venue, "SOL"), coming)
+    assert {p: venue.stats.by_path[p] for p in ("/fapi/v1/fundingInfo", "/fapi/v1/exchangeInfo",
+                                                "/fapi/v1/premiumIndex")} == {
+        "/fapi/v1/fundingInfo": 2,  # the unreadable one, then the good one, kept
+        "/fapi/v1/exchangeInfo": 1,  # the listing was read well: kept all along
+        "/fapi/v1/premiumIndex": 3}
+    warned = [r.getMessage() for r in caplog.records if "/fapi/v1/fundingInfo" in r.getMessage()]
+    assert len(warned) == 1 and WHY[bad] in warned[0], warned
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 async def test_a_stored_hourly_history_is_found_by_a_fresh_session(case: VenueCase, clock: VirtualClock,
                                                                   tmp_path: Path) -> None:

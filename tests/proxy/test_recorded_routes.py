@@ -11,16 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from tradeflood import ProxyScheme, RetryPolicy, Session
 from tradeflood.models import Candle
 from tradeflood.proxy import ProxyEvent
-from tradeflood.recording._format import FILE_HEADER, MAGIC, REST, VERSION
+from tradeflood.recording._format import FILE_HEADER, MAGIC, VERSION
 from tradeflood.recording._reader import open_directory
 from tradeflood.testing import Simulator
 from tradeflood.testing._tinyproxy import TinyProxy
+
+from ..recording.records import rest_metas
 
 MINUTE, DAY = 60_000, 86_400_000
 FAST_RETRY = RetryPolicy(attempts=6, backoff=0.02, max_backoff=0.2)
@@ -40,15 +41,6 @@ def _fetch(s: Session, pages: int) -> list[Candle]:
     assert candles.gaps == []
     assert [c.open_time for c in candles] == list(range(start, end, MINUTE))
     return list(candles)
-
-
-def _rest_metas(directory: Path) -> list[dict[str, Any]]:
-    out = []
-    for f in open_directory(directory, "rest"):
-        for r in f.records():
-            if r.kind == REST:
-                out.append((r.ns, orjson.loads(r.data.partition(b"\n")[0])))
-    return [m for _, m in sorted(out, key=lambda item: item[0])]
 
 
 def _answered(metas: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -80,7 +72,7 @@ def test_every_request_through_two_proxies_is_recorded_and_replays_without_them(
     assert venue.requests == venue.served == 31
     assert set(venue.by_ip) == {"127.0.0.2", "127.0.0.3"} and min(venue.by_ip.values()) >= 5
 
-    metas = _answered(_rest_metas(tmp_path))
+    metas = _answered(rest_metas(tmp_path))
     assert len(metas) == venue.requests == 31  # every request the venue saw is in the recording
     routes = Counter(m.get("route") for m in metas)
     assert routes == {p1.url: venue.by_ip["127.0.0.2"], p2.url: venue.by_ip["127.0.0.3"]}
@@ -114,7 +106,7 @@ def test_refusals_through_a_banned_proxy_are_recorded_with_their_route_and_repla
     refused = venue.by_ip["127.0.0.3"]
     assert venue.rejected_429 == refused >= 2 and venue.served == venue.by_ip["127.0.0.2"] == 21
 
-    metas = _answered(_rest_metas(tmp_path))
+    metas = _answered(rest_metas(tmp_path))
     assert len(metas) == venue.requests == refused + 21
     by_route = Counter((m["route"], m["status"]) for m in metas)
     assert by_route == {(p2.url, 429): refused, (p1.url, 200): 21}
@@ -154,7 +146,7 @@ def test_failures_of_a_proxy_killed_mid_recording_are_recorded_and_replayed(
     victim_failures = {st.proxy: sum(st.failures.values()) for st in scheme.stats()}[victim.url]
     assert victim_failures >= 1
 
-    metas = _rest_metas(tmp_path)
+    metas = rest_metas(tmp_path)
     failed = [m for m in metas if "failed" in m]
     answered = [m for m in metas if "failed" not in m]
     others = [m for m in metas if m["route"] != victim.url]
@@ -186,7 +178,7 @@ def test_a_pool_of_direct_and_a_proxy_records_both_routes(
         live = _fetch(s, 12)
     venue = sim.venues["bitget"].stats
     assert venue.requests == 13 and set(venue.by_ip) == {"127.0.0.1", "127.0.0.2"}
-    routes = Counter(m.get("route") for m in _answered(_rest_metas(tmp_path)))
+    routes = Counter(m.get("route") for m in _answered(rest_metas(tmp_path)))
     assert routes == {None: venue.by_ip["127.0.0.1"], proxy.url: venue.by_ip["127.0.0.2"]}
     assert min(routes.values()) >= 6  # round robin: each carried half
 

@@ -26,20 +26,13 @@ from tradeflood.recording._writer import BlockWriter
 from tradeflood.streams import Backoff, Reconnected, StreamSettings
 from tradeflood.testing import BinanceVenue, Faults, Simulator, SimulatorTransport
 
+from .records import rest_metas, rest_records
+
 pytestmark = pytest.mark.integration
 
 TRIES = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.01)
 KLINES = "/api/v3/klines"
 DAY = ("2024-01-01", "2024-01-02")  # fixed, so that the replayed error names the same range
-
-
-def _rest_metas(directory: Path) -> list[tuple[int, dict[str, Any]]]:
-    out = []
-    for f in open_directory(directory, "rest"):
-        for r in f.records():
-            if r.kind == REST:
-                out.append((r.ns, orjson.loads(r.data.partition(b"\n")[0])))
-    return sorted(out, key=lambda item: item[0])
 
 
 async def _fetch(s: Session, symbol: str = "BTC/USDT", start: str = "-2d", end: str = "-1d") -> Any:
@@ -70,7 +63,7 @@ async def test_a_try_that_failed_on_the_way_replays_failed_then_retried(
     assert len(first) == 24 and len(second) == 24
     assert first[0].open_time < first[-1].open_time
 
-    klines = [(ns, m) for ns, m in _rest_metas(tmp_path) if m["path"].startswith(KLINES)]
+    klines = [(ns, m) for ns, m in rest_records(tmp_path) if m["path"].startswith(KLINES)]
     assert len(klines) == 3
     ns, failed = klines[0]
     assert "symbol=BTCUSDT" in failed["path"]
@@ -104,7 +97,7 @@ async def test_a_fetch_that_failed_for_good_replays_the_same_error(tmp_path: Pat
     assert type(cause) is NetworkError
     assert "connection failed: ConnectError(" in str(cause)
     assert counts == (3, 2, 1)
-    metas = [m for _, m in _rest_metas(tmp_path)]
+    metas = rest_metas(tmp_path)
     assert len(metas) == 3
     assert {m["failed"]["error"][0] for m in metas} == {"ConnectError"}
     assert all(m["status"] == 0 for m in metas)
@@ -133,7 +126,7 @@ async def test_an_in_process_failure_is_recorded_and_replayed(
                        retry=TRIES, timeout=0.5) as s:
         first, second, counts = await _two_fetches(s)
     assert counts == (4, 1, 0) and len(first) == 24
-    (failed,) = [m["failed"] for _, m in _rest_metas(tmp_path) if "failed" in m]
+    (failed,) = [m["failed"] for m in rest_metas(tmp_path) if "failed" in m]
     assert failed["error"][0] == error
     assert failed["message"].startswith(message)
     if fault == "timeout":  # the read timeout passed on the venue's (live) clock

@@ -5,27 +5,21 @@ and the replay hands the resend's reply to the one request the session made."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
 
 from tradeflood.clock import VirtualClock
 from tradeflood.proxy._pool import Egress, Proxy
-from tradeflood.recording._format import REST
-from tradeflood.recording._reader import open_directory
 from tradeflood.recording._recorder import Recorder
 from tradeflood.recording._replay import Replayer
+
+from .records import rest_metas
 
 BASE = "http://venue.test"
 URLS = {"bitget": {"rest": BASE}}
 PATH = "/api/v2/spot/public/symbols"
 PROXY = "http://127.0.0.1:3001"
-
-
-def _metas(directory: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(r.data.partition(b"\n")[0])
-            for f in open_directory(directory, "rest") for r in f.records() if r.kind == REST]
 
 
 def _venue(stale: int) -> httpx.MockTransport:
@@ -58,7 +52,7 @@ async def _record(directory: Path, stale: int) -> bytes:
 
 async def test_a_proxied_request_is_recorded_with_its_route(tmp_path: Path) -> None:
     body = await _record(tmp_path, stale=0)
-    [meta] = _metas(tmp_path)
+    [meta] = rest_metas(tmp_path)
     assert (meta["venue"], meta["path"], meta["status"]) == ("bitget", PATH + "?a=1", 200)
     assert meta["route"] == PROXY
     assert "resent" not in meta and "failed" not in meta
@@ -72,7 +66,7 @@ async def test_a_stale_connection_resent_at_once_replays_as_the_one_request_the_
         tmp_path: Path) -> None:
     body = await _record(tmp_path, stale=1)
     assert orjson.loads(body)["data"] == [{"symbol": "BTCUSDT"}]
-    failed, resent = _metas(tmp_path)
+    failed, resent = rest_metas(tmp_path)
     assert failed["route"] == resent["route"] == PROXY
     assert failed["failed"]["error"][0] == "RemoteProtocolError" and failed["status"] == 0
     assert failed["failed"]["message"] == "Server disconnected without sending a response."

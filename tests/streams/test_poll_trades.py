@@ -177,9 +177,45 @@ def test_ids_that_are_not_numbers_go_by_time_and_a_trade_of_the_same_millisecond
     assert [t.id for t in fresh] == ["a2", "c"] and gap is None
     fresh, gap, _ = cursor.take([_trade("a2", 1_000), _trade("c", 1_100)])
     assert fresh == [] and gap is None
-    fresh, gap, _ = cursor.take([_trade("e", 1_300), _trade("d", 1_250)])  # nothing seen before: a gap
-    assert [t.id for t in fresh] == ["d", "e"]
+    fresh, gap, _ = cursor.take([_trade("e", 1_300), _trade("d", 1_250), _trade("d2", 1_260),
+                                 _trade("f", 1_400)])  # nothing seen before, as long as the longest page
+    assert [t.id for t in fresh] == ["d", "d2", "e", "f"]
     assert gap is not None and gap.id == "c"
+
+
+def test_an_all_new_page_of_ids_that_are_not_numbers_is_a_gap_only_when_full() -> None:
+    """Ids that are not numbers cannot show a hole: a page holding nothing seen is a gap when it
+    is as long as the page asked for (the venue may have had more), not when it is shorter."""
+    cursor = TradeCursor(limit=3)
+    cursor.start([_trade("a", 100), _trade("b", 200), _trade("c", 300)])
+    fresh, gap, _ = cursor.take([_trade("e", 500), _trade("d", 400)])  # 2 of 3: all there was since c
+    assert [t.id for t in fresh] == ["d", "e"] and gap is None
+    fresh, gap, _ = cursor.take([_trade("f", 600), _trade("h", 800), _trade("g", 700)])  # 3 of 3
+    assert [t.id for t in fresh] == ["f", "g", "h"]
+    assert gap is not None and (gap.id, gap.timestamp) == ("e", 500)
+    fresh, gap, _ = cursor.take([_trade("i", 900)])
+    assert [t.id for t in fresh] == ["i"] and gap is None
+
+
+def test_without_a_limit_the_longest_page_seen_is_the_full_page() -> None:
+    cursor = TradeCursor()
+    cursor.start([_trade("a", 100), _trade("b", 200), _trade("c", 300)])  # the venue's page: 3
+    fresh, gap, _ = cursor.take([_trade("d", 400), _trade("e", 500)])
+    assert [t.id for t in fresh] == ["d", "e"] and gap is None
+    fresh, gap, _ = cursor.take([_trade("f", 600), _trade("g", 700), _trade("h", 800)])
+    assert [t.id for t in fresh] == ["f", "g", "h"] and gap is not None and gap.id == "e"
+    # A page longer than any before is full too: the venue's page is at least that long.
+    fresh, gap, _ = cursor.take([_trade(x, 900 + i) for i, x in enumerate("ijkl")])
+    assert [t.id for t in fresh] == list("ijkl") and gap is not None and gap.id == "h"
+
+
+def test_numeric_ids_go_by_their_holes_whatever_the_page_length() -> None:
+    cursor = TradeCursor(limit=10)
+    cursor.start([_trade("10", 1_000), _trade("11", 1_100)])
+    fresh, gap, _ = cursor.take([_trade("14", 1_400)])  # 1 of 10, yet 12 and 13 never came
+    assert [t.id for t in fresh] == ["14"] and gap is not None and gap.id == "11"
+    fresh, gap, _ = cursor.take([_trade(str(i), i * 100) for i in range(15, 25)])  # 10 of 10, no hole
+    assert [t.id for t in fresh] == [str(i) for i in range(15, 25)] and gap is None
 
 
 def test_an_empty_first_page_starts_with_the_next_trades() -> None:
@@ -233,3 +269,39 @@ async def test_a_trade_the_venue_shows_late_is_a_gap_event_naming_it() -> None:
 
 def _ts_of(trades: list[Any], ident: str | None) -> int:
     return next(t.timestamp for t in trades if t.id == ident)
+
+
+async def test_a_polled_stream_of_ids_that_are_not_numbers_reports_only_a_full_page_as_a_gap() -> None:
+    """The venue's trade ids are not numbers and it answers each poll with the trades it has not
+    shown yet, newest first, at most ``limit``: a page shorter than the limit is everything made
+    since and no gap; after a poll it answered empty, the page of 8 holds 8 of the 10 trades
+    made since: a gap, then those 8."""
+    venue, clock, inst = _venue("bitget")
+    path = "/api/v2/spot/market/fills"
+    route, polls, shown = venue.routes[path], [], [0]
+
+    def unshown(call: Call) -> Any:
+        polls.append(call.now_ms)
+        if len(polls) == 3:  # nothing this time: the next page has 10 trades to show, 8 at most
+            return []
+        body = [row for row in route(call) if int(row["tradeId"]) > shown[0]]
+        shown[0] = max([shown[0]] + [int(row["tradeId"]) for row in body])
+        return [dict(row, tradeId=f"t-{row['tradeId']}") for row in body]
+
+    venue.routes[path] = unshown
+    got, events = await _polled(venue, clock, 14, limit=8, poll=5)
+    assert events == {"TradeGap": 1}
+    market = venue.market
+    at = [market.last_trade_id(inst, NOW + i * 5_000) for i in range(4)]  # the newest trade at each poll
+    assert [at[i + 1] - at[i] for i in range(3)] == [5, 5, 5]
+    short, (gap, *full) = got[:5], got[5:]
+    assert [t.id for t in short] == [f"t-{i}" for i in range(at[0] + 1, at[1] + 1)]  # 5 of 8: no gap
+    assert isinstance(gap, TradeGap)
+    assert gap.last_id == f"t-{at[1]}" and gap.late_id is None
+    assert gap.start_ms == market.trade(inst, at[1]).ts_ms
+    assert gap.end_ms == market.trade(inst, at[3] - 7).ts_ms  # the oldest of the page of 8
+    assert gap.timestamp == NOW + 15_000
+    assert [t.id for t in full] == [f"t-{i}" for i in range(at[3] - 7, at[3] + 1)]
+    for trade in short + full:
+        tick = market.trade(inst, int(trade.id[2:]))
+        assert (trade.timestamp, trade.price, trade.amount) == (tick.ts_ms, tick.price, tick.size)

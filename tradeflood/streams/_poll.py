@@ -10,10 +10,12 @@ it changed. As on a candle stream, the bars that had closed before the first pol
 history, not news: a polled bar stream starts with the bar forming when it started (once
 it closes), then each new one, never with the venue's page of old bars. Likewise, as on a
 trade stream, the trades of the first poll's page are history: a polled trade stream hands
-out the trades made after it, each once, in order, and a page that no longer reaches back
-to the last trade seen (more trades than a page holds, or polls that failed) is reported as
-a :class:`~tradeflood.streams.TradeGap` before its trades; so is a trade the venue added
-late, behind trades already handed out (``late_id``; it is not handed out).
+out the trades made after it, each once, in order. A page that no longer reaches back to the
+last trade seen is reported as a :class:`~tradeflood.streams.TradeGap` before its trades when
+trades may hide behind it: its numeric ids do not follow on from the last one, or (ids that
+are not numbers) the page is full, so the venue may have had more than it showed; a shorter
+page is all the venue had since. A trade the venue added late, behind trades already handed
+out, is reported as a gap too (``late_id``; it is not handed out).
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ class PollFeed(Feed):
         self._seen: tuple[Any, ...] | None = None
         self._started = False
         fields = getattr(self.query.model, "model_fields", {})
-        self._trades = TradeCursor() if "id" in fields and "timestamp" in fields else None
+        self._trades = (TradeCursor(limit=self.query.limit) if "id" in fields and "timestamp" in fields
+                        else None)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -158,25 +161,32 @@ class PollFeed(Feed):
 
 class TradeCursor:
     """Where a polled trade stream stands: the newest trade seen (handed out, or on the first
-    poll's page), and the ids seen lately, so that each trade of the pages is handed out once."""
+    poll's page), and the ids seen lately, so that each trade of the pages is handed out once.
 
-    def __init__(self) -> None:
+    ``limit`` is the page size asked for, when the query says it; without it (the venue's
+    default page), the longest page seen stands for it. Either way it is never more than the
+    venue's page holds, so a page that could have hidden trades always counts as full."""
+
+    def __init__(self, limit: int | None = None) -> None:
         self.last: Any = None
         self.key: tuple[int, int, str] | None = None
         self.seen = RecentIds()
+        self.limit = limit
+        self.longest = 0
 
     def start(self, page: Sequence[Any]) -> None:
         """The first poll's page: history, which only sets the starting point."""
+        self.longest = len(page)
         for trade in page:
             self._advance(trade)
 
     def take(self, page: Sequence[Any]) -> tuple[list[Any], Any, list[Any]]:
         """The trades of ``page`` made since the last one seen, in order (now seen); when the
-        page no longer reaches back to that last one, so that trades between it and the page
-        may be missing, that last trade (else None); and the page's late trades: never seen,
-        yet older than the last one and newer than a trade of the same page already seen, so
-        the venue added them after an earlier page had covered their place (each reported
-        once, never handed out, as a live trade stream does)."""
+        page no longer reaches back to that last one and trades between it and the page may
+        be missing (:meth:`may_hide`), that last trade (else None); and the page's late trades:
+        never seen, yet older than the last one and newer than a trade of the same page
+        already seen, so the venue added them after an earlier page had covered their place
+        (each reported once, never handed out, as a live trade stream does)."""
         before = self.last
         reached = before is None or any(not self._is_new(trade) for trade in page)
         known = [trade_order(trade) for trade in page if trade.id in self.seen]
@@ -192,8 +202,19 @@ class TradeCursor:
             if self._is_new(trade):
                 out.append(trade)
                 self._advance(trade)
-        gap = not reached and out and not _follows(before, out[0])
+        gap = not reached and out and self.may_hide(page, before, out[0])
+        self.longest = max(self.longest, len(page))
         return out, before if gap else None, sorted(late, key=trade_order)
+
+    def may_hide(self, page: Sequence[Any], last: Any, first: Any) -> bool:
+        """Whether trades may sit between ``last`` (seen) and ``first`` (the oldest new trade of
+        ``page``, which holds nothing seen). Numeric ids tell: none can when they are one apart,
+        some were when they are not. Other ids cannot, so it is the page's length: a full page
+        may have left older trades out; a shorter one is everything the venue had since."""
+        if last.id.isdecimal() and first.id.isdecimal():
+            return not _follows(last, first)
+        full = self.longest if self.limit is None else min(self.limit, self.longest or self.limit)
+        return len(page) >= full
 
     def _is_new(self, trade: Any) -> bool:
         if self.key is None:
