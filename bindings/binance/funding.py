@@ -10,9 +10,10 @@
   its history is planned at 8 hours. A ``fundingInfo`` that fails or cannot be read
   fails no rate: it is logged, the rate comes without an interval (or with the one the
   session learned from rows), a history is planned at 8 hours and learns from its rows,
-  and it is not kept: the next fetch that needs it asks again. History: ``fundingRate``, 1000 rows a page, oldest first. Binance
-  stamps a funding a few milliseconds after its hour (``1570608000003``): the rows
-  are kept at the whole minute, so they sit on the 8-hour grid.
+  and it is not kept: the next fetch that needs it asks again. History:
+  ``fundingRate``, 1000 rows a page, oldest first. Binance stamps a funding a few
+  milliseconds after its hour (``1570608000003``): the rows are kept at the whole
+  minute, so they sit on the 8-hour grid.
 - ``OpenInterest`` now: ``openInterest`` (base amount, no value); history:
   ``futures/data/openInterestHist`` by ``period`` (5m..1d), 500 rows a page, the
   latest 30 days only (older pages come back empty and are reported as gaps).
