@@ -15,7 +15,11 @@
    It runs twice: unpaced (the simulator writes as fast as each client reads;
    bimodal for a client faster than the simulator, whose reads are then small),
    and paced (``--paced``, default 40,000 msg/s: every client gets the same
-   bursts every 10 ms, as a busy live feed delivers them).
+   bursts every 10 ms, as a busy live feed delivers them). On a machine of few
+   (virtual) cores a client that keeps up with the simulator runs beside it and
+   each of its messages costs more CPU; ``--one-cpu N`` runs everything on CPU N,
+   so no client runs beside the simulator (for the unpaced run: paced on one
+   CPU, the simulator's writes and a client's reads take turns message by message).
 2. Fan-out. One upstream stream at 100 messages/s delivered to N in-process
    callback consumers: p50/p99 latency from the event's own time (``T``, set by
    the simulator as it sends) to the consumer's callback, measured for the first,
@@ -294,7 +298,15 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="throughput runs per client (median)")
     parser.add_argument("--paced", type=float, default=40_000.0,
                         help="the paced throughput run's rate, msg/s (0: skip it)")
+    parser.add_argument("--one-cpu", type=int, default=None, metavar="CPU",
+                        help="run the simulator and every client on this one CPU (a client then never "
+                             "runs beside the simulator, which on a small or virtual machine slows "
+                             "whichever client reads as fast as the simulator writes); meant for the "
+                             "unpaced run (--paced 0)")
     args = parser.parse_args()
+    if args.one_cpu is not None:
+        os.sched_setaffinity(0, {args.one_cpu})  # the processes started below inherit it
+        print(f"(the simulator and the clients all on CPU {args.one_cpu})\n")
     mp.set_start_method("spawn")
     throughput(args.messages, args.repeat)
     if args.paced:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import websockets
 from websockets.asyncio.client import connect
 
-from tradeflood.clock import Clock
+from tradeflood.clock import Clock, LiveClock
 from tradeflood.errors import NetworkError
 
 from ._protocol import Frame, StreamProtocol, Topic
@@ -135,6 +136,11 @@ class Connection:
         self._now = 0.0
         self._now_ms = 0
         self._now_ns = 0
+        # What _tick reads once per socket chunk: the system clock itself for a LiveClock (the
+        # same readings, without a method call each), else the clock's own methods.
+        live = type(clock) is LiveClock
+        self._monotonic: Callable[[], float] = time.monotonic if live else clock.monotonic
+        self._time: Callable[[], float] = time.time if live else clock.time
         self.connects = 0
         self.frames = 0
         self.malformed = 0
@@ -313,9 +319,9 @@ class Connection:
 
     def _tick(self) -> None:
         # The time of a chunk from the socket: every message in it arrived at once.
-        self._now = self.clock.monotonic()
-        self._now_ns = int(self.clock.time() * 1e9)
-        self._now_ms = self._now_ns // 1_000_000
+        self._now = self._monotonic()
+        self._now_ns = now_ns = int(self._time() * 1e9)
+        self._now_ms = now_ns // 1_000_000
 
     def _receive(self, raw: bytes) -> None:
         """One message, as :meth:`_receive_many` (a replay hands them over one at a time)."""

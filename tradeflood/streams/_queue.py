@@ -172,15 +172,27 @@ class ConsumerQueue(Generic[T]):
     async def wait(self) -> None:
         """Wait until :meth:`get_nowait` has something to say (an item, an error or the end)."""
         while not (self._slots or self._missed or self._closed):
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
+            waiter = self.waiter()
             try:
                 await waiter
-            finally:
-                if not waiter.done():  # cancelled while waiting
-                    waiter.cancel()
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
+            except BaseException:
+                self.forget(waiter)
+                raise
+
+    def waiter(self) -> asyncio.Future[None]:
+        """A future done at the next put, overflow or close (one wait of :meth:`wait`, for a
+        reader that awaits it itself: a coroutine less per wake-up). Whoever stops waiting on it
+        before it is done (cancelled) gives it to :meth:`forget`."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return waiter
+
+    def forget(self, waiter: asyncio.Future[None]) -> None:
+        """No longer wait on ``waiter`` (its reader was cancelled); a done one is already forgotten."""
+        if not waiter.done():
+            waiter.cancel()
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []

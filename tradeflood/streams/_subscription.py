@@ -106,6 +106,7 @@ class Stream(Subscription):
 
     async def _items(self) -> AsyncIterator[Any]:
         queue = self.consumer.queue
+        slots = queue._slots
         try:
             await self.ready()
             while True:
@@ -113,7 +114,6 @@ class Stream(Subscription):
                 # path per item is a yield. Between batches, the queue's full get_nowait (missed
                 # items, control events, the end); one await only when nothing waits at all.
                 # (ConsumerQueue.take_data, in line: one generator less per item)
-                slots = queue._slots
                 while slots and not queue._missed:
                     item = slots[0]
                     if type(item) is _Slot:
@@ -121,11 +121,19 @@ class Stream(Subscription):
                     slots.popleft()
                     queue._data -= 1
                     yield item
+                if not (slots or queue._missed or queue._closed):
+                    # Nothing to say yet: ConsumerQueue.wait in line, without get_nowait's
+                    # QueueEmpty (an exception raised and caught) or a coroutine of its own;
+                    # with small socket reads this runs once per read.
+                    waiter = queue.waiter()
+                    try:
+                        await waiter
+                    except BaseException:
+                        queue.forget(waiter)
+                        raise
+                    continue
                 try:
                     item = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    await queue.wait()
-                    continue
                 except StopAsyncIteration:
                     return
                 yield item

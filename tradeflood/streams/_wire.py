@@ -122,11 +122,10 @@ class FastConnection(ClientConnection):
             self._on_chunk()
         if self._rest is not None:  # still splitting an earlier chunk: this one goes after it
             earlier, at = self._rest
-            self._rest = (earlier[at:] + data, 0)
+            self._rest = (b"".join((memoryview(earlier)[at:], data)), 0)  # one copy of each
             return
-        if self._buffer:  # a frame was cut at the end of the last chunk
-            self._buffer += data
-            data = bytes(self._buffer)
+        if self._buffer:  # a frame was cut at the end of the last chunk: its head goes first
+            data = b"".join((self._buffer, data))  # one copy of the chunk (+= then bytes() made two)
             self._buffer.clear()
         self._split(data, 0)
 
