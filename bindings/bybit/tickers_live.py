@@ -157,8 +157,8 @@ class _LinearTickerStream(StreamBinding):
         return [self.value(query, topic, record, self.stamp(frame, received_ms))]
 
     def value(self, query: Query, topic: Topic, record: dict[str, Any], stamp: Any) -> Any:
-        """This model's value in a full record stamped ``stamp``."""
-        raise NotImplementedError
+        """This model's value in a full record stamped ``stamp`` (each model's stream defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define value()")
 
 
 class BybitFundingRateStream(FundingQueries, _LinearTickerStream, model=FundingRate, connector=Bybit):

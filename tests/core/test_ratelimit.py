@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tradeflood.clock import VirtualClock
-from tradeflood.ratelimit import Limit, SlidingWindow
+from tradeflood.ratelimit import LATE_ARRIVAL_S, Limit, SlidingWindow
 
 
 async def _run(limit: Limit, weights: list[int], latency: float) -> list[tuple[float, float, int]]:
@@ -167,28 +167,18 @@ def test_a_429_makes_the_window_conservative_again() -> None:
     assert after_429 == pytest.approx(1.1)  # per + the whole round trip
 
 
-def test_a_request_without_a_reply_holds_a_window_from_its_release() -> None:
+@pytest.mark.parametrize(("unanswered", "hold"), [(False, 1.0), (True, 1.0 + LATE_ARRIVAL_S)])
+def test_a_request_without_a_round_trip_holds_a_window_from_its_release(unanswered: bool,
+                                                                       hold: float) -> None:
+    """Released without ``sent_at`` (no round trip to learn from): a window from the release; given
+    up on (cancelled, timed out: ``unanswered``), LATE_ARRIVAL_S more, since the venue may still
+    count it after the release."""
     async def main() -> float:
         clock = VirtualClock(start=0.0)
         window = SlidingWindow(Limit(1, 1.0), clock)
         lease = await window.acquire(1)
         await clock.sleep(0.5)
-        lease.release()  # a timeout: no reply, so no round trip to learn from
+        lease.release(unanswered=unanswered)
         return window._expiries[-1][0]
 
-    assert asyncio.run(main()) == pytest.approx(1.5)
-
-
-def test_a_request_given_up_on_holds_its_weight_past_the_window() -> None:
-    """Cancelled or timed out, the request may still reach the venue after the release."""
-    from tradeflood.ratelimit import LATE_ARRIVAL_S
-
-    async def main() -> float:
-        clock = VirtualClock(start=0.0)
-        window = SlidingWindow(Limit(1, 1.0), clock)
-        lease = await window.acquire(1)
-        await clock.sleep(0.5)
-        lease.release(unanswered=True)
-        return window._expiries[-1][0]
-
-    assert asyncio.run(main()) == pytest.approx(1.5 + LATE_ARRIVAL_S)
+    assert asyncio.run(main()) == pytest.approx(0.5 + hold)
